@@ -5,8 +5,9 @@
 //! command (`send_*`, `ping`, `close`), the driver drains `poll_event` and
 //! `poll_transmit` until both return nothing, writes what it got, and then
 //! asks `poll_timeout` when to call `handle_timeout` next. Control replies
-//! (pongs, the close echo) are queued ahead of data that is not yet handed
-//! out, so draining either first is correct.
+//! (pongs) are queued ahead of data that is not yet handed out, so draining
+//! either first is correct. A close frame always follows the data queued
+//! before it.
 //!
 //! # Zero copy
 //! Input is parsed eagerly into a queue of event descriptors that point into
@@ -227,7 +228,8 @@ pub struct Conn {
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
 
-    /// Pongs and close frames: written before `tx`.
+    /// Pings and pongs: written before `tx`, so that a pong is not delayed
+    /// behind queued data.
     tx_control: Vec<u8>,
     tx: Vec<u8>,
 }
@@ -888,7 +890,17 @@ impl Conn {
         payload[..2].copy_from_slice(&code.to_be_bytes());
         let reason = &reason.as_bytes()[..reason.len().min(123)];
         payload[2..2 + reason.len()].copy_from_slice(reason);
-        self.write_control(OpCode::Close, &payload[..2 + reason.len()]);
+        // A close goes behind data already queued (it ends the stream);
+        // only pings and pongs may overtake data.
+        let mask = self.mask_key();
+        frame::write_frame(
+            &mut self.tx,
+            true,
+            0,
+            OpCode::Close,
+            Some(mask),
+            &payload[..2 + reason.len()],
+        );
     }
 }
 
