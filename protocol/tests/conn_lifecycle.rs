@@ -438,3 +438,34 @@ fn undrained_events_survive_compaction() {
         ]
     );
 }
+
+#[test]
+fn messages_before_a_failure_can_still_be_answered() {
+    // Autobahn 3.3: a good message and a bad frame arrive in one read. The
+    // application answers the message; only then does the close go out.
+    let mut pair = Pair::open();
+    pair.feed(&concat(&[
+        text("first"),
+        raw_frame(true, 0b011, 1, b"bad"),
+        raw_frame(true, 0, 9, b""),
+    ]));
+    match pair.conn.poll_event() {
+        Some(orderwire_protocol::ws::Event::Message(m)) => assert_eq!(&m.data[..], b"first"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(pair.conn.state(), State::Open);
+    pair.conn.send_text("first").unwrap();
+    assert_eq!(
+        pair.events(),
+        vec![Ev::Failed(
+            orderwire_protocol::ws::ProtocolError::ReservedBits(3).into()
+        )]
+    );
+    assert_eq!(pair.conn.send_text("late"), Err(SendError::Closed));
+    let sent = pair.sent();
+    assert_eq!(
+        (sent.len(), sent[0].opcode, &sent[0].payload[..]),
+        (2, 1, &b"first"[..])
+    );
+    assert_eq!(sent[1], close_sent(1002));
+}

@@ -191,6 +191,11 @@ struct Assembly {
 
 /// A WebSocket client connection (RFC 6455, RFC 7692), sans IO.
 ///
+/// A close frame or a failure stops the parsing of input at once, but takes
+/// effect when its event is handed out: the application can still answer
+/// every message that arrived before it, and only then is our close frame
+/// (the echo, or the error's close code) queued and the state changed.
+///
 /// Invariant: after every input or command, the driver drains
 /// [`Conn::poll_event`] and [`Conn::poll_transmit`] until they return
 /// nothing, then asks [`Conn::poll_timeout`].
@@ -222,6 +227,9 @@ pub struct Conn {
     deflater: Option<Deflater>,
     deflate_scratch: Vec<u8>,
 
+    /// A close or failure was parsed: no more input is taken. Its event, when
+    /// handed out, changes the state and queues our close frame.
+    input_finished: bool,
     close_code: Option<u16>,
     close_reason: String,
     close_deadline: Option<Instant>,
@@ -284,6 +292,7 @@ impl Conn {
             inflater: None,
             deflater: None,
             deflate_scratch: Vec::new(),
+            input_finished: false,
             close_code: None,
             close_reason: String::new(),
             close_deadline: None,
@@ -357,7 +366,7 @@ impl Conn {
         if self.state == State::Connecting {
             self.parse_handshake(now);
         }
-        if matches!(self.state, State::Open | State::Closing) {
+        if self.accepts_input() && self.state != State::Connecting {
             self.parse_frames();
         }
     }
@@ -365,6 +374,9 @@ impl Conn {
     /// Fires timers whose deadline is at or before `now`; a spurious call does
     /// nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.input_finished {
+            return;
+        }
         match self.state {
             State::Connecting if self.handshake_deadline.is_some_and(|d| now >= d) => {
                 self.fail(WsError::HandshakeTimeout);
@@ -497,17 +509,33 @@ impl Conn {
             }
             Pending::Ping { start, end } => Event::Ping(&self.rx[start..end]),
             Pending::Pong { start, end } => Event::Pong(&self.rx[start..end]),
-            Pending::Closed { by_peer } => Event::Closed(CloseFrame {
-                code: self.close_code,
-                reason: &self.close_reason,
-                by_peer,
-            }),
-            Pending::Failed(error) => Event::Failed(error),
+            Pending::Closed { by_peer } => {
+                if by_peer && self.state == State::Open {
+                    // Echo the peer's code; a close without one is answered with 1000.
+                    self.write_close(self.close_code.unwrap_or(1000), "");
+                }
+                self.state = State::Closed;
+                Event::Closed(CloseFrame {
+                    code: self.close_code,
+                    reason: &self.close_reason,
+                    by_peer,
+                })
+            }
+            Pending::Failed(error) => {
+                if let (State::Open, Some(code)) = (self.state, error.close_code()) {
+                    self.write_close(code, "");
+                }
+                self.state = State::Failed;
+                Event::Failed(error)
+            }
         })
     }
 
     /// When to call [`Conn::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.input_finished {
+            return None;
+        }
         match self.state {
             State::Connecting => self.handshake_deadline,
             State::Open => match (self.next_ping, self.pong_deadline) {
@@ -522,7 +550,8 @@ impl Conn {
     // ---- receive internals ----
 
     fn accepts_input(&self) -> bool {
-        matches!(self.state, State::Connecting | State::Open | State::Closing)
+        !self.input_finished
+            && matches!(self.state, State::Connecting | State::Open | State::Closing)
     }
 
     fn recycle_delivered(&mut self) {
@@ -587,7 +616,7 @@ impl Conn {
     }
 
     fn parse_frames(&mut self) {
-        while matches!(self.state, State::Open | State::Closing) {
+        while self.accepts_input() {
             let available = &self.rx[self.parsed..self.filled];
             let header = match frame::parse_header(available) {
                 Ok(Some(header)) => header,
@@ -802,23 +831,17 @@ impl Conn {
         self.close_code = code;
         self.close_reason.clear();
         self.close_reason.push_str(reason);
-        let by_peer = self.state == State::Open;
-        if by_peer {
-            // Echo the peer's code; a close without one is answered with 1000.
-            self.write_close(code.unwrap_or(1000), "");
-        }
-        self.state = State::Closed;
-        self.events.push_back(Pending::Closed { by_peer });
+        self.input_finished = true;
+        self.events.push_back(Pending::Closed {
+            by_peer: self.state == State::Open,
+        });
         Ok(())
     }
 
-    /// Fails the connection: the error is reported, a close frame queued if
-    /// one may still be sent, and no more input is taken.
+    /// Fails the connection: no more input is taken, and the error is
+    /// reported after the events before it; handing it out queues the close.
     fn fail(&mut self, error: WsError) {
-        if let (State::Open, Some(code)) = (self.state, error.close_code()) {
-            self.write_close(code, "");
-        }
-        self.state = State::Failed;
+        self.input_finished = true;
         self.assembly = None;
         self.utf8.reset();
         if let Some(inflater) = self.inflater.as_mut() {

@@ -1,6 +1,8 @@
 //! Test support: a scripted server side for `Conn`, in virtual time.
 #![allow(dead_code)]
 
+pub mod blocking;
+
 use orderwire_protocol::Instant;
 use orderwire_protocol::ws::frame::{self, OpCode};
 use orderwire_protocol::ws::handshake::{HandshakeRequest, accept_for_key};
