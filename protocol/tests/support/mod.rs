@@ -1,6 +1,7 @@
 //! Test support: a scripted server side for `Conn`, in virtual time.
 #![allow(dead_code)]
 
+pub mod autobahn;
 pub mod blocking;
 
 use orderwire_protocol::Instant;

@@ -1,0 +1,6 @@
+#![no_main]
+
+#[path = "../src/ws.rs"]
+mod ws;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ws::handshake_response(data));

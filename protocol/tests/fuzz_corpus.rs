@@ -1,0 +1,42 @@
+//! Replays every checked-in fuzz corpus input through the same harness the
+//! fuzzer runs, so that plain `cargo test` on stable re-checks every input the
+//! fuzzer ever kept.
+
+#[path = "../../fuzz/src/ws.rs"]
+mod ws;
+
+use std::path::Path;
+
+fn replay(target: &str, harness: fn(&[u8])) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("readable corpus entry").path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        let data = std::fs::read(&path).expect("readable corpus file");
+        harness(&data);
+        count += 1;
+    }
+    assert!(
+        count >= 8,
+        "{target}: only {count} corpus inputs in {}",
+        dir.display()
+    );
+}
+
+#[test]
+fn ws_handshake_response_corpus() {
+    replay("ws_handshake_response", ws::handshake_response);
+}
+
+#[test]
+fn ws_frames_corpus() {
+    replay("ws_frames", ws::frames);
+}
