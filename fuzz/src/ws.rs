@@ -97,10 +97,7 @@ struct Drained {
 fn drain(conn: &mut Conn) -> Drained {
     let mut summary = Drained::default();
     let mut echo = Vec::new();
-    loop {
-        let Some(event) = conn.poll_event() else {
-            break;
-        };
+    while let Some(event) = conn.poll_event() {
         assert!(!summary.terminal, "no event after Closed or Failed");
         match event {
             Event::Connected => summary.connected = true,

@@ -136,6 +136,7 @@ pub enum Event<'a> {
 }
 
 /// An event waiting in the queue; payloads are ranges of `rx`.
+/// Its size matters: see `size_of_pending_is_small`.
 #[derive(Debug)]
 enum Pending {
     Connected,
@@ -158,7 +159,9 @@ enum Pending {
     Closed {
         by_peer: bool,
     },
-    Failed(WsError),
+    /// Boxed: failures are rare, and a small `Pending` keeps the queue of the
+    /// hot path at 24 bytes an entry.
+    Failed(Box<WsError>),
 }
 
 impl Pending {
@@ -526,7 +529,7 @@ impl Conn {
                     self.write_close(code, "");
                 }
                 self.state = State::Failed;
-                Event::Failed(error)
+                Event::Failed(*error)
             }
         })
     }
@@ -754,7 +757,7 @@ impl Conn {
         if fin && !compressed {
             if kind == MessageKind::Text {
                 let valid = if checked == 0 {
-                    std::str::from_utf8(&self.rx[start..end]).is_ok()
+                    super::utf8::is_valid(&self.rx[start..end])
                 } else {
                     self.utf8.feed(&self.rx[start + checked..end]).is_ok()
                         && self.utf8.finish().is_ok()
@@ -847,7 +850,7 @@ impl Conn {
         if let Some(inflater) = self.inflater.as_mut() {
             inflater.reset();
         }
-        self.events.push_back(Pending::Failed(error));
+        self.events.push_back(Pending::Failed(Box::new(error)));
     }
 
     // ---- transmit internals ----
@@ -931,5 +934,21 @@ fn inflate_error(limit: usize) -> impl Fn(InflateError) -> WsError {
     move |e| match e {
         InflateError::TooBig => WsError::MessageTooBig { limit },
         InflateError::Corrupt => WsError::InvalidCompressedData,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_of_pending_is_small() {
+        // A push of a large enum onto the queue stalled the parse loop
+        // (store forwarding); keep the descriptor at three words.
+        assert!(
+            std::mem::size_of::<Pending>() <= 24,
+            "{}",
+            std::mem::size_of::<Pending>()
+        );
     }
 }
