@@ -1,5 +1,7 @@
 #![no_main]
 
+// Each target uses one of the shared harness functions.
+#[allow(dead_code)]
 #[path = "../src/ws.rs"]
 mod ws;
 
