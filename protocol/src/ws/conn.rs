@@ -5,8 +5,8 @@
 //! command (`send_*`, `ping`, `close`), the driver drains `poll_event` and
 //! `poll_transmit` until both return nothing, writes what it got, and then
 //! asks `poll_timeout` when to call `handle_timeout` next. Control replies
-//! (pongs) are queued ahead of data that is not yet handed out, so draining
-//! either first is correct. A close frame always follows the data queued
+//! (pongs) are queued ahead of data that `poll_transmit` has not returned
+//! yet, so draining events or transmits first is equally correct. A close frame always follows the data queued
 //! before it.
 //!
 //! # Zero copy
