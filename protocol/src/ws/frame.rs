@@ -1,6 +1,6 @@
 //! RFC 6455 §5.2 frame headers: parsing, encoding and close payloads.
 
-use super::mask::{apply_mask, extend_masked};
+use super::mask::extend_masked;
 
 /// A frame opcode (RFC 6455 §5.2, §11.8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,21 +162,10 @@ pub fn write_frame(
 ) {
     write_header(out, fin, rsv, opcode, mask, payload.len());
     match mask {
-        // Large payloads: one pass, since the copy would no longer be in L1
-        // when it is masked. Small ones: libc's wide memcpy, then mask in L1.
-        Some(key) if payload.len() >= ONE_PASS_MASKING_FROM => extend_masked(out, payload, key),
-        Some(key) => {
-            let start = out.len();
-            out.extend_from_slice(payload);
-            apply_mask(&mut out[start..], key, 0);
-        }
+        Some(key) => extend_masked(out, payload, key),
         None => out.extend_from_slice(payload),
     }
 }
-
-/// Payload size from which masking is fused with the copy (about half a
-/// typical 32-48 KiB L1 data cache); `ws_encode` measured both sides of it.
-const ONE_PASS_MASKING_FROM: usize = 16 << 10;
 
 /// Whether a peer may send `code` in a close frame (RFC 6455 §7.4, the IANA
 /// registry): 1004-1006 and 1015 are reserved for local use, and anything
@@ -216,6 +205,7 @@ pub fn parse_close_payload(payload: &[u8]) -> Result<(Option<u16>, &str), CloseP
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ws::mask::apply_mask;
 
     #[test]
     fn parses_the_three_length_forms() {
