@@ -469,3 +469,26 @@ fn messages_before_a_failure_can_still_be_answered() {
     );
     assert_eq!(sent[1], close_sent(1002));
 }
+
+/// `handle_input` takes large inputs in pieces; frames that straddle the
+/// pieces (including a text frame cut inside a multi-byte character) come
+/// out the same as when fed byte by byte, and all stay borrowed at once.
+#[test]
+fn one_large_input_with_frames_across_piece_boundaries() {
+    let mut input = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..40usize {
+        let body = format!("{i}:{}", "é".repeat(700 + 37 * i));
+        input.extend_from_slice(&text(&body));
+        expected.push(Ev::Text(body));
+        let bytes = vec![i as u8; 3000 + i];
+        input.extend_from_slice(&binary(&bytes));
+        expected.push(Ev::Binary(bytes));
+    }
+    assert!(input.len() > 100_000, "spans many 8 KiB pieces");
+    let mut whole = Pair::open();
+    whole.feed(&input);
+    assert_eq!(whole.events(), expected);
+    let mut stepped = Pair::open();
+    assert_eq!(stepped.feed_in_steps(&input, 1), expected);
+}

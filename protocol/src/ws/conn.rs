@@ -31,6 +31,11 @@ use super::handshake::{self, HandshakeRequest, Negotiated, Offer, ResponseStatus
 use super::utf8::Utf8Validator;
 use crate::time::Instant;
 
+/// `handle_input` copies and parses large inputs in pieces of this size, so
+/// that the parser (and UTF-8 validation) reads each piece while it is still
+/// in the L1 cache rather than after the whole input has been copied.
+const INPUT_PIECE: usize = 8 << 10;
+
 /// Limits, timers and extensions of a connection.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -344,9 +349,14 @@ impl Conn {
         if !self.accepts_input() {
             return;
         }
-        let room = self.recv_buffer(data.len());
-        room[..data.len()].copy_from_slice(data);
-        self.handle_received(now, data.len());
+        for piece in data.chunks(INPUT_PIECE) {
+            if !self.accepts_input() {
+                return;
+            }
+            let room = self.recv_buffer(piece.len());
+            room[..piece.len()].copy_from_slice(piece);
+            self.handle_received(now, piece.len());
+        }
     }
 
     /// A buffer with room for at least `min` bytes, for the transport to read
@@ -568,6 +578,15 @@ impl Conn {
     /// Makes `rx[filled..]` at least `min` long, dropping bytes that neither
     /// the parser nor a pending event needs.
     fn make_room(&mut self, min: usize) {
+        // The steady state of one message per read: everything was parsed
+        // and delivered, so start again at the front without a copy.
+        if self.parsed == self.filled && self.events.is_empty() {
+            self.parsed = 0;
+            self.filled = 0;
+            if self.rx.len() >= min {
+                return;
+            }
+        }
         let keep_from = self
             .events
             .iter()
