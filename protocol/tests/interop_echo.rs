@@ -138,7 +138,7 @@ impl PythonServer {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/interop/ws_echo_server.py"
+            "/../interop/ws_echo_server.py"
         );
         let mut command = Command::new(&python);
         command

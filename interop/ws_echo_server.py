@@ -1,12 +1,15 @@
 """A Python `websockets` echo server for orderwire's interop tests.
 
-Prints the port it listens on, then serves until stdin closes. Text messages
+Options: --deflate (offer permessage-deflate), --tls CERT KEY (serve wss://
+with this PEM chain and key). Prints the port it listens on, then serves
+until stdin closes. Text messages
 with a command prefix make the server act instead of echoing:
   frag:<n>:<text>   echo <text> back in fragments of <n> characters
   ping-me           send a ping, wait for the pong, answer "pong-received"
   close:<code>      start the close handshake with <code> and reason "bye"
 """
 import asyncio
+import ssl
 import sys
 
 import websockets
@@ -33,8 +36,13 @@ async def handler(ws):
 
 async def main():
     compression = "deflate" if "--deflate" in sys.argv else None
+    tls = None
+    if "--tls" in sys.argv:
+        at = sys.argv.index("--tls")
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(sys.argv[at + 1], sys.argv[at + 2])
     async with websockets.serve(handler, "127.0.0.1", 0, compression=compression,
-                                max_size=None, ping_interval=None) as server:
+                                max_size=None, ping_interval=None, ssl=tls) as server:
         port = server.sockets[0].getsockname()[1]
         print(port, flush=True)
         loop = asyncio.get_running_loop()

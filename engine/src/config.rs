@@ -1,0 +1,153 @@
+//! What the engine and each connection are told to do.
+
+use std::fmt;
+use std::time::Duration;
+
+use orderwire_protocol::ws;
+
+use crate::backoff::ReconnectPolicy;
+use crate::tls::TlsConfig;
+
+/// How the reactor waits for readiness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitStrategy {
+    /// Sleep in epoll; user commands wake it through a mio `Waker`. Costs a
+    /// wake-up (a few microseconds) per burst, but no idle CPU.
+    Block,
+    /// Poll with a zero timeout and spin: the lowest latency, one core kept
+    /// busy. Pair it with pinning to an isolated core.
+    BusyPoll,
+}
+
+/// The reactor's configuration.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Pin the reactor thread to this core. Pinning that fails is an error.
+    pub core: Option<usize>,
+    /// How the reactor waits.
+    pub wait: WaitStrategy,
+    /// Capacity of the command queue (user threads to the reactor).
+    pub command_capacity: usize,
+    /// Capacity of the event queue (the reactor to user threads).
+    pub event_capacity: usize,
+    /// Message buffers kept for reuse, and the capacity each starts with.
+    pub pooled_buffers: usize,
+    /// Initial capacity of a pooled buffer.
+    pub pooled_buffer_capacity: usize,
+    /// Seeds the WebSocket mask keys and the reconnect jitter. `None`: from
+    /// the clock and the process id.
+    pub seed: Option<u64>,
+    /// The name of the reactor thread.
+    pub thread_name: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            core: None,
+            wait: WaitStrategy::Block,
+            command_capacity: 4096,
+            event_capacity: 65536,
+            pooled_buffers: 1024,
+            pooled_buffer_capacity: 4096,
+            seed: None,
+            thread_name: "orderwire-reactor".into(),
+        }
+    }
+}
+
+/// Queues the open sequence of a connection (authentication,
+/// subscriptions): called on every open, before anything else is sent.
+pub trait OpenSequence: Send {
+    /// Called each time the WebSocket handshake completes; `attempt` is 0 for
+    /// the first open and counts reconnects after it.
+    fn on_open(&mut self, attempt: u32, out: &mut OpenSink<'_>);
+}
+
+impl<F: FnMut(u32, &mut OpenSink<'_>) + Send> OpenSequence for F {
+    fn on_open(&mut self, attempt: u32, out: &mut OpenSink<'_>) {
+        self(attempt, out)
+    }
+}
+
+/// Where an [`OpenSequence`] puts its messages.
+pub struct OpenSink<'a> {
+    pub(crate) conn: &'a mut ws::Conn,
+}
+
+impl OpenSink<'_> {
+    /// Queues a text message.
+    pub fn text(&mut self, text: &str) {
+        // The sink exists only while the connection is open.
+        let _ = self.conn.send_text(text);
+    }
+
+    /// Queues a binary message.
+    pub fn binary(&mut self, data: &[u8]) {
+        let _ = self.conn.send_binary(data);
+    }
+}
+
+/// One WebSocket connection: where to, and how to keep it up.
+pub struct ConnectionConfig {
+    /// `ws://` or `wss://` URL.
+    pub url: String,
+    /// Extra handshake headers (such as `Authorization`). Their values are
+    /// secrets: never printed.
+    pub headers: Vec<(String, String)>,
+    /// Trust for `wss://`; `None` means Mozilla's roots.
+    pub tls: Option<TlsConfig>,
+    /// The codec: limits, handshake and close timeouts, keepalive ping and
+    /// pong deadline, permessage-deflate.
+    pub ws: ws::Config,
+    /// TCP connect must finish within this.
+    pub connect_timeout: Duration,
+    /// The TLS handshake must finish within this.
+    pub tls_timeout: Duration,
+    /// A data message must arrive at least this often while open; pongs do
+    /// not count. Catches a server that answers pings but sends nothing.
+    pub data_timeout: Option<Duration>,
+    /// Reconnecting after a drop.
+    pub reconnect: ReconnectPolicy,
+    /// `SO_SNDBUF` / `SO_RCVBUF`, when set.
+    pub socket_send_buffer: Option<usize>,
+    /// See `socket_send_buffer`.
+    pub socket_recv_buffer: Option<usize>,
+    /// Replayed on every open.
+    pub open_sequence: Option<Box<dyn OpenSequence>>,
+}
+
+impl ConnectionConfig {
+    /// Defaults for `url`.
+    pub fn new(url: impl Into<String>) -> ConnectionConfig {
+        ConnectionConfig {
+            url: url.into(),
+            headers: Vec::new(),
+            tls: None,
+            ws: ws::Config::default(),
+            connect_timeout: Duration::from_secs(5),
+            tls_timeout: Duration::from_secs(5),
+            data_timeout: None,
+            reconnect: ReconnectPolicy::default(),
+            socket_send_buffer: None,
+            socket_recv_buffer: None,
+            open_sequence: None,
+        }
+    }
+}
+
+impl fmt::Debug for ConnectionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("ConnectionConfig")
+            .field("url", &self.url)
+            .field("header_names", &header_names)
+            .field("tls", &self.tls)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("tls_timeout", &self.tls_timeout)
+            .field("data_timeout", &self.data_timeout)
+            .field("reconnect", &self.reconnect)
+            .field("open_sequence", &self.open_sequence.is_some())
+            .finish_non_exhaustive()
+    }
+}

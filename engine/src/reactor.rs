@@ -1,0 +1,389 @@
+//! The event loop: one thread, one mio `Poll`, every connection.
+//!
+//! Each turn drains the command queue, waits for readiness (epoll, or a
+//! zero-timeout poll when busy-polling), drives the ready connections, fires
+//! due deadlines, and hands events to the event queue. The queue never
+//! blocks the loop: when it is full, events wait in `overflow` and the loop
+//! stops reading sockets until there is room again, so TCP pushes back on
+//! the server and nothing is dropped.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use mio::{Events, Poll, Registry, Token};
+
+use crate::clock::Clock;
+use crate::config::WaitStrategy;
+use crate::connection::{Connection, Outbox};
+use crate::event::{Command, ConnError, Disconnect, EngineEvent, Rejection};
+use crate::pool::BufferPool;
+use crate::timers::Timers;
+
+pub(crate) const WAKER: Token = Token(usize::MAX);
+
+/// How long a blocked loop sleeps at most while events wait for room.
+const OVERFLOW_RETRY: Duration = Duration::from_micros(200);
+
+/// What `Engine::start` hands the reactor thread.
+pub(crate) struct ReactorParts {
+    pub(crate) poll: Poll,
+    pub(crate) commands: Receiver<Command>,
+    pub(crate) events: Sender<EngineEvent>,
+    pub(crate) pool: BufferPool,
+    pub(crate) sleeping: Arc<AtomicBool>,
+    pub(crate) clock: Clock,
+    pub(crate) wait: WaitStrategy,
+    pub(crate) seed: u64,
+}
+
+pub(crate) struct Reactor {
+    poll: Poll,
+    commands: Receiver<Command>,
+    sleeping: Arc<AtomicBool>,
+    clock: Clock,
+    wait: WaitStrategy,
+    state: State,
+}
+
+/// Everything the loop mutates while it drives a connection.
+struct State {
+    slots: Vec<Option<Connection>>,
+    by_id: HashMap<u32, usize>,
+    timers: Timers,
+    outbox: Queue,
+    seed: u64,
+    /// The shutdown deadline, once asked to stop.
+    stopping: Option<u64>,
+}
+
+/// The event queue with its overflow.
+struct Queue {
+    events: Sender<EngineEvent>,
+    overflow: VecDeque<EngineEvent>,
+    pool: BufferPool,
+}
+
+impl Outbox for Queue {
+    #[inline]
+    fn emit(&mut self, event: EngineEvent) {
+        if !self.overflow.is_empty() {
+            self.overflow.push_back(event);
+            return;
+        }
+        match self.events.try_send(event) {
+            Ok(()) => {}
+            Err(TrySendError::Full(event)) => self.overflow.push_back(event),
+            // No receiver: the Engine handle is gone; nobody can be told.
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    fn pool(&self) -> &BufferPool {
+        &self.pool
+    }
+}
+
+impl Queue {
+    /// Moves waiting events into the queue; returns whether none wait.
+    fn drain_overflow(&mut self) -> bool {
+        while let Some(event) = self.overflow.pop_front() {
+            match self.events.try_send(event) {
+                Ok(()) => {}
+                Err(TrySendError::Full(event)) => {
+                    self.overflow.push_front(event);
+                    return false;
+                }
+                Err(TrySendError::Disconnected(_)) => self.overflow.clear(),
+            }
+        }
+        true
+    }
+}
+
+impl Reactor {
+    pub(crate) fn new(parts: ReactorParts) -> Reactor {
+        Reactor {
+            poll: parts.poll,
+            commands: parts.commands,
+            sleeping: parts.sleeping,
+            clock: parts.clock,
+            wait: parts.wait,
+            state: State {
+                slots: Vec::new(),
+                by_id: HashMap::new(),
+                timers: Timers::default(),
+                outbox: Queue {
+                    events: parts.events,
+                    overflow: VecDeque::with_capacity(1024),
+                    pool: parts.pool,
+                },
+                seed: parts.seed,
+                stopping: None,
+            },
+        }
+    }
+
+    /// Runs until shut down or until every handle is gone; returns how many
+    /// events could not be delivered.
+    pub(crate) fn run(mut self) -> usize {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let now = self.clock.now_ns();
+            let disconnected = self.drain_commands(now);
+            let queue_has_room = self.state.outbox.drain_overflow();
+            if queue_has_room {
+                self.resume_deferred_reads(now);
+            }
+            if disconnected && self.state.stopping.is_none() {
+                // Every Engine handle is gone: stop as if asked, quickly.
+                self.begin_shutdown(now, Duration::from_millis(100));
+            }
+            if self.finished(now) {
+                break;
+            }
+            let timeout = self.poll_timeout(now, queue_has_room);
+            if timeout != Some(Duration::ZERO) {
+                self.sleeping.store(true, Ordering::SeqCst);
+                if !self.commands.is_empty() {
+                    self.sleeping.store(false, Ordering::SeqCst);
+                    continue;
+                }
+            }
+            let polled = self.poll.poll(&mut events, timeout);
+            self.sleeping.store(false, Ordering::SeqCst);
+            if let Err(error) = polled {
+                if error.kind() != std::io::ErrorKind::Interrupted {
+                    // epoll itself failed: nothing can be driven any more.
+                    self.fail_everything(error);
+                    break;
+                }
+            }
+            let now = self.clock.now_ns();
+            let reads_allowed = self.state.outbox.overflow.is_empty();
+            let registry = self.poll.registry();
+            for event in events.iter() {
+                let slot = event.token().0;
+                if let Some(Some(conn)) = self.state.slots.get_mut(slot) {
+                    conn.on_ready(registry, event, now, &mut self.state.outbox, reads_allowed);
+                    self.state.timers.set(slot, conn.deadline());
+                }
+            }
+            self.fire_timers(now);
+            self.reap();
+        }
+        self.answer_pending_commands();
+        self.state.outbox.emit(EngineEvent::Stopped);
+        self.flush_before_exit();
+        self.state.outbox.overflow.len()
+    }
+
+    fn poll_timeout(&self, now: u64, queue_has_room: bool) -> Option<Duration> {
+        if self.wait == WaitStrategy::BusyPoll {
+            return Some(Duration::ZERO);
+        }
+        let mut timeout = self
+            .state
+            .timers
+            .next()
+            .map(|deadline| Duration::from_nanos(deadline.saturating_sub(now)));
+        if !queue_has_room {
+            timeout = Some(timeout.map_or(OVERFLOW_RETRY, |t| t.min(OVERFLOW_RETRY)));
+        }
+        if let Some(stop) = self.state.stopping {
+            let until_stop = Duration::from_nanos(stop.saturating_sub(now));
+            timeout = Some(timeout.map_or(until_stop, |t| t.min(until_stop)));
+        }
+        timeout
+    }
+
+    /// Returns whether the command queue has no sender left.
+    fn drain_commands(&mut self, now: u64) -> bool {
+        loop {
+            match self.commands.try_recv() {
+                Ok(command) => self.command(command, now),
+                Err(crossbeam_channel::TryRecvError::Empty) => return false,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return true,
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command, now: u64) {
+        let registry = self.poll.registry();
+        let state = &mut self.state;
+        match command {
+            Command::Shutdown { grace } => self.begin_shutdown(now, grace),
+            Command::Connect { .. } if state.stopping.is_some() => {
+                state.outbox.emit(EngineEvent::Rejected {
+                    command,
+                    reason: Rejection::Closing,
+                })
+            }
+            Command::Connect {
+                conn,
+                config,
+                addrs,
+            } => {
+                if state.by_id.contains_key(&conn.0) {
+                    return state.outbox.emit(EngineEvent::Rejected {
+                        command: Command::Connect {
+                            conn,
+                            config,
+                            addrs,
+                        },
+                        reason: Rejection::Invalid(format!("connection {} exists", conn.0)),
+                    });
+                }
+                let slot = state
+                    .slots
+                    .iter()
+                    .position(Option::is_none)
+                    .unwrap_or_else(|| {
+                        state.slots.push(None);
+                        state.slots.len() - 1
+                    });
+                state.seed = state
+                    .seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                match Connection::new(conn, Token(slot), *config, addrs, state.seed, now) {
+                    Ok(connection) => {
+                        state.timers.set(slot, connection.deadline());
+                        state.slots[slot] = Some(connection);
+                        state.by_id.insert(conn.0, slot);
+                        // The first attempt starts now, not at the next turn.
+                        fire_slot(state, registry, slot, now);
+                    }
+                    Err(error) => {
+                        state.outbox.emit(EngineEvent::Disconnected {
+                            conn,
+                            reason: Disconnect::Failed(error),
+                        });
+                        state.outbox.emit(EngineEvent::Closed { conn });
+                    }
+                }
+            }
+            Command::Send { conn, .. }
+            | Command::Ping { conn, .. }
+            | Command::Close { conn, .. }
+            | Command::Disconnect { conn } => {
+                let Some(&slot) = state.by_id.get(&conn.0) else {
+                    return state.outbox.emit(EngineEvent::Rejected {
+                        command,
+                        reason: Rejection::UnknownConnection,
+                    });
+                };
+                if let Some(Some(connection)) = state.slots.get_mut(slot) {
+                    connection.command(registry, command, now, &mut state.outbox);
+                    state.timers.set(slot, connection.deadline());
+                }
+            }
+        }
+        self.reap();
+    }
+
+    fn begin_shutdown(&mut self, now: u64, grace: Duration) {
+        if self.state.stopping.is_some() {
+            return;
+        }
+        self.state.stopping =
+            Some(now.saturating_add(grace.as_nanos().min(u128::from(u64::MAX / 2)) as u64));
+        let registry = self.poll.registry();
+        for (slot, conn) in self.state.slots.iter_mut().enumerate() {
+            if let Some(conn) = conn {
+                conn.shut_down(registry, now, &mut self.state.outbox);
+                self.state.timers.set(slot, conn.deadline());
+            }
+        }
+        self.reap();
+    }
+
+    fn finished(&mut self, now: u64) -> bool {
+        let Some(stop) = self.state.stopping else {
+            return false;
+        };
+        if now >= stop {
+            let registry = self.poll.registry();
+            for conn in self.state.slots.iter_mut().flatten() {
+                conn.abort(registry, now, &mut self.state.outbox);
+            }
+            self.reap();
+        }
+        self.state.slots.iter().all(Option::is_none)
+    }
+
+    fn fire_timers(&mut self, now: u64) {
+        let registry = self.poll.registry();
+        // Each due connection fires once per turn, even if its next deadline
+        // is already past.
+        for slot in 0..self.state.timers.len() {
+            if self.state.timers.is_due(slot, now) {
+                fire_slot(&mut self.state, registry, slot, now);
+            }
+        }
+    }
+
+    fn resume_deferred_reads(&mut self, now: u64) {
+        let registry = self.poll.registry();
+        for (slot, conn) in self.state.slots.iter_mut().enumerate() {
+            if let Some(conn) = conn {
+                conn.resume_deferred_read(registry, now, &mut self.state.outbox);
+                self.state.timers.set(slot, conn.deadline());
+            }
+        }
+    }
+
+    /// Frees the slots of connections that are gone for good.
+    fn reap(&mut self) {
+        for (slot, entry) in self.state.slots.iter_mut().enumerate() {
+            if entry.as_ref().is_some_and(Connection::is_dead) {
+                if let Some(conn) = entry.take() {
+                    self.state.by_id.remove(&conn.id.0);
+                }
+                self.state.timers.set(slot, None);
+            }
+        }
+    }
+
+    fn fail_everything(&mut self, error: std::io::Error) {
+        let registry = self.poll.registry();
+        let now = self.clock.now_ns();
+        let message = error.to_string();
+        for conn in self.state.slots.iter_mut().flatten() {
+            conn.abort(registry, now, &mut self.state.outbox);
+        }
+        self.reap();
+        self.state.outbox.emit(EngineEvent::Disconnected {
+            conn: crate::event::ConnId(u32::MAX),
+            reason: Disconnect::Failed(ConnError::Io(std::io::Error::other(message))),
+        });
+    }
+
+    /// Every command still queued comes back as `Rejected`.
+    fn answer_pending_commands(&mut self) {
+        while let Ok(command) = self.commands.try_recv() {
+            self.state.outbox.emit(EngineEvent::Rejected {
+                command,
+                reason: Rejection::Closing,
+            });
+        }
+    }
+
+    /// The last events wait for room for at most a second, then the reactor
+    /// exits; `Engine::shutdown` reports any it could not deliver.
+    fn flush_before_exit(&mut self) {
+        let give_up = self.clock.now_ns() + 1_000_000_000;
+        while !self.state.outbox.drain_overflow() && self.clock.now_ns() < give_up {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+}
+
+fn fire_slot(state: &mut State, registry: &Registry, slot: usize, now: u64) {
+    if let Some(Some(conn)) = state.slots.get_mut(slot) {
+        conn.on_timeout(registry, now, &mut state.outbox);
+        state.timers.set(slot, conn.deadline());
+    }
+}

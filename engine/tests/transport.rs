@@ -1,0 +1,263 @@
+//! The engine over loopback against a tungstenite server, with rustls and an
+//! rcgen certificate for `wss://`: echo, large messages, closes from either
+//! side, a server killed mid-stream (reconnect and open-sequence replay),
+//! a handshake that never comes, a silent server (data watchdog), an
+//! unknown CA, and shutdown.
+
+mod support;
+
+use std::time::Duration;
+
+use orderwire_engine::{
+    ConnError, ConnId, ConnectionConfig, Disconnect, Engine, EngineConfig, EngineEvent, OpenSink,
+    ReconnectPolicy, TlsConfig, WaitStrategy,
+};
+use orderwire_protocol::ws::{MessageKind, WsError};
+use support::*;
+
+fn engine(wait: WaitStrategy) -> Engine {
+    Engine::start(EngineConfig {
+        wait,
+        seed: Some(7),
+        ..EngineConfig::default()
+    })
+    .expect("engine starts")
+}
+
+fn config(server: &TestServer, pki: Option<&TestPki>) -> ConnectionConfig {
+    let mut config = match pki {
+        Some(pki) => {
+            let mut c = ConnectionConfig::new(server.url("wss"));
+            c.tls = Some(TlsConfig::with_extra_ca_file(&pki.ca_file).expect("CA file"));
+            c
+        }
+        None => ConnectionConfig::new(server.url("ws")),
+    };
+    config.reconnect = ReconnectPolicy {
+        base: Duration::from_millis(20),
+        cap: Duration::from_millis(100),
+        ..ReconnectPolicy::default()
+    };
+    config
+}
+
+fn connected(engine: &Engine, conn: ConnId) -> u32 {
+    wait_for(engine, PATIENCE, |event| match event {
+        EngineEvent::Connected {
+            conn: c, attempt, ..
+        } if *c == conn => Some(*attempt),
+        _ => None,
+    })
+}
+
+fn next_message(engine: &Engine) -> (MessageKind, Vec<u8>) {
+    wait_for(engine, PATIENCE, |event| match event {
+        EngineEvent::Message { kind, data, .. } => Some((*kind, data.clone())),
+        _ => None,
+    })
+}
+
+fn echo_round_trips(wait: WaitStrategy, tls: bool) {
+    let pki = TestPki::new();
+    let server = TestServer::start(tls.then(|| pki.server.clone()), vec![Script::Echo]);
+    let mut engine = engine(wait);
+    let conn = engine
+        .connect(config(&server, tls.then_some(&pki)))
+        .expect("queued");
+    assert_eq!(connected(&engine, conn), 0);
+    let big: Vec<u8> = (0..(1 << 20)).map(|i| (i * 31 % 251) as u8).collect();
+    let text = "é".repeat(40_000);
+    engine.send_text(conn, "hello").expect("queued");
+    assert_eq!(
+        next_message(&engine),
+        (MessageKind::Text, b"hello".to_vec())
+    );
+    engine
+        .send(conn, MessageKind::Binary, big.clone())
+        .expect("queued");
+    assert_eq!(next_message(&engine), (MessageKind::Binary, big));
+    engine.send_text(conn, &text).expect("queued");
+    assert_eq!(
+        next_message(&engine),
+        (MessageKind::Text, text.into_bytes())
+    );
+    engine.send_text(conn, "").expect("queued");
+    assert_eq!(next_message(&engine), (MessageKind::Text, Vec::new()));
+    // Our close: the handshake completes and the connection ends for good.
+    engine.close(conn, 1000, "done").expect("queued");
+    let reason = wait_for(&engine, PATIENCE, |event| match event {
+        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
+        _ => None,
+    });
+    assert!(
+        reason.contains("code: Some(1000)") && reason.contains("by_peer: false"),
+        "{reason}"
+    );
+    wait_for(&engine, PATIENCE, |event| {
+        matches!(event, EngineEvent::Closed { conn: c } if *c == conn).then_some(())
+    });
+    assert_eq!(engine.shutdown(Duration::from_secs(1)), 0);
+}
+
+#[test]
+fn echo_over_wss_blocking() {
+    echo_round_trips(WaitStrategy::Block, true);
+}
+
+#[test]
+fn echo_over_ws_busy_poll() {
+    echo_round_trips(WaitStrategy::BusyPoll, false);
+}
+
+#[test]
+fn a_close_from_the_server_is_reported_and_followed_by_a_reconnect() {
+    let server = TestServer::start(None, vec![Script::CloseAfterHandshake(4001), Script::Echo]);
+    let mut engine = engine(WaitStrategy::Block);
+    let conn = engine.connect(config(&server, None)).expect("queued");
+    let reason = wait_for(&engine, PATIENCE, |event| match event {
+        EngineEvent::Disconnected {
+            reason: Disconnect::Closed { code, by_peer, .. },
+            ..
+        } => Some((*code, *by_peer)),
+        _ => None,
+    });
+    assert_eq!(reason, (Some(4001), true));
+    wait_for(&engine, PATIENCE, |event| {
+        matches!(event, EngineEvent::Reconnecting { attempt: 1, .. }).then_some(())
+    });
+    assert_eq!(connected(&engine, conn), 1);
+    engine.shutdown(Duration::from_secs(1));
+}
+
+#[test]
+fn a_killed_server_connection_reconnects_and_replays_the_open_sequence_first() {
+    let pki = TestPki::new();
+    let server = TestServer::start(
+        Some(pki.server.clone()),
+        vec![Script::EchoThenKill(3), Script::Echo],
+    );
+    let mut engine = engine(WaitStrategy::Block);
+    let mut config = config(&server, Some(&pki));
+    config.open_sequence = Some(Box::new(|attempt: u32, out: &mut OpenSink<'_>| {
+        out.text(&format!("auth {attempt}"));
+        out.text("subscribe book");
+    }));
+    let conn = engine.connect(config).expect("queued");
+    assert_eq!(connected(&engine, conn), 0);
+    // The server echoes everything, the open sequence included.
+    assert_eq!(next_message(&engine).1, b"auth 0");
+    assert_eq!(next_message(&engine).1, b"subscribe book");
+    engine.send_text(conn, "order 1").expect("queued");
+    assert_eq!(next_message(&engine).1, b"order 1");
+    // The server drops the TCP connection on the next message.
+    engine.send_text(conn, "order 2").expect("queued");
+    let reason = wait_for(&engine, PATIENCE, |event| match event {
+        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
+        _ => None,
+    });
+    assert!(reason.contains("Eof") || reason.contains("Io"), "{reason}");
+    // Queued while down: must follow the open sequence on the new connection.
+    engine.send_text(conn, "order 3").expect("queued");
+    assert_eq!(connected(&engine, conn), 1);
+    assert_eq!(next_message(&engine).1, b"auth 1");
+    assert_eq!(next_message(&engine).1, b"subscribe book");
+    assert_eq!(next_message(&engine).1, b"order 3");
+    assert_eq!(
+        server.received_on(0),
+        vec!["auth 0", "subscribe book", "order 1", "order 2"]
+    );
+    assert_eq!(
+        server.received_on(1),
+        vec!["auth 1", "subscribe book", "order 3"]
+    );
+    engine.shutdown(Duration::from_secs(1));
+}
+
+#[test]
+fn a_server_that_never_answers_the_handshake_times_out_then_backs_off() {
+    let server = TestServer::start(None, vec![Script::NeverHandshake]);
+    let mut engine = engine(WaitStrategy::Block);
+    let mut config = config(&server, None);
+    config.ws.handshake_timeout = Some(Duration::from_millis(100));
+    config.reconnect.max_attempts = Some(2);
+    let conn = engine.connect(config).expect("queued");
+    let mut timeouts = 0;
+    let mut delays = Vec::new();
+    loop {
+        let event = engine.events().recv_timeout(PATIENCE).expect("an event");
+        match event {
+            EngineEvent::Disconnected {
+                reason: Disconnect::Failed(ConnError::Ws(WsError::HandshakeTimeout)),
+                ..
+            } => timeouts += 1,
+            EngineEvent::Reconnecting { delay, attempt, .. } => delays.push((attempt, delay)),
+            EngineEvent::Closed { conn: c } if c == conn => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(timeouts, 3, "the first attempt and two retries");
+    assert_eq!(delays.len(), 2);
+    assert!(delays.iter().all(|(_, d)| *d <= Duration::from_millis(100)));
+    assert_eq!(server.accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+    engine.shutdown(Duration::from_secs(1));
+}
+
+#[test]
+fn a_server_that_answers_pings_but_sends_no_data_trips_the_watchdog() {
+    let server = TestServer::start(None, vec![Script::Silent]);
+    let mut engine = engine(WaitStrategy::Block);
+    let mut config = config(&server, None);
+    config.ws.ping_interval = Some(Duration::from_millis(20));
+    config.ws.pong_timeout = Duration::from_millis(500);
+    config.data_timeout = Some(Duration::from_millis(200));
+    config.reconnect.enabled = false;
+    let conn = engine.connect(config).expect("queued");
+    connected(&engine, conn);
+    let reason = wait_for(&engine, PATIENCE, |event| match event {
+        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
+        _ => None,
+    });
+    assert!(reason.contains("DataTimeout"), "{reason}");
+    wait_for(&engine, PATIENCE, |event| {
+        matches!(event, EngineEvent::Closed { .. }).then_some(())
+    });
+    engine.shutdown(Duration::from_secs(1));
+}
+
+#[test]
+fn a_certificate_from_an_unknown_ca_is_refused_with_a_clear_error() {
+    let trusted = TestPki::new();
+    let other = TestPki::new();
+    let server = TestServer::start(Some(other.server.clone()), vec![Script::Echo]);
+    let mut engine = engine(WaitStrategy::Block);
+    let mut config = config(&server, Some(&trusted));
+    config.reconnect.enabled = false;
+    engine.connect(config).expect("queued");
+    let reason = wait_for(&engine, PATIENCE, |event| match event {
+        EngineEvent::Disconnected {
+            reason: Disconnect::Failed(ConnError::Tls(message)),
+            ..
+        } => Some(message.clone()),
+        _ => None,
+    });
+    assert!(reason.contains("UnknownIssuer"), "{reason}");
+    engine.shutdown(Duration::from_secs(1));
+}
+
+#[test]
+fn shutdown_closes_connections_and_answers_every_command() {
+    let server = TestServer::start(None, vec![Script::Echo]);
+    let mut engine = engine(WaitStrategy::Block);
+    let conn = engine.connect(config(&server, None)).expect("queued");
+    connected(&engine, conn);
+    engine.shutdown(Duration::from_secs(1));
+    let events: Vec<EngineEvent> = engine.events().try_iter().collect();
+    let text = format!("{events:?}");
+    assert!(text.contains("code: Some(1001)"), "closed politely: {text}");
+    assert!(
+        matches!(events.last(), Some(EngineEvent::Stopped)),
+        "{text}"
+    );
+    // After shutdown, commands come straight back.
+    assert!(engine.send_text(conn, "late").is_err());
+}

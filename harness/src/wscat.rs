@@ -1,0 +1,118 @@
+//! `orderwire wscat`: a WebSocket client on the engine, for people and for
+//! test suites.
+//!
+//! Without `--echo`, each stdin line goes out as a text message and each
+//! message received is written to stdout (text with a newline after it,
+//! binary as raw bytes). With `--echo`, every message goes back as it came:
+//! that is how the Autobahn suite drives a client. The exit status is 0
+//! after a clean close handshake (from either side), 1 on any failure with a
+//! one-line reason on stderr.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use orderwire_engine::{
+    ConnectionConfig, Disconnect, Engine, EngineConfig, EngineEvent, ReconnectPolicy, TlsConfig,
+};
+use orderwire_protocol::ws::MessageKind;
+
+/// Arguments of `orderwire wscat`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Send every received message back unchanged.
+    #[arg(long)]
+    echo: bool,
+    /// Also trust the CA certificates in this PEM file.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// An extra handshake header, `Name: value` (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "K: V")]
+    headers: Vec<String>,
+    /// Give up the handshake (TCP, TLS and WebSocket each) after this many
+    /// seconds.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// `ws://` or `wss://` URL.
+    url: String,
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    let mut config = ConnectionConfig::new(args.url.clone());
+    for header in &args.headers {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| format!("--header {header:?} is not `Name: value`"))?;
+        config
+            .headers
+            .push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    if let Some(ca) = &args.ca {
+        config.tls = Some(TlsConfig::with_extra_ca_file(ca).map_err(|e| e.to_string())?);
+    }
+    let timeout = Duration::from_secs(args.timeout);
+    config.connect_timeout = timeout;
+    config.tls_timeout = timeout;
+    config.ws.handshake_timeout = Some(timeout);
+    // One connection, one outcome: no reconnects in a command-line client.
+    config.reconnect = ReconnectPolicy {
+        enabled: false,
+        ..ReconnectPolicy::default()
+    };
+    let mut engine = Engine::start(EngineConfig::default()).map_err(|e| e.to_string())?;
+    let conn = engine.connect(config).map_err(|e| e.to_string())?;
+    if !args.echo {
+        // Detached: a read of stdin cannot be interrupted, and the process
+        // exits when the connection ends whether or not stdin has.
+        let commander = engine.commander();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if commander.send_text(conn, &line).is_err() {
+                    return;
+                }
+            }
+            let _ = commander.close(conn, 1000, "");
+        });
+    }
+    let outcome = event_loop(&engine, args.echo);
+    engine.shutdown(Duration::from_millis(500));
+    outcome
+}
+
+fn event_loop(engine: &Engine, echo: bool) -> Result<(), String> {
+    let stdout = std::io::stdout();
+    for event in engine.events().iter() {
+        match event {
+            EngineEvent::Message {
+                conn, kind, data, ..
+            } => {
+                if echo {
+                    engine
+                        .send(conn, kind, data)
+                        .map_err(|_| "command queue full".to_string())?;
+                    continue;
+                }
+                let mut out = stdout.lock();
+                let written = match kind {
+                    MessageKind::Text => out.write_all(&data).and_then(|()| out.write_all(b"\n")),
+                    MessageKind::Binary => out.write_all(&data),
+                };
+                written
+                    .and_then(|()| out.flush())
+                    .map_err(|e| format!("stdout: {e}"))?;
+                engine.recycle(data);
+            }
+            EngineEvent::Disconnected { reason, .. } => {
+                return match reason {
+                    Disconnect::Closed { .. } | Disconnect::Requested => Ok(()),
+                    Disconnect::Failed(error) => Err(error.to_string()),
+                    other => Err(format!("{other:?}")),
+                };
+            }
+            EngineEvent::Stopped => return Err("the engine stopped".into()),
+            _ => {}
+        }
+    }
+    Err("the engine stopped".into())
+}
