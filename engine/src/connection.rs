@@ -67,6 +67,9 @@ pub(crate) struct Connection {
     transmit: Vec<u8>,
     /// Closed or disconnected on request: no reconnect afterwards.
     ending: bool,
+    /// A close asked for before the connection opened: sent once it opens,
+    /// after the open sequence and the backlog.
+    close_on_open: Option<(u16, String)>,
     seed: u64,
     /// Readiness arrived while the event queue was full; read later.
     read_deferred: bool,
@@ -118,6 +121,7 @@ impl Connection {
             backlog: VecDeque::new(),
             transmit: Vec::with_capacity(16 << 10),
             ending: false,
+            close_on_open: None,
             seed,
             read_deferred: false,
         })
@@ -221,8 +225,12 @@ impl Connection {
                         }
                     },
                     (Phase::Closing | Phase::Dead, _) => {}
-                    // Not open yet: nothing to close politely.
-                    _ => self.went_down(registry, Disconnect::Requested, now_ns, out),
+                    (Phase::Waiting, _) if self.opens > 0 => {
+                        // Between attempts: nothing to close politely.
+                        self.went_down(registry, Disconnect::Requested, now_ns, out);
+                    }
+                    // Opening: what was queued goes out first, then the close.
+                    _ => self.close_on_open = Some((code, reason)),
                 }
             }
             Command::Disconnect { .. } => {
@@ -493,6 +501,11 @@ impl Connection {
                     while let Some((kind, data)) = self.backlog.pop_front() {
                         let _ = ws.send(kind, &data);
                         out.pool().give(data);
+                    }
+                    if let Some((code, reason)) = self.close_on_open.take() {
+                        if ws.close(Instant(now_ns), code, &reason).is_ok() {
+                            self.phase = Phase::Closing;
+                        }
                     }
                     out.emit(EngineEvent::Connected {
                         conn: self.id,

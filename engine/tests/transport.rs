@@ -261,3 +261,31 @@ fn shutdown_closes_connections_and_answers_every_command() {
     // After shutdown, commands come straight back.
     assert!(engine.send_text(conn, "late").is_err());
 }
+
+#[test]
+fn a_close_asked_for_before_the_open_waits_for_the_queued_messages() {
+    let server = TestServer::start(None, vec![Script::Echo]);
+    let mut engine = engine(WaitStrategy::Block);
+    let conn = engine.connect(config(&server, None)).expect("queued");
+    engine.send_text(conn, "first").expect("queued");
+    engine.send_text(conn, "second").expect("queued");
+    engine.close(conn, 1000, "done").expect("queued");
+    let mut echoed = Vec::new();
+    let reason = loop {
+        match engine.events().recv_timeout(PATIENCE).expect("an event") {
+            EngineEvent::Message { data, .. } => echoed.push(String::from_utf8(data).unwrap()),
+            EngineEvent::Disconnected { reason, .. } => break format!("{reason:?}"),
+            _ => {}
+        }
+    };
+    assert!(reason.contains("code: Some(1000)"), "{reason}");
+    assert_eq!(server.received_on(0), vec!["first", "second"]);
+    // The server may echo before it reads our close; what it echoed arrives.
+    assert!(
+        ["first", "second"].starts_with(&echoed.iter().map(String::as_str).collect::<Vec<_>>())
+    );
+    wait_for(&engine, PATIENCE, |event| {
+        matches!(event, EngineEvent::Closed { .. }).then_some(())
+    });
+    engine.shutdown(Duration::from_secs(1));
+}

@@ -3,125 +3,33 @@
 //! committed in tests/autobahn/expected.json. Any case that gets worse fails
 //! the test; a case that gets better is reported so the file can be updated.
 //!
-//! kosoku is found through `$KOSOKU`, then `<repo>/.venv-ab/bin/kosoku` (what
-//! `.ci/run` installs), then `PATH`.
+//! kosoku is found as `orderwire_testkit::autobahn` describes.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
+use orderwire_testkit::autobahn::{Kosoku, Verdicts, rank};
 use support::autobahn;
-
-fn kosoku() -> PathBuf {
-    if let Some(path) = std::env::var_os("KOSOKU") {
-        return path.into();
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-ab/bin/kosoku");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("kosoku")
-    }
-}
-
-/// Verdicts per case, as "behavior/behaviorClose".
-type Verdicts = BTreeMap<String, String>;
 
 fn run_pass(name: &str, cases: &[&str], client_no_context_takeover: bool) -> Verdicts {
     let outdir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("autobahn")
         .join(name);
-    let _ = std::fs::remove_dir_all(&outdir);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut command = Command::new(kosoku());
-    command.args(["-m", "fuzzingserver", "-o"]).arg(&outdir);
-    for case in cases {
-        command.args(["-i", case]);
-    }
-    command
-        .arg(format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut server = command.spawn().unwrap_or_else(|e| {
-        panic!(
-            "cannot start kosoku ({e}). Install it: python3 -m venv .venv-ab && \
-             .venv-ab/bin/pip install kosoku==0.1.0 (or set KOSOKU)"
-        )
-    });
-    // Wait until the server listens (bounded), then let the suite connect.
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "kosoku did not start listening"
-        );
-        assert!(
-            server.try_wait().unwrap().is_none(),
-            "kosoku exited at start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-
+    let server = Kosoku::start(&outdir, cases);
     let mut problems = Vec::new();
     let config = autobahn::config(client_no_context_takeover);
-    let count = autobahn::run_suite(&format!("ws://127.0.0.1:{port}"), &config, |l| {
-        problems.push(l)
-    })
-    .expect("the suite runs");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while server.try_wait().unwrap().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "kosoku did not exit after its report"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let index: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(outdir.join("index.json")).expect("kosoku wrote index.json"),
-    )
-    .unwrap();
-    let cases = index[autobahn::AGENT]
-        .as_object()
-        .expect("our agent is in the report");
+    let count = autobahn::run_suite(&server.base_url(), &config, |l| problems.push(l))
+        .expect("the suite runs");
+    let verdicts = server.verdicts(autobahn::AGENT);
     assert_eq!(
-        cases.len() as u32,
+        verdicts.len() as u32,
         count,
         "every case was reported; client problems: {problems:?}"
     );
-    cases
-        .iter()
-        .map(|(id, v)| {
-            (
-                id.clone(),
-                format!(
-                    "{}/{}",
-                    v["behavior"].as_str().unwrap(),
-                    v["behaviorClose"].as_str().unwrap()
-                ),
-            )
-        })
-        .collect()
-}
-
-fn rank(verdict: &str) -> u8 {
-    verdict
-        .split('/')
-        .map(|v| match v {
-            "OK" | "INFORMATIONAL" => 0,
-            "NON-STRICT" => 1,
-            "UNIMPLEMENTED" => 2,
-            _ => 3,
-        })
-        .max()
-        .unwrap_or(3)
+    verdicts
 }
 
 fn check(actual: &Verdicts) {

@@ -136,10 +136,7 @@ struct PythonServer {
 impl PythonServer {
     fn start(deflate: bool) -> PythonServer {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../interop/ws_echo_server.py"
-        );
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/ws_echo_server.py");
         let mut command = Command::new(&python);
         command
             .arg(script)
