@@ -39,6 +39,10 @@ pub struct EngineConfig {
     pub seed: Option<u64>,
     /// The name of the reactor thread.
     pub thread_name: String,
+    /// Runs first on the reactor thread, after pinning: set a scheduling
+    /// policy or priority, or mark the thread for a profiler or an
+    /// allocation counter.
+    pub on_reactor_start: Option<fn()>,
 }
 
 impl Default for EngineConfig {
@@ -52,6 +56,7 @@ impl Default for EngineConfig {
             pooled_buffer_capacity: 4096,
             seed: None,
             thread_name: "orderwire-reactor".into(),
+            on_reactor_start: None,
         }
     }
 }

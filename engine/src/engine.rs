@@ -102,6 +102,7 @@ impl Engine {
         });
         let (ready_tx, ready_rx) = bounded::<Result<(), StartError>>(1);
         let core = config.core;
+        let on_start = config.on_reactor_start;
         let thread = std::thread::Builder::new()
             .name(config.thread_name.clone())
             .spawn(move || {
@@ -110,6 +111,9 @@ impl Engine {
                         let _ = ready_tx.send(Err(StartError::Pin(id)));
                         return 0;
                     }
+                }
+                if let Some(hook) = on_start {
+                    hook();
                 }
                 let _ = ready_tx.send(Ok(()));
                 reactor.run()

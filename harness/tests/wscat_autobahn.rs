@@ -51,7 +51,9 @@ fn case_count(base: &str) -> u32 {
 #[test]
 fn wscat_echo_passes_the_autobahn_core_groups() {
     let outdir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("autobahn-wscat");
-    let groups = ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*"];
+    let groups = [
+        "1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*",
+    ];
     let server = Kosoku::start(&outdir, &groups);
     let base = server.base_url();
     let count = case_count(&base);

@@ -2,6 +2,7 @@
 //! WebSocket echo servers in other languages under `interop/`.
 
 pub mod autobahn;
+pub mod server;
 
 use std::path::PathBuf;
 use std::sync::Arc;

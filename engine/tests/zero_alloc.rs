@@ -1,0 +1,125 @@
+//! The engine's steady state allocates nothing: a counting global allocator
+//! counts every allocation made on the reactor thread and on the user
+//! thread while 5,000 echo round trips run over ws:// (after a warm-up that
+//! fills the pools). The echo server's thread is not counted.
+//!
+//! Over wss:// the count is measured and printed, not asserted: rustls
+//! buffers each outgoing TLS record in a fresh `Vec` (see docs/engine.md).
+
+mod support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use orderwire_engine::{
+    ConnectionConfig, Engine, EngineConfig, EngineEvent, ReconnectPolicy, TlsConfig,
+};
+use orderwire_protocol::ws::MessageKind;
+use support::*;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn count_this_thread() {
+    COUNTED.with(|c| c.set(true));
+}
+
+// SAFETY: every method forwards to the system allocator unchanged; the only
+// addition is an atomic increment, which does not allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTED.try_with(Cell::get).unwrap_or(false) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller upholds `alloc`'s contract; passed through.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTED.try_with(Cell::get).unwrap_or(false) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: `ptr` came from `System.alloc` with `layout`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `rounds` echo round trips after `warm_up` ones; returns the
+/// allocations counted during the measured rounds.
+fn allocations_per_run(tls: bool, warm_up: usize, rounds: usize) -> u64 {
+    let pki = TestPki::new();
+    let server = TestServer::start(tls.then(|| pki.server.clone()), vec![Script::Echo]);
+    let mut engine = Engine::start(EngineConfig {
+        on_reactor_start: Some(count_this_thread),
+        seed: Some(1),
+        ..EngineConfig::default()
+    })
+    .expect("engine starts");
+    let mut config = ConnectionConfig::new(server.url(if tls { "wss" } else { "ws" }));
+    if tls {
+        config.tls = Some(TlsConfig::with_extra_ca_file(&pki.ca_file).expect("CA file"));
+    }
+    config.reconnect = ReconnectPolicy {
+        enabled: false,
+        ..ReconnectPolicy::default()
+    };
+    let conn = engine.connect(config).expect("queued");
+    wait_for(&engine, PATIENCE, |event| {
+        matches!(event, EngineEvent::Connected { .. }).then_some(())
+    });
+    let payload = br#"{"method":"add_order","params":{"symbol":"BTC/USD","side":"buy","order_qty":"0.0001","limit_price":"27500.1"},"req_id":123456789}"#;
+    count_this_thread();
+    let round_trip = || {
+        let mut buffer = engine.buffer();
+        buffer.extend_from_slice(payload);
+        engine
+            .send(conn, MessageKind::Text, buffer)
+            .expect("queue has room");
+        match engine.events().recv_timeout(PATIENCE) {
+            Ok(EngineEvent::Message { data, .. }) => {
+                assert_eq!(data.len(), payload.len());
+                engine.recycle(data);
+            }
+            other => panic!("expected the echo, got {other:?}"),
+        }
+    };
+    for _ in 0..warm_up {
+        round_trip();
+    }
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..rounds {
+        round_trip();
+    }
+    let counted = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    COUNTED.with(|c| c.set(false));
+    engine.shutdown(Duration::from_secs(1));
+    counted
+}
+
+/// One test, so that no other engine in this process counts at the same
+/// time (the counter is global; each flagged thread adds to it).
+#[test]
+fn steady_state_allocations() {
+    let counted = allocations_per_run(false, 2_000, 5_000);
+    assert_eq!(counted, 0, "ws://: allocations in 5,000 round trips");
+    let counted = allocations_per_run(true, 2_000, 5_000);
+    eprintln!("wss://: {counted} allocations in 5,000 round trips");
+    // rustls: one Vec per received record and one per sent record. Bounded,
+    // so that a regression allocating per byte or per event shows.
+    assert!(counted <= 5_000 * 3, "wss://: {counted} allocations");
+}
