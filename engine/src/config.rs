@@ -26,6 +26,11 @@ pub struct EngineConfig {
     pub core: Option<usize>,
     /// How the reactor waits.
     pub wait: WaitStrategy,
+    /// In `Block` mode: after a command or a socket event, keep polling
+    /// without sleeping for this long before blocking in epoll again. A
+    /// reply that arrives within it costs no wake-up, and neither does the
+    /// next command; an idle engine still sleeps. Zero turns it off.
+    pub spin_before_block: Duration,
     /// Capacity of the command queue (user threads to the reactor).
     pub command_capacity: usize,
     /// Capacity of the event queue (the reactor to user threads).
@@ -50,6 +55,7 @@ impl Default for EngineConfig {
         EngineConfig {
             core: None,
             wait: WaitStrategy::Block,
+            spin_before_block: Duration::from_micros(50),
             command_capacity: 4096,
             event_capacity: 65536,
             pooled_buffers: 1024,

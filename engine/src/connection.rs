@@ -73,6 +73,9 @@ pub(crate) struct Connection {
     seed: u64,
     /// Readiness arrived while the event queue was full; read later.
     read_deferred: bool,
+    /// The interest registered now, so that `epoll_ctl` runs only when it
+    /// changes (a syscall per message otherwise).
+    write_interest: bool,
 }
 
 impl Connection {
@@ -124,6 +127,7 @@ impl Connection {
             close_on_open: None,
             seed,
             read_deferred: false,
+            write_interest: false,
         })
     }
 
@@ -357,6 +361,7 @@ impl Connection {
                     return self.fail(registry, error.into(), now_ns, out);
                 }
                 self.transport = Some(Transport::plain(tcp));
+                self.write_interest = true;
                 self.phase = Phase::TcpConnecting;
                 self.phase_deadline = Some(now_ns + nanos(self.config.connect_timeout));
             }
@@ -473,13 +478,17 @@ impl Connection {
             return self.fail(registry, ConnError::Eof, now_ns, out);
         }
         if let Some(transport) = self.transport.as_mut() {
-            let interest = if transport.wants_write() {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            if let Err(error) = registry.reregister(transport.tcp_mut(), self.token, interest) {
-                self.fail(registry, error.into(), now_ns, out);
+            let wants_write = transport.wants_write();
+            if wants_write != self.write_interest {
+                let interest = if wants_write {
+                    Interest::READABLE | Interest::WRITABLE
+                } else {
+                    Interest::READABLE
+                };
+                if let Err(error) = registry.reregister(transport.tcp_mut(), self.token, interest) {
+                    return self.fail(registry, error.into(), now_ns, out);
+                }
+                self.write_interest = wants_write;
             }
         }
     }

@@ -98,6 +98,7 @@ impl Engine {
             sleeping: sleeping.clone(),
             clock: clock.clone(),
             wait: config.wait,
+            spin_before_block: config.spin_before_block,
             seed,
         });
         let (ready_tx, ready_rx) = bounded::<Result<(), StartError>>(1);

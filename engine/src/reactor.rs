@@ -36,6 +36,7 @@ pub(crate) struct ReactorParts {
     pub(crate) sleeping: Arc<AtomicBool>,
     pub(crate) clock: Clock,
     pub(crate) wait: WaitStrategy,
+    pub(crate) spin_before_block: Duration,
     pub(crate) seed: u64,
 }
 
@@ -45,6 +46,10 @@ pub(crate) struct Reactor {
     sleeping: Arc<AtomicBool>,
     clock: Clock,
     wait: WaitStrategy,
+    /// In `Block` mode, keep polling without sleeping for this long (ns)
+    /// after the last command or socket event.
+    spin_before_block: u64,
+    last_activity: u64,
     state: State,
 }
 
@@ -111,6 +116,8 @@ impl Reactor {
             sleeping: parts.sleeping,
             clock: parts.clock,
             wait: parts.wait,
+            spin_before_block: parts.spin_before_block.as_nanos().min(u128::from(u64::MAX)) as u64,
+            last_activity: 0,
             state: State {
                 slots: Vec::new(),
                 by_id: HashMap::new(),
@@ -162,6 +169,9 @@ impl Reactor {
                 }
             }
             let now = self.clock.now_ns();
+            if events.iter().any(|e| e.token() != WAKER) {
+                self.last_activity = now;
+            }
             let reads_allowed = self.state.outbox.overflow.is_empty();
             let registry = self.poll.registry();
             for event in events.iter() {
@@ -181,7 +191,9 @@ impl Reactor {
     }
 
     fn poll_timeout(&self, now: u64, queue_has_room: bool) -> Option<Duration> {
-        if self.wait == WaitStrategy::BusyPoll {
+        if self.wait == WaitStrategy::BusyPoll
+            || now.saturating_sub(self.last_activity) < self.spin_before_block
+        {
             return Some(Duration::ZERO);
         }
         let mut timeout = self
@@ -203,7 +215,10 @@ impl Reactor {
     fn drain_commands(&mut self, now: u64) -> bool {
         loop {
             match self.commands.try_recv() {
-                Ok(command) => self.command(command, now),
+                Ok(command) => {
+                    self.last_activity = now;
+                    self.command(command, now);
+                }
                 Err(crossbeam_channel::TryRecvError::Empty) => return false,
                 Err(crossbeam_channel::TryRecvError::Disconnected) => return true,
             }

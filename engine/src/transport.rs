@@ -33,6 +33,9 @@ pub(crate) enum Transport {
     Tls {
         tcp: TcpStream,
         tls: Box<rustls::ClientConnection>,
+        /// Ciphertext read from the socket, fed to rustls from here so that
+        /// a short read can end the read loop without a `WouldBlock` read.
+        inbound: Box<[u8]>,
     },
 }
 
@@ -54,6 +57,7 @@ impl Transport {
         Transport::Tls {
             tcp,
             tls: Box::new(tls),
+            inbound: vec![0u8; READ_CHUNK].into_boxed_slice(),
         }
     }
 
@@ -103,19 +107,17 @@ impl Transport {
                     Err(e) => return Err(e),
                 }
             },
-            Transport::Tls { tcp, tls } => {
-                let mut status = ReadStatus::Open;
-                loop {
-                    match tls.read_tls(tcp) {
-                        Ok(0) => {
-                            status = ReadStatus::Eof;
-                            break;
-                        }
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(e),
-                    }
+            Transport::Tls { tcp, tls, inbound } => loop {
+                let n = match tcp.read(inbound) {
+                    Ok(0) => return Ok(ReadStatus::Eof),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadStatus::Open),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                let mut ciphertext = &inbound[..n];
+                while !ciphertext.is_empty() {
+                    tls.read_tls(&mut ciphertext)?;
                     let state = tls
                         .process_new_packets()
                         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -123,13 +125,14 @@ impl Transport {
                         drain_plaintext(tls, ws, now)?;
                     }
                     if state.peer_has_closed() {
-                        status = ReadStatus::Eof;
-                        break;
+                        return Ok(ReadStatus::Eof);
                     }
                 }
-                // Alerts and handshake messages produced by the reads.
-                Ok(status)
-            }
+                // As for plain TCP: a short read took all the socket had.
+                if n < inbound.len() {
+                    return Ok(ReadStatus::Open);
+                }
+            },
         }
     }
 
@@ -179,7 +182,7 @@ impl Transport {
                 }
                 Ok(())
             }
-            Transport::Tls { tcp, tls } => {
+            Transport::Tls { tcp, tls, .. } => {
                 while tls.wants_write() {
                     match tls.write_tls(tcp) {
                         Ok(_) => {}
