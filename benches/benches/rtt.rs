@@ -123,14 +123,19 @@ fn echo<S: Read + Write>(stream: S) {
 
 // ---- clients ----
 
+fn connect_no_delay(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    stream
+}
+
 fn floor_blocking(
     clock: &Clock,
     addr: SocketAddr,
     payload: &[u8],
     rounds: usize,
 ) -> Histogram<u64> {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
+    let mut stream = connect_no_delay(addr);
     let mut back = vec![0u8; payload.len()];
     measure(clock, rounds, || {
         stream.write_all(payload).expect("write");
@@ -144,8 +149,7 @@ fn floor_busy_poll(
     payload: &[u8],
     rounds: usize,
 ) -> Histogram<u64> {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
+    let mut stream = connect_no_delay(addr);
     stream.set_nonblocking(true).expect("non-blocking");
     let mut back = vec![0u8; payload.len()];
     measure(clock, rounds, || {

@@ -26,9 +26,8 @@ pub(crate) enum ReadStatus {
 pub(crate) enum Transport {
     Plain {
         tcp: TcpStream,
-        /// Bytes the socket has not taken yet, from `unsent_from` on.
-        unsent: Vec<u8>,
-        unsent_from: usize,
+        /// Bytes the socket has not taken yet.
+        unsent: Unsent,
     },
     Tls {
         tcp: TcpStream,
@@ -43,8 +42,10 @@ impl Transport {
     pub(crate) fn plain(tcp: TcpStream) -> Transport {
         Transport::Plain {
             tcp,
-            unsent: Vec::with_capacity(READ_CHUNK),
-            unsent_from: 0,
+            unsent: Unsent {
+                bytes: Vec::with_capacity(READ_CHUNK),
+                from: 0,
+            },
         }
     }
 
@@ -75,11 +76,7 @@ impl Transport {
     /// Whether there are bytes waiting for the socket to become writable.
     pub(crate) fn wants_write(&self) -> bool {
         match self {
-            Transport::Plain {
-                unsent,
-                unsent_from,
-                ..
-            } => *unsent_from < unsent.len(),
+            Transport::Plain { unsent, .. } => !unsent.is_empty(),
             Transport::Tls { tls, .. } => tls.wants_write(),
         }
     }
@@ -139,23 +136,14 @@ impl Transport {
     /// Queues `data` for the socket and writes as much as it takes now.
     pub(crate) fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         match self {
-            Transport::Plain {
-                tcp,
-                unsent,
-                unsent_from,
-            } => {
-                let mut written = 0;
-                if *unsent_from == unsent.len() {
-                    // Nothing queued: hand the bytes to the kernel directly.
-                    written = write_some(tcp, data)?;
-                }
-                if written < data.len() {
-                    if *unsent_from == unsent.len() {
-                        unsent.clear();
-                        *unsent_from = 0;
-                    }
-                    unsent.extend_from_slice(&data[written..]);
-                }
+            Transport::Plain { tcp, unsent } => {
+                // Nothing queued: hand the bytes to the kernel directly.
+                let written = if unsent.is_empty() {
+                    write_some(tcp, data)?
+                } else {
+                    0
+                };
+                unsent.push(&data[written..]);
                 Ok(())
             }
             Transport::Tls { tls, .. } => {
@@ -168,17 +156,10 @@ impl Transport {
     /// Writes queued bytes until the socket would block.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         match self {
-            Transport::Plain {
-                tcp,
-                unsent,
-                unsent_from,
-            } => {
-                if *unsent_from < unsent.len() {
-                    *unsent_from += write_some(tcp, &unsent[*unsent_from..])?;
-                    if *unsent_from == unsent.len() {
-                        unsent.clear();
-                        *unsent_from = 0;
-                    }
+            Transport::Plain { tcp, unsent } => {
+                if !unsent.is_empty() {
+                    let n = write_some(tcp, unsent.pending())?;
+                    unsent.taken(n);
                 }
                 Ok(())
             }
@@ -202,6 +183,42 @@ impl Transport {
             tls.send_close_notify();
         }
         let _ = self.flush();
+    }
+}
+
+/// Bytes waiting for the socket: `bytes[from..]`.
+pub(crate) struct Unsent {
+    bytes: Vec<u8>,
+    from: usize,
+}
+
+impl Unsent {
+    fn is_empty(&self) -> bool {
+        self.from == self.bytes.len()
+    }
+
+    fn pending(&self) -> &[u8] {
+        &self.bytes[self.from..]
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            self.bytes.clear();
+            self.from = 0;
+        }
+        self.bytes.extend_from_slice(data);
+    }
+
+    /// The socket took `n` more bytes.
+    fn taken(&mut self, n: usize) {
+        self.from += n;
+        if self.is_empty() {
+            self.bytes.clear();
+            self.from = 0;
+        }
     }
 }
 
