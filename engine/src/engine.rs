@@ -108,7 +108,12 @@ impl Engine {
             .name(config.thread_name.clone())
             .spawn(move || {
                 if let Some(id) = core {
-                    if !core_affinity::set_for_current(core_affinity::CoreId { id }) {
+                    // core_affinity indexes a fixed-size CPU set with the id
+                    // and panics past its end, so only ids the machine has
+                    // are passed on.
+                    let known = core_affinity::get_core_ids()
+                        .is_some_and(|ids| ids.iter().any(|c| c.id == id));
+                    if !known || !core_affinity::set_for_current(core_affinity::CoreId { id }) {
                         let _ = ready_tx.send(Err(StartError::Pin(id)));
                         return 0;
                     }

@@ -151,7 +151,7 @@ impl Reactor {
             if self.finished(now) {
                 break;
             }
-            let timeout = self.poll_timeout(now, queue_has_room);
+            let timeout = self.poll_timeout(now);
             if timeout != Some(Duration::ZERO) {
                 self.sleeping.store(true, Ordering::SeqCst);
                 if !self.commands.is_empty() {
@@ -190,7 +190,7 @@ impl Reactor {
         self.state.outbox.overflow.len()
     }
 
-    fn poll_timeout(&self, now: u64, queue_has_room: bool) -> Option<Duration> {
+    fn poll_timeout(&self, now: u64) -> Option<Duration> {
         if self.wait == WaitStrategy::BusyPoll
             || now.saturating_sub(self.last_activity) < self.spin_before_block
         {
@@ -201,7 +201,10 @@ impl Reactor {
             .timers
             .next()
             .map(|deadline| Duration::from_nanos(deadline.saturating_sub(now)));
-        if !queue_has_room {
+        // Events waiting for room: a user thread that makes room does not
+        // wake the reactor, so it must look again soon. Checked now, not at
+        // the top of the turn: the reads resumed since may have refilled it.
+        if !self.state.outbox.overflow.is_empty() {
             timeout = Some(timeout.map_or(OVERFLOW_RETRY, |t| t.min(OVERFLOW_RETRY)));
         }
         if let Some(stop) = self.state.stopping {

@@ -289,3 +289,81 @@ fn a_close_asked_for_before_the_open_waits_for_the_queued_messages() {
     });
     engine.shutdown(Duration::from_secs(1));
 }
+
+#[test]
+fn pinning_to_a_core_that_does_not_exist_is_an_error() {
+    let result = Engine::start(EngineConfig {
+        core: Some(100_000),
+        ..EngineConfig::default()
+    });
+    assert!(
+        matches!(result, Err(orderwire_engine::StartError::Pin(100_000))),
+        "{:?}",
+        result.err()
+    );
+}
+
+#[test]
+fn a_full_command_queue_hands_the_command_back() {
+    let server = TestServer::start(None, vec![Script::Echo]);
+    let mut engine = Engine::start(EngineConfig {
+        command_capacity: 4,
+        ..EngineConfig::default()
+    })
+    .expect("engine starts");
+    let conn = engine.connect(config(&server, None)).expect("queued");
+    connected(&engine, conn);
+    // Fill the queue faster than the reactor drains it, until one comes back.
+    let mut returned = None;
+    for i in 0..100_000u32 {
+        let mut data = engine.buffer();
+        data.extend_from_slice(format!("m{i}").as_bytes());
+        if let Err(orderwire_engine::QueueFull(command)) =
+            engine.send(conn, MessageKind::Text, data)
+        {
+            returned = Some(command);
+            break;
+        }
+    }
+    match returned {
+        Some(orderwire_engine::Command::Send { data, .. }) => assert!(data.starts_with(b"m")),
+        other => panic!("no command came back: {other:?}"),
+    }
+    engine.shutdown(Duration::from_secs(1));
+}
+
+#[test]
+fn a_full_event_queue_holds_events_back_and_loses_none() {
+    let server = TestServer::start(None, vec![Script::Echo]);
+    let mut engine = Engine::start(EngineConfig {
+        event_capacity: 8,
+        ..EngineConfig::default()
+    })
+    .expect("engine starts");
+    let conn = engine.connect(config(&server, None)).expect("queued");
+    connected(&engine, conn);
+    // 500 echoes into a queue of 8 that nobody reads for a while.
+    for i in 0..500 {
+        engine.send_text(conn, &format!("{i}")).expect("queued");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let mut got = Vec::new();
+    while got.len() < 500 {
+        let event = engine.events().recv_timeout(PATIENCE);
+        match event.unwrap_or_else(|e| {
+            panic!(
+                "{e} after {} echoes; the server got {}",
+                got.len(),
+                server.received_on(0).len()
+            )
+        }) {
+            EngineEvent::Message { data, .. } => {
+                got.push(String::from_utf8(data).expect("text"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let expected: Vec<String> = (0..500).map(|i| i.to_string()).collect();
+    assert_eq!(got, expected, "every echo, in order");
+    engine.shutdown(Duration::from_secs(1));
+}
