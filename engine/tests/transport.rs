@@ -367,3 +367,62 @@ fn a_full_event_queue_holds_events_back_and_loses_none() {
     assert_eq!(got, expected, "every echo, in order");
     engine.shutdown(Duration::from_secs(1));
 }
+
+#[test]
+fn a_tls_handshake_that_never_finishes_times_out() {
+    let pki = TestPki::new();
+    // The server takes the TCP connection and reads the ClientHello, but
+    // never answers it.
+    let server = TestServer::start(None, vec![Script::NeverHandshake]);
+    let mut engine = engine(WaitStrategy::Block);
+    let mut config = ConnectionConfig::new(server.url("wss"));
+    config.tls = Some(TlsConfig::with_extra_ca_file(&pki.ca_file).expect("CA file"));
+    config.tls_timeout = Duration::from_millis(100);
+    config.reconnect.enabled = false;
+    engine.connect(config).expect("queued");
+    let reason = wait_for(&engine, PATIENCE, |event| match event {
+        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
+        _ => None,
+    });
+    assert!(reason.contains("TlsTimeout"), "{reason}");
+    engine.shutdown(Duration::from_secs(1));
+}
+
+#[test]
+fn a_server_that_never_answers_our_close_times_out() {
+    let server = TestServer::start(None, vec![Script::Deaf]);
+    let mut engine = engine(WaitStrategy::Block);
+    let mut config = config(&server, None);
+    config.ws.close_timeout = Duration::from_millis(100);
+    let conn = engine.connect(config).expect("queued");
+    connected(&engine, conn);
+    engine.close(conn, 1000, "bye").expect("queued");
+    let reason = wait_for(&engine, PATIENCE, |event| match event {
+        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
+        _ => None,
+    });
+    assert!(reason.contains("CloseTimeout"), "{reason}");
+    // A close the user asked for: no reconnect.
+    wait_for(&engine, PATIENCE, |event| {
+        matches!(event, EngineEvent::Closed { .. }).then_some(())
+    });
+    engine.shutdown(Duration::from_secs(1));
+}
+
+#[test]
+fn keepalive_pings_without_pongs_fail_the_connection() {
+    let server = TestServer::start(None, vec![Script::Deaf]);
+    let mut engine = engine(WaitStrategy::Block);
+    let mut config = config(&server, None);
+    config.ws.ping_interval = Some(Duration::from_millis(30));
+    config.ws.pong_timeout = Duration::from_millis(100);
+    config.reconnect.enabled = false;
+    let conn = engine.connect(config).expect("queued");
+    connected(&engine, conn);
+    let reason = wait_for(&engine, PATIENCE, |event| match event {
+        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
+        _ => None,
+    });
+    assert!(reason.contains("KeepaliveTimeout"), "{reason}");
+    engine.shutdown(Duration::from_secs(1));
+}

@@ -23,6 +23,9 @@ pub enum Script {
     NeverHandshake,
     /// Complete the handshake, answer pings, send nothing.
     Silent,
+    /// Complete the handshake, then read and ignore every byte: no pong, no
+    /// answer to a close.
+    Deaf,
 }
 
 /// A WebSocket server on 127.0.0.1, with TLS or without.
@@ -124,6 +127,11 @@ fn serve<S: Read + Write + Shutdown>(
     let Ok(mut ws) = tungstenite::accept(stream) else {
         return;
     };
+    if let Script::Deaf = script {
+        let mut sink = [0u8; 4096];
+        while matches!(ws.get_mut().read(&mut sink), Ok(n) if n > 0) {}
+        return;
+    }
     let mut echoed = 0usize;
     if let Script::CloseAfterHandshake(code) = script {
         let _ = ws.close(Some(tungstenite::protocol::CloseFrame {
