@@ -108,12 +108,11 @@ impl Engine {
             .name(config.thread_name.clone())
             .spawn(move || {
                 if let Some(id) = core {
-                    // core_affinity indexes a fixed-size CPU set with the id
-                    // and panics past its end, so only ids the machine has
-                    // are passed on.
-                    let known = core_affinity::get_core_ids()
-                        .is_some_and(|ids| ids.iter().any(|c| c.id == id));
-                    if !known || !core_affinity::set_for_current(core_affinity::CoreId { id }) {
+                    // core_affinity indexes a fixed-size CPU set (glibc's
+                    // CPU_SETSIZE, 1024) with the id and panics past its
+                    // end; the kernel refuses ids of CPUs that do not exist.
+                    let in_set = id < 1024;
+                    if !in_set || !core_affinity::set_for_current(core_affinity::CoreId { id }) {
                         let _ = ready_tx.send(Err(StartError::Pin(id)));
                         return 0;
                     }
