@@ -164,17 +164,13 @@ impl Connection {
         match command {
             Command::Send { conn, kind, data } => match self.phase {
                 Phase::Open => {
-                    let result = self.ws_mut().map(|ws| ws.send(kind, &data));
-                    out.pool().give(data);
-                    if let Some(Err(error)) = result {
-                        out.emit(EngineEvent::Rejected {
-                            command: Command::Send {
-                                conn,
-                                kind,
-                                data: Vec::new(),
-                            },
+                    match self.ws.as_mut().map(|ws| ws.send(kind, &data)) {
+                        Some(Err(error)) => out.emit(EngineEvent::Rejected {
+                            command: Command::Send { conn, kind, data },
                             reason: Rejection::Invalid(error.to_string()),
-                        });
+                        }),
+                        // Framed into the codec's buffer: the payload is free.
+                        _ => out.pool().give(data),
                     }
                     self.pump(registry, now_ns, false, out);
                 }
@@ -636,10 +632,6 @@ impl Connection {
                 out.emit(EngineEvent::Closed { conn: self.id });
             }
         }
-    }
-
-    fn ws_mut(&mut self) -> Option<&mut ws::Conn> {
-        self.ws.as_mut()
     }
 }
 
