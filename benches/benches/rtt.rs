@@ -143,6 +143,8 @@ fn floor_blocking(
     })
 }
 
+/// Polls the non-blocking socket, yielding between polls as the engine's
+/// BusyPoll user thread does.
 fn floor_busy_poll(
     clock: &Clock,
     addr: SocketAddr,
@@ -166,7 +168,7 @@ fn floor_busy_poll(
             match stream.read(&mut back[got..]) {
                 Ok(0) => panic!("echo server closed"),
                 Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::hint::spin_loop(),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
                 Err(e) => panic!("read: {e}"),
             }
         }
@@ -227,8 +229,9 @@ fn orderwire(
     hist
 }
 
-/// In `BusyPoll` mode the user thread spins on the queue as well (the mode
-/// is for users who give the engine cores); in `Block` mode it parks.
+/// In `BusyPoll` mode the user thread polls the queue too, yielding between
+/// polls so that the echo server's thread is not kept off a core (two cores,
+/// three threads); in `Block` mode it parks.
 fn next_event(engine: &Engine, wait: WaitStrategy) -> EngineEvent {
     if wait == WaitStrategy::Block {
         return engine.events().recv().expect("reactor runs");
@@ -236,7 +239,7 @@ fn next_event(engine: &Engine, wait: WaitStrategy) -> EngineEvent {
     loop {
         match engine.events().try_recv() {
             Ok(event) => return event,
-            Err(crossbeam_channel::TryRecvError::Empty) => std::hint::spin_loop(),
+            Err(crossbeam_channel::TryRecvError::Empty) => std::thread::yield_now(),
             Err(e) => panic!("{e}"),
         }
     }
