@@ -50,6 +50,21 @@ fn connected(engine: &Engine, conn: ConnId) -> u32 {
     })
 }
 
+/// The reason of the next `Disconnected`, as its Debug text.
+fn disconnect_reason(engine: &Engine) -> String {
+    wait_for(engine, PATIENCE, |event| match event {
+        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
+        _ => None,
+    })
+}
+
+/// Waits for the connection to end for good.
+fn closed_for_good(engine: &Engine) {
+    wait_for(engine, PATIENCE, |event| {
+        matches!(event, EngineEvent::Closed { .. }).then_some(())
+    });
+}
+
 fn next_message(engine: &Engine) -> (MessageKind, Vec<u8>) {
     wait_for(engine, PATIENCE, |event| match event {
         EngineEvent::Message { kind, data, .. } => Some((*kind, data.clone())),
@@ -85,10 +100,7 @@ fn echo_round_trips(wait: WaitStrategy, tls: bool) {
     assert_eq!(next_message(&engine), (MessageKind::Text, Vec::new()));
     // Our close: the handshake completes and the connection ends for good.
     engine.close(conn, 1000, "done").expect("queued");
-    let reason = wait_for(&engine, PATIENCE, |event| match event {
-        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
-        _ => None,
-    });
+    let reason = disconnect_reason(&engine);
     assert!(
         reason.contains("code: Some(1000)") && reason.contains("by_peer: false"),
         "{reason}"
@@ -151,10 +163,7 @@ fn a_killed_server_connection_reconnects_and_replays_the_open_sequence_first() {
     assert_eq!(next_message(&engine).1, b"order 1");
     // The server drops the TCP connection on the next message.
     engine.send_text(conn, "order 2").expect("queued");
-    let reason = wait_for(&engine, PATIENCE, |event| match event {
-        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
-        _ => None,
-    });
+    let reason = disconnect_reason(&engine);
     assert!(reason.contains("Eof") || reason.contains("Io"), "{reason}");
     // Queued while down: must follow the open sequence on the new connection.
     engine.send_text(conn, "order 3").expect("queued");
@@ -213,14 +222,9 @@ fn a_server_that_answers_pings_but_sends_no_data_trips_the_watchdog() {
     config.reconnect.enabled = false;
     let conn = engine.connect(config).expect("queued");
     connected(&engine, conn);
-    let reason = wait_for(&engine, PATIENCE, |event| match event {
-        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
-        _ => None,
-    });
+    let reason = disconnect_reason(&engine);
     assert!(reason.contains("DataTimeout"), "{reason}");
-    wait_for(&engine, PATIENCE, |event| {
-        matches!(event, EngineEvent::Closed { .. }).then_some(())
-    });
+    closed_for_good(&engine);
     engine.shutdown(Duration::from_secs(1));
 }
 
@@ -284,9 +288,7 @@ fn a_close_asked_for_before_the_open_waits_for_the_queued_messages() {
     assert!(
         ["first", "second"].starts_with(&echoed.iter().map(String::as_str).collect::<Vec<_>>())
     );
-    wait_for(&engine, PATIENCE, |event| {
-        matches!(event, EngineEvent::Closed { .. }).then_some(())
-    });
+    closed_for_good(&engine);
     engine.shutdown(Duration::from_secs(1));
 }
 
@@ -383,10 +385,7 @@ fn a_tls_handshake_that_never_finishes_times_out() {
     config.tls_timeout = Duration::from_millis(100);
     config.reconnect.enabled = false;
     engine.connect(config).expect("queued");
-    let reason = wait_for(&engine, PATIENCE, |event| match event {
-        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
-        _ => None,
-    });
+    let reason = disconnect_reason(&engine);
     assert!(reason.contains("TlsTimeout"), "{reason}");
     engine.shutdown(Duration::from_secs(1));
 }
@@ -400,15 +399,10 @@ fn a_server_that_never_answers_our_close_times_out() {
     let conn = engine.connect(config).expect("queued");
     connected(&engine, conn);
     engine.close(conn, 1000, "bye").expect("queued");
-    let reason = wait_for(&engine, PATIENCE, |event| match event {
-        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
-        _ => None,
-    });
+    let reason = disconnect_reason(&engine);
     assert!(reason.contains("CloseTimeout"), "{reason}");
     // A close the user asked for: no reconnect.
-    wait_for(&engine, PATIENCE, |event| {
-        matches!(event, EngineEvent::Closed { .. }).then_some(())
-    });
+    closed_for_good(&engine);
     engine.shutdown(Duration::from_secs(1));
 }
 
@@ -422,10 +416,7 @@ fn keepalive_pings_without_pongs_fail_the_connection() {
     config.reconnect.enabled = false;
     let conn = engine.connect(config).expect("queued");
     connected(&engine, conn);
-    let reason = wait_for(&engine, PATIENCE, |event| match event {
-        EngineEvent::Disconnected { reason, .. } => Some(format!("{reason:?}")),
-        _ => None,
-    });
+    let reason = disconnect_reason(&engine);
     assert!(reason.contains("KeepaliveTimeout"), "{reason}");
     engine.shutdown(Duration::from_secs(1));
 }
