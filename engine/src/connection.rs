@@ -262,11 +262,18 @@ impl Connection {
         }
     }
 
-    /// Ends the connection now (the shutdown grace ran out).
-    pub(crate) fn abort(&mut self, registry: &Registry, now_ns: u64, out: &mut impl Outbox) {
+    /// Ends the connection now, for good, reporting `reason` (the shutdown
+    /// grace ran out, or the reactor itself failed).
+    pub(crate) fn abort(
+        &mut self,
+        registry: &Registry,
+        reason: Disconnect,
+        now_ns: u64,
+        out: &mut impl Outbox,
+    ) {
         self.ending = true;
         if self.phase != Phase::Dead {
-            self.went_down(registry, Disconnect::Requested, now_ns, out);
+            self.went_down(registry, reason, now_ns, out);
         }
     }
 

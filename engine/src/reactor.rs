@@ -325,7 +325,7 @@ impl Reactor {
         if now >= stop {
             let registry = self.poll.registry();
             for conn in self.state.slots.iter_mut().flatten() {
-                conn.abort(registry, now, &mut self.state.outbox);
+                conn.abort(registry, Disconnect::Requested, now, &mut self.state.outbox);
             }
             self.reap();
         }
@@ -368,15 +368,15 @@ impl Reactor {
     fn fail_everything(&mut self, error: std::io::Error) {
         let registry = self.poll.registry();
         let now = self.clock.now_ns();
-        let message = error.to_string();
+        // Every connection is told why; `Stopped` follows.
         for conn in self.state.slots.iter_mut().flatten() {
-            conn.abort(registry, now, &mut self.state.outbox);
+            let reason = Disconnect::Failed(ConnError::Io(std::io::Error::new(
+                error.kind(),
+                format!("the reactor's epoll failed: {error}"),
+            )));
+            conn.abort(registry, reason, now, &mut self.state.outbox);
         }
         self.reap();
-        self.state.outbox.emit(EngineEvent::Disconnected {
-            conn: crate::event::ConnId(u32::MAX),
-            reason: Disconnect::Failed(ConnError::Io(std::io::Error::other(message))),
-        });
     }
 
     /// Every command still queued comes back as `Rejected`.
