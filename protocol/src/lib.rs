@@ -6,7 +6,14 @@
 //! by tests in virtual time, by fuzzers and by the session replayer.
 #![forbid(unsafe_code)]
 
+pub mod book;
+pub mod json;
+pub mod model;
+pub mod num;
+pub mod secret;
 pub mod time;
+pub mod venue;
+pub mod wallclock;
 pub mod ws;
 
 pub use time::Instant;

@@ -1,0 +1,478 @@
+//! A zero-copy JSON pull scanner for venue messages.
+//!
+//! Why hand-written: venue codecs need the raw text of every number (an exact
+//! [`Decimal`](crate::num::Decimal), never an `f64`) and only a handful of
+//! fields per message. simd-json's tape and serde_json's `Value` both turn
+//! numbers into floats, and a typed serde decode allocates; this scanner walks
+//! the bytes once, hands out borrowed slices, and skips what it is not asked
+//! for. `benches/kraken_decode` measures it against serde_json and simd-json.
+//!
+//! It checks the grammar of everything it reads or skips (strings, numbers,
+//! literals, nesting up to [`MAX_DEPTH`]); the input must already be UTF-8
+//! (WebSocket text frames are validated by the codec).
+
+/// How deep [`Scanner::skip_value`] follows nested arrays and objects.
+pub const MAX_DEPTH: usize = 64;
+
+/// Why a message is not the JSON the codec expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JsonError {
+    /// The input ended inside a value.
+    #[error("JSON ends early at byte {0}")]
+    Eof(usize),
+    /// A byte that does not belong here.
+    #[error("unexpected JSON byte at {0}")]
+    Unexpected(usize),
+    /// Nested deeper than [`MAX_DEPTH`].
+    #[error("JSON nested too deep at byte {0}")]
+    TooDeep(usize),
+}
+
+/// What the next value is, from its first byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `{`
+    Object,
+    /// `[`
+    Array,
+    /// `"`
+    String,
+    /// `-` or a digit
+    Number,
+    /// `true` or `false`
+    Bool,
+    /// `null`
+    Null,
+}
+
+/// A JSON string as it appears between its quotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawStr<'a> {
+    /// The bytes between the quotes, escapes untouched.
+    pub raw: &'a [u8],
+    /// Whether `raw` holds a backslash escape.
+    pub escaped: bool,
+}
+
+impl<'a> RawStr<'a> {
+    /// The text, if it has no escapes (ids, symbols and enums never do).
+    pub fn plain(self) -> Option<&'a str> {
+        if self.escaped {
+            None
+        } else {
+            std::str::from_utf8(self.raw).ok()
+        }
+    }
+
+    /// The text with escapes decoded (for error messages; allocates).
+    pub fn unescape(self) -> String {
+        if !self.escaped {
+            return String::from_utf8_lossy(self.raw).into_owned();
+        }
+        let mut out = String::with_capacity(self.raw.len());
+        let mut index = 0;
+        let raw = self.raw;
+        while index < raw.len() {
+            let byte = raw[index];
+            if byte != b'\\' {
+                let end = raw[index..]
+                    .iter()
+                    .position(|b| *b == b'\\')
+                    .map_or(raw.len(), |p| index + p);
+                out.push_str(&String::from_utf8_lossy(&raw[index..end]));
+                index = end;
+                continue;
+            }
+            let escape = raw.get(index + 1).copied().unwrap_or(b'\\');
+            index += 2;
+            match escape {
+                b'n' => out.push('\n'),
+                b't' => out.push('\t'),
+                b'r' => out.push('\r'),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'u' => {
+                    let code = raw
+                        .get(index..index + 4)
+                        .and_then(|hex| std::str::from_utf8(hex).ok())
+                        .and_then(|hex| u32::from_str_radix(hex, 16).ok());
+                    index += 4;
+                    out.push(code.and_then(char::from_u32).unwrap_or('\u{fffd}'));
+                }
+                other => out.push(char::from(other)),
+            }
+        }
+        out
+    }
+}
+
+/// A cursor over one JSON document.
+#[derive(Clone, Debug)]
+pub struct Scanner<'a> {
+    input: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    /// Starts at the first byte of `input`.
+    pub fn new(input: &'a [u8]) -> Scanner<'a> {
+        Scanner { input, pos: 0 }
+    }
+
+    /// Byte offset of the cursor.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.input.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Result<u8, JsonError> {
+        self.skip_whitespace();
+        self.input
+            .get(self.pos)
+            .copied()
+            .ok_or(JsonError::Eof(self.pos))
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), JsonError> {
+        if self.peek()? == byte {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(JsonError::Unexpected(self.pos))
+        }
+    }
+
+    /// The kind of the next value.
+    pub fn kind(&mut self) -> Result<Kind, JsonError> {
+        Ok(match self.peek()? {
+            b'{' => Kind::Object,
+            b'[' => Kind::Array,
+            b'"' => Kind::String,
+            b'-' | b'0'..=b'9' => Kind::Number,
+            b't' | b'f' => Kind::Bool,
+            b'n' => Kind::Null,
+            _ => return Err(JsonError::Unexpected(self.pos)),
+        })
+    }
+
+    /// The last byte before the cursor that is not whitespace.
+    fn previous_significant(&self) -> Option<u8> {
+        self.input[..self.pos]
+            .iter()
+            .rev()
+            .find(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+            .copied()
+    }
+
+    /// Enters an object; then call [`Scanner::next_key`] until it gives `None`.
+    pub fn begin_object(&mut self) -> Result<(), JsonError> {
+        self.expect(b'{')
+    }
+
+    /// The next key of the object being read (its value comes next), or
+    /// `None` after the closing `}`.
+    pub fn next_key(&mut self) -> Result<Option<RawStr<'a>>, JsonError> {
+        let byte = self.peek()?;
+        if byte == b'}' {
+            self.pos += 1;
+            return Ok(None);
+        }
+        if self.previous_significant() != Some(b'{') {
+            self.expect(b',')?;
+        }
+        let key = self.string()?;
+        self.expect(b':')?;
+        Ok(Some(key))
+    }
+
+    /// Enters an array; then call [`Scanner::next_element`] before each value.
+    pub fn begin_array(&mut self) -> Result<(), JsonError> {
+        self.expect(b'[')
+    }
+
+    /// Whether another element follows (the cursor is then on it), or the
+    /// array ended (the cursor is past its `]`).
+    pub fn next_element(&mut self) -> Result<bool, JsonError> {
+        let byte = self.peek()?;
+        if byte == b']' {
+            self.pos += 1;
+            return Ok(false);
+        }
+        if self.previous_significant() != Some(b'[') {
+            self.expect(b',')?;
+        }
+        Ok(true)
+    }
+
+    /// Reads a string value.
+    pub fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            let Some(&byte) = self.input.get(self.pos) else {
+                return Err(JsonError::Eof(self.pos));
+            };
+            match byte {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    match self.input.get(self.pos + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                            self.pos += 2
+                        }
+                        Some(b'u') => {
+                            let hex = self
+                                .input
+                                .get(self.pos + 2..self.pos + 6)
+                                .ok_or(JsonError::Eof(self.pos))?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return Err(JsonError::Unexpected(self.pos));
+                            }
+                            self.pos += 6;
+                        }
+                        Some(_) => return Err(JsonError::Unexpected(self.pos)),
+                        None => return Err(JsonError::Eof(self.pos)),
+                    }
+                }
+                0x00..=0x1f => return Err(JsonError::Unexpected(self.pos)),
+                _ => self.pos += 1,
+            }
+        }
+        let raw = &self.input[start..self.pos];
+        self.pos += 1;
+        Ok(RawStr { raw, escaped })
+    }
+
+    /// Reads a number and returns its text, checked against the JSON grammar.
+    pub fn number(&mut self) -> Result<&'a [u8], JsonError> {
+        self.skip_whitespace();
+        let start = self.pos;
+        let input = self.input;
+        let mut at = self.pos;
+        let digits = |at: &mut usize| {
+            let begin = *at;
+            while input.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at > begin
+        };
+        if input.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        if input.get(at) == Some(&b'0') {
+            at += 1;
+        } else if !digits(&mut at) {
+            return Err(self.fail_at(at));
+        }
+        if input.get(at) == Some(&b'.') {
+            at += 1;
+            if !digits(&mut at) {
+                return Err(self.fail_at(at));
+            }
+        }
+        if let Some(b'e' | b'E') = input.get(at) {
+            at += 1;
+            if let Some(b'+' | b'-') = input.get(at) {
+                at += 1;
+            }
+            if !digits(&mut at) {
+                return Err(self.fail_at(at));
+            }
+        }
+        self.pos = at;
+        Ok(&input[start..at])
+    }
+
+    fn fail_at(&self, at: usize) -> JsonError {
+        if at >= self.input.len() {
+            JsonError::Eof(at)
+        } else {
+            JsonError::Unexpected(at)
+        }
+    }
+
+    /// Reads `true` or `false`.
+    pub fn boolean(&mut self) -> Result<bool, JsonError> {
+        self.skip_whitespace();
+        if self.input[self.pos..].starts_with(b"true") {
+            self.pos += 4;
+            Ok(true)
+        } else if self.input[self.pos..].starts_with(b"false") {
+            self.pos += 5;
+            Ok(false)
+        } else {
+            Err(self.fail_at(self.pos))
+        }
+    }
+
+    /// Reads `null`.
+    pub fn null(&mut self) -> Result<(), JsonError> {
+        self.skip_whitespace();
+        if self.input[self.pos..].starts_with(b"null") {
+            self.pos += 4;
+            Ok(())
+        } else {
+            Err(self.fail_at(self.pos))
+        }
+    }
+
+    /// Skips one value of any kind, checking it, and returns its raw text.
+    pub fn skip_value(&mut self) -> Result<&'a [u8], JsonError> {
+        self.skip_whitespace();
+        let start = self.pos;
+        // Containers are walked with an explicit stack of "inside an object"
+        // flags, so hostile nesting cannot overflow the call stack.
+        let mut inside_object = [false; MAX_DEPTH];
+        let mut depth = 0usize;
+        loop {
+            match self.kind()? {
+                Kind::Object | Kind::Array => {
+                    if depth == MAX_DEPTH {
+                        return Err(JsonError::TooDeep(self.pos));
+                    }
+                    let object = self.kind()? == Kind::Object;
+                    self.pos += 1;
+                    inside_object[depth] = object;
+                    depth += 1;
+                    if !self.open_next(object)? {
+                        depth -= 1;
+                        if !self.close_levels(&mut depth, &inside_object)? {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                Kind::String => {
+                    self.string()?;
+                }
+                Kind::Number => {
+                    self.number()?;
+                }
+                Kind::Bool => {
+                    self.boolean()?;
+                }
+                Kind::Null => self.null()?,
+            }
+            if depth == 0 || !self.close_levels(&mut depth, &inside_object)? {
+                break;
+            }
+        }
+        Ok(&self.input[start..self.pos])
+    }
+
+    /// After a value inside containers: moves to the next value, closing every
+    /// container that ends here. Returns false once depth reaches zero.
+    fn close_levels(
+        &mut self,
+        depth: &mut usize,
+        inside_object: &[bool; MAX_DEPTH],
+    ) -> Result<bool, JsonError> {
+        while *depth > 0 {
+            if self.open_next(inside_object[*depth - 1])? {
+                return Ok(true);
+            }
+            *depth -= 1;
+        }
+        Ok(false)
+    }
+
+    /// Inside a container: true with the cursor on the next value, false past
+    /// the container's end.
+    fn open_next(&mut self, object: bool) -> Result<bool, JsonError> {
+        if object {
+            Ok(self.next_key()?.is_some())
+        } else {
+            self.next_element()
+        }
+    }
+
+    /// Checks that only whitespace follows the document.
+    pub fn finish(&mut self) -> Result<(), JsonError> {
+        self.skip_whitespace();
+        if self.pos == self.input.len() {
+            Ok(())
+        } else {
+            Err(JsonError::Unexpected(self.pos))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_an_object_and_keeps_number_text() {
+        let text = br#" {"a": 0.10000000, "b": [1, {"c": null}], "s": "x\"y", "t": true} "#;
+        let mut scanner = Scanner::new(text);
+        scanner.begin_object().unwrap();
+        assert_eq!(scanner.next_key().unwrap().unwrap().raw, b"a");
+        assert_eq!(scanner.number().unwrap(), b"0.10000000");
+        assert_eq!(scanner.next_key().unwrap().unwrap().raw, b"b");
+        assert_eq!(scanner.skip_value().unwrap(), br#"[1, {"c": null}]"#);
+        assert_eq!(scanner.next_key().unwrap().unwrap().raw, b"s");
+        let s = scanner.string().unwrap();
+        assert!(s.escaped);
+        assert_eq!(s.unescape(), "x\"y");
+        assert_eq!(scanner.next_key().unwrap().unwrap().raw, b"t");
+        assert!(scanner.boolean().unwrap());
+        assert_eq!(scanner.next_key().unwrap(), None);
+        scanner.finish().unwrap();
+    }
+
+    #[test]
+    fn rejects_broken_documents() {
+        for text in [
+            &br#"{"a":1 "b":2}"#[..],
+            br#"{,"a":1}"#,
+            br#"{"a":01}"#,
+            br#"{"a":1.}"#,
+            br#"{"a":-}"#,
+            br#"{"a":tru}"#,
+            br#"{"a":"x"#,
+            br#"{"a":"\q"}"#,
+            br#"[1,]"#,
+            br#"[1 2]"#,
+            b"{\"a\":\"\x01\"}",
+        ] {
+            let mut scanner = Scanner::new(text);
+            assert!(
+                scanner.skip_value().is_err(),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert!(matches!(
+            Scanner::new(deep.as_bytes()).skip_value(),
+            Err(JsonError::TooDeep(_))
+        ));
+        let fine = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert!(Scanner::new(fine.as_bytes()).skip_value().is_ok());
+    }
+
+    #[test]
+    fn skip_agrees_with_serde_json_on_validity() {
+        for text in [
+            r#"{"a":[1,2,{"b":[]}],"c":{}}"#,
+            r#"[[],[[]],{"x":"\u00e9"}]"#,
+            r#"{"a":1e5,"b":-0.5E-3}"#,
+        ] {
+            assert!(serde_json::from_str::<serde_json::Value>(text).is_ok());
+            let mut scanner = Scanner::new(text.as_bytes());
+            assert_eq!(scanner.skip_value().unwrap(), text.as_bytes());
+            scanner.finish().unwrap();
+        }
+    }
+}

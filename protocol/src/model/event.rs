@@ -1,0 +1,258 @@
+//! What a venue tells us, normalised (CONVENTIONS.md §5).
+
+use std::ops::Range;
+
+use super::{Asset, ClientOrderId, Liquidity, Method, OrderId, OrderStatus, Side, Symbol, TradeId};
+use crate::num::Decimal;
+
+/// One price level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Level {
+    /// Price.
+    pub price: Decimal,
+    /// Quantity; zero deletes the level in a delta.
+    pub qty: Decimal,
+}
+
+/// A public trade.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trade {
+    /// Pair.
+    pub symbol: Symbol,
+    /// Price.
+    pub price: Decimal,
+    /// Quantity.
+    pub qty: Decimal,
+    /// The aggressor's side, if known.
+    pub side: Option<Side>,
+    /// The venue's trade id.
+    pub trade_id: TradeId,
+    /// Venue time, ns since the epoch.
+    pub ts: Option<i64>,
+}
+
+/// Best bid and ask and the day's volume.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ticker {
+    /// Pair.
+    pub symbol: Symbol,
+    /// Last trade price.
+    pub last: Option<Decimal>,
+    /// Best bid.
+    pub bid: Option<Decimal>,
+    /// Best ask.
+    pub ask: Option<Decimal>,
+    /// Quantity at the best bid.
+    pub bid_qty: Option<Decimal>,
+    /// Quantity at the best ask.
+    pub ask_qty: Option<Decimal>,
+    /// Volume.
+    pub volume: Option<Decimal>,
+    /// Venue time, ns since the epoch.
+    pub ts: Option<i64>,
+}
+
+/// A book snapshot or delta. Its levels live in [`Events::levels`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookEvent {
+    /// Pair.
+    pub symbol: Symbol,
+    /// A full snapshot (true) or a delta.
+    pub snapshot: bool,
+    /// Indexes of the bid levels in [`Events::levels`].
+    pub bids: Range<usize>,
+    /// Indexes of the ask levels in [`Events::levels`].
+    pub asks: Range<usize>,
+    /// The venue's checksum, if it sends one.
+    pub checksum: Option<u32>,
+    /// The venue's sequence number, if any.
+    pub sequence: Option<u64>,
+    /// Venue time, ns since the epoch.
+    pub ts: Option<i64>,
+}
+
+/// A request was accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderAck {
+    /// The request's id.
+    pub req_id: Option<u64>,
+    /// What was asked.
+    pub method: Method,
+    /// The venue's order id, when the reply names one.
+    pub order_id: Option<OrderId>,
+    /// The client order id, when the reply names one.
+    pub client_order_id: Option<ClientOrderId>,
+    /// When the venue received the request (ns since the epoch).
+    pub ts_in: Option<i64>,
+    /// When the venue answered.
+    pub ts_out: Option<i64>,
+}
+
+/// A request was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderReject {
+    /// The request's id.
+    pub req_id: Option<u64>,
+    /// What was asked.
+    pub method: Method,
+    /// The venue's error class (`EOrder`), or the whole error if it has none.
+    pub code: String,
+    /// The venue's error text, whole.
+    pub message: String,
+    /// The order, when the reply names one (Kraken names the order that a
+    /// cancel could not cancel).
+    pub order_id: Option<OrderId>,
+    /// When the venue received the request.
+    pub ts_in: Option<i64>,
+    /// When the venue answered.
+    pub ts_out: Option<i64>,
+}
+
+/// An order's state, merged from whatever the venue sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderUpdate {
+    /// The venue's id.
+    pub order_id: OrderId,
+    /// The client's id, if known.
+    pub client_order_id: Option<ClientOrderId>,
+    /// Pair, if known.
+    pub symbol: Option<Symbol>,
+    /// Side, if known.
+    pub side: Option<Side>,
+    /// The new status.
+    pub status: OrderStatus,
+    /// Limit price, if known.
+    pub price: Option<Decimal>,
+    /// Order quantity, if known.
+    pub qty: Option<Decimal>,
+    /// Filled so far, if known.
+    pub filled_qty: Option<Decimal>,
+    /// Whether this came from a snapshot (reconciliation after a reconnect).
+    pub from_snapshot: bool,
+    /// Venue time.
+    pub ts: Option<i64>,
+}
+
+/// One execution against an order of ours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fill {
+    /// The venue's order id.
+    pub order_id: OrderId,
+    /// The client's id, if known.
+    pub client_order_id: Option<ClientOrderId>,
+    /// Pair, if known.
+    pub symbol: Option<Symbol>,
+    /// Side, if known.
+    pub side: Option<Side>,
+    /// Price.
+    pub price: Decimal,
+    /// Quantity.
+    pub qty: Decimal,
+    /// Fee, if given.
+    pub fee: Option<Decimal>,
+    /// Fee asset, if given.
+    pub fee_asset: Option<Asset>,
+    /// Execution or trade id: duplicates carry the same one.
+    pub trade_id: TradeId,
+    /// Maker or taker, if given.
+    pub liquidity: Option<Liquidity>,
+    /// Venue time.
+    pub ts: Option<i64>,
+}
+
+/// A balance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Balance {
+    /// Asset.
+    pub asset: Asset,
+    /// Available.
+    pub free: Decimal,
+    /// Held by orders.
+    pub locked: Decimal,
+}
+
+/// Any other reply to a request (subscribed, pong, unsubscribed, errors).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    /// The request's id, if the reply carries it.
+    pub req_id: Option<u64>,
+    /// What was asked.
+    pub method: Method,
+    /// Success.
+    pub ok: bool,
+    /// The venue's error text or a short description (channel name).
+    pub message: Option<String>,
+    /// When the venue received the request.
+    pub ts_in: Option<i64>,
+    /// When the venue answered.
+    pub ts_out: Option<i64>,
+}
+
+/// One normalised event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A public trade.
+    Trade(Trade),
+    /// A ticker.
+    Ticker(Ticker),
+    /// A book snapshot or delta.
+    Book(BookEvent),
+    /// A request accepted.
+    OrderAck(OrderAck),
+    /// A request refused.
+    OrderReject(OrderReject),
+    /// An order's state.
+    OrderUpdate(OrderUpdate),
+    /// An execution.
+    Fill(Fill),
+    /// A balance.
+    Balance(Balance),
+    /// Another reply.
+    Response(Response),
+    /// The venue's heartbeat.
+    Heartbeat,
+    /// Something the codec could not use; decoding goes on.
+    Error(String),
+    /// The local book no longer matches the venue's checksum: resubscribe.
+    ChecksumMismatch {
+        /// Pair.
+        symbol: Symbol,
+        /// The venue's checksum.
+        expected: u32,
+        /// Ours.
+        computed: u32,
+    },
+    /// A sequence number skipped: messages were lost.
+    SequenceGap {
+        /// Which stream.
+        channel: &'static str,
+        /// The number we expected.
+        expected: u64,
+        /// The number that came.
+        got: u64,
+    },
+}
+
+/// Where a codec puts what one message decoded to. Reused across messages,
+/// so steady-state decoding allocates nothing.
+#[derive(Clone, Debug, Default)]
+pub struct Events {
+    /// The events, in order.
+    pub list: Vec<Event>,
+    /// Book levels that [`BookEvent`]s index into.
+    pub levels: Vec<Level>,
+}
+
+impl Events {
+    /// Empties both lists, keeping their capacity.
+    pub fn clear(&mut self) {
+        self.list.clear();
+        self.levels.clear();
+    }
+
+    /// The levels of a range in a [`BookEvent`].
+    pub fn levels(&self, range: &Range<usize>) -> &[Level] {
+        self.levels.get(range.clone()).unwrap_or(&[])
+    }
+}

@@ -1,0 +1,221 @@
+//! One normalised event as one line of JSON (CONVENTIONS.md §5): what
+//! `orderwire decode` prints. Decimals are strings holding the exact text;
+//! times are integers (ns since the epoch) or null.
+
+use super::{Event, Events, Level};
+use crate::num::Decimal;
+
+/// Appends `event` as a JSON object (no newline). `events` supplies the book
+/// levels that a book event indexes.
+pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut Vec<u8>) {
+    let mut w = Writer { out, first: true };
+    w.out.push(b'{');
+    w.str_field("venue", Some(venue));
+    match event {
+        Event::Trade(t) => {
+            w.str_field("type", Some("trade"));
+            w.str_field("symbol", Some(&t.symbol));
+            w.dec_field("price", Some(t.price));
+            w.dec_field("qty", Some(t.qty));
+            w.str_field("side", t.side.map(|s| s.as_str()));
+            w.str_field("trade_id", Some(&t.trade_id));
+            w.int_field("ts", t.ts);
+        }
+        Event::Ticker(t) => {
+            w.str_field("type", Some("ticker"));
+            w.str_field("symbol", Some(&t.symbol));
+            w.dec_field("last", t.last);
+            w.dec_field("bid", t.bid);
+            w.dec_field("ask", t.ask);
+            w.dec_field("bid_qty", t.bid_qty);
+            w.dec_field("ask_qty", t.ask_qty);
+            w.dec_field("volume", t.volume);
+            w.int_field("ts", t.ts);
+        }
+        Event::Book(b) => {
+            let kind = if b.snapshot {
+                "book_snapshot"
+            } else {
+                "book_delta"
+            };
+            w.str_field("type", Some(kind));
+            w.str_field("symbol", Some(&b.symbol));
+            w.levels_field("bids", events.levels(&b.bids));
+            w.levels_field("asks", events.levels(&b.asks));
+            w.int_field("checksum", b.checksum.map(i64::from));
+            w.int_field("sequence", b.sequence.and_then(|s| i64::try_from(s).ok()));
+            w.int_field("ts", b.ts);
+        }
+        Event::OrderAck(a) => {
+            w.str_field("type", Some("order_ack"));
+            w.int_field("req_id", a.req_id.and_then(|r| i64::try_from(r).ok()));
+            w.str_field("method", Some(a.method.as_str()));
+            w.str_field("order_id", a.order_id.as_deref());
+            w.str_field("client_order_id", a.client_order_id.as_deref());
+            w.int_field("ts_in", a.ts_in);
+            w.int_field("ts_out", a.ts_out);
+        }
+        Event::OrderReject(r) => {
+            w.str_field("type", Some("order_reject"));
+            w.int_field("req_id", r.req_id.and_then(|r| i64::try_from(r).ok()));
+            w.str_field("method", Some(r.method.as_str()));
+            w.str_field("code", Some(&r.code));
+            w.str_field("message", Some(&r.message));
+            w.str_field("order_id", r.order_id.as_deref());
+        }
+        Event::OrderUpdate(u) => {
+            w.str_field("type", Some("order_update"));
+            w.str_field("order_id", Some(&u.order_id));
+            w.str_field("client_order_id", u.client_order_id.as_deref());
+            w.str_field("symbol", u.symbol.as_deref());
+            w.str_field("side", u.side.map(|s| s.as_str()));
+            w.str_field("status", Some(u.status.as_str()));
+            w.dec_field("price", u.price);
+            w.dec_field("qty", u.qty);
+            w.dec_field("filled_qty", u.filled_qty);
+            w.int_field("ts", u.ts);
+        }
+        Event::Fill(f) => {
+            w.str_field("type", Some("fill"));
+            w.str_field("order_id", Some(&f.order_id));
+            w.str_field("client_order_id", f.client_order_id.as_deref());
+            w.str_field("symbol", f.symbol.as_deref());
+            w.str_field("side", f.side.map(|s| s.as_str()));
+            w.dec_field("price", Some(f.price));
+            w.dec_field("qty", Some(f.qty));
+            w.dec_field("fee", f.fee);
+            w.str_field("fee_asset", f.fee_asset.as_deref());
+            w.str_field("trade_id", Some(&f.trade_id));
+            w.str_field("liquidity", f.liquidity.map(|l| l.as_str()));
+            w.int_field("ts", f.ts);
+        }
+        Event::Balance(b) => {
+            w.str_field("type", Some("balance"));
+            w.str_field("asset", Some(&b.asset));
+            w.dec_field("free", Some(b.free));
+            w.dec_field("locked", Some(b.locked));
+        }
+        Event::Response(r) => {
+            w.str_field("type", Some("response"));
+            w.int_field("req_id", r.req_id.and_then(|r| i64::try_from(r).ok()));
+            w.str_field("method", Some(r.method.as_str()));
+            w.bool_field("ok", r.ok);
+            w.str_field("message", r.message.as_deref());
+        }
+        Event::Heartbeat => w.str_field("type", Some("heartbeat")),
+        Event::Error(message) => {
+            w.str_field("type", Some("error"));
+            w.str_field("message", Some(message));
+        }
+        Event::ChecksumMismatch {
+            symbol,
+            expected,
+            computed,
+        } => {
+            w.str_field("type", Some("error"));
+            let message =
+                format!("book checksum mismatch for {symbol}: venue {expected}, local {computed}");
+            w.str_field("message", Some(&message));
+        }
+        Event::SequenceGap {
+            channel,
+            expected,
+            got,
+        } => {
+            w.str_field("type", Some("error"));
+            let message = format!("{channel} sequence gap: expected {expected}, got {got}");
+            w.str_field("message", Some(&message));
+        }
+    }
+    w.out.push(b'}');
+}
+
+struct Writer<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl Writer<'_> {
+    fn key(&mut self, key: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn str_field(&mut self, key: &str, value: Option<&str>) {
+        self.key(key);
+        match value {
+            Some(text) => write_json_string(text, self.out),
+            None => self.out.extend_from_slice(b"null"),
+        }
+    }
+
+    fn dec_field(&mut self, key: &str, value: Option<Decimal>) {
+        self.key(key);
+        match value {
+            Some(value) => {
+                self.out.push(b'"');
+                value.write_to(self.out);
+                self.out.push(b'"');
+            }
+            None => self.out.extend_from_slice(b"null"),
+        }
+    }
+
+    fn int_field(&mut self, key: &str, value: Option<i64>) {
+        self.key(key);
+        match value {
+            Some(value) => self.out.extend_from_slice(value.to_string().as_bytes()),
+            None => self.out.extend_from_slice(b"null"),
+        }
+    }
+
+    fn bool_field(&mut self, key: &str, value: bool) {
+        self.key(key);
+        self.out
+            .extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    fn levels_field(&mut self, key: &str, levels: &[Level]) {
+        self.key(key);
+        self.out.push(b'[');
+        for (index, level) in levels.iter().enumerate() {
+            if index > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(b"[\"");
+            level.price.write_to(self.out);
+            self.out.extend_from_slice(b"\",\"");
+            level.qty.write_to(self.out);
+            self.out.extend_from_slice(b"\"]");
+        }
+        self.out.push(b']');
+    }
+}
+
+/// Appends `text` as a JSON string literal, escaping quotes, backslashes and
+/// control characters.
+pub fn write_json_string(text: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &byte in text.as_bytes() {
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x00..=0x1f => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(byte >> 4)]);
+                out.push(HEX[usize::from(byte & 0xf)]);
+            }
+            _ => out.push(byte),
+        }
+    }
+    out.push(b'"');
+}

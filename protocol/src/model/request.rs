@@ -1,0 +1,207 @@
+//! What a user asks a venue to do.
+
+use super::{ClientOrderId, OrderId, Side, Symbol};
+use crate::num::Decimal;
+
+/// The kind of request, for correlation, rate limits and latency histograms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Method {
+    /// Place one order.
+    Place,
+    /// Change a resting order.
+    Amend,
+    /// Cancel orders by id.
+    Cancel,
+    /// Cancel every open order.
+    CancelAll,
+    /// Arm or refresh the dead-man switch.
+    CancelAllAfter,
+    /// Place several orders in one request.
+    BatchPlace,
+    /// Subscribe to a channel.
+    Subscribe,
+    /// Unsubscribe from a channel.
+    Unsubscribe,
+    /// Application-level ping.
+    Ping,
+    /// Anything else the venue answers.
+    Other,
+}
+
+impl Method {
+    /// Every method, for per-method tables.
+    pub const ALL: [Method; 10] = [
+        Method::Place,
+        Method::Amend,
+        Method::Cancel,
+        Method::CancelAll,
+        Method::CancelAllAfter,
+        Method::BatchPlace,
+        Method::Subscribe,
+        Method::Unsubscribe,
+        Method::Ping,
+        Method::Other,
+    ];
+
+    /// A stable lower-case name (`place`, `cancel_all_after`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Place => "place",
+            Method::Amend => "amend",
+            Method::Cancel => "cancel",
+            Method::CancelAll => "cancel_all",
+            Method::CancelAllAfter => "cancel_all_after",
+            Method::BatchPlace => "batch_place",
+            Method::Subscribe => "subscribe",
+            Method::Unsubscribe => "unsubscribe",
+            Method::Ping => "ping",
+            Method::Other => "other",
+        }
+    }
+
+    /// Position in [`Method::ALL`].
+    pub fn index(self) -> usize {
+        Method::ALL.iter().position(|m| *m == self).unwrap_or(9)
+    }
+}
+
+/// Limit or market.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderKind {
+    /// Rests at `price`.
+    Limit,
+    /// Takes what the book has.
+    Market,
+}
+
+/// How long an order may rest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimeInForce {
+    /// Until canceled.
+    #[default]
+    GoodTillCanceled,
+    /// Fill what crosses now, cancel the rest.
+    ImmediateOrCancel,
+}
+
+/// A new order. The client order id is the key of the order's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    /// The client's id for this order.
+    pub client_order_id: ClientOrderId,
+    /// The pair.
+    pub symbol: Symbol,
+    /// Buy or sell.
+    pub side: Side,
+    /// Limit or market.
+    pub kind: OrderKind,
+    /// Limit price (required for limit orders).
+    pub price: Option<Decimal>,
+    /// Quantity in the base asset.
+    pub qty: Decimal,
+    /// Time in force.
+    pub time_in_force: TimeInForce,
+    /// Reject instead of taking liquidity.
+    pub post_only: bool,
+}
+
+/// Names an existing order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderRef {
+    /// By the venue's id.
+    OrderId(OrderId),
+    /// By the client's id.
+    ClientOrderId(ClientOrderId),
+}
+
+/// A change to a resting order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AmendOrder {
+    /// Which order.
+    pub order: OrderRef,
+    /// New limit price, if it changes.
+    pub price: Option<Decimal>,
+    /// New quantity, if it changes.
+    pub qty: Option<Decimal>,
+}
+
+/// Orders to cancel (one request; some venues answer once per order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CancelOrders {
+    /// The orders; one kind of reference per request.
+    pub orders: Vec<OrderRef>,
+}
+
+/// A market-data or private channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subscription {
+    /// Order book to `depth` levels.
+    Book {
+        /// Pairs.
+        symbols: Vec<super::Symbol>,
+        /// Levels per side.
+        depth: u32,
+    },
+    /// Best bid and ask and the day's figures.
+    Ticker {
+        /// Pairs.
+        symbols: Vec<super::Symbol>,
+    },
+    /// Public trades.
+    Trades {
+        /// Pairs.
+        symbols: Vec<super::Symbol>,
+    },
+    /// The account's order and fill stream, with a snapshot of open orders.
+    Executions {
+        /// Ask for open orders first.
+        snapshot_orders: bool,
+        /// Ask for recent fills first.
+        snapshot_trades: bool,
+    },
+}
+
+/// One request, borrowed from the caller.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Request<'a> {
+    /// Place an order.
+    Place(&'a NewOrder),
+    /// Amend an order.
+    Amend(&'a AmendOrder),
+    /// Cancel orders.
+    Cancel(&'a CancelOrders),
+    /// Cancel every open order.
+    CancelAll,
+    /// Arm (or with 0 disarm) the dead-man switch for `timeout_secs`.
+    CancelAllAfter {
+        /// Seconds until the venue cancels everything.
+        timeout_secs: u32,
+    },
+    /// Place several orders at once.
+    BatchPlace(&'a [NewOrder]),
+    /// Subscribe.
+    Subscribe(&'a Subscription),
+    /// Unsubscribe.
+    Unsubscribe(&'a Subscription),
+    /// Application-level ping.
+    Ping,
+}
+
+impl Request<'_> {
+    /// The request's method.
+    pub fn method(&self) -> Method {
+        match self {
+            Request::Place(_) => Method::Place,
+            Request::Amend(_) => Method::Amend,
+            Request::Cancel(_) => Method::Cancel,
+            Request::CancelAll => Method::CancelAll,
+            Request::CancelAllAfter { .. } => Method::CancelAllAfter,
+            Request::BatchPlace(_) => Method::BatchPlace,
+            Request::Subscribe(_) => Method::Subscribe,
+            Request::Unsubscribe(_) => Method::Unsubscribe,
+            Request::Ping => Method::Ping,
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! Exact decimals for prices and quantities.
+//!
+//! A venue's `0.10000000` must come back out as `0.10000000`: the Kraken book
+//! checksum is computed over the text, and an order priced through `f64` can
+//! land one tick away. A [`Decimal`] is an integer mantissa and a decimal
+//! scale, parsed straight from the wire text and formatted back without loss.
+//! The scale is kept as written, so `1.50` and `1.5` are equal in value but
+//! print as they came.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
+
+/// The most digits after the point that a [`Decimal`] holds.
+pub const MAX_SCALE: u8 = 38;
+
+/// An exact decimal: `mantissa * 10^-scale`.
+#[derive(Clone, Copy, Default)]
+pub struct Decimal {
+    mantissa: i128,
+    scale: u8,
+}
+
+/// Why a text is not a decimal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecimalError {
+    /// Not the shape of a number (empty, stray characters, a lone sign or point).
+    #[error("not a decimal number")]
+    Syntax,
+    /// More digits than an i128 mantissa holds, or a scale beyond 38.
+    #[error("decimal out of range")]
+    Range,
+}
+
+/// Sign, 39 digits, the point and a leading zero fit.
+const TEXT_CAPACITY: usize = 48;
+
+const POW10: [u128; 39] = {
+    let mut table = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
+impl Decimal {
+    /// Zero, with no digits after the point.
+    pub const ZERO: Decimal = Decimal {
+        mantissa: 0,
+        scale: 0,
+    };
+
+    /// `mantissa * 10^-scale`; `None` if the scale is over [`MAX_SCALE`].
+    pub const fn new(mantissa: i128, scale: u8) -> Option<Decimal> {
+        if scale > MAX_SCALE {
+            None
+        } else {
+            Some(Decimal { mantissa, scale })
+        }
+    }
+
+    /// The integer whose digits the number is written with.
+    pub const fn mantissa(self) -> i128 {
+        self.mantissa
+    }
+
+    /// How many digits follow the point.
+    pub const fn scale(self) -> u8 {
+        self.scale
+    }
+
+    /// Whether the value is zero (at any scale).
+    pub const fn is_zero(self) -> bool {
+        self.mantissa == 0
+    }
+
+    /// Whether the value is below zero.
+    pub const fn is_negative(self) -> bool {
+        self.mantissa < 0
+    }
+
+    /// Parses the JSON number grammar and its relatives found in venue strings:
+    /// an optional `-`, digits with an optional fraction, an optional exponent
+    /// (`1e-8`, `2.5E+3`). Leading zeros are accepted. The scale is the number
+    /// of fraction digits, adjusted by the exponent.
+    pub fn parse(text: &[u8]) -> Result<Decimal, DecimalError> {
+        let (negative, rest) = match text.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            Some(_) => (false, text),
+            None => return Err(DecimalError::Syntax),
+        };
+        let mut magnitude: u128 = 0;
+        let mut digits = 0usize;
+        let mut scale: i32 = 0;
+        let mut index = 0;
+        let mut seen_point = false;
+        while index < rest.len() {
+            let byte = rest[index];
+            match byte {
+                b'0'..=b'9' => {
+                    magnitude = magnitude
+                        .checked_mul(10)
+                        .and_then(|m| m.checked_add(u128::from(byte - b'0')))
+                        .ok_or(DecimalError::Range)?;
+                    digits += 1;
+                    if seen_point {
+                        scale += 1;
+                    }
+                }
+                b'.' if !seen_point && digits > 0 => {
+                    seen_point = true;
+                    // A point must be followed by at least one digit.
+                    if !rest.get(index + 1).is_some_and(u8::is_ascii_digit) {
+                        return Err(DecimalError::Syntax);
+                    }
+                }
+                b'e' | b'E' if digits > 0 => break,
+                _ => return Err(DecimalError::Syntax),
+            }
+            index += 1;
+        }
+        if digits == 0 {
+            return Err(DecimalError::Syntax);
+        }
+        if index < rest.len() {
+            scale -= parse_exponent(&rest[index + 1..])?;
+        }
+        if scale < 0 {
+            let shift = usize::try_from(-scale).map_err(|_| DecimalError::Range)?;
+            let factor = POW10.get(shift).ok_or(DecimalError::Range)?;
+            magnitude = magnitude.checked_mul(*factor).ok_or(DecimalError::Range)?;
+            scale = 0;
+        }
+        let scale = u8::try_from(scale)
+            .ok()
+            .filter(|s| *s <= MAX_SCALE)
+            .ok_or(DecimalError::Range)?;
+        let magnitude = i128::try_from(magnitude).map_err(|_| DecimalError::Range)?;
+        Ok(Decimal {
+            mantissa: if negative { -magnitude } else { magnitude },
+            scale,
+        })
+    }
+
+    /// Appends the decimal text (as [`fmt::Display`] writes it); allocates
+    /// nothing beyond the Vec's own growth.
+    pub fn write_to(self, out: &mut Vec<u8>) {
+        let mut buffer = [0u8; TEXT_CAPACITY];
+        out.extend_from_slice(self.render(&mut buffer));
+    }
+
+    /// The mantissa's digits with no sign, point or leading zeros ("0" for
+    /// zero): Kraken's checksum form of a level's price or quantity.
+    pub fn write_checksum_digits(self, out: &mut Vec<u8>) {
+        let mut buffer = [0u8; 40];
+        out.extend_from_slice(self.checksum_digits(&mut buffer));
+    }
+
+    /// [`Decimal::write_checksum_digits`] into a stack buffer.
+    pub fn checksum_digits(self, buffer: &mut [u8; 40]) -> &[u8] {
+        magnitude_digits(self.mantissa.unsigned_abs(), buffer)
+    }
+
+    /// Writes the text right-aligned in `buffer`: digits from the right, the
+    /// point after `scale` of them, zeros up to one integer digit, the sign.
+    fn render(self, buffer: &mut [u8; TEXT_CAPACITY]) -> &[u8] {
+        let mut value = self.mantissa.unsigned_abs();
+        let mut start = buffer.len();
+        let mut written = 0usize;
+        let scale = usize::from(self.scale);
+        loop {
+            if written == scale && scale > 0 {
+                start -= 1;
+                buffer[start] = b'.';
+            }
+            start -= 1;
+            // `value % 10` is below 10, so the cast cannot truncate.
+            buffer[start] = b'0' + (value % 10) as u8;
+            value /= 10;
+            written += 1;
+            if value == 0 && written > scale {
+                break;
+            }
+        }
+        if self.mantissa < 0 {
+            start -= 1;
+            buffer[start] = b'-';
+        }
+        &buffer[start..]
+    }
+
+    /// The same value with no trailing zeros after the point.
+    pub fn normalized(self) -> Decimal {
+        let mut value = self;
+        while value.scale > 0 && value.mantissa % 10 == 0 {
+            value.mantissa /= 10;
+            value.scale -= 1;
+        }
+        value
+    }
+
+    /// The value written with `scale` fraction digits, if that is exact and fits.
+    pub fn rescaled(self, scale: u8) -> Option<Decimal> {
+        if scale > MAX_SCALE {
+            return None;
+        }
+        match scale.cmp(&self.scale) {
+            Ordering::Equal => Some(self),
+            Ordering::Greater => {
+                let factor = i128::try_from(POW10[usize::from(scale - self.scale)]).ok()?;
+                Some(Decimal {
+                    mantissa: self.mantissa.checked_mul(factor)?,
+                    scale,
+                })
+            }
+            Ordering::Less => {
+                let factor = i128::try_from(POW10[usize::from(self.scale - scale)]).ok()?;
+                (self.mantissa % factor == 0).then_some(Decimal {
+                    mantissa: self.mantissa / factor,
+                    scale,
+                })
+            }
+        }
+    }
+
+    /// `self + other`, exact; `None` on overflow.
+    pub fn checked_add(self, other: Decimal) -> Option<Decimal> {
+        let scale = self.scale.max(other.scale);
+        let a = self.rescaled(scale)?;
+        let b = other.rescaled(scale)?;
+        Some(Decimal {
+            mantissa: a.mantissa.checked_add(b.mantissa)?,
+            scale,
+        })
+    }
+
+    /// `self - other`, exact; `None` on overflow.
+    pub fn checked_sub(self, other: Decimal) -> Option<Decimal> {
+        self.checked_add(Decimal {
+            mantissa: other.mantissa.checked_neg()?,
+            scale: other.scale,
+        })
+    }
+
+    /// `self * other`, exact; `None` on overflow or a scale beyond 38.
+    pub fn checked_mul(self, other: Decimal) -> Option<Decimal> {
+        Decimal::new(
+            self.mantissa.checked_mul(other.mantissa)?,
+            self.scale.checked_add(other.scale)?,
+        )
+    }
+
+    /// The smaller of two values (the first on a tie).
+    pub fn min(self, other: Decimal) -> Decimal {
+        if other < self { other } else { self }
+    }
+}
+
+/// Parses `[+-]digits` after an `e`, bounded so that no exponent can overflow.
+fn parse_exponent(text: &[u8]) -> Result<i32, DecimalError> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return Err(DecimalError::Syntax);
+    }
+    let mut value: i32 = 0;
+    for byte in digits {
+        if !byte.is_ascii_digit() {
+            return Err(DecimalError::Syntax);
+        }
+        value = value * 10 + i32::from(byte - b'0');
+        if value > 1000 {
+            return Err(DecimalError::Range);
+        }
+    }
+    Ok(if negative { -value } else { value })
+}
+
+/// The decimal digits of `value` ("0" for zero), right-aligned in `buffer`.
+fn magnitude_digits(mut value: u128, buffer: &mut [u8; 40]) -> &[u8] {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        // `value % 10` is below 10, so the cast cannot truncate.
+        buffer[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    &buffer[start..]
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buffer = [0u8; TEXT_CAPACITY];
+        // The text is ASCII digits, '-' and '.'.
+        f.write_str(std::str::from_utf8(self.render(&mut buffer)).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Decimal {
+    type Err = DecimalError;
+    fn from_str(text: &str) -> Result<Decimal, DecimalError> {
+        Decimal::parse(text.as_bytes())
+    }
+}
+
+impl Ord for Decimal {
+    fn cmp(&self, other: &Decimal) -> Ordering {
+        let sign = |d: &Decimal| d.mantissa.signum();
+        match sign(self).cmp(&sign(other)) {
+            Ordering::Equal => {}
+            unequal => return unequal,
+        }
+        let magnitudes = compare_magnitudes(*self, *other);
+        if self.mantissa < 0 {
+            magnitudes.reverse()
+        } else {
+            magnitudes
+        }
+    }
+}
+
+/// Compares |a| and |b| without overflow: integer parts first, then the
+/// fractions brought to a common scale (each fraction is below 10^38, which
+/// u128 holds).
+fn compare_magnitudes(a: Decimal, b: Decimal) -> Ordering {
+    let (ma, mb) = (a.mantissa.unsigned_abs(), b.mantissa.unsigned_abs());
+    let (pa, pb) = (POW10[usize::from(a.scale)], POW10[usize::from(b.scale)]);
+    match (ma / pa).cmp(&(mb / pb)) {
+        Ordering::Equal => {}
+        unequal => return unequal,
+    }
+    let scale = a.scale.max(b.scale);
+    let fa = (ma % pa) * POW10[usize::from(scale - a.scale)];
+    let fb = (mb % pb) * POW10[usize::from(scale - b.scale)];
+    fa.cmp(&fb)
+}
+
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, other: &Decimal) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Decimal {
+    fn eq(&self, other: &Decimal) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Decimal {}
+
+impl Hash for Decimal {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Equal values must hash alike whatever their written scale.
+        let normal = self.normalized();
+        normal.mantissa.hash(state);
+        normal.scale.hash(state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn keeps_the_written_text() {
+        for text in [
+            "0.10000000",
+            "45283.5",
+            "0",
+            "-0.5",
+            "105944.20",
+            "26599.9",
+            "0.00100000",
+            "123456789012345678901234567890.12345678",
+        ] {
+            assert_eq!(d(text).to_string(), text);
+            let mut out = Vec::new();
+            d(text).write_to(&mut out);
+            assert_eq!(out, text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn exponents_shift_the_scale() {
+        assert_eq!(d("1e-8").to_string(), "0.00000001");
+        assert_eq!(d("2.5E+3").to_string(), "2500");
+        assert_eq!(d("1.25e1").to_string(), "12.5");
+        assert_eq!(d("-7E0").to_string(), "-7");
+        assert_eq!(d("1.5e-1").to_string(), "0.15");
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_number() {
+        for text in [
+            "", "-", ".", "1.", ".5", "1e", "1e+", "abc", "1..2", "--1", "1 ", "0x10", "1.2.3",
+        ] {
+            assert_eq!(
+                Decimal::parse(text.as_bytes()),
+                Err(DecimalError::Syntax),
+                "{text:?}"
+            );
+        }
+        assert_eq!(Decimal::parse(b"1e39"), Err(DecimalError::Range));
+        assert_eq!(Decimal::parse(b"1e-39"), Err(DecimalError::Range));
+        assert_eq!(Decimal::parse(b"1e99999999999"), Err(DecimalError::Range));
+        assert_eq!(
+            Decimal::parse(b"999999999999999999999999999999999999999999"),
+            Err(DecimalError::Range)
+        );
+    }
+
+    #[test]
+    fn compares_by_value() {
+        assert_eq!(d("1.50"), d("1.5"));
+        assert!(d("0.1") < d("0.10000001"));
+        assert!(d("-2") < d("-1.99"));
+        assert!(d("-0.0") == d("0"));
+        assert!(d("170141183460469231731687303715884105727") > d("1.7e38").min(d("1e37")));
+        assert_eq!(d("1.5").checked_add(d("0.25")).unwrap().to_string(), "1.75");
+        assert_eq!(d("1").checked_sub(d("0.005")).unwrap().to_string(), "0.995");
+        assert_eq!(d("0.5").checked_mul(d("3.0")).unwrap().to_string(), "1.50");
+    }
+
+    #[test]
+    fn checksum_digits_drop_point_and_leading_zeros() {
+        let digits = |text: &str| {
+            let mut out = Vec::new();
+            d(text).write_checksum_digits(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(digits("0.10000000"), "10000000");
+        assert_eq!(digits("45283.5"), "452835");
+        assert_eq!(digits("0.00100000"), "100000");
+    }
+}

@@ -1,0 +1,243 @@
+//! Kraken Spot WebSocket v2 (../shared/venues/kraken.md, docs/venues/kraken.md).
+//!
+//! Public market data on `wss://ws.kraken.com/v2`, trading and executions on
+//! `wss://ws-auth.kraken.com/v2` with a token in every private request.
+
+mod checksum;
+mod decode;
+mod encode;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub use checksum::{CHECKSUM_LEVELS, KrakenChecksum, book_checksum};
+
+use crate::book::Book;
+use crate::model::{ClientOrderId, Events, Method, OrderId, Request, Side, Symbol};
+use crate::num::Decimal;
+use crate::secret::Secret;
+use crate::venue::{
+    Cost, DecodeError, EncodeError, Keepalive, LimitScope, RateLimit, RatePolicy, Venue,
+};
+
+/// Public endpoint.
+pub const PUBLIC_URL: &str = "wss://ws.kraken.com/v2";
+/// Private (trading) endpoint.
+pub const PRIVATE_URL: &str = "wss://ws-auth.kraken.com/v2";
+/// Book depth when none was subscribed (Kraken's default).
+pub const DEFAULT_DEPTH: usize = 10;
+/// batch_add bounds.
+pub const MIN_BATCH: usize = 2;
+/// batch_add bounds.
+pub const MAX_BATCH: usize = 15;
+
+/// Kraken's account tiers, which set the trading counter's ceiling and decay.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tier {
+    /// 60 at 1/s.
+    #[default]
+    Starter,
+    /// 125 at 2.34/s.
+    Intermediate,
+    /// 180 at 3.75/s.
+    Pro,
+}
+
+impl Tier {
+    /// (threshold, decay per second), in milli-units.
+    pub fn counter(self) -> (u64, u64) {
+        match self {
+            Tier::Starter => (60_000, 1_000),
+            Tier::Intermediate => (125_000, 2_340),
+            Tier::Pro => (180_000, 3_750),
+        }
+    }
+}
+
+/// The trading counter's costs (kraken.md "Rate limits"), in milli-units.
+pub const TRADING_COSTS: &[Cost] = &[
+    Cost {
+        method: Method::Place,
+        base: 1_000,
+        by_rest: &[],
+    },
+    Cost {
+        method: Method::BatchPlace,
+        base: 1_000,
+        by_rest: &[],
+    },
+    Cost {
+        method: Method::Amend,
+        base: 1_000,
+        by_rest: &[
+            (Duration::from_secs(5), 3_000),
+            (Duration::from_secs(10), 2_000),
+            (Duration::from_secs(15), 1_000),
+        ],
+    },
+    Cost {
+        method: Method::Cancel,
+        base: 0,
+        by_rest: &[
+            (Duration::from_secs(5), 8_000),
+            (Duration::from_secs(10), 6_000),
+            (Duration::from_secs(15), 5_000),
+            (Duration::from_secs(45), 4_000),
+            (Duration::from_secs(90), 2_000),
+            (Duration::from_secs(300), 1_000),
+        ],
+    },
+];
+
+/// What we know of an open order, merged from partial executions updates.
+#[derive(Clone, Copy, Debug, Default)]
+struct KnownOrder {
+    client_order_id: Option<ClientOrderId>,
+    symbol: Option<Symbol>,
+    side: Option<Side>,
+    price: Option<Decimal>,
+    qty: Option<Decimal>,
+    filled_qty: Option<Decimal>,
+}
+
+impl KnownOrder {
+    fn merge(&mut self, update: &KnownOrder) {
+        fn keep<T: Copy>(mine: &mut Option<T>, theirs: &Option<T>) {
+            if theirs.is_some() {
+                *mine = *theirs;
+            }
+        }
+        keep(&mut self.client_order_id, &update.client_order_id);
+        keep(&mut self.symbol, &update.symbol);
+        keep(&mut self.side, &update.side);
+        keep(&mut self.price, &update.price);
+        keep(&mut self.qty, &update.qty);
+        keep(&mut self.filled_qty, &update.filled_qty);
+    }
+}
+
+/// The Kraken WS v2 codec.
+pub struct Kraken {
+    token: Option<Secret>,
+    tier: Tier,
+    book_depths: HashMap<Symbol, usize>,
+    books: HashMap<Symbol, Book>,
+    exec_sequence: Option<u64>,
+    orders: HashMap<OrderId, KnownOrder>,
+}
+
+impl std::fmt::Debug for Kraken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kraken")
+            .field("token", &self.token)
+            .field("tier", &self.tier)
+            .field("books", &self.books.len())
+            .field("open_orders", &self.orders.len())
+            .finish()
+    }
+}
+
+/// Open orders the codec tracks without growing its map.
+const ORDER_CAPACITY: usize = 4096;
+
+impl Kraken {
+    /// A codec for public data only (no token).
+    pub fn public() -> Kraken {
+        Kraken::new(None, Tier::default())
+    }
+
+    /// A codec with a WebSocket token (from `GetWebSocketsToken`).
+    pub fn new(token: Option<Secret>, tier: Tier) -> Kraken {
+        Kraken {
+            token,
+            tier,
+            book_depths: HashMap::new(),
+            books: HashMap::new(),
+            exec_sequence: None,
+            orders: HashMap::with_capacity(ORDER_CAPACITY),
+        }
+    }
+
+    /// Replaces the token (a fresh one after a reconnect).
+    pub fn set_token(&mut self, token: Secret) {
+        self.token = Some(token);
+    }
+
+    /// The local book of `symbol`, if subscribed.
+    pub fn book(&self, symbol: &str) -> Option<&Book> {
+        crate::model::inline(symbol).and_then(|s: Symbol| self.books.get(&s))
+    }
+
+    /// Drops the local book of `symbol` (before a resubscribe).
+    pub fn drop_book(&mut self, symbol: &Symbol) {
+        self.books.remove(symbol);
+    }
+}
+
+impl Venue for Kraken {
+    fn name(&self) -> &'static str {
+        "kraken"
+    }
+
+    fn encode_login(&mut self, _: u64, _: i64, _: &mut Vec<u8>) -> Result<bool, EncodeError> {
+        // The token rides in each private request; there is no login message.
+        Ok(false)
+    }
+
+    fn encode(
+        &mut self,
+        req_id: u64,
+        request: &Request<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        self.encode_request(req_id, request, out)
+    }
+
+    fn replies_expected(&self, request: &Request<'_>) -> u32 {
+        match request {
+            // One response per order, all with the request's req_id.
+            Request::Cancel(cancel) => u32::try_from(cancel.orders.len())
+                .unwrap_or(u32::MAX)
+                .max(1),
+            Request::Subscribe(sub) | Request::Unsubscribe(sub) => match sub {
+                // One ack per symbol.
+                crate::model::Subscription::Book { symbols, .. }
+                | crate::model::Subscription::Ticker { symbols }
+                | crate::model::Subscription::Trades { symbols } => {
+                    u32::try_from(symbols.len()).unwrap_or(u32::MAX).max(1)
+                }
+                crate::model::Subscription::Executions { .. } => 1,
+            },
+            _ => 1,
+        }
+    }
+
+    fn decode(&mut self, message: &mut [u8], out: &mut Events) -> Result<(), DecodeError> {
+        self.decode_message(message, out)
+    }
+
+    fn reset(&mut self) {
+        self.books.clear();
+        self.exec_sequence = None;
+    }
+
+    fn keepalive(&self) -> Keepalive {
+        Keepalive {
+            idle_close_after: Some(Duration::from_secs(60)),
+            app_ping_every: Some(Duration::from_secs(20)),
+            heartbeat_every: Some(Duration::from_secs(1)),
+        }
+    }
+
+    fn rate_policy(&self) -> RatePolicy {
+        let (threshold_milli, decay_milli_per_sec) = self.tier.counter();
+        RatePolicy {
+            limits: vec![RateLimit::DecayingCounter {
+                scope: LimitScope::PerSymbol,
+                threshold_milli,
+                decay_milli_per_sec,
+                costs: TRADING_COSTS,
+            }],
+        }
+    }
+}
