@@ -23,6 +23,7 @@ pub mod config;
 mod connection;
 mod engine;
 pub mod event;
+pub mod gateway;
 pub mod pool;
 mod reactor;
 mod timers;

@@ -223,6 +223,12 @@ pub enum Event {
         /// Ours.
         computed: u32,
     },
+    /// A snapshot of a private stream ended (after its updates, if any): the
+    /// gateway reconciles unsettled orders against it.
+    SnapshotEnd {
+        /// Which stream (`executions`).
+        channel: &'static str,
+    },
     /// A sequence number skipped: messages were lost.
     SequenceGap {
         /// Which stream.

@@ -117,6 +117,10 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
                 format!("book checksum mismatch for {symbol}: venue {expected}, local {computed}");
             w.str_field("message", Some(&message));
         }
+        Event::SnapshotEnd { channel } => {
+            w.str_field("type", Some("snapshot_end"));
+            w.str_field("channel", Some(channel));
+        }
         Event::SequenceGap {
             channel,
             expected,

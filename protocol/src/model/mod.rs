@@ -17,8 +17,8 @@ pub use event::{
 pub use json_out::{write_event_json, write_json_string};
 pub use order::{OrderStatus, Transition};
 pub use request::{
-    AmendOrder, CancelOrders, Method, NewOrder, OrderKind, OrderRef, Request, Subscription,
-    TimeInForce,
+    AmendOrder, CancelOrders, Method, NewOrder, OrderKind, OrderRef, OwnedRequest, Request,
+    Subscription, TimeInForce,
 };
 
 use arrayvec::ArrayString;

@@ -205,3 +205,68 @@ impl Request<'_> {
         }
     }
 }
+
+/// An owned request: what waits in the gateway's rate-limit queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OwnedRequest {
+    /// Place an order.
+    Place(NewOrder),
+    /// Amend an order.
+    Amend(AmendOrder),
+    /// Cancel orders.
+    Cancel(CancelOrders),
+    /// Cancel every open order.
+    CancelAll,
+    /// Arm or refresh the dead-man switch.
+    CancelAllAfter {
+        /// Seconds.
+        timeout_secs: u32,
+    },
+    /// Place several orders.
+    BatchPlace(Vec<NewOrder>),
+    /// Subscribe.
+    Subscribe(Subscription),
+    /// Unsubscribe.
+    Unsubscribe(Subscription),
+    /// Application ping.
+    Ping,
+}
+
+impl OwnedRequest {
+    /// Borrows it as a [`Request`].
+    pub fn as_request(&self) -> Request<'_> {
+        match self {
+            OwnedRequest::Place(order) => Request::Place(order),
+            OwnedRequest::Amend(amend) => Request::Amend(amend),
+            OwnedRequest::Cancel(cancel) => Request::Cancel(cancel),
+            OwnedRequest::CancelAll => Request::CancelAll,
+            OwnedRequest::CancelAllAfter { timeout_secs } => Request::CancelAllAfter {
+                timeout_secs: *timeout_secs,
+            },
+            OwnedRequest::BatchPlace(orders) => Request::BatchPlace(orders),
+            OwnedRequest::Subscribe(sub) => Request::Subscribe(sub),
+            OwnedRequest::Unsubscribe(sub) => Request::Unsubscribe(sub),
+            OwnedRequest::Ping => Request::Ping,
+        }
+    }
+}
+
+impl Request<'_> {
+    /// An owned copy (for queueing).
+    pub fn to_owned_request(&self) -> OwnedRequest {
+        match *self {
+            Request::Place(order) => OwnedRequest::Place(order.clone()),
+            Request::Amend(amend) => OwnedRequest::Amend(amend.clone()),
+            Request::Cancel(cancel) => OwnedRequest::Cancel(cancel.clone()),
+            Request::CancelAll => OwnedRequest::CancelAll,
+            Request::CancelAllAfter { timeout_secs } => {
+                OwnedRequest::CancelAllAfter { timeout_secs }
+            }
+            Request::BatchPlace(orders) => OwnedRequest::BatchPlace(orders.to_vec()),
+            Request::Subscribe(sub) => OwnedRequest::Subscribe(sub.clone()),
+            Request::Unsubscribe(sub) => OwnedRequest::Unsubscribe(sub.clone()),
+            Request::Ping => OwnedRequest::Ping,
+        }
+    }
+}

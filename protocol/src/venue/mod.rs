@@ -67,6 +67,12 @@ pub trait Venue: Send + 'static {
         out: &mut Vec<u8>,
     ) -> Result<bool, EncodeError>;
 
+    /// Replaces the venue token or session credential (a fresh one before a
+    /// reconnect). Venues without tokens ignore it.
+    fn set_token(&mut self, token: crate::secret::Secret) {
+        let _ = token;
+    }
+
     /// Appends `request` as one message, tagged with `req_id`.
     fn encode(
         &mut self,

@@ -266,6 +266,11 @@ impl Kraken {
         while scanner.next_element()? {
             self.decode_execution(&mut scanner, snapshot, out)?;
         }
+        if snapshot {
+            out.list.push(Event::SnapshotEnd {
+                channel: "executions",
+            });
+        }
         Ok(())
     }
 

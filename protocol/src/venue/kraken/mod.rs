@@ -158,11 +158,6 @@ impl Kraken {
         }
     }
 
-    /// Replaces the token (a fresh one after a reconnect).
-    pub fn set_token(&mut self, token: Secret) {
-        self.token = Some(token);
-    }
-
     /// The local book of `symbol`, if subscribed.
     pub fn book(&self, symbol: &str) -> Option<&Book> {
         crate::model::inline(symbol).and_then(|s: Symbol| self.books.get(&s))
@@ -182,6 +177,10 @@ impl Venue for Kraken {
     fn encode_login(&mut self, _: u64, _: i64, _: &mut Vec<u8>) -> Result<bool, EncodeError> {
         // The token rides in each private request; there is no login message.
         Ok(false)
+    }
+
+    fn set_token(&mut self, token: Secret) {
+        self.token = Some(token);
     }
 
     fn encode(

@@ -1,0 +1,1180 @@
+//! The gateway's state machine for one exchange: request ids, rate limits,
+//! correlation, deadlines, order states and latency. No I/O and no clock:
+//! every input carries `now` (the engine clock, ns), and frames leave through
+//! an [`Outbound`]. [`crate::gateway::Gateway`] wraps it in a lock for user
+//! threads; tests drive it directly in virtual time.
+//!
+//! Invariant: after any input, the driver drains [`GatewayCore::take_outputs`]
+//! and asks [`GatewayCore::poll_timeout`] when to call `handle_timeout`.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use arrayvec::ArrayVec;
+use orderwire_protocol::model::{
+    ClientOrderId, Event, Events, Level, Method, OrderRef, OrderStatus, OwnedRequest, Request,
+    Subscription,
+};
+use orderwire_protocol::venue::{EncodeError, Keepalive, Venue};
+
+use super::latency::{Latency, LatencyBook, RequestSummary};
+use super::orders::{Cause, FillDedup, OrderEvent, OrderState, OrderTable};
+use super::ratelimit::{Charge, Limiter};
+
+/// Where the core's frames go: the engine's command queue, or a test's Vec.
+pub trait Outbound {
+    /// An empty buffer to encode into (pooled by the engine).
+    fn buffer(&mut self) -> Vec<u8>;
+    /// Hands a frame to the transport; the buffer comes back if it is full.
+    fn send(&mut self, frame: Vec<u8>) -> Result<(), Vec<u8>>;
+}
+
+/// What to do with a request that does not fit the rate limits now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenLimited {
+    /// Hold it in a FIFO of this many requests and send it when it fits.
+    Queue {
+        /// The FIFO's bound; beyond it, submit fails with `QueueFull`.
+        capacity: usize,
+    },
+    /// Refuse it at once with [`SubmitError::RateLimited`].
+    Reject,
+    /// Do not enforce limits (benchmarks, or a venue that enforces its own).
+    Off,
+}
+
+/// Kraken's `cancel_all_orders_after`, refreshed while connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeadManSwitch {
+    /// The venue cancels everything this long after the last refresh.
+    pub timeout: Duration,
+    /// How often to refresh (Kraken suggests 60 s refreshed every 15-30 s).
+    pub refresh_every: Duration,
+}
+
+/// The gateway's settings.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// A request unanswered this long moves its orders to `unknown`.
+    pub request_timeout: Duration,
+    /// Rate-limit behaviour.
+    pub when_limited: WhenLimited,
+    /// Cancels skip the rate-limit FIFO (they still respect the limits).
+    pub cancel_priority: bool,
+    /// The dead-man switch, if wanted.
+    pub dead_man: Option<DeadManSwitch>,
+    /// Subscribed on every (re)connect, after the venue's login.
+    pub subscriptions: Vec<Subscription>,
+    /// Orders tracked without growing the tables.
+    pub order_capacity: usize,
+    /// Trade ids remembered to drop duplicate fills.
+    pub fill_memory: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> GatewayConfig {
+        GatewayConfig {
+            request_timeout: Duration::from_secs(5),
+            when_limited: WhenLimited::Queue { capacity: 1024 },
+            cancel_priority: false,
+            dead_man: None,
+            subscriptions: Vec::new(),
+            order_capacity: 4096,
+            fill_memory: 65_536,
+        }
+    }
+}
+
+/// Why a request was not accepted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// Over the rate limit; it would fit at this time (engine clock, ns).
+    #[error("rate limited until {ready_at_ns} ns")]
+    RateLimited {
+        /// When it would fit.
+        ready_at_ns: u64,
+    },
+    /// The rate-limit FIFO is full.
+    #[error("rate-limit queue full")]
+    QueueFull,
+    /// The transport's command queue is full; nothing was sent.
+    #[error("transport queue full")]
+    TransportFull,
+    /// The venue codec refused it.
+    #[error("encode: {0}")]
+    Encode(#[from] EncodeError),
+    /// That client order id is already in use.
+    #[error("client order id already in use")]
+    DuplicateClientOrderId,
+    /// A client order id is required to track an order.
+    #[error("client order id is empty")]
+    MissingClientOrderId,
+    /// No such order (by client order id).
+    #[error("unknown order")]
+    UnknownOrder,
+}
+
+/// What became of an accepted request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submission {
+    /// Handed to the transport with this id.
+    Sent {
+        /// The request id on the wire.
+        req_id: u64,
+    },
+    /// Waiting in the rate-limit FIFO; it gets its id when it leaves.
+    Queued,
+}
+
+/// What the gateway reports to the polling thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GatewayEvent {
+    /// One of our orders changed status.
+    Order(OrderEvent),
+    /// A fill of one of our orders (duplicates dropped).
+    Fill(orderwire_protocol::model::Fill),
+    /// Market data (trade, ticker, book); book levels index
+    /// [`Outputs::levels`].
+    Market(Event),
+    /// A reply to a request (ack, reject, subscribe, pong), or an update for
+    /// an order this gateway did not place.
+    Reply(Event),
+    /// A request got no (complete) answer by its deadline.
+    TimedOut {
+        /// Its id.
+        req_id: u64,
+        /// Its method.
+        method: Method,
+    },
+    /// A request waiting in the rate-limit FIFO was sent.
+    Released {
+        /// The id it went out with.
+        req_id: u64,
+        /// Its method.
+        method: Method,
+    },
+    /// A request waiting in the rate-limit FIFO could not be sent.
+    Dropped {
+        /// Its method.
+        method: Method,
+        /// Why.
+        error: String,
+    },
+    /// The connection opened, dropped or closed (from [`crate::gateway::Exchange::poll`]).
+    Connection(super::exchange::ConnectionEvent),
+    /// Something the venue sent that could not be used, a checksum mismatch
+    /// (the book is resubscribed), or a sequence gap.
+    Problem(Event),
+}
+
+/// The core's output, swapped out whole by the poller (no copy, and the two
+/// buffers' capacity is reused).
+#[derive(Debug, Default)]
+pub struct Outputs {
+    /// Events in order.
+    pub events: Vec<GatewayEvent>,
+    /// Book levels indexed by `GatewayEvent::Market(Event::Book(..))`.
+    pub levels: Vec<Level>,
+    /// One entry per reply: the request, the reply, the latency.
+    pub latencies: Vec<(RequestSummary, Event, Latency)>,
+}
+
+impl Outputs {
+    /// Empties everything, keeping capacity.
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.levels.clear();
+        self.latencies.clear();
+    }
+
+    /// The levels of a book event's range.
+    pub fn levels(&self, range: &std::ops::Range<usize>) -> &[Level] {
+        self.levels.get(range.clone()).unwrap_or(&[])
+    }
+}
+
+/// Orders one request may concern (a batch holds at most 15).
+const MAX_ORDERS_PER_REQUEST: usize = 16;
+
+type OrderList = ArrayVec<ClientOrderId, MAX_ORDERS_PER_REQUEST>;
+
+#[derive(Debug)]
+struct Pending {
+    summary: RequestSummary,
+    deadline: u64,
+    replies_left: u32,
+    /// The orders the request concerns (a batch's in request order).
+    orders: OrderList,
+    /// For batches: how many per-order replies arrived.
+    answered: usize,
+    /// The connection the request is written on (see `send_epoch`).
+    epoch: u64,
+}
+
+#[derive(Debug)]
+struct Queued {
+    request: OwnedRequest,
+    charge: Charge,
+}
+
+/// The gateway state machine for one exchange.
+pub struct GatewayCore<V: Venue> {
+    venue: V,
+    config: GatewayConfig,
+    keepalive: Keepalive,
+    limiter: Option<Limiter>,
+    next_req_id: u64,
+    queue: VecDeque<Queued>,
+    pending: HashMap<u64, Pending>,
+    orders: OrderTable,
+    fills: FillDedup,
+    latency: LatencyBook,
+    decoded: Events,
+    out: Outputs,
+    connected: bool,
+    epoch: u64,
+    reconciling: bool,
+    seen_in_snapshot: HashSet<ClientOrderId>,
+    last_sent_ns: u64,
+    dead_man_next: Option<u64>,
+}
+
+impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayCore")
+            .field("venue", &self.venue.name())
+            .field("next_req_id", &self.next_req_id)
+            .field("pending", &self.pending.len())
+            .field("queued", &self.queue.len())
+            .field("connected", &self.connected)
+            .field("epoch", &self.epoch)
+            .finish()
+    }
+}
+
+/// How long an order has rested; zero if the venue has not accepted it yet.
+fn rest_time(now: u64, accepted_at: Option<u64>) -> Duration {
+    accepted_at.map_or(Duration::ZERO, |at| {
+        Duration::from_nanos(now.saturating_sub(at))
+    })
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl<V: Venue> GatewayCore<V> {
+    /// A core for `venue`; request ids start at 1.
+    pub fn new(venue: V, config: GatewayConfig) -> GatewayCore<V> {
+        let limiter = match config.when_limited {
+            WhenLimited::Off => None,
+            _ => Some(Limiter::new(venue.rate_policy())),
+        };
+        let keepalive = venue.keepalive();
+        GatewayCore {
+            orders: OrderTable::new(config.order_capacity),
+            fills: FillDedup::new(config.fill_memory),
+            pending: HashMap::with_capacity(config.order_capacity),
+            queue: VecDeque::with_capacity(match config.when_limited {
+                WhenLimited::Queue { capacity } => capacity,
+                _ => 0,
+            }),
+            seen_in_snapshot: HashSet::with_capacity(config.order_capacity),
+            venue,
+            config,
+            keepalive,
+            limiter,
+            next_req_id: 1,
+            latency: LatencyBook::new(),
+            decoded: Events::default(),
+            out: Outputs::default(),
+            connected: false,
+            epoch: 0,
+            reconciling: false,
+            last_sent_ns: 0,
+            dead_man_next: None,
+        }
+    }
+
+    /// The venue codec (its books, for example).
+    pub fn venue(&self) -> &V {
+        &self.venue
+    }
+
+    /// The venue codec, mutably (to set a fresh token).
+    pub fn venue_mut(&mut self) -> &mut V {
+        &mut self.venue
+    }
+
+    /// Latency histograms per method.
+    pub fn latency(&self) -> &LatencyBook {
+        &self.latency
+    }
+
+    /// An order's state.
+    pub fn order(&self, id: &ClientOrderId) -> Option<&OrderState> {
+        self.orders.get(id)
+    }
+
+    /// How many orders have this status.
+    pub fn count_orders(&self, status: OrderStatus) -> usize {
+        self.orders.count(status)
+    }
+
+    /// Requests sent and not yet (fully) answered.
+    pub fn pending_requests(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Requests waiting for the rate limits.
+    pub fn queued_requests(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether the connection is open (as far as the gateway knows).
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Swaps the outputs into `spare` (which must be empty), so the caller
+    /// can read them without holding the core.
+    pub fn take_outputs(&mut self, spare: &mut Outputs) {
+        std::mem::swap(&mut self.out, spare);
+    }
+
+    /// Submits a request (see the ordering guarantee in docs/gateway.md).
+    pub fn submit(
+        &mut self,
+        now: u64,
+        request: Request<'_>,
+        out: &mut impl Outbound,
+    ) -> Result<Submission, SubmitError> {
+        let charge = self.validate(now, &request)?;
+        let Some(limiter) = self.limiter.as_mut() else {
+            return self
+                .send_now(now, &request, &charge, out)
+                .map(|req_id| Submission::Sent { req_id });
+        };
+        let jumps_queue = self.config.cancel_priority && request.method() == Method::Cancel;
+        let must_wait = !self.queue.is_empty() && !jumps_queue;
+        let verdict = if must_wait {
+            Err(now)
+        } else {
+            limiter.check(now, &charge)
+        };
+        match verdict {
+            Ok(()) => {
+                let req_id = self.send_now(now, &request, &charge, out)?;
+                Ok(Submission::Sent { req_id })
+            }
+            Err(ready_at_ns) => match self.config.when_limited {
+                WhenLimited::Queue { capacity } => {
+                    if self.queue.len() >= capacity {
+                        return Err(SubmitError::QueueFull);
+                    }
+                    self.register_orders(now, &request);
+                    let queued = Queued {
+                        request: request.to_owned_request(),
+                        charge,
+                    };
+                    if jumps_queue {
+                        // Behind other cancels, ahead of everything else.
+                        let position = self
+                            .queue
+                            .iter()
+                            .position(|q| q.charge.method != Method::Cancel)
+                            .unwrap_or(self.queue.len());
+                        self.queue.insert(position, queued);
+                    } else {
+                        self.queue.push_back(queued);
+                    }
+                    Ok(Submission::Queued)
+                }
+                _ => Err(SubmitError::RateLimited { ready_at_ns }),
+            },
+        }
+    }
+
+    /// Checks the request against the order table; returns its rate charge.
+    fn validate(&self, now: u64, request: &Request<'_>) -> Result<Charge, SubmitError> {
+        let mut charge = Charge {
+            method: request.method(),
+            symbol: None,
+            rested: None,
+            orders: 1,
+        };
+        match request {
+            Request::Place(order) => {
+                if order.client_order_id.is_empty() {
+                    return Err(SubmitError::MissingClientOrderId);
+                }
+                if self.orders.contains(&order.client_order_id) {
+                    return Err(SubmitError::DuplicateClientOrderId);
+                }
+                charge.symbol = Some(order.symbol);
+            }
+            Request::BatchPlace(orders) => {
+                for order in orders.iter() {
+                    if order.client_order_id.is_empty() {
+                        return Err(SubmitError::MissingClientOrderId);
+                    }
+                    if self.orders.contains(&order.client_order_id) {
+                        return Err(SubmitError::DuplicateClientOrderId);
+                    }
+                }
+                if orders.len() > MAX_ORDERS_PER_REQUEST {
+                    return Err(SubmitError::Encode(EncodeError::Invalid("batch too large")));
+                }
+                charge.symbol = orders.first().map(|o| o.symbol);
+                charge.orders = u32::try_from(orders.len()).unwrap_or(u32::MAX);
+            }
+            Request::Amend(amend) => {
+                let state = self.resolve(&amend.order)?;
+                // An order not yet accepted counts as just placed: the
+                // costliest case, so the limiter never under-charges.
+                charge.rested = Some(Duration::ZERO);
+                if let Some(state) = state {
+                    charge.symbol = Some(state.symbol);
+                    charge.rested = Some(rest_time(now, state.accepted_at));
+                }
+            }
+            Request::Cancel(cancel) => {
+                // The costliest order decides (the youngest); one pair per
+                // charge: Kraken counts per pair, and a cancel naming orders
+                // of several pairs is charged to the first's.
+                for order in &cancel.orders {
+                    if let Some(state) = self.resolve(order)? {
+                        charge.symbol.get_or_insert(state.symbol);
+                        let rested = rest_time(now, state.accepted_at);
+                        charge.rested = Some(charge.rested.map_or(rested, |r| r.min(rested)));
+                    }
+                }
+                charge.rested.get_or_insert(Duration::ZERO);
+                charge.orders = u32::try_from(cancel.orders.len()).unwrap_or(u32::MAX);
+            }
+            _ => {}
+        }
+        Ok(charge)
+    }
+
+    /// The state of a referenced order: by client id it must exist; by venue
+    /// id it may be an order placed elsewhere (then None).
+    fn resolve(&self, order: &OrderRef) -> Result<Option<&OrderState>, SubmitError> {
+        match order {
+            OrderRef::ClientOrderId(id) => self
+                .orders
+                .get(id)
+                .map(Some)
+                .ok_or(SubmitError::UnknownOrder),
+            OrderRef::OrderId(id) => Ok(self
+                .orders
+                .client_id_of(id)
+                .and_then(|c| self.orders.get(&c))),
+        }
+    }
+
+    fn register_orders(&mut self, _now: u64, request: &Request<'_>) {
+        let epoch = self.send_epoch();
+        let orders: &[orderwire_protocol::model::NewOrder] = match request {
+            Request::Place(order) => std::slice::from_ref(*order),
+            Request::BatchPlace(orders) => orders,
+            _ => return,
+        };
+        for order in orders {
+            if self.orders.contains(&order.client_order_id) {
+                continue;
+            }
+            self.orders.insert(
+                order.client_order_id,
+                OrderState {
+                    order_id: None,
+                    symbol: order.symbol,
+                    side: order.side,
+                    qty: order.qty,
+                    filled_qty: orderwire_protocol::num::Decimal::ZERO,
+                    status: OrderStatus::PendingNew,
+                    accepted_at: None,
+                    epoch,
+                    acknowledged: false,
+                },
+            );
+        }
+    }
+
+    /// The epoch a frame handed over now will be written in: the current
+    /// connection's, or the next one's if the connection is down (the engine
+    /// holds it in its backlog until the reconnect).
+    fn send_epoch(&self) -> u64 {
+        if self.connected {
+            self.epoch
+        } else {
+            self.epoch + 1
+        }
+    }
+
+    fn send_now(
+        &mut self,
+        now: u64,
+        request: &Request<'_>,
+        charge: &Charge,
+        out: &mut impl Outbound,
+    ) -> Result<u64, SubmitError> {
+        let req_id = self.next_req_id;
+        let mut frame = out.buffer();
+        if let Err(error) = self.venue.encode(req_id, request, &mut frame) {
+            return Err(SubmitError::Encode(error));
+        }
+        if let Err(_frame) = out.send(frame) {
+            return Err(SubmitError::TransportFull);
+        }
+        self.next_req_id += 1;
+        self.last_sent_ns = now;
+        if let Some(limiter) = self.limiter.as_mut() {
+            limiter.charge(now, charge);
+        }
+        self.register_orders(now, request);
+        let epoch = self.send_epoch();
+        let mut orders = OrderList::new();
+        let mut summary = RequestSummary {
+            req_id,
+            method: request.method(),
+            client_order_id: None,
+            symbol: charge.symbol,
+            side: None,
+            price: None,
+            qty: None,
+            sent_at_ns: now,
+        };
+        match request {
+            Request::Place(order) => {
+                orders.push(order.client_order_id);
+                summary.client_order_id = Some(order.client_order_id);
+                summary.side = Some(order.side);
+                summary.price = order.price;
+                summary.qty = Some(order.qty);
+            }
+            Request::BatchPlace(batch) => {
+                for order in batch.iter().take(MAX_ORDERS_PER_REQUEST) {
+                    orders.push(order.client_order_id);
+                }
+            }
+            Request::Amend(amend) => {
+                if let Ok(Some(id)) = self.client_id(&amend.order) {
+                    orders.push(id);
+                    summary.client_order_id = Some(id);
+                }
+                summary.price = amend.price;
+                summary.qty = amend.qty;
+            }
+            Request::Cancel(cancel) => {
+                for order in cancel.orders.iter().take(MAX_ORDERS_PER_REQUEST) {
+                    if let Ok(Some(id)) = self.client_id(order) {
+                        orders.push(id);
+                    }
+                }
+                summary.client_order_id = orders.first().copied();
+            }
+            _ => {}
+        }
+        for id in &orders {
+            if let Some(state) = self.orders.get_mut(id) {
+                state.epoch = epoch;
+            }
+        }
+        let replies_left = match request {
+            Request::BatchPlace(batch) => u32::try_from(batch.len()).unwrap_or(u32::MAX),
+            _ => self.venue.replies_expected(request),
+        };
+        self.pending.insert(
+            req_id,
+            Pending {
+                summary,
+                deadline: now.saturating_add(nanos(self.config.request_timeout)),
+                replies_left,
+                orders,
+                answered: 0,
+                epoch,
+            },
+        );
+        Ok(req_id)
+    }
+
+    fn client_id(&self, order: &OrderRef) -> Result<Option<ClientOrderId>, SubmitError> {
+        Ok(match order {
+            OrderRef::ClientOrderId(id) => Some(*id),
+            OrderRef::OrderId(id) => self.orders.client_id_of(id),
+        })
+    }
+
+    /// The connection opened: appends the open sequence (login, then every
+    /// configured subscription, each with a fresh request id) through `emit`.
+    /// Called by the engine's open-sequence hook, before anything queued.
+    pub fn open_sequence(&mut self, now: u64, wall_ns: i64, emit: &mut dyn FnMut(&[u8])) {
+        self.epoch += 1;
+        self.connected = true;
+        self.venue.reset();
+        if self.epoch > 1 {
+            self.reconciling = true;
+            self.seen_in_snapshot.clear();
+        }
+        let mut frame = Vec::new();
+        if let Ok(true) = self
+            .venue
+            .encode_login(self.next_req_id, wall_ns, &mut frame)
+        {
+            self.next_req_id += 1;
+            emit(&frame);
+        }
+        for index in 0..self.config.subscriptions.len() {
+            frame.clear();
+            let req_id = self.next_req_id;
+            let request = Request::Subscribe(&self.config.subscriptions[index]);
+            if self.venue.encode(req_id, &request, &mut frame).is_ok() {
+                self.next_req_id += 1;
+                let replies_left = self.venue.replies_expected(&request);
+                self.pending.insert(
+                    req_id,
+                    Pending {
+                        summary: RequestSummary {
+                            req_id,
+                            method: Method::Subscribe,
+                            client_order_id: None,
+                            symbol: None,
+                            side: None,
+                            price: None,
+                            qty: None,
+                            sent_at_ns: now,
+                        },
+                        deadline: now.saturating_add(nanos(self.config.request_timeout)),
+                        replies_left,
+                        orders: OrderList::new(),
+                        answered: 0,
+                        epoch: self.epoch,
+                    },
+                );
+                emit(&frame);
+            }
+        }
+        self.last_sent_ns = now;
+        if self.config.dead_man.is_some() {
+            self.dead_man_next = Some(now);
+        }
+    }
+
+    /// The connection dropped: every request sent on it is unanswerable, so
+    /// its orders become `unknown` until the snapshot after the reconnect.
+    pub fn on_disconnected(&mut self, _now: u64) {
+        if !self.connected {
+            return;
+        }
+        self.connected = false;
+        self.dead_man_next = None;
+        let epoch = self.epoch;
+        let mut lost = Vec::new();
+        self.pending.retain(|req_id, pending| {
+            let on_dead_socket = pending.epoch <= epoch;
+            if on_dead_socket {
+                lost.push((*req_id, pending.orders.clone()));
+            }
+            !on_dead_socket
+        });
+        for (_, orders) in lost {
+            for id in orders {
+                if let Some(event) =
+                    self.orders
+                        .transition(&id, OrderStatus::Unknown, Cause::Disconnect)
+                {
+                    self.out.events.push(GatewayEvent::Order(event));
+                }
+            }
+        }
+        // Live orders may change while we are away: mark them unknown too,
+        // so reconciliation settles every one.
+        let live: Vec<ClientOrderId> = self
+            .orders
+            .live()
+            .filter(|(_, s)| s.epoch <= epoch && s.status != OrderStatus::Unknown)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in live {
+            if let Some(event) =
+                self.orders
+                    .transition(&id, OrderStatus::Unknown, Cause::Disconnect)
+            {
+                self.out.events.push(GatewayEvent::Order(event));
+            }
+        }
+    }
+
+    /// Handles one inbound message. `received_at` is the read's timestamp.
+    pub fn handle_message(
+        &mut self,
+        now: u64,
+        received_at: u64,
+        message: &mut [u8],
+        out: &mut impl Outbound,
+    ) {
+        let mut decoded = std::mem::take(&mut self.decoded);
+        decoded.clear();
+        if let Err(error) = self.venue.decode(message, &mut decoded) {
+            decoded.list.push(Event::Error(error.to_string()));
+        }
+        for event in decoded.list.drain(..) {
+            self.handle_event(now, received_at, event, &decoded.levels, out);
+        }
+        self.decoded = decoded;
+    }
+
+    fn handle_event(
+        &mut self,
+        now: u64,
+        received_at: u64,
+        event: Event,
+        levels: &[Level],
+        out: &mut impl Outbound,
+    ) {
+        match event {
+            Event::OrderAck(ref ack) => {
+                let req_id = ack.req_id;
+                self.correlate(received_at, req_id, &event);
+            }
+            Event::OrderReject(ref reject) => {
+                let req_id = reject.req_id;
+                self.correlate(received_at, req_id, &event);
+            }
+            Event::Response(ref response) => {
+                let req_id = response.req_id;
+                self.correlate(received_at, req_id, &event);
+            }
+            Event::OrderUpdate(update) => self.on_order_update(now, update),
+            Event::Fill(fill) => {
+                if !self.fills.first_time(&fill.trade_id) {
+                    return;
+                }
+                let known = fill
+                    .client_order_id
+                    .filter(|id| self.orders.contains(id))
+                    .or_else(|| self.orders.client_id_of(&fill.order_id));
+                if let Some(id) = known {
+                    if let Some(state) = self.orders.get_mut(&id) {
+                        if state.order_id.is_none() {
+                            state.order_id = Some(fill.order_id);
+                        }
+                        // The order stream's cum_qty overrides this when it comes.
+                        if let Some(total) = state.filled_qty.checked_add(fill.qty) {
+                            state.filled_qty = total;
+                        }
+                    }
+                    let mut fill = fill;
+                    fill.client_order_id = Some(id);
+                    self.out.events.push(GatewayEvent::Fill(fill));
+                } else {
+                    self.out.events.push(GatewayEvent::Reply(Event::Fill(fill)));
+                }
+            }
+            Event::Book(mut book) => {
+                let base = self.out.levels.len();
+                self.out
+                    .levels
+                    .extend_from_slice(levels.get(book.bids.clone()).unwrap_or(&[]));
+                let bids = base..self.out.levels.len();
+                let base = self.out.levels.len();
+                self.out
+                    .levels
+                    .extend_from_slice(levels.get(book.asks.clone()).unwrap_or(&[]));
+                book.bids = bids;
+                book.asks = base..self.out.levels.len();
+                self.out
+                    .events
+                    .push(GatewayEvent::Market(Event::Book(book)));
+            }
+            Event::Trade(_) | Event::Ticker(_) => self.out.events.push(GatewayEvent::Market(event)),
+            Event::Heartbeat => {}
+            Event::ChecksumMismatch { symbol, .. } => {
+                self.out.events.push(GatewayEvent::Problem(event));
+                self.resubscribe_book(now, symbol, out);
+            }
+            Event::SnapshotEnd { .. } => self.reconcile(),
+            _ => self.out.events.push(GatewayEvent::Problem(event)),
+        }
+    }
+
+    /// A reply: latency, pending bookkeeping and the order's status.
+    fn correlate(&mut self, received_at: u64, req_id: Option<u64>, event: &Event) {
+        let Some(pending) = req_id.and_then(|id| self.pending.get_mut(&id)) else {
+            self.out.events.push(GatewayEvent::Reply(event.clone()));
+            self.late_reply(received_at, event);
+            return;
+        };
+        let summary = pending.summary;
+        let batch_index = pending.answered;
+        pending.answered += 1;
+        pending.replies_left = pending.replies_left.saturating_sub(1);
+        let done = pending.replies_left == 0;
+        let orders = pending.orders.clone();
+        if done {
+            self.pending.remove(&summary.req_id);
+        }
+        let (ts_in, ts_out) = match event {
+            Event::OrderAck(a) => (a.ts_in, a.ts_out),
+            Event::OrderReject(r) => (r.ts_in, r.ts_out),
+            Event::Response(r) => (r.ts_in, r.ts_out),
+            _ => (None, None),
+        };
+        let latency = Latency {
+            nanos: received_at.saturating_sub(summary.sent_at_ns),
+            venue_time_in: ts_in,
+            venue_time_out: ts_out,
+        };
+        // A batch answers once for all its orders: one sample, not one per order.
+        if summary.method != Method::BatchPlace || batch_index == 0 {
+            self.latency.record(summary.method, latency.nanos);
+            self.out.latencies.push((summary, event.clone(), latency));
+        }
+        self.out.events.push(GatewayEvent::Reply(event.clone()));
+        // Which order the reply is about.
+        let named = match event {
+            Event::OrderAck(a) => a
+                .client_order_id
+                .filter(|id| self.orders.contains(id))
+                .or_else(|| a.order_id.and_then(|o| self.orders.client_id_of(&o))),
+            Event::OrderReject(r) => r.order_id.and_then(|o| self.orders.client_id_of(&o)),
+            _ => None,
+        };
+        let order = match summary.method {
+            Method::BatchPlace => orders.get(batch_index).copied(),
+            _ => named.or_else(|| (orders.len() == 1).then(|| orders[0])),
+        };
+        let Some(order) = order else { return };
+        match (summary.method, event) {
+            (Method::Place | Method::BatchPlace, Event::OrderAck(ack)) => {
+                if let Some(order_id) = ack.order_id {
+                    self.orders.set_order_id(&order, order_id);
+                }
+                if let Some(state) = self.orders.get_mut(&order) {
+                    state.acknowledged = true;
+                    state.accepted_at.get_or_insert(received_at);
+                }
+                self.apply(&order, OrderStatus::New, Cause::Ack);
+            }
+            (Method::Place | Method::BatchPlace, Event::OrderReject(_)) => {
+                self.apply(&order, OrderStatus::Rejected, Cause::Reject);
+            }
+            (Method::Cancel, Event::OrderAck(_)) => {
+                self.apply(&order, OrderStatus::Canceled, Cause::Ack);
+            }
+            (Method::Amend, Event::OrderAck(_)) => {
+                // Kraken resets the rest time on an amend that changes price.
+                if let Some(state) = self.orders.get_mut(&order) {
+                    state.accepted_at = Some(received_at);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A reply whose request is no longer pending (it timed out, or came on
+    /// a connection we gave up on) still settles the order it names.
+    fn late_reply(&mut self, received_at: u64, event: &Event) {
+        let (method, order) = match event {
+            Event::OrderAck(a) => (
+                a.method,
+                a.client_order_id
+                    .filter(|id| self.orders.contains(id))
+                    .or_else(|| a.order_id.and_then(|o| self.orders.client_id_of(&o))),
+            ),
+            Event::OrderReject(r) => (
+                r.method,
+                r.order_id.and_then(|o| self.orders.client_id_of(&o)),
+            ),
+            _ => return,
+        };
+        let Some(order) = order else { return };
+        match (method, event) {
+            (Method::Place | Method::BatchPlace, Event::OrderAck(ack)) => {
+                if let Some(order_id) = ack.order_id {
+                    self.orders.set_order_id(&order, order_id);
+                }
+                if let Some(state) = self.orders.get_mut(&order) {
+                    state.acknowledged = true;
+                    state.accepted_at.get_or_insert(received_at);
+                }
+                self.apply(&order, OrderStatus::New, Cause::Ack);
+            }
+            (Method::Place | Method::BatchPlace, Event::OrderReject(_)) => {
+                self.apply(&order, OrderStatus::Rejected, Cause::Reject);
+            }
+            (Method::Cancel, Event::OrderAck(_)) => {
+                self.apply(&order, OrderStatus::Canceled, Cause::Ack)
+            }
+            _ => {}
+        }
+    }
+
+    /// Moves an order and reports the change.
+    fn apply(&mut self, id: &ClientOrderId, status: OrderStatus, cause: Cause) {
+        // An ack never downgrades what the order stream already said (an
+        // executions update can arrive before the ack).
+        if cause == Cause::Ack {
+            if let Some(state) = self.orders.get(id) {
+                let later = matches!(
+                    (state.status, status),
+                    (
+                        OrderStatus::PartiallyFilled | OrderStatus::Filled,
+                        OrderStatus::New
+                    )
+                ) || state.status.is_terminal();
+                if later {
+                    return;
+                }
+            }
+        }
+        if let Some(event) = self.orders.transition(id, status, cause) {
+            self.out.events.push(GatewayEvent::Order(event));
+        }
+    }
+
+    fn on_order_update(&mut self, now: u64, update: orderwire_protocol::model::OrderUpdate) {
+        let known = update
+            .client_order_id
+            .filter(|id| self.orders.contains(id))
+            .or_else(|| self.orders.client_id_of(&update.order_id));
+        let Some(id) = known else {
+            self.out
+                .events
+                .push(GatewayEvent::Reply(Event::OrderUpdate(update)));
+            return;
+        };
+        if let Some(state) = self.orders.get_mut(&id) {
+            if state.order_id.is_none() {
+                state.order_id = Some(update.order_id);
+            }
+            if let Some(filled) = update.filled_qty {
+                state.filled_qty = filled;
+            }
+            if matches!(
+                update.status,
+                OrderStatus::New | OrderStatus::PartiallyFilled
+            ) {
+                state.acknowledged = true;
+                state.accepted_at.get_or_insert(now);
+            }
+        }
+        self.orders.set_order_id(&id, update.order_id);
+        if update.from_snapshot {
+            self.seen_in_snapshot.insert(id);
+        }
+        let cause = if update.from_snapshot {
+            Cause::Reconciled
+        } else {
+            Cause::Venue
+        };
+        if update.status == OrderStatus::PendingNew {
+            return;
+        }
+        self.apply(&id, update.status, cause);
+    }
+
+    /// After a reconnect's executions snapshot: every order sent on an
+    /// earlier connection that is still unknown, and absent from the
+    /// snapshot of open orders, is closed. Filled if its fills cover it;
+    /// canceled if the venue had accepted it; rejected if it never had.
+    fn reconcile(&mut self) {
+        if !self.reconciling {
+            return;
+        }
+        self.reconciling = false;
+        let epoch = self.epoch;
+        let settle: Vec<(ClientOrderId, OrderStatus)> = self
+            .orders
+            .live()
+            .filter(|(id, s)| s.epoch < epoch && !self.seen_in_snapshot.contains(*id))
+            .map(|(id, s)| {
+                let status = if s.filled_qty >= s.qty {
+                    OrderStatus::Filled
+                } else if s.acknowledged {
+                    OrderStatus::Canceled
+                } else {
+                    OrderStatus::Rejected
+                };
+                (*id, status)
+            })
+            .collect();
+        for (id, status) in settle {
+            if let Some(event) = self.orders.transition(&id, status, Cause::Reconciled) {
+                self.out.events.push(GatewayEvent::Order(event));
+            }
+        }
+    }
+
+    /// A book whose checksum failed is rebuilt from a fresh snapshot:
+    /// unsubscribe, then subscribe again.
+    fn resubscribe_book(
+        &mut self,
+        now: u64,
+        symbol: orderwire_protocol::model::Symbol,
+        out: &mut impl Outbound,
+    ) {
+        let depth = self.config.subscriptions.iter().find_map(|s| match s {
+            Subscription::Book { symbols, depth } if symbols.contains(&symbol) => Some(*depth),
+            _ => None,
+        });
+        let Some(depth) = depth else { return };
+        let subscription = Subscription::Book {
+            symbols: vec![symbol],
+            depth,
+        };
+        let charge = Charge {
+            method: Method::Subscribe,
+            symbol: None,
+            rested: None,
+            orders: 1,
+        };
+        for request in [
+            Request::Unsubscribe(&subscription),
+            Request::Subscribe(&subscription),
+        ] {
+            if let Err(error) = self.send_now(now, &request, &charge, out) {
+                self.out.events.push(GatewayEvent::Dropped {
+                    method: request.method(),
+                    error: error.to_string(),
+                });
+            }
+        }
+    }
+
+    /// Expires deadlines, releases rate-limited requests that now fit,
+    /// refreshes the dead-man switch and keeps the connection alive. A
+    /// spurious call is a no-op.
+    pub fn handle_timeout(&mut self, now: u64, out: &mut impl Outbound) {
+        self.expire_requests(now);
+        self.release_queued(now, out);
+        if !self.connected {
+            return;
+        }
+        if let (Some(at), Some(switch)) = (self.dead_man_next, self.config.dead_man) {
+            if at <= now {
+                let timeout_secs = u32::try_from(switch.timeout.as_secs()).unwrap_or(u32::MAX);
+                let charge = Charge {
+                    method: Method::CancelAllAfter,
+                    symbol: None,
+                    rested: None,
+                    orders: 1,
+                };
+                let request = Request::CancelAllAfter { timeout_secs };
+                // The switch is refreshed ahead of anything rate-limited: it
+                // costs nothing on the trading counter, and a missed refresh
+                // cancels every order.
+                if let Err(error) = self.send_now(now, &request, &charge, out) {
+                    self.out.events.push(GatewayEvent::Dropped {
+                        method: Method::CancelAllAfter,
+                        error: error.to_string(),
+                    });
+                }
+                self.dead_man_next = Some(now.saturating_add(nanos(switch.refresh_every)));
+            }
+        }
+        if let Some(every) = self.keepalive.app_ping_every {
+            if now.saturating_sub(self.last_sent_ns) >= nanos(every) {
+                let charge = Charge {
+                    method: Method::Ping,
+                    symbol: None,
+                    rested: None,
+                    orders: 1,
+                };
+                if let Err(error) = self.send_now(now, &Request::Ping, &charge, out) {
+                    self.out.events.push(GatewayEvent::Dropped {
+                        method: Method::Ping,
+                        error: error.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn expire_requests(&mut self, now: u64) {
+        if !self.pending.values().any(|p| p.deadline <= now) {
+            return;
+        }
+        let mut expired: Vec<(u64, Method, OrderList)> = Vec::new();
+        self.pending.retain(|req_id, pending| {
+            let late = pending.deadline <= now;
+            if late {
+                expired.push((*req_id, pending.summary.method, pending.orders.clone()));
+            }
+            !late
+        });
+        expired.sort_by_key(|(req_id, _, _)| *req_id);
+        for (req_id, method, orders) in expired {
+            self.out
+                .events
+                .push(GatewayEvent::TimedOut { req_id, method });
+            // Never a made-up reject: the venue may have acted on it.
+            for id in orders {
+                if let Some(event) =
+                    self.orders
+                        .transition(&id, OrderStatus::Unknown, Cause::Timeout)
+                {
+                    self.out.events.push(GatewayEvent::Order(event));
+                }
+            }
+        }
+    }
+
+    fn release_queued(&mut self, now: u64, out: &mut impl Outbound) {
+        while let Some(front) = self.queue.front() {
+            let fits = match self.limiter.as_mut() {
+                Some(limiter) => limiter.check(now, &front.charge).is_ok(),
+                None => true,
+            };
+            if !fits {
+                break;
+            }
+            let Some(queued) = self.queue.pop_front() else {
+                break;
+            };
+            let request = queued.request.as_request();
+            match self.send_now(now, &request, &queued.charge, out) {
+                Ok(req_id) => self.out.events.push(GatewayEvent::Released {
+                    req_id,
+                    method: queued.charge.method,
+                }),
+                Err(SubmitError::TransportFull) => {
+                    // Try again on the next timeout, in the same place.
+                    self.queue.push_front(queued);
+                    break;
+                }
+                Err(error) => self.out.events.push(GatewayEvent::Dropped {
+                    method: queued.charge.method,
+                    error: error.to_string(),
+                }),
+            }
+        }
+    }
+
+    /// When `handle_timeout` should next run (engine clock, ns).
+    pub fn poll_timeout(&mut self) -> Option<u64> {
+        let mut next: Option<u64> = self.pending.values().map(|p| p.deadline).min();
+        let mut consider = |at: u64| next = Some(next.map_or(at, |n| n.min(at)));
+        if let (Some(front), Some(limiter)) = (self.queue.front(), self.limiter.as_mut()) {
+            // `check` with the current counters answers "ready at"; asking
+            // at time 0 would be wrong, so ask at the last send time.
+            match limiter.check(self.last_sent_ns, &front.charge) {
+                Ok(()) => consider(self.last_sent_ns),
+                Err(at) if at != u64::MAX => consider(at),
+                Err(_) => {}
+            }
+        }
+        if self.connected {
+            if let Some(at) = self.dead_man_next {
+                consider(at);
+            }
+            if let Some(every) = self.keepalive.app_ping_every {
+                consider(self.last_sent_ns.saturating_add(nanos(every)));
+            }
+        }
+        next
+    }
+}

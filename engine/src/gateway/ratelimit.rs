@@ -1,0 +1,305 @@
+//! Enforces a venue's [`RatePolicy`] before a request leaves: a request that
+//! would breach any limit is held back (or refused) here, never sent only to
+//! be refused by the venue.
+//!
+//! Time is an argument (nanoseconds on the engine's monotonic clock), so the
+//! limiter runs in virtual time in tests.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use orderwire_protocol::model::{Method, Symbol};
+use orderwire_protocol::venue::{LimitScope, RateLimit, RatePolicy};
+
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// What one request asks of the limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Charge {
+    /// Its method.
+    pub method: Method,
+    /// The pair it trades, for per-pair counters (None: global only).
+    pub symbol: Option<Symbol>,
+    /// How long the order it touches has rested (amend and cancel costs).
+    pub rested: Option<Duration>,
+    /// How many orders it carries (a batch counts each).
+    pub orders: u32,
+}
+
+#[derive(Debug, Default)]
+struct WindowState {
+    /// (time, cost) of each charge still inside the window.
+    sent: VecDeque<(u64, u64)>,
+    total: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Bucket {
+    /// Tokens in milli-units.
+    tokens_milli: u64,
+    at: u64,
+    started: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counter {
+    value_milli: u64,
+    at: u64,
+}
+
+/// The state of every limit of a policy.
+#[derive(Debug)]
+pub struct Limiter {
+    policy: RatePolicy,
+    windows: Vec<HashMap<Option<Symbol>, WindowState>>,
+    buckets: Vec<HashMap<Option<Symbol>, Bucket>>,
+    counters: Vec<HashMap<Option<Symbol>, Counter>>,
+    /// The latest time seen: state is never rolled back to an earlier `now`.
+    latest: u64,
+}
+
+impl Limiter {
+    /// A limiter for `policy`, with nothing charged yet.
+    pub fn new(policy: RatePolicy) -> Limiter {
+        let n = policy.limits.len();
+        Limiter {
+            policy,
+            windows: (0..n).map(|_| HashMap::new()).collect(),
+            buckets: (0..n).map(|_| HashMap::new()).collect(),
+            counters: (0..n).map(|_| HashMap::new()).collect(),
+            latest: 0,
+        }
+    }
+
+    /// The policy enforced.
+    pub fn policy(&self) -> &RatePolicy {
+        &self.policy
+    }
+
+    /// Ok if `charge` fits every limit at `now`; otherwise the earliest time
+    /// at which it will (assuming nothing else is charged meanwhile).
+    /// A `now` earlier than a previous call's is taken as that call's time.
+    pub fn check(&mut self, now: u64, charge: &Charge) -> Result<(), u64> {
+        let now = now.max(self.latest);
+        self.latest = now;
+        let mut ready_at = now;
+        for index in 0..self.policy.limits.len() {
+            let limit = self.policy.limits[index];
+            ready_at = ready_at.max(self.ready_at(index, &limit, now, charge));
+        }
+        if ready_at <= now {
+            Ok(())
+        } else {
+            Err(ready_at)
+        }
+    }
+
+    /// Records that `charge` was sent at `now` (call after `check` said Ok).
+    pub fn charge(&mut self, now: u64, charge: &Charge) {
+        let now = now.max(self.latest);
+        self.latest = now;
+        for index in 0..self.policy.limits.len() {
+            let limit = self.policy.limits[index];
+            let key = key(&limit, charge);
+            match limit {
+                RateLimit::Window { window, costs, .. } => {
+                    let state = self.windows[index].entry(key).or_default();
+                    expire(state, now, window);
+                    let cost = window_cost(costs, charge);
+                    state.sent.push_back((now, cost));
+                    state.total += cost;
+                }
+                RateLimit::TokenBucket {
+                    capacity,
+                    refill_per_sec,
+                    ..
+                } => {
+                    let bucket = self.buckets[index].entry(key).or_default();
+                    refill(bucket, now, capacity, refill_per_sec);
+                    bucket.tokens_milli = bucket
+                        .tokens_milli
+                        .saturating_sub(1_000 * u64::from(charge.orders.max(1)));
+                }
+                RateLimit::DecayingCounter {
+                    decay_milli_per_sec,
+                    costs,
+                    ..
+                } => {
+                    let cost = counter_cost(costs, charge);
+                    if cost == 0 {
+                        continue;
+                    }
+                    let counter = self.counters[index].entry(key).or_default();
+                    decay(counter, now, decay_milli_per_sec);
+                    counter.value_milli += cost;
+                }
+            }
+        }
+    }
+
+    fn ready_at(&mut self, index: usize, limit: &RateLimit, now: u64, charge: &Charge) -> u64 {
+        let key = key(limit, charge);
+        match *limit {
+            RateLimit::Window {
+                window, max, costs, ..
+            } => {
+                let cost = window_cost(costs, charge);
+                let state = self.windows[index].entry(key).or_default();
+                expire(state, now, window);
+                let limit = u64::from(max);
+                if state.total + cost <= limit {
+                    return now;
+                }
+                if cost > limit {
+                    return u64::MAX;
+                }
+                // Free enough of the window: the entry whose expiry brings the
+                // total down to `max - cost`.
+                let mut freed = 0;
+                for (at, entry_cost) in &state.sent {
+                    freed += entry_cost;
+                    if state.total - freed + cost <= limit {
+                        return at + duration_nanos(window);
+                    }
+                }
+                u64::MAX
+            }
+            RateLimit::TokenBucket {
+                capacity,
+                refill_per_sec,
+                ..
+            } => {
+                let bucket = self.buckets[index].entry(key).or_default();
+                refill(bucket, now, capacity, refill_per_sec);
+                let need = 1_000 * u64::from(charge.orders.max(1));
+                if bucket.tokens_milli >= need {
+                    return now;
+                }
+                if refill_per_sec == 0 || need > 1_000 * u64::from(capacity) {
+                    return u64::MAX;
+                }
+                let missing = need - bucket.tokens_milli;
+                now + div_ceil(missing * NANOS_PER_SEC, 1_000 * u64::from(refill_per_sec))
+            }
+            RateLimit::DecayingCounter {
+                threshold_milli,
+                decay_milli_per_sec,
+                costs,
+                ..
+            } => {
+                let cost = counter_cost(costs, charge);
+                if cost == 0 {
+                    return now;
+                }
+                let counter = self.counters[index].entry(key).or_default();
+                decay(counter, now, decay_milli_per_sec);
+                if counter.value_milli + cost <= threshold_milli {
+                    return now;
+                }
+                if cost > threshold_milli || decay_milli_per_sec == 0 {
+                    return u64::MAX;
+                }
+                let excess = counter.value_milli + cost - threshold_milli;
+                now + div_ceil(excess * NANOS_PER_SEC, decay_milli_per_sec)
+            }
+        }
+    }
+}
+
+fn key(limit: &RateLimit, charge: &Charge) -> Option<Symbol> {
+    let scope = match limit {
+        RateLimit::Window { scope, .. }
+        | RateLimit::TokenBucket { scope, .. }
+        | RateLimit::DecayingCounter { scope, .. } => scope,
+    };
+    match scope {
+        LimitScope::Global => None,
+        LimitScope::PerSymbol => charge.symbol,
+    }
+}
+
+/// Units a window counts for this request: the listed weight or 1, per order.
+pub fn window_cost(costs: &[(Method, u32)], charge: &Charge) -> u64 {
+    let weight = costs
+        .iter()
+        .find(|(method, _)| *method == charge.method)
+        .map_or(1, |(_, weight)| *weight);
+    u64::from(weight)
+}
+
+/// Milli-units a decaying counter adds for this request (0 if not listed).
+pub fn counter_cost(costs: &[orderwire_protocol::venue::Cost], charge: &Charge) -> u64 {
+    costs
+        .iter()
+        .find(|cost| cost.method == charge.method)
+        .map_or(0, |cost| {
+            cost.milli(charge.rested) * u64::from(charge.orders.max(1))
+        })
+}
+
+fn expire(state: &mut WindowState, now: u64, window: Duration) {
+    let window = duration_nanos(window);
+    while let Some(&(at, cost)) = state.sent.front() {
+        if at + window > now {
+            break;
+        }
+        state.sent.pop_front();
+        state.total -= cost;
+    }
+}
+
+fn refill(bucket: &mut Bucket, now: u64, capacity: u32, refill_per_sec: u32) {
+    let capacity_milli = 1_000 * u64::from(capacity);
+    if !bucket.started {
+        *bucket = Bucket {
+            tokens_milli: capacity_milli,
+            at: now,
+            started: true,
+        };
+        return;
+    }
+    let elapsed = now.saturating_sub(bucket.at);
+    let added =
+        u128::from(elapsed) * u128::from(refill_per_sec) * 1_000 / u128::from(NANOS_PER_SEC);
+    let added = u64::try_from(added).unwrap_or(u64::MAX);
+    if added > 0 {
+        bucket.tokens_milli = bucket
+            .tokens_milli
+            .saturating_add(added)
+            .min(capacity_milli);
+        // Advance only by the time the added tokens account for, so that
+        // fractions are not lost between calls.
+        let used =
+            u128::from(added) * u128::from(NANOS_PER_SEC) / (u128::from(refill_per_sec) * 1_000);
+        bucket.at += u64::try_from(used).unwrap_or(elapsed).min(elapsed);
+        if bucket.tokens_milli == capacity_milli {
+            bucket.at = now;
+        }
+    }
+}
+
+/// Decays the counter to `now`, rounding the decay down: the counter never
+/// looks emptier than it is.
+fn decay(counter: &mut Counter, now: u64, decay_milli_per_sec: u64) {
+    let elapsed = now.saturating_sub(counter.at);
+    let decayed = u128::from(elapsed) * u128::from(decay_milli_per_sec) / u128::from(NANOS_PER_SEC);
+    let decayed = u64::try_from(decayed).unwrap_or(u64::MAX);
+    if decayed >= counter.value_milli {
+        counter.value_milli = 0;
+        counter.at = now;
+    } else if decayed > 0 {
+        counter.value_milli -= decayed;
+        // Keep the remainder of the elapsed time that did not yet decay a unit.
+        let used =
+            u128::from(decayed) * u128::from(NANOS_PER_SEC) / u128::from(decay_milli_per_sec);
+        counter.at += u64::try_from(used).unwrap_or(elapsed).min(elapsed);
+    }
+}
+
+fn duration_nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn div_ceil(a: u64, b: u64) -> u64 {
+    a.div_ceil(b.max(1))
+}

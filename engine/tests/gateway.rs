@@ -1,0 +1,747 @@
+//! The gateway in virtual time: ordering across threads, rate limits,
+//! correlation, timeouts, reconnect reconciliation, latency, the registry.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orderwire_engine::gateway::{
+    Cause, DeadManSwitch, Gateway, GatewayConfig, GatewayCore, GatewayEvent, Outbound, Outputs,
+    Registry, RegistryError, Submission, SubmitError, Transport, WhenLimited,
+};
+use orderwire_protocol::model::{
+    CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind, OrderRef, OrderStatus,
+    Request, Side, Subscription, TimeInForce, inline,
+};
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::kraken::{Kraken, Tier};
+use parking_lot::Mutex;
+use proptest::prelude::*;
+
+const MS: u64 = 1_000_000;
+const SEC: u64 = 1_000_000_000;
+
+#[derive(Default)]
+struct Frames(Vec<Vec<u8>>);
+
+impl Outbound for Frames {
+    fn buffer(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
+    fn send(&mut self, frame: Vec<u8>) -> Result<(), Vec<u8>> {
+        self.0.push(frame);
+        Ok(())
+    }
+}
+
+impl Frames {
+    fn json(&self, index: usize) -> serde_json::Value {
+        serde_json::from_slice(&self.0[index]).unwrap()
+    }
+    fn methods(&self) -> Vec<String> {
+        (0..self.0.len())
+            .map(|i| self.json(i)["method"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+#[derive(Default)]
+struct SharedWire(Mutex<Vec<Vec<u8>>>);
+
+impl Transport for SharedWire {
+    fn buffer(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    fn send(&self, frame: Vec<u8>) -> Result<(), Vec<u8>> {
+        self.0.lock().push(frame);
+        Ok(())
+    }
+}
+
+fn kraken() -> Kraken {
+    Kraken::new(Some(Secret::new("test-token")), Tier::Starter)
+}
+
+fn id(text: &str) -> ClientOrderId {
+    inline(text).unwrap()
+}
+
+fn order(client_id: &str, symbol: &str) -> NewOrder {
+    NewOrder {
+        client_order_id: id(client_id),
+        symbol: inline(symbol).unwrap(),
+        side: Side::Buy,
+        kind: OrderKind::Limit,
+        price: Some("100.5".parse().unwrap()),
+        qty: "1".parse().unwrap(),
+        time_in_force: TimeInForce::GoodTillCanceled,
+        post_only: false,
+    }
+}
+
+fn config(when_limited: WhenLimited) -> GatewayConfig {
+    GatewayConfig {
+        when_limited,
+        ..GatewayConfig::default()
+    }
+}
+
+fn feed(core: &mut GatewayCore<Kraken>, now: u64, message: &str, out: &mut Frames) {
+    let mut bytes = message.as_bytes().to_vec();
+    core.handle_message(now, now, &mut bytes, out);
+}
+
+fn outputs(core: &mut GatewayCore<Kraken>) -> Outputs {
+    let mut spare = Outputs::default();
+    core.take_outputs(&mut spare);
+    spare
+}
+
+fn order_events(outputs: &Outputs) -> Vec<(String, OrderStatus, Cause)> {
+    outputs
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Order(o) => Some((o.client_order_id.to_string(), o.status, o.cause)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn add_ack(req_id: u64, order_id: &str, cl_ord_id: &str) -> String {
+    format!(
+        r#"{{"method":"add_order","req_id":{req_id},"result":{{"order_id":"{order_id}","cl_ord_id":"{cl_ord_id}"}},"success":true,"time_in":"2023-09-21T14:15:07.197274Z","time_out":"2023-09-21T14:15:07.205301Z"}}"#
+    )
+}
+
+fn connected(core: &mut GatewayCore<Kraken>, now: u64) -> Vec<Vec<u8>> {
+    let mut frames = Vec::new();
+    core.open_sequence(now, 0, &mut |f| frames.push(f.to_vec()));
+    frames
+}
+
+#[test]
+fn requests_leave_in_submission_order_from_many_threads() {
+    let gateway = Arc::new(Gateway::new(
+        kraken(),
+        config(WhenLimited::Off),
+        SharedWire::default(),
+    ));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let gateway = gateway.clone();
+            std::thread::spawn(move || {
+                for n in 0..500 {
+                    let order = order(&format!("t{t}-{n}"), "BTC/USD");
+                    gateway.place_order(n, &order).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let frames = gateway.transport().0.lock();
+    assert_eq!(frames.len(), 2000);
+    let mut last_req_id = 0;
+    let mut next_per_thread = [0usize; 4];
+    for frame in frames.iter() {
+        let value: serde_json::Value = serde_json::from_slice(frame).unwrap();
+        let req_id = value["req_id"].as_u64().unwrap();
+        assert!(
+            req_id > last_req_id,
+            "req_ids strictly increase on the wire"
+        );
+        last_req_id = req_id;
+        let cl = value["params"]["cl_ord_id"].as_str().unwrap();
+        let (thread, n) = cl[1..].split_once('-').unwrap();
+        let thread: usize = thread.parse().unwrap();
+        assert_eq!(
+            n.parse::<usize>().unwrap(),
+            next_per_thread[thread],
+            "per-thread order kept"
+        );
+        next_per_thread[thread] += 1;
+    }
+}
+
+#[test]
+fn acks_fills_and_terminal_states() {
+    let mut core = GatewayCore::new(kraken(), config(WhenLimited::Off));
+    let mut out = Frames::default();
+    connected(&mut core, 0);
+    let Submission::Sent { req_id } = core
+        .submit(MS, Request::Place(&order("a", "BTC/USD")), &mut out)
+        .unwrap()
+    else {
+        panic!()
+    };
+    feed(
+        &mut core,
+        2 * MS + 500,
+        &add_ack(req_id, "OA-1", "a"),
+        &mut out,
+    );
+    let first = outputs(&mut core);
+    assert_eq!(
+        order_events(&first),
+        [("a".to_owned(), OrderStatus::New, Cause::Ack)]
+    );
+    let (summary, _, latency) = &first.latencies[0];
+    assert_eq!((summary.req_id, summary.method), (req_id, Method::Place));
+    assert_eq!(latency.nanos, MS + 500);
+    assert_eq!(latency.micros(), 1000.5);
+    assert_eq!(
+        latency.venue_processing(),
+        Some(Duration::from_micros(8027))
+    );
+    assert_eq!(core.latency().histogram(Method::Place).len(), 1);
+    let fill = r#"{"channel":"executions","type":"update","data":[{"order_id":"OA-1","cl_ord_id":"a","exec_id":"E1","exec_type":"trade","last_qty":0.4,"last_price":100.5,"order_status":"partially_filled","cum_qty":0.4,"timestamp":"2023-09-22T10:33:05.709993Z"}],"sequence":1}"#;
+    feed(&mut core, 3 * MS, fill, &mut out);
+    // The same fill again (a replayed message): dropped, status unchanged.
+    feed(
+        &mut core,
+        3 * MS,
+        &fill.replace("\"sequence\":1", "\"sequence\":2"),
+        &mut out,
+    );
+    let second = outputs(&mut core);
+    let fills = second
+        .events
+        .iter()
+        .filter(|e| matches!(e, GatewayEvent::Fill(_)))
+        .count();
+    assert_eq!(fills, 1, "duplicate fill dropped");
+    assert_eq!(
+        order_events(&second),
+        [("a".to_owned(), OrderStatus::PartiallyFilled, Cause::Venue)]
+    );
+    let done = fill
+        .replace("E1", "E2")
+        .replace("partially_filled", "filled")
+        .replace("\"cum_qty\":0.4", "\"cum_qty\":1")
+        .replace("\"last_qty\":0.4", "\"last_qty\":0.6")
+        .replace("\"sequence\":1", "\"sequence\":3");
+    feed(&mut core, 4 * MS, &done, &mut out);
+    let third = outputs(&mut core);
+    assert_eq!(
+        order_events(&third),
+        [("a".to_owned(), OrderStatus::Filled, Cause::Venue)]
+    );
+    assert_eq!(core.order(&id("a")).unwrap().filled_qty.to_string(), "1");
+    // A cancel after the end is an invalid transition: reported, not applied.
+    let late = r#"{"channel":"executions","type":"update","data":[{"order_id":"OA-1","exec_type":"canceled","order_status":"canceled"}],"sequence":4}"#;
+    feed(&mut core, 5 * MS, late, &mut out);
+    let fourth = outputs(&mut core);
+    let GatewayEvent::Order(event) = &fourth.events[0] else {
+        panic!("{:?}", fourth.events)
+    };
+    assert!(!event.valid);
+    assert_eq!(core.order(&id("a")).unwrap().status, OrderStatus::Filled);
+    assert_eq!(
+        core.submit(6 * MS, Request::Place(&order("a", "BTC/USD")), &mut out),
+        Err(SubmitError::DuplicateClientOrderId)
+    );
+}
+
+#[test]
+fn rejects_and_cancel_with_one_reply_per_order() {
+    let mut core = GatewayCore::new(kraken(), config(WhenLimited::Off));
+    let mut out = Frames::default();
+    connected(&mut core, 0);
+    core.submit(0, Request::Place(&order("r", "BTC/USD")), &mut out)
+        .unwrap();
+    feed(
+        &mut core,
+        MS,
+        r#"{"method":"add_order","req_id":1,"success":false,"error":"EOrder:Insufficient funds"}"#,
+        &mut out,
+    );
+    assert_eq!(
+        order_events(&outputs(&mut core)),
+        [("r".to_owned(), OrderStatus::Rejected, Cause::Reject)]
+    );
+    for (n, name) in ["x", "y"].iter().enumerate() {
+        core.submit(MS, Request::Place(&order(name, "BTC/USD")), &mut out)
+            .unwrap();
+        feed(
+            &mut core,
+            2 * MS,
+            &add_ack(2 + n as u64, &format!("O-{name}"), name),
+            &mut out,
+        );
+    }
+    outputs(&mut core);
+    let cancel = CancelOrders {
+        orders: vec![
+            OrderRef::ClientOrderId(id("x")),
+            OrderRef::ClientOrderId(id("y")),
+        ],
+    };
+    let Submission::Sent { req_id } = core
+        .submit(3 * MS, Request::Cancel(&cancel), &mut out)
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(core.pending_requests(), 1);
+    for name in ["y", "x"] {
+        feed(
+            &mut core,
+            4 * MS,
+            &format!(
+                r#"{{"method":"cancel_order","req_id":{req_id},"result":{{"order_id":"O-{name}"}},"success":true}}"#
+            ),
+            &mut out,
+        );
+    }
+    let events = outputs(&mut core);
+    assert_eq!(
+        order_events(&events),
+        [
+            ("y".to_owned(), OrderStatus::Canceled, Cause::Ack),
+            ("x".to_owned(), OrderStatus::Canceled, Cause::Ack)
+        ]
+    );
+    assert_eq!(
+        core.pending_requests(),
+        0,
+        "both replies consumed the request"
+    );
+    assert_eq!(events.latencies.len(), 2);
+}
+
+#[test]
+fn a_request_unanswered_at_its_deadline_goes_unknown_never_rejected() {
+    let mut core = GatewayCore::new(kraken(), config(WhenLimited::Off));
+    let mut out = Frames::default();
+    connected(&mut core, 0);
+    outputs(&mut core);
+    core.submit(SEC, Request::Place(&order("slow", "BTC/USD")), &mut out)
+        .unwrap();
+    let deadline = core.poll_timeout().unwrap();
+    assert!(deadline <= 6 * SEC);
+    core.handle_timeout(deadline - 1, &mut out);
+    assert_eq!(order_events(&outputs(&mut core)), []);
+    core.handle_timeout(6 * SEC, &mut out);
+    let events = outputs(&mut core);
+    assert!(events.events.iter().any(|e| matches!(
+        e,
+        GatewayEvent::TimedOut {
+            req_id: 1,
+            method: Method::Place
+        }
+    )));
+    assert_eq!(
+        order_events(&events),
+        [("slow".to_owned(), OrderStatus::Unknown, Cause::Timeout)]
+    );
+    // The late ack still settles it.
+    feed(&mut core, 7 * SEC, &add_ack(1, "O-slow", "slow"), &mut out);
+    assert_eq!(
+        order_events(&outputs(&mut core)),
+        [("slow".to_owned(), OrderStatus::New, Cause::Ack)]
+    );
+}
+
+#[test]
+fn reconnect_makes_orders_unknown_and_the_snapshot_settles_each_once() {
+    let mut core = GatewayCore::new(
+        kraken(),
+        GatewayConfig {
+            subscriptions: vec![Subscription::Executions {
+                snapshot_orders: true,
+                snapshot_trades: true,
+            }],
+            ..config(WhenLimited::Off)
+        },
+    );
+    let mut out = Frames::default();
+    let opened = connected(&mut core, 0);
+    assert!(String::from_utf8_lossy(&opened[0]).contains("\"channel\":\"executions\""));
+    for name in ["live", "gone", "lost", "filled"] {
+        core.submit(MS, Request::Place(&order(name, "BTC/USD")), &mut out)
+            .unwrap();
+    }
+    // live, gone and filled are acknowledged; lost never is.
+    feed(&mut core, 2 * MS, &add_ack(2, "O-live", "live"), &mut out);
+    feed(&mut core, 2 * MS, &add_ack(3, "O-gone", "gone"), &mut out);
+    feed(
+        &mut core,
+        2 * MS,
+        &add_ack(5, "O-filled", "filled"),
+        &mut out,
+    );
+    feed(
+        &mut core,
+        2 * MS,
+        r#"{"channel":"executions","type":"update","data":[{"order_id":"O-filled","cl_ord_id":"filled","exec_id":"F1","exec_type":"trade","last_qty":1,"last_price":100.5,"cum_qty":1}],"sequence":1}"#,
+        &mut out,
+    );
+    outputs(&mut core);
+    core.on_disconnected(3 * MS);
+    let down = outputs(&mut core);
+    let mut unknown: Vec<String> = order_events(&down)
+        .into_iter()
+        .filter(|(_, s, _)| *s == OrderStatus::Unknown)
+        .map(|(n, _, _)| n)
+        .collect();
+    unknown.sort();
+    assert_eq!(unknown, ["filled", "gone", "live", "lost"]);
+    // A request submitted while down waits in the engine's backlog: it is
+    // not reconciled against the snapshot.
+    core.submit(
+        4 * MS,
+        Request::Place(&order("queued", "BTC/USD")),
+        &mut out,
+    )
+    .unwrap();
+    let reopened = connected(&mut core, 5 * MS);
+    assert_eq!(reopened.len(), 1, "the open sequence resubscribes");
+    feed(
+        &mut core,
+        6 * MS,
+        r#"{"channel":"executions","type":"snapshot","data":[{"order_id":"O-live","cl_ord_id":"live","order_status":"new","exec_type":"new","order_qty":1,"cum_qty":0},{"order_id":"O-filled","exec_id":"F1","exec_type":"trade","last_qty":1,"last_price":100.5}],"sequence":1}"#,
+        &mut out,
+    );
+    let settled = outputs(&mut core);
+    let mut events = order_events(&settled);
+    events.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        events,
+        [
+            ("filled".to_owned(), OrderStatus::Filled, Cause::Reconciled),
+            ("gone".to_owned(), OrderStatus::Canceled, Cause::Reconciled),
+            ("live".to_owned(), OrderStatus::New, Cause::Reconciled),
+            ("lost".to_owned(), OrderStatus::Rejected, Cause::Reconciled),
+        ]
+    );
+    assert!(
+        !settled
+            .events
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Fill(_))),
+        "the snapshot's repeat of F1 is dropped"
+    );
+    assert_eq!(
+        core.order(&id("queued")).unwrap().status,
+        OrderStatus::PendingNew
+    );
+}
+
+#[test]
+fn rate_limited_requests_wait_then_leave_in_order_or_are_refused() {
+    let mut core = GatewayCore::new(kraken(), config(WhenLimited::Queue { capacity: 8 }));
+    let mut out = Frames::default();
+    connected(&mut core, 0);
+    // Starter tier: 60 units, 1/s decay; a place costs 1.
+    for n in 0..60 {
+        assert!(matches!(
+            core.submit(
+                0,
+                Request::Place(&order(&format!("p{n}"), "BTC/USD")),
+                &mut out
+            ),
+            Ok(Submission::Sent { .. })
+        ));
+    }
+    assert_eq!(
+        core.submit(0, Request::Place(&order("w1", "BTC/USD")), &mut out),
+        Ok(Submission::Queued)
+    );
+    // Another pair has its own counter, but waits behind the queue (order).
+    assert_eq!(
+        core.submit(0, Request::Place(&order("w2", "ETH/USD")), &mut out),
+        Ok(Submission::Queued)
+    );
+    assert_eq!(out.0.len(), 60);
+    let ready = core.poll_timeout().unwrap();
+    assert_eq!(ready, SEC, "one unit decays in one second");
+    core.handle_timeout(ready, &mut out);
+    assert_eq!(out.0.len(), 62);
+    let last: Vec<String> = (60..62)
+        .map(|i| {
+            out.json(i)["params"]["cl_ord_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(last, ["w1", "w2"]);
+    let mut reject = GatewayCore::new(kraken(), config(WhenLimited::Reject));
+    for n in 0..60 {
+        reject
+            .submit(
+                0,
+                Request::Place(&order(&format!("p{n}"), "BTC/USD")),
+                &mut out,
+            )
+            .unwrap();
+    }
+    assert_eq!(
+        reject.submit(0, Request::Place(&order("over", "BTC/USD")), &mut out),
+        Err(SubmitError::RateLimited { ready_at_ns: SEC })
+    );
+}
+
+#[test]
+fn cancels_can_jump_the_rate_limit_queue() {
+    let mut core = GatewayCore::new(
+        kraken(),
+        GatewayConfig {
+            cancel_priority: true,
+            ..config(WhenLimited::Queue { capacity: 8 })
+        },
+    );
+    let mut out = Frames::default();
+    connected(&mut core, 0);
+    core.submit(0, Request::Place(&order("old", "BTC/USD")), &mut out)
+        .unwrap();
+    feed(&mut core, 0, &add_ack(1, "O-old", "old"), &mut out);
+    for n in 0..59 {
+        core.submit(
+            0,
+            Request::Place(&order(&format!("p{n}"), "ETH/USD")),
+            &mut out,
+        )
+        .unwrap();
+    }
+    for n in 0..59 {
+        core.submit(
+            0,
+            Request::Place(&order(&format!("q{n}"), "BTC/USD")),
+            &mut out,
+        )
+        .unwrap();
+    }
+    let sent = out.0.len();
+    assert_eq!(
+        core.submit(0, Request::Place(&order("waits", "BTC/USD")), &mut out),
+        Ok(Submission::Queued)
+    );
+    // An order rested 300 s costs nothing to cancel: it goes at once.
+    let cancel = CancelOrders {
+        orders: vec![OrderRef::ClientOrderId(id("old"))],
+    };
+    assert!(matches!(
+        core.submit(300 * SEC, Request::Cancel(&cancel), &mut out),
+        Ok(Submission::Sent { .. })
+    ));
+    assert_eq!(out.json(sent)["method"], "cancel_order");
+}
+
+#[test]
+fn dead_man_switch_and_keepalive_pings_in_virtual_time() {
+    let mut core = GatewayCore::new(
+        kraken(),
+        GatewayConfig {
+            dead_man: Some(DeadManSwitch {
+                timeout: Duration::from_secs(60),
+                refresh_every: Duration::from_secs(20),
+            }),
+            ..config(WhenLimited::Off)
+        },
+    );
+    let mut out = Frames::default();
+    connected(&mut core, 0);
+    let mut now = 0;
+    while now < 61 * SEC {
+        now = core.poll_timeout().unwrap().max(now);
+        core.handle_timeout(now, &mut out);
+        now += 1;
+    }
+    let methods = out.methods();
+    let refreshes = methods
+        .iter()
+        .filter(|m| *m == "cancel_all_orders_after")
+        .count();
+    assert_eq!(refreshes, 4, "at 0, 20, 40 and 60 s: {methods:?}");
+    assert_eq!(out.json(0)["params"]["timeout"], 60);
+    // The refreshes keep the connection busy, so no extra ping was needed.
+    assert!(!methods.contains(&"ping".to_owned()), "{methods:?}");
+    let mut quiet = GatewayCore::new(kraken(), config(WhenLimited::Off));
+    let mut out = Frames::default();
+    connected(&mut quiet, 0);
+    let at = quiet.poll_timeout().unwrap();
+    quiet.handle_timeout(at, &mut out);
+    assert_eq!(at, 20 * SEC);
+    assert_eq!(out.methods(), ["ping"]);
+}
+
+#[test]
+fn a_checksum_mismatch_resubscribes_the_book() {
+    let symbol = inline("BTC/USD").unwrap();
+    let mut core = GatewayCore::new(
+        kraken(),
+        GatewayConfig {
+            subscriptions: vec![Subscription::Book {
+                symbols: vec![symbol],
+                depth: 10,
+            }],
+            ..config(WhenLimited::Off)
+        },
+    );
+    let mut out = Frames::default();
+    connected(&mut core, 0);
+    let snapshot =
+        include_str!("../../protocol/tests/kraken/book_snapshot.json").replace("3310070434", "1");
+    feed(&mut core, MS, &snapshot, &mut out);
+    let events = outputs(&mut core);
+    assert!(
+        events
+            .events
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Problem(Event::ChecksumMismatch { .. })))
+    );
+    let GatewayEvent::Market(Event::Book(book)) = &events.events[0] else {
+        panic!()
+    };
+    assert_eq!(events.levels(&book.bids).len(), 10);
+    assert_eq!(out.methods(), ["unsubscribe", "subscribe"]);
+}
+
+#[test]
+fn registry_creates_once_and_gets_anywhere() {
+    let registry = Arc::new(Registry::new());
+    type Wired = Gateway<Kraken, SharedWire>;
+    let make = || {
+        Ok::<_, String>(Gateway::new(
+            kraken(),
+            config(WhenLimited::Off),
+            SharedWire::default(),
+        ))
+    };
+    let first = registry.create("kraken", make).unwrap();
+    assert_eq!(
+        registry.create("kraken", make).err(),
+        Some(RegistryError::AlreadyExists("kraken".into()))
+    );
+    let other = {
+        let registry = registry.clone();
+        std::thread::spawn(move || registry.get::<Wired>("kraken").is_some())
+            .join()
+            .unwrap()
+    };
+    assert!(other);
+    assert!(registry.get::<String>("kraken").is_none(), "wrong type");
+    assert!(
+        Registry::new().get::<Wired>("kraken").is_none(),
+        "isolated instances"
+    );
+    first
+        .place_order(0, &order("via-registry", "BTC/USD"))
+        .unwrap();
+    assert_eq!(
+        registry
+            .get::<Wired>("kraken")
+            .unwrap()
+            .transport()
+            .0
+            .lock()
+            .len(),
+        1
+    );
+    assert!(registry.remove::<Wired>("kraken").is_some());
+    assert!(registry.get::<Wired>("kraken").is_none());
+    assert!(matches!(
+        registry.create("bad", || Err::<Wired, _>("no keys")),
+        Err(RegistryError::Build { .. })
+    ));
+}
+
+/// One send, as the independent checker sees it.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    at: u64,
+    cost_milli: u64,
+}
+
+/// Replays the sends against Kraken's Starter counter with exact rational
+/// decay (no rounding) and returns the highest value the counter reached.
+fn counter_peak(sends: &[Sent]) -> u128 {
+    // Value in milli-units x 1e9 (so decay per ns is an integer: 1000/s).
+    let mut value: u128 = 0;
+    let mut at = 0u64;
+    let mut peak = 0;
+    for sent in sends {
+        let decayed = u128::from(sent.at - at) * 1_000;
+        value = value.saturating_sub(decayed);
+        at = sent.at;
+        value += u128::from(sent.cost_milli) * 1_000_000_000;
+        peak = peak.max(value);
+    }
+    peak
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn send_times_never_exceed_the_policy(
+        steps in proptest::collection::vec((0u64..400, any::<bool>()), 1..300)
+    ) {
+        let mut core = GatewayCore::new(kraken(), config(WhenLimited::Queue { capacity: 1000 }));
+        let mut out = Frames::default();
+        connected(&mut core, 0);
+        let mut now = 0;
+        let mut sends: Vec<Sent> = Vec::new();
+        let mut placed_at: std::collections::HashMap<String, u64> = Default::default();
+        let mut open: Vec<String> = Vec::new();
+        let mut seen = 0;
+        let record = |core: &mut GatewayCore<Kraken>, out: &mut Frames, now: u64, seen: &mut usize,
+                          sends: &mut Vec<Sent>, placed_at: &mut std::collections::HashMap<String, u64>| {
+            while *seen < out.0.len() {
+                let value = out.json(*seen);
+                let method = value["method"].as_str().unwrap().to_owned();
+                let req_id = value["req_id"].as_u64().unwrap();
+                let cost = match method.as_str() {
+                    "add_order" => {
+                        let cl = value["params"]["cl_ord_id"].as_str().unwrap().to_owned();
+                        // The venue accepts at once: the ack is read at the send time.
+                        feed(core, now, &add_ack(req_id, &format!("O-{cl}"), &cl), out);
+                        placed_at.insert(cl, now);
+                        1_000
+                    }
+                    "cancel_order" => {
+                        let cl = value["params"]["cl_ord_id"][0].as_str().unwrap();
+                        // Not yet accepted: the venue's worst case.
+                        let rested = placed_at.get(cl).map_or(Duration::ZERO, |at| Duration::from_nanos(now - at));
+                        [(5, 8_000), (10, 6_000), (15, 5_000), (45, 4_000), (90, 2_000), (300, 1_000)]
+                            .iter()
+                            .find(|(secs, _)| rested < Duration::from_secs(*secs))
+                            .map_or(0, |(_, cost)| *cost)
+                    }
+                    _ => 0,
+                };
+                sends.push(Sent { at: now, cost_milli: cost });
+                *seen += 1;
+            }
+        };
+        for (n, (gap_ms, cancel)) in steps.into_iter().enumerate() {
+            // Let queued requests leave on time before moving the clock on.
+            let target = now + gap_ms * MS;
+            let mut spins = 0;
+            while let Some(at) = core.poll_timeout().filter(|at| *at <= target) {
+                spins += 1;
+                prop_assert!(spins < 10_000, "poll_timeout makes no progress at {}", at);
+                now = at.max(now);
+                core.handle_timeout(now, &mut out);
+                record(&mut core, &mut out, now, &mut seen, &mut sends, &mut placed_at);
+                if core.queued_requests() == 0 { break; }
+            }
+            now = target;
+            if cancel && !open.is_empty() {
+                let name = open.remove(0);
+                let request = CancelOrders { orders: vec![OrderRef::ClientOrderId(id(&name))] };
+                let _ = core.submit(now, Request::Cancel(&request), &mut out);
+            } else {
+                let name = format!("o{n}");
+                if core.submit(now, Request::Place(&order(&name, "BTC/USD")), &mut out).is_ok() {
+                    open.push(name);
+                }
+            }
+            record(&mut core, &mut out, now, &mut seen, &mut sends, &mut placed_at);
+        }
+        let peak = counter_peak(&sends);
+        prop_assert_eq!(core.queued_requests() + sends.iter().filter(|s| s.cost_milli > 0).count() > 0, true);
+        prop_assert!(peak <= 60_000u128 * 1_000_000_000, "counter peaked at {} milli-units", peak / 1_000_000_000);
+    }
+}
