@@ -41,6 +41,14 @@ pub enum Tier {
     Intermediate,
     /// 180 at 3.75/s.
     Pro,
+    /// Limits agreed with Kraken (or a mock): ceiling and decay per second,
+    /// in milli-units.
+    Custom {
+        /// Ceiling.
+        threshold_milli: u64,
+        /// Decay per second.
+        decay_milli_per_sec: u64,
+    },
 }
 
 impl Tier {
@@ -50,6 +58,10 @@ impl Tier {
             Tier::Starter => (60_000, 1_000),
             Tier::Intermediate => (125_000, 2_340),
             Tier::Pro => (180_000, 3_750),
+            Tier::Custom {
+                threshold_milli,
+                decay_milli_per_sec,
+            } => (threshold_milli, decay_milli_per_sec),
         }
     }
 }

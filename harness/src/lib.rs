@@ -1,0 +1,6 @@
+//! The orderwire harness: mock venues, the embedded demo and the decoder
+//! behind the `orderwire` command line. It uses only the public APIs of
+//! orderwire-engine and orderwire-protocol, exactly as a user would.
+
+pub mod demo;
+pub mod mock;

@@ -1,0 +1,239 @@
+//! A mock Kraken Spot WebSocket v2 venue (docs/venues/kraken.md): real TLS
+//! with an rcgen certificate, real WebSocket (tungstenite), on loopback.
+//!
+//! It keeps a matching engine with house liquidity around a mid price,
+//! sends executions and book updates with correct checksums, enforces the
+//! per-pair rate counter and the one-minute idle close, and injects faults
+//! on request: a delayed response, a dropped response, a disconnect, a
+//! corrupt checksum.
+
+mod conn;
+pub mod matching;
+pub mod wire;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use orderwire_protocol::num::Decimal;
+use orderwire_testkit::TestPki;
+use parking_lot::Mutex;
+
+use matching::Matching;
+
+/// What the mock serves.
+#[derive(Clone, Debug)]
+pub struct MockConfig {
+    /// The one pair it trades.
+    pub symbol: String,
+    /// The middle of the house book.
+    pub mid: Decimal,
+    /// Distance between house levels.
+    pub tick: Decimal,
+    /// House levels per side.
+    pub levels: usize,
+    /// The token private requests must carry.
+    pub token: String,
+    /// (threshold, decay per second) of the per-pair counter, milli-units
+    /// (Kraken Starter: 60 at 1/s).
+    pub tier: (u64, u64),
+    /// Close after this long without a request (Kraken: about a minute).
+    pub idle_close: Duration,
+    /// Heartbeat when idle while subscribed (Kraken: about 1 s).
+    pub heartbeat: Duration,
+}
+
+impl Default for MockConfig {
+    fn default() -> MockConfig {
+        MockConfig {
+            symbol: "BTC/USD".to_owned(),
+            mid: Decimal::new(452_840, 1).unwrap_or(Decimal::ZERO),
+            tick: Decimal::new(1, 1).unwrap_or(Decimal::ZERO),
+            levels: 25,
+            token: "mock-token".to_owned(),
+            tier: (60_000, 1_000),
+            idle_close: Duration::from_secs(60),
+            heartbeat: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A fault to inject; each is used once, by the next message it applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Hold the next response this long.
+    Delay(Duration),
+    /// Never send the next response.
+    DropResponse,
+    /// Drop the TCP connection (no close frame) on the next request.
+    Disconnect,
+    /// Send the next book message with a wrong checksum.
+    CorruptChecksum,
+}
+
+/// What the mock has seen, for tests and the demo's summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MockStats {
+    /// Connections accepted.
+    pub connections: u64,
+    /// Requests received.
+    pub requests: u64,
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Orders accepted.
+    pub orders_placed: u64,
+    /// Amends accepted.
+    pub amends: u64,
+    /// Cancels accepted.
+    pub cancels: u64,
+    /// Fills.
+    pub fills: u64,
+    /// Requests refused with `EOrder:Rate limit exceeded`.
+    pub rate_limited: u64,
+    /// Responses dropped by a fault.
+    pub dropped_responses: u64,
+    /// Connections dropped by a fault.
+    pub disconnects: u64,
+    /// Connections closed for idleness.
+    pub idle_closes: u64,
+}
+
+pub(crate) struct Shared {
+    config: MockConfig,
+    matching: Mutex<Matching>,
+    faults: Mutex<VecDeque<Fault>>,
+    outboxes: Mutex<HashMap<u64, Sender<String>>>,
+    book_version: AtomicU64,
+    stop: AtomicBool,
+    stats: Mutex<MockStats>,
+    origin: Instant,
+}
+
+impl Shared {
+    /// Takes the first queued fault that `which` matches.
+    fn take_fault(&self, which: impl Fn(&Fault) -> bool) -> bool {
+        self.take_fault_value(which).is_some()
+    }
+
+    fn take_fault_value(&self, which: impl Fn(&Fault) -> bool) -> Option<Fault> {
+        let mut faults = self.faults.lock();
+        let index = faults.iter().position(which)?;
+        faults.remove(index)
+    }
+}
+
+/// A running mock venue. Dropping it stops it.
+pub struct MockKraken {
+    addr: SocketAddr,
+    pki: TestPki,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl MockKraken {
+    /// Listens on a free loopback port.
+    pub fn start(config: MockConfig) -> std::io::Result<MockKraken> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let pki = TestPki::new();
+        let matching = Matching::new(
+            &config.symbol,
+            config.mid,
+            config.tick,
+            config.levels,
+            config.tier,
+        );
+        let shared = Arc::new(Shared {
+            config,
+            matching: Mutex::new(matching),
+            faults: Mutex::new(VecDeque::new()),
+            outboxes: Mutex::new(HashMap::new()),
+            book_version: AtomicU64::new(1),
+            stop: AtomicBool::new(false),
+            stats: Mutex::new(MockStats::default()),
+            origin: Instant::now(),
+        });
+        let tls = pki.server.clone();
+        let accept_shared = shared.clone();
+        let acceptor = std::thread::Builder::new()
+            .name("mock-kraken".into())
+            .spawn(move || {
+                let mut next_id = 1;
+                while !accept_shared.stop.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            let _ = stream.set_nonblocking(false);
+                            let id = next_id;
+                            next_id += 1;
+                            accept_shared.stats.lock().connections += 1;
+                            let shared = accept_shared.clone();
+                            let tls = tls.clone();
+                            let _ = std::thread::Builder::new()
+                                .name(format!("mock-kraken-{id}"))
+                                .spawn(move || {
+                                    let Ok(session) = rustls::ServerConnection::new(tls) else {
+                                        return;
+                                    };
+                                    conn::serve(
+                                        rustls::StreamOwned::new(session, stream),
+                                        shared,
+                                        id,
+                                    );
+                                });
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            })?;
+        Ok(MockKraken {
+            addr,
+            pki,
+            shared,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// `wss://localhost:<port>/v2`.
+    pub fn url(&self) -> String {
+        format!("wss://localhost:{}/v2", self.addr.port())
+    }
+
+    /// The CA that signed the mock's certificate (for
+    /// `TlsConfig::with_extra_ca_file`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.pki.ca_file.clone()
+    }
+
+    /// The token private requests must carry.
+    pub fn token(&self) -> &str {
+        &self.shared.config.token
+    }
+
+    /// Queues a fault.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.faults.lock().push_back(fault);
+    }
+
+    /// What the mock has seen.
+    pub fn stats(&self) -> MockStats {
+        *self.shared.stats.lock()
+    }
+}
+
+impl Drop for MockKraken {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Mock venues: faithful to each venue's documentation, real TLS and real
+//! WebSocket on loopback, with fault injection.
+
+pub mod kraken;
