@@ -81,6 +81,8 @@ fn order(client_id: &str, symbol: &str) -> NewOrder {
 fn config(when_limited: WhenLimited) -> GatewayConfig {
     GatewayConfig {
         when_limited,
+        // The tests count the venue's exact ceilings.
+        rate_headroom_percent: 0,
         ..GatewayConfig::default()
     }
 }

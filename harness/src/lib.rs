@@ -2,5 +2,6 @@
 //! behind the `orderwire` command line. It uses only the public APIs of
 //! orderwire-engine and orderwire-protocol, exactly as a user would.
 
+pub mod decode;
 pub mod demo;
 pub mod mock;

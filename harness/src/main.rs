@@ -22,6 +22,9 @@ enum Command {
     /// Run the embedded demo: a mock Kraken on loopback, N orders placed,
     /// amended and canceled, and a latency summary. No keys, no network.
     Demo(DemoArgs),
+    /// Decode captured inbound messages (one per line; `b64:` for binary)
+    /// into normalised JSON events, one per line.
+    Decode(DecodeArgs),
     /// Talk to a WebSocket server: stdin lines out, messages to stdout.
     Wscat(wscat::Args),
 }
@@ -37,6 +40,39 @@ struct DemoArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
+}
+
+#[derive(clap::Args)]
+struct DecodeArgs {
+    /// Which venue's messages.
+    #[arg(long, value_enum)]
+    venue: orderwire_harness::decode::DecodeVenue,
+    /// Book depth the messages were subscribed with.
+    #[arg(long, default_value_t = 10)]
+    depth: u32,
+    /// Input file (default: standard input).
+    file: Option<std::path::PathBuf>,
+}
+
+fn decode(args: DecodeArgs) -> Result<(), String> {
+    let stdout = std::io::stdout();
+    let mut output = std::io::BufWriter::new(stdout.lock());
+    let result = match &args.file {
+        Some(path) => {
+            let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            orderwire_harness::decode::run(
+                args.venue,
+                args.depth,
+                &mut std::io::BufReader::new(file),
+                &mut output,
+            )
+        }
+        None => {
+            let stdin = std::io::stdin();
+            orderwire_harness::decode::run(args.venue, args.depth, &mut stdin.lock(), &mut output)
+        }
+    };
+    result.map(|_| ()).map_err(|e| format!("decode: {e}"))
 }
 
 fn demo(args: DemoArgs) -> Result<(), String> {
@@ -57,6 +93,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo(args),
+        Command::Decode(args) => decode(args),
         Command::Wscat(args) => wscat::run(args),
     };
     match result {

@@ -69,6 +69,10 @@ pub struct GatewayConfig {
     pub order_capacity: usize,
     /// Trade ids remembered to drop duplicate fills.
     pub fill_memory: usize,
+    /// Overrides the venue's application-ping interval.
+    pub app_ping_every: Option<Duration>,
+    /// Percent of every rate ceiling kept unused, for network jitter.
+    pub rate_headroom_percent: u8,
 }
 
 impl Default for GatewayConfig {
@@ -81,6 +85,8 @@ impl Default for GatewayConfig {
             subscriptions: Vec::new(),
             order_capacity: 4096,
             fill_memory: 65_536,
+            app_ping_every: None,
+            rate_headroom_percent: 10,
         }
     }
 }
@@ -270,9 +276,15 @@ impl<V: Venue> GatewayCore<V> {
     pub fn new(venue: V, config: GatewayConfig) -> GatewayCore<V> {
         let limiter = match config.when_limited {
             WhenLimited::Off => None,
-            _ => Some(Limiter::new(venue.rate_policy())),
+            _ => Some(Limiter::new(
+                venue.rate_policy(),
+                config.rate_headroom_percent,
+            )),
         };
-        let keepalive = venue.keepalive();
+        let mut keepalive = venue.keepalive();
+        if let Some(every) = config.app_ping_every {
+            keepalive.app_ping_every = Some(every);
+        }
         GatewayCore {
             orders: OrderTable::new(config.order_capacity),
             fills: FillDedup::new(config.fill_memory),
@@ -1111,8 +1123,17 @@ impl<V: Venue> GatewayCore<V> {
             self.out
                 .events
                 .push(GatewayEvent::TimedOut { req_id, method });
-            // Never a made-up reject: the venue may have acted on it.
+            // Never a made-up reject: the venue may have acted on it. An
+            // order the venue's stream already confirmed stays as it is.
             for id in orders {
+                let settled = self.orders.get(&id).is_some_and(|s| {
+                    s.status.is_terminal()
+                        || (matches!(method, Method::Place | Method::BatchPlace)
+                            && s.status != OrderStatus::PendingNew)
+                });
+                if settled {
+                    continue;
+                }
                 if let Some(event) =
                     self.orders
                         .transition(&id, OrderStatus::Unknown, Cause::Timeout)

@@ -59,8 +59,29 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    /// A limiter for `policy`, with nothing charged yet.
-    pub fn new(policy: RatePolicy) -> Limiter {
+    /// A limiter for `policy`, with nothing charged yet. `headroom_percent`
+    /// lowers every ceiling: the venue counts from when a request arrives,
+    /// we from when it leaves, and network jitter can bring two requests
+    /// closer together on arrival than they were on departure.
+    pub fn new(mut policy: RatePolicy, headroom_percent: u8) -> Limiter {
+        let keep = u64::from(100 - headroom_percent.min(99));
+        for limit in &mut policy.limits {
+            match limit {
+                RateLimit::Window { max, .. } => {
+                    *max = u32::try_from(u64::from(*max) * keep / 100)
+                        .unwrap_or(*max)
+                        .max(1)
+                }
+                RateLimit::TokenBucket { capacity, .. } => {
+                    *capacity = u32::try_from(u64::from(*capacity) * keep / 100)
+                        .unwrap_or(*capacity)
+                        .max(1)
+                }
+                RateLimit::DecayingCounter {
+                    threshold_milli, ..
+                } => *threshold_milli = (*threshold_milli * keep / 100).max(1),
+            }
+        }
         let n = policy.limits.len();
         Limiter {
             policy,

@@ -40,10 +40,12 @@ impl Socket for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
 /// Aggregated levels, best first.
 type Levels = Vec<(Decimal, Decimal)>;
 
+/// The mock's one account.
+const ACCOUNT: u64 = 1;
+
 struct Conn<S: Socket> {
     ws: WebSocket<S>,
     shared: Arc<Shared>,
-    id: u64,
     inbox: Receiver<String>,
     book_depth: Option<usize>,
     book_view: Option<(Levels, Levels)>,
@@ -72,7 +74,6 @@ pub fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
     let mut conn = Conn {
         ws,
         shared: shared.clone(),
-        id,
         inbox,
         book_depth: None,
         book_view: None,
@@ -186,8 +187,11 @@ impl<S: Socket> Conn<S> {
         true
     }
 
+    /// Orders belong to the account (the token), not the connection: a
+    /// reconnect sees its orders in the executions snapshot. The mock has
+    /// one account.
     fn owner(&self) -> Option<u64> {
-        Some(self.id)
+        Some(ACCOUNT)
     }
 
     fn top(&self, depth: usize) -> (Levels, Levels) {
@@ -543,17 +547,15 @@ impl<S: Socket> Conn<S> {
         }
     }
 
+    /// Queues an executions item for every connection of the order's
+    /// account (each sends it if subscribed to executions), after the
+    /// response that caused it.
     fn notify(&mut self, item: String, owner: Option<u64>) {
-        if owner == self.owner() {
-            // Our own orders: straight into this connection's inbox, so
-            // they go out after the response, in order.
-            if let Some(sender) = self.shared.outboxes.lock().get(&self.id) {
-                let _ = sender.send(item);
-            }
-        } else if let Some(owner) = owner {
-            if let Some(sender) = self.shared.outboxes.lock().get(&owner) {
-                let _ = sender.send(item);
-            }
+        if owner.is_none() {
+            return;
+        }
+        for sender in self.shared.outboxes.lock().values() {
+            let _ = sender.send(item.clone());
         }
     }
 

@@ -133,6 +133,7 @@ pub struct Kraken {
     token: Option<Secret>,
     tier: Tier,
     book_depths: HashMap<Symbol, usize>,
+    default_depth: usize,
     books: HashMap<Symbol, Book>,
     exec_sequence: Option<u64>,
     orders: HashMap<OrderId, KnownOrder>,
@@ -164,10 +165,17 @@ impl Kraken {
             token,
             tier,
             book_depths: HashMap::new(),
+            default_depth: DEFAULT_DEPTH,
             books: HashMap::new(),
             exec_sequence: None,
             orders: HashMap::with_capacity(ORDER_CAPACITY),
         }
+    }
+
+    /// The depth of books whose subscription this codec did not encode (a
+    /// decoder reading captured messages); Kraken's default is 10.
+    pub fn set_default_depth(&mut self, depth: usize) {
+        self.default_depth = depth.max(1);
     }
 
     /// The local book of `symbol`, if subscribed.

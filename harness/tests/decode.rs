@@ -1,0 +1,111 @@
+//! `orderwire decode` over a session of every kraken.md example, with bad
+//! lines mixed in.
+
+use std::process::Command;
+
+const SESSION: &str = include_str!("fixtures/kraken_session.txt");
+
+fn decode(input: &str) -> (Vec<serde_json::Value>, usize, usize) {
+    let mut output = Vec::new();
+    let (lines, errors) = orderwire_harness::decode::run(
+        orderwire_harness::decode::DecodeVenue::Kraken,
+        10,
+        &mut input.as_bytes(),
+        &mut output,
+    )
+    .unwrap();
+    let events = String::from_utf8(output)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    (events, lines, errors)
+}
+
+#[test]
+fn every_documented_message_decodes_and_bad_lines_become_error_events() {
+    let (events, lines, errors) = decode(SESSION);
+    assert_eq!(lines, 21);
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "book_snapshot",
+            "book_delta",
+            "response",
+            "heartbeat",
+            "response",
+            "response",
+            "order_update",
+            "order_update",
+            "fill",
+            "order_update",
+            "order_ack",
+            "order_reject",
+            "order_ack",
+            "order_ack",
+            "response",
+            "response",
+            "order_ack",
+            "order_ack",
+            "trade",
+            "error",
+            "book_delta",
+            "error",
+            "heartbeat",
+            "error",
+        ]
+    );
+    assert_eq!(
+        errors, 3,
+        "a non-JSON line, a checksum mismatch, bad base64"
+    );
+    assert!(events.iter().all(|e| e["venue"] == "kraken"));
+    // Exact decimals as strings, times as integers.
+    assert_eq!(
+        events[0]["bids"][0],
+        serde_json::json!(["45283.5", "0.10000000"])
+    );
+    assert_eq!(events[0]["checksum"], 3310070434u64);
+    assert_eq!(events[0]["ts"], 1_696_613_755_440_295_000i64);
+    // The first update's checksum matches the book after the delete, so no
+    // error follows it; the later one is wrong and is reported.
+    assert_eq!(events[1]["type"], "book_delta");
+    assert!(
+        events[21]["message"]
+            .as_str()
+            .unwrap()
+            .contains("checksum mismatch")
+    );
+    // The partial update merged the earlier fields of the order.
+    assert_eq!(events[7]["symbol"], "BTC/USD");
+    assert_eq!(events[7]["status"], "new");
+    assert_eq!(events[8]["price"], "26599.9");
+    assert_eq!(events[8]["fee"], "0.3458");
+    assert_eq!(events[8]["liquidity"], "taker");
+    assert_eq!(events[11]["code"], "EOrder");
+}
+
+#[test]
+fn the_command_line_fails_only_on_io_errors() {
+    let binary = env!("CARGO_BIN_EXE_orderwire");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kraken_session.txt");
+    let output = Command::new(binary)
+        .args(["decode", "--venue", "kraken"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().lines().count(),
+        24
+    );
+    let missing = Command::new(binary)
+        .args(["decode", "--venue", "kraken", "/nonexistent/capture.txt"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8(missing.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
