@@ -8,53 +8,16 @@
 
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use orderwire_engine::{
     ConnectionConfig, Engine, EngineConfig, EngineEvent, ReconnectPolicy, TlsConfig,
 };
 use orderwire_protocol::ws::MessageKind;
+use orderwire_testkit::alloc::{
+    Counting, allocations, count_this_thread, stop_counting_this_thread,
+};
 use support::*;
-
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static COUNTED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count_this_thread() {
-    COUNTED.with(|c| c.set(true));
-}
-
-// SAFETY: every method forwards to the system allocator unchanged; the only
-// addition is an atomic increment, which does not allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTED.try_with(Cell::get).unwrap_or(false) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller upholds `alloc`'s contract; passed through.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTED.try_with(Cell::get).unwrap_or(false) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: `ptr` came from `System.alloc` with `layout`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -101,12 +64,12 @@ fn allocations_per_run(tls: bool, warm_up: usize, rounds: usize) -> u64 {
     for _ in 0..warm_up {
         round_trip();
     }
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     for _ in 0..rounds {
         round_trip();
     }
-    let counted = ALLOCATIONS.load(Ordering::SeqCst) - before;
-    COUNTED.with(|c| c.set(false));
+    let counted = allocations() - before;
+    stop_counting_this_thread();
     engine.shutdown(Duration::from_secs(1));
     counted
 }

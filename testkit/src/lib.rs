@@ -1,6 +1,7 @@
 //! Fixtures for orderwire's tests: a throwaway PKI made with rcgen, and the
 //! WebSocket echo servers in other languages under `interop/`.
 
+pub mod alloc;
 pub mod autobahn;
 pub mod server;
 

@@ -79,7 +79,12 @@ impl Limiter {
                 }
                 RateLimit::DecayingCounter {
                     threshold_milli, ..
-                } => *threshold_milli = (*threshold_milli * keep / 100).max(1),
+                } => {
+                    *threshold_milli =
+                        u64::try_from(u128::from(*threshold_milli) * u128::from(keep) / 100)
+                            .unwrap_or(u64::MAX)
+                            .max(1)
+                }
             }
         }
         let n = policy.limits.len();
@@ -152,7 +157,7 @@ impl Limiter {
                     }
                     let counter = self.counters[index].entry(key).or_default();
                     decay(counter, now, decay_milli_per_sec);
-                    counter.value_milli += cost;
+                    counter.value_milli = counter.value_milli.saturating_add(cost);
                 }
             }
         }
@@ -168,7 +173,7 @@ impl Limiter {
                 let state = self.windows[index].entry(key).or_default();
                 expire(state, now, window);
                 let limit = u64::from(max);
-                if state.total + cost <= limit {
+                if state.total.saturating_add(cost) <= limit {
                     return now;
                 }
                 if cost > limit {
@@ -200,7 +205,7 @@ impl Limiter {
                     return u64::MAX;
                 }
                 let missing = need - bucket.tokens_milli;
-                now + div_ceil(missing * NANOS_PER_SEC, 1_000 * u64::from(refill_per_sec))
+                now.saturating_add(wait_nanos(missing, 1_000 * u64::from(refill_per_sec)))
             }
             RateLimit::DecayingCounter {
                 threshold_milli,
@@ -214,14 +219,14 @@ impl Limiter {
                 }
                 let counter = self.counters[index].entry(key).or_default();
                 decay(counter, now, decay_milli_per_sec);
-                if counter.value_milli + cost <= threshold_milli {
+                if counter.value_milli.saturating_add(cost) <= threshold_milli {
                     return now;
                 }
                 if cost > threshold_milli || decay_milli_per_sec == 0 {
                     return u64::MAX;
                 }
-                let excess = counter.value_milli + cost - threshold_milli;
-                now + div_ceil(excess * NANOS_PER_SEC, decay_milli_per_sec)
+                let excess = counter.value_milli.saturating_add(cost) - threshold_milli;
+                now.saturating_add(wait_nanos(excess, decay_milli_per_sec))
             }
         }
     }
@@ -321,6 +326,9 @@ fn duration_nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
-fn div_ceil(a: u64, b: u64) -> u64 {
-    a.div_ceil(b.max(1))
+/// Nanoseconds until `units` drain at `per_sec` units a second (rounded up).
+fn wait_nanos(units: u64, per_sec: u64) -> u64 {
+    let nanos =
+        (u128::from(units) * u128::from(NANOS_PER_SEC)).div_ceil(u128::from(per_sec.max(1)));
+    u64::try_from(nanos).unwrap_or(u64::MAX)
 }

@@ -1,0 +1,121 @@
+//! The order path allocates nothing in steady state: place, ack, the
+//! executions update, cancel, its ack and the canceled update, through the
+//! gateway core and the Kraken codec, with rate limits on, 2,000 times after
+//! a warm-up. Every message is prepared before the counting starts.
+
+use orderwire_engine::gateway::{GatewayConfig, GatewayCore, Outbound, Outputs, WhenLimited};
+use orderwire_protocol::model::{
+    CancelOrders, NewOrder, OrderKind, OrderRef, Request, Side, TimeInForce, inline,
+};
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::kraken::{Kraken, Tier};
+use orderwire_testkit::alloc::{Counting, allocations, count_this_thread};
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Frames go out and their buffers come back, as the engine's pool does.
+struct Recycling {
+    pool: Vec<Vec<u8>>,
+    sent: usize,
+}
+
+impl Outbound for Recycling {
+    fn buffer(&mut self) -> Vec<u8> {
+        self.pool.pop().unwrap_or_default()
+    }
+    fn send(&mut self, mut frame: Vec<u8>) -> Result<(), Vec<u8>> {
+        self.sent += 1;
+        frame.clear();
+        self.pool.push(frame);
+        Ok(())
+    }
+}
+
+const WARM_UP: usize = 500;
+const MEASURED: usize = 2_000;
+
+#[test]
+fn the_order_path_allocates_nothing_in_steady_state() {
+    let venue = Kraken::new(
+        Some(Secret::new("token")),
+        Tier::Custom {
+            threshold_milli: u64::MAX / 4,
+            decay_milli_per_sec: 1_000_000,
+        },
+    );
+    let mut core = GatewayCore::new(
+        venue,
+        GatewayConfig {
+            when_limited: WhenLimited::Queue { capacity: 64 },
+            order_capacity: 8192,
+            ..GatewayConfig::default()
+        },
+    );
+    let mut out = Recycling {
+        pool: (0..8).map(|_| Vec::with_capacity(1024)).collect(),
+        sent: 0,
+    };
+    core.open_sequence(0, 0, &mut |_| {});
+    let rounds = WARM_UP + MEASURED;
+    // Everything the venue will say, prepared up front.
+    let mut script: Vec<[Vec<u8>; 4]> = Vec::with_capacity(rounds);
+    let mut orders = Vec::with_capacity(rounds);
+    for n in 0..rounds {
+        let cl = format!("c{n}");
+        let oid = format!("OID-{n:06}");
+        let place_req = 1 + 2 * n as u64;
+        let cancel_req = place_req + 1;
+        script.push([
+            format!(r#"{{"method":"add_order","req_id":{place_req},"result":{{"order_id":"{oid}","cl_ord_id":"{cl}"}},"success":true,"time_in":"2023-09-21T14:15:07.197274Z","time_out":"2023-09-21T14:15:07.205301Z"}}"#).into_bytes(),
+            format!(r#"{{"channel":"executions","type":"update","data":[{{"order_id":"{oid}","cl_ord_id":"{cl}","symbol":"BTC/USD","side":"buy","order_qty":1,"limit_price":100.5,"order_status":"new","exec_type":"new","timestamp":"2023-09-22T10:33:05.709950Z"}}],"sequence":{}}}"#, 2 * n + 1).into_bytes(),
+            format!(r#"{{"method":"cancel_order","req_id":{cancel_req},"result":{{"order_id":"{oid}"}},"success":true,"time_in":"2023-09-21T14:36:57.428972Z","time_out":"2023-09-21T14:36:57.437952Z"}}"#).into_bytes(),
+            format!(r#"{{"channel":"executions","type":"update","data":[{{"order_id":"{oid}","exec_type":"canceled","order_status":"canceled","timestamp":"2023-09-22T10:33:05.709990Z"}}],"sequence":{}}}"#, 2 * n + 2).into_bytes(),
+        ]);
+        orders.push(NewOrder {
+            client_order_id: inline(&cl).unwrap(),
+            symbol: inline("BTC/USD").unwrap(),
+            side: Side::Buy,
+            kind: OrderKind::Limit,
+            price: Some("100.5".parse().unwrap()),
+            qty: "1".parse().unwrap(),
+            time_in_force: TimeInForce::GoodTillCanceled,
+            post_only: false,
+        });
+    }
+    let mut cancel = CancelOrders {
+        orders: vec![OrderRef::ClientOrderId(orders[0].client_order_id)],
+    };
+    let mut spare = Outputs::default();
+    let mut message = Vec::with_capacity(1024);
+    let mut before = 0;
+    for n in 0..rounds {
+        if n == WARM_UP {
+            count_this_thread();
+            before = allocations();
+        }
+        let now = n as u64 * 1_000_000;
+        core.submit(now, Request::Place(&orders[n]), &mut out)
+            .unwrap();
+        for (step, bytes) in script[n].iter().enumerate() {
+            if step == 2 {
+                cancel.orders[0] = OrderRef::ClientOrderId(orders[n].client_order_id);
+                core.submit(now + 2_000, Request::Cancel(&cancel), &mut out)
+                    .unwrap();
+            }
+            message.clear();
+            message.extend_from_slice(bytes);
+            core.handle_message(now + 1_000, now + 1_000, &mut message, &mut out);
+        }
+        if core.poll_timeout().is_some_and(|at| at <= now) {
+            core.handle_timeout(now, &mut out);
+        }
+        spare.clear();
+        core.take_outputs(&mut spare);
+    }
+    let counted = allocations() - before;
+    println!("order path: {counted} allocations in {MEASURED} place/ack/cancel cycles");
+    assert_eq!(out.sent, 2 * rounds, "every place and cancel went out");
+    assert_eq!(core.pending_requests(), 0, "every request was answered");
+    assert_eq!(counted, 0);
+}
