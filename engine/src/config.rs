@@ -126,6 +126,11 @@ pub struct ConnectionConfig {
     pub socket_recv_buffer: Option<usize>,
     /// Replayed on every open.
     pub open_sequence: Option<Box<dyn OpenSequence>>,
+    /// Called on the reactor thread right after each frame is handed to the
+    /// socket (or to rustls), with its length: a hook for latency
+    /// benchmarks (`benches/order_to_wire`). A plain `fn`, so it costs one
+    /// branch when unset.
+    pub write_probe: Option<fn(usize)>,
 }
 
 impl ConnectionConfig {
@@ -143,6 +148,7 @@ impl ConnectionConfig {
             socket_send_buffer: None,
             socket_recv_buffer: None,
             open_sequence: None,
+            write_probe: None,
         }
     }
 }

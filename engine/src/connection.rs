@@ -560,6 +560,9 @@ impl Connection {
         };
         while ws.poll_transmit(&mut self.transmit) {
             let result = transport.write_all(&self.transmit);
+            if let (Some(probe), Ok(())) = (self.config.write_probe, &result) {
+                probe(self.transmit.len());
+            }
             self.transmit.clear();
             result?;
         }

@@ -112,12 +112,18 @@ impl<'a> RawStr<'a> {
 pub struct Scanner<'a> {
     input: &'a [u8],
     pos: usize,
+    /// Just past a `{` or `[`: the next member needs no comma.
+    fresh: bool,
 }
 
 impl<'a> Scanner<'a> {
     /// Starts at the first byte of `input`.
     pub fn new(input: &'a [u8]) -> Scanner<'a> {
-        Scanner { input, pos: 0 }
+        Scanner {
+            input,
+            pos: 0,
+            fresh: false,
+        }
     }
 
     /// Byte offset of the cursor.
@@ -161,29 +167,23 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    /// The last byte before the cursor that is not whitespace.
-    fn previous_significant(&self) -> Option<u8> {
-        self.input[..self.pos]
-            .iter()
-            .rev()
-            .find(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
-            .copied()
-    }
-
     /// Enters an object; then call [`Scanner::next_key`] until it gives `None`.
     pub fn begin_object(&mut self) -> Result<(), JsonError> {
-        self.expect(b'{')
+        self.expect(b'{')?;
+        self.fresh = true;
+        Ok(())
     }
 
     /// The next key of the object being read (its value comes next), or
     /// `None` after the closing `}`.
     pub fn next_key(&mut self) -> Result<Option<RawStr<'a>>, JsonError> {
         let byte = self.peek()?;
+        let fresh = std::mem::replace(&mut self.fresh, false);
         if byte == b'}' {
             self.pos += 1;
             return Ok(None);
         }
-        if self.previous_significant() != Some(b'{') {
+        if !fresh {
             self.expect(b',')?;
         }
         let key = self.string()?;
@@ -193,56 +193,78 @@ impl<'a> Scanner<'a> {
 
     /// Enters an array; then call [`Scanner::next_element`] before each value.
     pub fn begin_array(&mut self) -> Result<(), JsonError> {
-        self.expect(b'[')
+        self.expect(b'[')?;
+        self.fresh = true;
+        Ok(())
     }
 
     /// Whether another element follows (the cursor is then on it), or the
     /// array ended (the cursor is past its `]`).
     pub fn next_element(&mut self) -> Result<bool, JsonError> {
         let byte = self.peek()?;
+        let fresh = std::mem::replace(&mut self.fresh, false);
         if byte == b']' {
             self.pos += 1;
             return Ok(false);
         }
-        if self.previous_significant() != Some(b'[') {
+        if !fresh {
             self.expect(b',')?;
         }
         Ok(true)
     }
 
-    /// Reads a string value.
+    /// Reads a string value. The body is searched with memchr for the
+    /// closing quote or a backslash (SIMD, many bytes per step); control
+    /// characters in the span are then rejected in one vectorised pass.
     pub fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
         self.expect(b'"')?;
         let start = self.pos;
         let mut escaped = false;
+        // Keys and ids are short: a plain loop over the first bytes beats
+        // memchr's set-up; longer strings go to memchr.
+        let head = &self.input[self.pos..self.input.len().min(self.pos + 16)];
+        if let Some(end) = head
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        {
+            if head[end] == b'"' {
+                let raw = &self.input[start..self.pos + end];
+                self.pos += end + 1;
+                return Ok(RawStr {
+                    raw,
+                    escaped: false,
+                });
+            }
+        }
         loop {
-            let Some(&byte) = self.input.get(self.pos) else {
-                return Err(JsonError::Eof(self.pos));
+            let rest = &self.input[self.pos..];
+            let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
+                return Err(JsonError::Eof(self.input.len()));
             };
-            match byte {
-                b'"' => break,
-                b'\\' => {
-                    escaped = true;
-                    match self.input.get(self.pos + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
-                            self.pos += 2
-                        }
-                        Some(b'u') => {
-                            let hex = self
-                                .input
-                                .get(self.pos + 2..self.pos + 6)
-                                .ok_or(JsonError::Eof(self.pos))?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return Err(JsonError::Unexpected(self.pos));
-                            }
-                            self.pos += 6;
-                        }
-                        Some(_) => return Err(JsonError::Unexpected(self.pos)),
-                        None => return Err(JsonError::Eof(self.pos)),
+            let span = &rest[..found];
+            if span.iter().fold(false, |bad, &b| bad | (b < 0x20)) {
+                let at = span.iter().position(|&b| b < 0x20).unwrap_or(0);
+                return Err(JsonError::Unexpected(self.pos + at));
+            }
+            self.pos += found;
+            if rest[found] == b'"' {
+                break;
+            }
+            escaped = true;
+            match self.input.get(self.pos + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 2,
+                Some(b'u') => {
+                    let hex = self
+                        .input
+                        .get(self.pos + 2..self.pos + 6)
+                        .ok_or(JsonError::Eof(self.pos))?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return Err(JsonError::Unexpected(self.pos));
                     }
+                    self.pos += 6;
                 }
-                0x00..=0x1f => return Err(JsonError::Unexpected(self.pos)),
-                _ => self.pos += 1,
+                Some(_) => return Err(JsonError::Unexpected(self.pos)),
+                None => return Err(JsonError::Eof(self.pos)),
             }
         }
         let raw = &self.input[start..self.pos];
@@ -339,6 +361,7 @@ impl<'a> Scanner<'a> {
                     }
                     let object = self.kind()? == Kind::Object;
                     self.pos += 1;
+                    self.fresh = true;
                     inside_object[depth] = object;
                     depth += 1;
                     if !self.open_next(object)? {

@@ -102,10 +102,17 @@ impl Decimal {
             let byte = rest[index];
             match byte {
                 b'0'..=b'9' => {
-                    magnitude = magnitude
-                        .checked_mul(10)
-                        .and_then(|m| m.checked_add(u128::from(byte - b'0')))
-                        .ok_or(DecimalError::Range)?;
+                    let digit = u128::from(byte - b'0');
+                    // Up to 19 digits fit a u64: a cheap multiply-add; only
+                    // longer mantissas pay for checked u128 arithmetic.
+                    magnitude = if digits < 19 {
+                        magnitude * 10 + digit
+                    } else {
+                        magnitude
+                            .checked_mul(10)
+                            .and_then(|m| m.checked_add(digit))
+                            .ok_or(DecimalError::Range)?
+                    };
                     digits += 1;
                     if seen_point {
                         scale += 1;
@@ -168,7 +175,21 @@ impl Decimal {
     /// Writes the text right-aligned in `buffer`: digits from the right, the
     /// point after `scale` of them, zeros up to one integer digit, the sign.
     fn render(self, buffer: &mut [u8; TEXT_CAPACITY]) -> &[u8] {
-        let mut value = self.mantissa.unsigned_abs();
+        let value = self.mantissa.unsigned_abs();
+        if let Ok(small) = u64::try_from(value) {
+            return self.render_digits(small, buffer);
+        }
+        self.render_digits(value, buffer)
+    }
+
+    /// `render` over u64 or u128 digits (u64 division is far cheaper).
+    fn render_digits<T>(self, mut value: T, buffer: &mut [u8; TEXT_CAPACITY]) -> &[u8]
+    where
+        T: Copy + PartialEq + From<u8> + std::ops::Rem<Output = T> + std::ops::DivAssign,
+        u8: TryFrom<T>,
+    {
+        let ten = T::from(10);
+        let zero = T::from(0);
         let mut start = buffer.len();
         let mut written = 0usize;
         let scale = usize::from(self.scale);
@@ -178,11 +199,11 @@ impl Decimal {
                 buffer[start] = b'.';
             }
             start -= 1;
-            // `value % 10` is below 10, so the cast cannot truncate.
-            buffer[start] = b'0' + (value % 10) as u8;
-            value /= 10;
+            // `value % 10` is below 10, so the conversion cannot fail.
+            buffer[start] = b'0' + u8::try_from(value % ten).unwrap_or(0);
+            value /= ten;
             written += 1;
-            if value == 0 && written > scale {
+            if value == zero && written > scale {
                 break;
             }
         }
@@ -284,8 +305,20 @@ fn parse_exponent(text: &[u8]) -> Result<i32, DecimalError> {
 }
 
 /// The decimal digits of `value` ("0" for zero), right-aligned in `buffer`.
-fn magnitude_digits(mut value: u128, buffer: &mut [u8; 40]) -> &[u8] {
+fn magnitude_digits(value: u128, buffer: &mut [u8; 40]) -> &[u8] {
     let mut start = buffer.len();
+    // u64 division by a constant is a multiply; u128's is a library call.
+    if let Ok(mut small) = u64::try_from(value) {
+        loop {
+            start -= 1;
+            buffer[start] = b'0' + (small % 10) as u8;
+            small /= 10;
+            if small == 0 {
+                return &buffer[start..];
+            }
+        }
+    }
+    let mut value = value;
     loop {
         start -= 1;
         // `value % 10` is below 10, so the cast cannot truncate.
@@ -325,6 +358,23 @@ impl Ord for Decimal {
         match sign(self).cmp(&sign(other)) {
             Ordering::Equal => {}
             unequal => return unequal,
+        }
+        // Same scale (the usual case within one venue): compare mantissas.
+        if self.scale == other.scale {
+            return self.mantissa.cmp(&other.mantissa);
+        }
+        // Bring the smaller scale up when that cannot overflow; the exact
+        // division-based comparison is the rare fallback (u128 division is
+        // a library call, tens of ns).
+        let (low, high, flipped) = if self.scale < other.scale {
+            (*self, *other, false)
+        } else {
+            (*other, *self, true)
+        };
+        let factor = POW10[usize::from(high.scale - low.scale)] as i128;
+        if let Some(scaled) = low.mantissa.checked_mul(factor) {
+            let order = scaled.cmp(&high.mantissa);
+            return if flipped { order.reverse() } else { order };
         }
         let magnitudes = compare_magnitudes(*self, *other);
         if self.mantissa < 0 {

@@ -6,7 +6,6 @@
 //! are exactly that text: `0.10000000` has mantissa 10000000.
 
 use crate::book::{Book, BookChecksum};
-use crate::model::Level;
 
 /// Levels per side that the checksum covers, whatever the depth.
 pub const CHECKSUM_LEVELS: usize = 10;
@@ -21,19 +20,25 @@ impl BookChecksum for KrakenChecksum {
     }
 }
 
-/// The checksum Kraken sends for `book`. Allocates nothing: each level's
-/// digits go from a stack buffer straight into the hasher.
+/// The checksum Kraken sends for `book`. Allocates nothing: the digits of
+/// all 20 levels go into one stack buffer, hashed in one call (crc32fast's
+/// SIMD path needs longer inputs than one level's digits).
 pub fn book_checksum(book: &Book) -> u32 {
-    let mut hasher = crc32fast::Hasher::new();
-    feed(&mut hasher, book.asks());
-    feed(&mut hasher, book.bids());
-    hasher.finalize()
-}
-
-fn feed(hasher: &mut crc32fast::Hasher, levels: &[Level]) {
-    let mut buffer = [0u8; 40];
-    for level in levels.iter().take(CHECKSUM_LEVELS) {
-        hasher.update(level.price.checksum_digits(&mut buffer));
-        hasher.update(level.qty.checksum_digits(&mut buffer));
+    // 20 levels x (price + qty) x at most 39 digits.
+    let mut text = [0u8; CHECKSUM_LEVELS * 2 * 2 * 40];
+    let mut len = 0;
+    let mut digits = [0u8; 40];
+    for level in book
+        .asks()
+        .iter()
+        .take(CHECKSUM_LEVELS)
+        .chain(book.bids().iter().take(CHECKSUM_LEVELS))
+    {
+        for value in [level.price, level.qty] {
+            let part = value.checksum_digits(&mut digits);
+            text[len..len + part.len()].copy_from_slice(part);
+            len += part.len();
+        }
     }
+    crc32fast::hash(&text[..len])
 }

@@ -29,6 +29,8 @@ struct Envelope<'a> {
     sequence: Option<u64>,
     time_in: Option<i64>,
     time_out: Option<i64>,
+    /// `data` was decoded during the envelope scan (one pass).
+    data_done: bool,
 }
 
 fn field_error(field: &'static str, why: &'static str) -> DecodeError {
@@ -121,7 +123,8 @@ impl Kraken {
         message: &[u8],
         out: &mut Events,
     ) -> Result<(), DecodeError> {
-        let envelope = read_envelope(message)?;
+        let first_event = out.list.len();
+        let envelope = self.read_envelope(message, out)?;
         if let Some(method) = envelope.method {
             return decode_response(method_of(method), method, &envelope, out);
         }
@@ -130,10 +133,17 @@ impl Kraken {
                 out.list.push(Event::Heartbeat);
                 Ok(())
             }
-            Some(b"book") => self.decode_book(&envelope, out),
-            Some(b"executions") => self.decode_executions(&envelope, out),
-            Some(b"ticker") => decode_ticker(&envelope, out),
-            Some(b"trade") => decode_trades(&envelope, out),
+            Some(channel @ (b"book" | b"executions" | b"ticker" | b"trade")) => {
+                if !envelope.data_done {
+                    let data = envelope.data.ok_or(field_error("data", "missing"))?;
+                    let mut scanner = Scanner::new(data);
+                    self.decode_data(channel, envelope.kind, &mut scanner, out)?;
+                }
+                if channel == b"executions" {
+                    self.check_sequence(&envelope, first_event, out);
+                }
+                Ok(())
+            }
             Some(b"status") => {
                 out.list.push(Event::Response(Response {
                     req_id: None,
@@ -164,14 +174,105 @@ impl Kraken {
         }
     }
 
-    fn decode_book(
+    /// Decodes a channel's `data` array at the scanner.
+    fn decode_data(
         &mut self,
-        envelope: &Envelope<'_>,
+        channel: &[u8],
+        kind: Option<&[u8]>,
+        scanner: &mut Scanner<'_>,
         out: &mut Events,
     ) -> Result<(), DecodeError> {
+        let snapshot = kind == Some(b"snapshot");
+        match channel {
+            b"book" => self.decode_book(snapshot, scanner, out),
+            b"executions" => self.decode_executions(snapshot, scanner, out),
+            b"ticker" => decode_ticker(scanner, out),
+            b"trade" => decode_trades(scanner, out),
+            _ => Err(DecodeError::Unknown("channel")),
+        }
+    }
+
+    /// A gap in the executions sequence is reported ahead of the message's
+    /// events (`sequence` may follow `data` in the message).
+    fn check_sequence(&mut self, envelope: &Envelope<'_>, first_event: usize, out: &mut Events) {
+        let Some(sequence) = envelope.sequence else {
+            return;
+        };
         let snapshot = envelope.kind == Some(b"snapshot");
-        let data = envelope.data.ok_or(field_error("data", "missing"))?;
-        let mut scanner = Scanner::new(data);
+        if let Some(last) = self.exec_sequence {
+            let expected = last.wrapping_add(1);
+            if !snapshot && sequence != expected {
+                let gap = Event::SequenceGap {
+                    channel: "executions",
+                    expected,
+                    got: sequence,
+                };
+                out.list.insert(first_event.min(out.list.len()), gap);
+            }
+        }
+        self.exec_sequence = Some(sequence);
+    }
+
+    /// Scans the top-level fields. When `channel` and `type` come before
+    /// `data` (Kraken's order), the data is decoded in the same pass rather
+    /// than skipped and scanned again.
+    fn read_envelope<'m>(
+        &mut self,
+        message: &'m [u8],
+        out: &mut Events,
+    ) -> Result<Envelope<'m>, DecodeError> {
+        let mut envelope = Envelope::default();
+        let mut scanner = Scanner::new(message);
+        scanner.begin_object()?;
+        while let Some(key) = scanner.next_key()? {
+            match key.raw {
+                b"method" => envelope.method = Some(scanner.string()?.raw),
+                b"channel" => envelope.channel = Some(scanner.string()?.raw),
+                b"type" => envelope.kind = Some(scanner.string()?.raw),
+                b"req_id" => envelope.req_id = Some(unsigned(&mut scanner, "req_id")?),
+                b"success" => envelope.success = Some(scanner.boolean()?),
+                b"error" | b"Error" => {
+                    envelope.error = match scanner.kind()? {
+                        Kind::String => Some(scanner.string()?),
+                        _ => {
+                            // An error that is not a string: keep its JSON text.
+                            let raw = scanner.skip_value()?;
+                            Some(RawStr {
+                                raw,
+                                escaped: false,
+                            })
+                        }
+                    }
+                }
+                b"result" => envelope.result = Some(scanner.skip_value()?),
+                b"data" => match (envelope.channel, envelope.kind) {
+                    (
+                        Some(channel @ (b"book" | b"executions" | b"ticker" | b"trade")),
+                        Some(kind),
+                    ) => {
+                        self.decode_data(channel, Some(kind), &mut scanner, out)?;
+                        envelope.data_done = true;
+                    }
+                    _ => envelope.data = Some(scanner.skip_value()?),
+                },
+                b"sequence" => envelope.sequence = Some(unsigned(&mut scanner, "sequence")?),
+                b"time_in" => envelope.time_in = Some(timestamp(&mut scanner, "time_in")?),
+                b"time_out" => envelope.time_out = Some(timestamp(&mut scanner, "time_out")?),
+                _ => {
+                    scanner.skip_value()?;
+                }
+            }
+        }
+        scanner.finish()?;
+        Ok(envelope)
+    }
+
+    fn decode_book(
+        &mut self,
+        snapshot: bool,
+        scanner: &mut Scanner<'_>,
+        out: &mut Events,
+    ) -> Result<(), DecodeError> {
         scanner.begin_array()?;
         while scanner.next_element()? {
             let mut book_symbol = None;
@@ -182,17 +283,17 @@ impl Kraken {
             scanner.begin_object()?;
             while let Some(key) = scanner.next_key()? {
                 match key.raw {
-                    b"symbol" => book_symbol = Some(symbol(&mut scanner)?),
-                    b"bids" => bids = read_levels(&mut scanner, out)?,
-                    b"asks" => asks = read_levels(&mut scanner, out)?,
+                    b"symbol" => book_symbol = Some(symbol(scanner)?),
+                    b"bids" => bids = read_levels(scanner, out)?,
+                    b"asks" => asks = read_levels(scanner, out)?,
                     b"checksum" => {
-                        let value = unsigned(&mut scanner, "checksum")?;
+                        let value = unsigned(scanner, "checksum")?;
                         checksum = Some(
                             u32::try_from(value)
                                 .map_err(|_| field_error("checksum", "over u32"))?,
                         );
                     }
-                    b"timestamp" => ts = Some(timestamp(&mut scanner, "timestamp")?),
+                    b"timestamp" => ts = Some(timestamp(scanner, "timestamp")?),
                     _ => {
                         scanner.skip_value()?;
                     }
@@ -243,28 +344,13 @@ impl Kraken {
 
     fn decode_executions(
         &mut self,
-        envelope: &Envelope<'_>,
+        snapshot: bool,
+        scanner: &mut Scanner<'_>,
         out: &mut Events,
     ) -> Result<(), DecodeError> {
-        let snapshot = envelope.kind == Some(b"snapshot");
-        if let Some(sequence) = envelope.sequence {
-            if let Some(last) = self.exec_sequence {
-                let expected = last.wrapping_add(1);
-                if !snapshot && sequence != expected {
-                    out.list.push(Event::SequenceGap {
-                        channel: "executions",
-                        expected,
-                        got: sequence,
-                    });
-                }
-            }
-            self.exec_sequence = Some(sequence);
-        }
-        let data = envelope.data.ok_or(field_error("data", "missing"))?;
-        let mut scanner = Scanner::new(data);
         scanner.begin_array()?;
         while scanner.next_element()? {
-            self.decode_execution(&mut scanner, snapshot, out)?;
+            self.decode_execution(scanner, snapshot, out)?;
         }
         if snapshot {
             out.list.push(Event::SnapshotEnd {
@@ -372,44 +458,6 @@ impl Kraken {
         }
         Ok(())
     }
-}
-
-fn read_envelope(message: &[u8]) -> Result<Envelope<'_>, DecodeError> {
-    let mut envelope = Envelope::default();
-    let mut scanner = Scanner::new(message);
-    scanner.begin_object()?;
-    while let Some(key) = scanner.next_key()? {
-        match key.raw {
-            b"method" => envelope.method = Some(scanner.string()?.raw),
-            b"channel" => envelope.channel = Some(scanner.string()?.raw),
-            b"type" => envelope.kind = Some(scanner.string()?.raw),
-            b"req_id" => envelope.req_id = Some(unsigned(&mut scanner, "req_id")?),
-            b"success" => envelope.success = Some(scanner.boolean()?),
-            b"error" | b"Error" => {
-                envelope.error = match scanner.kind()? {
-                    Kind::String => Some(scanner.string()?),
-                    _ => {
-                        // An error that is not a string: keep its JSON text.
-                        let raw = scanner.skip_value()?;
-                        Some(RawStr {
-                            raw,
-                            escaped: false,
-                        })
-                    }
-                }
-            }
-            b"result" => envelope.result = Some(scanner.skip_value()?),
-            b"data" => envelope.data = Some(scanner.skip_value()?),
-            b"sequence" => envelope.sequence = Some(unsigned(&mut scanner, "sequence")?),
-            b"time_in" => envelope.time_in = Some(timestamp(&mut scanner, "time_in")?),
-            b"time_out" => envelope.time_out = Some(timestamp(&mut scanner, "time_out")?),
-            _ => {
-                scanner.skip_value()?;
-            }
-        }
-    }
-    scanner.finish()?;
-    Ok(envelope)
 }
 
 fn decode_response(
@@ -661,9 +709,7 @@ fn read_first_fee(
     Ok(fee)
 }
 
-fn decode_ticker(envelope: &Envelope<'_>, out: &mut Events) -> Result<(), DecodeError> {
-    let data = envelope.data.ok_or(field_error("data", "missing"))?;
-    let mut scanner = Scanner::new(data);
+fn decode_ticker(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError> {
     scanner.begin_array()?;
     while scanner.next_element()? {
         let mut ticker = Ticker {
@@ -680,11 +726,11 @@ fn decode_ticker(envelope: &Envelope<'_>, out: &mut Events) -> Result<(), Decode
         while let Some(key) = scanner.next_key()? {
             let slot = match key.raw {
                 b"symbol" => {
-                    ticker.symbol = symbol(&mut scanner)?;
+                    ticker.symbol = symbol(scanner)?;
                     continue;
                 }
                 b"timestamp" => {
-                    ticker.ts = Some(timestamp(&mut scanner, "timestamp")?);
+                    ticker.ts = Some(timestamp(scanner, "timestamp")?);
                     continue;
                 }
                 b"last" => &mut ticker.last,
@@ -698,7 +744,7 @@ fn decode_ticker(envelope: &Envelope<'_>, out: &mut Events) -> Result<(), Decode
                     continue;
                 }
             };
-            *slot = Some(decimal(&mut scanner, "ticker")?);
+            *slot = Some(decimal(scanner, "ticker")?);
         }
         if ticker.symbol.is_empty() {
             return Err(field_error("symbol", "missing"));
@@ -708,9 +754,7 @@ fn decode_ticker(envelope: &Envelope<'_>, out: &mut Events) -> Result<(), Decode
     Ok(())
 }
 
-fn decode_trades(envelope: &Envelope<'_>, out: &mut Events) -> Result<(), DecodeError> {
-    let data = envelope.data.ok_or(field_error("data", "missing"))?;
-    let mut scanner = Scanner::new(data);
+fn decode_trades(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError> {
     scanner.begin_array()?;
     while scanner.next_element()? {
         let (mut trade_symbol, mut price, mut qty, mut trade_side, mut trade_id, mut ts) =
@@ -718,12 +762,12 @@ fn decode_trades(envelope: &Envelope<'_>, out: &mut Events) -> Result<(), Decode
         scanner.begin_object()?;
         while let Some(key) = scanner.next_key()? {
             match key.raw {
-                b"symbol" => trade_symbol = Some(symbol(&mut scanner)?),
-                b"price" => price = Some(decimal(&mut scanner, "price")?),
-                b"qty" => qty = Some(decimal(&mut scanner, "qty")?),
-                b"side" => trade_side = Some(side(&mut scanner)?),
-                b"trade_id" => trade_id = Some(id(&mut scanner, "trade_id")?),
-                b"timestamp" => ts = Some(timestamp(&mut scanner, "timestamp")?),
+                b"symbol" => trade_symbol = Some(symbol(scanner)?),
+                b"price" => price = Some(decimal(scanner, "price")?),
+                b"qty" => qty = Some(decimal(scanner, "qty")?),
+                b"side" => trade_side = Some(side(scanner)?),
+                b"trade_id" => trade_id = Some(id(scanner, "trade_id")?),
+                b"timestamp" => ts = Some(timestamp(scanner, "timestamp")?),
                 _ => {
                     scanner.skip_value()?;
                 }

@@ -1,0 +1,241 @@
+//! From `place_order` on the user thread to the frame handed to the socket
+//! write on the reactor, over 100,000 orders, beside the bare send path: the
+//! same frame bytes sent through the same engine and transport without the
+//! gateway. Both run in one process against the same sink (a WebSocket
+//! server that reads and discards), over ws:// on loopback, with rate
+//! limits off.
+//!
+//! The reactor's write probe (`ConnectionConfig::write_probe`) stamps each
+//! frame with the engine's TSC clock as it is written; the user thread
+//! stamps before it calls. One order in flight at a time (the next starts
+//! when the probe saw the previous one), so each figure is one frame's own
+//! path. Prints p50/p99/p99.9/max for both and the gateway's added cost,
+//! and writes target/bench-results/order_to_wire.json.
+//!
+//! `ORDERWIRE_ORDERS` sets the measured orders (default 100,000, after
+//! 5,000 warm-up ones).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig, WhenLimited};
+use orderwire_engine::{
+    Clock, ConnectionConfig, Engine, EngineConfig, EngineEvent, ReconnectPolicy,
+};
+use orderwire_protocol::model::{NewOrder, OrderKind, Request, Side, TimeInForce, inline};
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::Venue;
+use orderwire_protocol::venue::kraken::{Kraken, Tier};
+use orderwire_protocol::ws::MessageKind;
+use orderwire_testkit::server::{Script, TestServer};
+use serde_json::json;
+
+const WARM_UP: usize = 5_000;
+
+static CLOCK: OnceLock<Clock> = OnceLock::new();
+static WRITES: AtomicU64 = AtomicU64::new(0);
+static LAST_WRITE_NS: AtomicU64 = AtomicU64::new(0);
+
+fn probe(_bytes: usize) {
+    let now = CLOCK.get().map_or(0, Clock::now_ns);
+    LAST_WRITE_NS.store(now, Ordering::Release);
+    WRITES.fetch_add(1, Ordering::AcqRel);
+}
+
+fn orders_to_measure() -> usize {
+    std::env::var("ORDERWIRE_ORDERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+fn connection(server: &TestServer) -> ConnectionConfig {
+    let mut config = ConnectionConfig::new(server.url("ws"));
+    config.write_probe = Some(probe);
+    config.reconnect = ReconnectPolicy {
+        enabled: false,
+        ..ReconnectPolicy::default()
+    };
+    config
+}
+
+fn order(n: usize) -> NewOrder {
+    NewOrder {
+        client_order_id: inline(&format!("bench-{n:08}")).expect("short id"),
+        symbol: inline("BTC/USD").expect("short symbol"),
+        side: Side::Buy,
+        kind: OrderKind::Limit,
+        price: Some("26500.4".parse().expect("decimal")),
+        qty: "1.25".parse().expect("decimal"),
+        time_in_force: TimeInForce::GoodTillCanceled,
+        post_only: false,
+    }
+}
+
+/// Waits until the probe has seen `count` writes; returns the last stamp.
+fn wait_for_write(count: u64) -> u64 {
+    while WRITES.load(Ordering::Acquire) < count {
+        std::hint::spin_loop();
+    }
+    LAST_WRITE_NS.load(Ordering::Acquire)
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 10_000_000_000, 3).expect("valid bounds")
+}
+
+fn gateway_path(server: &TestServer, orders: &[NewOrder]) -> Histogram<u64> {
+    let exchange = Exchange::start(
+        "bench",
+        Kraken::new(Some(Secret::new("bench-token")), Tier::Pro),
+        ExchangeConfig {
+            engine: EngineConfig {
+                core: Some(1),
+                ..EngineConfig::default()
+            },
+            connection: connection(server),
+            gateway: GatewayConfig {
+                when_limited: WhenLimited::Off,
+                order_capacity: orders.len() + 16,
+                request_timeout: Duration::from_secs(3600),
+                ..GatewayConfig::default()
+            },
+            on_latency: None,
+            token_fetch: None,
+        },
+    )
+    .expect("exchange starts");
+    let clock = exchange.clock().clone();
+    // Wait for the open (the probe counts the handshake's frames too? No:
+    // only codec frames after open; the handshake is not a frame).
+    while !exchange.gateway().core().lock().is_connected() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let mut hist = histogram();
+    for (n, order) in orders.iter().enumerate() {
+        let expected = WRITES.load(Ordering::Acquire) + 1;
+        let start = clock.now_ns();
+        exchange.place_order(order).expect("queued");
+        let written = wait_for_write(expected);
+        if n >= WARM_UP {
+            hist.saturating_record(written.saturating_sub(start).max(1));
+        }
+    }
+    exchange.shutdown(Duration::from_secs(1));
+    hist
+}
+
+fn bare_path(server: &TestServer, frames: &[Vec<u8>]) -> Histogram<u64> {
+    let mut engine = Engine::start(EngineConfig {
+        core: Some(1),
+        ..EngineConfig::default()
+    })
+    .expect("engine");
+    let conn = engine.connect(connection(server)).expect("connect");
+    loop {
+        if let Ok(EngineEvent::Connected { .. }) = engine.events().recv() {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let clock = engine.clock().clone();
+    let mut hist = histogram();
+    for (n, frame) in frames.iter().enumerate() {
+        let expected = WRITES.load(Ordering::Acquire) + 1;
+        let start = clock.now_ns();
+        let mut buffer = engine.buffer();
+        buffer.extend_from_slice(frame);
+        engine
+            .send(conn, MessageKind::Text, buffer)
+            .expect("queued");
+        let written = wait_for_write(expected);
+        if n >= WARM_UP {
+            hist.saturating_record(written.saturating_sub(start).max(1));
+        }
+    }
+    engine.shutdown(Duration::from_secs(1));
+    hist
+}
+
+fn us(hist: &Histogram<u64>, q: f64) -> f64 {
+    hist.value_at_quantile(q) as f64 / 1_000.0
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    CLOCK.get_or_init(Clock::new);
+    let measured = orders_to_measure();
+    let total = WARM_UP + measured;
+    let orders: Vec<NewOrder> = (0..total).map(order).collect();
+    // The bare path sends the very bytes the gateway would.
+    let mut codec = Kraken::new(Some(Secret::new("bench-token")), Tier::Pro);
+    let frames: Vec<Vec<u8>> = orders
+        .iter()
+        .enumerate()
+        .map(|(n, o)| {
+            let mut out = Vec::new();
+            codec
+                .encode(n as u64 + 1, &Request::Place(o), &mut out)
+                .expect("encodes");
+            out
+        })
+        .collect();
+    let server = TestServer::start(None, vec![Script::Deaf]);
+    // Alternate the two paths twice, so that drift in the machine shows.
+    let mut runs = Vec::new();
+    for round in 0..2 {
+        let bare = bare_path(&server, &frames);
+        let gateway = gateway_path(&server, &orders);
+        runs.push((round, bare, gateway));
+    }
+    println!(
+        "order_to_wire: {measured} orders (after {WARM_UP} warm-up), ws:// loopback, reactor pinned to core 1"
+    );
+    println!(
+        "{:<28} {:>9} {:>9} {:>9} {:>9}",
+        "path (us)", "p50", "p99", "p99.9", "max"
+    );
+    let mut results = Vec::new();
+    for (round, bare, gateway) in &runs {
+        for (name, hist) in [("bare send", bare), ("gateway place_order", gateway)] {
+            println!(
+                "{:<28} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                format!("{name} (run {})", round + 1),
+                us(hist, 0.5),
+                us(hist, 0.99),
+                us(hist, 0.999),
+                hist.max() as f64 / 1_000.0
+            );
+        }
+        let added_p50 = us(gateway, 0.5) - us(bare, 0.5);
+        let added_p99 = us(gateway, 0.99) - us(bare, 0.99);
+        println!(
+            "  gateway adds: p50 {added_p50:+.2} us (target <= 1), p99 {added_p99:+.2} us (target <= 5); ratio p50 {:.2}x",
+            us(gateway, 0.5) / us(bare, 0.5)
+        );
+        let row = |hist: &Histogram<u64>| json!({"p50_us": us(hist, 0.5), "p99_us": us(hist, 0.99), "p999_us": us(hist, 0.999), "max_us": hist.max() as f64 / 1_000.0, "count": hist.len()});
+        results.push(json!({
+            "run": round + 1,
+            "bare_send": row(bare),
+            "gateway_place_order": row(gateway),
+            "gateway_added_p50_us": added_p50,
+            "gateway_added_p99_us": added_p99,
+        }));
+    }
+    let report = json!({
+        "command": "cargo bench -p orderwire-benches --bench order_to_wire",
+        "orders": measured,
+        "warm_up": WARM_UP,
+        "runs": results,
+    });
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-results");
+    std::fs::create_dir_all(&dir).expect("results directory");
+    let path = dir.join("order_to_wire.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report).expect("JSON")).expect("write");
+    println!("wrote {}", path.display());
+}
