@@ -107,6 +107,35 @@ impl<'a> RawStr<'a> {
     }
 }
 
+/// The first index at or after `from` holding `"`, `\\` or a control
+/// byte (below 0x20), if any.
+fn next_special(input: &[u8], mut from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = input.get(from..from + 8) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(bytes);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        // "Has a zero byte" and "has a byte below 0x20": exact for the
+        // lowest flagged byte, which is the one taken.
+        let mask = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word);
+        let flagged = mask & HIGHS;
+        if flagged != 0 {
+            return Some(from + (flagged.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    input
+        .get(from..)?
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|p| from + p)
+}
+
 /// A cursor over one JSON document.
 #[derive(Clone, Debug)]
 pub struct Scanner<'a> {
@@ -146,6 +175,12 @@ impl<'a> Scanner<'a> {
     }
 
     fn expect(&mut self, byte: u8) -> Result<(), JsonError> {
+        // Compact JSON (what venues send) has no whitespace: check the byte
+        // under the cursor before looking for any.
+        if self.input.get(self.pos) == Some(&byte) {
+            self.pos += 1;
+            return Ok(());
+        }
         if self.peek()? == byte {
             self.pos += 1;
             Ok(())
@@ -213,61 +248,40 @@ impl<'a> Scanner<'a> {
         Ok(true)
     }
 
-    /// Reads a string value. The body is searched with memchr for the
-    /// closing quote or a backslash (SIMD, many bytes per step); control
-    /// characters in the span are then rejected in one vectorised pass.
+    /// Reads a string value. The body is scanned eight bytes at a time
+    /// (SWAR: one word finds the first quote, backslash or control byte
+    /// without a branch per byte); the tail goes byte by byte.
     pub fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
         self.expect(b'"')?;
         let start = self.pos;
         let mut escaped = false;
-        // Keys and ids are short: a plain loop over the first bytes beats
-        // memchr's set-up; longer strings go to memchr.
-        let head = &self.input[self.pos..self.input.len().min(self.pos + 16)];
-        if let Some(end) = head
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        {
-            if head[end] == b'"' {
-                let raw = &self.input[start..self.pos + end];
-                self.pos += end + 1;
-                return Ok(RawStr {
-                    raw,
-                    escaped: false,
-                });
-            }
-        }
+        let input = self.input;
         loop {
-            let rest = &self.input[self.pos..];
-            let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
-                return Err(JsonError::Eof(self.input.len()));
-            };
-            let span = &rest[..found];
-            if span.iter().fold(false, |bad, &b| bad | (b < 0x20)) {
-                let at = span.iter().position(|&b| b < 0x20).unwrap_or(0);
-                return Err(JsonError::Unexpected(self.pos + at));
-            }
-            self.pos += found;
-            if rest[found] == b'"' {
-                break;
-            }
-            escaped = true;
-            match self.input.get(self.pos + 1) {
-                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 2,
-                Some(b'u') => {
-                    let hex = self
-                        .input
-                        .get(self.pos + 2..self.pos + 6)
-                        .ok_or(JsonError::Eof(self.pos))?;
-                    if !hex.iter().all(u8::is_ascii_hexdigit) {
-                        return Err(JsonError::Unexpected(self.pos));
+            let at = next_special(input, self.pos).ok_or(JsonError::Eof(input.len()))?;
+            self.pos = at;
+            match input[at] {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    match input.get(at + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                            self.pos += 2
+                        }
+                        Some(b'u') => {
+                            let hex = input.get(at + 2..at + 6).ok_or(JsonError::Eof(at))?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return Err(JsonError::Unexpected(at));
+                            }
+                            self.pos += 6;
+                        }
+                        Some(_) => return Err(JsonError::Unexpected(at)),
+                        None => return Err(JsonError::Eof(at)),
                     }
-                    self.pos += 6;
                 }
-                Some(_) => return Err(JsonError::Unexpected(self.pos)),
-                None => return Err(JsonError::Eof(self.pos)),
+                _ => return Err(JsonError::Unexpected(at)),
             }
         }
-        let raw = &self.input[start..self.pos];
+        let raw = &input[start..self.pos];
         self.pos += 1;
         Ok(RawStr { raw, escaped })
     }

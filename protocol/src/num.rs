@@ -88,6 +88,9 @@ impl Decimal {
     /// (`1e-8`, `2.5E+3`). Leading zeros are accepted. The scale is the number
     /// of fraction digits, adjusted by the exponent.
     pub fn parse(text: &[u8]) -> Result<Decimal, DecimalError> {
+        if let Some(plain) = parse_plain(text) {
+            return Ok(plain);
+        }
         let (negative, rest) = match text.split_first() {
             Some((b'-', rest)) => (true, rest),
             Some(_) => (false, text),
@@ -165,6 +168,30 @@ impl Decimal {
     pub fn write_checksum_digits(self, out: &mut Vec<u8>) {
         let mut buffer = [0u8; 40];
         out.extend_from_slice(self.checksum_digits(&mut buffer));
+    }
+
+    /// Writes the checksum digits at the start of `out` and returns how many
+    /// (at most 39); `None` if `out` is too short. Writes in place, so no
+    /// variable-length copy (a `memmove` call) is needed per value.
+    pub fn put_checksum_digits(self, out: &mut [u8]) -> Option<usize> {
+        let magnitude = self.mantissa.unsigned_abs();
+        let Ok(mut small) = u64::try_from(magnitude) else {
+            let mut buffer = [0u8; 40];
+            let digits = self.checksum_digits(&mut buffer);
+            out.get_mut(..digits.len())?.copy_from_slice(digits);
+            return Some(digits.len());
+        };
+        let count = if small == 0 {
+            1
+        } else {
+            small.ilog10() as usize + 1
+        };
+        let target = out.get_mut(..count)?;
+        for slot in target.iter_mut().rev() {
+            *slot = b'0' + (small % 10) as u8;
+            small /= 10;
+        }
+        Some(count)
     }
 
     /// [`Decimal::write_checksum_digits`] into a stack buffer.
@@ -279,6 +306,43 @@ impl Decimal {
     pub fn min(self, other: Decimal) -> Decimal {
         if other < self { other } else { self }
     }
+}
+
+/// The common case in one tight pass: `-?digits(.digits)?` with at most 19
+/// digits (a u64 holds them). Anything else (exponents, long mantissas,
+/// malformed text) returns None and takes the general path.
+fn parse_plain(text: &[u8]) -> Option<Decimal> {
+    let (negative, body) = match text.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, text),
+    };
+    if body.is_empty() || body.len() > 20 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    let mut point = None;
+    for (index, &byte) in body.iter().enumerate() {
+        // 19 digits fit a u64; a 20th (possible only without a point) might
+        // not, so leave it to the general path.
+        if point.is_none() && index >= 19 {
+            return None;
+        }
+        let digit = byte.wrapping_sub(b'0');
+        if digit < 10 {
+            value = value * 10 + u64::from(digit);
+        } else if byte == b'.' && point.is_none() && index > 0 && index + 1 < body.len() {
+            point = Some(index);
+        } else {
+            return None;
+        }
+    }
+    let scale = point.map_or(0, |p| body.len() - p - 1);
+    let magnitude = i128::from(value);
+    Some(Decimal {
+        mantissa: if negative { -magnitude } else { magnitude },
+        // At most 19 fraction digits, below MAX_SCALE.
+        scale: scale as u8,
+    })
 }
 
 /// Parses `[+-]digits` after an `e`, bounded so that no exponent can overflow.

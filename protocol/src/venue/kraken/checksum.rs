@@ -27,7 +27,6 @@ pub fn book_checksum(book: &Book) -> u32 {
     // 20 levels x (price + qty) x at most 39 digits.
     let mut text = [0u8; CHECKSUM_LEVELS * 2 * 2 * 40];
     let mut len = 0;
-    let mut digits = [0u8; 40];
     for level in book
         .asks()
         .iter()
@@ -35,9 +34,8 @@ pub fn book_checksum(book: &Book) -> u32 {
         .chain(book.bids().iter().take(CHECKSUM_LEVELS))
     {
         for value in [level.price, level.qty] {
-            let part = value.checksum_digits(&mut digits);
-            text[len..len + part.len()].copy_from_slice(part);
-            len += part.len();
+            // The buffer holds 40 digits per value, the most a value has.
+            len += value.put_checksum_digits(&mut text[len..]).unwrap_or(0);
         }
     }
     crc32fast::hash(&text[..len])
