@@ -210,9 +210,7 @@ fn bench(c: &mut Criterion) {
         });
         let mut book = Book::new(10);
         let mut levels = Vec::new();
-        for line in [SNAPSHOT] {
-            serde_book(line, &mut book, &mut levels);
-        }
+        serde_book(SNAPSHOT, &mut book, &mut levels);
         group.bench_function(format!("{name}/serde_json"), |b| {
             b.iter(|| {
                 buffer.clear();

@@ -38,8 +38,13 @@ static CLOCK: OnceLock<Clock> = OnceLock::new();
 static WRITES: AtomicU64 = AtomicU64::new(0);
 static LAST_WRITE_NS: AtomicU64 = AtomicU64::new(0);
 
+/// Both ends stamp with this one clock (two `Clock`s have different origins).
+fn stamp() -> u64 {
+    CLOCK.get().map_or(0, Clock::now_ns)
+}
+
 fn probe(_bytes: usize) {
-    let now = CLOCK.get().map_or(0, Clock::now_ns);
+    let now = stamp();
     LAST_WRITE_NS.store(now, Ordering::Release);
     WRITES.fetch_add(1, Ordering::AcqRel);
 }
@@ -107,9 +112,7 @@ fn gateway_path(server: &TestServer, orders: &[NewOrder]) -> Histogram<u64> {
         },
     )
     .expect("exchange starts");
-    let clock = exchange.clock().clone();
-    // Wait for the open (the probe counts the handshake's frames too? No:
-    // only codec frames after open; the handshake is not a frame).
+    // The probe counts codec frames only (the handshake is not one).
     while !exchange.gateway().core().lock().is_connected() {
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -117,7 +120,7 @@ fn gateway_path(server: &TestServer, orders: &[NewOrder]) -> Histogram<u64> {
     let mut hist = histogram();
     for (n, order) in orders.iter().enumerate() {
         let expected = WRITES.load(Ordering::Acquire) + 1;
-        let start = clock.now_ns();
+        let start = stamp();
         exchange.place_order(order).expect("queued");
         let written = wait_for_write(expected);
         if n >= WARM_UP {
@@ -141,11 +144,10 @@ fn bare_path(server: &TestServer, frames: &[Vec<u8>]) -> Histogram<u64> {
         }
     }
     std::thread::sleep(Duration::from_millis(20));
-    let clock = engine.clock().clone();
     let mut hist = histogram();
     for (n, frame) in frames.iter().enumerate() {
         let expected = WRITES.load(Ordering::Acquire) + 1;
-        let start = clock.now_ns();
+        let start = stamp();
         let mut buffer = engine.buffer();
         buffer.extend_from_slice(frame);
         engine

@@ -233,7 +233,7 @@ pub struct GatewayCore<V: Venue> {
     limiter: Option<Limiter>,
     next_req_id: u64,
     queue: VecDeque<Queued>,
-    pending: HashMap<u64, Pending>,
+    pending: HashMap<u64, Pending, foldhash::fast::RandomState>,
     orders: OrderTable,
     fills: FillDedup,
     latency: LatencyBook,
@@ -288,7 +288,7 @@ impl<V: Venue> GatewayCore<V> {
         GatewayCore {
             orders: OrderTable::new(config.order_capacity),
             fills: FillDedup::new(config.fill_memory),
-            pending: HashMap::with_capacity(config.order_capacity),
+            pending: HashMap::with_capacity_and_hasher(config.order_capacity, Default::default()),
             queue: VecDeque::with_capacity(match config.when_limited {
                 WhenLimited::Queue { capacity } => capacity,
                 _ => 0,

@@ -136,7 +136,8 @@ pub struct Kraken {
     default_depth: usize,
     books: HashMap<Symbol, Book>,
     exec_sequence: Option<u64>,
-    orders: HashMap<OrderId, KnownOrder>,
+    /// foldhash: several times faster than SipHash on 48-byte ids.
+    orders: HashMap<OrderId, KnownOrder, foldhash::fast::RandomState>,
 }
 
 impl std::fmt::Debug for Kraken {
@@ -168,7 +169,7 @@ impl Kraken {
             default_depth: DEFAULT_DEPTH,
             books: HashMap::new(),
             exec_sequence: None,
-            orders: HashMap::with_capacity(ORDER_CAPACITY),
+            orders: HashMap::with_capacity_and_hasher(ORDER_CAPACITY, Default::default()),
         }
     }
 
