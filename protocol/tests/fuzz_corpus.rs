@@ -5,6 +5,9 @@
 #[path = "../../fuzz/src/ws.rs"]
 mod ws;
 
+#[path = "../../fuzz/src/venue.rs"]
+mod venue;
+
 use std::path::Path;
 
 fn replay(target: &str, harness: fn(&[u8])) {
@@ -39,4 +42,14 @@ fn ws_handshake_response_corpus() {
 #[test]
 fn ws_frames_corpus() {
     replay("ws_frames", ws::frames);
+}
+
+#[test]
+fn kraken_decode_corpus() {
+    replay("kraken_decode", venue::kraken_decode);
+}
+
+#[test]
+fn decimal_corpus() {
+    replay("decimal", venue::decimal);
 }
