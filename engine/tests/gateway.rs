@@ -747,3 +747,30 @@ proptest! {
         prop_assert!(peak <= 60_000u128 * 1_000_000_000, "counter peaked at {} milli-units", peak / 1_000_000_000);
     }
 }
+
+#[test]
+fn latency_histograms_export_as_hgrm_percentile_text() {
+    let mut book = orderwire_engine::gateway::LatencyBook::new();
+    for micros in 1..=1000u64 {
+        book.record(Method::Place, micros * 1_000);
+    }
+    let text = orderwire_engine::gateway::to_hgrm(book.histogram(Method::Place));
+    let header = text.lines().next().unwrap();
+    for column in ["Value", "Percentile", "TotalCount", "1/(1-Percentile)"] {
+        assert!(header.contains(column), "{header}");
+    }
+    // The median line: about 500 us at percentile 0.5.
+    let median = text
+        .lines()
+        .filter_map(|l| {
+            let mut fields = l.split_whitespace();
+            let value: f64 = fields.next()?.parse().ok()?;
+            let percentile: f64 = fields.next()?.parse().ok()?;
+            Some((value, percentile))
+        })
+        .find(|(_, p)| *p >= 0.5)
+        .unwrap();
+    assert!((495.0..=505.0).contains(&median.0), "{median:?}");
+    assert!(text.contains("Total count    =         1000"), "{text}");
+    assert_eq!(book.methods().collect::<Vec<_>>(), [Method::Place]);
+}
