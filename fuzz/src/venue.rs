@@ -1,10 +1,10 @@
 //! Fuzz harnesses for the venue codecs and exact decimals, shared by the
 //! cargo-fuzz targets and the corpus replay test.
 
-use orderwire_protocol::model::{write_event_json, Events};
+use orderwire_protocol::model::{Events, write_event_json};
 use orderwire_protocol::num::Decimal;
-use orderwire_protocol::venue::kraken::Kraken;
 use orderwire_protocol::venue::Venue;
+use orderwire_protocol::venue::kraken::Kraken;
 
 /// Decodes the input as a sequence of Kraken messages (split on newlines,
 /// so books and order state carry across them), and prints every event:
