@@ -286,6 +286,60 @@ impl<'a> Scanner<'a> {
         Ok(RawStr { raw, escaped })
     }
 
+    /// Reads a number of the plain decimal shape `-?(0|[1-9][0-9]*)(.[0-9]+)?`
+    /// with at most 19 digits in one pass, as (mantissa, scale): the shape
+    /// of every price and quantity venues send. Anything else (exponents,
+    /// more digits, not a number) returns `None` with the cursor where it
+    /// was, for [`Scanner::number`] and an exact parse of the text.
+    pub fn plain_decimal(&mut self) -> Option<(i128, u8)> {
+        let input = self.input;
+        let mut at = self.pos;
+        let negative = input.get(at) == Some(&b'-');
+        if negative {
+            at += 1;
+        }
+        let mut value: u64 = 0;
+        let mut digits = 0u32;
+        let integer_start = at;
+        let mut take_digits = |at: &mut usize| -> Option<()> {
+            while let Some(&byte) = input.get(*at) {
+                let digit = byte.wrapping_sub(b'0');
+                if digit >= 10 {
+                    break;
+                }
+                if digits == 19 {
+                    return None;
+                }
+                value = value * 10 + u64::from(digit);
+                digits += 1;
+                *at += 1;
+            }
+            Some(())
+        };
+        take_digits(&mut at)?;
+        let integer_len = at - integer_start;
+        if integer_len == 0 || (integer_len > 1 && input[integer_start] == b'0') {
+            return None;
+        }
+        let mut scale = 0;
+        if input.get(at) == Some(&b'.') {
+            at += 1;
+            let fraction_start = at;
+            take_digits(&mut at)?;
+            scale = at - fraction_start;
+            if scale == 0 {
+                return None;
+            }
+        }
+        if matches!(input.get(at), Some(b'e' | b'E')) {
+            return None;
+        }
+        self.pos = at;
+        let magnitude = i128::from(value);
+        // At most 19 fraction digits.
+        Some((if negative { -magnitude } else { magnitude }, scale as u8))
+    }
+
     /// Reads a number and returns its text, checked against the JSON grammar.
     pub fn number(&mut self) -> Result<&'a [u8], JsonError> {
         self.skip_whitespace();
@@ -485,6 +539,29 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(text)
             );
+        }
+    }
+
+    #[test]
+    fn plain_decimals_in_one_pass_and_everything_else_left_alone() {
+        for (text, expected) in [
+            ("0.10000000,", Some((10_000_000, 8))),
+            ("-45283.5}", Some((-452_835, 1))),
+            ("0]", Some((0, 0))),
+            ("1234567890123456789,", Some((1_234_567_890_123_456_789, 0))),
+            ("12345678901234567890,", None),
+            ("01,", None),
+            ("1.,", None),
+            ("1e5,", None),
+            ("1.5E-3,", None),
+            ("-,", None),
+            ("\"1\",", None),
+        ] {
+            let mut scanner = Scanner::new(text.as_bytes());
+            assert_eq!(scanner.plain_decimal(), expected, "{text}");
+            if expected.is_none() {
+                assert_eq!(scanner.position(), 0, "{text}: cursor unmoved");
+            }
         }
     }
 

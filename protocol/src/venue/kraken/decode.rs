@@ -45,6 +45,10 @@ fn plain<'a>(scanner: &mut Scanner<'a>, field: &'static str) -> Result<&'a str, 
 }
 
 fn decimal(scanner: &mut Scanner<'_>, field: &'static str) -> Result<Decimal, DecodeError> {
+    // The common shape in one pass; anything else by its checked text.
+    if let Some((mantissa, scale)) = scanner.plain_decimal() {
+        return Decimal::new(mantissa, scale).ok_or(field_error(field, "scale"));
+    }
     // Kraken sends numbers; accept quoted decimals too (v1 and some fixtures).
     let text = match scanner.kind()? {
         Kind::String => scanner.string()?.raw,
