@@ -374,3 +374,114 @@ fn the_venue_closes_an_idle_connection_and_pings_keep_it_open() {
     assert!(pongs >= 5, "pings answered: {pongs}");
     assert_eq!(mock.stats().idle_closes, 1);
 }
+
+#[test]
+fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    // Public: market data only, no token at all.
+    let mut public_connection = ConnectionConfig::new(mock.url());
+    public_connection.tls = Some(TlsConfig::with_extra_ca_file(&mock.ca_file()).unwrap());
+    let public = Exchange::start(
+        "kraken-public",
+        Kraken::public(),
+        ExchangeConfig {
+            engine: EngineConfig::default(),
+            connection: public_connection,
+            gateway: GatewayConfig {
+                subscriptions: vec![Subscription::Book {
+                    symbols: vec![inline("BTC/USD").unwrap()],
+                    depth: 25,
+                }],
+                ..GatewayConfig::default()
+            },
+            on_latency: None,
+            token_fetch: None,
+        },
+    )
+    .unwrap();
+    // Private: orders and executions, the token fetched by a user function
+    // whenever the connection drops.
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counter = fetches.clone();
+    let token = mock.token().to_owned();
+    let mut private_connection = ConnectionConfig::new(mock.url());
+    private_connection.tls = Some(TlsConfig::with_extra_ca_file(&mock.ca_file()).unwrap());
+    private_connection.reconnect = ReconnectPolicy {
+        base: Duration::from_millis(20),
+        ..ReconnectPolicy::default()
+    };
+    let private = Exchange::start(
+        "kraken-private",
+        Kraken::new(Some(Secret::new("stale-token")), Tier::Starter),
+        ExchangeConfig {
+            engine: EngineConfig::default(),
+            connection: private_connection,
+            gateway: GatewayConfig {
+                subscriptions: vec![Subscription::Executions {
+                    snapshot_orders: true,
+                    snapshot_trades: false,
+                }],
+                ..GatewayConfig::default()
+            },
+            on_latency: None,
+            token_fetch: Some(Arc::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                Ok(Secret::new(token.clone()))
+            })),
+        },
+    )
+    .unwrap();
+    let mut public_seen = Vec::new();
+    poll_until(&public, &mut public_seen, |s| {
+        s.iter()
+            .any(|e| matches!(e, GatewayEvent::Market(Event::Book(b)) if b.snapshot))
+    });
+    assert_eq!(
+        public
+            .gateway()
+            .core()
+            .lock()
+            .venue()
+            .book("BTC/USD")
+            .unwrap()
+            .bids()
+            .len(),
+        25
+    );
+    // The stale token is refused...
+    let mut seen = Vec::new();
+    poll_until(&private, &mut seen, |s| {
+        s.iter().any(|e| matches!(e, GatewayEvent::Reply(Event::Response(r)) if !r.ok && r.message.as_deref() == Some("ESession:Invalid session")))
+    });
+    // ...a drop fetches a fresh one, and the reconnect's subscription and the
+    // next order go through with it.
+    mock.inject(Fault::Disconnect);
+    private.place_order(&resting_buy("lost-in-the-drop")).ok();
+    poll_until(&private, &mut seen, |s| {
+        s.iter().any(|e| matches!(e, GatewayEvent::Connection(ConnectionEvent::Connected { attempt }) if *attempt >= 1))
+            && s.iter().any(|e| matches!(e, GatewayEvent::Reply(Event::Response(r)) if r.ok && r.method == Method::Subscribe))
+    });
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    // Inside the public book's 25 levels (the house bids 45281.5..45283.9).
+    let mut order = resting_buy("with-fresh-token");
+    order.price = Some("45283.0".parse().unwrap());
+    order.qty = "0.5".parse().unwrap();
+    private.place_order(&order).unwrap();
+    poll_until(&private, &mut seen, |s| {
+        status_of(s, "with-fresh-token") == Some(OrderStatus::New)
+    });
+    // The public connection saw the new order's level in its book.
+    poll_until(&public, &mut public_seen, |_| {
+        public
+            .gateway()
+            .core()
+            .lock()
+            .venue()
+            .book("BTC/USD")
+            .is_some_and(|b| {
+                b.bid_qty_at("45283.0".parse().unwrap()) == Some("2.00000000".parse().unwrap())
+            })
+    });
+}
