@@ -860,26 +860,39 @@ impl<V: Venue> GatewayCore<V> {
             _ => named.or_else(|| (orders.len() == 1).then(|| orders[0])),
         };
         let Some(order) = order else { return };
-        match (summary.method, event) {
+        self.reply_settles(summary.method, &order, received_at, event);
+    }
+
+    /// What a reply does to the order it concerns: an accepted place makes
+    /// it `new` (and records the venue's id and when it started resting), a
+    /// refused place `rejected`, an accepted cancel `canceled`; an accepted
+    /// amend restarts the rest time (Kraken's rate costs count from it).
+    fn reply_settles(
+        &mut self,
+        method: Method,
+        order: &ClientOrderId,
+        received_at: u64,
+        event: &Event,
+    ) {
+        match (method, event) {
             (Method::Place | Method::BatchPlace, Event::OrderAck(ack)) => {
                 if let Some(order_id) = ack.order_id {
-                    self.orders.set_order_id(&order, order_id);
+                    self.orders.set_order_id(order, order_id);
                 }
-                if let Some(state) = self.orders.get_mut(&order) {
+                if let Some(state) = self.orders.get_mut(order) {
                     state.acknowledged = true;
                     state.accepted_at.get_or_insert(received_at);
                 }
-                self.apply(&order, OrderStatus::New, Cause::Ack);
+                self.apply(order, OrderStatus::New, Cause::Ack);
             }
             (Method::Place | Method::BatchPlace, Event::OrderReject(_)) => {
-                self.apply(&order, OrderStatus::Rejected, Cause::Reject);
+                self.apply(order, OrderStatus::Rejected, Cause::Reject);
             }
             (Method::Cancel, Event::OrderAck(_)) => {
-                self.apply(&order, OrderStatus::Canceled, Cause::Ack);
+                self.apply(order, OrderStatus::Canceled, Cause::Ack);
             }
             (Method::Amend, Event::OrderAck(_)) => {
-                // Kraken resets the rest time on an amend that changes price.
-                if let Some(state) = self.orders.get_mut(&order) {
+                if let Some(state) = self.orders.get_mut(order) {
                     state.accepted_at = Some(received_at);
                 }
             }
@@ -904,25 +917,7 @@ impl<V: Venue> GatewayCore<V> {
             _ => return,
         };
         let Some(order) = order else { return };
-        match (method, event) {
-            (Method::Place | Method::BatchPlace, Event::OrderAck(ack)) => {
-                if let Some(order_id) = ack.order_id {
-                    self.orders.set_order_id(&order, order_id);
-                }
-                if let Some(state) = self.orders.get_mut(&order) {
-                    state.acknowledged = true;
-                    state.accepted_at.get_or_insert(received_at);
-                }
-                self.apply(&order, OrderStatus::New, Cause::Ack);
-            }
-            (Method::Place | Method::BatchPlace, Event::OrderReject(_)) => {
-                self.apply(&order, OrderStatus::Rejected, Cause::Reject);
-            }
-            (Method::Cancel, Event::OrderAck(_)) => {
-                self.apply(&order, OrderStatus::Canceled, Cause::Ack)
-            }
-            _ => {}
-        }
+        self.reply_settles(method, &order, received_at, event);
     }
 
     /// Moves an order and reports the change.
@@ -1038,23 +1033,8 @@ impl<V: Venue> GatewayCore<V> {
             symbols: vec![symbol],
             depth,
         };
-        let charge = Charge {
-            method: Method::Subscribe,
-            symbol: None,
-            rested: None,
-            orders: 1,
-        };
-        for request in [
-            Request::Unsubscribe(&subscription),
-            Request::Subscribe(&subscription),
-        ] {
-            if let Err(error) = self.send_now(now, &request, &charge, out) {
-                self.out.events.push(GatewayEvent::Dropped {
-                    method: request.method(),
-                    error: error.to_string(),
-                });
-            }
-        }
+        self.send_housekeeping(now, Request::Unsubscribe(&subscription), out);
+        self.send_housekeeping(now, Request::Subscribe(&subscription), out);
     }
 
     /// Expires deadlines, releases rate-limited requests that now fit,
@@ -1069,40 +1049,34 @@ impl<V: Venue> GatewayCore<V> {
         if let (Some(at), Some(switch)) = (self.dead_man_next, self.config.dead_man) {
             if at <= now {
                 let timeout_secs = u32::try_from(switch.timeout.as_secs()).unwrap_or(u32::MAX);
-                let charge = Charge {
-                    method: Method::CancelAllAfter,
-                    symbol: None,
-                    rested: None,
-                    orders: 1,
-                };
-                let request = Request::CancelAllAfter { timeout_secs };
                 // The switch is refreshed ahead of anything rate-limited: it
                 // costs nothing on the trading counter, and a missed refresh
                 // cancels every order.
-                if let Err(error) = self.send_now(now, &request, &charge, out) {
-                    self.out.events.push(GatewayEvent::Dropped {
-                        method: Method::CancelAllAfter,
-                        error: error.to_string(),
-                    });
-                }
+                self.send_housekeeping(now, Request::CancelAllAfter { timeout_secs }, out);
                 self.dead_man_next = Some(now.saturating_add(nanos(switch.refresh_every)));
             }
         }
         if let Some(every) = self.keepalive.app_ping_every {
             if now.saturating_sub(self.last_sent_ns) >= nanos(every) {
-                let charge = Charge {
-                    method: Method::Ping,
-                    symbol: None,
-                    rested: None,
-                    orders: 1,
-                };
-                if let Err(error) = self.send_now(now, &Request::Ping, &charge, out) {
-                    self.out.events.push(GatewayEvent::Dropped {
-                        method: Method::Ping,
-                        error: error.to_string(),
-                    });
-                }
+                self.send_housekeeping(now, Request::Ping, out);
             }
+        }
+    }
+
+    /// Sends a request the gateway makes itself (keepalive, dead-man switch,
+    /// resubscribe) outside the rate-limit FIFO; a failure is reported.
+    fn send_housekeeping(&mut self, now: u64, request: Request<'_>, out: &mut impl Outbound) {
+        let charge = Charge {
+            method: request.method(),
+            symbol: None,
+            rested: None,
+            orders: 1,
+        };
+        if let Err(error) = self.send_now(now, &request, &charge, out) {
+            self.out.events.push(GatewayEvent::Dropped {
+                method: request.method(),
+                error: error.to_string(),
+            });
         }
     }
 

@@ -309,19 +309,10 @@ fn bool_text(value: bool) -> &'static [u8] {
     if value { b"true" } else { b"false" }
 }
 
-/// Appends the decimal digits of `value`.
+/// Appends the decimal digits of `value` (the decimal formatter's digits).
 pub(crate) fn push_u64(value: u64, out: &mut Vec<u8>) {
-    let mut buffer = [0u8; 20];
-    let mut start = buffer.len();
-    let mut rest = value;
-    loop {
-        start -= 1;
-        // A digit is below 10.
-        buffer[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buffer[start..]);
+    // A scale of 0 is always valid.
+    Decimal::new(i128::from(value), 0)
+        .unwrap_or(Decimal::ZERO)
+        .write_to(out);
 }
