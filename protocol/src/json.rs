@@ -174,7 +174,7 @@ impl<'a> Scanner<'a> {
             .ok_or(JsonError::Eof(self.pos))
     }
 
-    fn expect(&mut self, byte: u8) -> Result<(), JsonError> {
+    fn consume(&mut self, byte: u8) -> Result<(), JsonError> {
         // Compact JSON (what venues send) has no whitespace: check the byte
         // under the cursor before looking for any.
         if self.input.get(self.pos) == Some(&byte) {
@@ -204,7 +204,7 @@ impl<'a> Scanner<'a> {
 
     /// Enters an object; then call [`Scanner::next_key`] until it gives `None`.
     pub fn begin_object(&mut self) -> Result<(), JsonError> {
-        self.expect(b'{')?;
+        self.consume(b'{')?;
         self.fresh = true;
         Ok(())
     }
@@ -219,16 +219,16 @@ impl<'a> Scanner<'a> {
             return Ok(None);
         }
         if !fresh {
-            self.expect(b',')?;
+            self.consume(b',')?;
         }
         let key = self.string()?;
-        self.expect(b':')?;
+        self.consume(b':')?;
         Ok(Some(key))
     }
 
     /// Enters an array; then call [`Scanner::next_element`] before each value.
     pub fn begin_array(&mut self) -> Result<(), JsonError> {
-        self.expect(b'[')?;
+        self.consume(b'[')?;
         self.fresh = true;
         Ok(())
     }
@@ -243,7 +243,7 @@ impl<'a> Scanner<'a> {
             return Ok(false);
         }
         if !fresh {
-            self.expect(b',')?;
+            self.consume(b',')?;
         }
         Ok(true)
     }
@@ -252,7 +252,7 @@ impl<'a> Scanner<'a> {
     /// (SWAR: one word finds the first quote, backslash or control byte
     /// without a branch per byte); the tail goes byte by byte.
     pub fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
-        self.expect(b'"')?;
+        self.consume(b'"')?;
         let start = self.pos;
         let mut escaped = false;
         let input = self.input;
