@@ -485,3 +485,74 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
             })
     });
 }
+
+#[test]
+fn the_latency_callback_runs_on_the_polling_thread_with_microsecond_figures() {
+    use std::sync::{Arc, Mutex};
+    type Sample = (
+        u64,
+        Method,
+        Option<String>,
+        u64,
+        bool,
+        std::thread::ThreadId,
+    );
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    let samples: Arc<Mutex<Vec<Sample>>> = Arc::default();
+    let sink = samples.clone();
+    let mut connection = ConnectionConfig::new(mock.url());
+    connection.tls = Some(TlsConfig::with_extra_ca_file(&mock.ca_file()).unwrap());
+    let exchange = Exchange::start(
+        "kraken-latency",
+        Kraken::new(Some(Secret::new(mock.token())), Tier::Starter),
+        ExchangeConfig {
+            engine: EngineConfig::default(),
+            connection,
+            gateway: gateway_config(),
+            on_latency: Some(Box::new(move |req_id, method, request, reply, latency| {
+                sink.lock().unwrap().push((
+                    req_id,
+                    method,
+                    request.client_order_id.map(|c| c.to_string()),
+                    latency.nanos,
+                    matches!(reply, Event::OrderAck(_)) && latency.venue_time_in.is_some(),
+                    std::thread::current().id(),
+                ));
+            })),
+            token_fetch: None,
+        },
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    poll_until(&exchange, &mut seen, |s| subscribed(s) >= 2);
+    mock.inject(Fault::Delay(Duration::from_millis(50)));
+    let Submission::Sent { req_id } = exchange.place_order(&resting_buy("timed")).unwrap() else {
+        panic!("not rate limited")
+    };
+    // The executions stream may say `new` before the delayed ack: wait for
+    // the ack itself.
+    poll_until(&exchange, &mut seen, |s| {
+        s.iter().any(
+            |e| matches!(e, GatewayEvent::Reply(Event::OrderAck(a)) if a.req_id == Some(req_id)),
+        )
+    });
+    let samples = samples.lock().unwrap();
+    let place = samples
+        .iter()
+        .find(|s| s.1 == Method::Place)
+        .expect("a place sample");
+    assert_eq!(place.0, req_id);
+    assert_eq!(place.2.as_deref(), Some("timed"));
+    assert!(
+        place.3 >= 50_000_000,
+        "includes the 50 ms delay: {} ns",
+        place.3
+    );
+    assert!(place.4, "an ack with the venue's time_in");
+    assert_eq!(
+        place.5,
+        std::thread::current().id(),
+        "called on the polling thread"
+    );
+    assert!(samples.iter().filter(|s| s.1 == Method::Subscribe).count() >= 2);
+}
