@@ -332,3 +332,145 @@ fn wait_nanos(units: u64, per_sec: u64) -> u64 {
         (u128::from(units) * u128::from(NANOS_PER_SEC)).div_ceil(u128::from(per_sec.max(1)));
     u64::try_from(nanos).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: u64 = NANOS_PER_SEC;
+
+    fn charge(method: Method) -> Charge {
+        Charge {
+            method,
+            symbol: None,
+            rested: None,
+            orders: 1,
+        }
+    }
+
+    fn limiter(limit: RateLimit) -> Limiter {
+        Limiter::new(
+            RatePolicy {
+                limits: vec![limit],
+            },
+            0,
+        )
+    }
+
+    /// Sends whenever allowed, jumping to the time `check` names; returns
+    /// the send times.
+    fn drive(limiter: &mut Limiter, charge: &Charge, sends: usize) -> Vec<u64> {
+        let mut now = 0;
+        let mut times = Vec::new();
+        while times.len() < sends {
+            match limiter.check(now, charge) {
+                Ok(()) => {
+                    limiter.charge(now, charge);
+                    times.push(now);
+                }
+                Err(at) => {
+                    assert!(at > now && at != u64::MAX);
+                    now = at;
+                }
+            }
+        }
+        times
+    }
+
+    #[test]
+    fn a_rolling_window_with_weights_never_holds_more_than_its_max() {
+        // Binance-style: 10 units per second, an order weighs 2.
+        let mut limiter = limiter(RateLimit::Window {
+            scope: LimitScope::Global,
+            window: Duration::from_secs(1),
+            max: 10,
+            costs: &[(Method::Place, 2)],
+        });
+        let times = drive(&mut limiter, &charge(Method::Place), 23);
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[..=i].iter().filter(|s| **s + SEC > *t).count();
+            assert!(
+                in_window * 2 <= 10,
+                "at {t}: {in_window} orders in the window"
+            );
+        }
+        assert_eq!(&times[..5], &[0, 0, 0, 0, 0]);
+        assert_eq!(
+            times[5], SEC,
+            "the sixth waits for the first to leave the window"
+        );
+        // A ping weighs 1 (not listed) and fits beside four orders.
+        let mut mixed = limiter_with_four_orders();
+        assert!(mixed.check(0, &charge(Method::Ping)).is_ok());
+    }
+
+    fn limiter_with_four_orders() -> Limiter {
+        let mut limiter = limiter(RateLimit::Window {
+            scope: LimitScope::Global,
+            window: Duration::from_secs(1),
+            max: 10,
+            costs: &[(Method::Place, 2)],
+        });
+        for _ in 0..4 {
+            limiter.charge(0, &charge(Method::Place));
+        }
+        limiter
+    }
+
+    #[test]
+    fn a_token_bucket_bursts_to_capacity_then_refills_at_its_rate() {
+        let mut limiter = limiter(RateLimit::TokenBucket {
+            scope: LimitScope::Global,
+            capacity: 5,
+            refill_per_sec: 10,
+        });
+        let times = drive(&mut limiter, &charge(Method::Place), 25);
+        assert_eq!(&times[..5], &[0; 5]);
+        // Then one every 100 ms.
+        for pair in times[5..].windows(2) {
+            assert_eq!(pair[1] - pair[0], SEC / 10);
+        }
+        assert_eq!(times[5], SEC / 10);
+    }
+
+    #[test]
+    fn per_symbol_counters_are_independent_and_headroom_lowers_ceilings() {
+        let limit = RateLimit::DecayingCounter {
+            scope: LimitScope::PerSymbol,
+            threshold_milli: 10_000,
+            decay_milli_per_sec: 1_000,
+            costs: &[orderwire_protocol::venue::Cost {
+                method: Method::Place,
+                base: 1_000,
+                by_rest: &[],
+            }],
+        };
+        let mut with_headroom = Limiter::new(
+            RatePolicy {
+                limits: vec![limit],
+            },
+            20,
+        );
+        let btc = Charge {
+            symbol: orderwire_protocol::model::inline("BTC/USD"),
+            ..charge(Method::Place)
+        };
+        let eth = Charge {
+            symbol: orderwire_protocol::model::inline("ETH/USD"),
+            ..charge(Method::Place)
+        };
+        for _ in 0..8 {
+            assert!(with_headroom.check(0, &btc).is_ok());
+            with_headroom.charge(0, &btc);
+        }
+        assert_eq!(
+            with_headroom.check(0, &btc),
+            Err(SEC),
+            "8 of 10 units with 20 % headroom"
+        );
+        assert!(
+            with_headroom.check(0, &eth).is_ok(),
+            "another pair has its own counter"
+        );
+    }
+}
