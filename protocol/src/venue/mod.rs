@@ -5,6 +5,7 @@
 //! bytes into normalised [`Events`]. It knows nothing of sockets, threads or
 //! clocks; wall-clock time for signatures comes in as an argument.
 
+pub mod binance;
 pub mod kraken;
 mod policy;
 
