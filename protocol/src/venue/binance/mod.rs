@@ -1,8 +1,11 @@
 //! Binance Spot WebSocket API and market streams (../shared/venues/binance.md).
 //!
-//! Work in progress (issue 5): request signing is done and tested; the
-//! request and message codecs follow.
+//! Work in progress (issue 5): request signing and the market-stream
+//! decoder with the U/u depth synchronisation are done and tested; the
+//! WebSocket API request codec and the `Venue` implementation follow.
 
 pub mod sign;
+pub mod stream;
 
 pub use sign::Signer;
+pub use stream::{DepthSync, DepthUpdate, StreamMessage, SyncAction, decode_stream};

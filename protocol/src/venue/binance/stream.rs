@@ -1,0 +1,352 @@
+//! Binance market streams (`wss://stream.binance.com:9443`): raw payloads
+//! and combined `{"stream":..,"data":..}` wrappers to normalised events,
+//! and the diff-depth U/u synchronisation (binance.md "Market streams").
+
+use crate::book::Book;
+use crate::json::{Kind, Scanner};
+use crate::model::{
+    BookEvent, Event, Events, Level, Method, Response, Side, Ticker, Trade, inline,
+};
+use crate::num::Decimal;
+use crate::venue::DecodeError;
+
+fn field(field: &'static str, why: &'static str) -> DecodeError {
+    DecodeError::Field { field, why }
+}
+
+fn text_decimal(scanner: &mut Scanner<'_>, name: &'static str) -> Result<Decimal, DecodeError> {
+    // Binance sends decimals as strings.
+    let raw = match scanner.kind()? {
+        Kind::String => scanner.string()?.raw,
+        _ => scanner.number()?,
+    };
+    Decimal::parse(raw).map_err(|_| field(name, "not an exact decimal"))
+}
+
+fn integer(scanner: &mut Scanner<'_>, name: &'static str) -> Result<u64, DecodeError> {
+    std::str::from_utf8(scanner.number()?)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or(field(name, "not an unsigned integer"))
+}
+
+fn millis_to_ns(ms: u64) -> Option<i64> {
+    i64::try_from(ms).ok()?.checked_mul(1_000_000)
+}
+
+/// `[["price","qty"], ...]` appended to `levels`.
+fn read_pairs(scanner: &mut Scanner<'_>, levels: &mut Vec<Level>) -> Result<(), DecodeError> {
+    scanner.begin_array()?;
+    while scanner.next_element()? {
+        scanner.begin_array()?;
+        if !scanner.next_element()? {
+            return Err(field("level", "empty"));
+        }
+        let price = text_decimal(scanner, "price")?;
+        if !scanner.next_element()? {
+            return Err(field("level", "no quantity"));
+        }
+        let qty = text_decimal(scanner, "qty")?;
+        while scanner.next_element()? {
+            scanner.skip_value()?;
+        }
+        levels.push(Level { price, qty });
+    }
+    Ok(())
+}
+
+/// One diff-depth update, owned (it may wait in the sync buffer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DepthUpdate {
+    /// Symbol (upper case, as the payload's `s`).
+    pub symbol: crate::model::Symbol,
+    /// First update id in the event (`U`).
+    pub first_id: u64,
+    /// Last update id in the event (`u`).
+    pub last_id: u64,
+    /// Bid changes (qty 0 removes).
+    pub bids: Vec<Level>,
+    /// Ask changes.
+    pub asks: Vec<Level>,
+    /// Event time, ns since the epoch.
+    pub ts: Option<i64>,
+}
+
+/// What a stream message was.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamMessage {
+    /// Events were appended (trade, aggTrade, bookTicker, a subscribe reply).
+    Events,
+    /// A diff-depth update, for [`DepthSync`].
+    Depth(DepthUpdate),
+}
+
+/// Decodes one stream message.
+pub fn decode_stream(message: &[u8], out: &mut Events) -> Result<StreamMessage, DecodeError> {
+    let mut scanner = Scanner::new(message);
+    scanner.begin_object()?;
+    // Fields of every payload shape, read in one pass.
+    let mut kind: Option<&[u8]> = None;
+    let (mut symbol, mut event_time, mut trade_time) = (None, None, None);
+    let (mut price, mut qty, mut maker, mut trade_id) = (None, None, None, None);
+    let (mut first_id, mut last_id) = (None, None);
+    let (mut bid, mut bid_qty, mut ask, mut ask_qty) = (None, None, None, None);
+    let (mut id, mut code, mut msg, mut result_seen) = (None, None, None, false);
+    let mut bids = Vec::new();
+    let mut asks = Vec::new();
+    while let Some(key) = scanner.next_key()? {
+        match key.raw {
+            b"stream" => {
+                scanner.string()?;
+            }
+            // A combined stream wraps the payload: decode what is inside.
+            b"data" => {
+                let inner = scanner.skip_value()?;
+                return decode_stream(inner, out);
+            }
+            b"e" => kind = Some(scanner.string()?.raw),
+            b"E" => event_time = Some(integer(&mut scanner, "E")?),
+            b"T" => trade_time = Some(integer(&mut scanner, "T")?),
+            b"s" => {
+                symbol = Some(
+                    inline(scanner.string()?.plain().ok_or(field("s", "escaped"))?)
+                        .ok_or(field("s", "too long"))?,
+                )
+            }
+            b"p" => price = Some(text_decimal(&mut scanner, "p")?),
+            b"q" => qty = Some(text_decimal(&mut scanner, "q")?),
+            b"m" => maker = Some(scanner.boolean()?),
+            b"t" | b"a" if scanner.kind()? == Kind::Number => {
+                trade_id = Some(integer(&mut scanner, "t")?)
+            }
+            b"U" => first_id = Some(integer(&mut scanner, "U")?),
+            b"u" => last_id = Some(integer(&mut scanner, "u")?),
+            b"b" if scanner.kind()? == Kind::Array => read_pairs(&mut scanner, &mut bids)?,
+            b"a" if scanner.kind()? == Kind::Array => read_pairs(&mut scanner, &mut asks)?,
+            b"b" => bid = Some(text_decimal(&mut scanner, "b")?),
+            b"B" => bid_qty = Some(text_decimal(&mut scanner, "B")?),
+            b"a" => ask = Some(text_decimal(&mut scanner, "a")?),
+            b"A" => ask_qty = Some(text_decimal(&mut scanner, "A")?),
+            b"id" => {
+                id = match scanner.kind()? {
+                    Kind::Number => Some(integer(&mut scanner, "id")?),
+                    _ => {
+                        scanner.skip_value()?;
+                        None
+                    }
+                }
+            }
+            b"result" => {
+                result_seen = true;
+                scanner.skip_value()?;
+            }
+            b"code" => {
+                code = Some(
+                    std::str::from_utf8(scanner.number()?)
+                        .unwrap_or("")
+                        .to_owned(),
+                );
+            }
+            b"msg" => msg = Some(scanner.string()?.unescape()),
+            _ => {
+                scanner.skip_value()?;
+            }
+        }
+    }
+    scanner.finish()?;
+    let ts = event_time.and_then(millis_to_ns);
+    match kind {
+        Some(b"trade" | b"aggTrade") => {
+            let (Some(symbol), Some(price), Some(qty)) = (symbol, price, qty) else {
+                return Err(field("trade", "s, p and q are required"));
+            };
+            let mut trade_text = [0u8; 40];
+            // An integer's decimal digits, from the decimal formatter.
+            let trade_id = trade_id
+                .and_then(|t| Decimal::new(i128::from(t), 0))
+                .map_or(&[][..], |t| t.checksum_digits(&mut trade_text));
+            let trade_id = std::str::from_utf8(trade_id).unwrap_or("");
+            out.list.push(Event::Trade(Trade {
+                symbol,
+                price,
+                qty,
+                // `m`: the buyer is the maker, so the aggressor sold.
+                side: maker.map(|m| if m { Side::Sell } else { Side::Buy }),
+                trade_id: inline(trade_id).unwrap_or_default(),
+                ts: trade_time.and_then(millis_to_ns).or(ts),
+            }));
+            Ok(StreamMessage::Events)
+        }
+        Some(b"depthUpdate") => {
+            let (Some(symbol), Some(first_id), Some(last_id)) = (symbol, first_id, last_id) else {
+                return Err(field("depthUpdate", "s, U and u are required"));
+            };
+            Ok(StreamMessage::Depth(DepthUpdate {
+                symbol,
+                first_id,
+                last_id,
+                bids,
+                asks,
+                ts,
+            }))
+        }
+        // bookTicker has no "e": it is recognised by its fields.
+        None if bid.is_some() && ask.is_some() && symbol.is_some() => {
+            out.list.push(Event::Ticker(Ticker {
+                symbol: symbol.unwrap_or_default(),
+                last: None,
+                bid,
+                ask,
+                bid_qty,
+                ask_qty,
+                volume: None,
+                ts,
+            }));
+            Ok(StreamMessage::Events)
+        }
+        None if result_seen || code.is_some() => {
+            out.list.push(Event::Response(Response {
+                req_id: id,
+                method: Method::Subscribe,
+                ok: code.is_none(),
+                message: code.map(|c| format!("{c}: {}", msg.unwrap_or_default())),
+                ts_in: None,
+                ts_out: None,
+            }));
+            Ok(StreamMessage::Events)
+        }
+        _ => Err(DecodeError::Unknown("stream message")),
+    }
+}
+
+/// What [`DepthSync`] asks of its driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncAction {
+    /// Nothing to do.
+    None,
+    /// Fetch a snapshot (`depth` request) and pass it to `on_snapshot`.
+    NeedSnapshot,
+}
+
+/// One symbol's book kept in step with diff-depth updates by the U/u rules:
+/// buffer updates until a snapshot arrives; a snapshot older than the first
+/// buffered update is taken again; updates ending at or before the
+/// snapshot's id are dropped; a gap (`U` beyond the local id + 1) resyncs.
+#[derive(Debug)]
+pub struct DepthSync {
+    book: Book,
+    last_id: Option<u64>,
+    buffer: Vec<DepthUpdate>,
+}
+
+impl DepthSync {
+    /// A book kept to `depth` levels a side, waiting for its first snapshot.
+    pub fn new(depth: usize) -> DepthSync {
+        DepthSync {
+            book: Book::new(depth),
+            last_id: None,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The book (valid when `is_synced`).
+    pub fn book(&self) -> &Book {
+        &self.book
+    }
+
+    /// Whether the book follows the stream.
+    pub fn is_synced(&self) -> bool {
+        self.last_id.is_some()
+    }
+
+    /// Takes an update; applied ones become a `book_delta` in `out`, a gap
+    /// an `error` event (and a resync).
+    pub fn on_update(&mut self, update: DepthUpdate, out: &mut Events) -> SyncAction {
+        let Some(last) = self.last_id else {
+            let first = self.buffer.is_empty();
+            self.buffer.push(update);
+            return if first {
+                SyncAction::NeedSnapshot
+            } else {
+                SyncAction::None
+            };
+        };
+        if update.last_id <= last {
+            return SyncAction::None;
+        }
+        if update.first_id > last + 1 {
+            out.list.push(Event::SequenceGap {
+                channel: "depthUpdate",
+                expected: last + 1,
+                got: update.first_id,
+            });
+            self.last_id = None;
+            self.buffer.clear();
+            self.buffer.push(update);
+            return SyncAction::NeedSnapshot;
+        }
+        self.apply(update, out);
+        SyncAction::None
+    }
+
+    /// Takes a snapshot (`lastUpdateId` and its levels).
+    pub fn on_snapshot(
+        &mut self,
+        last_update_id: u64,
+        bids: &[Level],
+        asks: &[Level],
+        out: &mut Events,
+    ) -> SyncAction {
+        if self
+            .buffer
+            .first()
+            .is_some_and(|u| last_update_id < u.first_id)
+        {
+            // Older than what we hold: the venue says take it again.
+            return SyncAction::NeedSnapshot;
+        }
+        self.book.clear();
+        for level in bids {
+            self.book.update_bid(*level);
+        }
+        for level in asks {
+            self.book.update_ask(*level);
+        }
+        self.book.truncate();
+        self.last_id = Some(last_update_id);
+        let buffered = std::mem::take(&mut self.buffer);
+        let mut action = SyncAction::None;
+        for update in buffered {
+            if self.last_id.is_none() {
+                self.buffer.push(update);
+                continue;
+            }
+            action = self.on_update(update, out);
+        }
+        action
+    }
+
+    fn apply(&mut self, update: DepthUpdate, out: &mut Events) {
+        for level in &update.bids {
+            self.book.update_bid(*level);
+        }
+        for level in &update.asks {
+            self.book.update_ask(*level);
+        }
+        self.book.truncate();
+        self.last_id = Some(update.last_id);
+        let start = out.levels.len();
+        out.levels.extend_from_slice(&update.bids);
+        let middle = out.levels.len();
+        out.levels.extend_from_slice(&update.asks);
+        out.list.push(Event::Book(BookEvent {
+            symbol: update.symbol,
+            snapshot: false,
+            bids: start..middle,
+            asks: middle..out.levels.len(),
+            checksum: None,
+            sequence: Some(update.last_id),
+            ts: update.ts,
+        }));
+    }
+}
