@@ -37,3 +37,22 @@ pub fn decimal(data: &[u8]) {
         assert_eq!(written, text.as_bytes());
     }
 }
+
+/// Decodes each line as a Binance stream message; depth updates go through
+/// a `DepthSync` that gets an empty snapshot whenever it asks for one.
+pub fn binance_stream(data: &[u8]) {
+    use orderwire_protocol::venue::binance::{DepthSync, StreamMessage, SyncAction, decode_stream};
+    let mut sync = DepthSync::new(100);
+    let mut events = Events::default();
+    for line in data.split(|b| *b == b'\n') {
+        events.clear();
+        if let Ok(StreamMessage::Depth(update)) = decode_stream(line, &mut events) {
+            let at = update.first_id.saturating_sub(1);
+            if sync.on_update(update, &mut events) == SyncAction::NeedSnapshot {
+                let _ = sync.on_snapshot(at, &[], &[], &mut events);
+            }
+        }
+        // The book never grows past its depth.
+        assert!(sync.book().bids().len() <= 100 && sync.book().asks().len() <= 100);
+    }
+}

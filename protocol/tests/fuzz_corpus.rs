@@ -53,3 +53,8 @@ fn kraken_decode_corpus() {
 fn decimal_corpus() {
     replay("decimal", venue::decimal);
 }
+
+#[test]
+fn binance_stream_corpus() {
+    replay("binance_stream", venue::binance_stream);
+}
