@@ -274,6 +274,7 @@ fn rejects_and_cancel_with_one_reply_per_order() {
     }
     outputs(&mut core);
     let cancel = CancelOrders {
+        symbol: None,
         orders: vec![
             OrderRef::ClientOrderId(id("x")),
             OrderRef::ClientOrderId(id("y")),
@@ -522,6 +523,7 @@ fn cancels_can_jump_the_rate_limit_queue() {
     );
     // An order rested 300 s costs nothing to cancel: it goes at once.
     let cancel = CancelOrders {
+        symbol: None,
         orders: vec![OrderRef::ClientOrderId(id("old"))],
     };
     assert!(matches!(
@@ -732,7 +734,7 @@ proptest! {
             now = target;
             if cancel && !open.is_empty() {
                 let name = open.remove(0);
-                let request = CancelOrders { orders: vec![OrderRef::ClientOrderId(id(&name))] };
+                let request = CancelOrders { symbol: None, orders: vec![OrderRef::ClientOrderId(id(&name))] };
                 let _ = core.submit(now, Request::Cancel(&request), &mut out);
             } else {
                 let name = format!("o{n}");
@@ -773,4 +775,72 @@ fn latency_histograms_export_as_hgrm_percentile_text() {
     assert!((495.0..=505.0).contains(&median.0), "{median:?}");
     assert!(text.contains("Total count    =         1000"), "{text}");
     assert_eq!(book.methods().collect::<Vec<_>>(), [Method::Place]);
+}
+
+/// Kraken, recording the wall clock the gateway sets before each encode.
+struct WallRecorder {
+    inner: Kraken,
+    seen: Vec<i64>,
+}
+
+impl orderwire_protocol::venue::Venue for WallRecorder {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn encode_login(
+        &mut self,
+        req_id: u64,
+        wall_ns: i64,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, orderwire_protocol::venue::EncodeError> {
+        self.inner.encode_login(req_id, wall_ns, out)
+    }
+    fn set_wall_clock(&mut self, wall_ns: i64) {
+        self.seen.push(wall_ns);
+    }
+    fn encode(
+        &mut self,
+        req_id: u64,
+        request: &Request<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), orderwire_protocol::venue::EncodeError> {
+        self.inner.encode(req_id, request, out)
+    }
+    fn replies_expected(&self, request: &Request<'_>) -> u32 {
+        self.inner.replies_expected(request)
+    }
+    fn decode(
+        &mut self,
+        message: &mut [u8],
+        out: &mut orderwire_protocol::model::Events,
+    ) -> Result<(), orderwire_protocol::venue::DecodeError> {
+        self.inner.decode(message, out)
+    }
+    fn reset(&mut self) {
+        self.inner.reset()
+    }
+    fn keepalive(&self) -> orderwire_protocol::venue::Keepalive {
+        self.inner.keepalive()
+    }
+    fn rate_policy(&self) -> orderwire_protocol::venue::RatePolicy {
+        self.inner.rate_policy()
+    }
+}
+
+#[test]
+fn the_venue_reads_the_injected_wall_clock_before_each_encode() {
+    let venue = WallRecorder {
+        inner: kraken(),
+        seen: Vec::new(),
+    };
+    let mut core = GatewayCore::new(venue, config(WhenLimited::Off));
+    core.set_wall_offset(1_700_000_000_000_000_000);
+    let mut out = Frames::default();
+    core.submit(5 * MS, Request::Place(&order("w", "BTC/USD")), &mut out)
+        .unwrap();
+    core.submit(7 * MS, Request::Ping, &mut out).unwrap();
+    assert_eq!(
+        core.venue().seen,
+        [1_700_000_000_005_000_000, 1_700_000_000_007_000_000]
+    );
 }

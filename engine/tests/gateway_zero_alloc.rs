@@ -84,6 +84,7 @@ fn the_order_path_allocates_nothing_in_steady_state() {
         });
     }
     let mut cancel = CancelOrders {
+        symbol: None,
         orders: vec![OrderRef::ClientOrderId(orders[0].client_order_id)],
     };
     let mut spare = Outputs::default();

@@ -304,6 +304,7 @@ impl Driver<'_> {
             return Ok(());
         }
         let amend = AmendOrder {
+            symbol: None,
             order: OrderRef::ClientOrderId(id),
             price: Some(price.checked_add(tick).ok_or("price")?),
             qty: None,
@@ -313,6 +314,7 @@ impl Driver<'_> {
             self.wait(|d| d.replies.contains_key(&req_id), "the amend's reply")?;
         }
         let cancel = CancelOrders {
+            symbol: None,
             orders: vec![OrderRef::ClientOrderId(id)],
         };
         self.submit(Request::Cancel(&cancel))?;

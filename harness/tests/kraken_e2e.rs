@@ -187,6 +187,7 @@ fn a_dropped_reply_times_out_without_inventing_a_reject() {
     });
     mock.inject(Fault::DropResponse);
     let cancel = CancelOrders {
+        symbol: None,
         orders: vec![OrderRef::ClientOrderId(cid("resting"))],
     };
     exchange.cancel_orders(&cancel).unwrap();

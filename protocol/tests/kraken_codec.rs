@@ -83,6 +83,7 @@ fn prices_go_out_as_their_exact_text() {
 fn amend_cancel_cancel_all_and_dead_man_switch() {
     let mut codec = kraken();
     let amend = AmendOrder {
+        symbol: None,
         order: OrderRef::ClientOrderId(inline("2c6be801-1f53-4f79-a0bb-4ea1c95dfae9").unwrap()),
         price: Some(d("490795")),
         qty: Some(d("1.2")),
@@ -94,6 +95,7 @@ fn amend_cancel_cancel_all_and_dead_man_switch() {
         ))
     );
     let cancel = CancelOrders {
+        symbol: None,
         orders: vec![
             OrderRef::OrderId(inline("OM5CRX-N2HAL-GFGWE9").unwrap()),
             OrderRef::OrderId(inline("OLUMT4-UTEGU-ZYM7E9").unwrap()),

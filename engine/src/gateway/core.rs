@@ -245,6 +245,8 @@ pub struct GatewayCore<V: Venue> {
     seen_in_snapshot: HashSet<ClientOrderId>,
     last_sent_ns: u64,
     dead_man_next: Option<u64>,
+    /// Wall clock = engine clock + this (ns); see `set_wall_offset`.
+    wall_offset_ns: i64,
 }
 
 impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
@@ -307,7 +309,21 @@ impl<V: Venue> GatewayCore<V> {
             reconciling: false,
             last_sent_ns: 0,
             dead_man_next: None,
+            wall_offset_ns: 0,
         }
+    }
+
+    /// Sets how the engine clock (`now`) maps to the wall clock: wall =
+    /// `now + offset`. The venue reads the wall clock for signed
+    /// timestamps; tests leave it at 0 (virtual time is wall time).
+    pub fn set_wall_offset(&mut self, offset_ns: i64) {
+        self.wall_offset_ns = offset_ns;
+    }
+
+    fn wall_ns(&self, now: u64) -> i64 {
+        i64::try_from(now)
+            .unwrap_or(i64::MAX)
+            .saturating_add(self.wall_offset_ns)
     }
 
     /// The venue codec (its books, for example).
@@ -535,6 +551,7 @@ impl<V: Venue> GatewayCore<V> {
     ) -> Result<u64, SubmitError> {
         let req_id = self.next_req_id;
         let mut frame = out.buffer();
+        self.venue.set_wall_clock(self.wall_ns(now));
         if let Err(error) = self.venue.encode(req_id, request, &mut frame) {
             return Err(SubmitError::Encode(error));
         }
@@ -643,6 +660,7 @@ impl<V: Venue> GatewayCore<V> {
             frame.clear();
             let req_id = self.next_req_id;
             let request = Request::Subscribe(&self.config.subscriptions[index]);
+            self.venue.set_wall_clock(wall_ns);
             if self.venue.encode(req_id, &request, &mut frame).is_ok() {
                 self.next_req_id += 1;
                 let replies_left = self.venue.replies_expected(&request);

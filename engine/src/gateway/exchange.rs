@@ -151,7 +151,12 @@ impl<V: Venue> Exchange<V> {
     ) -> Result<Exchange<V>, ExchangeError> {
         let engine = Engine::start(config.engine)?;
         let clock = engine.clock().clone();
-        let core = Arc::new(Mutex::new(GatewayCore::new(venue, config.gateway)));
+        let mut gateway = GatewayCore::new(venue, config.gateway);
+        // The venue's wall clock follows the engine clock from here on.
+        gateway.set_wall_offset(
+            wall_clock_ns().saturating_sub(i64::try_from(clock.now_ns()).unwrap_or(0)),
+        );
+        let core = Arc::new(Mutex::new(gateway));
         config.connection.open_sequence = Some(Box::new(OpenHook {
             core: core.clone(),
             clock: clock.clone(),

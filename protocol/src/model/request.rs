@@ -120,6 +120,9 @@ pub enum OrderRef {
 pub struct AmendOrder {
     /// Which order.
     pub order: OrderRef,
+    /// The pair, for venues that address orders per pair (Binance). Kraken
+    /// ignores it.
+    pub symbol: Option<Symbol>,
     /// New limit price, if it changes.
     pub price: Option<Decimal>,
     /// New quantity, if it changes.
@@ -131,6 +134,9 @@ pub struct AmendOrder {
 pub struct CancelOrders {
     /// The orders; one kind of reference per request.
     pub orders: Vec<OrderRef>,
+    /// The pair, for venues that cancel per pair (Binance). Kraken ignores
+    /// it.
+    pub symbol: Option<Symbol>,
 }
 
 /// A market-data or private channel.

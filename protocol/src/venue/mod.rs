@@ -74,6 +74,13 @@ pub trait Venue: Send + 'static {
         let _ = token;
     }
 
+    /// Sets the wall-clock time (ns since the epoch) for the next encodes:
+    /// venues that sign a `timestamp` (Binance) read it; others ignore it.
+    /// The driver calls it before each encode, so replays stay exact.
+    fn set_wall_clock(&mut self, wall_ns: i64) {
+        let _ = wall_ns;
+    }
+
     /// Appends `request` as one message, tagged with `req_id`.
     fn encode(
         &mut self,
