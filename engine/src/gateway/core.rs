@@ -843,7 +843,13 @@ impl<V: Venue> GatewayCore<V> {
         pending.answered += 1;
         pending.replies_left = pending.replies_left.saturating_sub(1);
         let done = pending.replies_left == 0;
-        let orders = pending.orders.clone();
+        // The one order a reply can be about, without copying the list: a
+        // batch's reply goes to its next order, any other to its only one.
+        let listed = match summary.method {
+            Method::BatchPlace => pending.orders.get(batch_index).copied(),
+            _ if pending.orders.len() == 1 => pending.orders.first().copied(),
+            _ => None,
+        };
         if done {
             self.pending.remove(&summary.req_id);
         }
@@ -874,8 +880,8 @@ impl<V: Venue> GatewayCore<V> {
             _ => None,
         };
         let order = match summary.method {
-            Method::BatchPlace => orders.get(batch_index).copied(),
-            _ => named.or_else(|| (orders.len() == 1).then(|| orders[0])),
+            Method::BatchPlace => listed,
+            _ => named.or(listed),
         };
         let Some(order) = order else { return };
         self.reply_settles(summary.method, &order, received_at, event);
