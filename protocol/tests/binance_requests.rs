@@ -131,7 +131,7 @@ fn what_binance_cannot_take_is_refused_and_nothing_is_written() {
         Request::Cancel(&two),
         Request::Cancel(&not_numeric),
         Request::Place(&slash),
-        Request::CancelAll,
+        Request::CancelAll { symbol: None },
     ] {
         assert!(writer.encode(1, &request, &mut out).is_err(), "{request:?}");
     }

@@ -192,3 +192,126 @@ fn depth_sync_buffers_applies_after_the_snapshot_and_resyncs_on_a_gap() {
         })
     ));
 }
+
+fn decode_all(codec: &mut orderwire_protocol::venue::binance::Binance, text: &str) -> Events {
+    use orderwire_protocol::venue::Venue;
+    let mut events = Events::default();
+    let mut bytes = text.as_bytes().to_vec();
+    codec.decode(&mut bytes, &mut events).unwrap();
+    events
+}
+
+#[test]
+fn the_streams_codec_subscribes_asks_for_a_snapshot_and_syncs_from_one_taken_elsewhere() {
+    use orderwire_protocol::model::{BookEvent, Request, Subscription, inline};
+    use orderwire_protocol::venue::Venue;
+    use orderwire_protocol::venue::binance::Binance;
+    let mut codec = Binance::streams();
+    let subscription = Subscription::Book {
+        symbols: vec![inline("BNBBTC").unwrap()],
+        depth: 1000,
+    };
+    let mut out = Vec::new();
+    codec
+        .encode(1, &Request::Subscribe(&subscription), &mut out)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        r#"{"method":"SUBSCRIBE","params":["bnbbtc@depth@100ms"],"id":1}"#
+    );
+    let events = decode_all(&mut codec, r#"{"result":null,"id":1}"#);
+    assert!(
+        matches!(&events.list[..], [Event::Response(r)] if r.ok && r.method == Method::Subscribe && r.req_id == Some(1))
+    );
+    let first = r#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}"#;
+    let events = decode_all(&mut codec, first);
+    assert!(
+        matches!(&events.list[..], [Event::NeedBookSnapshot { symbol }] if symbol.as_str() == "BNBBTC"),
+        "the first update asks for a snapshot: {:?}",
+        events.list
+    );
+    let events = decode_all(
+        &mut codec,
+        r#"{"e":"depthUpdate","E":2,"s":"BNBBTC","U":161,"u":162,"b":[["0.0023","5"]],"a":[]}"#,
+    );
+    assert!(events.list.is_empty(), "buffered until the snapshot");
+    // The snapshot (taken on the API connection) covers up to 158.
+    let levels = [
+        Level {
+            price: d("0.0024"),
+            qty: d("1"),
+        },
+        Level {
+            price: d("0.0026"),
+            qty: d("1"),
+        },
+    ];
+    let snapshot = BookEvent {
+        symbol: inline("BNBBTC").unwrap(),
+        snapshot: true,
+        bids: 0..1,
+        asks: 1..2,
+        checksum: None,
+        sequence: Some(158),
+        ts: None,
+    };
+    let mut events = Events::default();
+    codec.on_book_snapshot(&snapshot, &levels, &mut events);
+    let kinds: Vec<_> = events
+        .list
+        .iter()
+        .map(|e| match e {
+            Event::Book(b) => (b.snapshot, b.sequence),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [(true, Some(158)), (false, Some(160)), (false, Some(162))]
+    );
+    let book = codec.book("BNBBTC").unwrap().book();
+    assert_eq!(book.bids()[0].qty, d("10"), "the buffered update applied");
+    assert_eq!(book.bids()[1].price, d("0.0023"));
+    // A gap asks again.
+    let events = decode_all(
+        &mut codec,
+        r#"{"e":"depthUpdate","E":3,"s":"BNBBTC","U":170,"u":171,"b":[],"a":[]}"#,
+    );
+    assert!(matches!(
+        &events.list[..],
+        [
+            Event::SequenceGap {
+                expected: 163,
+                got: 170,
+                ..
+            },
+            Event::NeedBookSnapshot { .. }
+        ]
+    ));
+}
+
+#[test]
+fn offline_the_book_starts_from_the_first_update_and_gaps_are_reported() {
+    use orderwire_protocol::venue::binance::Binance;
+    let mut codec = Binance::offline();
+    let events = decode_all(
+        &mut codec,
+        r#"{"stream":"bnbbtc@depth","data":{"e":"depthUpdate","E":1,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[]}}"#,
+    );
+    assert!(matches!(&events.list[..], [Event::Book(b)] if !b.snapshot && b.sequence == Some(160)));
+    let events = decode_all(
+        &mut codec,
+        r#"{"e":"depthUpdate","E":2,"s":"BNBBTC","U":165,"u":166,"b":[],"a":[]}"#,
+    );
+    assert!(matches!(
+        &events.list[..],
+        [
+            Event::SequenceGap {
+                expected: 161,
+                got: 165,
+                ..
+            },
+            ..
+        ]
+    ));
+}

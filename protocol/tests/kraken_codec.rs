@@ -109,7 +109,7 @@ fn amend_cancel_cancel_all_and_dead_man_switch() {
     );
     assert_eq!(codec.replies_expected(&Request::Cancel(&cancel)), 2);
     assert_eq!(
-        encode(&mut codec, 1234567890, Request::CancelAll),
+        encode(&mut codec, 1234567890, Request::CancelAll { symbol: None }),
         json(&format!(
             r#"{{"method":"cancel_all","params":{{"token":"{TOKEN}"}},"req_id":1234567890}}"#
         ))

@@ -381,6 +381,7 @@ mod tests {
     fn a_rolling_window_with_weights_never_holds_more_than_its_max() {
         // Binance-style: 10 units per second, an order weighs 2.
         let mut limiter = limiter(RateLimit::Window {
+            name: "TEST",
             scope: LimitScope::Global,
             window: Duration::from_secs(1),
             max: 10,
@@ -406,6 +407,7 @@ mod tests {
 
     fn limiter_with_four_orders() -> Limiter {
         let mut limiter = limiter(RateLimit::Window {
+            name: "TEST",
             scope: LimitScope::Global,
             window: Duration::from_secs(1),
             max: 10,

@@ -88,6 +88,36 @@ pub struct OrderAck {
     pub ts_out: Option<i64>,
 }
 
+/// Why a request was refused, across venues; the venue's own code and text
+/// stay in [`OrderReject`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// Malformed, a missing or bad parameter, a filter failure.
+    InvalidRequest,
+    /// Not enough balance.
+    InsufficientFunds,
+    /// No such order (never placed, or already gone).
+    UnknownOrder,
+    /// Over a rate limit.
+    RateLimited,
+    /// The signed timestamp is outside the receive window.
+    BadTimestamp,
+    /// The signature does not verify.
+    BadSignature,
+    /// The key, IP or permissions do not allow it.
+    Unauthorized,
+    /// A post-only order would have taken liquidity.
+    WouldTake,
+    /// The venue does not know whether it acted (Binance -1007): the order
+    /// is `unknown`, not rejected.
+    StatusUnknown,
+    /// A cancel-replace's new order was not attempted.
+    NotAttempted,
+    /// Any other refusal.
+    Other,
+}
+
 /// A request was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderReject {
@@ -99,6 +129,8 @@ pub struct OrderReject {
     pub code: String,
     /// The venue's error text, whole.
     pub message: String,
+    /// The refusal, typed.
+    pub reason: RejectReason,
     /// The order, when the reply names one (Kraken names the order that a
     /// cancel could not cancel).
     pub order_id: Option<OrderId>,
@@ -188,6 +220,44 @@ pub struct Response {
     pub ts_out: Option<i64>,
 }
 
+/// Which of the venue's counters a [`RateUsage`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateCounter {
+    /// Request weight (Binance's `REQUEST_WEIGHT`).
+    RequestWeight,
+    /// New orders (Binance's `ORDERS`).
+    Orders,
+    /// Raw requests (Binance's `RAW_REQUESTS`).
+    RawRequests,
+}
+
+impl RateCounter {
+    /// The name a [`crate::venue::RateLimit::Window`] carries for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateCounter::RequestWeight => "REQUEST_WEIGHT",
+            RateCounter::Orders => "ORDERS",
+            RateCounter::RawRequests => "RAW_REQUESTS",
+        }
+    }
+}
+
+/// The venue's own count of one rate limit, as of the reply to `req_id`:
+/// the gateway makes its counter agree (the venue's count wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateUsage {
+    /// The reply's request id.
+    pub req_id: Option<u64>,
+    /// Which counter.
+    pub counter: RateCounter,
+    /// The window, in seconds.
+    pub window_secs: u64,
+    /// The venue's ceiling.
+    pub limit: u32,
+    /// The venue's count, this request included.
+    pub count: u32,
+}
+
 /// One normalised event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -228,6 +298,34 @@ pub enum Event {
     SnapshotEnd {
         /// Which stream (`executions`).
         channel: &'static str,
+    },
+    /// The venue refused a request for exceeding its rate limits (HTTP 429
+    /// or 418): it was not acted on, and nothing may be sent before `until`.
+    Throttled {
+        /// The request's id.
+        req_id: Option<u64>,
+        /// What was asked.
+        method: Method,
+        /// The venue's error code (`-1003`).
+        code: String,
+        /// The venue's text.
+        message: String,
+        /// Wall-clock time (ns since the epoch) before which the venue
+        /// refuses everything; None if it did not say.
+        until: Option<i64>,
+    },
+    /// The venue's count of a rate limit.
+    RateUsage(RateUsage),
+    /// The venue will close the connection soon: reconnect proactively.
+    ServerShutdown {
+        /// Venue time of the notice.
+        ts: Option<i64>,
+    },
+    /// A book lost its sync (or was never synced) and needs a snapshot
+    /// (a [`crate::model::Request::BookSnapshot`]) to continue.
+    NeedBookSnapshot {
+        /// The pair.
+        symbol: Symbol,
     },
     /// A sequence number skipped: messages were lost.
     SequenceGap {

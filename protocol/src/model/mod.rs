@@ -11,14 +11,14 @@ mod order;
 mod request;
 
 pub use event::{
-    Balance, BookEvent, Event, Events, Fill, Level, OrderAck, OrderReject, OrderUpdate, Response,
-    Ticker, Trade,
+    Balance, BookEvent, Event, Events, Fill, Level, OrderAck, OrderReject, OrderUpdate,
+    RateCounter, RateUsage, RejectReason, Response, Ticker, Trade,
 };
 pub use json_out::{write_event_json, write_json_string};
 pub use order::{OrderStatus, Transition};
 pub use request::{
-    AmendOrder, CancelOrders, Method, NewOrder, OrderKind, OrderRef, OwnedRequest, Request,
-    Subscription, TimeInForce,
+    AmendOrder, CancelOrders, CancelReplace, Method, NewOrder, OrderKind, OrderRef, OwnedRequest,
+    ReplaceMode, Request, Subscription, TimeInForce,
 };
 
 use arrayvec::ArrayString;

@@ -25,13 +25,19 @@ pub enum Method {
     Unsubscribe,
     /// Application-level ping.
     Ping,
+    /// Cancel one order and place another in one request (Binance).
+    CancelReplace,
+    /// Ask for one order's state (reconciliation of `unknown` orders).
+    QueryOrder,
+    /// Ask for a book snapshot (Binance's `depth`, for diff-depth sync).
+    BookSnapshot,
     /// Anything else the venue answers.
     Other,
 }
 
 impl Method {
     /// Every method, for per-method tables.
-    pub const ALL: [Method; 10] = [
+    pub const ALL: [Method; 13] = [
         Method::Place,
         Method::Amend,
         Method::Cancel,
@@ -41,6 +47,9 @@ impl Method {
         Method::Subscribe,
         Method::Unsubscribe,
         Method::Ping,
+        Method::CancelReplace,
+        Method::QueryOrder,
+        Method::BookSnapshot,
         Method::Other,
     ];
 
@@ -56,13 +65,19 @@ impl Method {
             Method::Subscribe => "subscribe",
             Method::Unsubscribe => "unsubscribe",
             Method::Ping => "ping",
+            Method::CancelReplace => "cancel_replace",
+            Method::QueryOrder => "query_order",
+            Method::BookSnapshot => "book_snapshot",
             Method::Other => "other",
         }
     }
 
     /// Position in [`Method::ALL`].
     pub fn index(self) -> usize {
-        Method::ALL.iter().position(|m| *m == self).unwrap_or(9)
+        Method::ALL
+            .iter()
+            .position(|m| *m == self)
+            .unwrap_or(Method::ALL.len() - 1)
     }
 }
 
@@ -139,6 +154,27 @@ pub struct CancelOrders {
     pub symbol: Option<Symbol>,
 }
 
+/// What a cancel-replace does when its cancel fails (Binance's
+/// `cancelReplaceMode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplaceMode {
+    /// No new order unless the cancel succeeded.
+    StopOnFailure,
+    /// Place the new order whatever became of the cancel.
+    AllowFailure,
+}
+
+/// Cancel one order and place another, in one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CancelReplace {
+    /// The order to cancel.
+    pub cancel: OrderRef,
+    /// What to do if the cancel fails.
+    pub mode: ReplaceMode,
+    /// The order to place (its symbol is the canceled order's too).
+    pub new_order: NewOrder,
+}
+
 /// A market-data or private channel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Subscription {
@@ -178,8 +214,27 @@ pub enum Request<'a> {
     Amend(&'a AmendOrder),
     /// Cancel orders.
     Cancel(&'a CancelOrders),
-    /// Cancel every open order.
-    CancelAll,
+    /// Cancel every open order (of one pair, on venues that need it).
+    CancelAll {
+        /// The pair (Binance cancels per pair; Kraken ignores it).
+        symbol: Option<Symbol>,
+    },
+    /// Cancel one order and place another.
+    CancelReplace(&'a CancelReplace),
+    /// One order's state, by reference.
+    QueryOrder {
+        /// Which order.
+        order: OrderRef,
+        /// Its pair.
+        symbol: Symbol,
+    },
+    /// A book snapshot of `limit` levels a side.
+    BookSnapshot {
+        /// The pair.
+        symbol: Symbol,
+        /// Levels a side.
+        limit: u32,
+    },
     /// Arm (or with 0 disarm) the dead-man switch for `timeout_secs`.
     CancelAllAfter {
         /// Seconds until the venue cancels everything.
@@ -202,7 +257,10 @@ impl Request<'_> {
             Request::Place(_) => Method::Place,
             Request::Amend(_) => Method::Amend,
             Request::Cancel(_) => Method::Cancel,
-            Request::CancelAll => Method::CancelAll,
+            Request::CancelAll { .. } => Method::CancelAll,
+            Request::CancelReplace(_) => Method::CancelReplace,
+            Request::QueryOrder { .. } => Method::QueryOrder,
+            Request::BookSnapshot { .. } => Method::BookSnapshot,
             Request::CancelAllAfter { .. } => Method::CancelAllAfter,
             Request::BatchPlace(_) => Method::BatchPlace,
             Request::Subscribe(_) => Method::Subscribe,
@@ -223,7 +281,26 @@ pub enum OwnedRequest {
     /// Cancel orders.
     Cancel(CancelOrders),
     /// Cancel every open order.
-    CancelAll,
+    CancelAll {
+        /// The pair, where the venue needs one.
+        symbol: Option<Symbol>,
+    },
+    /// Cancel one order and place another.
+    CancelReplace(CancelReplace),
+    /// One order's state.
+    QueryOrder {
+        /// Which order.
+        order: OrderRef,
+        /// Its pair.
+        symbol: Symbol,
+    },
+    /// A book snapshot.
+    BookSnapshot {
+        /// The pair.
+        symbol: Symbol,
+        /// Levels a side.
+        limit: u32,
+    },
     /// Arm or refresh the dead-man switch.
     CancelAllAfter {
         /// Seconds.
@@ -246,7 +323,16 @@ impl OwnedRequest {
             OwnedRequest::Place(order) => Request::Place(order),
             OwnedRequest::Amend(amend) => Request::Amend(amend),
             OwnedRequest::Cancel(cancel) => Request::Cancel(cancel),
-            OwnedRequest::CancelAll => Request::CancelAll,
+            OwnedRequest::CancelAll { symbol } => Request::CancelAll { symbol: *symbol },
+            OwnedRequest::CancelReplace(replace) => Request::CancelReplace(replace),
+            OwnedRequest::QueryOrder { order, symbol } => Request::QueryOrder {
+                order: *order,
+                symbol: *symbol,
+            },
+            OwnedRequest::BookSnapshot { symbol, limit } => Request::BookSnapshot {
+                symbol: *symbol,
+                limit: *limit,
+            },
             OwnedRequest::CancelAllAfter { timeout_secs } => Request::CancelAllAfter {
                 timeout_secs: *timeout_secs,
             },
@@ -265,7 +351,10 @@ impl Request<'_> {
             Request::Place(order) => OwnedRequest::Place(order.clone()),
             Request::Amend(amend) => OwnedRequest::Amend(amend.clone()),
             Request::Cancel(cancel) => OwnedRequest::Cancel(cancel.clone()),
-            Request::CancelAll => OwnedRequest::CancelAll,
+            Request::CancelAll { symbol } => OwnedRequest::CancelAll { symbol },
+            Request::CancelReplace(replace) => OwnedRequest::CancelReplace(replace.clone()),
+            Request::QueryOrder { order, symbol } => OwnedRequest::QueryOrder { order, symbol },
+            Request::BookSnapshot { symbol, limit } => OwnedRequest::BookSnapshot { symbol, limit },
             Request::CancelAllAfter { timeout_secs } => {
                 OwnedRequest::CancelAllAfter { timeout_secs }
             }

@@ -12,7 +12,7 @@ mod policy;
 pub use policy::{Cost, Keepalive, LimitScope, RateLimit, RatePolicy};
 
 use crate::json::JsonError;
-use crate::model::{Events, Request};
+use crate::model::{BookEvent, Events, Level, Request};
 
 /// Why a request could not be encoded (misuse, not a venue fault).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -96,6 +96,14 @@ pub trait Venue: Send + 'static {
     /// Decodes one inbound message (the payload of one WebSocket message).
     /// Mutable so that parsers that work in place (simd-json) can.
     fn decode(&mut self, message: &mut [u8], out: &mut Events) -> Result<(), DecodeError>;
+
+    /// A book snapshot fetched on another connection (Binance's `depth` on
+    /// the WebSocket API for the streams' diff depth): the codec syncs its
+    /// book from it and appends what follows (the snapshot, then buffered
+    /// deltas). Venues whose books come whole ignore it.
+    fn on_book_snapshot(&mut self, book: &BookEvent, levels: &[Level], out: &mut Events) {
+        let _ = (book, levels, out);
+    }
 
     /// Forgets per-connection state (book, sequence numbers) after a drop.
     fn reset(&mut self);

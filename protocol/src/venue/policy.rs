@@ -14,6 +14,9 @@ pub struct Keepalive {
     pub app_ping_every: Option<Duration>,
     /// The venue sends heartbeats at least this often while subscribed.
     pub heartbeat_every: Option<Duration>,
+    /// The venue ends a connection this old (Binance: 24 h); the gateway
+    /// reconnects on its own terms before that.
+    pub max_connection_age: Option<Duration>,
 }
 
 /// What one counter counts over.
@@ -42,6 +45,9 @@ pub struct Cost {
 pub enum RateLimit {
     /// At most `max` units of cost in any rolling `window`.
     Window {
+        /// The venue's name for the counter (`REQUEST_WEIGHT`), which its
+        /// usage reports ([`crate::model::RateUsage`]) are matched by.
+        name: &'static str,
         /// Counter scope.
         scope: LimitScope,
         /// Window length.

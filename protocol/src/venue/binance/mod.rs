@@ -1,13 +1,484 @@
-//! Binance Spot WebSocket API and market streams (../shared/venues/binance.md).
+//! Binance Spot WebSocket API and market streams (../shared/venues/binance.md,
+//! docs/venues/binance.md).
 //!
-//! Work in progress (issue 5): request signing and the market-stream
-//! decoder with the U/u depth synchronisation are done and tested; the
-//! WebSocket API request codec and the `Venue` implementation follow.
+//! One [`Binance`] codec serves either connection: the WebSocket API
+//! (`ws-api/v3`: orders, `depth`, the user data stream) or the market
+//! streams (`stream.binance.com`). It decodes both shapes either way, so a
+//! capture of both decodes with one codec.
 
 pub mod request;
+pub mod response;
 pub mod sign;
 pub mod stream;
 
-pub use request::{Credentials, RequestWriter};
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub use request::{Credentials, RequestWriter, ResponseType};
+pub use response::{ApiMessage, Inflight, decode_api};
 pub use sign::Signer;
 pub use stream::{DepthSync, DepthUpdate, StreamMessage, SyncAction, decode_stream};
+
+use crate::model::{
+    BookEvent, Event, Events, Level, Method, Request, Subscription, Symbol, write_json_string,
+};
+use crate::venue::{DecodeError, EncodeError, Keepalive, LimitScope, RateLimit, RatePolicy, Venue};
+
+/// The WebSocket API endpoint.
+pub const API_URL: &str = "wss://ws-api.binance.com:443/ws-api/v3";
+/// The market-streams endpoint (raw streams under `/ws`).
+pub const STREAMS_URL: &str = "wss://stream.binance.com:9443/ws";
+/// Levels a side kept per book, and asked for in a `depth` snapshot
+/// (weight 50 at up to 1000 levels).
+pub const DEFAULT_DEPTH: u32 = 1000;
+
+/// Request ids remembered for decoding replies; beyond that many in
+/// flight the oldest are forgotten and their replies decoded by shape.
+const INFLIGHT_SLOTS: usize = 4096;
+
+/// Weight per method (web-socket-api.md): order.place 1, order.cancel 1,
+/// order.cancelReplace 1, order.amend.keepPriority 4, openOrders.cancelAll
+/// 1, order.status 4, depth 50 (limit 1000), ping 1,
+/// userDataStream.subscribe 2.
+pub const REQUEST_WEIGHTS: &[(Method, u32)] = &[
+    (Method::Place, 1),
+    (Method::Cancel, 1),
+    (Method::CancelReplace, 1),
+    (Method::Amend, 4),
+    (Method::CancelAll, 1),
+    (Method::QueryOrder, 4),
+    (Method::BookSnapshot, 50),
+    (Method::Ping, 1),
+    (Method::Subscribe, 2),
+    (Method::Unsubscribe, 2),
+    (Method::Other, 2),
+    (Method::CancelAllAfter, 1),
+    (Method::BatchPlace, 1),
+];
+
+/// What counts against ORDERS: new orders only (a cancel-replace places
+/// one).
+pub const ORDER_COUNTS: &[(Method, u32)] = &[
+    (Method::Place, 1),
+    (Method::CancelReplace, 1),
+    (Method::BatchPlace, 1),
+    (Method::Cancel, 0),
+    (Method::Amend, 0),
+    (Method::CancelAll, 0),
+    (Method::QueryOrder, 0),
+    (Method::BookSnapshot, 0),
+    (Method::Ping, 0),
+    (Method::Subscribe, 0),
+    (Method::Unsubscribe, 0),
+    (Method::Other, 0),
+    (Method::CancelAllAfter, 0),
+];
+
+/// Which connection a codec drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `ws-api/v3`.
+    Api,
+    /// The market streams.
+    Streams,
+}
+
+/// The Binance codec.
+#[derive(Debug)]
+pub struct Binance {
+    endpoint: Endpoint,
+    writer: RequestWriter,
+    inflight: Vec<Option<(u64, Inflight)>>,
+    books: HashMap<Symbol, DepthSync, foldhash::fast::RandomState>,
+    depth: u32,
+    /// Decoding a capture: books start from the first update when no
+    /// snapshot comes, and gaps are still reported.
+    passive: bool,
+}
+
+impl Binance {
+    /// A WebSocket API codec; without credentials only `ping` and `depth`
+    /// encode.
+    pub fn api(credentials: Option<Credentials>) -> Binance {
+        Binance::new(Endpoint::Api, credentials)
+    }
+
+    /// A market-streams codec.
+    pub fn streams() -> Binance {
+        Binance::new(Endpoint::Streams, None)
+    }
+
+    /// A codec for reading captures of either connection offline.
+    pub fn offline() -> Binance {
+        let mut codec = Binance::new(Endpoint::Api, None);
+        codec.passive = true;
+        codec
+    }
+
+    fn new(endpoint: Endpoint, credentials: Option<Credentials>) -> Binance {
+        Binance {
+            endpoint,
+            writer: RequestWriter::new(credentials),
+            inflight: vec![None; INFLIGHT_SLOTS],
+            books: HashMap::default(),
+            depth: DEFAULT_DEPTH,
+            passive: false,
+        }
+    }
+
+    /// The request writer (recvWindow, newOrderRespType, logon state).
+    pub fn writer_mut(&mut self) -> &mut RequestWriter {
+        &mut self.writer
+    }
+
+    /// Levels a side kept per book.
+    pub fn set_depth(&mut self, depth: u32) {
+        self.depth = depth.clamp(1, 5_000);
+    }
+
+    /// The local book of `symbol` (upper case), if kept.
+    pub fn book(&self, symbol: &str) -> Option<&DepthSync> {
+        crate::model::inline(symbol).and_then(|s: Symbol| self.books.get(&s))
+    }
+
+    fn remember(&mut self, req_id: u64, inflight: Inflight) {
+        let slot = (req_id % INFLIGHT_SLOTS as u64) as usize;
+        self.inflight[slot] = Some((req_id, inflight));
+    }
+
+    fn sync_for(&mut self, symbol: Symbol) -> &mut DepthSync {
+        let (depth, passive) = (self.depth as usize, self.passive);
+        self.books.entry(symbol).or_insert_with(|| {
+            let mut sync = DepthSync::new(depth);
+            sync.set_passive(passive);
+            sync
+        })
+    }
+
+    /// `SUBSCRIBE`/`UNSUBSCRIBE` on the market streams.
+    fn encode_stream_subscription(
+        &mut self,
+        req_id: u64,
+        subscribe: bool,
+        subscription: &Subscription,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        let (symbols, suffix) = match subscription {
+            Subscription::Book { symbols, .. } => (symbols, "@depth@100ms"),
+            Subscription::Trades { symbols } => (symbols, "@trade"),
+            Subscription::Ticker { symbols } => (symbols, "@bookTicker"),
+            Subscription::Executions { .. } => {
+                return Err(EncodeError::Unsupported(
+                    "executions on the market streams (use the WebSocket API)",
+                ));
+            }
+        };
+        if symbols.is_empty() {
+            return Err(EncodeError::Invalid("no symbols"));
+        }
+        out.extend_from_slice(b"{\"method\":\"");
+        out.extend_from_slice(if subscribe {
+            b"SUBSCRIBE"
+        } else {
+            b"UNSUBSCRIBE"
+        });
+        out.extend_from_slice(b"\",\"params\":[");
+        let mut name = String::with_capacity(48);
+        for (index, symbol) in symbols.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            name.clear();
+            // Stream names are lower case.
+            name.push_str(&symbol.to_ascii_lowercase());
+            name.push_str(suffix);
+            write_json_string(&name, out);
+        }
+        out.extend_from_slice(b"],\"id\":");
+        crate::num::Decimal::new(i128::from(req_id), 0)
+            .unwrap_or(crate::num::Decimal::ZERO)
+            .write_to(out);
+        out.push(b'}');
+        if subscribe {
+            if let Subscription::Book { symbols, .. } = subscription {
+                for symbol in symbols {
+                    let upper =
+                        crate::model::inline::<32>(&symbol.to_ascii_uppercase()).unwrap_or(*symbol);
+                    self.sync_for(upper);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A market-stream message, through the books.
+    fn decode_stream_message(
+        &mut self,
+        message: &[u8],
+        out: &mut Events,
+    ) -> Result<(), DecodeError> {
+        if let StreamMessage::Depth(update) = decode_stream(message, out)? {
+            let symbol = update.symbol;
+            if self.sync_for(symbol).on_update(update, out) == SyncAction::NeedSnapshot {
+                out.list.push(Event::NeedBookSnapshot { symbol });
+            }
+        }
+        Ok(())
+    }
+
+    /// A `depth` reply decoded on this codec: it syncs the pair's book if
+    /// this codec keeps one (the offline decoder; in the engine the reply
+    /// comes on the API connection and reaches the streams codec through
+    /// [`Venue::on_book_snapshot`]).
+    fn apply_snapshot_here(&mut self, snapshot: response::SnapshotRef, out: &mut Events) {
+        let symbol = match snapshot.symbol {
+            Some(symbol) => Some(symbol),
+            // Offline, the request is not seen: the one book waiting.
+            None => {
+                let mut waiting = self.books.iter().filter(|(_, s)| !s.is_synced());
+                match (waiting.next(), waiting.next()) {
+                    (Some((symbol, _)), None) => Some(*symbol),
+                    _ => None,
+                }
+            }
+        };
+        let Some(symbol) = symbol else { return };
+        let Some(Event::Book(book)) = out.list.get_mut(snapshot.event_index) else {
+            return;
+        };
+        book.symbol = symbol;
+        let (bids, asks) = (book.bids.clone(), book.asks.clone());
+        let Some(sync) = self.books.get_mut(&symbol) else {
+            return;
+        };
+        let levels = std::mem::take(&mut out.levels);
+        let action = sync.on_snapshot(
+            snapshot.last_update_id,
+            levels.get(bids).unwrap_or(&[]),
+            levels.get(asks).unwrap_or(&[]),
+            out,
+        );
+        // on_snapshot appended deltas' levels to the (now empty) vector:
+        // put the snapshot's levels back in front and shift those ranges.
+        let shift = levels.len();
+        let mut merged = levels;
+        let appended = std::mem::take(&mut out.levels);
+        merged.extend_from_slice(&appended);
+        out.levels = merged;
+        for event in out.list.iter_mut().skip(snapshot.event_index + 1) {
+            if let Event::Book(b) = event {
+                b.bids = b.bids.start + shift..b.bids.end + shift;
+                b.asks = b.asks.start + shift..b.asks.end + shift;
+            }
+        }
+        if action == SyncAction::NeedSnapshot {
+            out.list.push(Event::NeedBookSnapshot { symbol });
+        }
+    }
+}
+
+impl Venue for Binance {
+    fn name(&self) -> &'static str {
+        "binance"
+    }
+
+    fn encode_login(
+        &mut self,
+        req_id: u64,
+        wall_ns: i64,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, EncodeError> {
+        // HMAC keys sign every request; Ed25519 keys log the session on.
+        if self.endpoint != Endpoint::Api || !self.writer.can_log_on() {
+            self.writer.logged_on = false;
+            return Ok(false);
+        }
+        self.writer.set_wall_clock(wall_ns);
+        self.writer.logged_on = false;
+        self.writer.encode_logon(req_id, out)?;
+        self.remember(
+            req_id,
+            Inflight {
+                method: Method::Other,
+                symbol: None,
+                logon: true,
+            },
+        );
+        // Replies come in request order, so what follows the logon may go
+        // unsigned at once; a refused logon turns signing back on.
+        self.writer.logged_on = true;
+        Ok(true)
+    }
+
+    fn set_wall_clock(&mut self, wall_ns: i64) {
+        self.writer.set_wall_clock(wall_ns);
+    }
+
+    fn encode(
+        &mut self,
+        req_id: u64,
+        request: &Request<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        let start = out.len();
+        let result = match (self.endpoint, request) {
+            (Endpoint::Streams, Request::Subscribe(s)) => {
+                self.encode_stream_subscription(req_id, true, s, out)
+            }
+            (Endpoint::Streams, Request::Unsubscribe(s)) => {
+                self.encode_stream_subscription(req_id, false, s, out)
+            }
+            (Endpoint::Streams, _) => Err(EncodeError::Unsupported(
+                "requests other than SUBSCRIBE on the market streams",
+            )),
+            (Endpoint::Api, _) => self.writer.encode(req_id, request, out),
+        };
+        if result.is_err() {
+            out.truncate(start);
+            return result;
+        }
+        let symbol = match request {
+            Request::BookSnapshot { symbol, .. } | Request::QueryOrder { symbol, .. } => {
+                Some(*symbol)
+            }
+            _ => None,
+        };
+        self.remember(
+            req_id,
+            Inflight {
+                method: request.method(),
+                symbol,
+                logon: false,
+            },
+        );
+        Ok(())
+    }
+
+    fn replies_expected(&self, request: &Request<'_>) -> u32 {
+        match request {
+            // One event for the cancel, one for the new order.
+            Request::CancelReplace(_) => 2,
+            _ => 1,
+        }
+    }
+
+    fn decode(&mut self, message: &mut [u8], out: &mut Events) -> Result<(), DecodeError> {
+        if self.endpoint == Endpoint::Streams && message.first() == Some(&b'{') {
+            // Stream payloads dominate here; replies take the fallback.
+            let looks_like_reply = message.starts_with(b"{\"result\"")
+                || message.starts_with(b"{\"id\"")
+                || message.starts_with(b"{\"code\"");
+            if !looks_like_reply {
+                return self.decode_stream_message(message, out);
+            }
+        }
+        let inflight = &mut self.inflight;
+        let mut take = |id: u64| {
+            let slot = &mut inflight[(id % INFLIGHT_SLOTS as u64) as usize];
+            match slot {
+                Some((held, _)) if *held == id => slot.take().map(|(_, i)| i),
+                _ => None,
+            }
+        };
+        match decode_api(message, &mut take, out)? {
+            ApiMessage::NotApi => self.decode_stream_message(message, out),
+            ApiMessage::Handled { logon, snapshot } => {
+                if logon == Some(false) {
+                    self.writer.logged_on = false;
+                }
+                if let Some(snapshot) = snapshot {
+                    self.apply_snapshot_here(snapshot, out);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn on_book_snapshot(&mut self, book: &BookEvent, levels: &[Level], out: &mut Events) {
+        let Some(sync) = self.books.get_mut(&book.symbol) else {
+            return;
+        };
+        let (Some(bids), Some(asks)) =
+            (levels.get(book.bids.clone()), levels.get(book.asks.clone()))
+        else {
+            return;
+        };
+        let last_update_id = book.sequence.unwrap_or(0);
+        let start = out.levels.len();
+        out.levels.extend_from_slice(bids);
+        let middle = out.levels.len();
+        out.levels.extend_from_slice(asks);
+        let snapshot_index = out.list.len();
+        out.list.push(Event::Book(BookEvent {
+            symbol: book.symbol,
+            snapshot: true,
+            bids: start..middle,
+            asks: middle..out.levels.len(),
+            checksum: None,
+            sequence: Some(last_update_id),
+            ts: book.ts,
+        }));
+        if sync.on_snapshot(last_update_id, bids, asks, out) == SyncAction::NeedSnapshot {
+            // Older than the buffered updates: drop the snapshot event.
+            out.list.remove(snapshot_index);
+            out.list.push(Event::NeedBookSnapshot {
+                symbol: book.symbol,
+            });
+        }
+    }
+
+    fn reset(&mut self) {
+        self.books.values_mut().for_each(DepthSync::reset);
+        self.inflight.iter_mut().for_each(|slot| *slot = None);
+    }
+
+    fn keepalive(&self) -> Keepalive {
+        Keepalive {
+            // The server pings every 20 s; the engine answers those.
+            idle_close_after: None,
+            app_ping_every: None,
+            heartbeat_every: None,
+            max_connection_age: Some(Duration::from_secs(24 * 3_600)),
+        }
+    }
+
+    fn rate_policy(&self) -> RatePolicy {
+        if self.endpoint == Endpoint::Streams {
+            // 5 incoming messages a second (pings and pongs count).
+            return RatePolicy {
+                limits: vec![RateLimit::Window {
+                    name: "MESSAGES",
+                    scope: LimitScope::Global,
+                    window: Duration::from_secs(1),
+                    max: 5,
+                    costs: &[],
+                }],
+            };
+        }
+        RatePolicy {
+            limits: vec![
+                RateLimit::Window {
+                    name: "REQUEST_WEIGHT",
+                    scope: LimitScope::Global,
+                    window: Duration::from_secs(60),
+                    max: 6_000,
+                    costs: REQUEST_WEIGHTS,
+                },
+                RateLimit::Window {
+                    name: "ORDERS",
+                    scope: LimitScope::Global,
+                    window: Duration::from_secs(10),
+                    max: 50,
+                    costs: ORDER_COUNTS,
+                },
+                RateLimit::Window {
+                    name: "ORDERS",
+                    scope: LimitScope::Global,
+                    window: Duration::from_secs(86_400),
+                    max: 160_000,
+                    costs: ORDER_COUNTS,
+                },
+            ],
+        }
+    }
+}

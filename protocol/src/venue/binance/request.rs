@@ -4,8 +4,8 @@
 
 use super::sign::Signer;
 use crate::model::{
-    AmendOrder, CancelOrders, NewOrder, OrderKind, OrderRef, Request, Side, TimeInForce,
-    write_json_string,
+    AmendOrder, CancelOrders, CancelReplace, NewOrder, OrderKind, OrderRef, ReplaceMode, Request,
+    Side, Subscription, TimeInForce, write_json_string,
 };
 use crate::num::Decimal;
 use crate::secret::Secret;
@@ -36,6 +36,9 @@ pub struct RequestWriter {
     pub recv_window_ms: u32,
     /// Set after a successful `session.logon`: no apiKey or signature.
     pub logged_on: bool,
+    /// `newOrderRespType` of places and cancel-replaces; None leaves it to
+    /// the venue (FULL for LIMIT and MARKET).
+    pub response_type: Option<ResponseType>,
     wall_ms: u64,
     payload: Vec<u8>,
 }
@@ -95,6 +98,7 @@ impl RequestWriter {
             credentials,
             recv_window_ms: 5_000,
             logged_on: false,
+            response_type: None,
             wall_ms: 0,
             payload: Vec::with_capacity(512),
         }
@@ -126,27 +130,36 @@ impl RequestWriter {
         request: &Request<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
-        let method = match request {
-            Request::Place(_) => "order.place",
-            Request::Cancel(_) => "order.cancel",
-            Request::Amend(_) => "order.amend.keepPriority",
-            Request::Ping => "ping",
-            _ => {
+        let (method, security) = match request {
+            Request::Place(_) => ("order.place", Security::Signed),
+            Request::Cancel(_) => ("order.cancel", Security::Signed),
+            Request::Amend(_) => ("order.amend.keepPriority", Security::Signed),
+            Request::CancelReplace(_) => ("order.cancelReplace", Security::Signed),
+            Request::CancelAll { .. } => ("openOrders.cancelAll", Security::Signed),
+            Request::QueryOrder { .. } => ("order.status", Security::Signed),
+            Request::BookSnapshot { .. } => ("depth", Security::Public),
+            Request::Ping => ("ping", Security::Public),
+            Request::Subscribe(Subscription::Executions { .. }) if self.logged_on => {
+                ("userDataStream.subscribe", Security::Public)
+            }
+            Request::Subscribe(Subscription::Executions { .. }) => {
+                ("userDataStream.subscribe.signature", Security::Signed)
+            }
+            Request::Subscribe(_) | Request::Unsubscribe(_) => {
                 return Err(EncodeError::Unsupported(
-                    "this request on Binance (not yet)",
+                    "market-data subscriptions on the WebSocket API (use the streams)",
                 ));
             }
+            Request::CancelAllAfter { .. } => {
+                return Err(EncodeError::Unsupported("cancel_all_after on Binance Spot"));
+            }
+            Request::BatchPlace(_) => {
+                return Err(EncodeError::Unsupported("batch orders on Binance Spot"));
+            }
         };
-        out.extend_from_slice(b"{\"id\":");
-        Decimal::new(i128::from(req_id), 0)
-            .unwrap_or(Decimal::ZERO)
-            .write_to(out);
-        out.extend_from_slice(b",\"method\":\"");
-        out.extend_from_slice(method.as_bytes());
-        out.extend_from_slice(b"\"");
-        if matches!(request, Request::Ping) {
-            out.push(b'}');
-            return Ok(());
+        write_id_and_method(req_id, method, out);
+        if security == Security::Public {
+            return public_params(request, out);
         }
         let signed = !self.logged_on;
         let credentials = self
@@ -165,13 +178,46 @@ impl RequestWriter {
         if signed {
             params.text("apiKey", credentials.api_key.expose());
         }
-        let recv_window = u64::from(self.recv_window_ms.min(60_000));
-        let timestamp = self.wall_ms;
-        match request {
-            Request::Place(order) => place_params(&mut params, order, recv_window, timestamp)?,
-            Request::Cancel(cancel) => cancel_params(&mut params, cancel, recv_window, timestamp)?,
-            Request::Amend(amend) => amend_params(&mut params, amend, recv_window, timestamp)?,
-            _ => {}
+        let stamp = Stamp {
+            recv_window: u64::from(self.recv_window_ms.min(60_000)),
+            timestamp: self.wall_ms,
+        };
+        let response_type = self.response_type;
+        let result = match request {
+            Request::Place(order) => place_params(&mut params, order, response_type, stamp, None),
+            Request::Cancel(cancel) => cancel_params(&mut params, cancel, stamp),
+            Request::Amend(amend) => amend_params(&mut params, amend, stamp),
+            Request::CancelReplace(replace) => {
+                replace_params(&mut params, replace, response_type, stamp)
+            }
+            Request::CancelAll { symbol } => symbol
+                .ok_or(EncodeError::Invalid(
+                    "openOrders.cancelAll needs the symbol",
+                ))
+                .and_then(|symbol| {
+                    params.number("recvWindow", stamp.recv_window);
+                    params.text("symbol", symbol_text(&symbol)?);
+                    params.number("timestamp", stamp.timestamp);
+                    Ok(())
+                }),
+            Request::QueryOrder { order, symbol } => {
+                order_ref(&mut params, "", order).and_then(|()| {
+                    params.number("recvWindow", stamp.recv_window);
+                    params.text("symbol", symbol_text(symbol)?);
+                    params.number("timestamp", stamp.timestamp);
+                    Ok(())
+                })
+            }
+            _ => {
+                // userDataStream.subscribe.signature: apiKey, timestamp.
+                params.number("recvWindow", stamp.recv_window);
+                params.number("timestamp", stamp.timestamp);
+                Ok(())
+            }
+        };
+        if let Err(error) = result {
+            self.payload = payload;
+            return Err(error);
         }
         let json = params.json;
         if signed {
@@ -183,6 +229,88 @@ impl RequestWriter {
         self.payload = payload;
         Ok(())
     }
+
+    /// Appends `session.logon` (Ed25519 keys only): apiKey, timestamp and
+    /// the signature. After it, requests go unsigned.
+    pub fn encode_logon(&mut self, req_id: u64, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let credentials = self
+            .credentials
+            .as_ref()
+            .ok_or(EncodeError::NoCredentials)?;
+        if !credentials.signer.is_ed25519() {
+            return Err(EncodeError::Invalid("session.logon needs an Ed25519 key"));
+        }
+        write_id_and_method(req_id, "session.logon", out);
+        out.extend_from_slice(b",\"params\":{");
+        let mut payload = std::mem::take(&mut self.payload);
+        payload.clear();
+        let mut params = Params {
+            json: out,
+            payload: &mut payload,
+            first: true,
+        };
+        params.text("apiKey", credentials.api_key.expose());
+        params.number("timestamp", self.wall_ms);
+        let json = params.json;
+        json.extend_from_slice(b",\"signature\":\"");
+        credentials.signer.sign_into(&payload, json);
+        json.extend_from_slice(b"\"}}");
+        self.payload = payload;
+        Ok(())
+    }
+
+    /// Whether `session.logon` can be used (an Ed25519 key).
+    pub fn can_log_on(&self) -> bool {
+        self.credentials
+            .as_ref()
+            .is_some_and(|c| c.signer.is_ed25519())
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Security {
+    /// No apiKey, no signature.
+    Public,
+    /// apiKey, timestamp and signature (or none of the first and last after
+    /// `session.logon`).
+    Signed,
+}
+
+#[derive(Clone, Copy)]
+struct Stamp {
+    recv_window: u64,
+    timestamp: u64,
+}
+
+fn write_id_and_method(req_id: u64, method: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"id\":");
+    Decimal::new(i128::from(req_id), 0)
+        .unwrap_or(Decimal::ZERO)
+        .write_to(out);
+    out.extend_from_slice(b",\"method\":\"");
+    out.extend_from_slice(method.as_bytes());
+    out.push(b'"');
+}
+
+/// Unsigned requests: `ping` and `depth` (and the user data stream after
+/// `session.logon`).
+fn public_params(request: &Request<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    match request {
+        Request::BookSnapshot { symbol, limit } => {
+            let symbol = symbol_text(symbol)?;
+            // Weight grows with the limit; 5000 is the documented maximum.
+            let limit = (*limit).clamp(1, 5_000);
+            out.extend_from_slice(b",\"params\":{\"limit\":");
+            Decimal::new(i128::from(limit), 0)
+                .unwrap_or(Decimal::ZERO)
+                .write_to(out);
+            out.extend_from_slice(b",\"symbol\":");
+            write_json_string(symbol, out);
+            out.extend_from_slice(b"}}");
+        }
+        _ => out.push(b'}'),
+    }
+    Ok(())
 }
 
 /// Binance order ids are integers: written as JSON numbers.
@@ -203,11 +331,26 @@ fn symbol_text(symbol: &str) -> Result<&str, EncodeError> {
 fn place_params(
     p: &mut Params<'_, '_>,
     order: &NewOrder,
-    recv_window: u64,
-    timestamp: u64,
+    response_type: Option<ResponseType>,
+    stamp: Stamp,
+    cancel: Option<(&OrderRef, ReplaceMode)>,
 ) -> Result<(), EncodeError> {
+    if let Some((target, mode)) = cancel {
+        // cancelOrderId | cancelOrigClientOrderId, then cancelReplaceMode.
+        order_ref(p, "cancel", target)?;
+        p.text(
+            "cancelReplaceMode",
+            match mode {
+                ReplaceMode::StopOnFailure => "STOP_ON_FAILURE",
+                ReplaceMode::AllowFailure => "ALLOW_FAILURE",
+            },
+        );
+    }
     if !order.client_order_id.is_empty() {
         p.text("newClientOrderId", &order.client_order_id);
+    }
+    if let Some(response_type) = response_type {
+        p.text("newOrderRespType", response_type.as_str());
     }
     match (order.kind, order.price) {
         (OrderKind::Limit, Some(price)) => p.decimal("price", price),
@@ -217,7 +360,7 @@ fn place_params(
         (OrderKind::Market, _) => {}
     }
     p.decimal("quantity", order.qty);
-    p.number("recvWindow", recv_window);
+    p.number("recvWindow", stamp.recv_window);
     p.text(
         "side",
         match order.side {
@@ -226,14 +369,15 @@ fn place_params(
         },
     );
     p.text("symbol", symbol_text(&order.symbol)?);
-    if order.kind == OrderKind::Limit {
+    // LIMIT_MAKER takes no timeInForce.
+    if order.kind == OrderKind::Limit && !order.post_only {
         let tif = match order.time_in_force {
             TimeInForce::GoodTillCanceled => "GTC",
             TimeInForce::ImmediateOrCancel => "IOC",
         };
         p.text("timeInForce", tif);
     }
-    p.number("timestamp", timestamp);
+    p.number("timestamp", stamp.timestamp);
     p.text(
         "type",
         match (order.kind, order.post_only) {
@@ -245,11 +389,40 @@ fn place_params(
     Ok(())
 }
 
+fn replace_params(
+    p: &mut Params<'_, '_>,
+    replace: &CancelReplace,
+    response_type: Option<ResponseType>,
+    stamp: Stamp,
+) -> Result<(), EncodeError> {
+    place_params(
+        p,
+        &replace.new_order,
+        response_type,
+        stamp,
+        Some((&replace.cancel, replace.mode)),
+    )
+}
+
+/// `orderId` / `origClientOrderId`, or with `prefix` "cancel",
+/// `cancelOrderId` / `cancelOrigClientOrderId`.
+fn order_ref(p: &mut Params<'_, '_>, prefix: &str, order: &OrderRef) -> Result<(), EncodeError> {
+    let (by_id, by_client) = if prefix.is_empty() {
+        ("orderId", "origClientOrderId")
+    } else {
+        ("cancelOrderId", "cancelOrigClientOrderId")
+    };
+    match order {
+        OrderRef::OrderId(id) => p.raw(by_id, numeric(id)?, false),
+        OrderRef::ClientOrderId(id) => p.text(by_client, id),
+    }
+    Ok(())
+}
+
 fn cancel_params(
     p: &mut Params<'_, '_>,
     cancel: &CancelOrders,
-    recv_window: u64,
-    timestamp: u64,
+    stamp: Stamp,
 ) -> Result<(), EncodeError> {
     let [order] = cancel.orders.as_slice() else {
         return Err(EncodeError::Invalid(
@@ -259,21 +432,17 @@ fn cancel_params(
     let symbol = cancel
         .symbol
         .ok_or(EncodeError::Invalid("Binance cancels need the symbol"))?;
-    match order {
-        OrderRef::OrderId(id) => p.raw("orderId", numeric(id)?, false),
-        OrderRef::ClientOrderId(id) => p.text("origClientOrderId", id),
-    }
-    p.number("recvWindow", recv_window);
+    order_ref(p, "", order)?;
+    p.number("recvWindow", stamp.recv_window);
     p.text("symbol", symbol_text(&symbol)?);
-    p.number("timestamp", timestamp);
+    p.number("timestamp", stamp.timestamp);
     Ok(())
 }
 
 fn amend_params(
     p: &mut Params<'_, '_>,
     amend: &AmendOrder,
-    recv_window: u64,
-    timestamp: u64,
+    stamp: Stamp,
 ) -> Result<(), EncodeError> {
     let symbol = amend
         .symbol
@@ -287,12 +456,32 @@ fn amend_params(
         .qty
         .ok_or(EncodeError::Invalid("an amend needs newQty"))?;
     p.decimal("newQty", qty);
-    match amend.order {
-        OrderRef::OrderId(id) => p.raw("orderId", numeric(&id)?, false),
-        OrderRef::ClientOrderId(id) => p.text("origClientOrderId", &id),
-    }
-    p.number("recvWindow", recv_window);
+    order_ref(p, "", &amend.order)?;
+    p.number("recvWindow", stamp.recv_window);
     p.text("symbol", symbol_text(&symbol)?);
-    p.number("timestamp", timestamp);
+    p.number("timestamp", stamp.timestamp);
     Ok(())
+}
+
+/// `newOrderRespType`: how much the place reply says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResponseType {
+    /// Ids and time only.
+    Ack,
+    /// The order's state after matching.
+    Result,
+    /// The state and every fill (the default for LIMIT and MARKET).
+    #[default]
+    Full,
+}
+
+impl ResponseType {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseType::Ack => "ACK",
+            ResponseType::Result => "RESULT",
+            ResponseType::Full => "FULL",
+        }
+    }
 }

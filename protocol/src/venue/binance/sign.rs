@@ -28,6 +28,11 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
+    /// Whether this is an Ed25519 key (the only kind `session.logon` takes).
+    pub fn is_ed25519(&self) -> bool {
+        matches!(self, Signer::Ed25519(_))
+    }
+
     /// An Ed25519 signer from the 32-byte private key.
     pub fn ed25519_from_bytes(private_key: &[u8; 32]) -> Signer {
         Signer::Ed25519(Box::new(ed25519_dalek::SigningKey::from_bytes(private_key)))

@@ -35,7 +35,10 @@ fn millis_to_ns(ms: u64) -> Option<i64> {
 }
 
 /// `[["price","qty"], ...]` appended to `levels`.
-fn read_pairs(scanner: &mut Scanner<'_>, levels: &mut Vec<Level>) -> Result<(), DecodeError> {
+pub(crate) fn read_pairs(
+    scanner: &mut Scanner<'_>,
+    levels: &mut Vec<Level>,
+) -> Result<(), DecodeError> {
     scanner.begin_array()?;
     while scanner.next_element()? {
         scanner.begin_array()?;
@@ -237,6 +240,7 @@ pub struct DepthSync {
     book: Book,
     last_id: Option<u64>,
     buffer: Vec<DepthUpdate>,
+    passive: bool,
 }
 
 impl DepthSync {
@@ -246,7 +250,22 @@ impl DepthSync {
             book: Book::new(depth),
             last_id: None,
             buffer: Vec::new(),
+            passive: false,
         }
+    }
+
+    /// Passive (decoding a capture): without a snapshot, the book starts
+    /// from the first update instead of waiting, so deltas and gaps are
+    /// still reported.
+    pub fn set_passive(&mut self, passive: bool) {
+        self.passive = passive;
+    }
+
+    /// Forgets the book and the buffer (the connection dropped).
+    pub fn reset(&mut self) {
+        self.book.clear();
+        self.last_id = None;
+        self.buffer.clear();
     }
 
     /// The book (valid when `is_synced`).
@@ -263,6 +282,10 @@ impl DepthSync {
     /// an `error` event (and a resync).
     pub fn on_update(&mut self, update: DepthUpdate, out: &mut Events) -> SyncAction {
         let Some(last) = self.last_id else {
+            if self.passive {
+                self.apply(update, out);
+                return SyncAction::None;
+            }
             let first = self.buffer.is_empty();
             self.buffer.push(update);
             return if first {
@@ -280,6 +303,11 @@ impl DepthSync {
                 expected: last + 1,
                 got: update.first_id,
             });
+            if self.passive {
+                // Offline there is no snapshot to wait for: go on from here.
+                self.apply(update, out);
+                return SyncAction::None;
+            }
             self.last_id = None;
             self.buffer.clear();
             self.buffer.push(update);

@@ -9,7 +9,7 @@ use super::{KnownOrder, Kraken};
 use crate::json::{Kind, RawStr, Scanner};
 use crate::model::{
     BookEvent, Event, Events, Fill, Level, Liquidity, Method, OrderAck, OrderReject, OrderStatus,
-    OrderUpdate, Response, Side, Ticker, Trade, inline,
+    OrderUpdate, RejectReason, Response, Side, Ticker, Trade, inline,
 };
 use crate::num::Decimal;
 use crate::venue::DecodeError;
@@ -490,6 +490,7 @@ fn decode_response(
         out.list.push(Event::OrderReject(OrderReject {
             req_id: envelope.req_id,
             method,
+            reason: reject_reason(&message),
             code,
             message,
             order_id,
@@ -651,6 +652,7 @@ fn decode_batch_orders(
                 req_id: envelope.req_id,
                 method: Method::BatchPlace,
                 code: message.split(':').next().unwrap_or_default().to_owned(),
+                reason: reject_reason(&message),
                 message,
                 order_id,
                 ts_in: envelope.time_in,
@@ -659,6 +661,24 @@ fn decode_batch_orders(
         }
     }
     Ok(())
+}
+
+/// Kraken's error text (`EOrder:Insufficient funds`), typed.
+fn reject_reason(message: &str) -> RejectReason {
+    match message {
+        "EOrder:Unknown order" | "EOrder:Unknown order id" => RejectReason::UnknownOrder,
+        "EOrder:Insufficient funds" => RejectReason::InsufficientFunds,
+        "EOrder:Rate limit exceeded" | "EGeneral:Too many requests" => RejectReason::RateLimited,
+        "EOrder:Post only order" => RejectReason::WouldTake,
+        "EAPI:Invalid nonce" => RejectReason::BadTimestamp,
+        "EAPI:Invalid key" | "EAPI:Invalid signature" | "EGeneral:Permission denied" => {
+            RejectReason::Unauthorized
+        }
+        m if m.starts_with("EGeneral:Invalid") || m.starts_with("EOrder:Invalid") => {
+            RejectReason::InvalidRequest
+        }
+        _ => RejectReason::Other,
+    }
 }
 
 /// `[{"price":..,"qty":..}, ...]` appended to `out.levels`.

@@ -51,7 +51,7 @@ impl Kraken {
                 self.token_field(out)?;
                 out.push(b'}');
             }
-            Request::CancelAll => {
+            Request::CancelAll { .. } => {
                 open(out, "cancel_all");
                 self.token_only(out)?;
                 out.push(b'}');
@@ -103,6 +103,11 @@ impl Kraken {
                 out.push(b'}');
             }
             Request::Ping => out.extend_from_slice(b"{\"method\":\"ping\""),
+            // Kraken v2 has no such requests: orders reconcile from the
+            // executions snapshot, books come whole on subscribe.
+            Request::CancelReplace(_) => return Err(EncodeError::Unsupported("cancel_replace")),
+            Request::QueryOrder { .. } => return Err(EncodeError::Unsupported("query_order")),
+            Request::BookSnapshot { .. } => return Err(EncodeError::Unsupported("book_snapshot")),
         }
         Ok(())
     }

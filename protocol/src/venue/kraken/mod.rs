@@ -246,6 +246,7 @@ impl Venue for Kraken {
             idle_close_after: Some(Duration::from_secs(60)),
             app_ping_every: Some(Duration::from_secs(20)),
             heartbeat_every: Some(Duration::from_secs(1)),
+            max_connection_age: None,
         }
     }
 

@@ -1,0 +1,843 @@
+//! WebSocket API replies (`{"id","status","result"|"error","rateLimits"}`)
+//! and pushed events (`{"event":..}`, `{"subscriptionId":..,"event":..}`)
+//! to normalised events (binance.md "Envelopes", "Orders").
+//!
+//! A reply does not name its method, so the codec remembers what each id
+//! asked ([`Inflight`]); without that (a capture decoded offline) the
+//! result's shape decides.
+
+use arrayvec::ArrayVec;
+
+use crate::json::{Kind, Scanner};
+use crate::model::{
+    Balance, BookEvent, ClientOrderId, Event, Events, Fill, Liquidity, Method, OrderAck, OrderId,
+    OrderReject, OrderStatus, OrderUpdate, RateCounter, RateUsage, RejectReason, Response, Side,
+    Symbol, inline,
+};
+use crate::num::Decimal;
+use crate::venue::DecodeError;
+
+use super::stream::read_pairs;
+
+/// What a request id asked, kept until its reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inflight {
+    /// The method.
+    pub method: Method,
+    /// The pair (the `depth` reply does not name it).
+    pub symbol: Option<Symbol>,
+    /// `session.logon`, which has no [`Method`] of its own.
+    pub logon: bool,
+}
+
+/// What a message turned out to be.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ApiMessage {
+    /// A WebSocket API reply or push; its events were appended.
+    Handled {
+        /// A successful `session.logon` (Some(true)) or a failed one.
+        logon: Option<bool>,
+        /// A `depth` reply: the snapshot for the pair's diff-depth sync.
+        snapshot: Option<SnapshotRef>,
+    },
+    /// Not the WebSocket API's shape: a market-stream message.
+    NotApi,
+}
+
+/// Where a `depth` reply's book event sits in the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotRef {
+    /// The pair, if the request was seen.
+    pub symbol: Option<Symbol>,
+    /// `lastUpdateId`.
+    pub last_update_id: u64,
+    /// Index of the book event in `out.list`.
+    pub event_index: usize,
+}
+
+fn field(field: &'static str, why: &'static str) -> DecodeError {
+    DecodeError::Field { field, why }
+}
+
+fn unsigned(scanner: &mut Scanner<'_>, name: &'static str) -> Result<u64, DecodeError> {
+    std::str::from_utf8(scanner.number()?)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or(field(name, "not an unsigned integer"))
+}
+
+fn signed(scanner: &mut Scanner<'_>, name: &'static str) -> Result<i64, DecodeError> {
+    std::str::from_utf8(scanner.number()?)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or(field(name, "not an integer"))
+}
+
+fn millis_to_ns(ms: u64) -> Option<i64> {
+    i64::try_from(ms).ok()?.checked_mul(1_000_000)
+}
+
+/// A decimal sent as a string (or, leniently, a number).
+fn decimal(scanner: &mut Scanner<'_>, name: &'static str) -> Result<Decimal, DecodeError> {
+    let raw = match scanner.kind()? {
+        Kind::String => scanner.string()?.raw,
+        _ => scanner.number()?,
+    };
+    Decimal::parse(raw).map_err(|_| field(name, "not an exact decimal"))
+}
+
+/// Short plain text into an inline string; None for null or empty.
+fn short<const N: usize>(
+    scanner: &mut Scanner<'_>,
+    name: &'static str,
+) -> Result<Option<arrayvec::ArrayString<N>>, DecodeError> {
+    match scanner.kind()? {
+        Kind::Null => {
+            scanner.null()?;
+            Ok(None)
+        }
+        Kind::Number => {
+            let text = std::str::from_utf8(scanner.number()?).map_err(|_| field(name, "utf-8"))?;
+            Ok(Some(inline(text).ok_or(field(name, "too long"))?))
+        }
+        _ => {
+            let text = scanner.string()?.plain().ok_or(field(name, "escaped"))?;
+            if text.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(inline(text).ok_or(field(name, "too long"))?))
+        }
+    }
+}
+
+fn status_of(text: &[u8]) -> Option<OrderStatus> {
+    Some(match text {
+        b"NEW" | b"PENDING_NEW" => OrderStatus::New,
+        b"PARTIALLY_FILLED" => OrderStatus::PartiallyFilled,
+        b"FILLED" => OrderStatus::Filled,
+        b"CANCELED" | b"PENDING_CANCEL" => OrderStatus::Canceled,
+        b"REJECTED" => OrderStatus::Rejected,
+        b"EXPIRED" | b"EXPIRED_IN_MATCH" => OrderStatus::Expired,
+        _ => return None,
+    })
+}
+
+fn side_of(text: &[u8]) -> Option<Side> {
+    match text {
+        b"BUY" => Some(Side::Buy),
+        b"SELL" => Some(Side::Sell),
+        _ => None,
+    }
+}
+
+/// The fields of one order object (a place, cancel, status or amend
+/// result, or one side of a cancel-replace), read in one pass.
+#[derive(Default)]
+struct OrderFields<'a> {
+    symbol: Option<Symbol>,
+    order_id: Option<OrderId>,
+    client_order_id: Option<ClientOrderId>,
+    orig_client_order_id: Option<ClientOrderId>,
+    price: Option<Decimal>,
+    qty: Option<Decimal>,
+    executed: Option<Decimal>,
+    status: Option<OrderStatus>,
+    side: Option<Side>,
+    time: Option<u64>,
+    fills: Option<&'a [u8]>,
+    /// An amend's `amendedOrder`.
+    amended: Option<&'a [u8]>,
+    /// A cancel-replace's parts.
+    cancel_response: Option<&'a [u8]>,
+    new_order_response: Option<&'a [u8]>,
+    cancel_replace: bool,
+    /// An error object's code and message (a cancel-replace part).
+    code: Option<i64>,
+    msg: Option<String>,
+    /// `depth`.
+    last_update_id: Option<u64>,
+    bids: Option<&'a [u8]>,
+    asks: Option<&'a [u8]>,
+    /// An error's `data`.
+    data: Option<&'a [u8]>,
+    /// `data.retryAfter` of a 429/418 (ms since the epoch).
+    retry_after: Option<u64>,
+    /// `session.logon`.
+    authorized_since: bool,
+    subscription_id: bool,
+}
+
+fn read_order<'a>(input: &'a [u8]) -> Result<OrderFields<'a>, DecodeError> {
+    let mut scanner = Scanner::new(input);
+    let mut f = OrderFields::default();
+    scanner.begin_object()?;
+    while let Some(key) = scanner.next_key()? {
+        match key.raw {
+            b"symbol" => f.symbol = short(&mut scanner, "symbol")?,
+            b"orderId" => f.order_id = short(&mut scanner, "orderId")?,
+            b"clientOrderId" => f.client_order_id = short(&mut scanner, "clientOrderId")?,
+            b"origClientOrderId" => {
+                f.orig_client_order_id = short(&mut scanner, "origClientOrderId")?
+            }
+            b"price" => f.price = Some(decimal(&mut scanner, "price")?),
+            b"origQty" | b"qty" => f.qty = Some(decimal(&mut scanner, "origQty")?),
+            b"executedQty" => f.executed = Some(decimal(&mut scanner, "executedQty")?),
+            b"status" => f.status = status_of(scanner.string()?.raw),
+            b"side" => f.side = side_of(scanner.string()?.raw),
+            b"transactTime" | b"updateTime" => f.time = Some(unsigned(&mut scanner, "time")?),
+            b"fills" => f.fills = Some(scanner.skip_value()?),
+            b"amendedOrder" => f.amended = Some(scanner.skip_value()?),
+            b"cancelResult" | b"newOrderResult" => {
+                f.cancel_replace = true;
+                scanner.skip_value()?;
+            }
+            b"cancelResponse" => f.cancel_response = Some(scanner.skip_value()?),
+            b"newOrderResponse" => f.new_order_response = Some(scanner.skip_value()?),
+            b"code" => f.code = Some(signed(&mut scanner, "code")?),
+            b"msg" => f.msg = Some(scanner.string()?.unescape()),
+            b"data" => f.data = Some(scanner.skip_value()?),
+            b"retryAfter" => f.retry_after = Some(unsigned(&mut scanner, "retryAfter")?),
+            b"lastUpdateId" => f.last_update_id = Some(unsigned(&mut scanner, "lastUpdateId")?),
+            b"bids" => f.bids = Some(scanner.skip_value()?),
+            b"asks" => f.asks = Some(scanner.skip_value()?),
+            b"authorizedSince" => {
+                f.authorized_since = true;
+                scanner.skip_value()?;
+            }
+            b"subscriptionId" => {
+                f.subscription_id = true;
+                scanner.skip_value()?;
+            }
+            _ => {
+                scanner.skip_value()?;
+            }
+        }
+    }
+    scanner.finish()?;
+    Ok(f)
+}
+
+/// Binance's error codes (errors.md), typed.
+fn reason_of(code: i64, msg: &str) -> RejectReason {
+    match code {
+        -1003 | -1015 => RejectReason::RateLimited,
+        -1007 | -1006 => RejectReason::StatusUnknown,
+        -1021 => RejectReason::BadTimestamp,
+        -1022 => RejectReason::BadSignature,
+        -2013 => RejectReason::UnknownOrder,
+        -2014 | -2015 | -1002 => RejectReason::Unauthorized,
+        -2011 if msg.contains("Unknown order") => RejectReason::UnknownOrder,
+        -2010 if msg.contains("insufficient balance") => RejectReason::InsufficientFunds,
+        -2010 if msg.contains("immediately match") => RejectReason::WouldTake,
+        // -1013 filter failures and the -11xx request errors.
+        -1013 | -1199..=-1100 => RejectReason::InvalidRequest,
+        _ => RejectReason::Other,
+    }
+}
+
+fn reject(req_id: Option<u64>, method: Method, code: i64, message: String) -> Event {
+    Event::OrderReject(OrderReject {
+        req_id,
+        method,
+        reason: reason_of(code, &message),
+        code: code.to_string(),
+        message,
+        order_id: None,
+        ts_in: None,
+        ts_out: None,
+    })
+}
+
+/// Decodes a WebSocket API message. `inflight` is consulted and the reply's
+/// entry removed.
+pub fn decode_api(
+    message: &[u8],
+    inflight: &mut impl FnMut(u64) -> Option<Inflight>,
+    out: &mut Events,
+) -> Result<ApiMessage, DecodeError> {
+    let mut scanner = Scanner::new(message);
+    scanner.begin_object()?;
+    let mut id = None;
+    let mut status: Option<u64> = None;
+    let (mut result, mut error, mut event) = (None, None, None);
+    let mut usages: ArrayVec<RateUsage, 8> = ArrayVec::new();
+    while let Some(key) = scanner.next_key()? {
+        match key.raw {
+            b"id" => {
+                id = match scanner.kind()? {
+                    Kind::Number => Some(unsigned(&mut scanner, "id")?),
+                    Kind::String => std::str::from_utf8(scanner.string()?.raw)
+                        .ok()
+                        .and_then(|t| t.parse().ok()),
+                    _ => {
+                        scanner.skip_value()?;
+                        None
+                    }
+                }
+            }
+            b"status" => status = Some(unsigned(&mut scanner, "status")?),
+            b"result" => result = Some(scanner.skip_value()?),
+            b"error" => error = Some(scanner.skip_value()?),
+            b"rateLimits" => read_rate_limits(&mut scanner, &mut usages)?,
+            b"event" => event = Some(scanner.skip_value()?),
+            b"subscriptionId" => {
+                scanner.skip_value()?;
+            }
+            // A stream payload (`e`, `stream`, bookTicker's `u`...).
+            _ => return Ok(ApiMessage::NotApi),
+        }
+    }
+    scanner.finish()?;
+    if let Some(event) = event {
+        decode_push(event, out)?;
+        return Ok(ApiMessage::Handled {
+            logon: None,
+            snapshot: None,
+        });
+    }
+    let asked = id.and_then(&mut *inflight);
+    for mut usage in usages {
+        usage.req_id = id;
+        out.list.push(Event::RateUsage(usage));
+    }
+    let method = asked.map(|a| a.method);
+    let symbol = asked.and_then(|a| a.symbol);
+    let logon_asked = asked.is_some_and(|a| a.logon);
+    let ok = match status {
+        Some(status) => status == 200,
+        None => error.is_none(),
+    };
+    if ok {
+        let result = result.unwrap_or(b"null");
+        return decode_result(id, method, symbol, logon_asked, result, out);
+    }
+    let error = read_order(error.unwrap_or(b"{}"))?;
+    let code = error.code.unwrap_or(0);
+    let message = error.msg.clone().unwrap_or_default();
+    let method = method.unwrap_or(Method::Other);
+    if matches!(status, Some(429 | 418)) {
+        out.list.push(Event::Throttled {
+            req_id: id,
+            method,
+            code: code.to_string(),
+            message,
+            until: match error.data {
+                Some(data) => read_order(data)?.retry_after.and_then(millis_to_ns),
+                None => None,
+            },
+        });
+        return Ok(handled(None));
+    }
+    if logon_asked {
+        out.list.push(Event::Response(Response {
+            req_id: id,
+            method: Method::Other,
+            ok: false,
+            message: Some(format!("session.logon: {code}: {message}")),
+            ts_in: None,
+            ts_out: None,
+        }));
+        return Ok(handled(Some(false)));
+    }
+    match method {
+        Method::CancelReplace => replace_failure(id, code, message, &error, out)?,
+        Method::Place
+        | Method::Cancel
+        | Method::Amend
+        | Method::CancelAll
+        | Method::QueryOrder
+        | Method::Other => out.list.push(reject(id, method, code, message)),
+        _ => out.list.push(Event::Response(Response {
+            req_id: id,
+            method,
+            ok: false,
+            message: Some(format!("{code}: {message}")),
+            ts_in: None,
+            ts_out: None,
+        })),
+    }
+    Ok(handled(None))
+}
+
+fn handled(logon: Option<bool>) -> ApiMessage {
+    ApiMessage::Handled {
+        logon,
+        snapshot: None,
+    }
+}
+
+/// `rateLimits: [{"rateLimitType","interval","intervalNum","limit","count"}]`.
+fn read_rate_limits(
+    scanner: &mut Scanner<'_>,
+    usages: &mut ArrayVec<RateUsage, 8>,
+) -> Result<(), DecodeError> {
+    scanner.begin_array()?;
+    while scanner.next_element()? {
+        scanner.begin_object()?;
+        let (mut counter, mut unit, mut num, mut limit, mut count) = (None, None, 1, None, None);
+        while let Some(key) = scanner.next_key()? {
+            match key.raw {
+                b"rateLimitType" => {
+                    counter = match scanner.string()?.raw {
+                        b"REQUEST_WEIGHT" => Some(RateCounter::RequestWeight),
+                        b"ORDERS" => Some(RateCounter::Orders),
+                        b"RAW_REQUESTS" => Some(RateCounter::RawRequests),
+                        _ => None,
+                    }
+                }
+                b"interval" => {
+                    unit = match scanner.string()?.raw {
+                        b"SECOND" => Some(1),
+                        b"MINUTE" => Some(60),
+                        b"HOUR" => Some(3_600),
+                        b"DAY" => Some(86_400),
+                        _ => None,
+                    }
+                }
+                b"intervalNum" => num = unsigned(scanner, "intervalNum")?,
+                b"limit" => limit = Some(unsigned(scanner, "limit")?),
+                b"count" => count = Some(unsigned(scanner, "count")?),
+                _ => {
+                    scanner.skip_value()?;
+                }
+            }
+        }
+        if let (Some(counter), Some(unit), Some(limit), Some(count)) = (counter, unit, limit, count)
+        {
+            let usage = RateUsage {
+                req_id: None,
+                counter,
+                window_secs: unit * num,
+                limit: u32::try_from(limit).unwrap_or(u32::MAX),
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+            };
+            // More than eight counters is not a shape Binance sends.
+            let _ = usages.try_push(usage);
+        }
+    }
+    Ok(())
+}
+
+/// A successful reply: the method (or, if unknown, the result's shape)
+/// decides what it means.
+fn decode_result(
+    id: Option<u64>,
+    method: Option<Method>,
+    symbol: Option<Symbol>,
+    logon_asked: bool,
+    result: &[u8],
+    out: &mut Events,
+) -> Result<ApiMessage, DecodeError> {
+    let mut peek = Scanner::new(result);
+    match peek.kind()? {
+        Kind::Array => {
+            // openOrders.cancelAll: the canceled orders.
+            let mut scanner = Scanner::new(result);
+            scanner.begin_array()?;
+            while scanner.next_element()? {
+                let order = read_order(scanner.skip_value()?)?;
+                if order.order_id.is_some() {
+                    push_update(&order, Some(OrderStatus::Canceled), false, out);
+                }
+            }
+            out.list.push(ack(
+                id,
+                method.unwrap_or(Method::CancelAll),
+                None,
+                None,
+                None,
+            ));
+            return Ok(handled(None));
+        }
+        Kind::Object => {}
+        _ => {
+            // `null`: a market-stream SUBSCRIBE reply.
+            out.list
+                .push(response(id, method.unwrap_or(Method::Subscribe), None));
+            return Ok(handled(None));
+        }
+    }
+    let order = read_order(result)?;
+    let method = match method {
+        Some(method) => method,
+        None if logon_asked || order.authorized_since => Method::Other,
+        None if order.last_update_id.is_some() => Method::BookSnapshot,
+        None if order.cancel_replace => Method::CancelReplace,
+        None if order.amended.is_some() => Method::Amend,
+        None if order.subscription_id => Method::Subscribe,
+        None if order.status == Some(OrderStatus::Canceled)
+            && order.orig_client_order_id.is_some() =>
+        {
+            Method::Cancel
+        }
+        None if order.order_id.is_some() => Method::Place,
+        None => Method::Ping,
+    };
+    if logon_asked || (method == Method::Other && order.authorized_since) {
+        out.list
+            .push(response(id, Method::Other, Some("session.logon")));
+        return Ok(handled(Some(true)));
+    }
+    match method {
+        Method::Place => placed(id, &order, out)?,
+        Method::Cancel => {
+            let client = order.orig_client_order_id.or(order.client_order_id);
+            out.list
+                .push(ack(id, Method::Cancel, order.order_id, client, order.time));
+        }
+        Method::Amend => {
+            let amended = read_order(order.amended.unwrap_or(b"{}"))?;
+            let client = amended.orig_client_order_id.or(amended.client_order_id);
+            out.list
+                .push(ack(id, Method::Amend, amended.order_id, client, order.time));
+        }
+        Method::CancelReplace => {
+            let canceled = read_order(order.cancel_response.unwrap_or(b"{}"))?;
+            let client = canceled.orig_client_order_id.or(canceled.client_order_id);
+            out.list.push(ack(
+                id,
+                Method::Cancel,
+                canceled.order_id,
+                client,
+                canceled.time,
+            ));
+            placed(
+                id,
+                &read_order(order.new_order_response.unwrap_or(b"{}"))?,
+                out,
+            )?;
+        }
+        Method::QueryOrder => {
+            push_update(&order, order.status, true, out);
+            out.list.push(response(id, Method::QueryOrder, None));
+        }
+        Method::BookSnapshot => {
+            let start = out.levels.len();
+            if let Some(bids) = order.bids {
+                read_pairs(&mut Scanner::new(bids), &mut out.levels)?;
+            }
+            let middle = out.levels.len();
+            if let Some(asks) = order.asks {
+                read_pairs(&mut Scanner::new(asks), &mut out.levels)?;
+            }
+            let last_update_id = order
+                .last_update_id
+                .ok_or(field("lastUpdateId", "missing"))?;
+            let event_index = out.list.len();
+            out.list.push(Event::Book(BookEvent {
+                symbol: symbol.unwrap_or_default(),
+                snapshot: true,
+                bids: start..middle,
+                asks: middle..out.levels.len(),
+                checksum: None,
+                sequence: Some(last_update_id),
+                ts: None,
+            }));
+            out.list.push(response(id, Method::BookSnapshot, None));
+            return Ok(ApiMessage::Handled {
+                logon: None,
+                snapshot: Some(SnapshotRef {
+                    symbol,
+                    last_update_id,
+                    event_index,
+                }),
+            });
+        }
+        other => out.list.push(response(id, other, None)),
+    }
+    Ok(handled(None))
+}
+
+fn ack(
+    req_id: Option<u64>,
+    method: Method,
+    order_id: Option<OrderId>,
+    client_order_id: Option<ClientOrderId>,
+    time_ms: Option<u64>,
+) -> Event {
+    Event::OrderAck(OrderAck {
+        req_id,
+        method,
+        order_id,
+        client_order_id,
+        ts_in: None,
+        ts_out: time_ms.and_then(millis_to_ns),
+    })
+}
+
+fn response(req_id: Option<u64>, method: Method, message: Option<&str>) -> Event {
+    Event::Response(Response {
+        req_id,
+        method,
+        ok: true,
+        message: message.map(str::to_owned),
+        ts_in: None,
+        ts_out: None,
+    })
+}
+
+/// An order's state as an update (not for NEW after a place: the ack says
+/// that).
+fn push_update(
+    order: &OrderFields<'_>,
+    status: Option<OrderStatus>,
+    from_snapshot: bool,
+    out: &mut Events,
+) {
+    let (Some(order_id), Some(status)) = (order.order_id, status) else {
+        return;
+    };
+    out.list.push(Event::OrderUpdate(OrderUpdate {
+        order_id,
+        client_order_id: order.orig_client_order_id.or(order.client_order_id),
+        symbol: order.symbol,
+        side: order.side,
+        status,
+        price: order.price,
+        qty: order.qty,
+        filled_qty: order.executed,
+        from_snapshot,
+        ts: order.time.and_then(millis_to_ns),
+    }));
+}
+
+/// A placed order (ACK, RESULT or FULL): the ack, its state after matching
+/// if that is more than NEW, and its fills.
+fn placed(id: Option<u64>, order: &OrderFields<'_>, out: &mut Events) -> Result<(), DecodeError> {
+    out.list.push(ack(
+        id,
+        Method::Place,
+        order.order_id,
+        order.client_order_id,
+        order.time,
+    ));
+    if order.status.is_some_and(|s| s != OrderStatus::New) {
+        push_update(order, order.status, false, out);
+    }
+    let (Some(fills), Some(order_id)) = (order.fills, order.order_id) else {
+        return Ok(());
+    };
+    let mut scanner = Scanner::new(fills);
+    scanner.begin_array()?;
+    while scanner.next_element()? {
+        scanner.begin_object()?;
+        let (mut price, mut qty, mut fee, mut fee_asset, mut trade_id) =
+            (None, None, None, None, None);
+        while let Some(key) = scanner.next_key()? {
+            match key.raw {
+                b"price" => price = Some(decimal(&mut scanner, "price")?),
+                b"qty" => qty = Some(decimal(&mut scanner, "qty")?),
+                b"commission" => fee = Some(decimal(&mut scanner, "commission")?),
+                b"commissionAsset" => fee_asset = short(&mut scanner, "commissionAsset")?,
+                b"tradeId" => trade_id = short(&mut scanner, "tradeId")?,
+                _ => {
+                    scanner.skip_value()?;
+                }
+            }
+        }
+        let (Some(price), Some(qty), Some(trade_id)) = (price, qty, trade_id) else {
+            return Err(field("fills", "price, qty and tradeId are required"));
+        };
+        out.list.push(Event::Fill(Fill {
+            order_id,
+            client_order_id: order.client_order_id,
+            symbol: order.symbol,
+            side: order.side,
+            price,
+            qty,
+            fee,
+            fee_asset,
+            trade_id,
+            // Fills in a place reply are the new order's: it took.
+            liquidity: Some(Liquidity::Taker),
+            ts: order.time.and_then(millis_to_ns),
+        }));
+    }
+    Ok(())
+}
+
+/// A failed cancel-replace: one event for the cancel and one for the new
+/// order, from `data` when the venue sent it (-2021, -2022).
+fn replace_failure(
+    id: Option<u64>,
+    code: i64,
+    message: String,
+    error: &OrderFields<'_>,
+    out: &mut Events,
+) -> Result<(), DecodeError> {
+    let Some(data) = error.data else {
+        // Refused as a whole (-1021, -1022, ...): nothing was done.
+        out.list
+            .push(reject(id, Method::Cancel, code, message.clone()));
+        out.list.push(reject(id, Method::Place, code, message));
+        return Ok(());
+    };
+    let data = read_order(data)?;
+    fn part(raw: Option<&[u8]>) -> Result<Option<OrderFields<'_>>, DecodeError> {
+        match raw {
+            Some(b"null") | None => Ok(None),
+            Some(raw) => read_order(raw).map(Some),
+        }
+    }
+    match part(data.cancel_response)? {
+        Some(canceled) if canceled.code.is_none() => {
+            let client = canceled.orig_client_order_id.or(canceled.client_order_id);
+            out.list.push(ack(
+                id,
+                Method::Cancel,
+                canceled.order_id,
+                client,
+                canceled.time,
+            ));
+        }
+        Some(failed) => out.list.push(reject(
+            id,
+            Method::Cancel,
+            failed.code.unwrap_or(code),
+            failed.msg.unwrap_or_else(|| message.clone()),
+        )),
+        None => out
+            .list
+            .push(reject(id, Method::Cancel, code, message.clone())),
+    }
+    match part(data.new_order_response)? {
+        Some(placed_order) if placed_order.code.is_none() => placed(id, &placed_order, out)?,
+        Some(failed) => out.list.push(reject(
+            id,
+            Method::Place,
+            failed.code.unwrap_or(code),
+            failed.msg.unwrap_or(message),
+        )),
+        None => {
+            let mut not_attempted = reject(id, Method::Place, code, message);
+            if let Event::OrderReject(r) = &mut not_attempted {
+                r.reason = RejectReason::NotAttempted;
+            }
+            out.list.push(not_attempted);
+        }
+    }
+    Ok(())
+}
+
+/// `{"e":"serverShutdown"}`, `executionReport`, `outboundAccountPosition`
+/// and `eventStreamTerminated`.
+fn decode_push(event: &[u8], out: &mut Events) -> Result<(), DecodeError> {
+    let mut scanner = Scanner::new(event);
+    scanner.begin_object()?;
+    let mut kind: Option<&[u8]> = None;
+    let mut time = None;
+    let mut f = OrderFields::default();
+    let (mut exec_type, mut last_qty, mut last_price) = (None, None, None);
+    let (mut fee, mut fee_asset, mut trade_id, mut maker, mut orig_client) =
+        (None, None, None, None, None);
+    let mut balances = None;
+    while let Some(key) = scanner.next_key()? {
+        match key.raw {
+            b"e" => kind = Some(scanner.string()?.raw),
+            b"E" => time = Some(unsigned(&mut scanner, "E")?),
+            b"s" => f.symbol = short(&mut scanner, "s")?,
+            b"c" => f.client_order_id = short(&mut scanner, "c")?,
+            b"C" => orig_client = short::<48>(&mut scanner, "C")?,
+            b"S" => f.side = side_of(scanner.string()?.raw),
+            b"q" => f.qty = Some(decimal(&mut scanner, "q")?),
+            b"p" => f.price = Some(decimal(&mut scanner, "p")?),
+            b"x" => exec_type = Some(scanner.string()?.raw),
+            b"X" => f.status = status_of(scanner.string()?.raw),
+            b"i" => f.order_id = short(&mut scanner, "i")?,
+            b"l" => last_qty = Some(decimal(&mut scanner, "l")?),
+            b"z" => f.executed = Some(decimal(&mut scanner, "z")?),
+            b"L" => last_price = Some(decimal(&mut scanner, "L")?),
+            b"n" => fee = Some(decimal(&mut scanner, "n")?),
+            b"N" => fee_asset = short(&mut scanner, "N")?,
+            b"T" => f.time = Some(unsigned(&mut scanner, "T")?),
+            b"t" => {
+                let id = signed(&mut scanner, "t")?;
+                trade_id = (id >= 0).then(|| id.to_string());
+            }
+            b"m" => maker = Some(scanner.boolean()?),
+            b"B" => balances = Some(scanner.skip_value()?),
+            _ => {
+                scanner.skip_value()?;
+            }
+        }
+    }
+    scanner.finish()?;
+    match kind {
+        Some(b"serverShutdown") => {
+            out.list.push(Event::ServerShutdown {
+                ts: time.and_then(millis_to_ns),
+            });
+        }
+        Some(b"executionReport") => {
+            // A cancel's report names the cancel in `c` and the order in `C`.
+            if orig_client.is_some() {
+                f.orig_client_order_id = orig_client;
+            }
+            f.time = f.time.or(time);
+            push_update(&f, f.status, false, out);
+            if exec_type == Some(b"TRADE".as_slice()) {
+                let (Some(order_id), Some(price), Some(qty), Some(trade_id)) =
+                    (f.order_id, last_price, last_qty, trade_id)
+                else {
+                    return Err(field("executionReport", "a trade needs i, L, l and t"));
+                };
+                out.list.push(Event::Fill(Fill {
+                    order_id,
+                    client_order_id: f.orig_client_order_id.or(f.client_order_id),
+                    symbol: f.symbol,
+                    side: f.side,
+                    price,
+                    qty,
+                    fee,
+                    fee_asset,
+                    trade_id: inline(&trade_id).unwrap_or_default(),
+                    liquidity: maker.map(|m| {
+                        if m {
+                            Liquidity::Maker
+                        } else {
+                            Liquidity::Taker
+                        }
+                    }),
+                    ts: f.time.and_then(millis_to_ns),
+                }));
+            }
+        }
+        Some(b"outboundAccountPosition") => {
+            let mut scanner = Scanner::new(balances.unwrap_or(b"[]"));
+            scanner.begin_array()?;
+            while scanner.next_element()? {
+                scanner.begin_object()?;
+                let (mut asset, mut free, mut locked) = (None, None, None);
+                while let Some(key) = scanner.next_key()? {
+                    match key.raw {
+                        b"a" => asset = short(&mut scanner, "a")?,
+                        b"f" => free = Some(decimal(&mut scanner, "f")?),
+                        b"l" => locked = Some(decimal(&mut scanner, "l")?),
+                        _ => {
+                            scanner.skip_value()?;
+                        }
+                    }
+                }
+                if let (Some(asset), Some(free), Some(locked)) = (asset, free, locked) {
+                    out.list.push(Event::Balance(Balance {
+                        asset,
+                        free,
+                        locked,
+                    }));
+                }
+            }
+        }
+        Some(b"eventStreamTerminated") => out.list.push(Event::Response(Response {
+            req_id: None,
+            method: Method::Subscribe,
+            ok: false,
+            message: Some("eventStreamTerminated".to_owned()),
+            ts_in: None,
+            ts_out: None,
+        })),
+        // Known pushes the normalised model has no place for.
+        Some(b"balanceUpdate" | b"listStatus" | b"externalLockUpdate") => {}
+        _ => return Err(DecodeError::Unknown("WebSocket API event")),
+    }
+    Ok(())
+}
