@@ -233,6 +233,21 @@ impl Connection {
                     _ => self.close_on_open = Some((code, reason)),
                 }
             }
+            Command::Reconnect { conn } => match (self.phase, self.ws.as_mut()) {
+                // `ending` stays false: once the close completes, the
+                // connection goes down and reconnects as after any drop.
+                (Phase::Open, Some(ws)) => {
+                    if ws.close(Instant(now_ns), 1000, "reconnecting").is_ok() {
+                        self.phase = Phase::Closing;
+                    }
+                    self.pump(registry, now_ns, false, out);
+                }
+                (Phase::Closing | Phase::Dead, _) => {}
+                _ => out.emit(EngineEvent::Rejected {
+                    command: Command::Reconnect { conn },
+                    reason: Rejection::Closing,
+                }),
+            },
             Command::Disconnect { .. } => {
                 self.ending = true;
                 if self.phase != Phase::Dead {

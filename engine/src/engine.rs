@@ -296,6 +296,11 @@ impl Commander {
         self.submit(Command::Disconnect { conn })
     }
 
+    /// Closes the connection politely and opens a fresh one.
+    pub fn reconnect(&self, conn: ConnId) -> Result<(), QueueFull> {
+        self.submit(Command::Reconnect { conn })
+    }
+
     /// Queues any command. A full queue hands the command back; the reactor
     /// is woken only when it sleeps (an eventfd write costs a syscall).
     pub fn submit(&self, command: Command) -> Result<(), QueueFull> {

@@ -54,6 +54,12 @@ pub enum Command {
         /// Which connection.
         conn: ConnId,
     },
+    /// Close with the handshake (1000) and reconnect at once, through the
+    /// usual backoff: a venue's shutdown notice or its age limit.
+    Reconnect {
+        /// Which connection.
+        conn: ConnId,
+    },
     /// Close everything and stop the reactor.
     Shutdown {
         /// How long the close handshakes may take.

@@ -286,7 +286,8 @@ impl Reactor {
             Command::Send { conn, .. }
             | Command::Ping { conn, .. }
             | Command::Close { conn, .. }
-            | Command::Disconnect { conn } => {
+            | Command::Disconnect { conn }
+            | Command::Reconnect { conn } => {
                 let Some(&slot) = state.by_id.get(&conn.0) else {
                     return state.outbox.emit(EngineEvent::Rejected {
                         command,

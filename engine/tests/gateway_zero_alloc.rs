@@ -32,11 +32,16 @@ impl Outbound for Recycling {
     }
 }
 
+/// The counter is global: the two tests take turns, so that one's
+/// bookkeeping never lands in the other's count.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const WARM_UP: usize = 500;
 const MEASURED: usize = 2_000;
 
 #[test]
 fn the_order_path_allocates_nothing_in_steady_state() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let venue = Kraken::new(
         Some(Secret::new("token")),
         Tier::Custom {
@@ -115,8 +120,114 @@ fn the_order_path_allocates_nothing_in_steady_state() {
         core.take_outputs(&mut spare);
     }
     let counted = allocations() - before;
+    orderwire_testkit::alloc::stop_counting_this_thread();
     println!("order path: {counted} allocations in {MEASURED} place/ack/cancel cycles");
     assert_eq!(out.sent, 2 * rounds, "every place and cancel went out");
     assert_eq!(core.pending_requests(), 0, "every request was answered");
     assert_eq!(counted, 0);
+}
+
+/// The same cycle over the Binance codec: with an HMAC key every request is
+/// signed; with an Ed25519 key the session logs on and requests go
+/// unsigned. Every reply carries `rateLimits`, which the limiter
+/// reconciles; order updates come as executionReports.
+#[test]
+fn the_binance_order_path_allocates_nothing_in_steady_state() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
+    for signer in [
+        Signer::Hmac(Secret::new("secret")),
+        Signer::ed25519_from_bytes(&[9u8; 32]),
+    ] {
+        let venue = Binance::api(Some(Credentials {
+            api_key: Secret::new("key"),
+            signer,
+        }));
+        let mut core = GatewayCore::new(
+            venue,
+            GatewayConfig {
+                when_limited: WhenLimited::Queue { capacity: 64 },
+                order_capacity: 8192,
+                ..GatewayConfig::default()
+            },
+        );
+        let mut out = Recycling {
+            pool: (0..8).map(|_| Vec::with_capacity(1024)).collect(),
+            sent: 0,
+        };
+        let mut login = 0;
+        core.open_sequence(0, 0, &mut |_| login += 1);
+        let first_id = 1 + login as u64;
+        let rounds = WARM_UP + MEASURED;
+        let limits = r#""rateLimits":[{"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":50,"count":1},{"rateLimitType":"ORDERS","interval":"DAY","intervalNum":1,"limit":160000,"count":1},{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":2}]"#;
+        let mut script: Vec<[Vec<u8>; 4]> = Vec::with_capacity(rounds);
+        let mut orders = Vec::with_capacity(rounds);
+        for n in 0..rounds {
+            let cl = format!("c{n}");
+            let oid = 1_000 + n;
+            let place_req = first_id + 2 * n as u64;
+            let cancel_req = place_req + 1;
+            script.push([
+                format!(r#"{{"id":{place_req},"status":200,"result":{{"symbol":"BTCUSDT","orderId":{oid},"orderListId":-1,"clientOrderId":"{cl}","transactTime":1660801715639}},{limits}}}"#).into_bytes(),
+                format!(r#"{{"subscriptionId":0,"event":{{"e":"executionReport","E":1,"s":"BTCUSDT","c":"{cl}","S":"BUY","o":"LIMIT","q":"1","p":"100.5","C":"","x":"NEW","X":"NEW","i":{oid},"l":"0","z":"0","L":"0","n":"0","N":null,"T":2,"t":-1,"m":false}}}}"#).into_bytes(),
+                format!(r#"{{"id":{cancel_req},"status":200,"result":{{"symbol":"BTCUSDT","origClientOrderId":"{cl}","orderId":{oid},"orderListId":-1,"clientOrderId":"x","status":"CANCELED"}},{limits}}}"#).into_bytes(),
+                format!(r#"{{"subscriptionId":0,"event":{{"e":"executionReport","E":1,"s":"BTCUSDT","c":"x","S":"BUY","o":"LIMIT","q":"1","p":"100.5","C":"{cl}","x":"CANCELED","X":"CANCELED","i":{oid},"l":"0","z":"0","L":"0","n":"0","N":null,"T":3,"t":-1,"m":false}}}}"#).into_bytes(),
+            ]);
+            orders.push(NewOrder {
+                client_order_id: inline(&cl).unwrap(),
+                symbol: inline("BTCUSDT").unwrap(),
+                side: Side::Buy,
+                kind: OrderKind::Limit,
+                price: Some("100.5".parse().unwrap()),
+                qty: "1".parse().unwrap(),
+                time_in_force: TimeInForce::GoodTillCanceled,
+                post_only: false,
+            });
+        }
+        let mut cancel = CancelOrders {
+            symbol: inline("BTCUSDT"),
+            orders: vec![OrderRef::ClientOrderId(orders[0].client_order_id)],
+        };
+        let mut spare = Outputs::default();
+        let mut message = Vec::with_capacity(1024);
+        let mut before = 0;
+        for n in 0..rounds {
+            if n == WARM_UP {
+                count_this_thread();
+                before = allocations();
+            }
+            // 250 ms apart: inside ORDERS 45 per 10 s (50 less the headroom).
+            let now = 1 + n as u64 * 250_000_000;
+            core.submit(now, Request::Place(&orders[n]), &mut out)
+                .unwrap();
+            for (step, bytes) in script[n].iter().enumerate() {
+                if step == 2 {
+                    cancel.orders[0] = OrderRef::ClientOrderId(orders[n].client_order_id);
+                    core.submit(now + 2_000, Request::Cancel(&cancel), &mut out)
+                        .unwrap();
+                }
+                message.clear();
+                message.extend_from_slice(bytes);
+                core.handle_message(now + 1_000, now + 1_000, &mut message, &mut out);
+            }
+            if core.poll_timeout().is_some_and(|at| at <= now) {
+                core.handle_timeout(now, &mut out);
+            }
+            spare.clear();
+            core.take_outputs(&mut spare);
+        }
+        let counted = allocations() - before;
+        orderwire_testkit::alloc::stop_counting_this_thread();
+        println!(
+            "binance order path ({}): {counted} allocations in {MEASURED} cycles",
+            if login > 0 { "ed25519" } else { "hmac" }
+        );
+        assert_eq!(out.sent, 2 * rounds, "every place and cancel went out");
+        assert_eq!(core.pending_requests(), 0, "every request was answered");
+        assert_eq!(
+            core.count_orders(orderwire_protocol::model::OrderStatus::Canceled),
+            rounds
+        );
+        assert_eq!(counted, 0);
+    }
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use arrayvec::ArrayVec;
 use orderwire_protocol::model::{
-    ClientOrderId, Event, Events, Level, Method, OrderRef, OrderStatus, OwnedRequest, Request,
-    Subscription,
+    AmendOrder, BookEvent, CancelOrders, ClientOrderId, Event, Events, Level, Method, NewOrder,
+    OrderRef, OrderStatus, OwnedRequest, RejectReason, Request, Subscription, Symbol,
 };
 use orderwire_protocol::venue::{EncodeError, Keepalive, Venue};
 
@@ -73,6 +73,12 @@ pub struct GatewayConfig {
     pub app_ping_every: Option<Duration>,
     /// Percent of every rate ceiling kept unused, for network jitter.
     pub rate_headroom_percent: u8,
+    /// Reconnect on our own terms this long before the venue's connection
+    /// age limit (Binance: 24 h); overrides the venue's age when set to
+    /// an age of its own with `max_connection_age`.
+    pub reconnect_margin: Duration,
+    /// Overrides the venue's maximum connection age (tests use seconds).
+    pub max_connection_age: Option<Duration>,
 }
 
 impl Default for GatewayConfig {
@@ -87,6 +93,8 @@ impl Default for GatewayConfig {
             fill_memory: 65_536,
             app_ping_every: None,
             rate_headroom_percent: 10,
+            reconnect_margin: Duration::from_secs(600),
+            max_connection_age: None,
         }
     }
 }
@@ -217,6 +225,44 @@ struct Pending {
     answered: usize,
     /// The connection the request is written on (see `send_epoch`).
     epoch: u64,
+    /// What it cost the limiter, and enough to send it again if the venue
+    /// refuses it for its rate (a 429 means it was not acted on). Inline
+    /// data only: keeping it allocates nothing.
+    charge: Charge,
+    retry: Option<Retry>,
+}
+
+/// A request kept for a resend after a 429.
+#[derive(Debug, Clone)]
+enum Retry {
+    Place(NewOrder),
+    Amend(AmendOrder),
+    Cancel(OrderRef, Option<Symbol>),
+}
+
+impl Retry {
+    fn of(request: &Request<'_>) -> Option<Retry> {
+        match request {
+            Request::Place(order) => Some(Retry::Place((*order).clone())),
+            Request::Amend(amend) => Some(Retry::Amend((*amend).clone())),
+            Request::Cancel(cancel) => match cancel.orders.as_slice() {
+                [order] => Some(Retry::Cancel(*order, cancel.symbol)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn into_request(self) -> OwnedRequest {
+        match self {
+            Retry::Place(order) => OwnedRequest::Place(order),
+            Retry::Amend(amend) => OwnedRequest::Amend(amend),
+            Retry::Cancel(order, symbol) => OwnedRequest::Cancel(CancelOrders {
+                orders: vec![order],
+                symbol,
+            }),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -247,6 +293,20 @@ pub struct GatewayCore<V: Venue> {
     dead_man_next: Option<u64>,
     /// Wall clock = engine clock + this (ns); see `set_wall_offset`.
     wall_offset_ns: i64,
+    /// The venue announced a shutdown or the connection is near its age
+    /// limit: nothing new is sent until the reconnect, and the connection
+    /// is recycled once what is in flight is answered.
+    draining: bool,
+    drain_deadline: u64,
+    /// Set when the drain is over: the driver recycles the connection.
+    recycle_requested: bool,
+    /// The recycle was asked for in this drain.
+    recycled: bool,
+    /// When the current connection opened (engine clock).
+    connected_at: u64,
+    /// Unknown orders wait for an `order.status` (venues that reconcile by
+    /// query).
+    query_unknown: bool,
 }
 
 impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
@@ -287,6 +347,9 @@ impl<V: Venue> GatewayCore<V> {
         if let Some(every) = config.app_ping_every {
             keepalive.app_ping_every = Some(every);
         }
+        if let Some(age) = config.max_connection_age {
+            keepalive.max_connection_age = Some(age);
+        }
         GatewayCore {
             orders: OrderTable::new(config.order_capacity),
             fills: FillDedup::new(config.fill_memory),
@@ -310,6 +373,12 @@ impl<V: Venue> GatewayCore<V> {
             last_sent_ns: 0,
             dead_man_next: None,
             wall_offset_ns: 0,
+            draining: false,
+            drain_deadline: 0,
+            recycle_requested: false,
+            recycled: false,
+            connected_at: 0,
+            query_unknown: false,
         }
     }
 
@@ -386,9 +455,9 @@ impl<V: Venue> GatewayCore<V> {
                 .map(|req_id| Submission::Sent { req_id });
         };
         let jumps_queue = self.config.cancel_priority && request.method() == Method::Cancel;
-        let must_wait = !self.queue.is_empty() && !jumps_queue;
+        let must_wait = (!self.queue.is_empty() && !jumps_queue) || self.draining;
         let verdict = if must_wait {
-            Err(now)
+            Err(now.max(self.drain_deadline))
         } else {
             limiter.check(now, &charge)
         };
@@ -482,6 +551,20 @@ impl<V: Venue> GatewayCore<V> {
                 charge.rested.get_or_insert(Duration::ZERO);
                 charge.orders = u32::try_from(cancel.orders.len()).unwrap_or(u32::MAX);
             }
+            Request::CancelReplace(replace) => {
+                let order = &replace.new_order;
+                if order.client_order_id.is_empty() {
+                    return Err(SubmitError::MissingClientOrderId);
+                }
+                if self.orders.contains(&order.client_order_id) {
+                    return Err(SubmitError::DuplicateClientOrderId);
+                }
+                self.resolve(&replace.cancel)?;
+                charge.symbol = Some(order.symbol);
+            }
+            Request::QueryOrder { symbol, .. } | Request::BookSnapshot { symbol, .. } => {
+                charge.symbol = Some(*symbol);
+            }
             _ => {}
         }
         Ok(charge)
@@ -505,9 +588,10 @@ impl<V: Venue> GatewayCore<V> {
 
     fn register_orders(&mut self, _now: u64, request: &Request<'_>) {
         let epoch = self.send_epoch();
-        let orders: &[orderwire_protocol::model::NewOrder] = match request {
+        let orders: &[NewOrder] = match request {
             Request::Place(order) => std::slice::from_ref(*order),
             Request::BatchPlace(orders) => orders,
+            Request::CancelReplace(replace) => std::slice::from_ref(&replace.new_order),
             _ => return,
         };
         for order in orders {
@@ -605,6 +689,24 @@ impl<V: Venue> GatewayCore<V> {
                 }
                 summary.client_order_id = orders.first().copied();
             }
+            Request::CancelReplace(replace) => {
+                // The new order first, then the canceled one if it is ours.
+                let order = &replace.new_order;
+                orders.push(order.client_order_id);
+                if let Ok(Some(id)) = self.client_id(&replace.cancel) {
+                    orders.push(id);
+                }
+                summary.client_order_id = Some(order.client_order_id);
+                summary.side = Some(order.side);
+                summary.price = order.price;
+                summary.qty = Some(order.qty);
+            }
+            Request::QueryOrder { order, .. } => {
+                if let Ok(Some(id)) = self.client_id(order) {
+                    orders.push(id);
+                    summary.client_order_id = Some(id);
+                }
+            }
             _ => {}
         }
         for id in &orders {
@@ -625,6 +727,8 @@ impl<V: Venue> GatewayCore<V> {
                 orders,
                 answered: 0,
                 epoch,
+                charge: *charge,
+                retry: Retry::of(request),
             },
         );
         Ok(req_id)
@@ -643,10 +747,15 @@ impl<V: Venue> GatewayCore<V> {
     pub fn open_sequence(&mut self, now: u64, wall_ns: i64, emit: &mut dyn FnMut(&[u8])) {
         self.epoch += 1;
         self.connected = true;
+        self.connected_at = now;
+        self.draining = false;
+        self.recycle_requested = false;
+        self.recycled = false;
         self.venue.reset();
         if self.epoch > 1 {
             self.reconciling = true;
             self.seen_in_snapshot.clear();
+            self.query_unknown = self.venue.reconciles_by_query();
         }
         let mut frame = Vec::new();
         if let Ok(true) = self
@@ -682,6 +791,13 @@ impl<V: Venue> GatewayCore<V> {
                         orders: OrderList::new(),
                         answered: 0,
                         epoch: self.epoch,
+                        charge: Charge {
+                            method: Method::Subscribe,
+                            symbol: None,
+                            rested: None,
+                            orders: 1,
+                        },
+                        retry: None,
                     },
                 );
                 emit(&frame);
@@ -721,11 +837,26 @@ impl<V: Venue> GatewayCore<V> {
             }
         }
         // Live orders may change while we are away: mark them unknown too,
-        // so reconciliation settles every one.
+        // so reconciliation settles every one. Orders still waiting in the
+        // rate-limit queue were never sent: they stay pending.
+        let queued: HashSet<ClientOrderId> = self
+            .queue
+            .iter()
+            .flat_map(|q| match &q.request {
+                OwnedRequest::Place(order) => vec![order.client_order_id],
+                OwnedRequest::BatchPlace(orders) => {
+                    orders.iter().map(|o| o.client_order_id).collect()
+                }
+                OwnedRequest::CancelReplace(replace) => vec![replace.new_order.client_order_id],
+                _ => Vec::new(),
+            })
+            .collect();
         let live: Vec<ClientOrderId> = self
             .orders
             .live()
-            .filter(|(_, s)| s.epoch <= epoch && s.status != OrderStatus::Unknown)
+            .filter(|(id, s)| {
+                s.epoch <= epoch && s.status != OrderStatus::Unknown && !queued.contains(*id)
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in live {
@@ -827,8 +958,109 @@ impl<V: Venue> GatewayCore<V> {
                 self.resubscribe_book(now, symbol, out);
             }
             Event::SnapshotEnd { .. } => self.reconcile(),
+            Event::RateUsage(usage) => {
+                let as_of = usage
+                    .req_id
+                    .and_then(|id| self.pending.get(&id))
+                    .map_or(now, |p| p.summary.sent_at_ns);
+                if let Some(limiter) = self.limiter.as_mut() {
+                    limiter.reconcile(
+                        now,
+                        usage.counter.as_str(),
+                        Duration::from_secs(usage.window_secs),
+                        usage.limit,
+                        u64::from(usage.count),
+                        as_of,
+                    );
+                }
+            }
+            Event::Throttled { req_id, until, .. } => {
+                self.on_throttled(now, received_at, req_id, until, &event);
+            }
+            Event::ServerShutdown { .. } => {
+                self.out.events.push(GatewayEvent::Problem(event));
+                self.start_drain(now);
+            }
             _ => self.out.events.push(GatewayEvent::Problem(event)),
         }
+    }
+
+    /// The venue refused a request for its rate (429): nothing goes out
+    /// before `until`, and the request, which the venue did not act on, is
+    /// queued again at the front (when the gateway queues).
+    fn on_throttled(
+        &mut self,
+        now: u64,
+        received_at: u64,
+        req_id: Option<u64>,
+        until: Option<i64>,
+        event: &Event,
+    ) {
+        // `until` is wall-clock; without one, a second.
+        let resume = until.map_or(now.saturating_add(1_000_000_000), |wall| {
+            u64::try_from(wall.saturating_sub(self.wall_offset_ns)).unwrap_or(0)
+        });
+        if let Some(limiter) = self.limiter.as_mut() {
+            limiter.block_until(resume.max(now));
+        }
+        let queues = matches!(self.config.when_limited, WhenLimited::Queue { .. });
+        let retry = req_id
+            .and_then(|id| self.pending.get(&id))
+            .is_some_and(|p| p.retry.is_some());
+        if !(queues && retry) {
+            self.correlate(received_at, req_id, event);
+            return;
+        }
+        let Some(pending) = req_id.and_then(|id| self.pending.remove(&id)) else {
+            return;
+        };
+        self.out.events.push(GatewayEvent::Reply(event.clone()));
+        if let Some(retry) = pending.retry {
+            self.queue.push_front(Queued {
+                request: retry.into_request(),
+                charge: pending.charge,
+            });
+        }
+    }
+
+    /// Stops sending new requests and recycles the connection once what is
+    /// in flight is answered (or its deadline passes).
+    fn start_drain(&mut self, now: u64) {
+        if self.draining || !self.connected {
+            return;
+        }
+        self.draining = true;
+        self.drain_deadline = now.saturating_add(nanos(self.config.request_timeout));
+    }
+
+    /// Whether the driver should recycle the connection now (once per
+    /// drain).
+    pub fn take_recycle_request(&mut self) -> bool {
+        std::mem::take(&mut self.recycle_requested)
+    }
+
+    /// Whether new requests wait for a reconnect.
+    pub fn is_draining(&self) -> bool {
+        self.draining
+    }
+
+    /// A book snapshot fetched on another connection (see
+    /// [`Venue::on_book_snapshot`]); what the venue makes of it is reported
+    /// like any market data.
+    pub fn feed_book_snapshot(
+        &mut self,
+        now: u64,
+        book: &BookEvent,
+        levels: &[Level],
+        out: &mut impl Outbound,
+    ) {
+        let mut decoded = std::mem::take(&mut self.decoded);
+        decoded.clear();
+        self.venue.on_book_snapshot(book, levels, &mut decoded);
+        for event in decoded.list.drain(..) {
+            self.handle_event(now, now, event, &decoded.levels, out);
+        }
+        self.decoded = decoded;
     }
 
     /// A reply: latency, pending bookkeeping and the order's status.
@@ -843,10 +1075,20 @@ impl<V: Venue> GatewayCore<V> {
         pending.answered += 1;
         pending.replies_left = pending.replies_left.saturating_sub(1);
         let done = pending.replies_left == 0;
+        // A cancel-replace answers once for each half; the event's method
+        // says which.
+        let method = match (summary.method, event) {
+            (Method::CancelReplace, Event::OrderAck(a)) => a.method,
+            (Method::CancelReplace, Event::OrderReject(r)) => r.method,
+            (method, _) => method,
+        };
         // The one order a reply can be about, without copying the list: a
-        // batch's reply goes to its next order, any other to its only one.
-        let listed = match summary.method {
-            Method::BatchPlace => pending.orders.get(batch_index).copied(),
+        // batch's reply goes to its next order, a cancel-replace's to the
+        // new order (first) or the canceled one, any other to its only one.
+        let listed = match (summary.method, method) {
+            (Method::BatchPlace, _) => pending.orders.get(batch_index).copied(),
+            (Method::CancelReplace, Method::Cancel) => pending.orders.get(1).copied(),
+            (Method::CancelReplace, _) => pending.orders.first().copied(),
             _ if pending.orders.len() == 1 => pending.orders.first().copied(),
             _ => None,
         };
@@ -865,7 +1107,8 @@ impl<V: Venue> GatewayCore<V> {
             venue_time_out: ts_out,
         };
         // A batch answers once for all its orders: one sample, not one per order.
-        if summary.method != Method::BatchPlace || batch_index == 0 {
+        let several = matches!(summary.method, Method::BatchPlace | Method::CancelReplace);
+        if !several || batch_index == 0 {
             self.latency.record(summary.method, latency.nanos);
             self.out.latencies.push((summary, event.clone(), latency));
         }
@@ -880,11 +1123,11 @@ impl<V: Venue> GatewayCore<V> {
             _ => None,
         };
         let order = match summary.method {
-            Method::BatchPlace => listed,
+            Method::BatchPlace | Method::CancelReplace => listed,
             _ => named.or(listed),
         };
         let Some(order) = order else { return };
-        self.reply_settles(summary.method, &order, received_at, event);
+        self.reply_settles(method, &order, received_at, event);
     }
 
     /// What a reply does to the order it concerns: an accepted place makes
@@ -909,8 +1152,23 @@ impl<V: Venue> GatewayCore<V> {
                 }
                 self.apply(order, OrderStatus::New, Cause::Ack);
             }
-            (Method::Place | Method::BatchPlace, Event::OrderReject(_)) => {
+            (Method::Place | Method::BatchPlace, Event::OrderReject(reject))
+                if reject.reason == RejectReason::StatusUnknown =>
+            {
+                // The venue does not know whether it acted: ask it.
+                self.apply(order, OrderStatus::Unknown, Cause::Timeout);
+                self.query_unknown |= self.venue.reconciles_by_query();
+            }
+            (
+                Method::Place | Method::BatchPlace,
+                Event::OrderReject(_) | Event::Throttled { .. },
+            ) => {
                 self.apply(order, OrderStatus::Rejected, Cause::Reject);
+            }
+            (Method::QueryOrder, Event::OrderReject(reject))
+                if reject.reason == RejectReason::UnknownOrder =>
+            {
+                self.settle_absent(order);
             }
             (Method::Cancel, Event::OrderAck(_)) => {
                 self.apply(order, OrderStatus::Canceled, Cause::Ack);
@@ -942,6 +1200,51 @@ impl<V: Venue> GatewayCore<V> {
         };
         let Some(order) = order else { return };
         self.reply_settles(method, &order, received_at, event);
+    }
+
+    /// The venue has no record of an unknown order: it is closed as
+    /// reconciliation closes an order missing from a snapshot.
+    fn settle_absent(&mut self, id: &ClientOrderId) {
+        let Some(state) = self.orders.get(id) else {
+            return;
+        };
+        if state.status != OrderStatus::Unknown {
+            return;
+        }
+        let status = if state.filled_qty >= state.qty {
+            OrderStatus::Filled
+        } else if state.acknowledged {
+            OrderStatus::Canceled
+        } else {
+            OrderStatus::Rejected
+        };
+        if let Some(event) = self.orders.transition(id, status, Cause::Reconciled) {
+            self.out.events.push(GatewayEvent::Order(event));
+        }
+    }
+
+    /// Asks the venue for every unknown order's state (venues that
+    /// reconcile by query), through the rate limiter like any request.
+    fn query_unknown_orders(&mut self, now: u64, out: &mut impl Outbound) {
+        self.query_unknown = false;
+        let unknown: Vec<(ClientOrderId, Symbol)> = self
+            .orders
+            .live()
+            .filter(|(_, s)| s.status == OrderStatus::Unknown)
+            .map(|(id, s)| (*id, s.symbol))
+            .collect();
+        for (id, symbol) in unknown {
+            let request = Request::QueryOrder {
+                order: OrderRef::ClientOrderId(id),
+                symbol,
+            };
+            if let Err(error) = self.submit(now, request, out) {
+                self.out.events.push(GatewayEvent::Dropped {
+                    method: Method::QueryOrder,
+                    error: error.to_string(),
+                });
+            }
+        }
     }
 
     /// Moves an order and reports the change.
@@ -1066,9 +1369,34 @@ impl<V: Venue> GatewayCore<V> {
     /// spurious call is a no-op.
     pub fn handle_timeout(&mut self, now: u64, out: &mut impl Outbound) {
         self.expire_requests(now);
-        self.release_queued(now, out);
         if !self.connected {
+            // Frames wait in the engine's backlog for the reconnect; during
+            // a drain they wait here, so the old socket takes nothing new.
+            if !self.draining {
+                self.release_queued(now, out);
+            }
             return;
+        }
+        if self.draining {
+            let on_this_socket = self.pending.values().any(|p| p.epoch == self.epoch);
+            if !self.recycled && (!on_this_socket || now >= self.drain_deadline) {
+                self.recycle_requested = true;
+                self.recycled = true;
+            }
+            return;
+        }
+        if let Some(age) = self.keepalive.max_connection_age {
+            let due = self
+                .connected_at
+                .saturating_add(nanos(age.saturating_sub(self.config.reconnect_margin)));
+            if now >= due {
+                self.start_drain(now);
+                return;
+            }
+        }
+        self.release_queued(now, out);
+        if self.query_unknown {
+            self.query_unknown_orders(now, out);
         }
         if let (Some(at), Some(switch)) = (self.dead_man_next, self.config.dead_man) {
             if at <= now {
@@ -1137,6 +1465,7 @@ impl<V: Venue> GatewayCore<V> {
                         .transition(&id, OrderStatus::Unknown, Cause::Timeout)
                 {
                     self.out.events.push(GatewayEvent::Order(event));
+                    self.query_unknown |= self.venue.reconciles_by_query();
                 }
             }
         }
@@ -1173,11 +1502,16 @@ impl<V: Venue> GatewayCore<V> {
         }
     }
 
+    fn recycle_ready(&self) -> bool {
+        !self.pending.values().any(|p| p.epoch == self.epoch)
+    }
+
     /// When `handle_timeout` should next run (engine clock, ns).
     pub fn poll_timeout(&mut self) -> Option<u64> {
         let mut next: Option<u64> = self.pending.values().map(|p| p.deadline).min();
         let mut consider = |at: u64| next = Some(next.map_or(at, |n| n.min(at)));
-        if let (Some(front), Some(limiter)) = (self.queue.front(), self.limiter.as_mut()) {
+        let queue_front = self.queue.front().filter(|_| !self.draining);
+        if let (Some(front), Some(limiter)) = (queue_front, self.limiter.as_mut()) {
             // `check` with the current counters answers "ready at"; asking
             // at time 0 would be wrong, so ask at the last send time.
             match limiter.check(self.last_sent_ns, &front.charge) {
@@ -1187,6 +1521,18 @@ impl<V: Venue> GatewayCore<V> {
             }
         }
         if self.connected {
+            if self.draining && !self.recycled {
+                consider(self.drain_deadline);
+            }
+            if self.query_unknown || (self.draining && !self.recycled && self.recycle_ready()) {
+                consider(self.last_sent_ns);
+            }
+            if let Some(age) = self.keepalive.max_connection_age {
+                consider(
+                    self.connected_at
+                        .saturating_add(nanos(age.saturating_sub(self.config.reconnect_margin))),
+                );
+            }
             if let Some(at) = self.dead_man_next {
                 consider(at);
             }

@@ -217,6 +217,18 @@ impl<V: Venue> Exchange<V> {
         self.submit(Request::Cancel(cancel))
     }
 
+    /// Feeds a book snapshot taken on another connection (Binance's `depth`
+    /// reply on the API connection, for this streams connection's diff
+    /// depth); the synced book comes out of the next [`Exchange::poll`].
+    pub fn feed_book_snapshot(
+        &self,
+        book: &orderwire_protocol::model::BookEvent,
+        levels: &[orderwire_protocol::model::Level],
+    ) {
+        let now = self.clock.now_ns();
+        self.gateway.feed_book_snapshot(now, book, levels);
+    }
+
     /// Replaces the venue token (see [`Venue::set_token`]).
     pub fn set_token(&self, token: Secret) {
         self.gateway.core().lock().venue_mut().set_token(token);
@@ -283,6 +295,20 @@ impl<V: Venue> Exchange<V> {
             .is_some_and(|at| at <= now);
         if due {
             self.gateway.handle_timeout(now);
+        }
+        if self.gateway.core().lock().take_recycle_request() {
+            // The drain is over (serverShutdown, or the age limit is near).
+            if self
+                .gateway
+                .transport
+                .commander
+                .reconnect(self.gateway.transport.conn)
+                .is_err()
+            {
+                connection_changes.push(ConnectionEvent::Disconnected {
+                    reason: "could not queue the proactive reconnect".into(),
+                });
+            }
         }
         let PollState { spare, on_latency } = &mut *state;
         spare.clear();

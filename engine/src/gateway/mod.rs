@@ -107,6 +107,18 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
             .handle_message(now, received_at, message, &mut Through(&self.transport));
     }
 
+    /// Feeds a book snapshot taken on another connection.
+    pub fn feed_book_snapshot(
+        &self,
+        now: u64,
+        book: &orderwire_protocol::model::BookEvent,
+        levels: &[orderwire_protocol::model::Level],
+    ) {
+        self.core
+            .lock()
+            .feed_book_snapshot(now, book, levels, &mut Through(&self.transport));
+    }
+
     /// Runs the core's timers.
     pub fn handle_timeout(&self, now: u64) {
         self.core

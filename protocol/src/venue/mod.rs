@@ -105,6 +105,14 @@ pub trait Venue: Send + 'static {
         let _ = (book, levels, out);
     }
 
+    /// Whether orders whose state is unknown (a timeout, a reconnect) are
+    /// settled by asking for each ([`Request::QueryOrder`]), as on Binance,
+    /// rather than from a snapshot of open orders after subscribing, as on
+    /// Kraken.
+    fn reconciles_by_query(&self) -> bool {
+        false
+    }
+
     /// Forgets per-connection state (book, sequence numbers) after a drop.
     fn reset(&mut self);
 

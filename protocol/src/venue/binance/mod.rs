@@ -427,6 +427,10 @@ impl Venue for Binance {
         }
     }
 
+    fn reconciles_by_query(&self) -> bool {
+        self.endpoint == Endpoint::Api
+    }
+
     fn reset(&mut self) {
         self.books.values_mut().for_each(DepthSync::reset);
         self.inflight.iter_mut().for_each(|slot| *slot = None);

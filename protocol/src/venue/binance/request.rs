@@ -76,18 +76,42 @@ impl Params<'_, '_> {
         self.raw(name, value.as_bytes(), true);
     }
 
+    /// Writes the value once, into the JSON, and copies those bytes to the
+    /// payload: no scratch buffer, so signing allocates nothing.
+    fn written(&mut self, name: &str, quoted: bool, write: impl FnOnce(&mut Vec<u8>)) {
+        if !self.first {
+            self.json.push(b',');
+            self.payload.push(b'&');
+        }
+        self.first = false;
+        self.json.push(b'"');
+        self.json.extend_from_slice(name.as_bytes());
+        self.json.extend_from_slice(b"\":");
+        if quoted {
+            self.json.push(b'"');
+        }
+        let start = self.json.len();
+        write(self.json);
+        let end = self.json.len();
+        if quoted {
+            self.json.push(b'"');
+        }
+        self.payload.extend_from_slice(name.as_bytes());
+        self.payload.push(b'=');
+        self.payload.extend_from_slice(&self.json[start..end]);
+    }
+
     fn decimal(&mut self, name: &str, value: Decimal) {
-        let mut text = Vec::with_capacity(48);
-        value.write_to(&mut text);
-        self.raw(name, &text, true);
+        // Decimal text is digits, '-' and '.': nothing to escape.
+        self.written(name, true, |json| value.write_to(json));
     }
 
     fn number(&mut self, name: &str, value: u64) {
-        let mut text = Vec::with_capacity(20);
-        Decimal::new(i128::from(value), 0)
-            .unwrap_or(Decimal::ZERO)
-            .write_to(&mut text);
-        self.raw(name, &text, false);
+        self.written(name, false, |json| {
+            Decimal::new(i128::from(value), 0)
+                .unwrap_or(Decimal::ZERO)
+                .write_to(json)
+        });
     }
 }
 
