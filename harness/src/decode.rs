@@ -1,16 +1,23 @@
-//! `orderwire decode --venue kraken [FILE]`: raw inbound messages, one per
-//! line, to normalised events (CONVENTIONS.md §5), one JSON object per line.
+//! `orderwire decode --venue kraken|binance [FILE]`: raw inbound messages,
+//! one per line, to normalised events (CONVENTIONS.md §5), one JSON object
+//! per line.
 //!
 //! A line starting with `b64:` carries a binary payload in base64. Books and
 //! order state carry across lines (the codec keeps them), so checksums are
 //! verified. A line that cannot be decoded prints an `error` event and
 //! decoding goes on; only I/O errors end the run with a failure.
+//!
+//! Binance captures may mix the WebSocket API and the market streams: books
+//! are kept per symbol, a `depth` reply syncs the one book waiting for it,
+//! and U/u gaps print as `error` events. `rateLimits` counts and requests
+//! for a snapshot are control data, not events, and are not printed.
 
 use std::io::{BufRead, Write};
 
 use base64::Engine as _;
 use orderwire_protocol::model::{Event, Events, write_event_json};
 use orderwire_protocol::venue::Venue;
+use orderwire_protocol::venue::binance::Binance;
 use orderwire_protocol::venue::kraken::Kraken;
 
 /// Venues the decoder knows.
@@ -18,6 +25,8 @@ use orderwire_protocol::venue::kraken::Kraken;
 pub enum DecodeVenue {
     /// Kraken Spot WebSocket v2.
     Kraken,
+    /// Binance Spot WebSocket API and market streams.
+    Binance,
 }
 
 /// Decodes every line of `input` to `output`; returns (lines, errors).
@@ -32,6 +41,11 @@ pub fn run(
             let mut kraken = Kraken::public();
             prime_depth(&mut kraken, book_depth);
             Box::new(kraken)
+        }
+        DecodeVenue::Binance => {
+            let mut binance = Binance::offline();
+            binance.set_depth(book_depth.max(1));
+            Box::new(binance)
         }
     };
     let name = codec.name();
@@ -73,7 +87,9 @@ pub fn run(
         }
         for event in &events.list {
             match event {
-                Event::SnapshotEnd { .. } => continue,
+                Event::SnapshotEnd { .. }
+                | Event::RateUsage(_)
+                | Event::NeedBookSnapshot { .. } => continue,
                 Event::Error(_) | Event::ChecksumMismatch { .. } | Event::SequenceGap { .. } => {
                     errors += 1
                 }

@@ -24,6 +24,8 @@ use crate::mock::kraken::{MockConfig, MockKraken};
 /// What the demo did.
 #[derive(Debug, Default)]
 pub struct DemoReport {
+    /// The mock venue's name.
+    pub venue: &'static str,
     /// Orders by terminal state (and `unknown`/live if any did not end).
     pub by_status: Vec<(OrderStatus, usize)>,
     /// Fills received.
@@ -32,9 +34,9 @@ pub struct DemoReport {
     pub latency: Vec<(Method, u64, f64, f64, f64, f64)>,
     /// Whether every order reached a terminal state.
     pub all_terminal: bool,
-    /// Book updates received, and checksum mismatches among them.
+    /// Book updates received.
     pub book_messages: usize,
-    /// Checksum mismatches.
+    /// Checksum mismatches (Kraken) or sequence gaps (Binance) among them.
     pub checksum_mismatches: usize,
     /// How long it took.
     pub elapsed: Duration,
@@ -148,25 +150,9 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
     let mut by_status: Vec<(OrderStatus, usize)> = counts.into_iter().collect();
     by_status.sort_by_key(|(s, _)| s.as_str());
     let all_terminal = driver.statuses.values().all(|s| s.is_terminal());
-    let latency = {
-        let core = exchange.gateway().core().lock();
-        let book = core.latency();
-        book.methods()
-            .map(|method| {
-                let h = book.histogram(method);
-                let us = |q: f64| h.value_at_quantile(q) as f64 / 1_000.0;
-                (
-                    method,
-                    h.len(),
-                    us(0.5),
-                    us(0.99),
-                    us(0.999),
-                    h.max() as f64 / 1_000.0,
-                )
-            })
-            .collect()
-    };
+    let latency = latency_rows(&exchange);
     let report = DemoReport {
+        venue: "Kraken",
         by_status,
         fills: driver.fills,
         latency,
@@ -177,6 +163,29 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
     };
     exchange.shutdown(Duration::from_secs(1));
     Ok(report)
+}
+
+/// Per method: (count, p50, p99, p99.9, max) in microseconds, from the
+/// gateway's histograms.
+pub(crate) fn latency_rows<V: orderwire_protocol::venue::Venue>(
+    exchange: &Exchange<V>,
+) -> Vec<(Method, u64, f64, f64, f64, f64)> {
+    let core = exchange.gateway().core().lock();
+    let book = core.latency();
+    book.methods()
+        .map(|method| {
+            let h = book.histogram(method);
+            let us = |q: f64| h.value_at_quantile(q) as f64 / 1_000.0;
+            (
+                method,
+                h.len(),
+                us(0.5),
+                us(0.99),
+                us(0.999),
+                h.max() as f64 / 1_000.0,
+            )
+        })
+        .collect()
 }
 
 struct Driver<'a> {
@@ -352,7 +361,8 @@ pub fn summary(report: &DemoReport) -> String {
     let mut out = String::new();
     let orders: usize = report.by_status.iter().map(|(_, n)| n).sum();
     out.push_str(&format!(
-        "orderwire demo: {orders} orders against the mock Kraken (wss on loopback) in {:.2} s\n",
+        "orderwire demo: {orders} orders against the mock {} (wss on loopback) in {:.2} s\n",
+        report.venue,
         report.elapsed.as_secs_f64()
     ));
     out.push_str("orders by final state:\n");
@@ -361,8 +371,14 @@ pub fn summary(report: &DemoReport) -> String {
     }
     out.push_str(&format!("fills: {}\n", report.fills));
     out.push_str(&format!(
-        "book messages: {} ({} checksum mismatches)\n",
-        report.book_messages, report.checksum_mismatches
+        "book messages: {} ({} {})\n",
+        report.book_messages,
+        report.checksum_mismatches,
+        if report.venue == "Kraken" {
+            "checksum mismatches"
+        } else {
+            "sequence gaps"
+        }
     ));
     out.push_str("request-to-reply latency (us):\n");
     out.push_str(&format!(

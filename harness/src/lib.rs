@@ -4,4 +4,5 @@
 
 pub mod decode;
 pub mod demo;
+pub mod demo_binance;
 pub mod mock;

@@ -19,8 +19,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the embedded demo: a mock Kraken on loopback, N orders placed,
-    /// amended and canceled, and a latency summary. No keys, no network.
+    /// Run the embedded demo: a mock venue (Kraken unless --venue says
+    /// otherwise) on loopback, N orders placed, amended and canceled, and a
+    /// latency summary. No keys, no network.
     Demo(DemoArgs),
     /// Decode captured inbound messages (one per line; `b64:` for binary)
     /// into normalised JSON events, one per line.
@@ -29,8 +30,20 @@ enum Command {
     Wscat(wscat::Args),
 }
 
+/// Mock venues the demo runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DemoVenue {
+    /// Kraken Spot WebSocket v2.
+    Kraken,
+    /// Binance Spot WebSocket API and market streams.
+    Binance,
+}
+
 #[derive(clap::Args)]
 struct DemoArgs {
+    /// Which mock venue.
+    #[arg(long, value_enum, default_value = "kraken")]
+    venue: DemoVenue,
     /// Orders to run through place, amend and cancel (every fifth fills).
     #[arg(long, short = 'n', default_value_t = 20)]
     orders: usize,
@@ -76,11 +89,15 @@ fn decode(args: DecodeArgs) -> Result<(), String> {
 }
 
 fn demo(args: DemoArgs) -> Result<(), String> {
-    let report = orderwire_harness::demo::run(orderwire_harness::demo::DemoOptions {
+    let options = orderwire_harness::demo::DemoOptions {
         orders: args.orders,
         progress: !args.quiet,
         deadline: std::time::Duration::from_secs(args.timeout),
-    })?;
+    };
+    let report = match args.venue {
+        DemoVenue::Kraken => orderwire_harness::demo::run(options)?,
+        DemoVenue::Binance => orderwire_harness::demo_binance::run(options)?,
+    };
     print!("{}", orderwire_harness::demo::summary(&report));
     if report.all_terminal {
         Ok(())

@@ -109,3 +109,97 @@ fn the_command_line_fails_only_on_io_errors() {
     let stderr = String::from_utf8(missing.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+const BINANCE_SESSION: &str = include_str!("fixtures/binance_session.txt");
+
+#[test]
+fn a_binance_capture_of_api_and_streams_decodes_with_books_per_symbol() {
+    let mut output = Vec::new();
+    let (lines, errors) = orderwire_harness::decode::run(
+        orderwire_harness::decode::DecodeVenue::Binance,
+        1000,
+        &mut BINANCE_SESSION.as_bytes(),
+        &mut output,
+    )
+    .unwrap();
+    let events: Vec<serde_json::Value> = String::from_utf8(output)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines, 19);
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "response", // SUBSCRIBE
+            "trade",
+            "book_delta",    // 157..160 (no snapshot yet: the book starts here)
+            "book_snapshot", // the depth reply resyncs it at 161
+            "response",      // ... and answers request 7
+            "book_delta",    // 161..163 applies
+            "error",         // 170: a gap
+            "book_delta",    // ... and the book goes on from it
+            "ticker",        // bookTicker
+            "response",      // session.logon
+            "order_reject",  // -2010
+            "order_ack",     // ACK
+            "order_ack",     // FULL: the ack,
+            "order_update",  // its state,
+            "fill",          // and its fill
+            "order_reject",  // cancel-replace: the cancel failed
+            "order_reject",  // ... and the new order was not attempted
+            "order_reject",  // -2015
+            "response",      // serverShutdown
+            "order_update",  // executionReport
+            "fill",
+            "order_reject", // 429
+            "response",     // ping
+            "error",        // not JSON
+            "error",        // a depthUpdate without U and u
+        ]
+    );
+    assert_eq!(errors, 3);
+    assert!(events.iter().all(|e| e["venue"] == "binance"));
+    let snapshot = &events[3];
+    assert_eq!(
+        snapshot["symbol"], "BNBBTC",
+        "the only book takes the depth reply"
+    );
+    assert_eq!(snapshot["sequence"], 161);
+    assert_eq!(snapshot["bids"][0], serde_json::json!(["0.0024", "8"]));
+    assert!(
+        events[6]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expected 164, got 170")
+    );
+    let reject = &events[10];
+    assert_eq!(
+        (reject["code"].as_str(), reject["message"].as_str()),
+        (
+            Some("-2010"),
+            Some("Account has insufficient balance for requested action.")
+        )
+    );
+    assert_eq!(events[14]["trade_id"], "1650422481");
+    assert_eq!(events[14]["price"], "23416.10000000");
+}
+
+#[test]
+fn the_binance_decoder_runs_from_the_command_line() {
+    let output = Command::new(env!("CARGO_BIN_EXE_orderwire"))
+        .args([
+            "decode",
+            "--venue",
+            "binance",
+            "tests/fixtures/binance_session.txt",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().lines().count(),
+        25
+    );
+}

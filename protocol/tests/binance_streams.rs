@@ -221,13 +221,16 @@ fn the_streams_codec_subscribes_asks_for_a_snapshot_and_syncs_from_one_taken_els
     );
     let events = decode_all(&mut codec, r#"{"result":null,"id":1}"#);
     assert!(
-        matches!(&events.list[..], [Event::Response(r)] if r.ok && r.method == Method::Subscribe && r.req_id == Some(1))
+        matches!(&events.list[..], [Event::Response(r), Event::NeedBookSnapshot { symbol }]
+            if r.ok && r.method == Method::Subscribe && r.req_id == Some(1) && symbol.as_str() == "BNBBTC"),
+        "subscribed: the snapshot is asked for at once: {:?}",
+        events.list
     );
     let first = r#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}"#;
     let events = decode_all(&mut codec, first);
     assert!(
-        matches!(&events.list[..], [Event::NeedBookSnapshot { symbol }] if symbol.as_str() == "BNBBTC"),
-        "the first update asks for a snapshot: {:?}",
+        events.list.is_empty(),
+        "buffered, and the snapshot is not asked for twice: {:?}",
         events.list
     );
     let events = decode_all(

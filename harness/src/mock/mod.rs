@@ -1,4 +1,5 @@
 //! Mock venues: faithful to each venue's documentation, real TLS and real
 //! WebSocket on loopback, with fault injection.
 
+pub mod binance;
 pub mod kraken;

@@ -115,6 +115,8 @@ pub struct Matching {
     counters: HashMap<(Owner, String), (u64, u64)>,
     /// (threshold, decay per second), milli-units.
     pub tier: (u64, u64),
+    /// Plain integer order ids (Binance) instead of Kraken's `OXXXXX-...`.
+    pub numeric_ids: bool,
 }
 
 /// The change an order request made.
@@ -176,8 +178,13 @@ impl Matching {
     ) -> Resting {
         let n = self.next_order;
         self.next_order += 1;
+        let order_id = if self.numeric_ids {
+            n.to_string()
+        } else {
+            format!("O{:05}-MOCK{:01}-{:06}", n % 100_000, n % 10, n)
+        };
         Resting {
-            order_id: format!("O{:05}-MOCK{:01}-{:06}", n % 100_000, n % 10, n),
+            order_id,
             cl_ord_id,
             owner,
             side,
@@ -187,6 +194,24 @@ impl Matching {
             rested_since: now,
             symbol: symbol.to_owned(),
         }
+    }
+
+    /// Aggregated levels of one side, best first, up to `depth`.
+    pub fn top(&self, symbol: &str, side: Side, depth: usize) -> Vec<(Decimal, Decimal)> {
+        let book = match side {
+            Side::Buy => self.bids.get(symbol),
+            Side::Sell => self.asks.get(symbol),
+        };
+        book.map_or_else(Vec::new, |b| b.top(side, depth))
+    }
+
+    /// The aggregated quantity at a price on one side.
+    pub fn qty_at(&self, symbol: &str, side: Side, price: Decimal) -> Decimal {
+        let book = match side {
+            Side::Buy => self.bids.get(symbol),
+            Side::Sell => self.asks.get(symbol),
+        };
+        book.map_or(Decimal::ZERO, |b| b.qty_at(price))
     }
 
     fn book(&mut self, symbol: &str, side: Side) -> &mut SideBook {
@@ -360,6 +385,25 @@ impl Matching {
         }
         self.rest(order.clone());
         Ok(order)
+    }
+
+    /// Lowers an open order's quantity where it stands (Binance's
+    /// `order.amend.keepPriority`): it keeps its place in the queue.
+    pub fn reduce_qty(&mut self, found: &Resting, qty: Decimal) -> Result<Resting, Refusal> {
+        if qty <= found.filled || qty >= found.qty {
+            return Err("EOrder:Invalid order quantity");
+        }
+        let book = self.book(&found.symbol.clone(), found.side);
+        let queue = book
+            .levels
+            .get_mut(&found.price)
+            .ok_or("EOrder:Unknown order")?;
+        let order = queue
+            .iter_mut()
+            .find(|o| o.order_id == found.order_id)
+            .ok_or("EOrder:Unknown order")?;
+        order.qty = qty;
+        Ok(order.clone())
     }
 
     /// Every open order of `owner`.

@@ -7,7 +7,7 @@
 //! on request: a delayed response, a dropped response, a disconnect, a
 //! corrupt checksum.
 
-mod conn;
+pub(crate) mod conn;
 pub mod matching;
 pub mod wire;
 

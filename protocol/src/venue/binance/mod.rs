@@ -211,6 +211,24 @@ impl Binance {
         Ok(())
     }
 
+    /// After a successful SUBSCRIBE, every book not yet synced asks for its
+    /// snapshot at once (the diffs buffer meanwhile), so a quiet book syncs
+    /// without waiting for its first update.
+    fn snapshots_after_subscribe(&mut self, out: &mut Events) {
+        let subscribed = out
+            .list
+            .iter()
+            .any(|e| matches!(e, Event::Response(r) if r.ok && r.method == Method::Subscribe));
+        if !subscribed {
+            return;
+        }
+        for (symbol, sync) in self.books.iter_mut() {
+            if sync.want_snapshot() {
+                out.list.push(Event::NeedBookSnapshot { symbol: *symbol });
+            }
+        }
+    }
+
     /// A market-stream message, through the books.
     fn decode_stream_message(
         &mut self,
@@ -233,13 +251,20 @@ impl Binance {
     fn apply_snapshot_here(&mut self, snapshot: response::SnapshotRef, out: &mut Events) {
         let symbol = match snapshot.symbol {
             Some(symbol) => Some(symbol),
-            // Offline, the request is not seen: the one book waiting.
+            // Offline, the request is not seen: the one book waiting, or
+            // else the only book.
             None => {
-                let mut waiting = self.books.iter().filter(|(_, s)| !s.is_synced());
-                match (waiting.next(), waiting.next()) {
-                    (Some((symbol, _)), None) => Some(*symbol),
-                    _ => None,
-                }
+                let only = |synced: Option<bool>| {
+                    let mut books = self
+                        .books
+                        .iter()
+                        .filter(|(_, s)| synced.is_none_or(|want| s.is_synced() == want));
+                    match (books.next(), books.next()) {
+                        (Some((symbol, _)), None) => Some(*symbol),
+                        _ => None,
+                    }
+                };
+                only(Some(false)).or_else(|| only(None))
             }
         };
         let Some(symbol) = symbol else { return };
@@ -385,6 +410,9 @@ impl Venue for Binance {
             ApiMessage::Handled { logon, snapshot } => {
                 if logon == Some(false) {
                     self.writer.logged_on = false;
+                }
+                if self.endpoint == Endpoint::Streams {
+                    self.snapshots_after_subscribe(out);
                 }
                 if let Some(snapshot) = snapshot {
                     self.apply_snapshot_here(snapshot, out);

@@ -314,7 +314,13 @@ pub fn decode_api(
     let error = read_order(error.unwrap_or(b"{}"))?;
     let code = error.code.unwrap_or(0);
     let message = error.msg.clone().unwrap_or_default();
-    let method = method.unwrap_or(Method::Other);
+    // Offline (no request seen), a cancel-replace failure shows by its data.
+    let method = method
+        .or_else(|| {
+            let data = read_order(error.data?).ok()?;
+            data.cancel_replace.then_some(Method::CancelReplace)
+        })
+        .unwrap_or(Method::Other);
     if matches!(status, Some(429 | 418)) {
         out.list.push(Event::Throttled {
             req_id: id,

@@ -241,6 +241,8 @@ pub struct DepthSync {
     last_id: Option<u64>,
     buffer: Vec<DepthUpdate>,
     passive: bool,
+    /// A snapshot was asked for and has not come.
+    awaiting_snapshot: bool,
 }
 
 impl DepthSync {
@@ -251,6 +253,7 @@ impl DepthSync {
             last_id: None,
             buffer: Vec::new(),
             passive: false,
+            awaiting_snapshot: false,
         }
     }
 
@@ -266,6 +269,18 @@ impl DepthSync {
         self.book.clear();
         self.last_id = None;
         self.buffer.clear();
+        self.awaiting_snapshot = false;
+    }
+
+    /// Asks for a snapshot (right after subscribing) unless one is
+    /// already on its way or the book is synced: true if the driver should
+    /// fetch one.
+    pub fn want_snapshot(&mut self) -> bool {
+        if self.passive || self.is_synced() || self.awaiting_snapshot {
+            return false;
+        }
+        self.awaiting_snapshot = true;
+        true
     }
 
     /// The book (valid when `is_synced`).
@@ -286,9 +301,8 @@ impl DepthSync {
                 self.apply(update, out);
                 return SyncAction::None;
             }
-            let first = self.buffer.is_empty();
             self.buffer.push(update);
-            return if first {
+            return if self.want_snapshot() {
                 SyncAction::NeedSnapshot
             } else {
                 SyncAction::None
@@ -311,6 +325,7 @@ impl DepthSync {
             self.last_id = None;
             self.buffer.clear();
             self.buffer.push(update);
+            self.awaiting_snapshot = true;
             return SyncAction::NeedSnapshot;
         }
         self.apply(update, out);
@@ -331,8 +346,10 @@ impl DepthSync {
             .is_some_and(|u| last_update_id < u.first_id)
         {
             // Older than what we hold: the venue says take it again.
+            self.awaiting_snapshot = true;
             return SyncAction::NeedSnapshot;
         }
+        self.awaiting_snapshot = false;
         self.book.clear();
         for level in bids {
             self.book.update_bid(*level);

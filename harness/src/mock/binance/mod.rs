@@ -1,0 +1,337 @@
+//! A mock Binance Spot venue (docs/venues/binance.md): the WebSocket API at
+//! `/ws-api/v3` and the market streams at `/ws` and `/stream`, over real TLS
+//! (rcgen) and real WebSocket (tungstenite), on loopback.
+//!
+//! It checks HMAC and Ed25519 signatures (-1022), timestamps against
+//! recvWindow (-1021) and the API key (-2015); counts REQUEST_WEIGHT per
+//! rolling minute and ORDERS per rolling 10 s and day, reports the counts in
+//! every reply's `rateLimits`, refuses over-limit requests with 429 and a
+//! `retryAfter`, and bans (418) a client that keeps sending after a 429.
+//! It pings every 20 s and drops a client whose pong does not come, and it
+//! injects faults, a `serverShutdown` among them. Its matching engine is
+//! the Kraken mock's, with integer order ids.
+
+mod api;
+mod conn;
+mod limits;
+mod streams;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::Sender;
+use orderwire_protocol::model::Side;
+use orderwire_protocol::num::Decimal;
+use orderwire_testkit::TestPki;
+use parking_lot::Mutex;
+
+use super::kraken::matching::{Matching, Resting};
+use limits::Limits;
+
+/// What the mock serves.
+#[derive(Clone, Debug)]
+pub struct MockConfig {
+    /// The one pair it trades (`BTCUSDT`).
+    pub symbol: String,
+    /// The middle of the house book.
+    pub mid: Decimal,
+    /// Distance between house levels.
+    pub tick: Decimal,
+    /// House levels per side.
+    pub levels: usize,
+    /// The account's API key.
+    pub api_key: String,
+    /// The HMAC secret, if the key is an HMAC key.
+    pub hmac_secret: Option<String>,
+    /// The Ed25519 public key, if the key is an Ed25519 key.
+    pub ed25519_public: Option<[u8; 32]>,
+    /// REQUEST_WEIGHT per rolling minute (Binance: 6000).
+    pub weight_per_minute: u32,
+    /// ORDERS per rolling 10 s (Binance: 50).
+    pub orders_per_10s: u32,
+    /// ORDERS per rolling day (Binance: 160000).
+    pub orders_per_day: u32,
+    /// Ping frames this often (Binance: 20 s).
+    pub ping_every: Duration,
+    /// Drop a client whose pong has not come this long after a ping
+    /// (Binance: a minute).
+    pub pong_timeout: Duration,
+    /// After a `serverShutdown` notice, close this much later.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for MockConfig {
+    fn default() -> MockConfig {
+        MockConfig {
+            symbol: "BTCUSDT".to_owned(),
+            mid: Decimal::new(452_840, 1).unwrap_or(Decimal::ZERO),
+            tick: Decimal::new(1, 1).unwrap_or(Decimal::ZERO),
+            levels: 25,
+            api_key: "mock-api-key".to_owned(),
+            hmac_secret: Some("mock-hmac-secret".to_owned()),
+            ed25519_public: None,
+            weight_per_minute: 6_000,
+            orders_per_10s: 50,
+            orders_per_day: 160_000,
+            ping_every: Duration::from_secs(20),
+            pong_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A fault to inject; each is used once, by the next message it applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Hold the next response this long.
+    Delay(Duration),
+    /// Never send the next response.
+    DropResponse,
+    /// Drop the TCP connection (no close frame) on the next request.
+    Disconnect,
+    /// Send every open API connection `serverShutdown`, then close each
+    /// after `shutdown_grace`.
+    ServerShutdown,
+    /// Another session on the same IP spends this much request weight now.
+    ForeignWeight(u32),
+    /// Another session on the same account places this many orders now.
+    ForeignOrders(u32),
+}
+
+/// What the mock has seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MockStats {
+    /// Connections accepted.
+    pub connections: u64,
+    /// API requests received.
+    pub requests: u64,
+    /// Orders accepted.
+    pub orders_placed: u64,
+    /// Cancels accepted.
+    pub cancels: u64,
+    /// Fills.
+    pub fills: u64,
+    /// Requests refused with 429.
+    pub throttled: u64,
+    /// Requests refused with 418 (sent during a back-off).
+    pub banned: u64,
+    /// Requests refused for a bad signature (-1022).
+    pub bad_signatures: u64,
+    /// Requests refused for their timestamp (-1021).
+    pub bad_timestamps: u64,
+    /// Pings sent.
+    pub pings: u64,
+    /// Pongs received.
+    pub pongs: u64,
+    /// Connections dropped for a missing pong.
+    pub pong_timeouts: u64,
+    /// `serverShutdown` notices sent.
+    pub shutdown_notices: u64,
+    /// Responses dropped by a fault.
+    pub dropped_responses: u64,
+    /// Connections dropped by a fault.
+    pub disconnects: u64,
+}
+
+/// An order the venue knows, open or done (for `order.status`).
+#[derive(Clone, Debug)]
+pub(crate) struct Known {
+    pub(crate) order: Resting,
+    pub(crate) status: &'static str,
+    pub(crate) time_ms: u64,
+}
+
+/// The book's change log, for diff-depth streams: update ids and the
+/// levels each changed.
+#[derive(Debug, Default)]
+pub(crate) struct BookLog {
+    pub(crate) last_id: u64,
+    pub(crate) changes: VecDeque<(u64, Side, Decimal)>,
+    /// Public trades: (id, price, qty, buyer is maker, ms).
+    pub(crate) trades: VecDeque<(u64, Decimal, Decimal, bool, u64)>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: MockConfig,
+    pub(crate) matching: Mutex<Matching>,
+    pub(crate) known: Mutex<HashMap<String, Known>>,
+    pub(crate) book: Mutex<BookLog>,
+    pub(crate) limits: Mutex<Limits>,
+    pub(crate) faults: Mutex<VecDeque<Fault>>,
+    /// User data streams of the account, by connection.
+    pub(crate) user_streams: Mutex<HashMap<u64, Sender<String>>>,
+    pub(crate) shutdown_epoch: AtomicU64,
+    pub(crate) stop: AtomicBool,
+    pub(crate) stats: Mutex<MockStats>,
+}
+
+impl Shared {
+    pub(crate) fn take_fault(&self, which: impl Fn(&Fault) -> bool) -> Option<Fault> {
+        let mut faults = self.faults.lock();
+        let index = faults.iter().position(which)?;
+        faults.remove(index)
+    }
+
+    /// Pushes an event to every user data stream of the account.
+    pub(crate) fn push_user_event(&self, event: &str) {
+        let text = format!(r#"{{"subscriptionId":0,"event":{event}}}"#);
+        for sender in self.user_streams.lock().values() {
+            let _ = sender.send(text.clone());
+        }
+    }
+}
+
+/// Wall-clock milliseconds (the venue's `serverTime`).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A running mock venue. Dropping it stops it.
+pub struct MockBinance {
+    addr: SocketAddr,
+    pki: TestPki,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl MockBinance {
+    /// Listens on a free loopback port.
+    pub fn start(config: MockConfig) -> std::io::Result<MockBinance> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let pki = TestPki::new();
+        let mut matching = Matching::new(
+            &config.symbol,
+            config.mid,
+            config.tick,
+            config.levels,
+            (u64::MAX / 4, 0),
+        );
+        matching.numeric_ids = true;
+        let limits = Limits::new(&config);
+        let shared = Arc::new(Shared {
+            config,
+            matching: Mutex::new(matching),
+            known: Mutex::new(HashMap::new()),
+            book: Mutex::new(BookLog {
+                last_id: 1_000,
+                ..BookLog::default()
+            }),
+            limits: Mutex::new(limits),
+            faults: Mutex::new(VecDeque::new()),
+            user_streams: Mutex::new(HashMap::new()),
+            shutdown_epoch: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            stats: Mutex::new(MockStats::default()),
+        });
+        let tls = pki.server.clone();
+        let accept_shared = shared.clone();
+        let acceptor = std::thread::Builder::new()
+            .name("mock-binance".into())
+            .spawn(move || {
+                let mut next_id = 1;
+                while !accept_shared.stop.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            let _ = stream.set_nonblocking(false);
+                            let id = next_id;
+                            next_id += 1;
+                            accept_shared.stats.lock().connections += 1;
+                            let shared = accept_shared.clone();
+                            let tls = tls.clone();
+                            let _ = std::thread::Builder::new()
+                                .name(format!("mock-binance-{id}"))
+                                .spawn(move || {
+                                    let Ok(session) = rustls::ServerConnection::new(tls) else {
+                                        return;
+                                    };
+                                    conn::serve(
+                                        rustls::StreamOwned::new(session, stream),
+                                        shared,
+                                        id,
+                                    );
+                                });
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            })?;
+        Ok(MockBinance {
+            addr,
+            pki,
+            shared,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// `wss://localhost:<port>/ws-api/v3`.
+    pub fn api_url(&self) -> String {
+        format!("wss://localhost:{}/ws-api/v3", self.addr.port())
+    }
+
+    /// `wss://localhost:<port>/ws` (raw streams; subscribe with SUBSCRIBE).
+    pub fn streams_url(&self) -> String {
+        format!("wss://localhost:{}/ws", self.addr.port())
+    }
+
+    /// The CA that signed the mock's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.pki.ca_file.clone()
+    }
+
+    /// Queues a fault (`ServerShutdown`, `ForeignWeight` and
+    /// `ForeignOrders` act at once).
+    pub fn inject(&self, fault: Fault) {
+        match fault {
+            Fault::ServerShutdown => {
+                self.shared.shutdown_epoch.fetch_add(1, Ordering::AcqRel);
+            }
+            Fault::ForeignWeight(weight) => self.shared.limits.lock().spend_weight(weight),
+            Fault::ForeignOrders(orders) => self.shared.limits.lock().spend_orders(orders),
+            other => self.shared.faults.lock().push_back(other),
+        }
+    }
+
+    /// What the mock has seen.
+    pub fn stats(&self) -> MockStats {
+        *self.shared.stats.lock()
+    }
+
+    /// The venue's status of an order by client id (`NEW`, `FILLED`, ...).
+    pub fn order_status(&self, client_order_id: &str) -> Option<&'static str> {
+        self.shared
+            .known
+            .lock()
+            .values()
+            .find(|k| k.order.cl_ord_id == client_order_id)
+            .map(|k| k.status)
+    }
+
+    /// How many orders with this client id the venue accepted (a duplicate
+    /// would count twice).
+    pub fn orders_with_client_id(&self, client_order_id: &str) -> usize {
+        self.shared
+            .known
+            .lock()
+            .values()
+            .filter(|k| k.order.cl_ord_id == client_order_id)
+            .count()
+    }
+}
+
+impl Drop for MockBinance {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
