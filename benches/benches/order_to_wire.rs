@@ -1,5 +1,7 @@
 //! From `place_order` on the user thread to the frame handed to the socket
-//! write on the reactor, over 100,000 orders, beside the bare send path: the
+//! write on the reactor, over 100,000 orders, for Kraken and for Binance
+//! with each request signed (HMAC-SHA256, then Ed25519), beside the bare
+//! send path: the
 //! same frame bytes sent through the same engine and transport without the
 //! gateway. Both run in one process against the same sink (a WebSocket
 //! server that reads and discards), over ws:// on loopback, with rate
@@ -27,6 +29,7 @@ use orderwire_engine::{
 use orderwire_protocol::model::{NewOrder, OrderKind, Request, Side, TimeInForce, inline};
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::Venue;
+use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
 use orderwire_protocol::ws::MessageKind;
 use orderwire_testkit::server::{Script, TestServer};
@@ -66,10 +69,10 @@ fn connection(server: &TestServer) -> ConnectionConfig {
     config
 }
 
-fn order(n: usize) -> NewOrder {
+fn order(n: usize, symbol: &str) -> NewOrder {
     NewOrder {
         client_order_id: inline(&format!("bench-{n:08}")).expect("short id"),
-        symbol: inline("BTC/USD").expect("short symbol"),
+        symbol: inline(symbol).expect("short symbol"),
         side: Side::Buy,
         kind: OrderKind::Limit,
         price: Some("26500.4".parse().expect("decimal")),
@@ -91,10 +94,10 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 10_000_000_000, 3).expect("valid bounds")
 }
 
-fn gateway_path(server: &TestServer, orders: &[NewOrder]) -> Histogram<u64> {
+fn gateway_path<V: Venue>(server: &TestServer, venue: V, orders: &[NewOrder]) -> Histogram<u64> {
     let exchange = Exchange::start(
         "bench",
-        Kraken::new(Some(Secret::new("bench-token")), Tier::Pro),
+        venue,
         ExchangeConfig {
             engine: EngineConfig {
                 core: Some(1),
@@ -166,6 +169,79 @@ fn us(hist: &Histogram<u64>, q: f64) -> f64 {
     hist.value_at_quantile(q) as f64 / 1_000.0
 }
 
+/// The venues measured, each with the codec the gateway runs (built
+/// fresh per run) and its orders' symbol.
+#[derive(Clone, Copy, PartialEq)]
+enum Path {
+    Kraken,
+    /// Binance, every request signed with HMAC-SHA256.
+    BinanceHmac,
+    /// Binance, every request signed with Ed25519 (no session.logon).
+    BinanceEd25519,
+}
+
+impl Path {
+    fn name(self) -> &'static str {
+        match self {
+            Path::Kraken => "kraken",
+            Path::BinanceHmac => "binance_hmac_sha256",
+            Path::BinanceEd25519 => "binance_ed25519",
+        }
+    }
+
+    fn symbol(self) -> &'static str {
+        match self {
+            Path::Kraken => "BTC/USD",
+            _ => "BTCUSDT",
+        }
+    }
+
+    fn binance(self) -> Binance {
+        let signer = match self {
+            Path::BinanceEd25519 => Signer::ed25519_from_bytes(&[42u8; 32]),
+            _ => Signer::Hmac(Secret::new("bench-hmac-secret")),
+        };
+        let mut codec = Binance::api(Some(Credentials {
+            api_key: Secret::new("bench-api-key"),
+            signer,
+        }));
+        // Sign every request: the figure is the signing path's.
+        codec.set_session_logon(false);
+        codec
+    }
+
+    fn frames(self, orders: &[NewOrder]) -> Vec<Vec<u8>> {
+        let mut kraken = Kraken::new(Some(Secret::new("bench-token")), Tier::Pro);
+        let mut binance = self.binance();
+        binance.set_wall_clock(1_700_000_000_000_000_000);
+        orders
+            .iter()
+            .enumerate()
+            .map(|(n, o)| {
+                let mut out = Vec::new();
+                let request = Request::Place(o);
+                match self {
+                    Path::Kraken => kraken.encode(n as u64 + 1, &request, &mut out),
+                    _ => binance.encode(n as u64 + 1, &request, &mut out),
+                }
+                .expect("encodes");
+                out
+            })
+            .collect()
+    }
+
+    fn gateway(self, server: &TestServer, orders: &[NewOrder]) -> Histogram<u64> {
+        match self {
+            Path::Kraken => gateway_path(
+                server,
+                Kraken::new(Some(Secret::new("bench-token")), Tier::Pro),
+                orders,
+            ),
+            _ => gateway_path(server, self.binance(), orders),
+        }
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -173,61 +249,49 @@ fn main() {
     CLOCK.get_or_init(Clock::new);
     let measured = orders_to_measure();
     let total = WARM_UP + measured;
-    let orders: Vec<NewOrder> = (0..total).map(order).collect();
-    // The bare path sends the very bytes the gateway would.
-    let mut codec = Kraken::new(Some(Secret::new("bench-token")), Tier::Pro);
-    let frames: Vec<Vec<u8>> = orders
-        .iter()
-        .enumerate()
-        .map(|(n, o)| {
-            let mut out = Vec::new();
-            codec
-                .encode(n as u64 + 1, &Request::Place(o), &mut out)
-                .expect("encodes");
-            out
-        })
-        .collect();
     let server = TestServer::start(None, vec![Script::Deaf]);
-    // Alternate the two paths twice, so that drift in the machine shows.
-    let mut runs = Vec::new();
-    for round in 0..2 {
-        let bare = bare_path(&server, &frames);
-        let gateway = gateway_path(&server, &orders);
-        runs.push((round, bare, gateway));
-    }
     println!(
         "order_to_wire: {measured} orders (after {WARM_UP} warm-up), ws:// loopback, reactor pinned to core 1"
     );
     println!(
-        "{:<28} {:>9} {:>9} {:>9} {:>9}",
+        "{:<44} {:>9} {:>9} {:>9} {:>9}",
         "path (us)", "p50", "p99", "p99.9", "max"
     );
     let mut results = Vec::new();
-    for (round, bare, gateway) in &runs {
-        for (name, hist) in [("bare send", bare), ("gateway place_order", gateway)] {
+    for path in [Path::Kraken, Path::BinanceHmac, Path::BinanceEd25519] {
+        let orders: Vec<NewOrder> = (0..total).map(|n| order(n, path.symbol())).collect();
+        // The bare path sends the very bytes the gateway would.
+        let frames = path.frames(&orders);
+        // Alternate the two paths twice, so that drift in the machine shows.
+        for round in 0..2 {
+            let bare = bare_path(&server, &frames);
+            let gateway = path.gateway(&server, &orders);
+            for (name, hist) in [("bare send", &bare), ("gateway place_order", &gateway)] {
+                println!(
+                    "{:<44} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                    format!("{} {name} (run {})", path.name(), round + 1),
+                    us(hist, 0.5),
+                    us(hist, 0.99),
+                    us(hist, 0.999),
+                    hist.max() as f64 / 1_000.0
+                );
+            }
+            let added_p50 = us(&gateway, 0.5) - us(&bare, 0.5);
+            let added_p99 = us(&gateway, 0.99) - us(&bare, 0.99);
             println!(
-                "{:<28} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-                format!("{name} (run {})", round + 1),
-                us(hist, 0.5),
-                us(hist, 0.99),
-                us(hist, 0.999),
-                hist.max() as f64 / 1_000.0
+                "  gateway adds: p50 {added_p50:+.2} us, p99 {added_p99:+.2} us; ratio p50 {:.2}x",
+                us(&gateway, 0.5) / us(&bare, 0.5)
             );
+            let row = |hist: &Histogram<u64>| json!({"p50_us": us(hist, 0.5), "p99_us": us(hist, 0.99), "p999_us": us(hist, 0.999), "max_us": hist.max() as f64 / 1_000.0, "count": hist.len()});
+            results.push(json!({
+                "venue": path.name(),
+                "run": round + 1,
+                "bare_send": row(&bare),
+                "gateway_place_order": row(&gateway),
+                "gateway_added_p50_us": added_p50,
+                "gateway_added_p99_us": added_p99,
+            }));
         }
-        let added_p50 = us(gateway, 0.5) - us(bare, 0.5);
-        let added_p99 = us(gateway, 0.99) - us(bare, 0.99);
-        println!(
-            "  gateway adds: p50 {added_p50:+.2} us (target <= 1), p99 {added_p99:+.2} us (target <= 5); ratio p50 {:.2}x",
-            us(gateway, 0.5) / us(bare, 0.5)
-        );
-        let row = |hist: &Histogram<u64>| json!({"p50_us": us(hist, 0.5), "p99_us": us(hist, 0.99), "p999_us": us(hist, 0.999), "max_us": hist.max() as f64 / 1_000.0, "count": hist.len()});
-        results.push(json!({
-            "run": round + 1,
-            "bare_send": row(bare),
-            "gateway_place_order": row(gateway),
-            "gateway_added_p50_us": added_p50,
-            "gateway_added_p99_us": added_p99,
-        }));
     }
     let report = json!({
         "command": "cargo bench -p orderwire-benches --bench order_to_wire",

@@ -109,6 +109,7 @@ impl<'a> RawStr<'a> {
 
 /// The first index at or after `from` holding `"`, `\\` or a control
 /// byte (below 0x20), if any.
+#[inline(always)]
 fn next_special(input: &[u8], mut from: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -160,12 +161,14 @@ impl<'a> Scanner<'a> {
         self.pos
     }
 
+    #[inline(always)]
     fn skip_whitespace(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.input.get(self.pos) {
             self.pos += 1;
         }
     }
 
+    #[inline(always)]
     fn peek(&mut self) -> Result<u8, JsonError> {
         self.skip_whitespace();
         self.input
@@ -174,6 +177,7 @@ impl<'a> Scanner<'a> {
             .ok_or(JsonError::Eof(self.pos))
     }
 
+    #[inline(always)]
     fn consume(&mut self, byte: u8) -> Result<(), JsonError> {
         // Compact JSON (what venues send) has no whitespace: check the byte
         // under the cursor before looking for any.
@@ -190,6 +194,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The kind of the next value.
+    #[inline]
     pub fn kind(&mut self) -> Result<Kind, JsonError> {
         Ok(match self.peek()? {
             b'{' => Kind::Object,
@@ -203,6 +208,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Enters an object; then call [`Scanner::next_key`] until it gives `None`.
+    #[inline]
     pub fn begin_object(&mut self) -> Result<(), JsonError> {
         self.consume(b'{')?;
         self.fresh = true;
@@ -211,6 +217,7 @@ impl<'a> Scanner<'a> {
 
     /// The next key of the object being read (its value comes next), or
     /// `None` after the closing `}`.
+    #[inline]
     pub fn next_key(&mut self) -> Result<Option<RawStr<'a>>, JsonError> {
         let byte = self.peek()?;
         let fresh = std::mem::replace(&mut self.fresh, false);
@@ -227,6 +234,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Enters an array; then call [`Scanner::next_element`] before each value.
+    #[inline]
     pub fn begin_array(&mut self) -> Result<(), JsonError> {
         self.consume(b'[')?;
         self.fresh = true;
@@ -235,6 +243,7 @@ impl<'a> Scanner<'a> {
 
     /// Whether another element follows (the cursor is then on it), or the
     /// array ended (the cursor is past its `]`).
+    #[inline]
     pub fn next_element(&mut self) -> Result<bool, JsonError> {
         let byte = self.peek()?;
         let fresh = std::mem::replace(&mut self.fresh, false);
@@ -250,10 +259,51 @@ impl<'a> Scanner<'a> {
 
     /// Reads a string value. The body is scanned eight bytes at a time
     /// (SWAR: one word finds the first quote, backslash or control byte
-    /// without a branch per byte); the tail goes byte by byte.
+    /// without a branch per byte). Strings without escapes (ids, keys,
+    /// enums, decimals: nearly all) end on the first special byte, inline;
+    /// the rest take the out-of-line path.
+    #[inline]
     pub fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
         self.consume(b'"')?;
         let start = self.pos;
+        let input = self.input;
+        if let Some(at) = next_special(input, start) {
+            if input[at] == b'"' {
+                self.pos = at + 1;
+                return Ok(RawStr {
+                    raw: &input[start..at],
+                    escaped: false,
+                });
+            }
+        }
+        self.string_with_escapes(start)
+    }
+
+    /// A quoted plain decimal (`"23416.10000000"`, as Binance sends prices)
+    /// in one pass, as (mantissa, scale); `None` (cursor unmoved) for any
+    /// other value.
+    #[inline]
+    pub fn quoted_plain_decimal(&mut self) -> Option<(i128, u8)> {
+        if self.input.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        let saved = self.pos;
+        self.pos += 1;
+        match self.plain_decimal() {
+            Some(value) if self.input.get(self.pos) == Some(&b'"') => {
+                self.pos += 1;
+                Some(value)
+            }
+            _ => {
+                self.pos = saved;
+                None
+            }
+        }
+    }
+
+    #[cold]
+    fn string_with_escapes(&mut self, start: usize) -> Result<RawStr<'a>, JsonError> {
+        self.pos = start;
         let mut escaped = false;
         let input = self.input;
         loop {
@@ -338,6 +388,42 @@ impl<'a> Scanner<'a> {
         let magnitude = i128::from(value);
         // At most 19 fraction digits.
         Some((if negative { -magnitude } else { magnitude }, scale as u8))
+    }
+
+    /// Reads an unsigned integer of at most 19 digits in one pass (ids,
+    /// counts, times); anything else is an error, with the cursor where it
+    /// was.
+    #[inline]
+    pub fn unsigned(&mut self) -> Result<u64, JsonError> {
+        self.skip_whitespace();
+        let input = self.input;
+        let start = self.pos;
+        let mut at = start;
+        let mut value: u64 = 0;
+        while let Some(&byte) = input.get(at) {
+            let digit = byte.wrapping_sub(b'0');
+            if digit >= 10 {
+                break;
+            }
+            if at - start == 19 {
+                return Err(JsonError::Unexpected(at));
+            }
+            value = value * 10 + u64::from(digit);
+            at += 1;
+        }
+        let len = at - start;
+        let leading_zero = len > 1 && input[start] == b'0';
+        let continues = matches!(input.get(at), Some(b'.' | b'e' | b'E'));
+        if len == 0 || leading_zero || continues {
+            return Err(JsonError::Unexpected(start));
+        }
+        self.pos = at;
+        Ok(value)
+    }
+
+    /// The input from `start` (a [`Scanner::position`]) to the cursor.
+    pub fn since(&self, start: usize) -> &'a [u8] {
+        self.input.get(start..self.pos).unwrap_or(&[])
     }
 
     /// Reads a number and returns its text, checked against the JSON grammar.

@@ -17,7 +17,10 @@ use std::time::Duration;
 pub use request::{Credentials, RequestWriter, ResponseType};
 pub use response::{ApiMessage, Inflight, decode_api};
 pub use sign::Signer;
-pub use stream::{DepthSync, DepthUpdate, StreamMessage, SyncAction, decode_stream};
+pub use stream::{
+    DepthRef, DepthSync, DepthUpdate, StreamMessage, StreamRef, SyncAction, decode_stream,
+    decode_stream_ref,
+};
 
 use crate::model::{
     BookEvent, Event, Events, Level, Method, Request, Subscription, Symbol, write_json_string,
@@ -94,6 +97,7 @@ pub struct Binance {
     /// Decoding a capture: books start from the first update when no
     /// snapshot comes, and gaps are still reported.
     passive: bool,
+    session_logon: bool,
 }
 
 impl Binance {
@@ -123,12 +127,19 @@ impl Binance {
             books: HashMap::default(),
             depth: DEFAULT_DEPTH,
             passive: false,
+            session_logon: true,
         }
     }
 
     /// The request writer (recvWindow, newOrderRespType, logon state).
     pub fn writer_mut(&mut self) -> &mut RequestWriter {
         &mut self.writer
+    }
+
+    /// Whether an Ed25519 key logs the session on (the default) so that
+    /// requests go unsigned; off, every request is signed.
+    pub fn set_session_logon(&mut self, enabled: bool) {
+        self.session_logon = enabled;
     }
 
     /// Levels a side kept per book.
@@ -235,9 +246,9 @@ impl Binance {
         message: &[u8],
         out: &mut Events,
     ) -> Result<(), DecodeError> {
-        if let StreamMessage::Depth(update) = decode_stream(message, out)? {
-            let symbol = update.symbol;
-            if self.sync_for(symbol).on_update(update, out) == SyncAction::NeedSnapshot {
+        if let StreamRef::Depth(depth) = decode_stream_ref(message, out)? {
+            let symbol = depth.symbol;
+            if self.sync_for(symbol).on_depth(depth, out) == SyncAction::NeedSnapshot {
                 out.list.push(Event::NeedBookSnapshot { symbol });
             }
         }
@@ -314,7 +325,7 @@ impl Venue for Binance {
         out: &mut Vec<u8>,
     ) -> Result<bool, EncodeError> {
         // HMAC keys sign every request; Ed25519 keys log the session on.
-        if self.endpoint != Endpoint::Api || !self.writer.can_log_on() {
+        if self.endpoint != Endpoint::Api || !self.session_logon || !self.writer.can_log_on() {
             self.writer.logged_on = false;
             return Ok(false);
         }

@@ -60,10 +60,9 @@ fn field(field: &'static str, why: &'static str) -> DecodeError {
 }
 
 fn unsigned(scanner: &mut Scanner<'_>, name: &'static str) -> Result<u64, DecodeError> {
-    std::str::from_utf8(scanner.number()?)
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .ok_or(field(name, "not an unsigned integer"))
+    scanner
+        .unsigned()
+        .map_err(|_| field(name, "not an unsigned integer"))
 }
 
 fn signed(scanner: &mut Scanner<'_>, name: &'static str) -> Result<i64, DecodeError> {
@@ -79,11 +78,75 @@ fn millis_to_ns(ms: u64) -> Option<i64> {
 
 /// A decimal sent as a string (or, leniently, a number).
 fn decimal(scanner: &mut Scanner<'_>, name: &'static str) -> Result<Decimal, DecodeError> {
+    if let Some((mantissa, scale)) = scanner.quoted_plain_decimal() {
+        return Decimal::new(mantissa, scale).ok_or(field(name, "not an exact decimal"));
+    }
     let raw = match scanner.kind()? {
         Kind::String => scanner.string()?.raw,
         _ => scanner.number()?,
     };
     Decimal::parse(raw).map_err(|_| field(name, "not an exact decimal"))
+}
+
+/// One entry of a place reply's `fills`.
+#[derive(Clone, Copy)]
+struct FillFields {
+    price: Decimal,
+    qty: Decimal,
+    fee: Option<Decimal>,
+    fee_asset: Option<crate::model::Asset>,
+    trade_id: crate::model::TradeId,
+}
+
+/// Fills read in the same pass as their order; more spill to a rescan.
+const INLINE_FILLS: usize = 4;
+
+fn read_fill(scanner: &mut Scanner<'_>) -> Result<FillFields, DecodeError> {
+    scanner.begin_object()?;
+    let (mut price, mut qty, mut fee, mut fee_asset, mut trade_id) =
+        (None, None, None, None, None);
+    while let Some(key) = scanner.next_key()? {
+        match key.raw {
+            b"price" => price = Some(decimal(scanner, "price")?),
+            b"qty" => qty = Some(decimal(scanner, "qty")?),
+            b"commission" => fee = Some(decimal(scanner, "commission")?),
+            b"commissionAsset" => fee_asset = short(scanner, "commissionAsset")?,
+            b"tradeId" => trade_id = short(scanner, "tradeId")?,
+            _ => {
+                scanner.skip_value()?;
+            }
+        }
+    }
+    let (Some(price), Some(qty), Some(trade_id)) = (price, qty, trade_id) else {
+        return Err(field("fills", "price, qty and tradeId are required"));
+    };
+    Ok(FillFields {
+        price,
+        qty,
+        fee,
+        fee_asset,
+        trade_id,
+    })
+}
+
+/// `fills`: up to [`INLINE_FILLS`] kept; the whole array's text if more.
+fn read_fills<'a>(
+    scanner: &mut Scanner<'a>,
+    fields: &mut OrderFields<'a>,
+) -> Result<(), DecodeError> {
+    let start = scanner.position();
+    scanner.begin_array()?;
+    while scanner.next_element()? {
+        let fill = read_fill(scanner)?;
+        if fields.fill_list.try_push(fill).is_err() {
+            fields.fills_spilled = true;
+        }
+    }
+    if fields.fills_spilled {
+        fields.fill_list.clear();
+        fields.fills = Some(scanner.since(start));
+    }
+    Ok(())
 }
 
 /// Short plain text into an inline string; None for null or empty.
@@ -144,6 +207,10 @@ struct OrderFields<'a> {
     status: Option<OrderStatus>,
     side: Option<Side>,
     time: Option<u64>,
+    /// Fills read in the first pass, or (if there were more than fit) the
+    /// array's text in `fills`.
+    fill_list: ArrayVec<FillFields, INLINE_FILLS>,
+    fills_spilled: bool,
     fills: Option<&'a [u8]>,
     /// An amend's `amendedOrder`.
     amended: Option<&'a [u8]>,
@@ -169,23 +236,34 @@ struct OrderFields<'a> {
 
 fn read_order<'a>(input: &'a [u8]) -> Result<OrderFields<'a>, DecodeError> {
     let mut scanner = Scanner::new(input);
-    let mut f = OrderFields::default();
+    let mut fields = OrderFields::default();
+    read_order_into(&mut scanner, &mut fields)?;
+    scanner.finish()?;
+    Ok(fields)
+}
+
+/// One order (or error, or other result) object at the cursor, read in
+/// place into `f` (which is large: filled where it lies, never moved).
+fn read_order_into<'a>(
+    scanner: &mut Scanner<'a>,
+    f: &mut OrderFields<'a>,
+) -> Result<(), DecodeError> {
     scanner.begin_object()?;
     while let Some(key) = scanner.next_key()? {
         match key.raw {
-            b"symbol" => f.symbol = short(&mut scanner, "symbol")?,
-            b"orderId" => f.order_id = short(&mut scanner, "orderId")?,
-            b"clientOrderId" => f.client_order_id = short(&mut scanner, "clientOrderId")?,
+            b"symbol" => f.symbol = short(scanner, "symbol")?,
+            b"orderId" => f.order_id = short(scanner, "orderId")?,
+            b"clientOrderId" => f.client_order_id = short(scanner, "clientOrderId")?,
             b"origClientOrderId" => {
-                f.orig_client_order_id = short(&mut scanner, "origClientOrderId")?
+                f.orig_client_order_id = short(scanner, "origClientOrderId")?
             }
-            b"price" => f.price = Some(decimal(&mut scanner, "price")?),
-            b"origQty" | b"qty" => f.qty = Some(decimal(&mut scanner, "origQty")?),
-            b"executedQty" => f.executed = Some(decimal(&mut scanner, "executedQty")?),
+            b"price" => f.price = Some(decimal(scanner, "price")?),
+            b"origQty" | b"qty" => f.qty = Some(decimal(scanner, "origQty")?),
+            b"executedQty" => f.executed = Some(decimal(scanner, "executedQty")?),
             b"status" => f.status = status_of(scanner.string()?.raw),
             b"side" => f.side = side_of(scanner.string()?.raw),
-            b"transactTime" | b"updateTime" => f.time = Some(unsigned(&mut scanner, "time")?),
-            b"fills" => f.fills = Some(scanner.skip_value()?),
+            b"transactTime" | b"updateTime" => f.time = Some(unsigned(scanner, "time")?),
+            b"fills" => read_fills(scanner, f)?,
             b"amendedOrder" => f.amended = Some(scanner.skip_value()?),
             b"cancelResult" | b"newOrderResult" => {
                 f.cancel_replace = true;
@@ -193,11 +271,11 @@ fn read_order<'a>(input: &'a [u8]) -> Result<OrderFields<'a>, DecodeError> {
             }
             b"cancelResponse" => f.cancel_response = Some(scanner.skip_value()?),
             b"newOrderResponse" => f.new_order_response = Some(scanner.skip_value()?),
-            b"code" => f.code = Some(signed(&mut scanner, "code")?),
+            b"code" => f.code = Some(signed(scanner, "code")?),
             b"msg" => f.msg = Some(scanner.string()?.unescape()),
             b"data" => f.data = Some(scanner.skip_value()?),
-            b"retryAfter" => f.retry_after = Some(unsigned(&mut scanner, "retryAfter")?),
-            b"lastUpdateId" => f.last_update_id = Some(unsigned(&mut scanner, "lastUpdateId")?),
+            b"retryAfter" => f.retry_after = Some(unsigned(scanner, "retryAfter")?),
+            b"lastUpdateId" => f.last_update_id = Some(unsigned(scanner, "lastUpdateId")?),
             b"bids" => f.bids = Some(scanner.skip_value()?),
             b"asks" => f.asks = Some(scanner.skip_value()?),
             b"authorizedSince" => {
@@ -213,8 +291,7 @@ fn read_order<'a>(input: &'a [u8]) -> Result<OrderFields<'a>, DecodeError> {
             }
         }
     }
-    scanner.finish()?;
-    Ok(f)
+    Ok(())
 }
 
 /// Binance's error codes (errors.md), typed.
@@ -259,7 +336,10 @@ pub fn decode_api(
     scanner.begin_object()?;
     let mut id = None;
     let mut status: Option<u64> = None;
-    let (mut result, mut error, mut event) = (None, None, None);
+    let (mut result, mut event) = (None, None);
+    // Filled in place; `parsed`/`failed` say which one holds the reply.
+    let mut fields = OrderFields::default();
+    let (mut parsed, mut failed) = (false, false);
     let mut usages: ArrayVec<RateUsage, 8> = ArrayVec::new();
     while let Some(key) = scanner.next_key()? {
         match key.raw {
@@ -276,8 +356,16 @@ pub fn decode_api(
                 }
             }
             b"status" => status = Some(unsigned(&mut scanner, "status")?),
+            // Objects are read where they stand: one pass over the reply.
+            b"result" if scanner.kind()? == Kind::Object => {
+                read_order_into(&mut scanner, &mut fields)?;
+                parsed = true;
+            }
             b"result" => result = Some(scanner.skip_value()?),
-            b"error" => error = Some(scanner.skip_value()?),
+            b"error" => {
+                read_order_into(&mut scanner, &mut fields)?;
+                failed = true;
+            }
             b"rateLimits" => read_rate_limits(&mut scanner, &mut usages)?,
             b"event" => event = Some(scanner.skip_value()?),
             b"subscriptionId" => {
@@ -305,13 +393,17 @@ pub fn decode_api(
     let logon_asked = asked.is_some_and(|a| a.logon);
     let ok = match status {
         Some(status) => status == 200,
-        None => error.is_none(),
+        None => !failed,
     };
     if ok {
-        let result = result.unwrap_or(b"null");
+        let result = if parsed {
+            Result::Ok(&fields)
+        } else {
+            Result::Err(result.unwrap_or(b"null"))
+        };
         return decode_result(id, method, symbol, logon_asked, result, out);
     }
-    let error = read_order(error.unwrap_or(b"{}"))?;
+    let error = &fields;
     let code = error.code.unwrap_or(0);
     let message = error.msg.clone().unwrap_or_default();
     // Offline (no request seen), a cancel-replace failure shows by its data.
@@ -431,9 +523,13 @@ fn decode_result(
     method: Option<Method>,
     symbol: Option<Symbol>,
     logon_asked: bool,
-    result: &[u8],
+    result: Result<&OrderFields<'_>, &[u8]>,
     out: &mut Events,
 ) -> Result<ApiMessage, DecodeError> {
+    let result = match result {
+        Ok(order) => return decode_object_result(id, method, symbol, logon_asked, order, out),
+        Err(raw) => raw,
+    };
     let mut peek = Scanner::new(result);
     match peek.kind()? {
         Kind::Array => {
@@ -455,7 +551,10 @@ fn decode_result(
             ));
             return Ok(handled(None));
         }
-        Kind::Object => {}
+        Kind::Object => {
+            let order = read_order(result)?;
+            return decode_object_result(id, method, symbol, logon_asked, &order, out);
+        }
         _ => {
             // `null`: a market-stream SUBSCRIBE reply.
             out.list
@@ -463,7 +562,17 @@ fn decode_result(
             return Ok(handled(None));
         }
     }
-    let order = read_order(result)?;
+}
+
+/// A successful reply whose result is an object.
+fn decode_object_result(
+    id: Option<u64>,
+    method: Option<Method>,
+    symbol: Option<Symbol>,
+    logon_asked: bool,
+    order: &OrderFields<'_>,
+    out: &mut Events,
+) -> Result<ApiMessage, DecodeError> {
     let method = match method {
         Some(method) => method,
         None if logon_asked || order.authorized_since => Method::Other,
@@ -620,44 +729,34 @@ fn placed(id: Option<u64>, order: &OrderFields<'_>, out: &mut Events) -> Result<
     if order.status.is_some_and(|s| s != OrderStatus::New) {
         push_update(order, order.status, false, out);
     }
-    let (Some(fills), Some(order_id)) = (order.fills, order.order_id) else {
+    let Some(order_id) = order.order_id else {
         return Ok(());
     };
-    let mut scanner = Scanner::new(fills);
-    scanner.begin_array()?;
-    while scanner.next_element()? {
-        scanner.begin_object()?;
-        let (mut price, mut qty, mut fee, mut fee_asset, mut trade_id) =
-            (None, None, None, None, None);
-        while let Some(key) = scanner.next_key()? {
-            match key.raw {
-                b"price" => price = Some(decimal(&mut scanner, "price")?),
-                b"qty" => qty = Some(decimal(&mut scanner, "qty")?),
-                b"commission" => fee = Some(decimal(&mut scanner, "commission")?),
-                b"commissionAsset" => fee_asset = short(&mut scanner, "commissionAsset")?,
-                b"tradeId" => trade_id = short(&mut scanner, "tradeId")?,
-                _ => {
-                    scanner.skip_value()?;
-                }
-            }
-        }
-        let (Some(price), Some(qty), Some(trade_id)) = (price, qty, trade_id) else {
-            return Err(field("fills", "price, qty and tradeId are required"));
-        };
-        out.list.push(Event::Fill(Fill {
+    let fill_event = |fill: FillFields| {
+        Event::Fill(Fill {
             order_id,
             client_order_id: order.client_order_id,
             symbol: order.symbol,
             side: order.side,
-            price,
-            qty,
-            fee,
-            fee_asset,
-            trade_id,
+            price: fill.price,
+            qty: fill.qty,
+            fee: fill.fee,
+            fee_asset: fill.fee_asset,
+            trade_id: fill.trade_id,
             // Fills in a place reply are the new order's: it took.
             liquidity: Some(Liquidity::Taker),
             ts: order.time.and_then(millis_to_ns),
-        }));
+        })
+    };
+    for fill in &order.fill_list {
+        out.list.push(fill_event(*fill));
+    }
+    if let Some(fills) = order.fills {
+        let mut scanner = Scanner::new(fills);
+        scanner.begin_array()?;
+        while scanner.next_element()? {
+            out.list.push(fill_event(read_fill(&mut scanner)?));
+        }
     }
     Ok(())
 }

@@ -15,7 +15,10 @@ fn field(field: &'static str, why: &'static str) -> DecodeError {
 }
 
 fn text_decimal(scanner: &mut Scanner<'_>, name: &'static str) -> Result<Decimal, DecodeError> {
-    // Binance sends decimals as strings.
+    // Binance sends decimals as strings: the plain shape in one pass.
+    if let Some((mantissa, scale)) = scanner.quoted_plain_decimal() {
+        return Decimal::new(mantissa, scale).ok_or(field(name, "not an exact decimal"));
+    }
     let raw = match scanner.kind()? {
         Kind::String => scanner.string()?.raw,
         _ => scanner.number()?,
@@ -75,6 +78,52 @@ pub struct DepthUpdate {
     pub ts: Option<i64>,
 }
 
+/// A diff-depth update whose levels sit in `Events::levels` (the decoding
+/// hot path: nothing is copied or allocated).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DepthRef {
+    /// Symbol.
+    pub symbol: crate::model::Symbol,
+    /// `U`.
+    pub first_id: u64,
+    /// `u`.
+    pub last_id: u64,
+    /// Bid changes in `Events::levels`.
+    pub bids: std::ops::Range<usize>,
+    /// Ask changes in `Events::levels`.
+    pub asks: std::ops::Range<usize>,
+    /// Event time, ns since the epoch.
+    pub ts: Option<i64>,
+}
+
+impl DepthRef {
+    /// An owned copy (for the sync buffer).
+    pub fn to_owned_update(&self, levels: &[Level]) -> DepthUpdate {
+        DepthUpdate {
+            symbol: self.symbol,
+            first_id: self.first_id,
+            last_id: self.last_id,
+            bids: levels.get(self.bids.clone()).unwrap_or(&[]).to_vec(),
+            asks: levels.get(self.asks.clone()).unwrap_or(&[]).to_vec(),
+            ts: self.ts,
+        }
+    }
+
+    /// Where its levels start (they are the last ones appended).
+    fn levels_start(&self) -> usize {
+        self.bids.start.min(self.asks.start)
+    }
+}
+
+/// What a stream message was, with depth levels left in `Events::levels`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamRef {
+    /// Events were appended.
+    Events,
+    /// A diff-depth update.
+    Depth(DepthRef),
+}
+
 /// What a stream message was.
 #[derive(Debug, PartialEq, Eq)]
 pub enum StreamMessage {
@@ -84,8 +133,30 @@ pub enum StreamMessage {
     Depth(DepthUpdate),
 }
 
-/// Decodes one stream message.
+/// Decodes one stream message; a depth update comes back owned.
 pub fn decode_stream(message: &[u8], out: &mut Events) -> Result<StreamMessage, DecodeError> {
+    Ok(match decode_stream_ref(message, out)? {
+        StreamRef::Events => StreamMessage::Events,
+        StreamRef::Depth(depth) => {
+            let owned = depth.to_owned_update(&out.levels);
+            out.levels.truncate(depth.levels_start());
+            StreamMessage::Depth(owned)
+        }
+    })
+}
+
+/// Decodes one stream message, leaving a depth update's levels in
+/// `out.levels` (nothing allocated once `out` has grown).
+pub fn decode_stream_ref(message: &[u8], out: &mut Events) -> Result<StreamRef, DecodeError> {
+    let levels_at = out.levels.len();
+    let result = decode_stream_inner(message, out);
+    if result.is_err() {
+        out.levels.truncate(levels_at);
+    }
+    result
+}
+
+fn decode_stream_inner(message: &[u8], out: &mut Events) -> Result<StreamRef, DecodeError> {
     let mut scanner = Scanner::new(message);
     scanner.begin_object()?;
     // Fields of every payload shape, read in one pass.
@@ -95,8 +166,7 @@ pub fn decode_stream(message: &[u8], out: &mut Events) -> Result<StreamMessage, 
     let (mut first_id, mut last_id) = (None, None);
     let (mut bid, mut bid_qty, mut ask, mut ask_qty) = (None, None, None, None);
     let (mut id, mut code, mut msg, mut result_seen) = (None, None, None, false);
-    let mut bids = Vec::new();
-    let mut asks = Vec::new();
+    let (mut bids, mut asks) = (None, None);
     while let Some(key) = scanner.next_key()? {
         match key.raw {
             b"stream" => {
@@ -105,7 +175,7 @@ pub fn decode_stream(message: &[u8], out: &mut Events) -> Result<StreamMessage, 
             // A combined stream wraps the payload: decode what is inside.
             b"data" => {
                 let inner = scanner.skip_value()?;
-                return decode_stream(inner, out);
+                return decode_stream_inner(inner, out);
             }
             b"e" => kind = Some(scanner.string()?.raw),
             b"E" => event_time = Some(integer(&mut scanner, "E")?),
@@ -124,8 +194,16 @@ pub fn decode_stream(message: &[u8], out: &mut Events) -> Result<StreamMessage, 
             }
             b"U" => first_id = Some(integer(&mut scanner, "U")?),
             b"u" => last_id = Some(integer(&mut scanner, "u")?),
-            b"b" if scanner.kind()? == Kind::Array => read_pairs(&mut scanner, &mut bids)?,
-            b"a" if scanner.kind()? == Kind::Array => read_pairs(&mut scanner, &mut asks)?,
+            b"b" if scanner.kind()? == Kind::Array => {
+                let start = out.levels.len();
+                read_pairs(&mut scanner, &mut out.levels)?;
+                bids = Some(start..out.levels.len());
+            }
+            b"a" if scanner.kind()? == Kind::Array => {
+                let start = out.levels.len();
+                read_pairs(&mut scanner, &mut out.levels)?;
+                asks = Some(start..out.levels.len());
+            }
             b"b" => bid = Some(text_decimal(&mut scanner, "b")?),
             b"B" => bid_qty = Some(text_decimal(&mut scanner, "B")?),
             b"a" => ask = Some(text_decimal(&mut scanner, "a")?),
@@ -178,18 +256,19 @@ pub fn decode_stream(message: &[u8], out: &mut Events) -> Result<StreamMessage, 
                 trade_id: inline(trade_id).unwrap_or_default(),
                 ts: trade_time.and_then(millis_to_ns).or(ts),
             }));
-            Ok(StreamMessage::Events)
+            Ok(StreamRef::Events)
         }
         Some(b"depthUpdate") => {
             let (Some(symbol), Some(first_id), Some(last_id)) = (symbol, first_id, last_id) else {
                 return Err(field("depthUpdate", "s, U and u are required"));
             };
-            Ok(StreamMessage::Depth(DepthUpdate {
+            let end = out.levels.len();
+            Ok(StreamRef::Depth(DepthRef {
                 symbol,
                 first_id,
                 last_id,
-                bids,
-                asks,
+                bids: bids.unwrap_or(end..end),
+                asks: asks.unwrap_or(end..end),
                 ts,
             }))
         }
@@ -205,7 +284,7 @@ pub fn decode_stream(message: &[u8], out: &mut Events) -> Result<StreamMessage, 
                 volume: None,
                 ts,
             }));
-            Ok(StreamMessage::Events)
+            Ok(StreamRef::Events)
         }
         None if result_seen || code.is_some() => {
             out.list.push(Event::Response(Response {
@@ -216,7 +295,7 @@ pub fn decode_stream(message: &[u8], out: &mut Events) -> Result<StreamMessage, 
                 ts_in: None,
                 ts_out: None,
             }));
-            Ok(StreamMessage::Events)
+            Ok(StreamRef::Events)
         }
         _ => Err(DecodeError::Unknown("stream message")),
     }
@@ -293,42 +372,65 @@ impl DepthSync {
         self.last_id.is_some()
     }
 
-    /// Takes an update; applied ones become a `book_delta` in `out`, a gap
-    /// an `error` event (and a resync).
+    /// Takes an owned update (from the buffer, or a caller's): its levels
+    /// are appended to `out.levels` and it goes the way of [`Self::on_depth`].
     pub fn on_update(&mut self, update: DepthUpdate, out: &mut Events) -> SyncAction {
+        let start = out.levels.len();
+        out.levels.extend_from_slice(&update.bids);
+        let middle = out.levels.len();
+        out.levels.extend_from_slice(&update.asks);
+        let depth = DepthRef {
+            symbol: update.symbol,
+            first_id: update.first_id,
+            last_id: update.last_id,
+            bids: start..middle,
+            asks: middle..out.levels.len(),
+            ts: update.ts,
+        };
+        self.on_depth(depth, out)
+    }
+
+    /// Takes an update whose levels are the last ones in `out.levels`:
+    /// applied, it becomes a `book_delta` over those very levels; dropped
+    /// or buffered, its levels leave `out`; a gap is an `error` event (and
+    /// a resync).
+    pub fn on_depth(&mut self, depth: DepthRef, out: &mut Events) -> SyncAction {
         let Some(last) = self.last_id else {
             if self.passive {
-                self.apply(update, out);
+                self.apply(depth, out);
                 return SyncAction::None;
             }
-            self.buffer.push(update);
+            self.buffer.push(depth.to_owned_update(&out.levels));
+            out.levels.truncate(depth.levels_start());
             return if self.want_snapshot() {
                 SyncAction::NeedSnapshot
             } else {
                 SyncAction::None
             };
         };
-        if update.last_id <= last {
+        if depth.last_id <= last {
+            out.levels.truncate(depth.levels_start());
             return SyncAction::None;
         }
-        if update.first_id > last + 1 {
+        if depth.first_id > last + 1 {
             out.list.push(Event::SequenceGap {
                 channel: "depthUpdate",
                 expected: last + 1,
-                got: update.first_id,
+                got: depth.first_id,
             });
             if self.passive {
                 // Offline there is no snapshot to wait for: go on from here.
-                self.apply(update, out);
+                self.apply(depth, out);
                 return SyncAction::None;
             }
             self.last_id = None;
             self.buffer.clear();
-            self.buffer.push(update);
+            self.buffer.push(depth.to_owned_update(&out.levels));
+            out.levels.truncate(depth.levels_start());
             self.awaiting_snapshot = true;
             return SyncAction::NeedSnapshot;
         }
-        self.apply(update, out);
+        self.apply(depth, out);
         SyncAction::None
     }
 
@@ -371,27 +473,23 @@ impl DepthSync {
         action
     }
 
-    fn apply(&mut self, update: DepthUpdate, out: &mut Events) {
-        for level in &update.bids {
+    fn apply(&mut self, depth: DepthRef, out: &mut Events) {
+        for level in out.levels.get(depth.bids.clone()).unwrap_or(&[]) {
             self.book.update_bid(*level);
         }
-        for level in &update.asks {
+        for level in out.levels.get(depth.asks.clone()).unwrap_or(&[]) {
             self.book.update_ask(*level);
         }
         self.book.truncate();
-        self.last_id = Some(update.last_id);
-        let start = out.levels.len();
-        out.levels.extend_from_slice(&update.bids);
-        let middle = out.levels.len();
-        out.levels.extend_from_slice(&update.asks);
+        self.last_id = Some(depth.last_id);
         out.list.push(Event::Book(BookEvent {
-            symbol: update.symbol,
+            symbol: depth.symbol,
             snapshot: false,
-            bids: start..middle,
-            asks: middle..out.levels.len(),
+            bids: depth.bids,
+            asks: depth.asks,
             checksum: None,
-            sequence: Some(update.last_id),
-            ts: update.ts,
+            sequence: Some(depth.last_id),
+            ts: depth.ts,
         }));
     }
 }

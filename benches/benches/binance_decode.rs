@@ -1,0 +1,299 @@
+//! ns per Binance message: a 20-level diff-depth update applied to a synced
+//! book (U/u checked), and an order.place FULL reply with its fills and
+//! rateLimits. orderwire's codec beside serde_json into borrowed typed
+//! structs with decimals kept as raw text and parsed to the same exact
+//! decimals, the same U/u rule and the same book: the same work, done the
+//! serde way. Each iteration copies the message into a reused buffer (and
+//! writes the next update ids into it), for both.
+//!
+//! After criterion's run it prints the ratio of the medians (serde_json
+//! over orderwire) from criterion's own estimates.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_main};
+use orderwire_protocol::book::Book;
+use orderwire_protocol::model::{BookEvent, Events, Level, inline};
+use orderwire_protocol::num::Decimal;
+use orderwire_protocol::venue::Venue;
+use orderwire_protocol::venue::binance::Binance;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// Ten bids and ten asks re-stating the snapshot's quantities, so the book
+/// stays the same however often it runs. `U` and `u` are rewritten in place
+/// each iteration (fixed-width digits).
+const DEPTH_20: &str = r#"{"e":"depthUpdate","E":1672515782136,"s":"BNBBTC","U":1000000001,"u":1000000001,"b":[["0.00240000","10.00000000"],["0.00239000","11.00000000"],["0.00238000","12.00000000"],["0.00237000","13.00000000"],["0.00236000","14.00000000"],["0.00235000","15.00000000"],["0.00234000","16.00000000"],["0.00233000","17.00000000"],["0.00232000","18.00000000"],["0.00231000","19.00000000"]],"a":[["0.00260000","20.00000000"],["0.00261000","21.00000000"],["0.00262000","22.00000000"],["0.00263000","23.00000000"],["0.00264000","24.00000000"],["0.00265000","25.00000000"],["0.00266000","26.00000000"],["0.00267000","27.00000000"],["0.00268000","28.00000000"],["0.00269000","29.00000000"]]}"#;
+
+const PLACE_FULL: &str = r#"{"id":1,"status":200,"result":{"symbol":"BTCUSDT","orderId":12569099453,"orderListId":-1,"clientOrderId":"4d96324ff9d44481926157ec08158a40","transactTime":1660801715639,"price":"23416.10000000","origQty":"0.00847000","executedQty":"0.00847000","cummulativeQuoteQty":"198.33521500","status":"FILLED","timeInForce":"GTC","type":"LIMIT","side":"SELL","workingTime":1660801715639,"fills":[{"price":"23416.10000000","qty":"0.00400000","commission":"0.00000000","commissionAsset":"BNB","tradeId":1650422481},{"price":"23416.10000000","qty":"0.00300000","commission":"0.00000000","commissionAsset":"BNB","tradeId":1650422482},{"price":"23416.50000000","qty":"0.00147000","commission":"0.00000000","commissionAsset":"BNB","tradeId":1650422483}],"selfTradePreventionMode":"NONE"},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":11},{"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":50,"count":1},{"rateLimitType":"ORDERS","interval":"DAY","intervalNum":1,"limit":160000,"count":1}]}"#;
+
+#[derive(Deserialize)]
+struct Depth<'a> {
+    e: &'a str,
+    #[serde(rename = "E")]
+    time: u64,
+    s: &'a str,
+    #[serde(rename = "U")]
+    first: u64,
+    u: u64,
+    #[serde(borrow)]
+    b: Vec<(&'a RawValue, &'a RawValue)>,
+    #[serde(borrow)]
+    a: Vec<(&'a RawValue, &'a RawValue)>,
+}
+
+#[derive(Deserialize)]
+struct Reply<'a> {
+    id: u64,
+    status: u16,
+    #[serde(borrow)]
+    result: Placed<'a>,
+    #[serde(rename = "rateLimits", borrow)]
+    rate_limits: Vec<RateLimit<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Placed<'a> {
+    symbol: &'a str,
+    order_id: u64,
+    client_order_id: &'a str,
+    transact_time: u64,
+    #[serde(borrow)]
+    price: &'a RawValue,
+    #[serde(borrow)]
+    orig_qty: &'a RawValue,
+    #[serde(borrow)]
+    executed_qty: &'a RawValue,
+    status: &'a str,
+    side: &'a str,
+    #[serde(borrow)]
+    fills: Vec<PlacedFill<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlacedFill<'a> {
+    #[serde(borrow)]
+    price: &'a RawValue,
+    #[serde(borrow)]
+    qty: &'a RawValue,
+    #[serde(borrow)]
+    commission: &'a RawValue,
+    commission_asset: &'a str,
+    trade_id: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RateLimit<'a> {
+    rate_limit_type: &'a str,
+    interval: &'a str,
+    interval_num: u32,
+    limit: u32,
+    count: u32,
+}
+
+/// The decimal inside a JSON string's raw text.
+fn exact(raw: &RawValue) -> Decimal {
+    let text = raw.get().trim_matches('"');
+    Decimal::parse(text.as_bytes()).expect("a decimal")
+}
+
+fn serde_depth(text: &str, book: &mut Book, last_id: &mut u64) -> usize {
+    let depth: Depth = serde_json::from_str(text).expect("JSON");
+    assert_eq!(depth.e, "depthUpdate");
+    black_box((depth.time, depth.s));
+    if depth.u <= *last_id {
+        return 0;
+    }
+    assert!(depth.first <= *last_id + 1, "no gap");
+    for (price, qty) in &depth.b {
+        book.update_bid(Level {
+            price: exact(price),
+            qty: exact(qty),
+        });
+    }
+    for (price, qty) in &depth.a {
+        book.update_ask(Level {
+            price: exact(price),
+            qty: exact(qty),
+        });
+    }
+    book.truncate();
+    *last_id = depth.u;
+    depth.b.len() + depth.a.len()
+}
+
+fn serde_place(text: &str) -> (u64, usize, Decimal) {
+    let reply: Reply = serde_json::from_str(text).expect("JSON");
+    assert_eq!(reply.status, 200);
+    let placed = &reply.result;
+    black_box((
+        placed.symbol,
+        placed.order_id.to_string(),
+        placed.client_order_id,
+        placed.transact_time,
+        placed.status,
+        placed.side,
+        exact(placed.price),
+        exact(placed.orig_qty),
+    ));
+    let mut filled = Decimal::ZERO;
+    for fill in &placed.fills {
+        black_box((
+            exact(fill.price),
+            exact(fill.commission),
+            fill.commission_asset,
+            fill.trade_id.to_string(),
+        ));
+        filled = filled.checked_add(exact(fill.qty)).expect("sum");
+    }
+    for limit in &reply.rate_limits {
+        black_box((
+            limit.rate_limit_type,
+            limit.interval,
+            limit.interval_num,
+            limit.limit,
+            limit.count,
+        ));
+    }
+    assert_eq!(filled, exact(placed.executed_qty));
+    (reply.id, placed.fills.len(), filled)
+}
+
+/// Writes `id` over the fixed-width digits after `"U":` and `"u":`.
+fn stamp_ids(buffer: &mut [u8], id: u64) {
+    let digits = format!("{id:010}");
+    for key in [&b"\"U\":"[..], &b"\"u\":"[..]] {
+        if let Some(at) = buffer.windows(4).position(|w| w == key) {
+            buffer[at + 4..at + 14].copy_from_slice(digits.as_bytes());
+        }
+    }
+}
+
+fn synced_streams() -> Binance {
+    let mut codec = Binance::streams();
+    let subscription = orderwire_protocol::model::Subscription::Book {
+        symbols: vec![inline("BNBBTC").expect("symbol")],
+        depth: 1000,
+    };
+    let mut out = Vec::new();
+    codec
+        .encode(
+            1,
+            &orderwire_protocol::model::Request::Subscribe(&subscription),
+            &mut out,
+        )
+        .expect("subscribe");
+    let levels: Vec<Level> = (0..10)
+        .map(|n| Level {
+            price: Decimal::new(240_000 - n * 1_000, 8).expect("price"),
+            qty: Decimal::new(1_000_000_000 + n * 100_000_000, 8).expect("qty"),
+        })
+        .chain((0..10).map(|n| Level {
+            price: Decimal::new(260_000 + n * 1_000, 8).expect("price"),
+            qty: Decimal::new(2_000_000_000 + n * 100_000_000, 8).expect("qty"),
+        }))
+        .collect();
+    let snapshot = BookEvent {
+        symbol: inline("BNBBTC").expect("symbol"),
+        snapshot: true,
+        bids: 0..10,
+        asks: 10..20,
+        checksum: None,
+        sequence: Some(1_000_000_000),
+        ts: None,
+    };
+    codec.on_book_snapshot(&snapshot, &levels, &mut Events::default());
+    codec
+}
+
+fn bench(c: &mut Criterion) {
+    let mut buffer = Vec::with_capacity(4096);
+    let mut group = c.benchmark_group("binance_decode");
+
+    let mut codec = synced_streams();
+    let mut events = Events::default();
+    let mut next_id = 1_000_000_001u64;
+    group.bench_function("depth_update_20/orderwire", |b| {
+        b.iter(|| {
+            buffer.clear();
+            buffer.extend_from_slice(DEPTH_20.as_bytes());
+            stamp_ids(&mut buffer, next_id);
+            next_id += 1;
+            events.clear();
+            codec.decode(&mut buffer, &mut events).expect("decodes");
+            assert_eq!(events.levels.len(), 20, "applied, no gap");
+            black_box(&events);
+        })
+    });
+    let mut book = Book::new(1000);
+    let mut last_id = 1_000_000_000u64;
+    let mut next_id = 1_000_000_001u64;
+    group.bench_function("depth_update_20/serde_json", |b| {
+        b.iter(|| {
+            buffer.clear();
+            buffer.extend_from_slice(DEPTH_20.as_bytes());
+            stamp_ids(&mut buffer, next_id);
+            next_id += 1;
+            let text = std::str::from_utf8(&buffer).expect("UTF-8");
+            assert_eq!(serde_depth(text, &mut book, &mut last_id), 20);
+        })
+    });
+
+    let mut api = Binance::api(None);
+    group.bench_function("order_place_full/orderwire", |b| {
+        b.iter(|| {
+            buffer.clear();
+            buffer.extend_from_slice(PLACE_FULL.as_bytes());
+            events.clear();
+            api.decode(&mut buffer, &mut events).expect("decodes");
+            // 3 rate limits, the ack, the update, 3 fills.
+            assert_eq!(events.list.len(), 8);
+            black_box(&events);
+        })
+    });
+    group.bench_function("order_place_full/serde_json", |b| {
+        b.iter(|| {
+            buffer.clear();
+            buffer.extend_from_slice(PLACE_FULL.as_bytes());
+            let text = std::str::from_utf8(&buffer).expect("UTF-8");
+            black_box(serde_place(text));
+        })
+    });
+    group.finish();
+    report_ratios();
+}
+
+/// Median ns of a criterion result, from its estimates file.
+fn median_ns(bench: &str, peer: &str) -> Option<f64> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/criterion/binance_decode")
+        .join(format!("{bench}_{peer}"))
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["median"]["point_estimate"].as_f64()
+}
+
+fn report_ratios() {
+    for bench in ["depth_update_20", "order_place_full"] {
+        if let (Some(ours), Some(peer)) = (
+            median_ns(bench, "orderwire"),
+            median_ns(bench, "serde_json"),
+        ) {
+            println!(
+                "binance_decode {bench}: orderwire {ours:.0} ns, serde_json {peer:.0} ns, ratio {:.2}x (target >= 1.5x)",
+                peer / ours
+            );
+        }
+    }
+}
+
+// criterion_group! generates an undocumented public function.
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::bench);
+}
+criterion_main!(group::benches);
