@@ -1,9 +1,10 @@
 //! ns per Binance message: a 20-level diff-depth update applied to a synced
 //! book (U/u checked), and an order.place FULL reply with its fills and
-//! rateLimits. orderwire's codec beside serde_json into borrowed typed
-//! structs with decimals kept as raw text and parsed to the same exact
-//! decimals, the same U/u rule and the same book: the same work, done the
-//! serde way. Each iteration copies the message into a reused buffer (and
+//! rateLimits, each decoded into the normalised events. orderwire's codec
+//! beside serde_json into borrowed typed structs with decimals kept as raw
+//! text and parsed to the same exact decimals, the same U/u rule, the same
+//! book and the same events pushed into the same `Events`: what a
+//! serde-based `Venue::decode` would do. Each iteration copies the message into a reused buffer (and
 //! writes the next update ids into it), for both.
 //!
 //! After criterion's run it prints the ratio of the medians (serde_json
@@ -13,7 +14,10 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};
 use orderwire_protocol::book::Book;
-use orderwire_protocol::model::{BookEvent, Events, Level, inline};
+use orderwire_protocol::model::{
+    BookEvent, Event, Events, Fill, Level, Liquidity, Method, OrderAck, OrderStatus, OrderUpdate,
+    RateCounter, RateUsage, Side, inline,
+};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::binance::Binance;
@@ -100,66 +104,121 @@ fn exact(raw: &RawValue) -> Decimal {
     Decimal::parse(text.as_bytes()).expect("a decimal")
 }
 
-fn serde_depth(text: &str, book: &mut Book, last_id: &mut u64) -> usize {
+fn serde_depth(text: &str, book: &mut Book, last_id: &mut u64, out: &mut Events) -> usize {
     let depth: Depth = serde_json::from_str(text).expect("JSON");
     assert_eq!(depth.e, "depthUpdate");
-    black_box((depth.time, depth.s));
     if depth.u <= *last_id {
         return 0;
     }
     assert!(depth.first <= *last_id + 1, "no gap");
+    let start = out.levels.len();
     for (price, qty) in &depth.b {
-        book.update_bid(Level {
+        let level = Level {
             price: exact(price),
             qty: exact(qty),
-        });
+        };
+        book.update_bid(level);
+        out.levels.push(level);
     }
+    let middle = out.levels.len();
     for (price, qty) in &depth.a {
-        book.update_ask(Level {
+        let level = Level {
             price: exact(price),
             qty: exact(qty),
-        });
+        };
+        book.update_ask(level);
+        out.levels.push(level);
     }
     book.truncate();
     *last_id = depth.u;
+    out.list.push(Event::Book(BookEvent {
+        symbol: inline(depth.s).expect("symbol"),
+        snapshot: false,
+        bids: start..middle,
+        asks: middle..out.levels.len(),
+        checksum: None,
+        sequence: Some(depth.u),
+        ts: Some(depth.time as i64 * 1_000_000),
+    }));
     depth.b.len() + depth.a.len()
 }
 
-fn serde_place(text: &str) -> (u64, usize, Decimal) {
+fn serde_place(text: &str, out: &mut Events) -> usize {
     let reply: Reply = serde_json::from_str(text).expect("JSON");
     assert_eq!(reply.status, 200);
-    let placed = &reply.result;
-    black_box((
-        placed.symbol,
-        placed.order_id.to_string(),
-        placed.client_order_id,
-        placed.transact_time,
-        placed.status,
-        placed.side,
-        exact(placed.price),
-        exact(placed.orig_qty),
-    ));
-    let mut filled = Decimal::ZERO;
-    for fill in &placed.fills {
-        black_box((
-            exact(fill.price),
-            exact(fill.commission),
-            fill.commission_asset,
-            fill.trade_id.to_string(),
-        ));
-        filled = filled.checked_add(exact(fill.qty)).expect("sum");
-    }
     for limit in &reply.rate_limits {
-        black_box((
-            limit.rate_limit_type,
-            limit.interval,
-            limit.interval_num,
-            limit.limit,
-            limit.count,
-        ));
+        let counter = match limit.rate_limit_type {
+            "ORDERS" => RateCounter::Orders,
+            "RAW_REQUESTS" => RateCounter::RawRequests,
+            _ => RateCounter::RequestWeight,
+        };
+        let unit = match limit.interval {
+            "SECOND" => 1,
+            "MINUTE" => 60,
+            "HOUR" => 3_600,
+            _ => 86_400,
+        };
+        out.list.push(Event::RateUsage(RateUsage {
+            req_id: Some(reply.id),
+            counter,
+            window_secs: unit * u64::from(limit.interval_num),
+            limit: limit.limit,
+            count: limit.count,
+        }));
     }
-    assert_eq!(filled, exact(placed.executed_qty));
-    (reply.id, placed.fills.len(), filled)
+    let placed = &reply.result;
+    let order_id = inline(&placed.order_id.to_string()).expect("id");
+    let client = inline(placed.client_order_id);
+    let symbol = inline(placed.symbol);
+    let side = match placed.side {
+        "BUY" => Some(Side::Buy),
+        "SELL" => Some(Side::Sell),
+        _ => None,
+    };
+    let ts = Some(placed.transact_time as i64 * 1_000_000);
+    out.list.push(Event::OrderAck(OrderAck {
+        req_id: Some(reply.id),
+        method: Method::Place,
+        order_id: Some(order_id),
+        client_order_id: client,
+        ts_in: None,
+        ts_out: ts,
+    }));
+    let status = match placed.status {
+        "FILLED" => OrderStatus::Filled,
+        "PARTIALLY_FILLED" => OrderStatus::PartiallyFilled,
+        "CANCELED" => OrderStatus::Canceled,
+        "EXPIRED" => OrderStatus::Expired,
+        _ => OrderStatus::New,
+    };
+    out.list.push(Event::OrderUpdate(OrderUpdate {
+        order_id,
+        client_order_id: client,
+        symbol,
+        side,
+        status,
+        price: Some(exact(placed.price)),
+        qty: Some(exact(placed.orig_qty)),
+        filled_qty: Some(exact(placed.executed_qty)),
+        from_snapshot: false,
+        ts,
+    }));
+    for fill in &placed.fills {
+        out.list.push(Event::Fill(Fill {
+            order_id,
+            client_order_id: client,
+            symbol,
+            side,
+            price: exact(fill.price),
+            qty: exact(fill.qty),
+            fee: Some(exact(fill.commission)),
+            fee_asset: inline(fill.commission_asset),
+            trade_id: inline(&fill.trade_id.to_string()).expect("id"),
+            liquidity: Some(Liquidity::Taker),
+            ts,
+        }));
+    }
+    out.list.len()
 }
 
 /// Writes `id` over the fixed-width digits after `"U":` and `"u":`.
@@ -237,8 +296,10 @@ fn bench(c: &mut Criterion) {
             buffer.extend_from_slice(DEPTH_20.as_bytes());
             stamp_ids(&mut buffer, next_id);
             next_id += 1;
+            events.clear();
             let text = std::str::from_utf8(&buffer).expect("UTF-8");
-            assert_eq!(serde_depth(text, &mut book, &mut last_id), 20);
+            assert_eq!(serde_depth(text, &mut book, &mut last_id, &mut events), 20);
+            black_box(&events);
         })
     });
 
@@ -258,8 +319,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             buffer.clear();
             buffer.extend_from_slice(PLACE_FULL.as_bytes());
+            events.clear();
             let text = std::str::from_utf8(&buffer).expect("UTF-8");
-            black_box(serde_place(text));
+            assert_eq!(serde_place(text, &mut events), 8);
+            black_box(&events);
         })
     });
     group.finish();

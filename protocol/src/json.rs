@@ -217,7 +217,7 @@ impl<'a> Scanner<'a> {
 
     /// The next key of the object being read (its value comes next), or
     /// `None` after the closing `}`.
-    #[inline]
+    #[inline(always)]
     pub fn next_key(&mut self) -> Result<Option<RawStr<'a>>, JsonError> {
         let byte = self.peek()?;
         let fresh = std::mem::replace(&mut self.fresh, false);
@@ -262,7 +262,7 @@ impl<'a> Scanner<'a> {
     /// without a branch per byte). Strings without escapes (ids, keys,
     /// enums, decimals: nearly all) end on the first special byte, inline;
     /// the rest take the out-of-line path.
-    #[inline]
+    #[inline(always)]
     pub fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
         self.consume(b'"')?;
         let start = self.pos;
@@ -419,6 +419,28 @@ impl<'a> Scanner<'a> {
         }
         self.pos = at;
         Ok(value)
+    }
+
+    /// Steps over `bytes` if the input has exactly them at the cursor (no
+    /// whitespace skipped): the fast path for replies whose keys come in a
+    /// fixed order. False, with the cursor unmoved, otherwise.
+    #[inline(always)]
+    pub fn literal(&mut self, bytes: &[u8]) -> bool {
+        let end = self.pos + bytes.len();
+        if self.input.get(self.pos..end) == Some(bytes) {
+            self.pos = end;
+            self.fresh = false;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Moves the cursor back to `position` (a [`Scanner::position`] taken
+    /// before a value), to read that value again another way.
+    pub fn rewind(&mut self, position: usize) {
+        self.pos = position.min(self.input.len());
+        self.fresh = false;
     }
 
     /// The input from `start` (a [`Scanner::position`]) to the cursor.

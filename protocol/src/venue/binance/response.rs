@@ -101,10 +101,54 @@ struct FillFields {
 /// Fills read in the same pass as their order; more spill to a rescan.
 const INLINE_FILLS: usize = 4;
 
+/// A fill in Binance's own key order, read by comparing the keys in place;
+/// None (cursor unmoved) if it is not in that shape.
+fn read_fill_in_order(scanner: &mut Scanner<'_>) -> Option<FillFields> {
+    let start = scanner.position();
+    let fill = (|| {
+        if !scanner.literal(br#"{"price":"#) {
+            return None;
+        }
+        let price = decimal(scanner, "price").ok()?;
+        if !scanner.literal(br#","qty":"#) {
+            return None;
+        }
+        let qty = decimal(scanner, "qty").ok()?;
+        if !scanner.literal(br#","commission":"#) {
+            return None;
+        }
+        let fee = decimal(scanner, "commission").ok()?;
+        if !scanner.literal(br#","commissionAsset":"#) {
+            return None;
+        }
+        let fee_asset = short(scanner, "commissionAsset").ok()?;
+        if !scanner.literal(br#","tradeId":"#) {
+            return None;
+        }
+        let trade_id = short(scanner, "tradeId").ok()??;
+        if !scanner.literal(b"}") {
+            return None;
+        }
+        Some(FillFields {
+            price,
+            qty,
+            fee: Some(fee),
+            fee_asset,
+            trade_id,
+        })
+    })();
+    if fill.is_none() {
+        scanner.rewind(start);
+    }
+    fill
+}
+
 fn read_fill(scanner: &mut Scanner<'_>) -> Result<FillFields, DecodeError> {
+    if let Some(fill) = read_fill_in_order(scanner) {
+        return Ok(fill);
+    }
     scanner.begin_object()?;
-    let (mut price, mut qty, mut fee, mut fee_asset, mut trade_id) =
-        (None, None, None, None, None);
+    let (mut price, mut qty, mut fee, mut fee_asset, mut trade_id) = (None, None, None, None, None);
     while let Some(key) = scanner.next_key()? {
         match key.raw {
             b"price" => price = Some(decimal(scanner, "price")?),
@@ -254,9 +298,7 @@ fn read_order_into<'a>(
             b"symbol" => f.symbol = short(scanner, "symbol")?,
             b"orderId" => f.order_id = short(scanner, "orderId")?,
             b"clientOrderId" => f.client_order_id = short(scanner, "clientOrderId")?,
-            b"origClientOrderId" => {
-                f.orig_client_order_id = short(scanner, "origClientOrderId")?
-            }
+            b"origClientOrderId" => f.orig_client_order_id = short(scanner, "origClientOrderId")?,
             b"price" => f.price = Some(decimal(scanner, "price")?),
             b"origQty" | b"qty" => f.qty = Some(decimal(scanner, "origQty")?),
             b"executedQty" => f.executed = Some(decimal(scanner, "executedQty")?),
@@ -471,6 +513,11 @@ fn read_rate_limits(
 ) -> Result<(), DecodeError> {
     scanner.begin_array()?;
     while scanner.next_element()? {
+        if let Some(usage) = read_rate_limit_in_order(scanner) {
+            // More than eight counters is not a shape Binance sends.
+            let _ = usages.try_push(usage);
+            continue;
+        }
         scanner.begin_object()?;
         let (mut counter, mut unit, mut num, mut limit, mut count) = (None, None, 1, None, None);
         while let Some(key) = scanner.next_key()? {
@@ -514,6 +561,67 @@ fn read_rate_limits(
         }
     }
     Ok(())
+}
+
+fn counter_of(text: &[u8]) -> Option<RateCounter> {
+    match text {
+        b"REQUEST_WEIGHT" => Some(RateCounter::RequestWeight),
+        b"ORDERS" => Some(RateCounter::Orders),
+        b"RAW_REQUESTS" => Some(RateCounter::RawRequests),
+        _ => None,
+    }
+}
+
+fn seconds_of(text: &[u8]) -> Option<u64> {
+    match text {
+        b"SECOND" => Some(1),
+        b"MINUTE" => Some(60),
+        b"HOUR" => Some(3_600),
+        b"DAY" => Some(86_400),
+        _ => None,
+    }
+}
+
+/// One `rateLimits` entry in Binance's key order, keys compared in place;
+/// None (cursor unmoved) for any other shape.
+fn read_rate_limit_in_order(scanner: &mut Scanner<'_>) -> Option<RateUsage> {
+    let start = scanner.position();
+    let usage = (|| {
+        if !scanner.literal(br#"{"rateLimitType":"#) {
+            return None;
+        }
+        let counter = counter_of(scanner.string().ok()?.raw)?;
+        if !scanner.literal(br#","interval":"#) {
+            return None;
+        }
+        let unit = seconds_of(scanner.string().ok()?.raw)?;
+        if !scanner.literal(br#","intervalNum":"#) {
+            return None;
+        }
+        let num = scanner.unsigned().ok()?;
+        if !scanner.literal(br#","limit":"#) {
+            return None;
+        }
+        let limit = scanner.unsigned().ok()?;
+        if !scanner.literal(br#","count":"#) {
+            return None;
+        }
+        let count = scanner.unsigned().ok()?;
+        if !scanner.literal(b"}") {
+            return None;
+        }
+        Some(RateUsage {
+            req_id: None,
+            counter,
+            window_secs: unit.checked_mul(num)?,
+            limit: u32::try_from(limit).unwrap_or(u32::MAX),
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+        })
+    })();
+    if usage.is_none() {
+        scanner.rewind(start);
+    }
+    usage
 }
 
 /// A successful reply: the method (or, if unknown, the result's shape)

@@ -44,6 +44,24 @@ pub(crate) fn read_pairs(
 ) -> Result<(), DecodeError> {
     scanner.begin_array()?;
     while scanner.next_element()? {
+        // `["price","qty"]`, compared in place; any other shape below.
+        let start = scanner.position();
+        if scanner.literal(b"[") {
+            if let Some((price, qty)) = scanner.quoted_plain_decimal().and_then(|price| {
+                let qty = scanner
+                    .literal(b",")
+                    .then(|| scanner.quoted_plain_decimal())??;
+                scanner.literal(b"]").then_some((price, qty))
+            }) {
+                if let (Some(price), Some(qty)) =
+                    (Decimal::new(price.0, price.1), Decimal::new(qty.0, qty.1))
+                {
+                    levels.push(Level { price, qty });
+                    continue;
+                }
+            }
+            scanner.rewind(start);
+        }
         scanner.begin_array()?;
         if !scanner.next_element()? {
             return Err(field("level", "empty"));
