@@ -56,3 +56,40 @@ pub fn binance_stream(data: &[u8]) {
         assert!(sync.book().bids().len() <= 100 && sync.book().asks().len() <= 100);
     }
 }
+
+/// Decodes each line with the Binance codec as `orderwire decode` does
+/// (WebSocket API replies, pushed events and market streams, books per
+/// symbol), after a few requests so that replies find their methods; every
+/// event must render as JSON text.
+pub fn binance_api(data: &[u8]) {
+    use orderwire_protocol::model::{OrderRef, Request, inline};
+    use orderwire_protocol::venue::binance::Binance;
+    let mut codec = Binance::offline();
+    let mut scratch = Vec::new();
+    // Ids 1-3 are a depth, a status query and a cancel-all.
+    if let Some(symbol) = inline("BTCUSDT") {
+        let _ = codec.encode(1, &Request::BookSnapshot { symbol, limit: 5 }, &mut scratch);
+        if let Some(id) = inline("1") {
+            let _ = codec.encode(
+                2,
+                &Request::QueryOrder {
+                    order: OrderRef::OrderId(id),
+                    symbol,
+                },
+                &mut scratch,
+            );
+        }
+    }
+    let mut events = Events::default();
+    let mut out = Vec::new();
+    for line in data.split(|b| *b == b'\n') {
+        let mut message = line.to_vec();
+        events.clear();
+        let _ = codec.decode(&mut message, &mut events);
+        for event in &events.list {
+            out.clear();
+            write_event_json("binance", event, &events, &mut out);
+            assert!(std::str::from_utf8(&out).is_ok() || std::str::from_utf8(line).is_err());
+        }
+    }
+}

@@ -58,3 +58,8 @@ fn decimal_corpus() {
 fn binance_stream_corpus() {
     replay("binance_stream", venue::binance_stream);
 }
+
+#[test]
+fn binance_api_corpus() {
+    replay("binance_api", venue::binance_api);
+}

@@ -480,7 +480,7 @@ pub fn decode_api(
         return Ok(handled(Some(false)));
     }
     match method {
-        Method::CancelReplace => replace_failure(id, code, message, &error, out)?,
+        Method::CancelReplace => replace_failure(id, code, message, error, out)?,
         Method::Place
         | Method::Cancel
         | Method::Amend
@@ -657,17 +657,17 @@ fn decode_result(
                 None,
                 None,
             ));
-            return Ok(handled(None));
+            Ok(handled(None))
         }
         Kind::Object => {
             let order = read_order(result)?;
-            return decode_object_result(id, method, symbol, logon_asked, &order, out);
+            decode_object_result(id, method, symbol, logon_asked, &order, out)
         }
         _ => {
             // `null`: a market-stream SUBSCRIBE reply.
             out.list
                 .push(response(id, method.unwrap_or(Method::Subscribe), None));
-            return Ok(handled(None));
+            Ok(handled(None))
         }
     }
 }
@@ -702,7 +702,7 @@ fn decode_object_result(
         return Ok(handled(Some(true)));
     }
     match method {
-        Method::Place => placed(id, &order, out)?,
+        Method::Place => placed(id, order, out)?,
         Method::Cancel => {
             let client = order.orig_client_order_id.or(order.client_order_id);
             out.list
@@ -731,7 +731,7 @@ fn decode_object_result(
             )?;
         }
         Method::QueryOrder => {
-            push_update(&order, order.status, true, out);
+            push_update(order, order.status, true, out);
             out.list.push(response(id, Method::QueryOrder, None));
         }
         Method::BookSnapshot => {
