@@ -178,6 +178,8 @@ enum Path {
     BinanceHmac,
     /// Binance, every request signed with Ed25519 (no session.logon).
     BinanceEd25519,
+    /// Binance with an Ed25519 key after session.logon: requests unsigned.
+    BinanceEd25519Logon,
 }
 
 impl Path {
@@ -186,6 +188,7 @@ impl Path {
             Path::Kraken => "kraken",
             Path::BinanceHmac => "binance_hmac_sha256",
             Path::BinanceEd25519 => "binance_ed25519",
+            Path::BinanceEd25519Logon => "binance_ed25519_logged_on",
         }
     }
 
@@ -198,15 +201,18 @@ impl Path {
 
     fn binance(self) -> Binance {
         let signer = match self {
-            Path::BinanceEd25519 => Signer::ed25519_from_bytes(&[42u8; 32]),
+            Path::BinanceEd25519 | Path::BinanceEd25519Logon => {
+                Signer::ed25519_from_bytes(&[42u8; 32])
+            }
             _ => Signer::Hmac(Secret::new("bench-hmac-secret")),
         };
         let mut codec = Binance::api(Some(Credentials {
             api_key: Secret::new("bench-api-key"),
             signer,
         }));
-        // Sign every request: the figure is the signing path's.
-        codec.set_session_logon(false);
+        // Sign every request (the figure is the signing path's), except on
+        // the logged-on path.
+        codec.set_session_logon(self == Path::BinanceEd25519Logon);
         codec
     }
 
@@ -214,6 +220,8 @@ impl Path {
         let mut kraken = Kraken::new(Some(Secret::new("bench-token")), Tier::Pro);
         let mut binance = self.binance();
         binance.set_wall_clock(1_700_000_000_000_000_000);
+        // What the gateway's open sequence does (its reply is not needed).
+        let _ = binance.encode_login(0, 1_700_000_000_000_000_000, &mut Vec::new());
         orders
             .iter()
             .enumerate()
@@ -258,7 +266,12 @@ fn main() {
         "path (us)", "p50", "p99", "p99.9", "max"
     );
     let mut results = Vec::new();
-    for path in [Path::Kraken, Path::BinanceHmac, Path::BinanceEd25519] {
+    for path in [
+        Path::Kraken,
+        Path::BinanceHmac,
+        Path::BinanceEd25519,
+        Path::BinanceEd25519Logon,
+    ] {
         let orders: Vec<NewOrder> = (0..total).map(|n| order(n, path.symbol())).collect();
         // The bare path sends the very bytes the gateway would.
         let frames = path.frames(&orders);

@@ -225,11 +225,20 @@ struct Pending {
     answered: usize,
     /// The connection the request is written on (see `send_epoch`).
     epoch: u64,
-    /// What it cost the limiter, and enough to send it again if the venue
-    /// refuses it for its rate (a 429 means it was not acted on). Inline
-    /// data only: keeping it allocates nothing.
+}
+
+/// Recent requests kept for a resend after a 429 (the venue did not act
+/// on them). A ring of inline copies beside the pending table, not in it:
+/// a pending entry stays a few cache lines, which matters when the table
+/// is large and cold. A 429 comes within a round trip; a request older
+/// than the ring is reported rejected instead.
+const RETRY_RING: usize = 256;
+
+#[derive(Debug)]
+struct RetryEntry {
+    req_id: u64,
     charge: Charge,
-    retry: Option<Retry>,
+    retry: Retry,
 }
 
 /// A request kept for a resend after a 429.
@@ -307,6 +316,7 @@ pub struct GatewayCore<V: Venue> {
     /// Unknown orders wait for an `order.status` (venues that reconcile by
     /// query).
     query_unknown: bool,
+    retries: VecDeque<RetryEntry>,
 }
 
 impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
@@ -379,6 +389,7 @@ impl<V: Venue> GatewayCore<V> {
             recycled: false,
             connected_at: 0,
             query_unknown: false,
+            retries: VecDeque::with_capacity(RETRY_RING),
         }
     }
 
@@ -727,10 +738,18 @@ impl<V: Venue> GatewayCore<V> {
                 orders,
                 answered: 0,
                 epoch,
-                charge: *charge,
-                retry: Retry::of(request),
             },
         );
+        if let Some(retry) = Retry::of(request) {
+            if self.retries.len() == RETRY_RING {
+                self.retries.pop_front();
+            }
+            self.retries.push_back(RetryEntry {
+                req_id,
+                charge: *charge,
+                retry,
+            });
+        }
         Ok(req_id)
     }
 
@@ -791,13 +810,6 @@ impl<V: Venue> GatewayCore<V> {
                         orders: OrderList::new(),
                         answered: 0,
                         epoch: self.epoch,
-                        charge: Charge {
-                            method: Method::Subscribe,
-                            symbol: None,
-                            rested: None,
-                            orders: 1,
-                        },
-                        retry: None,
                     },
                 );
                 emit(&frame);
@@ -1004,23 +1016,20 @@ impl<V: Venue> GatewayCore<V> {
             limiter.block_until(resume.max(now));
         }
         let queues = matches!(self.config.when_limited, WhenLimited::Queue { .. });
-        let retry = req_id
-            .and_then(|id| self.pending.get(&id))
-            .is_some_and(|p| p.retry.is_some());
-        if !(queues && retry) {
+        let kept = req_id
+            .filter(|id| queues && self.pending.contains_key(id))
+            .and_then(|id| self.retries.iter().rposition(|r| r.req_id == id))
+            .and_then(|index| self.retries.remove(index));
+        let Some(entry) = kept else {
             self.correlate(received_at, req_id, event);
             return;
-        }
-        let Some(pending) = req_id.and_then(|id| self.pending.remove(&id)) else {
-            return;
         };
+        self.pending.remove(&entry.req_id);
         self.out.events.push(GatewayEvent::Reply(event.clone()));
-        if let Some(retry) = pending.retry {
-            self.queue.push_front(Queued {
-                request: retry.into_request(),
-                charge: pending.charge,
-            });
-        }
+        self.queue.push_front(Queued {
+            request: entry.retry.into_request(),
+            charge: entry.charge,
+        });
     }
 
     /// Stops sending new requests and recycles the connection once what is
