@@ -570,3 +570,41 @@ fn hostile_replies_are_errors_not_panics() {
         assert!(codec.decode(&mut bytes, &mut events).is_err(), "{text}");
     }
 }
+
+#[test]
+fn market_and_maker_orders_and_the_result_reply_shape() {
+    let mut codec = hmac_codec();
+    codec.writer_mut().response_type = Some(ResponseType::Result);
+    let mut market = order("m1");
+    market.kind = OrderKind::Market;
+    market.price = None;
+    let request = encode(&mut codec, 3, Request::Place(&market));
+    let params = &request["params"];
+    assert_eq!(params["type"], "MARKET");
+    assert_eq!(params["newOrderRespType"], "RESULT");
+    assert!(params.get("price").is_none() && params.get("timeInForce").is_none());
+    let mut maker = order("m2");
+    maker.post_only = true;
+    let request = encode(&mut codec, 4, Request::Place(&maker));
+    assert_eq!(request["params"]["type"], "LIMIT_MAKER");
+    assert!(
+        request["params"].get("timeInForce").is_none(),
+        "LIMIT_MAKER takes no timeInForce"
+    );
+    let mut ioc = order("m3");
+    ioc.time_in_force = TimeInForce::ImmediateOrCancel;
+    assert_eq!(
+        encode(&mut codec, 5, Request::Place(&ioc))["params"]["timeInForce"],
+        "IOC"
+    );
+    let events = decode(
+        &mut codec,
+        r#"{"id":3,"status":200,"result":{"symbol":"BTCUSDT","orderId":12569099455,"orderListId":-1,"clientOrderId":"m1","transactTime":1660801715639,"price":"0.00000000","origQty":"0.00847000","executedQty":"0.00400000","cummulativeQuoteQty":"93.66440000","status":"EXPIRED","timeInForce":"GTC","type":"MARKET","side":"SELL","workingTime":1660801715639,"selfTradePreventionMode":"NONE"}}"#,
+    );
+    let [Event::OrderAck(ack), Event::OrderUpdate(update)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(ack.client_order_id.as_deref(), Some("m1"));
+    assert_eq!(update.status, OrderStatus::Expired);
+    assert_eq!(update.filled_qty.unwrap().to_string(), "0.00400000");
+}
