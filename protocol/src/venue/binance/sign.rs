@@ -88,23 +88,31 @@ mod tests {
     }
 
     #[test]
-    fn ed25519_signatures_verify_with_the_public_key() {
-        let signer = Signer::ed25519_from_bytes(&[7u8; 32]);
-        let payload = b"apiKey=k&symbol=BTCUSDT&timestamp=1649729878532";
-        let mut out = Vec::new();
-        signer.sign_into(payload, &mut out);
-        assert_eq!(out.len(), 88);
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&out)
-            .unwrap();
-        let signature = ed25519_dalek::Signature::from_slice(&bytes).unwrap();
-        let public = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]).verifying_key();
-        assert!(public.verify(payload, &signature).is_ok());
-        assert!(
-            public
-                .verify(b"apiKey=k&symbol=ETHUSDT", &signature)
-                .is_err()
-        );
-        assert_eq!(format!("{signer:?}"), "Ed25519(<redacted>)");
+    fn ed25519_signatures_verify_with_the_public_key_of_generated_keys() {
+        use rand_core::{RngCore, SeedableRng};
+        // Keys generated from a seeded ChaCha stream: random, yet the
+        // test is the same every run.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x0b1a_2ce5);
+        for _ in 0..16 {
+            let mut private = [0u8; 32];
+            rng.fill_bytes(&mut private);
+            let signer = Signer::ed25519_from_bytes(&private);
+            let payload = b"apiKey=k&symbol=BTCUSDT&timestamp=1649729878532";
+            let mut out = Vec::new();
+            signer.sign_into(payload, &mut out);
+            assert_eq!(out.len(), 88);
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&out)
+                .unwrap();
+            let signature = ed25519_dalek::Signature::from_slice(&bytes).unwrap();
+            let public = ed25519_dalek::SigningKey::from_bytes(&private).verifying_key();
+            assert!(public.verify(payload, &signature).is_ok());
+            assert!(
+                public
+                    .verify(b"apiKey=k&symbol=ETHUSDT", &signature)
+                    .is_err()
+            );
+            assert_eq!(format!("{signer:?}"), "Ed25519(<redacted>)");
+        }
     }
 }
