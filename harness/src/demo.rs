@@ -105,14 +105,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
         },
     )
     .map_err(|e| e.to_string())?;
-    let progress = options.progress.then(|| {
-        let bar = indicatif::ProgressBar::new(options.orders as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} orders {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let progress = progress_bar(&options);
     let mut driver = Driver {
         exchange: &exchange,
         symbol,
@@ -143,13 +136,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
     if let Some(bar) = &progress {
         bar.finish_with_message("done");
     }
-    let mut counts: HashMap<OrderStatus, usize> = HashMap::new();
-    for status in driver.statuses.values() {
-        *counts.entry(*status).or_default() += 1;
-    }
-    let mut by_status: Vec<(OrderStatus, usize)> = counts.into_iter().collect();
-    by_status.sort_by_key(|(s, _)| s.as_str());
-    let all_terminal = driver.statuses.values().all(|s| s.is_terminal());
+    let (by_status, all_terminal) = count_by_status(&driver.statuses);
     let latency = latency_rows(&exchange);
     let report = DemoReport {
         venue: "Kraken",
@@ -163,6 +150,31 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
     };
     exchange.shutdown(Duration::from_secs(1));
     Ok(report)
+}
+
+/// The progress bar on stderr, if asked for.
+pub(crate) fn progress_bar(options: &DemoOptions) -> Option<indicatif::ProgressBar> {
+    options.progress.then(|| {
+        let bar = indicatif::ProgressBar::new(options.orders as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} orders {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    })
+}
+
+/// Orders by final state (sorted by name), and whether every one ended.
+pub(crate) fn count_by_status(
+    statuses: &HashMap<ClientOrderId, OrderStatus>,
+) -> (Vec<(OrderStatus, usize)>, bool) {
+    let mut counts: HashMap<OrderStatus, usize> = HashMap::new();
+    for status in statuses.values() {
+        *counts.entry(*status).or_default() += 1;
+    }
+    let mut by_status: Vec<(OrderStatus, usize)> = counts.into_iter().collect();
+    by_status.sort_by_key(|(s, _)| s.as_str());
+    (by_status, statuses.values().all(|s| s.is_terminal()))
 }
 
 /// Per method: (count, p50, p99, p99.9, max) in microseconds, from the

@@ -99,14 +99,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
         },
     )
     .map_err(|e| e.to_string())?;
-    let progress = options.progress.then(|| {
-        let bar = indicatif::ProgressBar::new(options.orders as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} orders {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let progress = crate::demo::progress_bar(&options);
     let mut driver = Driver {
         api: &api,
         streams: &streams,
@@ -138,13 +131,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
     if let Some(bar) = &progress {
         bar.finish_with_message("done");
     }
-    let mut counts: HashMap<OrderStatus, usize> = HashMap::new();
-    for status in driver.statuses.values() {
-        *counts.entry(*status).or_default() += 1;
-    }
-    let mut by_status: Vec<(OrderStatus, usize)> = counts.into_iter().collect();
-    by_status.sort_by_key(|(s, _)| s.as_str());
-    let all_terminal = driver.statuses.values().all(|s| s.is_terminal());
+    let (by_status, all_terminal) = crate::demo::count_by_status(&driver.statuses);
     let latency = crate::demo::latency_rows(&api);
     let report = DemoReport {
         venue: "Binance",

@@ -205,7 +205,6 @@ impl MockBinance {
     /// Listens on a free loopback port.
     pub fn start(config: MockConfig) -> std::io::Result<MockBinance> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let pki = TestPki::new();
         let mut matching = Matching::new(
@@ -232,38 +231,20 @@ impl MockBinance {
             stop: AtomicBool::new(false),
             stats: Mutex::new(MockStats::default()),
         });
-        let tls = pki.server.clone();
-        let accept_shared = shared.clone();
-        let acceptor = std::thread::Builder::new()
-            .name("mock-binance".into())
-            .spawn(move || {
-                let mut next_id = 1;
-                while !accept_shared.stop.load(Ordering::Relaxed) {
-                    match listener.accept() {
-                        Ok((stream, _)) => {
-                            let _ = stream.set_nonblocking(false);
-                            let id = next_id;
-                            next_id += 1;
-                            accept_shared.stats.lock().connections += 1;
-                            let shared = accept_shared.clone();
-                            let tls = tls.clone();
-                            let _ = std::thread::Builder::new()
-                                .name(format!("mock-binance-{id}"))
-                                .spawn(move || {
-                                    let Ok(session) = rustls::ServerConnection::new(tls) else {
-                                        return;
-                                    };
-                                    conn::serve(
-                                        rustls::StreamOwned::new(session, stream),
-                                        shared,
-                                        id,
-                                    );
-                                });
-                        }
-                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                    }
-                }
-            })?;
+        let running = shared.clone();
+        let counting = shared.clone();
+        let serving = shared.clone();
+        let acceptor = super::listener::accept_tls(
+            "mock-binance",
+            listener,
+            pki.server.clone(),
+            move || !running.stop.load(Ordering::Relaxed),
+            move || counting.stats.lock().connections += 1,
+            move |stream, id| {
+                let shared = serving.clone();
+                conn::serve(stream, shared, id);
+            },
+        )?;
         Ok(MockBinance {
             addr,
             pki,

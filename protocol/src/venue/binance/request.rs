@@ -51,7 +51,8 @@ struct Params<'j, 'p> {
 }
 
 impl Params<'_, '_> {
-    fn raw(&mut self, name: &str, value: &[u8], quoted: bool) {
+    /// The separators and `"name":` in the JSON, `name=` in the payload.
+    fn key(&mut self, name: &str) {
         if !self.first {
             self.json.push(b',');
             self.payload.push(b'&');
@@ -60,6 +61,12 @@ impl Params<'_, '_> {
         self.json.push(b'"');
         self.json.extend_from_slice(name.as_bytes());
         self.json.extend_from_slice(b"\":");
+        self.payload.extend_from_slice(name.as_bytes());
+        self.payload.push(b'=');
+    }
+
+    fn raw(&mut self, name: &str, value: &[u8], quoted: bool) {
+        self.key(name);
         if quoted {
             // Values are ids, enums and decimals: plain ASCII, but escape
             // anyway (a client order id is user text).
@@ -67,8 +74,6 @@ impl Params<'_, '_> {
         } else {
             self.json.extend_from_slice(value);
         }
-        self.payload.extend_from_slice(name.as_bytes());
-        self.payload.push(b'=');
         self.payload.extend_from_slice(value);
     }
 
@@ -79,14 +84,7 @@ impl Params<'_, '_> {
     /// Writes the value once, into the JSON, and copies those bytes to the
     /// payload: no scratch buffer, so signing allocates nothing.
     fn written(&mut self, name: &str, quoted: bool, write: impl FnOnce(&mut Vec<u8>)) {
-        if !self.first {
-            self.json.push(b',');
-            self.payload.push(b'&');
-        }
-        self.first = false;
-        self.json.push(b'"');
-        self.json.extend_from_slice(name.as_bytes());
-        self.json.extend_from_slice(b"\":");
+        self.key(name);
         if quoted {
             self.json.push(b'"');
         }
@@ -96,8 +94,6 @@ impl Params<'_, '_> {
         if quoted {
             self.json.push(b'"');
         }
-        self.payload.extend_from_slice(name.as_bytes());
-        self.payload.push(b'=');
         self.payload.extend_from_slice(&self.json[start..end]);
     }
 
