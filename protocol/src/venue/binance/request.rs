@@ -318,8 +318,11 @@ fn public_params(request: &Request<'_>, out: &mut Vec<u8>) -> Result<(), EncodeE
     match request {
         Request::BookSnapshot { symbol, limit } => {
             let symbol = symbol_text(symbol)?;
-            // Weight grows with the limit; 5000 is the documented maximum.
-            let limit = (*limit).clamp(1, 5_000);
+            // Weight grows with the limit (5 up to 100, 25 up to 500, 50 up
+            // to 1000, 250 beyond). The rate policy charges a depth request
+            // 50, so the limit is capped at 1000: the limiter never
+            // under-counts.
+            let limit = (*limit).clamp(1, 1_000);
             out.extend_from_slice(b",\"params\":{\"limit\":");
             Decimal::new(i128::from(limit), 0)
                 .unwrap_or(Decimal::ZERO)
