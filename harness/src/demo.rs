@@ -152,6 +152,38 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
     Ok(report)
 }
 
+/// Submits; `Some(req_id)` if sent now, `None` if queued.
+pub(crate) fn submit_to<V: orderwire_protocol::venue::Venue>(
+    exchange: &Exchange<V>,
+    request: Request<'_>,
+) -> Result<Option<u64>, String> {
+    match exchange.submit(request) {
+        Ok(Submission::Sent { req_id }) => Ok(Some(req_id)),
+        Ok(Submission::Queued) => Ok(None),
+        Err(error) => Err(format!("{} refused: {error}", request.method().as_str())),
+    }
+}
+
+/// The demo's n-th order: a GTC limit order named `demo-NNNN`.
+pub(crate) fn demo_order(
+    n: usize,
+    symbol: Symbol,
+    side: Side,
+    price: Decimal,
+    qty: &str,
+) -> Result<NewOrder, String> {
+    Ok(NewOrder {
+        client_order_id: inline(&format!("demo-{n:04}")).ok_or("client id")?,
+        symbol,
+        side,
+        kind: OrderKind::Limit,
+        price: Some(price),
+        qty: qty.parse().map_err(|_| "qty")?,
+        time_in_force: TimeInForce::GoodTillCanceled,
+        post_only: false,
+    })
+}
+
 /// The progress bar on stderr, if asked for.
 pub(crate) fn progress_bar(options: &DemoOptions) -> Option<indicatif::ProgressBar> {
     options.progress.then(|| {
@@ -282,24 +314,11 @@ impl Driver<'_> {
     }
 
     fn submit(&mut self, request: Request<'_>) -> Result<Option<u64>, String> {
-        match self.exchange.submit(request) {
-            Ok(Submission::Sent { req_id }) => Ok(Some(req_id)),
-            Ok(Submission::Queued) => Ok(None),
-            Err(error) => Err(format!("{} refused: {error}", request.method().as_str())),
-        }
+        submit_to(self.exchange, request)
     }
 
     fn order(&self, n: usize, side: Side, price: Decimal, qty: &str) -> Result<NewOrder, String> {
-        Ok(NewOrder {
-            client_order_id: inline(&format!("demo-{n:04}")).ok_or("client id")?,
-            symbol: self.symbol,
-            side,
-            kind: OrderKind::Limit,
-            price: Some(price),
-            qty: qty.parse().map_err(|_| "qty")?,
-            time_in_force: TimeInForce::GoodTillCanceled,
-            post_only: false,
-        })
+        demo_order(n, self.symbol, side, price, qty)
     }
 
     fn status(&self, id: &ClientOrderId) -> Option<OrderStatus> {

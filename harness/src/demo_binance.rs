@@ -10,13 +10,12 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use orderwire_engine::gateway::{
-    Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Submission, WhenLimited,
+    Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, WhenLimited,
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig, TlsConfig};
 use orderwire_protocol::model::{
     AmendOrder, BookEvent, CancelOrders, CancelReplace, ClientOrderId, Event, Level, Method,
-    NewOrder, OrderKind, OrderRef, OrderStatus, ReplaceMode, Request, Side, Subscription, Symbol,
-    TimeInForce, inline,
+    NewOrder, OrderRef, OrderStatus, ReplaceMode, Request, Side, Subscription, Symbol, inline,
 };
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
@@ -275,24 +274,11 @@ impl Driver<'_> {
     }
 
     fn submit(&mut self, request: Request<'_>) -> Result<Option<u64>, String> {
-        match self.api.submit(request) {
-            Ok(Submission::Sent { req_id }) => Ok(Some(req_id)),
-            Ok(Submission::Queued) => Ok(None),
-            Err(error) => Err(format!("{} refused: {error}", request.method().as_str())),
-        }
+        crate::demo::submit_to(self.api, request)
     }
 
     fn order(&self, n: usize, side: Side, price: Decimal, qty: &str) -> Result<NewOrder, String> {
-        Ok(NewOrder {
-            client_order_id: inline(&format!("demo-{n:04}")).ok_or("client id")?,
-            symbol: self.symbol,
-            side,
-            kind: OrderKind::Limit,
-            price: Some(price),
-            qty: qty.parse().map_err(|_| "qty")?,
-            time_in_force: TimeInForce::GoodTillCanceled,
-            post_only: false,
-        })
+        crate::demo::demo_order(n, self.symbol, side, price, qty)
     }
 
     fn status(&self, id: &ClientOrderId) -> Option<OrderStatus> {

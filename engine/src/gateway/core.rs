@@ -740,7 +740,9 @@ impl<V: Venue> GatewayCore<V> {
                 epoch,
             },
         );
-        if let Some(retry) = Retry::of(request) {
+        // Only a queueing gateway resends after a 429; others keep no copy.
+        let queues = matches!(self.config.when_limited, WhenLimited::Queue { .. });
+        if let Some(retry) = Retry::of(request).filter(|_| queues) {
             if self.retries.len() == RETRY_RING {
                 self.retries.pop_front();
             }

@@ -101,34 +101,27 @@ struct FillFields {
 /// Fills read in the same pass as their order; more spill to a rescan.
 const INLINE_FILLS: usize = 4;
 
+/// Steps over `bytes` at the cursor, or None (the fast paths' bail-out).
+fn expect(scanner: &mut Scanner<'_>, bytes: &[u8]) -> Option<()> {
+    scanner.literal(bytes).then_some(())
+}
+
 /// A fill in Binance's own key order, read by comparing the keys in place;
 /// None (cursor unmoved) if it is not in that shape.
 fn read_fill_in_order(scanner: &mut Scanner<'_>) -> Option<FillFields> {
     let start = scanner.position();
     let fill = (|| {
-        if !scanner.literal(br#"{"price":"#) {
-            return None;
-        }
+        expect(scanner, br#"{"price":"#)?;
         let price = decimal(scanner, "price").ok()?;
-        if !scanner.literal(br#","qty":"#) {
-            return None;
-        }
+        expect(scanner, br#","qty":"#)?;
         let qty = decimal(scanner, "qty").ok()?;
-        if !scanner.literal(br#","commission":"#) {
-            return None;
-        }
+        expect(scanner, br#","commission":"#)?;
         let fee = decimal(scanner, "commission").ok()?;
-        if !scanner.literal(br#","commissionAsset":"#) {
-            return None;
-        }
+        expect(scanner, br#","commissionAsset":"#)?;
         let fee_asset = short(scanner, "commissionAsset").ok()?;
-        if !scanner.literal(br#","tradeId":"#) {
-            return None;
-        }
+        expect(scanner, br#","tradeId":"#)?;
         let trade_id = short(scanner, "tradeId").ok()??;
-        if !scanner.literal(b"}") {
-            return None;
-        }
+        expect(scanner, b"}")?;
         Some(FillFields {
             price,
             qty,
@@ -587,29 +580,17 @@ fn seconds_of(text: &[u8]) -> Option<u64> {
 fn read_rate_limit_in_order(scanner: &mut Scanner<'_>) -> Option<RateUsage> {
     let start = scanner.position();
     let usage = (|| {
-        if !scanner.literal(br#"{"rateLimitType":"#) {
-            return None;
-        }
+        expect(scanner, br#"{"rateLimitType":"#)?;
         let counter = counter_of(scanner.string().ok()?.raw)?;
-        if !scanner.literal(br#","interval":"#) {
-            return None;
-        }
+        expect(scanner, br#","interval":"#)?;
         let unit = seconds_of(scanner.string().ok()?.raw)?;
-        if !scanner.literal(br#","intervalNum":"#) {
-            return None;
-        }
+        expect(scanner, br#","intervalNum":"#)?;
         let num = scanner.unsigned().ok()?;
-        if !scanner.literal(br#","limit":"#) {
-            return None;
-        }
+        expect(scanner, br#","limit":"#)?;
         let limit = scanner.unsigned().ok()?;
-        if !scanner.literal(br#","count":"#) {
-            return None;
-        }
+        expect(scanner, br#","count":"#)?;
         let count = scanner.unsigned().ok()?;
-        if !scanner.literal(b"}") {
-            return None;
-        }
+        expect(scanner, b"}")?;
         Some(RateUsage {
             req_id: None,
             counter,
