@@ -19,8 +19,8 @@ use orderwire_protocol::model::{
     RateCounter, RateUsage, Side, inline,
 };
 use orderwire_protocol::num::Decimal;
-use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::binance::Binance;
+use orderwire_protocol::venue::{FrameKind, Offline};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -214,6 +214,7 @@ fn serde_place(text: &str, out: &mut Events) -> usize {
             fee: Some(exact(fill.commission)),
             fee_asset: inline(fill.commission_asset),
             trade_id: inline(&fill.trade_id.to_string()).expect("id"),
+            exec_id: None,
             liquidity: Some(Liquidity::Taker),
             ts,
         }));
@@ -238,8 +239,9 @@ fn synced_streams() -> Binance {
         depth: 1000,
     };
     let mut out = Vec::new();
-    codec
+    Offline::new(0)
         .encode(
+            &mut codec,
             1,
             &orderwire_protocol::model::Request::Subscribe(&subscription),
             &mut out,
@@ -264,12 +266,15 @@ fn synced_streams() -> Binance {
         sequence: Some(1_000_000_000),
         ts: None,
     };
-    codec.on_book_snapshot(&snapshot, &levels, &mut Events::default());
+    Offline::new(0).feed_book_snapshot(&mut codec, &snapshot, &levels, &mut Events::default());
     codec
 }
 
 fn bench(c: &mut Criterion) {
     let mut buffer = Vec::with_capacity(4096);
+    // The driver of every decode: the engine builds the same context per
+    // message.
+    let mut offline = Offline::new(0);
     let mut group = c.benchmark_group("binance_decode");
 
     let mut codec = synced_streams();
@@ -282,7 +287,9 @@ fn bench(c: &mut Criterion) {
             stamp_ids(&mut buffer, next_id);
             next_id += 1;
             events.clear();
-            codec.decode(&mut buffer, &mut events).expect("decodes");
+            offline
+                .decode(&mut codec, FrameKind::Text, &mut buffer, &mut events)
+                .expect("decodes");
             assert_eq!(events.levels.len(), 20, "applied, no gap");
             black_box(&events);
         })
@@ -309,7 +316,9 @@ fn bench(c: &mut Criterion) {
             buffer.clear();
             buffer.extend_from_slice(PLACE_FULL.as_bytes());
             events.clear();
-            api.decode(&mut buffer, &mut events).expect("decodes");
+            offline
+                .decode(&mut api, FrameKind::Text, &mut buffer, &mut events)
+                .expect("decodes");
             // 3 rate limits, the ack, the update, 3 fills.
             assert_eq!(events.list.len(), 8);
             black_box(&events);

@@ -17,8 +17,8 @@ use criterion::{Criterion, criterion_main};
 use orderwire_protocol::book::Book;
 use orderwire_protocol::model::{Events, Level};
 use orderwire_protocol::num::Decimal;
-use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::kraken::{Kraken, book_checksum};
+use orderwire_protocol::venue::{FrameKind, Offline, Venue};
 use orderwire_protocol::wallclock::parse_rfc3339;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -180,6 +180,9 @@ fn simd_fields(buffer: &mut [u8], buffers: &mut simd_json::Buffers) -> f64 {
 
 fn bench(c: &mut Criterion) {
     let mut buffer = Vec::with_capacity(4096);
+    // The driver of every decode: the engine builds the same context per
+    // message.
+    let mut offline = Offline::new(0);
     let mut group = c.benchmark_group("kraken_decode");
     for (name, message) in [
         ("execution_trade", EXECUTION),
@@ -188,7 +191,9 @@ fn bench(c: &mut Criterion) {
         let mut codec = Kraken::public();
         let mut events = Events::default();
         let mut snapshot = SNAPSHOT.as_bytes().to_vec();
-        codec.decode(&mut snapshot, &mut events).expect("snapshot");
+        offline
+            .decode(&mut codec, FrameKind::Text, &mut snapshot, &mut events)
+            .expect("snapshot");
         group.bench_function(format!("{name}/orderwire"), |b| {
             b.iter(|| {
                 buffer.clear();
@@ -199,7 +204,9 @@ fn bench(c: &mut Criterion) {
                     // gap is reported (the cost of a few stores).
                     codec.reset();
                 }
-                codec.decode(&mut buffer, &mut events).expect("decodes");
+                offline
+                    .decode(&mut codec, FrameKind::Text, &mut buffer, &mut events)
+                    .expect("decodes");
                 assert_eq!(
                     events.list.len(),
                     if name == "book_update_10" { 1 } else { 2 },

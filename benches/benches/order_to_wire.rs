@@ -28,9 +28,9 @@ use orderwire_engine::{
 };
 use orderwire_protocol::model::{NewOrder, OrderKind, Request, Side, TimeInForce, inline};
 use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
+use orderwire_protocol::venue::{Offline, Venue};
 use orderwire_protocol::ws::MessageKind;
 use orderwire_testkit::server::{Script, TestServer};
 use serde_json::json;
@@ -219,9 +219,10 @@ impl Path {
     fn frames(self, orders: &[NewOrder]) -> Vec<Vec<u8>> {
         let mut kraken = Kraken::new(Some(Secret::new("bench-token")), Tier::Pro);
         let mut binance = self.binance();
-        binance.set_wall_clock(1_700_000_000_000_000_000);
+        let mut offline = Offline::new(0);
+        offline.wall_ns = 1_700_000_000_000_000_000;
         // What the gateway's open sequence does (its reply is not needed).
-        let _ = binance.encode_login(0, 1_700_000_000_000_000_000, &mut Vec::new());
+        let _ = offline.login(&mut binance, 0, &mut Vec::new());
         orders
             .iter()
             .enumerate()
@@ -229,8 +230,8 @@ impl Path {
                 let mut out = Vec::new();
                 let request = Request::Place(o);
                 match self {
-                    Path::Kraken => kraken.encode(n as u64 + 1, &request, &mut out),
-                    _ => binance.encode(n as u64 + 1, &request, &mut out),
+                    Path::Kraken => offline.encode(&mut kraken, n as u64 + 1, &request, &mut out),
+                    _ => offline.encode(&mut binance, n as u64 + 1, &request, &mut out),
                 }
                 .expect("encodes");
                 out

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use orderwire_protocol::secret::Secret;
 use orderwire_protocol::ws;
 
 use crate::backoff::ReconnectPolicy;
@@ -70,6 +71,13 @@ impl Default for EngineConfig {
 /// Queues the open sequence of a connection (authentication,
 /// subscriptions): called on every open, before anything else is sent.
 pub trait OpenSequence: Send {
+    /// Called before each attempt's WebSocket handshake: headers made fresh
+    /// for it (Upbit's JWT with a new nonce), sent after
+    /// [`ConnectionConfig::headers`]. The values are secrets, never printed.
+    fn handshake_headers(&mut self, attempt: u32, out: &mut Vec<(String, Secret)>) {
+        let _ = (attempt, out);
+    }
+
     /// Called each time the WebSocket handshake completes; `attempt` is 0 for
     /// the first open and counts reconnects after it.
     fn on_open(&mut self, attempt: u32, out: &mut OpenSink<'_>);
@@ -97,15 +105,21 @@ impl OpenSink<'_> {
     pub fn binary(&mut self, data: &[u8]) {
         let _ = self.conn.send_binary(data);
     }
+
+    /// Queues an unsolicited pong (at most 125 bytes; longer is dropped).
+    pub fn pong(&mut self, data: &[u8]) {
+        let _ = self.conn.pong(data);
+    }
 }
 
 /// One WebSocket connection: where to, and how to keep it up.
 pub struct ConnectionConfig {
     /// `ws://` or `wss://` URL.
     pub url: String,
-    /// Extra handshake headers (such as `Authorization`). Their values are
-    /// secrets: never printed.
-    pub headers: Vec<(String, String)>,
+    /// Extra handshake headers (such as `Authorization`), the same at every
+    /// attempt; headers made per attempt come from
+    /// [`OpenSequence::handshake_headers`]. The values are secrets.
+    pub headers: Vec<(String, Secret)>,
     /// Trust for `wss://`; `None` means Mozilla's roots.
     pub tls: Option<TlsConfig>,
     /// The codec: limits, handshake and close timeouts, keepalive ping and

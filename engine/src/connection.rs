@@ -88,9 +88,8 @@ impl Connection {
         seed: u64,
         now_ns: u64,
     ) -> Result<Connection, ConnError> {
-        let mut request = HandshakeRequest::from_url(&config.url)
+        let request = HandshakeRequest::from_url(&config.url)
             .map_err(|e| ConnError::Config(e.to_string()))?;
-        request.headers = config.headers.clone();
         if addrs.is_empty() {
             return Err(ConnError::Config(format!(
                 "{} resolved to no address",
@@ -190,24 +189,8 @@ impl Connection {
                 }),
                 _ => self.backlog.push_back((kind, data)),
             },
-            Command::Ping { conn, data } => {
-                let result = match (self.phase, self.ws.as_mut()) {
-                    (Phase::Open, Some(ws)) => ws
-                        .ping(&data)
-                        .map_err(|e| Rejection::Invalid(e.to_string())),
-                    _ => Err(Rejection::Closing),
-                };
-                match result {
-                    Ok(()) => {
-                        out.pool().give(data);
-                        self.pump(registry, now_ns, false, out);
-                    }
-                    Err(reason) => out.emit(EngineEvent::Rejected {
-                        command: Command::Ping { conn, data },
-                        reason,
-                    }),
-                }
-            }
+            Command::Ping { conn, data } => self.control(registry, now_ns, out, conn, data, true),
+            Command::Pong { conn, data } => self.control(registry, now_ns, out, conn, data, false),
             Command::Close { conn, code, reason } => {
                 self.ending = true;
                 match (self.phase, self.ws.as_mut()) {
@@ -258,6 +241,51 @@ impl Connection {
                 command: other,
                 reason: Rejection::Invalid("not a per-connection command".into()),
             }),
+        }
+    }
+
+    /// A ping (`ping`) or an unsolicited pong: sent if open, else the
+    /// command comes back as `Rejected`.
+    fn control(
+        &mut self,
+        registry: &Registry,
+        now_ns: u64,
+        out: &mut impl Outbox,
+        conn: ConnId,
+        data: Vec<u8>,
+        ping: bool,
+    ) {
+        let result = match (self.phase, self.ws.as_mut()) {
+            (Phase::Open, Some(ws)) if ping => ws.ping(&data),
+            (Phase::Open, Some(ws)) => ws.pong(&data),
+            _ => {
+                let command = if ping {
+                    Command::Ping { conn, data }
+                } else {
+                    Command::Pong { conn, data }
+                };
+                return out.emit(EngineEvent::Rejected {
+                    command,
+                    reason: Rejection::Closing,
+                });
+            }
+        };
+        match result {
+            Ok(()) => {
+                out.pool().give(data);
+                self.pump(registry, now_ns, false, out);
+            }
+            Err(error) => {
+                let command = if ping {
+                    Command::Ping { conn, data }
+                } else {
+                    Command::Pong { conn, data }
+                };
+                out.emit(EngineEvent::Rejected {
+                    command,
+                    reason: Rejection::Invalid(error.to_string()),
+                });
+            }
         }
     }
 
@@ -456,6 +484,12 @@ impl Connection {
         };
         self.transport = Some(transport);
         self.seed = self.seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        // Fixed headers, then what the open-sequence hook makes for this
+        // attempt (a fresh JWT nonce): once per attempt, never in steady state.
+        self.request.headers.clone_from(&self.config.headers);
+        if let Some(sequence) = self.config.open_sequence.as_mut() {
+            sequence.handshake_headers(self.opens, &mut self.request.headers);
+        }
         self.ws = Some(ws::Conn::client(
             self.config.ws.clone(),
             &self.request,

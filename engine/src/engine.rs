@@ -275,6 +275,24 @@ impl Commander {
         self.submit(Command::Send { conn, kind, data })
     }
 
+    /// How many more commands the queue takes now. Only the reactor takes
+    /// commands out, so the room seen here only grows until this thread
+    /// (or another submitter) queues one.
+    pub fn room(&self) -> usize {
+        self.commands
+            .capacity()
+            .unwrap_or(usize::MAX)
+            .saturating_sub(self.commands.len())
+    }
+
+    /// Queues an unsolicited pong (see [`Command::Pong`]).
+    pub fn pong(&self, conn: ConnId, payload: Vec<u8>) -> Result<(), QueueFull> {
+        self.submit(Command::Pong {
+            conn,
+            data: payload,
+        })
+    }
+
     /// Queues a ping.
     pub fn ping(&self, conn: ConnId, payload: &[u8]) -> Result<(), QueueFull> {
         let mut data = self.pool.take();

@@ -40,6 +40,14 @@ pub enum Command {
         /// The payload.
         data: Vec<u8>,
     },
+    /// Send an unsolicited pong with this payload (at most 125 bytes): a
+    /// venue that wants its text heartbeat echoed in a pong frame (KIS).
+    Pong {
+        /// Which connection.
+        conn: ConnId,
+        /// The payload.
+        data: Vec<u8>,
+    },
     /// Close with the handshake, and do not reconnect.
     Close {
         /// Which connection.

@@ -285,6 +285,7 @@ impl Reactor {
             }
             Command::Send { conn, .. }
             | Command::Ping { conn, .. }
+            | Command::Pong { conn, .. }
             | Command::Close { conn, .. }
             | Command::Disconnect { conn }
             | Command::Reconnect { conn } => {

@@ -14,22 +14,27 @@ use orderwire_protocol::model::{
 };
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
+use orderwire_protocol::venue::{
+    Capabilities, Ctx, DecodeError, EncodeError, Expect, FrameKind, Frames as VenueFrames, Venue,
+};
 use parking_lot::Mutex;
 use proptest::prelude::*;
 
 const MS: u64 = 1_000_000;
 const SEC: u64 = 1_000_000_000;
 
+/// What the core sent: the frames, and their kinds.
 #[derive(Default)]
-struct Frames(Vec<Vec<u8>>);
+struct Frames(Vec<Vec<u8>>, Vec<FrameKind>);
 
 impl Outbound for Frames {
-    fn buffer(&mut self) -> Vec<u8> {
-        Vec::new()
+    fn has_room(&mut self, _frames: usize) -> bool {
+        true
     }
-    fn send(&mut self, frame: Vec<u8>) -> Result<(), Vec<u8>> {
-        self.0.push(frame);
-        Ok(())
+    fn send(&mut self, kind: FrameKind, frame: &mut Vec<u8>) -> bool {
+        self.0.push(std::mem::take(frame));
+        self.1.push(kind);
+        true
     }
 }
 
@@ -48,12 +53,12 @@ impl Frames {
 struct SharedWire(Mutex<Vec<Vec<u8>>>);
 
 impl Transport for SharedWire {
-    fn buffer(&self) -> Vec<u8> {
-        Vec::new()
+    fn has_room(&self, _frames: usize) -> bool {
+        true
     }
-    fn send(&self, frame: Vec<u8>) -> Result<(), Vec<u8>> {
-        self.0.lock().push(frame);
-        Ok(())
+    fn send(&self, _kind: FrameKind, frame: &mut Vec<u8>) -> bool {
+        self.0.lock().push(std::mem::take(frame));
+        true
     }
 }
 
@@ -87,12 +92,12 @@ fn config(when_limited: WhenLimited) -> GatewayConfig {
     }
 }
 
-fn feed(core: &mut GatewayCore<Kraken>, now: u64, message: &str, out: &mut Frames) {
+fn feed<V: Venue>(core: &mut GatewayCore<V>, now: u64, message: &str, out: &mut Frames) {
     let mut bytes = message.as_bytes().to_vec();
-    core.handle_message(now, now, &mut bytes, out);
+    core.handle_message(now, now, FrameKind::Text, &mut bytes, out);
 }
 
-fn outputs(core: &mut GatewayCore<Kraken>) -> Outputs {
+fn outputs<V: Venue>(core: &mut GatewayCore<V>) -> Outputs {
     let mut spare = Outputs::default();
     core.take_outputs(&mut spare);
     spare
@@ -115,10 +120,10 @@ fn add_ack(req_id: u64, order_id: &str, cl_ord_id: &str) -> String {
     )
 }
 
-fn connected(core: &mut GatewayCore<Kraken>, now: u64) -> Vec<Vec<u8>> {
-    let mut frames = Vec::new();
-    core.open_sequence(now, 0, &mut |f| frames.push(f.to_vec()));
-    frames
+fn connected<V: Venue>(core: &mut GatewayCore<V>, now: u64) -> Vec<Vec<u8>> {
+    let mut frames = orderwire_protocol::venue::Frames::new();
+    core.open_sequence(now, &mut frames);
+    frames.iter().map(|(_, f)| f.to_vec()).collect()
 }
 
 #[test]
@@ -777,44 +782,74 @@ fn latency_histograms_export_as_hgrm_percentile_text() {
     assert_eq!(book.methods().collect::<Vec<_>>(), [Method::Place]);
 }
 
-/// Kraken, recording the wall clock the gateway sets before each encode.
-struct WallRecorder {
+/// Kraken with the v2 hooks switched on as a test needs: it records the
+/// wall clock of every encode, answers a `PINGPONG` text with a pong frame
+/// carrying it, makes a fresh `Authorization` header from the seeded RNG at
+/// every connect, and can expect nothing for subscriptions or take no
+/// orders.
+struct Probe {
     inner: Kraken,
     seen: Vec<i64>,
+    subscriptions_expect_nothing: bool,
+    order_entry: bool,
 }
 
-impl orderwire_protocol::venue::Venue for WallRecorder {
+impl Probe {
+    fn new() -> Probe {
+        Probe {
+            inner: kraken(),
+            seen: Vec::new(),
+            subscriptions_expect_nothing: false,
+            order_entry: true,
+        }
+    }
+}
+
+impl Venue for Probe {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
-    fn encode_login(
-        &mut self,
-        req_id: u64,
-        wall_ns: i64,
-        out: &mut Vec<u8>,
-    ) -> Result<bool, orderwire_protocol::venue::EncodeError> {
-        self.inner.encode_login(req_id, wall_ns, out)
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            order_entry: self.order_entry,
+            ..self.inner.capabilities()
+        }
     }
-    fn set_wall_clock(&mut self, wall_ns: i64) {
-        self.seen.push(wall_ns);
+    fn handshake_headers(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<(String, Secret)>) {
+        use rand_core::RngCore;
+        let nonce = ctx.rng.next_u64();
+        out.push((
+            "Authorization".into(),
+            Secret::new(format!("Bearer {nonce:016x}")),
+        ));
     }
     fn encode(
         &mut self,
+        ctx: &mut Ctx<'_>,
         req_id: u64,
         request: &Request<'_>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), orderwire_protocol::venue::EncodeError> {
-        self.inner.encode(req_id, request, out)
-    }
-    fn replies_expected(&self, request: &Request<'_>) -> u32 {
-        self.inner.replies_expected(request)
+        out: &mut VenueFrames,
+    ) -> Result<Expect, EncodeError> {
+        self.seen.push(ctx.wall_ns);
+        if self.subscriptions_expect_nothing && matches!(request, Request::Subscribe(_)) {
+            out.frame(FrameKind::Binary).extend_from_slice(b"subscribe");
+            return Ok(Expect::Nothing);
+        }
+        self.inner.encode(ctx, req_id, request, out)
     }
     fn decode(
         &mut self,
+        ctx: &mut Ctx<'_>,
+        kind: FrameKind,
         message: &mut [u8],
         out: &mut orderwire_protocol::model::Events,
-    ) -> Result<(), orderwire_protocol::venue::DecodeError> {
-        self.inner.decode(message, out)
+        reply: &mut VenueFrames,
+    ) -> Result<(), DecodeError> {
+        if message.starts_with(b"PINGPONG") {
+            reply.frame(FrameKind::Pong).extend_from_slice(message);
+            return Ok(());
+        }
+        self.inner.decode(ctx, kind, message, out, reply)
     }
     fn reset(&mut self) {
         self.inner.reset()
@@ -828,12 +863,105 @@ impl orderwire_protocol::venue::Venue for WallRecorder {
 }
 
 #[test]
-fn the_venue_reads_the_injected_wall_clock_before_each_encode() {
-    let venue = WallRecorder {
-        inner: kraken(),
-        seen: Vec::new(),
+fn a_request_that_expects_nothing_has_no_pending_entry_and_never_times_out() {
+    let mut probe = Probe::new();
+    probe.subscriptions_expect_nothing = true;
+    let mut settings = config(WhenLimited::Off);
+    settings.subscriptions = vec![Subscription::Trades {
+        symbols: vec![inline("BTC/USD").unwrap()],
+    }];
+    settings.app_ping_every = Some(Duration::from_secs(3600));
+    let mut core = GatewayCore::new(probe, settings);
+    let open = connected(&mut core, 0);
+    assert_eq!(open, vec![b"subscribe".to_vec()], "sent, as binary");
+    assert_eq!(core.pending_requests(), 0, "nothing waits for a reply");
+    let mut out = Frames::default();
+    let subscription = Subscription::Trades {
+        symbols: vec![inline("ETH/USD").unwrap()],
     };
-    let mut core = GatewayCore::new(venue, config(WhenLimited::Off));
+    assert!(matches!(
+        core.submit(MS, Request::Subscribe(&subscription), &mut out),
+        Ok(Submission::Sent { req_id: 2 })
+    ));
+    assert_eq!(out.1, [FrameKind::Binary]);
+    assert_eq!(core.pending_requests(), 0);
+    // Long past any request timeout: nothing times out, and no deadline
+    // is asked for (the hour-long ping is the only timer).
+    core.handle_timeout(600 * SEC, &mut out);
+    let events = outputs(&mut core).events;
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::TimedOut { .. })),
+        "{events:?}"
+    );
+    assert_eq!(
+        core.poll_timeout(),
+        Some(MS + 3_600 * SEC),
+        "the ping an hour after the last send"
+    );
+}
+
+#[test]
+fn a_decode_that_answers_sends_its_frame_at_once_with_its_kind() {
+    let mut core = GatewayCore::new(Probe::new(), config(WhenLimited::Off));
+    connected(&mut core, 0);
+    let mut out = Frames::default();
+    feed(&mut core, MS, "PINGPONG 20231004160455", &mut out);
+    assert_eq!(out.0, [b"PINGPONG 20231004160455".to_vec()]);
+    assert_eq!(out.1, [FrameKind::Pong], "echoed in a pong frame");
+    assert_eq!(core.pending_requests(), 0, "an answer is not a request");
+}
+
+#[test]
+fn handshake_headers_are_made_fresh_at_every_connect_and_never_printed() {
+    let mut core = GatewayCore::new(Probe::new(), config(WhenLimited::Off));
+    let mut first = Vec::new();
+    core.handshake_headers(0, &mut first);
+    let mut second = Vec::new();
+    core.handshake_headers(SEC, &mut second);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].0, "Authorization");
+    assert_ne!(
+        first[0].1.expose(),
+        second[0].1.expose(),
+        "a fresh nonce per connect"
+    );
+    let printed = format!("{first:?}{second:?}");
+    assert!(!printed.contains(first[0].1.expose()) && !printed.contains(second[0].1.expose()));
+    // The same seed gives the same headers: replays are exact.
+    let mut again = GatewayCore::new(Probe::new(), config(WhenLimited::Off));
+    let mut replayed = Vec::new();
+    again.handshake_headers(0, &mut replayed);
+    assert_eq!(replayed[0].1, first[0].1);
+}
+
+#[test]
+fn a_connection_without_order_entry_refuses_orders_and_still_subscribes() {
+    let mut probe = Probe::new();
+    probe.order_entry = false;
+    let mut core = GatewayCore::new(probe, config(WhenLimited::Off));
+    connected(&mut core, 0);
+    let mut out = Frames::default();
+    let place = order("x", "BTC/USD");
+    assert_eq!(
+        core.submit(MS, Request::Place(&place), &mut out),
+        Err(SubmitError::NoOrderEntry)
+    );
+    assert!(out.0.is_empty(), "nothing was sent");
+    let subscription = Subscription::Trades {
+        symbols: vec![inline("BTC/USD").unwrap()],
+    };
+    assert!(
+        core.submit(MS, Request::Subscribe(&subscription), &mut out)
+            .is_ok()
+    );
+    assert_eq!(out.0.len(), 1);
+}
+
+#[test]
+fn the_venue_reads_the_injected_wall_clock_before_each_encode() {
+    let mut core = GatewayCore::new(Probe::new(), config(WhenLimited::Off));
     core.set_wall_offset(1_700_000_000_000_000_000);
     let mut out = Frames::default();
     core.submit(5 * MS, Request::Place(&order("w", "BTC/USD")), &mut out)

@@ -14,6 +14,7 @@ use orderwire_protocol::model::{
     ReplaceMode, Request, Side, TimeInForce, inline,
 };
 use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::FrameKind;
 use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
 use proptest::prelude::*;
 
@@ -24,12 +25,12 @@ const SEC: u64 = 1_000_000_000;
 struct Frames(Vec<Vec<u8>>);
 
 impl Outbound for Frames {
-    fn buffer(&mut self) -> Vec<u8> {
-        Vec::new()
+    fn has_room(&mut self, _frames: usize) -> bool {
+        true
     }
-    fn send(&mut self, frame: Vec<u8>) -> Result<(), Vec<u8>> {
-        self.0.push(frame);
-        Ok(())
+    fn send(&mut self, _kind: FrameKind, frame: &mut Vec<u8>) -> bool {
+        self.0.push(std::mem::take(frame));
+        true
     }
 }
 
@@ -74,13 +75,13 @@ fn order(client: &str) -> NewOrder {
 
 fn core() -> GatewayCore<Binance> {
     let mut core = GatewayCore::new(binance(), config());
-    core.open_sequence(0, 0, &mut |_| {});
+    core.open_sequence(0, &mut orderwire_protocol::venue::Frames::new());
     core
 }
 
 fn feed(core: &mut GatewayCore<Binance>, now: u64, message: &str, out: &mut Frames) {
     let mut bytes = message.as_bytes().to_vec();
-    core.handle_message(now, now, &mut bytes, out);
+    core.handle_message(now, now, FrameKind::Text, &mut bytes, out);
 }
 
 fn outputs(core: &mut GatewayCore<Binance>) -> Outputs {
@@ -281,7 +282,7 @@ fn the_venues_rate_limit_count_wins() {
     );
     // A venue count below ours (it expired some) frees room at once.
     let mut core = GatewayCore::new(binance(), config());
-    core.open_sequence(0, 0, &mut |_| {});
+    core.open_sequence(0, &mut orderwire_protocol::venue::Frames::new());
     let mut out = Frames::default();
     for n in 0..50 {
         core.submit(0, Request::Place(&order(&format!("x{n}"))), &mut out)
@@ -392,7 +393,7 @@ fn server_shutdown_drains_then_recycles_and_queued_orders_go_on_the_new_connecti
     assert!(core.take_recycle_request(), "drained: recycle");
     assert!(!core.take_recycle_request(), "once");
     core.on_disconnected(6 * MS);
-    core.open_sequence(7 * MS, 0, &mut |_| {});
+    core.open_sequence(7 * MS, &mut orderwire_protocol::venue::Frames::new());
     let mut now = 7 * MS;
     run_until(&mut core, &mut now, 8 * MS, &mut out);
     // The three acked orders were live at the drop: order.status for each,
@@ -424,7 +425,7 @@ fn the_age_limit_drains_before_the_venue_cuts_the_connection() {
             ..config()
         },
     );
-    core.open_sequence(0, 0, &mut |_| {});
+    core.open_sequence(0, &mut orderwire_protocol::venue::Frames::new());
     let mut out = Frames::default();
     assert_eq!(core.poll_timeout(), Some(50 * SEC));
     core.handle_timeout(50 * SEC, &mut out);
@@ -451,7 +452,7 @@ fn unknown_orders_are_reconciled_by_order_status() {
         &mut out,
     );
     core.on_disconnected(2 * MS);
-    core.open_sequence(3 * MS, 0, &mut |_| {});
+    core.open_sequence(3 * MS, &mut orderwire_protocol::venue::Frames::new());
     outputs(&mut core);
     core.handle_timeout(4 * MS, &mut out);
     let queries: Vec<_> = (3..out.0.len())

@@ -9,6 +9,7 @@ use orderwire_protocol::model::{
 };
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
+use orderwire_protocol::venue::{FrameKind, Frames};
 use orderwire_testkit::alloc::{Counting, allocations, count_this_thread};
 
 #[global_allocator]
@@ -21,14 +22,18 @@ struct Recycling {
 }
 
 impl Outbound for Recycling {
-    fn buffer(&mut self) -> Vec<u8> {
-        self.pool.pop().unwrap_or_default()
+    fn has_room(&mut self, _frames: usize) -> bool {
+        true
     }
-    fn send(&mut self, mut frame: Vec<u8>) -> Result<(), Vec<u8>> {
+    /// As the engine does: a pooled buffer is swapped in, and the sent one
+    /// returns to the pool once written.
+    fn send(&mut self, _kind: FrameKind, frame: &mut Vec<u8>) -> bool {
         self.sent += 1;
-        frame.clear();
-        self.pool.push(frame);
-        Ok(())
+        let mut sent = self.pool.pop().unwrap_or_default();
+        std::mem::swap(frame, &mut sent);
+        sent.clear();
+        self.pool.push(sent);
+        true
     }
 }
 
@@ -61,7 +66,7 @@ fn the_order_path_allocates_nothing_in_steady_state() {
         pool: (0..8).map(|_| Vec::with_capacity(1024)).collect(),
         sent: 0,
     };
-    core.open_sequence(0, 0, &mut |_| {});
+    core.open_sequence(0, &mut Frames::new());
     let rounds = WARM_UP + MEASURED;
     // Everything the venue will say, prepared up front.
     let mut script: Vec<[Vec<u8>; 4]> = Vec::with_capacity(rounds);
@@ -111,7 +116,13 @@ fn the_order_path_allocates_nothing_in_steady_state() {
             }
             message.clear();
             message.extend_from_slice(bytes);
-            core.handle_message(now + 1_000, now + 1_000, &mut message, &mut out);
+            core.handle_message(
+                now + 1_000,
+                now + 1_000,
+                FrameKind::Text,
+                &mut message,
+                &mut out,
+            );
         }
         if core.poll_timeout().is_some_and(|at| at <= now) {
             core.handle_timeout(now, &mut out);
@@ -155,9 +166,9 @@ fn the_binance_order_path_allocates_nothing_in_steady_state() {
             pool: (0..8).map(|_| Vec::with_capacity(1024)).collect(),
             sent: 0,
         };
-        let mut login = 0;
-        core.open_sequence(0, 0, &mut |_| login += 1);
-        let first_id = 1 + login as u64;
+        let mut open = Frames::new();
+        core.open_sequence(0, &mut open);
+        let first_id = 1 + open.len() as u64;
         let rounds = WARM_UP + MEASURED;
         let limits = r#""rateLimits":[{"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":50,"count":1},{"rateLimitType":"ORDERS","interval":"DAY","intervalNum":1,"limit":160000,"count":1},{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":2}]"#;
         let mut script: Vec<[Vec<u8>; 4]> = Vec::with_capacity(rounds);
@@ -208,7 +219,13 @@ fn the_binance_order_path_allocates_nothing_in_steady_state() {
                 }
                 message.clear();
                 message.extend_from_slice(bytes);
-                core.handle_message(now + 1_000, now + 1_000, &mut message, &mut out);
+                core.handle_message(
+                    now + 1_000,
+                    now + 1_000,
+                    FrameKind::Text,
+                    &mut message,
+                    &mut out,
+                );
             }
             if core.poll_timeout().is_some_and(|at| at <= now) {
                 core.handle_timeout(now, &mut out);
@@ -220,7 +237,7 @@ fn the_binance_order_path_allocates_nothing_in_steady_state() {
         orderwire_testkit::alloc::stop_counting_this_thread();
         println!(
             "binance order path ({}): {counted} allocations in {MEASURED} cycles",
-            if login > 0 { "ed25519" } else { "hmac" }
+            if first_id > 1 { "ed25519" } else { "hmac" }
         );
         assert_eq!(out.sent, 2 * rounds, "every place and cancel went out");
         assert_eq!(core.pending_requests(), 0, "every request was answered");

@@ -3,20 +3,21 @@
 
 use orderwire_protocol::model::{Events, write_event_json};
 use orderwire_protocol::num::Decimal;
-use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::kraken::Kraken;
+use orderwire_protocol::venue::{FrameKind, Offline};
 
 /// Decodes the input as a sequence of Kraken messages (split on newlines,
 /// so books and order state carry across them), and prints every event:
 /// nothing may panic, and every event must render as valid JSON text.
 pub fn kraken_decode(data: &[u8]) {
     let mut codec = Kraken::public();
+    let mut offline = Offline::new(0);
     let mut events = Events::default();
     let mut out = Vec::new();
     for line in data.split(|b| *b == b'\n') {
         let mut message = line.to_vec();
         events.clear();
-        let _ = codec.decode(&mut message, &mut events);
+        let _ = offline.decode(&mut codec, FrameKind::Text, &mut message, &mut events);
         for event in &events.list {
             out.clear();
             write_event_json("kraken", event, &events, &mut out);
@@ -65,12 +66,19 @@ pub fn binance_api(data: &[u8]) {
     use orderwire_protocol::model::{OrderRef, Request, inline};
     use orderwire_protocol::venue::binance::Binance;
     let mut codec = Binance::offline();
+    let mut offline = Offline::new(0);
     let mut scratch = Vec::new();
     // Ids 1-3 are a depth, a status query and a cancel-all.
     if let Some(symbol) = inline("BTCUSDT") {
-        let _ = codec.encode(1, &Request::BookSnapshot { symbol, limit: 5 }, &mut scratch);
+        let _ = offline.encode(
+            &mut codec,
+            1,
+            &Request::BookSnapshot { symbol, limit: 5 },
+            &mut scratch,
+        );
         if let Some(id) = inline("1") {
-            let _ = codec.encode(
+            let _ = offline.encode(
+                &mut codec,
                 2,
                 &Request::QueryOrder {
                     order: OrderRef::OrderId(id),
@@ -85,7 +93,7 @@ pub fn binance_api(data: &[u8]) {
     for line in data.split(|b| *b == b'\n') {
         let mut message = line.to_vec();
         events.clear();
-        let _ = codec.decode(&mut message, &mut events);
+        let _ = offline.decode(&mut codec, FrameKind::Text, &mut message, &mut events);
         for event in &events.list {
             out.clear();
             write_event_json("binance", event, &events, &mut out);

@@ -1,5 +1,5 @@
 //! `orderwire decode --venue kraken|binance [FILE]`: raw inbound messages,
-//! one per line, to normalised events (CONVENTIONS.md §5), one JSON object
+//! one per line, to normalised events (docs/events.md), one JSON object
 //! per line.
 //!
 //! A line starting with `b64:` carries a binary payload in base64. Books and
@@ -16,9 +16,9 @@ use std::io::{BufRead, Write};
 
 use base64::Engine as _;
 use orderwire_protocol::model::{Event, Events, write_event_json};
-use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::binance::Binance;
 use orderwire_protocol::venue::kraken::Kraken;
+use orderwire_protocol::venue::{FrameKind, Offline, Venue};
 
 /// Venues the decoder knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -49,6 +49,9 @@ pub fn run(
         }
     };
     let name = codec.name();
+    // A capture holds inbound messages only: the venue's answers (a pong)
+    // are made and dropped.
+    let mut offline = Offline::new(0);
     let mut events = Events::default();
     let mut line = Vec::new();
     let mut out = Vec::new();
@@ -66,20 +69,20 @@ pub fn run(
         }
         lines += 1;
         events.clear();
-        let mut payload = match line.strip_prefix(b"b64:") {
+        let (kind, mut payload) = match line.strip_prefix(b"b64:") {
             Some(encoded) => match base64::engine::general_purpose::STANDARD.decode(encoded) {
-                Ok(bytes) => bytes,
+                Ok(bytes) => (FrameKind::Binary, bytes),
                 Err(error) => {
                     events
                         .list
                         .push(Event::Error(format!("line {lines}: bad base64: {error}")));
-                    Vec::new()
+                    (FrameKind::Binary, Vec::new())
                 }
             },
-            None => line.clone(),
+            None => (FrameKind::Text, line.clone()),
         };
         if events.list.is_empty() {
-            if let Err(error) = codec.decode(&mut payload, &mut events) {
+            if let Err(error) = offline.decode(&mut *codec, kind, &mut payload, &mut events) {
                 events
                     .list
                     .push(Event::Error(format!("line {lines}: {error}")));

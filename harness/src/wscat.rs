@@ -15,6 +15,7 @@ use std::time::Duration;
 use orderwire_engine::{
     ConnectionConfig, Disconnect, Engine, EngineConfig, EngineEvent, ReconnectPolicy, TlsConfig,
 };
+use orderwire_protocol::secret::Secret;
 use orderwire_protocol::ws::MessageKind;
 
 /// Arguments of `orderwire wscat`.
@@ -45,7 +46,7 @@ pub fn run(args: Args) -> Result<(), String> {
             .ok_or_else(|| format!("--header {header:?} is not `Name: value`"))?;
         config
             .headers
-            .push((name.trim().to_owned(), value.trim().to_owned()));
+            .push((name.trim().to_owned(), Secret::new(value.trim())));
     }
     if let Some(ca) = &args.ca {
         config.tls = Some(TlsConfig::with_extra_ca_file(ca).map_err(|e| e.to_string())?);

@@ -67,6 +67,9 @@ fn every_documented_message_decodes_and_bad_lines_become_error_events() {
         serde_json::json!(["45283.5", "0.10000000"])
     );
     assert_eq!(events[0]["checksum"], 3310070434u64);
+    // A fill carries the venue's trade id and the execution id apart.
+    assert_eq!(events[8]["trade_id"], "62887576");
+    assert_eq!(events[8]["exec_id"], "TGBB7L-HT5LX-J3BZ4A");
     assert_eq!(events[0]["ts"], 1_696_613_755_440_295_000i64);
     // The first update's checksum matches the book after the delete, so no
     // error follows it; the later one is wrong and is reported.

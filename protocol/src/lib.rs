@@ -3,7 +3,7 @@
 //! Everything here is a deterministic state machine: bytes and time go in as
 //! arguments, bytes and events come out. Nothing opens a socket, starts a
 //! thread or reads a clock, so the same code is driven by the engine's reactor,
-//! by tests in virtual time, by fuzzers and by the session replayer.
+//! by tests in virtual time, by fuzzers and by `orderwire decode`.
 #![forbid(unsafe_code)]
 
 pub mod book;

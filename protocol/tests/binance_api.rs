@@ -9,18 +9,25 @@ use orderwire_protocol::model::{
     RejectReason, ReplaceMode, Request, Side, Subscription, TimeInForce, inline,
 };
 use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::binance::{Binance, Credentials, ResponseType, Signer};
+use orderwire_protocol::venue::{Expect, FrameKind, Offline};
 
 const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 
 fn hmac_codec() -> Binance {
-    let mut codec = Binance::api(Some(Credentials {
+    Binance::api(Some(Credentials {
         api_key: Secret::new("key"),
         signer: Signer::Hmac(Secret::new(SECRET)),
-    }));
-    codec.set_wall_clock(1_660_801_715_431_000_000);
-    codec
+    }))
+}
+
+/// The wall clock of the signed examples on binance.md.
+const WALL_NS: i64 = 1_660_801_715_431_000_000;
+
+fn offline(wall_ns: i64) -> Offline {
+    let mut offline = Offline::new(0);
+    offline.wall_ns = wall_ns;
+    offline
 }
 
 fn order(client: &str) -> NewOrder {
@@ -38,14 +45,18 @@ fn order(client: &str) -> NewOrder {
 
 fn encode(codec: &mut Binance, req_id: u64, request: Request<'_>) -> serde_json::Value {
     let mut out = Vec::new();
-    codec.encode(req_id, &request, &mut out).unwrap();
+    offline(WALL_NS)
+        .encode(codec, req_id, &request, &mut out)
+        .unwrap();
     serde_json::from_slice(&out).unwrap()
 }
 
 fn decode(codec: &mut Binance, text: &str) -> Vec<Event> {
     let mut events = Events::default();
     let mut bytes = text.as_bytes().to_vec();
-    codec.decode(&mut bytes, &mut events).unwrap();
+    offline(WALL_NS)
+        .decode(codec, FrameKind::Text, &mut bytes, &mut events)
+        .unwrap();
     events.list
 }
 
@@ -269,7 +280,16 @@ fn cancel_replace_reports_both_halves_in_every_documented_outcome() {
     assert_eq!(request["params"]["cancelOrigClientOrderId"], "old");
     assert_eq!(request["params"]["newClientOrderId"], "new");
     assert_eq!(request["params"]["newOrderRespType"], "ACK");
-    assert_eq!(codec.replies_expected(&Request::CancelReplace(&replace)), 2);
+    assert_eq!(
+        offline(WALL_NS).encode(
+            &mut codec,
+            6,
+            &Request::CancelReplace(&replace),
+            &mut Vec::new()
+        ),
+        Ok(Expect::Replies(2)),
+        "one reply per half"
+    );
 
     let halves = |codec: &mut Binance, id: u64, reply: &str| {
         encode(codec, id, Request::CancelReplace(&replace));
@@ -412,7 +432,9 @@ fn cancel_cancel_all_status_and_depth_requests_and_replies() {
     );
     let mut events = Events::default();
     let mut reply = br#"{"id":22,"status":200,"result":{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[["4.00000200","12.00000000"]]},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":5}]}"#.to_vec();
-    codec.decode(&mut reply, &mut events).unwrap();
+    offline(WALL_NS)
+        .decode(&mut codec, FrameKind::Text, &mut reply, &mut events)
+        .unwrap();
     let Some(Event::Book(book)) = events.list.iter().find(|e| matches!(e, Event::Book(_))) else {
         panic!("{:?}", events.list)
     };
@@ -443,8 +465,8 @@ fn session_logon_is_signed_with_ed25519_and_later_requests_go_unsigned() {
     }));
     let mut out = Vec::new();
     assert!(
-        codec
-            .encode_login(1, 1_649_729_878_532_000_000, &mut out)
+        offline(1_649_729_878_532_000_000)
+            .login(&mut codec, 1, &mut out)
             .unwrap()
     );
     let logon: serde_json::Value = serde_json::from_slice(&out).unwrap();
@@ -483,8 +505,8 @@ fn session_logon_is_signed_with_ed25519_and_later_requests_go_unsigned() {
 
     // A refused logon turns signing back on.
     let mut out = Vec::new();
-    codec
-        .encode_login(4, 1_649_729_878_532_000_000, &mut out)
+    offline(1_649_729_878_532_000_000)
+        .login(&mut codec, 4, &mut out)
         .unwrap();
     decode(
         &mut codec,
@@ -495,7 +517,7 @@ fn session_logon_is_signed_with_ed25519_and_later_requests_go_unsigned() {
 
     // HMAC keys cannot log on: no logon frame, every request signed.
     let mut hmac = hmac_codec();
-    assert!(!hmac.encode_login(1, 0, &mut Vec::new()).unwrap());
+    assert!(!offline(0).login(&mut hmac, 1, &mut Vec::new()).unwrap());
 }
 
 #[test]
@@ -567,7 +589,12 @@ fn hostile_replies_are_errors_not_panics() {
     ] {
         let mut events = Events::default();
         let mut bytes = text.as_bytes().to_vec();
-        assert!(codec.decode(&mut bytes, &mut events).is_err(), "{text}");
+        assert!(
+            offline(0)
+                .decode(&mut codec, FrameKind::Text, &mut bytes, &mut events)
+                .is_err(),
+            "{text}"
+        );
     }
 }
 

@@ -194,26 +194,29 @@ fn depth_sync_buffers_applies_after_the_snapshot_and_resyncs_on_a_gap() {
 }
 
 fn decode_all(codec: &mut orderwire_protocol::venue::binance::Binance, text: &str) -> Events {
-    use orderwire_protocol::venue::Venue;
+    use orderwire_protocol::venue::{FrameKind, Offline};
     let mut events = Events::default();
     let mut bytes = text.as_bytes().to_vec();
-    codec.decode(&mut bytes, &mut events).unwrap();
+    Offline::new(0)
+        .decode(codec, FrameKind::Text, &mut bytes, &mut events)
+        .unwrap();
     events
 }
 
 #[test]
 fn the_streams_codec_subscribes_asks_for_a_snapshot_and_syncs_from_one_taken_elsewhere() {
     use orderwire_protocol::model::{BookEvent, Request, Subscription, inline};
-    use orderwire_protocol::venue::Venue;
+    use orderwire_protocol::venue::Offline;
     use orderwire_protocol::venue::binance::Binance;
     let mut codec = Binance::streams();
+    let mut offline = Offline::new(0);
     let subscription = Subscription::Book {
         symbols: vec![inline("BNBBTC").unwrap()],
         depth: 1000,
     };
     let mut out = Vec::new();
-    codec
-        .encode(1, &Request::Subscribe(&subscription), &mut out)
+    offline
+        .encode(&mut codec, 1, &Request::Subscribe(&subscription), &mut out)
         .unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
@@ -259,7 +262,7 @@ fn the_streams_codec_subscribes_asks_for_a_snapshot_and_syncs_from_one_taken_els
         ts: None,
     };
     let mut events = Events::default();
-    codec.on_book_snapshot(&snapshot, &levels, &mut events);
+    offline.feed_book_snapshot(&mut codec, &snapshot, &levels, &mut events);
     let kinds: Vec<_> = events
         .list
         .iter()

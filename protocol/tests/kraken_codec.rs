@@ -7,7 +7,7 @@ use orderwire_protocol::model::{
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
-use orderwire_protocol::venue::{EncodeError, Venue};
+use orderwire_protocol::venue::{EncodeError, FrameKind, Offline};
 
 const TOKEN: &str = "G38a1tGFzqGiUCmnegBcm8d4nfP3tytiNQz6tkCBYXY";
 const SNAPSHOT: &str = include_str!("kraken/book_snapshot.json");
@@ -23,13 +23,17 @@ fn d(text: &str) -> Decimal {
 fn decode(codec: &mut Kraken, message: &str) -> Events {
     let mut events = Events::default();
     let mut bytes = message.as_bytes().to_vec();
-    codec.decode(&mut bytes, &mut events).unwrap();
+    Offline::new(0)
+        .decode(codec, FrameKind::Text, &mut bytes, &mut events)
+        .unwrap();
     events
 }
 
 fn encode(codec: &mut Kraken, req_id: u64, request: Request<'_>) -> serde_json::Value {
     let mut out = Vec::new();
-    codec.encode(req_id, &request, &mut out).unwrap();
+    Offline::new(0)
+        .encode(codec, req_id, &request, &mut out)
+        .unwrap();
     serde_json::from_slice(&out).unwrap()
 }
 
@@ -68,8 +72,8 @@ fn prices_go_out_as_their_exact_text() {
     order.time_in_force = TimeInForce::ImmediateOrCancel;
     order.post_only = true;
     let mut out = Vec::new();
-    kraken()
-        .encode(7, &Request::Place(&order), &mut out)
+    Offline::new(0)
+        .encode(&mut kraken(), 7, &Request::Place(&order), &mut out)
         .unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(
@@ -166,22 +170,23 @@ fn misuse_is_refused_and_leaves_the_buffer_as_it_was() {
     let mut out = b"keep".to_vec();
     let mut public = Kraken::public();
     assert_eq!(
-        public.encode(1, &Request::Place(&limit_buy()), &mut out),
+        Offline::new(0).encode(&mut public, 1, &Request::Place(&limit_buy()), &mut out),
         Err(EncodeError::NoCredentials)
     );
     let mut no_price = limit_buy();
     no_price.price = None;
     assert!(matches!(
-        kraken().encode(1, &Request::Place(&no_price), &mut out),
+        Offline::new(0).encode(&mut kraken(), 1, &Request::Place(&no_price), &mut out),
         Err(EncodeError::Invalid(_))
     ));
     let one = [limit_buy()];
     assert!(matches!(
-        kraken().encode(1, &Request::BatchPlace(&one), &mut out),
+        Offline::new(0).encode(&mut kraken(), 1, &Request::BatchPlace(&one), &mut out),
         Err(EncodeError::Invalid(_))
     ));
     assert!(matches!(
-        kraken().encode(
+        Offline::new(0).encode(
+            &mut kraken(),
             1,
             &Request::CancelAllAfter {
                 timeout_secs: 86_400
@@ -294,7 +299,12 @@ fn executions_merge_partial_updates_and_emit_fills() {
     assert_eq!(fill.qty.to_string(), "0.005");
     assert_eq!(fill.fee.map(|f| f.to_string()).as_deref(), Some("0.3458"));
     assert_eq!(fill.fee_asset.as_deref(), Some("USD"));
-    assert_eq!(&*fill.trade_id, "TGBB7L-HT5LX-J3BZ4A");
+    assert_eq!(&*fill.trade_id, "62887576", "the venue's trade id");
+    assert_eq!(
+        fill.exec_id.as_deref(),
+        Some("TGBB7L-HT5LX-J3BZ4A"),
+        "and the execution's own id"
+    );
     assert_eq!(fill.liquidity, Some(Liquidity::Taker));
     let Event::OrderUpdate(update) = &events.list[1] else {
         panic!()
@@ -483,6 +493,11 @@ fn garbage_is_an_error_not_a_panic() {
     ] {
         let mut events = Events::default();
         let mut bytes = message.as_bytes().to_vec();
-        assert!(codec.decode(&mut bytes, &mut events).is_err(), "{message}");
+        assert!(
+            Offline::new(0)
+                .decode(&mut codec, FrameKind::Text, &mut bytes, &mut events)
+                .is_err(),
+            "{message}"
+        );
     }
 }

@@ -15,7 +15,13 @@ use orderwire_protocol::model::{
     AmendOrder, BookEvent, CancelOrders, ClientOrderId, Event, Events, Level, Method, NewOrder,
     OrderRef, OrderStatus, OwnedRequest, RejectReason, Request, Subscription, Symbol,
 };
-use orderwire_protocol::venue::{EncodeError, Keepalive, Venue};
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::time::Instant;
+use orderwire_protocol::venue::{
+    Capabilities, Ctx, EncodeError, Expect, FrameKind, Frames, Keepalive, Reconcile, Venue,
+};
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
 
 use super::latency::{Latency, LatencyBook, RequestSummary};
 use super::orders::{Cause, FillDedup, OrderEvent, OrderState, OrderTable};
@@ -23,10 +29,16 @@ use super::ratelimit::{Charge, Limiter};
 
 /// Where the core's frames go: the engine's command queue, or a test's Vec.
 pub trait Outbound {
-    /// An empty buffer to encode into (pooled by the engine).
-    fn buffer(&mut self) -> Vec<u8>;
-    /// Hands a frame to the transport; the buffer comes back if it is full.
-    fn send(&mut self, frame: Vec<u8>) -> Result<(), Vec<u8>>;
+    /// Whether `frames` more frames fit in the transport's queue now. A
+    /// request is committed (its id taken) only if all its frames fit.
+    fn has_room(&mut self, frames: usize) -> bool;
+    /// Takes one frame of `kind`: the transport keeps the bytes by swapping
+    /// an empty buffer of its own (a pooled one) into `frame`, which the
+    /// core then reuses, so nothing is copied or allocated. Returns false,
+    /// leaving `frame` as it was, if the queue filled after `has_room`
+    /// (another thread's command); the core keeps the frame and sends it
+    /// first next time.
+    fn send(&mut self, kind: FrameKind, frame: &mut Vec<u8>) -> bool;
 }
 
 /// What to do with a request that does not fit the rate limits now.
@@ -79,6 +91,9 @@ pub struct GatewayConfig {
     pub reconnect_margin: Duration,
     /// Overrides the venue's maximum connection age (tests use seconds).
     pub max_connection_age: Option<Duration>,
+    /// Seeds the RNG venue calls draw from (Upbit tickets, JWT nonces), so
+    /// the same inputs give the same bytes.
+    pub seed: u64,
 }
 
 impl Default for GatewayConfig {
@@ -95,12 +110,13 @@ impl Default for GatewayConfig {
             rate_headroom_percent: 10,
             reconnect_margin: Duration::from_secs(600),
             max_connection_age: None,
+            seed: 0,
         }
     }
 }
 
 /// Why a request was not accepted.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SubmitError {
     /// Over the rate limit; it would fit at this time (engine clock, ns).
@@ -127,6 +143,10 @@ pub enum SubmitError {
     /// No such order (by client order id).
     #[error("unknown order")]
     UnknownOrder,
+    /// The venue takes no orders on this connection (a market-data feed,
+    /// or a private feed of a venue that takes orders over REST).
+    #[error("this venue connection takes no orders")]
+    NoOrderEntry,
 }
 
 /// What became of an accepted request.
@@ -174,7 +194,7 @@ pub enum GatewayEvent {
         /// Its method.
         method: Method,
         /// Why.
-        error: String,
+        error: SubmitError,
     },
     /// The connection opened, dropped or closed (from [`crate::gateway::Exchange::poll`]).
     Connection(super::exchange::ConnectionEvent),
@@ -317,6 +337,17 @@ pub struct GatewayCore<V: Venue> {
     /// query).
     query_unknown: bool,
     retries: VecDeque<RetryEntry>,
+    /// What the venue can do, read once.
+    capabilities: Capabilities,
+    /// The RNG every venue call's [`Ctx`] draws from.
+    rng: ChaCha8Rng,
+    /// Frames an encode writes, before they go to the transport.
+    frames: Frames,
+    /// Frames a decode answers with.
+    replies: Frames,
+    /// Frames the transport could not take (a race on its queue): sent
+    /// before anything else.
+    unsent: VecDeque<(FrameKind, Vec<u8>)>,
 }
 
 impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
@@ -360,6 +391,8 @@ impl<V: Venue> GatewayCore<V> {
         if let Some(age) = config.max_connection_age {
             keepalive.max_connection_age = Some(age);
         }
+        let capabilities = venue.capabilities();
+        let seed = config.seed;
         GatewayCore {
             orders: OrderTable::new(config.order_capacity),
             fills: FillDedup::new(config.fill_memory),
@@ -390,6 +423,11 @@ impl<V: Venue> GatewayCore<V> {
             connected_at: 0,
             query_unknown: false,
             retries: VecDeque::with_capacity(RETRY_RING),
+            capabilities,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            frames: Frames::new(),
+            replies: Frames::new(),
+            unsent: VecDeque::new(),
         }
     }
 
@@ -507,6 +545,9 @@ impl<V: Venue> GatewayCore<V> {
 
     /// Checks the request against the order table; returns its rate charge.
     fn validate(&self, now: u64, request: &Request<'_>) -> Result<Charge, SubmitError> {
+        if !self.capabilities.order_entry && request.is_order_entry() {
+            return Err(SubmitError::NoOrderEntry);
+        }
         let mut charge = Charge {
             method: request.method(),
             symbol: None,
@@ -645,14 +686,24 @@ impl<V: Venue> GatewayCore<V> {
         out: &mut impl Outbound,
     ) -> Result<u64, SubmitError> {
         let req_id = self.next_req_id;
-        let mut frame = out.buffer();
-        self.venue.set_wall_clock(self.wall_ns(now));
-        if let Err(error) = self.venue.encode(req_id, request, &mut frame) {
-            return Err(SubmitError::Encode(error));
-        }
-        if let Err(_frame) = out.send(frame) {
+        self.frames.clear();
+        let mut ctx = Ctx::new(Instant(now), self.wall_ns(now), &mut self.rng);
+        let expect = match self
+            .venue
+            .encode(&mut ctx, req_id, request, &mut self.frames)
+        {
+            Ok(expect) => expect,
+            Err(error) => {
+                self.frames.clear();
+                return Err(SubmitError::Encode(error));
+            }
+        };
+        if !out.has_room(self.unsent.len() + self.frames.len()) {
+            self.frames.clear();
             return Err(SubmitError::TransportFull);
         }
+        self.flush_unsent(out);
+        Self::transmit(&mut self.frames, &mut self.unsent, out);
         self.next_req_id += 1;
         self.last_sent_ns = now;
         if let Some(limiter) = self.limiter.as_mut() {
@@ -725,9 +776,13 @@ impl<V: Venue> GatewayCore<V> {
                 state.epoch = epoch;
             }
         }
-        let replies_left = match request {
-            Request::BatchPlace(batch) => u32::try_from(batch.len()).unwrap_or(u32::MAX),
-            _ => self.venue.replies_expected(request),
+        let replies_left = match (expect, request) {
+            (Expect::Replies(_), Request::BatchPlace(batch)) => {
+                u32::try_from(batch.len()).unwrap_or(u32::MAX)
+            }
+            (Expect::Replies(n), _) => n,
+            // Nothing will answer: no pending entry, no deadline.
+            _ => return Ok(req_id),
         };
         self.pending.insert(
             req_id,
@@ -755,6 +810,34 @@ impl<V: Venue> GatewayCore<V> {
         Ok(req_id)
     }
 
+    /// Hands every frame in `frames` to the transport in order; what it
+    /// cannot take waits in `unsent`.
+    fn transmit(
+        frames: &mut Frames,
+        unsent: &mut VecDeque<(FrameKind, Vec<u8>)>,
+        out: &mut impl Outbound,
+    ) {
+        for index in 0..frames.len() {
+            let Some((kind, frame)) = frames.get_mut(index) else {
+                break;
+            };
+            if !unsent.is_empty() || !out.send(kind, frame) {
+                unsent.push_back((kind, std::mem::take(frame)));
+            }
+        }
+        frames.clear();
+    }
+
+    /// Sends the frames the transport could not take before.
+    fn flush_unsent(&mut self, out: &mut impl Outbound) {
+        while let Some((kind, frame)) = self.unsent.front_mut() {
+            if !out.send(*kind, frame) {
+                return;
+            }
+            self.unsent.pop_front();
+        }
+    }
+
     fn client_id(&self, order: &OrderRef) -> Result<Option<ClientOrderId>, SubmitError> {
         Ok(match order {
             OrderRef::ClientOrderId(id) => Some(*id),
@@ -762,10 +845,22 @@ impl<V: Venue> GatewayCore<V> {
         })
     }
 
+    /// Handshake headers for the next (re)connect, made by the venue now
+    /// (Upbit's JWT with a fresh nonce). The values are secrets.
+    pub fn handshake_headers(&mut self, now: u64, out: &mut Vec<(String, Secret)>) {
+        let mut ctx = Ctx::new(Instant(now), self.wall_ns(now), &mut self.rng);
+        self.venue.handshake_headers(&mut ctx, out);
+    }
+
+    /// What the venue connection can do.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
     /// The connection opened: appends the open sequence (login, then every
-    /// configured subscription, each with a fresh request id) through `emit`.
+    /// configured subscription, each with a fresh request id) to `out`.
     /// Called by the engine's open-sequence hook, before anything queued.
-    pub fn open_sequence(&mut self, now: u64, wall_ns: i64, emit: &mut dyn FnMut(&[u8])) {
+    pub fn open_sequence(&mut self, now: u64, out: &mut Frames) {
         self.epoch += 1;
         self.connected = true;
         self.connected_at = now;
@@ -776,46 +871,62 @@ impl<V: Venue> GatewayCore<V> {
         if self.epoch > 1 {
             self.reconciling = true;
             self.seen_in_snapshot.clear();
-            self.query_unknown = self.venue.reconciles_by_query();
+            self.query_unknown = self.capabilities.reconcile == Reconcile::QueryEach;
         }
-        let mut frame = Vec::new();
-        if let Ok(true) = self
-            .venue
-            .encode_login(self.next_req_id, wall_ns, &mut frame)
-        {
-            self.next_req_id += 1;
-            emit(&frame);
+        let wall_ns = self.wall_ns(now);
+        let before = out.len();
+        let mut ctx = Ctx::new(Instant(now), wall_ns, &mut self.rng);
+        match self.venue.login(&mut ctx, self.next_req_id, out) {
+            Ok(()) if out.len() > before => self.next_req_id += 1,
+            Ok(()) => {}
+            Err(error) => {
+                out.truncate(before);
+                self.out.events.push(GatewayEvent::Dropped {
+                    method: Method::Other,
+                    error: SubmitError::Encode(error),
+                });
+            }
         }
         for index in 0..self.config.subscriptions.len() {
-            frame.clear();
             let req_id = self.next_req_id;
             let request = Request::Subscribe(&self.config.subscriptions[index]);
-            self.venue.set_wall_clock(wall_ns);
-            if self.venue.encode(req_id, &request, &mut frame).is_ok() {
-                self.next_req_id += 1;
-                let replies_left = self.venue.replies_expected(&request);
-                self.pending.insert(
-                    req_id,
-                    Pending {
-                        summary: RequestSummary {
-                            req_id,
-                            method: Method::Subscribe,
-                            client_order_id: None,
-                            symbol: None,
-                            side: None,
-                            price: None,
-                            qty: None,
-                            sent_at_ns: now,
-                        },
-                        deadline: now.saturating_add(nanos(self.config.request_timeout)),
-                        replies_left,
-                        orders: OrderList::new(),
-                        answered: 0,
-                        epoch: self.epoch,
+            let before = out.len();
+            let mut ctx = Ctx::new(Instant(now), wall_ns, &mut self.rng);
+            let expect = match self.venue.encode(&mut ctx, req_id, &request, out) {
+                Ok(expect) => expect,
+                Err(error) => {
+                    out.truncate(before);
+                    self.out.events.push(GatewayEvent::Dropped {
+                        method: Method::Subscribe,
+                        error: SubmitError::Encode(error),
+                    });
+                    continue;
+                }
+            };
+            self.next_req_id += 1;
+            let Expect::Replies(replies_left) = expect else {
+                continue;
+            };
+            self.pending.insert(
+                req_id,
+                Pending {
+                    summary: RequestSummary {
+                        req_id,
+                        method: Method::Subscribe,
+                        client_order_id: None,
+                        symbol: None,
+                        side: None,
+                        price: None,
+                        qty: None,
+                        sent_at_ns: now,
                     },
-                );
-                emit(&frame);
-            }
+                    deadline: now.saturating_add(nanos(self.config.request_timeout)),
+                    replies_left,
+                    orders: OrderList::new(),
+                    answered: 0,
+                    epoch: self.epoch,
+                },
+            );
         }
         self.last_sent_ns = now;
         if self.config.dead_man.is_some() {
@@ -883,18 +994,30 @@ impl<V: Venue> GatewayCore<V> {
         }
     }
 
-    /// Handles one inbound message. `received_at` is the read's timestamp.
+    /// Handles one inbound message of `kind`. `received_at` is the read's
+    /// timestamp. What the venue answers at once (KIS `PINGPONG`) goes to
+    /// the transport before anything the message's events cause.
     pub fn handle_message(
         &mut self,
         now: u64,
         received_at: u64,
+        kind: FrameKind,
         message: &mut [u8],
         out: &mut impl Outbound,
     ) {
         let mut decoded = std::mem::take(&mut self.decoded);
         decoded.clear();
-        if let Err(error) = self.venue.decode(message, &mut decoded) {
+        self.replies.clear();
+        let mut ctx = Ctx::new(Instant(now), self.wall_ns(now), &mut self.rng);
+        let result = self
+            .venue
+            .decode(&mut ctx, kind, message, &mut decoded, &mut self.replies);
+        if let Err(error) = result {
             decoded.list.push(Event::Error(error.to_string()));
+        }
+        if !self.replies.is_empty() {
+            self.flush_unsent(out);
+            Self::transmit(&mut self.replies, &mut self.unsent, out);
         }
         for event in decoded.list.drain(..) {
             self.handle_event(now, received_at, event, &decoded.levels, out);
@@ -925,7 +1048,7 @@ impl<V: Venue> GatewayCore<V> {
             }
             Event::OrderUpdate(update) => self.on_order_update(now, update),
             Event::Fill(fill) => {
-                if !self.fills.first_time(&fill.trade_id) {
+                if !self.fills.first_time(fill.dedup_key()) {
                     return;
                 }
                 let known = fill
@@ -1056,7 +1179,7 @@ impl<V: Venue> GatewayCore<V> {
     }
 
     /// A book snapshot fetched on another connection (see
-    /// [`Venue::on_book_snapshot`]); what the venue makes of it is reported
+    /// [`Venue::feed_book_snapshot`]); what the venue makes of it is reported
     /// like any market data.
     pub fn feed_book_snapshot(
         &mut self,
@@ -1067,7 +1190,9 @@ impl<V: Venue> GatewayCore<V> {
     ) {
         let mut decoded = std::mem::take(&mut self.decoded);
         decoded.clear();
-        self.venue.on_book_snapshot(book, levels, &mut decoded);
+        let mut ctx = Ctx::new(Instant(now), self.wall_ns(now), &mut self.rng);
+        self.venue
+            .feed_book_snapshot(&mut ctx, book, levels, &mut decoded);
         for event in decoded.list.drain(..) {
             self.handle_event(now, now, event, &decoded.levels, out);
         }
@@ -1168,7 +1293,7 @@ impl<V: Venue> GatewayCore<V> {
             {
                 // The venue does not know whether it acted: ask it.
                 self.apply(order, OrderStatus::Unknown, Cause::Timeout);
-                self.query_unknown |= self.venue.reconciles_by_query();
+                self.query_unknown |= self.capabilities.reconcile == Reconcile::QueryEach;
             }
             (
                 Method::Place | Method::BatchPlace,
@@ -1252,7 +1377,7 @@ impl<V: Venue> GatewayCore<V> {
             if let Err(error) = self.submit(now, request, out) {
                 self.out.events.push(GatewayEvent::Dropped {
                     method: Method::QueryOrder,
-                    error: error.to_string(),
+                    error,
                 });
             }
         }
@@ -1438,7 +1563,7 @@ impl<V: Venue> GatewayCore<V> {
         if let Err(error) = self.send_now(now, &request, &charge, out) {
             self.out.events.push(GatewayEvent::Dropped {
                 method: request.method(),
-                error: error.to_string(),
+                error,
             });
         }
     }
@@ -1476,7 +1601,7 @@ impl<V: Venue> GatewayCore<V> {
                         .transition(&id, OrderStatus::Unknown, Cause::Timeout)
                 {
                     self.out.events.push(GatewayEvent::Order(event));
-                    self.query_unknown |= self.venue.reconciles_by_query();
+                    self.query_unknown |= self.capabilities.reconcile == Reconcile::QueryEach;
                 }
             }
         }
@@ -1507,7 +1632,7 @@ impl<V: Venue> GatewayCore<V> {
                 }
                 Err(error) => self.out.events.push(GatewayEvent::Dropped {
                     method: queued.charge.method,
-                    error: error.to_string(),
+                    error,
                 }),
             }
         }

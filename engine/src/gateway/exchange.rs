@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use orderwire_protocol::model::{AmendOrder, CancelOrders, NewOrder, Request};
 use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::Venue;
+use orderwire_protocol::venue::{FrameKind, Frames, Venue};
 use orderwire_protocol::ws::MessageKind;
 use parking_lot::Mutex;
 
@@ -71,38 +71,62 @@ pub struct EngineTransport {
 }
 
 impl Transport for EngineTransport {
-    fn buffer(&self) -> Vec<u8> {
-        self.commander.buffer()
+    fn has_room(&self, frames: usize) -> bool {
+        self.commander.room() >= frames
     }
 
-    fn send(&self, frame: Vec<u8>) -> Result<(), Vec<u8>> {
-        self.commander
-            .send(self.conn, MessageKind::Text, frame)
-            .map_err(|full| match full.0 {
-                crate::Command::Send { data, .. } => data,
-                _ => Vec::new(),
-            })
+    fn send(&self, kind: FrameKind, frame: &mut Vec<u8>) -> bool {
+        let data = std::mem::replace(frame, self.commander.buffer());
+        let sent = match kind {
+            FrameKind::Binary => self.commander.send(self.conn, MessageKind::Binary, data),
+            FrameKind::Pong => self.commander.pong(self.conn, data),
+            _ => self.commander.send(self.conn, MessageKind::Text, data),
+        };
+        match sent {
+            Ok(()) => true,
+            Err(full) => {
+                // Put the bytes back; the pooled buffer returns to the pool.
+                if let crate::Command::Send { data, .. } | crate::Command::Pong { data, .. } =
+                    full.0
+                {
+                    let pooled = std::mem::replace(frame, data);
+                    self.commander.recycle(pooled);
+                }
+                false
+            }
+        }
     }
 }
 
 struct OpenHook<V: Venue> {
     core: Arc<Mutex<GatewayCore<V>>>,
     clock: Clock,
+    frames: Frames,
 }
 
 impl<V: Venue> OpenSequence for OpenHook<V> {
-    fn on_open(&mut self, _attempt: u32, out: &mut OpenSink<'_>) {
-        // Runs on the reactor once per (re)connect, not in steady state.
+    // Both hooks run on the reactor once per (re)connect, never in steady
+    // state, and hold the gateway lock for one venue call (docs/ARCHITECTURE.md,
+    // "per-connect hooks").
+    fn handshake_headers(&mut self, _attempt: u32, out: &mut Vec<(String, Secret)>) {
         let now = self.clock.now_ns();
-        let mut core = self.core.lock();
-        core.open_sequence(
-            now,
-            wall_clock_ns(),
-            &mut |frame| match std::str::from_utf8(frame) {
-                Ok(text) => out.text(text),
-                Err(_) => out.binary(frame),
-            },
-        );
+        self.core.lock().handshake_headers(now, out);
+    }
+
+    fn on_open(&mut self, _attempt: u32, out: &mut OpenSink<'_>) {
+        let now = self.clock.now_ns();
+        self.frames.clear();
+        self.core.lock().open_sequence(now, &mut self.frames);
+        for (kind, frame) in self.frames.iter() {
+            match kind {
+                FrameKind::Binary => out.binary(frame),
+                FrameKind::Pong => out.pong(frame),
+                _ => match std::str::from_utf8(frame) {
+                    Ok(text) => out.text(text),
+                    Err(_) => out.binary(frame),
+                },
+            }
+        }
     }
 }
 
@@ -160,6 +184,7 @@ impl<V: Venue> Exchange<V> {
         config.connection.open_sequence = Some(Box::new(OpenHook {
             core: core.clone(),
             clock: clock.clone(),
+            frames: Frames::new(),
         }));
         let conn = engine.connect(config.connection)?;
         let transport = EngineTransport {
@@ -248,11 +273,17 @@ impl<V: Venue> Exchange<V> {
             let now = self.clock.now_ns();
             match event {
                 EngineEvent::Message {
+                    kind,
                     mut data,
                     received_at_ns,
                     ..
                 } => {
-                    self.gateway.handle_message(now, received_at_ns, &mut data);
+                    let kind = match kind {
+                        MessageKind::Binary => FrameKind::Binary,
+                        _ => FrameKind::Text,
+                    };
+                    self.gateway
+                        .handle_message(now, received_at_ns, kind, &mut data);
                     self.gateway.transport.commander.recycle(data);
                 }
                 EngineEvent::Connected { attempt, .. } => {

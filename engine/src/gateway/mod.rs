@@ -23,25 +23,26 @@ pub use orders::{Cause, OrderEvent, OrderState};
 pub use registry::{Registry, RegistryError};
 
 use orderwire_protocol::model::{AmendOrder, CancelOrders, NewOrder, Request};
-use orderwire_protocol::venue::Venue;
+use orderwire_protocol::venue::{FrameKind, Venue};
 use parking_lot::Mutex;
 
-/// Where a gateway's frames go, shared by every submitting thread.
+/// Where a gateway's frames go, shared by every submitting thread; the
+/// thread-safe form of [`Outbound`], called with the gateway's lock held.
 pub trait Transport: Send + Sync {
-    /// An empty buffer to encode into.
-    fn buffer(&self) -> Vec<u8>;
-    /// Queues a frame; the buffer comes back if the queue is full.
-    fn send(&self, frame: Vec<u8>) -> Result<(), Vec<u8>>;
+    /// See [`Outbound::has_room`].
+    fn has_room(&self, frames: usize) -> bool;
+    /// See [`Outbound::send`].
+    fn send(&self, kind: FrameKind, frame: &mut Vec<u8>) -> bool;
 }
 
 struct Through<'a, T: Transport>(&'a T);
 
 impl<T: Transport> Outbound for Through<'_, T> {
-    fn buffer(&mut self) -> Vec<u8> {
-        self.0.buffer()
+    fn has_room(&mut self, frames: usize) -> bool {
+        self.0.has_room(frames)
     }
-    fn send(&mut self, frame: Vec<u8>) -> Result<(), Vec<u8>> {
-        self.0.send(frame)
+    fn send(&mut self, kind: FrameKind, frame: &mut Vec<u8>) -> bool {
+        self.0.send(kind, frame)
     }
 }
 
@@ -100,11 +101,15 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
         self.submit(now, Request::Cancel(cancel))
     }
 
-    /// Feeds one inbound message.
-    pub fn handle_message(&self, now: u64, received_at: u64, message: &mut [u8]) {
-        self.core
-            .lock()
-            .handle_message(now, received_at, message, &mut Through(&self.transport));
+    /// Feeds one inbound message of `kind`.
+    pub fn handle_message(&self, now: u64, received_at: u64, kind: FrameKind, message: &mut [u8]) {
+        self.core.lock().handle_message(
+            now,
+            received_at,
+            kind,
+            message,
+            &mut Through(&self.transport),
+        );
     }
 
     /// Feeds a book snapshot taken on another connection.

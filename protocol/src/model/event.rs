@@ -1,4 +1,4 @@
-//! What a venue tells us, normalised (CONVENTIONS.md §5).
+//! What a venue tells us, normalised (docs/events.md).
 
 use std::ops::Range;
 
@@ -184,12 +184,25 @@ pub struct Fill {
     pub fee: Option<Decimal>,
     /// Fee asset, if given.
     pub fee_asset: Option<Asset>,
-    /// Execution or trade id: duplicates carry the same one.
+    /// The venue's trade id (Kraken's integer `trade_id`, Binance
+    /// `tradeId`): both sides of one trade share it.
     pub trade_id: TradeId,
+    /// The venue's id of this execution (Kraken `exec_id`), where it has
+    /// one apart from the trade id: it tells apart the two sides of a trade
+    /// between two of our own orders.
+    pub exec_id: Option<TradeId>,
     /// Maker or taker, if given.
     pub liquidity: Option<Liquidity>,
     /// Venue time.
     pub ts: Option<i64>,
+}
+
+impl Fill {
+    /// What a repeated delivery of this fill carries again: the execution
+    /// id where the venue gives one, else the trade id.
+    pub fn dedup_key(&self) -> &TradeId {
+        self.exec_id.as_ref().unwrap_or(&self.trade_id)
+    }
 }
 
 /// A balance.

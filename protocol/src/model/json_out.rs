@@ -1,4 +1,4 @@
-//! One normalised event as one line of JSON (CONVENTIONS.md §5): what
+//! One normalised event as one line of JSON (docs/events.md): what
 //! `orderwire decode` prints. Decimals are strings holding the exact text;
 //! times are integers (ns since the epoch) or null.
 
@@ -86,6 +86,7 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
             w.dec_field("fee", f.fee);
             w.str_field("fee_asset", f.fee_asset.as_deref());
             w.str_field("trade_id", Some(&f.trade_id));
+            w.str_field("exec_id", f.exec_id.as_deref());
             w.str_field("liquidity", f.liquidity.map(|l| l.as_str()));
             w.int_field("ts", f.ts);
         }
@@ -133,7 +134,7 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
             w.str_field("message", Some(message));
         }
         Event::RateUsage(usage) => {
-            // Not in the CONVENTIONS table: `orderwire decode` leaves it out;
+            // Not in the docs/events.md table: `orderwire decode` leaves it out;
             // other writers get it under its own type.
             w.str_field("type", Some("rate_limit"));
             w.int_field("req_id", usage.req_id.and_then(|r| i64::try_from(r).ok()));

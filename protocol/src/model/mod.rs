@@ -1,5 +1,5 @@
 //! The normalised model every venue codec speaks: requests going out and the
-//! events of CONVENTIONS.md §5 coming in.
+//! events of docs/events.md coming in.
 //!
 //! Identifiers are fixed-capacity inline strings ([`arrayvec::ArrayString`]) so
 //! that decoding an ack or an execution allocates nothing; only error texts

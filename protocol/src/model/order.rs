@@ -1,6 +1,6 @@
 //! The order state machine: which status may follow which.
 
-/// An order's status, as CONVENTIONS.md §5 names them, plus `Unknown`.
+/// An order's status, as docs/events.md names them, plus `Unknown`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OrderStatus {
     /// Sent, not yet acknowledged.
@@ -35,7 +35,7 @@ pub enum Transition {
 }
 
 impl OrderStatus {
-    /// The lower-case name CONVENTIONS.md §5 uses.
+    /// The lower-case name docs/events.md uses.
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::PendingNew => "pending_new",

@@ -81,8 +81,9 @@ impl Method {
     }
 }
 
-/// Limit or market.
+/// Limit or market; stop and post-only kinds will join.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OrderKind {
     /// Rests at `price`.
     Limit,
@@ -92,6 +93,7 @@ pub enum OrderKind {
 
 /// How long an order may rest.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TimeInForce {
     /// Until canceled.
     #[default]
@@ -251,6 +253,22 @@ pub enum Request<'a> {
 }
 
 impl Request<'_> {
+    /// Whether the request places, changes, cancels or asks after orders:
+    /// what a connection without order entry refuses.
+    pub fn is_order_entry(&self) -> bool {
+        matches!(
+            self,
+            Request::Place(_)
+                | Request::Amend(_)
+                | Request::Cancel(_)
+                | Request::CancelAll { .. }
+                | Request::CancelReplace(_)
+                | Request::QueryOrder { .. }
+                | Request::CancelAllAfter { .. }
+                | Request::BatchPlace(_)
+        )
+    }
+
     /// The request's method.
     pub fn method(&self) -> Method {
         match self {

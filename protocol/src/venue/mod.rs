@@ -6,13 +6,18 @@
 //! clocks; wall-clock time for signatures comes in as an argument.
 
 pub mod binance;
+mod io;
 pub mod kraken;
+mod offline;
 mod policy;
 
+pub use io::{BookKind, Capabilities, Correlation, Ctx, Expect, FrameKind, Frames, Reconcile};
+pub use offline::Offline;
 pub use policy::{Cost, Keepalive, LimitScope, RateLimit, RatePolicy};
 
 use crate::json::JsonError;
 use crate::model::{BookEvent, Events, Level, Request};
+use crate::secret::Secret;
 
 /// Why a request could not be encoded (misuse, not a venue fault).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -47,76 +52,115 @@ pub enum DecodeError {
     /// A message the codec does not know.
     #[error("unknown message: {0}")]
     Unknown(&'static str),
+    /// A message of a format that is not JSON could not be read: a KIS
+    /// caret record, an AES-encrypted notice, a zlib stream.
+    #[error("malformed {format} message: {why}")]
+    Format {
+        /// The format (`caret record`, `aes-cbc`, `zlib`).
+        format: &'static str,
+        /// What was wrong.
+        why: &'static str,
+    },
+    /// A message over the codec's size bound once decompressed.
+    #[error("message over {limit} bytes")]
+    TooLarge {
+        /// The bound.
+        limit: usize,
+    },
 }
 
 /// A venue's wire format, as data and pure functions.
 ///
+/// Every call takes the driver's [`Ctx`]: the monotonic time, the wall
+/// clock and a seeded RNG, so the same inputs give the same bytes whoever
+/// drives the codec. Frames go into a [`Frames`] the driver owns, each with
+/// its [`FrameKind`]; one request may write several (KIS subscribes one
+/// `tr_key` per message) or, with [`Expect::Nothing`], expect no reply.
+///
 /// Invariant: `decode` never panics on any input; whatever it cannot use
 /// comes back as a [`DecodeError`], and events decoded before the fault stay
 /// in `out`.
+///
+/// Invariant: a failed `encode` or `login` leaves `out` as it found it
+/// (the driver truncates it back; a codec need not).
 pub trait Venue: Send + 'static {
     /// The name in normalised events (`kraken`).
     fn name(&self) -> &'static str;
 
-    /// Appends the message that authenticates a fresh connection, if the venue
-    /// needs one (Kraken does not: its token rides in each request).
-    /// `wall_ns` is the wall-clock time for signatures.
-    fn encode_login(
+    /// What this connection can do; read once, when the gateway is made.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Headers for the WebSocket handshake, made at every (re)connect
+    /// (Upbit's private feed: `Authorization: Bearer <JWT>` with a fresh
+    /// nonce). The values are secrets: drivers never print them.
+    fn handshake_headers(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<(String, Secret)>) {
+        let _ = (ctx, out);
+    }
+
+    /// Writes the message that authenticates a fresh connection, if the
+    /// venue has one (Binance `session.logon`; Kraken has none: its token
+    /// rides in each request). `req_id` is consumed only if a frame was
+    /// written.
+    fn login(
         &mut self,
+        ctx: &mut Ctx<'_>,
         req_id: u64,
-        wall_ns: i64,
-        out: &mut Vec<u8>,
-    ) -> Result<bool, EncodeError>;
+        out: &mut Frames,
+    ) -> Result<(), EncodeError> {
+        let _ = (ctx, req_id, out);
+        Ok(())
+    }
 
     /// Replaces the venue token or session credential (a fresh one before a
     /// reconnect). Venues without tokens ignore it.
-    fn set_token(&mut self, token: crate::secret::Secret) {
+    fn set_token(&mut self, token: Secret) {
         let _ = token;
     }
 
-    /// Sets the wall-clock time (ns since the epoch) for the next encodes:
-    /// venues that sign a `timestamp` (Binance) read it; others ignore it.
-    /// The driver calls it before each encode, so replays stay exact.
-    fn set_wall_clock(&mut self, wall_ns: i64) {
-        let _ = wall_ns;
-    }
-
-    /// Appends `request` as one message, tagged with `req_id`.
+    /// Writes `request`, tagged with `req_id`, as one or more frames, and
+    /// says what to wait for.
     fn encode(
         &mut self,
+        ctx: &mut Ctx<'_>,
         req_id: u64,
         request: &Request<'_>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), EncodeError>;
+        out: &mut Frames,
+    ) -> Result<Expect, EncodeError>;
 
-    /// How many replies the venue sends for `request` (Kraken answers a
-    /// cancel once per order).
-    fn replies_expected(&self, request: &Request<'_>) -> u32;
+    /// Decodes one inbound message (the payload of one WebSocket message of
+    /// `kind`). Mutable so that parsers that work in place (simd-json) can.
+    /// Frames the venue wants answered at once (KIS `PINGPONG`, a
+    /// server-initiated heartbeat) go into `reply`, ahead of anything else.
+    fn decode(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        kind: FrameKind,
+        message: &mut [u8],
+        out: &mut Events,
+        reply: &mut Frames,
+    ) -> Result<(), DecodeError>;
 
-    /// Decodes one inbound message (the payload of one WebSocket message).
-    /// Mutable so that parsers that work in place (simd-json) can.
-    fn decode(&mut self, message: &mut [u8], out: &mut Events) -> Result<(), DecodeError>;
-
-    /// A book snapshot fetched on another connection (Binance's `depth` on
-    /// the WebSocket API for the streams' diff depth): the codec syncs its
+    /// A book snapshot fetched on another connection, for venues whose
+    /// [`BookKind`] is `SequencedWithSnapshot` (Binance's `depth` on the
+    /// WebSocket API, for the streams' diff depth): the codec syncs its
     /// book from it and appends what follows (the snapshot, then buffered
-    /// deltas). Venues whose books come whole ignore it.
-    fn on_book_snapshot(&mut self, book: &BookEvent, levels: &[Level], out: &mut Events) {
-        let _ = (book, levels, out);
-    }
-
-    /// Whether orders whose state is unknown (a timeout, a reconnect) are
-    /// settled by asking for each ([`Request::QueryOrder`]), as on Binance,
-    /// rather than from a snapshot of open orders after subscribing, as on
-    /// Kraken.
-    fn reconciles_by_query(&self) -> bool {
-        false
+    /// deltas). Other book kinds ignore it.
+    fn feed_book_snapshot(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        book: &BookEvent,
+        levels: &[Level],
+        out: &mut Events,
+    ) {
+        let _ = (ctx, book, levels, out);
     }
 
     /// Forgets per-connection state (book, sequence numbers) after a drop.
     fn reset(&mut self);
 
-    /// The venue's keepalive rules.
+    /// The venue's keepalive rules. An application ping is a
+    /// [`Request::Ping`] through `encode` (Kraken `ping`, Upbit `PING`,
+    /// DigiFinex `server.ping`, Koscom `heartbeat`).
     fn keepalive(&self) -> Keepalive;
 
     /// The venue's rate limits, as data.

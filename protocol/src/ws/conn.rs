@@ -464,6 +464,19 @@ impl Conn {
         Ok(())
     }
 
+    /// Queues an unsolicited pong with up to 125 bytes of payload (RFC 6455
+    /// §5.5.3 allows one as a heartbeat): KIS answers its `PINGPONG` text
+    /// message with a pong frame that carries the text. Pings from the peer
+    /// are answered by the codec itself.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.check_sendable()?;
+        if payload.len() > 125 {
+            return Err(SendError::ControlTooLong);
+        }
+        self.write_control(OpCode::Pong, payload);
+        Ok(())
+    }
+
     /// Starts the close handshake. The server has `close_timeout` from `now`
     /// to answer.
     pub fn close(&mut self, now: Instant, code: u16, reason: &str) -> Result<(), SendError> {

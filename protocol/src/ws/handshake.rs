@@ -34,8 +34,9 @@ pub struct HandshakeRequest {
     pub origin: Option<String>,
     /// Subprotocols to offer, in order of preference.
     pub protocols: Vec<String>,
-    /// Extra headers, such as `Authorization`. Their values are never printed.
-    pub headers: Vec<(String, String)>,
+    /// Extra headers, such as `Authorization`. Their values are secrets:
+    /// never printed.
+    pub headers: Vec<(String, crate::secret::Secret)>,
 }
 
 impl fmt::Debug for HandshakeRequest {
@@ -189,7 +190,7 @@ pub fn write_request(
     for (name, value) in &req.headers {
         push(name);
         push(": ");
-        push(value);
+        push(value.expose());
         push("\r\n");
     }
     push("\r\n");
@@ -337,6 +338,7 @@ fn lossy(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
 
     fn offer() -> Offer {
         Offer {
@@ -364,7 +366,11 @@ mod tests {
         req.origin = Some("http://example.com".into());
         req.protocols = vec!["chat".into(), "superchat".into()];
         req.headers
-            .push(("Authorization".into(), "Bearer secret".into()));
+            .push(("Authorization".into(), Secret::new("Bearer secret")));
+        assert!(
+            !format!("{req:?}").contains("Bearer secret"),
+            "Debug never shows a header value"
+        );
         let mut out = Vec::new();
         write_request(&mut out, &req, "dGhlIHNhbXBsZSBub25jZQ==", None);
         let text = String::from_utf8(out).unwrap();

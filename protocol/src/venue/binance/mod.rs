@@ -25,7 +25,10 @@ pub use stream::{
 use crate::model::{
     BookEvent, Event, Events, Level, Method, Request, Subscription, Symbol, write_json_string,
 };
-use crate::venue::{DecodeError, EncodeError, Keepalive, LimitScope, RateLimit, RatePolicy, Venue};
+use crate::venue::{
+    BookKind, Capabilities, Correlation, Ctx, DecodeError, EncodeError, Expect, FrameKind, Frames,
+    Keepalive, LimitScope, RateLimit, RatePolicy, Reconcile, Venue,
+};
 
 /// The WebSocket API endpoint.
 pub const API_URL: &str = "wss://ws-api.binance.com:443/ws-api/v3";
@@ -258,7 +261,7 @@ impl Binance {
     /// A `depth` reply decoded on this codec: it syncs the pair's book if
     /// this codec keeps one (the offline decoder; in the engine the reply
     /// comes on the API connection and reaches the streams codec through
-    /// [`Venue::on_book_snapshot`]).
+    /// [`Venue::feed_book_snapshot`]).
     fn apply_snapshot_here(&mut self, snapshot: response::SnapshotRef, out: &mut Events) {
         let symbol = match snapshot.symbol {
             Some(symbol) => Some(symbol),
@@ -318,20 +321,38 @@ impl Venue for Binance {
         "binance"
     }
 
-    fn encode_login(
+    fn capabilities(&self) -> Capabilities {
+        match self.endpoint {
+            Endpoint::Api => Capabilities {
+                order_entry: true,
+                correlation: Correlation::ById,
+                reconcile: Reconcile::QueryEach,
+                book: BookKind::None,
+            },
+            Endpoint::Streams => Capabilities {
+                order_entry: false,
+                correlation: Correlation::ById,
+                reconcile: Reconcile::NotApplicable,
+                book: BookKind::SequencedWithSnapshot,
+            },
+        }
+    }
+
+    fn login(
         &mut self,
+        ctx: &mut Ctx<'_>,
         req_id: u64,
-        wall_ns: i64,
-        out: &mut Vec<u8>,
-    ) -> Result<bool, EncodeError> {
+        out: &mut Frames,
+    ) -> Result<(), EncodeError> {
         // HMAC keys sign every request; Ed25519 keys log the session on.
         if self.endpoint != Endpoint::Api || !self.session_logon || !self.writer.can_log_on() {
             self.writer.logged_on = false;
-            return Ok(false);
+            return Ok(());
         }
-        self.writer.set_wall_clock(wall_ns);
+        self.writer.set_wall_clock(ctx.wall_ns);
         self.writer.logged_on = false;
-        self.writer.encode_logon(req_id, out)?;
+        self.writer
+            .encode_logon(req_id, out.frame(FrameKind::Text))?;
         self.remember(
             req_id,
             Inflight {
@@ -343,20 +364,18 @@ impl Venue for Binance {
         // Replies come in request order, so what follows the logon may go
         // unsigned at once; a refused logon turns signing back on.
         self.writer.logged_on = true;
-        Ok(true)
-    }
-
-    fn set_wall_clock(&mut self, wall_ns: i64) {
-        self.writer.set_wall_clock(wall_ns);
+        Ok(())
     }
 
     fn encode(
         &mut self,
+        ctx: &mut Ctx<'_>,
         req_id: u64,
         request: &Request<'_>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), EncodeError> {
-        let start = out.len();
+        out: &mut Frames,
+    ) -> Result<Expect, EncodeError> {
+        self.writer.set_wall_clock(ctx.wall_ns);
+        let out = out.frame(FrameKind::Text);
         let result = match (self.endpoint, request) {
             (Endpoint::Streams, Request::Subscribe(s)) => {
                 self.encode_stream_subscription(req_id, true, s, out)
@@ -369,10 +388,7 @@ impl Venue for Binance {
             )),
             (Endpoint::Api, _) => self.writer.encode(req_id, request, out),
         };
-        if result.is_err() {
-            out.truncate(start);
-            return result;
-        }
+        result?;
         let symbol = match request {
             Request::BookSnapshot { symbol, .. } | Request::QueryOrder { symbol, .. } => {
                 Some(*symbol)
@@ -387,18 +403,23 @@ impl Venue for Binance {
                 logon: false,
             },
         );
-        Ok(())
-    }
-
-    fn replies_expected(&self, request: &Request<'_>) -> u32 {
-        match request {
+        Ok(Expect::Replies(match request {
             // One event for the cancel, one for the new order.
             Request::CancelReplace(_) => 2,
             _ => 1,
-        }
+        }))
     }
 
-    fn decode(&mut self, message: &mut [u8], out: &mut Events) -> Result<(), DecodeError> {
+    fn decode(
+        &mut self,
+        _ctx: &mut Ctx<'_>,
+        _kind: FrameKind,
+        message: &mut [u8],
+        out: &mut Events,
+        _reply: &mut Frames,
+    ) -> Result<(), DecodeError> {
+        // Binance sends JSON text; its pings are WebSocket control frames,
+        // which the connection answers.
         if self.endpoint == Endpoint::Streams && message.first() == Some(&b'{') {
             // Stream payloads dominate here; replies take the fallback.
             let looks_like_reply = message.starts_with(b"{\"result\"")
@@ -433,7 +454,13 @@ impl Venue for Binance {
         }
     }
 
-    fn on_book_snapshot(&mut self, book: &BookEvent, levels: &[Level], out: &mut Events) {
+    fn feed_book_snapshot(
+        &mut self,
+        _ctx: &mut Ctx<'_>,
+        book: &BookEvent,
+        levels: &[Level],
+        out: &mut Events,
+    ) {
         let Some(sync) = self.books.get_mut(&book.symbol) else {
             return;
         };
@@ -464,10 +491,6 @@ impl Venue for Binance {
                 symbol: book.symbol,
             });
         }
-    }
-
-    fn reconciles_by_query(&self) -> bool {
-        self.endpoint == Endpoint::Api
     }
 
     fn reset(&mut self) {

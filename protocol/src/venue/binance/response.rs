@@ -832,6 +832,7 @@ fn placed(id: Option<u64>, order: &OrderFields<'_>, out: &mut Events) -> Result<
             fee: fill.fee,
             fee_asset: fill.fee_asset,
             trade_id: fill.trade_id,
+            exec_id: None,
             // Fills in a place reply are the new order's: it took.
             liquidity: Some(Liquidity::Taker),
             ts: order.time.and_then(millis_to_ns),
@@ -985,6 +986,7 @@ fn decode_push(event: &[u8], out: &mut Events) -> Result<(), DecodeError> {
                     fee,
                     fee_asset,
                     trade_id: inline(&trade_id).unwrap_or_default(),
+                    exec_id: None,
                     liquidity: maker.map(|m| {
                         if m {
                             Liquidity::Maker

@@ -426,9 +426,13 @@ impl Kraken {
             let (Some(price), Some(qty)) = (last_price, last_qty) else {
                 return Err(field_error("last_qty", "a trade without price or quantity"));
             };
-            let trade_id = exec_id
-                .or(trade_id)
-                .ok_or(field_error("exec_id", "missing"))?;
+            if exec_id.is_none() && trade_id.is_none() {
+                return Err(field_error(
+                    "exec_id",
+                    "a trade without exec_id or trade_id",
+                ));
+            }
+            let trade_id = trade_id.unwrap_or_default();
             out.list.push(Event::Fill(Fill {
                 order_id,
                 client_order_id: merged.client_order_id,
@@ -439,6 +443,7 @@ impl Kraken {
                 fee,
                 fee_asset,
                 trade_id,
+                exec_id,
                 liquidity,
                 ts,
             }));

@@ -17,7 +17,8 @@ use crate::model::{ClientOrderId, Events, Method, OrderId, Request, Side, Symbol
 use crate::num::Decimal;
 use crate::secret::Secret;
 use crate::venue::{
-    Cost, DecodeError, EncodeError, Keepalive, LimitScope, RateLimit, RatePolicy, Venue,
+    BookKind, Capabilities, Correlation, Cost, Ctx, DecodeError, EncodeError, Expect, FrameKind,
+    Frames, Keepalive, LimitScope, RateLimit, RatePolicy, Reconcile, Venue,
 };
 
 /// Public endpoint.
@@ -190,37 +191,16 @@ impl Kraken {
     }
 }
 
-impl Venue for Kraken {
-    fn name(&self) -> &'static str {
-        "kraken"
-    }
-
-    fn encode_login(&mut self, _: u64, _: i64, _: &mut Vec<u8>) -> Result<bool, EncodeError> {
-        // The token rides in each private request; there is no login message.
-        Ok(false)
-    }
-
-    fn set_token(&mut self, token: Secret) {
-        self.token = Some(token);
-    }
-
-    fn encode(
-        &mut self,
-        req_id: u64,
-        request: &Request<'_>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), EncodeError> {
-        self.encode_request(req_id, request, out)
-    }
-
-    fn replies_expected(&self, request: &Request<'_>) -> u32 {
+impl Kraken {
+    /// How many replies Kraken sends for `request`: a cancel is answered
+    /// once per order, a subscription once per symbol, all with the
+    /// request's `req_id`.
+    pub fn replies_expected(&self, request: &Request<'_>) -> u32 {
         match request {
-            // One response per order, all with the request's req_id.
             Request::Cancel(cancel) => u32::try_from(cancel.orders.len())
                 .unwrap_or(u32::MAX)
                 .max(1),
             Request::Subscribe(sub) | Request::Unsubscribe(sub) => match sub {
-                // One ack per symbol.
                 crate::model::Subscription::Book { symbols, .. }
                 | crate::model::Subscription::Ticker { symbols }
                 | crate::model::Subscription::Trades { symbols } => {
@@ -231,8 +211,46 @@ impl Venue for Kraken {
             _ => 1,
         }
     }
+}
 
-    fn decode(&mut self, message: &mut [u8], out: &mut Events) -> Result<(), DecodeError> {
+impl Venue for Kraken {
+    fn name(&self) -> &'static str {
+        "kraken"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            order_entry: true,
+            correlation: Correlation::ById,
+            reconcile: Reconcile::FromSnapshot,
+            book: BookKind::Checksummed,
+        }
+    }
+
+    fn set_token(&mut self, token: Secret) {
+        self.token = Some(token);
+    }
+
+    fn encode(
+        &mut self,
+        _ctx: &mut Ctx<'_>,
+        req_id: u64,
+        request: &Request<'_>,
+        out: &mut Frames,
+    ) -> Result<Expect, EncodeError> {
+        self.encode_request(req_id, request, out.frame(FrameKind::Text))?;
+        Ok(Expect::Replies(self.replies_expected(request)))
+    }
+
+    fn decode(
+        &mut self,
+        _ctx: &mut Ctx<'_>,
+        _kind: FrameKind,
+        message: &mut [u8],
+        out: &mut Events,
+        _reply: &mut Frames,
+    ) -> Result<(), DecodeError> {
+        // Kraken sends text only; a binary frame of JSON decodes the same.
         self.decode_message(message, out)
     }
 
