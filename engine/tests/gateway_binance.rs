@@ -3,47 +3,26 @@
 //! counts, 429 back-off, serverShutdown and age-limit drains, and
 //! reconciliation by order.status.
 
+mod support;
+
+use support::drive::{Drive, Frames};
+
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use orderwire_engine::gateway::{
-    Cause, GatewayConfig, GatewayCore, GatewayEvent, Outbound, Outputs, WhenLimited,
+    Cause, GatewayConfig, GatewayCore, GatewayEvent, Outputs, WhenLimited,
 };
 use orderwire_protocol::model::{
     AmendOrder, CancelOrders, CancelReplace, NewOrder, OrderKind, OrderRef, OrderStatus,
     ReplaceMode, Request, Side, TimeInForce, inline,
 };
 use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::FrameKind;
 use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
 use proptest::prelude::*;
 
 const MS: u64 = 1_000_000;
 const SEC: u64 = 1_000_000_000;
-
-#[derive(Default)]
-struct Frames(Vec<Vec<u8>>);
-
-impl Outbound for Frames {
-    fn has_room(&mut self, _frames: usize) -> bool {
-        true
-    }
-    fn send(&mut self, _kind: FrameKind, frame: &mut Vec<u8>) -> bool {
-        self.0.push(std::mem::take(frame));
-        true
-    }
-}
-
-impl Frames {
-    fn json(&self, index: usize) -> serde_json::Value {
-        serde_json::from_slice(&self.0[index]).unwrap()
-    }
-    fn methods(&self) -> Vec<String> {
-        (0..self.0.len())
-            .map(|i| self.json(i)["method"].as_str().unwrap().to_owned())
-            .collect()
-    }
-}
 
 fn binance() -> Binance {
     Binance::api(Some(Credentials {
@@ -75,18 +54,27 @@ fn order(client: &str) -> NewOrder {
 
 fn core() -> GatewayCore<Binance> {
     let mut core = GatewayCore::new(binance(), config());
-    core.open_sequence(0, &mut orderwire_protocol::venue::Frames::new());
+    core.connect_at(0);
     core
 }
 
 fn feed(core: &mut GatewayCore<Binance>, now: u64, message: &str, out: &mut Frames) {
     let mut bytes = message.as_bytes().to_vec();
-    core.handle_message(now, now, FrameKind::Text, &mut bytes, out);
+    core.message_at(now, now, &mut bytes, out);
+}
+
+/// Whether the core asked for the connection to be recycled (the events
+/// since the last look are taken).
+fn recycled(core: &mut GatewayCore<Binance>) -> bool {
+    outputs(core)
+        .events
+        .iter()
+        .any(|e| matches!(e, GatewayEvent::Recycle { .. }))
 }
 
 fn outputs(core: &mut GatewayCore<Binance>) -> Outputs {
     let mut spare = Outputs::default();
-    core.take_outputs(&mut spare);
+    core.poll_events(&mut spare);
     spare
 }
 
@@ -110,12 +98,12 @@ fn place_ack(id: u64, client: &str, order_id: u64) -> String {
 /// Runs the timers up to `until`.
 fn run_until(core: &mut GatewayCore<Binance>, now: &mut u64, until: u64, out: &mut Frames) {
     let mut spins = 0;
-    while let Some(at) = core.poll_timeout().filter(|at| *at <= until) {
+    while let Some(at) = core.next_timeout().filter(|at| *at <= until) {
         spins += 1;
         assert!(spins < 100_000, "no progress at {at}");
         *now = at.max(*now);
-        core.handle_timeout(*now, out);
-        if core.queued_requests() == 0 && core.poll_timeout().is_none_or(|a| a > until) {
+        core.timeout_at(*now, out);
+        if core.queued_requests() == 0 && core.next_timeout().is_none_or(|a| a > until) {
             break;
         }
     }
@@ -197,9 +185,9 @@ proptest! {
         };
         for (n, (gap_ms, kind)) in steps.into_iter().enumerate() {
             let target = now + gap_ms * MS;
-            while let Some(at) = core.poll_timeout().filter(|at| *at <= target) {
+            while let Some(at) = core.next_timeout().filter(|at| *at <= target) {
                 now = at.max(now);
-                core.handle_timeout(now, &mut out);
+                core.timeout_at(now, &mut out);
                 record(&mut core, &mut out, now, &mut seen, &mut sends);
                 if core.queued_requests() == 0 { break; }
             }
@@ -209,18 +197,18 @@ proptest! {
                 0 if !open.is_empty() => {
                     let name = open.remove(0);
                     let cancel = CancelOrders { symbol, orders: vec![OrderRef::ClientOrderId(inline(&name).unwrap())] };
-                    let _ = core.submit(now, Request::Cancel(&cancel), &mut out);
+                    let _ = core.submit_at(now, Request::Cancel(&cancel), &mut out);
                 }
                 1 if !open.is_empty() => {
                     let amend = AmendOrder { order: OrderRef::ClientOrderId(inline(&open[0]).unwrap()), symbol, price: None, qty: Some("0.5".parse().unwrap()) };
-                    let _ = core.submit(now, Request::Amend(&amend), &mut out);
+                    let _ = core.submit_at(now, Request::Amend(&amend), &mut out);
                 }
                 2 => {
-                    let _ = core.submit(now, Request::BookSnapshot { symbol: inline("BTCUSDT").unwrap(), limit: 1000 }, &mut out);
+                    let _ = core.submit_at(now, Request::BookSnapshot { symbol: inline("BTCUSDT").unwrap(), limit: 1000 }, &mut out);
                 }
                 _ => {
                     let name = format!("o{n}");
-                    if core.submit(now, Request::Place(&order(&name)), &mut out).is_ok() {
+                    if core.submit_at(now, Request::Place(&order(&name)), &mut out).is_ok() {
                         open.push(name);
                     }
                 }
@@ -241,7 +229,7 @@ fn a_gcra_with_burst_would_overshoot_where_the_rolling_window_does_not() {
     let mut core = core();
     let mut out = Frames::default();
     for n in 0..60 {
-        core.submit(0, Request::Place(&order(&format!("b{n}"))), &mut out)
+        core.submit_at(0, Request::Place(&order(&format!("b{n}"))), &mut out)
             .unwrap();
     }
     assert_eq!(out.0.len(), 50, "the first 50 leave at once");
@@ -259,7 +247,7 @@ fn a_gcra_with_burst_would_overshoot_where_the_rolling_window_does_not() {
 fn the_venues_rate_limit_count_wins() {
     let mut core = core();
     let mut out = Frames::default();
-    core.submit(0, Request::Place(&order("a")), &mut out)
+    core.submit_at(0, Request::Place(&order("a")), &mut out)
         .unwrap();
     // Another session on the same account has used 48 of the 50: the
     // venue counts 49 with ours.
@@ -269,11 +257,11 @@ fn the_venues_rate_limit_count_wins() {
         r#"{"id":1,"status":200,"result":{"symbol":"BTCUSDT","orderId":1,"orderListId":-1,"clientOrderId":"a","transactTime":1},"rateLimits":[{"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":50,"count":49},{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":49}]}"#,
         &mut out,
     );
-    core.submit(2 * MS, Request::Place(&order("b")), &mut out)
+    core.submit_at(2 * MS, Request::Place(&order("b")), &mut out)
         .unwrap();
     assert_eq!(out.0.len(), 2, "one more fits (49 + 1 = 50)");
     let queued = core
-        .submit(3 * MS, Request::Place(&order("c")), &mut out)
+        .submit_at(3 * MS, Request::Place(&order("c")), &mut out)
         .unwrap();
     assert_eq!(
         queued,
@@ -282,10 +270,10 @@ fn the_venues_rate_limit_count_wins() {
     );
     // A venue count below ours (it expired some) frees room at once.
     let mut core = GatewayCore::new(binance(), config());
-    core.open_sequence(0, &mut orderwire_protocol::venue::Frames::new());
+    core.connect_at(0);
     let mut out = Frames::default();
     for n in 0..50 {
-        core.submit(0, Request::Place(&order(&format!("x{n}"))), &mut out)
+        core.submit_at(0, Request::Place(&order(&format!("x{n}"))), &mut out)
             .unwrap();
     }
     feed(
@@ -296,7 +284,7 @@ fn the_venues_rate_limit_count_wins() {
     );
     for n in 0..10 {
         assert!(matches!(
-            core.submit(2 * MS, Request::Place(&order(&format!("y{n}"))), &mut out),
+            core.submit_at(2 * MS, Request::Place(&order(&format!("y{n}"))), &mut out),
             Ok(orderwire_engine::gateway::Submission::Sent { .. })
         ));
     }
@@ -306,7 +294,7 @@ fn the_venues_rate_limit_count_wins() {
 fn a_429_backs_off_until_retry_after_and_resends_the_order_once() {
     let mut core = core();
     let mut out = Frames::default();
-    core.submit(0, Request::Place(&order("r1")), &mut out)
+    core.submit_at(0, Request::Place(&order("r1")), &mut out)
         .unwrap();
     // retryAfter is wall time in ms; the core's wall clock is its engine
     // clock here (offset 0): 3 s from now.
@@ -322,7 +310,7 @@ fn a_429_backs_off_until_retry_after_and_resends_the_order_once() {
         "not rejected: the venue did not act on it"
     );
     assert_eq!(core.queued_requests(), 1, "it waits at the front");
-    core.submit(2 * MS, Request::Place(&order("r2")), &mut out)
+    core.submit_at(2 * MS, Request::Place(&order("r2")), &mut out)
         .unwrap();
     let mut now = 2 * MS;
     run_until(&mut core, &mut now, 3 * SEC - 1, &mut out);
@@ -358,7 +346,7 @@ fn server_shutdown_drains_then_recycles_and_queued_orders_go_on_the_new_connecti
     let mut core = core();
     let mut out = Frames::default();
     for n in 0..3 {
-        core.submit(0, Request::Place(&order(&format!("s{n}"))), &mut out)
+        core.submit_at(0, Request::Place(&order(&format!("s{n}"))), &mut out)
             .unwrap();
     }
     feed(
@@ -370,15 +358,15 @@ fn server_shutdown_drains_then_recycles_and_queued_orders_go_on_the_new_connecti
     assert!(core.is_draining());
     for n in 3..5 {
         assert_eq!(
-            core.submit(2 * MS, Request::Place(&order(&format!("s{n}"))), &mut out)
+            core.submit_at(2 * MS, Request::Place(&order(&format!("s{n}"))), &mut out)
                 .unwrap(),
             orderwire_engine::gateway::Submission::Queued
         );
     }
     assert_eq!(out.0.len(), 3, "nothing new on a closing connection");
-    core.handle_timeout(3 * MS, &mut out);
+    core.timeout_at(3 * MS, &mut out);
     assert!(
-        !core.take_recycle_request(),
+        !recycled(&mut core),
         "in-flight requests are answered first"
     );
     for n in 0..3u64 {
@@ -389,11 +377,11 @@ fn server_shutdown_drains_then_recycles_and_queued_orders_go_on_the_new_connecti
             &mut out,
         );
     }
-    core.handle_timeout(5 * MS, &mut out);
-    assert!(core.take_recycle_request(), "drained: recycle");
-    assert!(!core.take_recycle_request(), "once");
-    core.on_disconnected(6 * MS);
-    core.open_sequence(7 * MS, &mut orderwire_protocol::venue::Frames::new());
+    core.timeout_at(5 * MS, &mut out);
+    assert!(recycled(&mut core), "drained: recycle");
+    assert!(!recycled(&mut core), "once");
+    core.disconnect_at(6 * MS);
+    core.connect_at(7 * MS);
     let mut now = 7 * MS;
     run_until(&mut core, &mut now, 8 * MS, &mut out);
     // The three acked orders were live at the drop: order.status for each,
@@ -425,24 +413,24 @@ fn the_age_limit_drains_before_the_venue_cuts_the_connection() {
             ..config()
         },
     );
-    core.open_sequence(0, &mut orderwire_protocol::venue::Frames::new());
+    core.connect_at(0);
     let mut out = Frames::default();
-    assert_eq!(core.poll_timeout(), Some(50 * SEC));
-    core.handle_timeout(50 * SEC, &mut out);
+    assert_eq!(core.next_timeout(), Some(50 * SEC));
+    core.timeout_at(50 * SEC, &mut out);
     assert!(core.is_draining());
-    core.handle_timeout(50 * SEC + 1, &mut out);
-    assert!(core.take_recycle_request());
+    core.timeout_at(50 * SEC + 1, &mut out);
+    assert!(recycled(&mut core));
 }
 
 #[test]
 fn unknown_orders_are_reconciled_by_order_status() {
     let mut core = core();
     let mut out = Frames::default();
-    core.submit(0, Request::Place(&order("f")), &mut out)
+    core.submit_at(0, Request::Place(&order("f")), &mut out)
         .unwrap();
-    core.submit(0, Request::Place(&order("g")), &mut out)
+    core.submit_at(0, Request::Place(&order("g")), &mut out)
         .unwrap();
-    core.submit(0, Request::Place(&order("h")), &mut out)
+    core.submit_at(0, Request::Place(&order("h")), &mut out)
         .unwrap();
     // h: the venue does not know whether it acted (-1007).
     feed(
@@ -451,10 +439,10 @@ fn unknown_orders_are_reconciled_by_order_status() {
         r#"{"id":3,"status":400,"error":{"code":-1007,"msg":"Timeout waiting for response from backend server. Send status unknown; execution status unknown."}}"#,
         &mut out,
     );
-    core.on_disconnected(2 * MS);
-    core.open_sequence(3 * MS, &mut orderwire_protocol::venue::Frames::new());
+    core.disconnect_at(2 * MS);
+    core.connect_at(3 * MS);
     outputs(&mut core);
-    core.handle_timeout(4 * MS, &mut out);
+    core.timeout_at(4 * MS, &mut out);
     let queries: Vec<_> = (3..out.0.len())
         .map(|i| out.json(i))
         .filter(|v| v["method"] == "order.status")
@@ -494,7 +482,7 @@ fn unknown_orders_are_reconciled_by_order_status() {
 fn cancel_replace_settles_both_orders() {
     let mut core = core();
     let mut out = Frames::default();
-    core.submit(0, Request::Place(&order("old")), &mut out)
+    core.submit_at(0, Request::Place(&order("old")), &mut out)
         .unwrap();
     feed(&mut core, MS, &place_ack(1, "old", 100), &mut out);
     let replace = CancelReplace {
@@ -502,7 +490,7 @@ fn cancel_replace_settles_both_orders() {
         mode: ReplaceMode::StopOnFailure,
         new_order: order("new"),
     };
-    core.submit(2 * MS, Request::CancelReplace(&replace), &mut out)
+    core.submit_at(2 * MS, Request::CancelReplace(&replace), &mut out)
         .unwrap();
     feed(
         &mut core,
@@ -525,7 +513,7 @@ fn cancel_replace_settles_both_orders() {
         mode: ReplaceMode::StopOnFailure,
         new_order: order("newer"),
     };
-    core.submit(4 * MS, Request::CancelReplace(&replace), &mut out)
+    core.submit_at(4 * MS, Request::CancelReplace(&replace), &mut out)
         .unwrap();
     feed(
         &mut core,

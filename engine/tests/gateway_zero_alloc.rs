@@ -3,13 +3,17 @@
 //! gateway core and the Kraken codec, with rate limits on, 2,000 times after
 //! a warm-up. Every message is prepared before the counting starts.
 
-use orderwire_engine::gateway::{GatewayConfig, GatewayCore, Outbound, Outputs, WhenLimited};
+mod support;
+
+use support::drive::{Drive, Sink};
+
+use orderwire_engine::gateway::{GatewayConfig, GatewayCore, Outputs, WhenLimited};
 use orderwire_protocol::model::{
     CancelOrders, NewOrder, OrderKind, OrderRef, Request, Side, TimeInForce, inline,
 };
 use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::FrameKind;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
-use orderwire_protocol::venue::{FrameKind, Frames};
 use orderwire_testkit::alloc::{Counting, allocations, count_this_thread};
 
 #[global_allocator]
@@ -21,19 +25,16 @@ struct Recycling {
     sent: usize,
 }
 
-impl Outbound for Recycling {
-    fn has_room(&mut self, _frames: usize) -> bool {
-        true
+impl Sink for Recycling {
+    /// As the engine does: a pooled buffer goes to the core for each frame
+    /// taken, and the frame's buffer returns to the pool once written.
+    fn buffer(&mut self) -> Vec<u8> {
+        self.pool.pop().unwrap_or_default()
     }
-    /// As the engine does: a pooled buffer is swapped in, and the sent one
-    /// returns to the pool once written.
-    fn send(&mut self, _kind: FrameKind, frame: &mut Vec<u8>) -> bool {
+    fn frame(&mut self, _kind: FrameKind, mut bytes: Vec<u8>) {
         self.sent += 1;
-        let mut sent = self.pool.pop().unwrap_or_default();
-        std::mem::swap(frame, &mut sent);
-        sent.clear();
-        self.pool.push(sent);
-        true
+        bytes.clear();
+        self.pool.push(bytes);
     }
 }
 
@@ -66,7 +67,7 @@ fn the_order_path_allocates_nothing_in_steady_state() {
         pool: (0..8).map(|_| Vec::with_capacity(1024)).collect(),
         sent: 0,
     };
-    core.open_sequence(0, &mut Frames::new());
+    core.connect_at(0);
     let rounds = WARM_UP + MEASURED;
     // Everything the venue will say, prepared up front.
     let mut script: Vec<[Vec<u8>; 4]> = Vec::with_capacity(rounds);
@@ -106,29 +107,23 @@ fn the_order_path_allocates_nothing_in_steady_state() {
             before = allocations();
         }
         let now = n as u64 * 1_000_000;
-        core.submit(now, Request::Place(&orders[n]), &mut out)
+        core.submit_at(now, Request::Place(&orders[n]), &mut out)
             .unwrap();
         for (step, bytes) in script[n].iter().enumerate() {
             if step == 2 {
                 cancel.orders[0] = OrderRef::ClientOrderId(orders[n].client_order_id);
-                core.submit(now + 2_000, Request::Cancel(&cancel), &mut out)
+                core.submit_at(now + 2_000, Request::Cancel(&cancel), &mut out)
                     .unwrap();
             }
             message.clear();
             message.extend_from_slice(bytes);
-            core.handle_message(
-                now + 1_000,
-                now + 1_000,
-                FrameKind::Text,
-                &mut message,
-                &mut out,
-            );
+            core.message_at(now + 1_000, now + 1_000, &mut message, &mut out);
         }
-        if core.poll_timeout().is_some_and(|at| at <= now) {
-            core.handle_timeout(now, &mut out);
+        if core.next_timeout().is_some_and(|at| at <= now) {
+            core.timeout_at(now, &mut out);
         }
         spare.clear();
-        core.take_outputs(&mut spare);
+        core.poll_events(&mut spare);
     }
     let counted = allocations() - before;
     orderwire_testkit::alloc::stop_counting_this_thread();
@@ -166,8 +161,7 @@ fn the_binance_order_path_allocates_nothing_in_steady_state() {
             pool: (0..8).map(|_| Vec::with_capacity(1024)).collect(),
             sent: 0,
         };
-        let mut open = Frames::new();
-        core.open_sequence(0, &mut open);
+        let open = core.connect_at(0);
         let first_id = 1 + open.len() as u64;
         let rounds = WARM_UP + MEASURED;
         let limits = r#""rateLimits":[{"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":50,"count":1},{"rateLimitType":"ORDERS","interval":"DAY","intervalNum":1,"limit":160000,"count":1},{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":2}]"#;
@@ -209,29 +203,23 @@ fn the_binance_order_path_allocates_nothing_in_steady_state() {
             }
             // 250 ms apart: inside ORDERS 45 per 10 s (50 less the headroom).
             let now = 1 + n as u64 * 250_000_000;
-            core.submit(now, Request::Place(&orders[n]), &mut out)
+            core.submit_at(now, Request::Place(&orders[n]), &mut out)
                 .unwrap();
             for (step, bytes) in script[n].iter().enumerate() {
                 if step == 2 {
                     cancel.orders[0] = OrderRef::ClientOrderId(orders[n].client_order_id);
-                    core.submit(now + 2_000, Request::Cancel(&cancel), &mut out)
+                    core.submit_at(now + 2_000, Request::Cancel(&cancel), &mut out)
                         .unwrap();
                 }
                 message.clear();
                 message.extend_from_slice(bytes);
-                core.handle_message(
-                    now + 1_000,
-                    now + 1_000,
-                    FrameKind::Text,
-                    &mut message,
-                    &mut out,
-                );
+                core.message_at(now + 1_000, now + 1_000, &mut message, &mut out);
             }
-            if core.poll_timeout().is_some_and(|at| at <= now) {
-                core.handle_timeout(now, &mut out);
+            if core.next_timeout().is_some_and(|at| at <= now) {
+                core.timeout_at(now, &mut out);
             }
             spare.clear();
-            core.take_outputs(&mut spare);
+            core.poll_events(&mut spare);
         }
         let counted = allocations() - before;
         orderwire_testkit::alloc::stop_counting_this_thread();

@@ -1,17 +1,24 @@
 //! A gateway on the engine's reactor: one connection, frames through the
-//! command queue, the open sequence through the reactor's hook, and replies
-//! handled on whichever user thread calls [`Exchange::poll`].
+//! command queue, the open sequence through the reactor's per-connect hook,
+//! and replies handled on whichever user thread calls [`Exchange::poll`].
+//!
+//! `Exchange` is a driver: it turns engine events into the core's inputs
+//! (messages, a drop, a reconnect, the end) and the core's outputs into
+//! engine commands. Every decision is the core's.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use orderwire_protocol::model::{AmendOrder, CancelOrders, NewOrder, Request};
+use orderwire_protocol::model::{AmendOrder, BookEvent, CancelOrders, Level, NewOrder, Request};
 use orderwire_protocol::secret::Secret;
+use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{FrameKind, Frames, Venue};
 use orderwire_protocol::ws::MessageKind;
 use parking_lot::Mutex;
 
-use super::core::{GatewayConfig, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError};
+use super::core::{
+    ConnectionEvent, GatewayConfig, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError,
+};
 use super::latency::LatencyCallback;
 use super::{Gateway, Transport};
 use crate::{
@@ -19,36 +26,13 @@ use crate::{
     OpenSequence, OpenSink, StartError,
 };
 
+/// What a token fetch failed with: the user's error, kept whole.
+pub type TokenFetchError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Fetches a fresh token (e.g. Kraken's `GetWebSocketsToken` over REST). It
 /// runs on the polling thread when the connection drops, never on the
 /// reactor.
-pub type TokenFetch = Arc<dyn Fn() -> Result<Secret, String> + Send + Sync>;
-
-/// Connection changes, as the polling thread sees them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConnectionEvent {
-    /// Open (0 for the first time, then the reconnect number); the open
-    /// sequence has been written.
-    Connected {
-        /// Attempt number.
-        attempt: u32,
-    },
-    /// Down, with the reason.
-    Disconnected {
-        /// Why.
-        reason: String,
-    },
-    /// The next attempt starts after `delay`.
-    Reconnecting {
-        /// Attempt number.
-        attempt: u32,
-        /// Delay.
-        delay: Duration,
-    },
-    /// Gone for good.
-    Closed,
-}
+pub type TokenFetch = Arc<dyn Fn() -> Result<Secret, TokenFetchError> + Send + Sync>;
 
 /// How to build an [`Exchange`].
 pub struct ExchangeConfig {
@@ -71,33 +55,26 @@ pub struct EngineTransport {
 }
 
 impl Transport for EngineTransport {
-    fn has_room(&self, frames: usize) -> bool {
-        self.commander.room() >= frames
+    fn buffer(&self) -> Vec<u8> {
+        self.commander.buffer()
     }
 
-    fn send(&self, kind: FrameKind, frame: &mut Vec<u8>) -> bool {
-        let data = std::mem::replace(frame, self.commander.buffer());
+    fn send(&self, kind: FrameKind, frame: Vec<u8>) -> Result<(), Vec<u8>> {
         let sent = match kind {
-            FrameKind::Binary => self.commander.send(self.conn, MessageKind::Binary, data),
-            FrameKind::Pong => self.commander.pong(self.conn, data),
-            _ => self.commander.send(self.conn, MessageKind::Text, data),
+            FrameKind::Binary => self.commander.send(self.conn, MessageKind::Binary, frame),
+            FrameKind::Pong => self.commander.pong(self.conn, frame),
+            _ => self.commander.send(self.conn, MessageKind::Text, frame),
         };
-        match sent {
-            Ok(()) => true,
-            Err(full) => {
-                // Put the bytes back; the pooled buffer returns to the pool.
-                if let crate::Command::Send { data, .. } | crate::Command::Pong { data, .. } =
-                    full.0
-                {
-                    let pooled = std::mem::replace(frame, data);
-                    self.commander.recycle(pooled);
-                }
-                false
-            }
-        }
+        sent.map_err(|full| match full.0 {
+            crate::Command::Send { data, .. } | crate::Command::Pong { data, .. } => data,
+            _ => Vec::new(),
+        })
     }
 }
 
+/// The per-connect hooks: they run on the reactor once per (re)connect,
+/// never in steady state, and hold the gateway lock for one venue call
+/// (docs/ARCHITECTURE.md, "Per-connect hooks on the reactor").
 struct OpenHook<V: Venue> {
     core: Arc<Mutex<GatewayCore<V>>>,
     clock: Clock,
@@ -105,18 +82,17 @@ struct OpenHook<V: Venue> {
 }
 
 impl<V: Venue> OpenSequence for OpenHook<V> {
-    // Both hooks run on the reactor once per (re)connect, never in steady
-    // state, and hold the gateway lock for one venue call (docs/ARCHITECTURE.md,
-    // "per-connect hooks").
     fn handshake_headers(&mut self, _attempt: u32, out: &mut Vec<(String, Secret)>) {
-        let now = self.clock.now_ns();
+        let now = self.clock.now();
         self.core.lock().handshake_headers(now, out);
     }
 
-    fn on_open(&mut self, _attempt: u32, out: &mut OpenSink<'_>) {
-        let now = self.clock.now_ns();
+    fn on_open(&mut self, attempt: u32, out: &mut OpenSink<'_>) {
+        let now = self.clock.now();
         self.frames.clear();
-        self.core.lock().open_sequence(now, &mut self.frames);
+        self.core
+            .lock()
+            .on_connected(now, attempt, &mut self.frames);
         for (kind, frame) in self.frames.iter() {
             match kind {
                 FrameKind::Binary => out.binary(frame),
@@ -130,6 +106,12 @@ impl<V: Venue> OpenSequence for OpenHook<V> {
     }
 }
 
+/// The wall clock, read once when an exchange starts: the core's wall time
+/// is the engine clock plus this offset from then on.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the driver's one wall-clock read; the core takes the offset"
+)]
 fn wall_clock_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -149,7 +131,6 @@ pub struct Exchange<V: Venue> {
     events: crossbeam_channel::Receiver<EngineEvent>,
     clock: Clock,
     poll_state: Mutex<PollState>,
-    connection: Mutex<Vec<ConnectionEvent>>,
     token_fetch: Option<TokenFetch>,
 }
 
@@ -202,7 +183,6 @@ impl<V: Venue> Exchange<V> {
                 spare: Outputs::default(),
                 on_latency: config.on_latency,
             }),
-            connection: Mutex::new(Vec::new()),
             token_fetch: config.token_fetch,
         })
     }
@@ -217,6 +197,10 @@ impl<V: Venue> Exchange<V> {
         &self.clock
     }
 
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
     /// The gateway (its core: order states, latency histograms).
     pub fn gateway(&self) -> &Gateway<V, EngineTransport> {
         &self.gateway
@@ -224,7 +208,7 @@ impl<V: Venue> Exchange<V> {
 
     /// Submits any request.
     pub fn submit(&self, request: Request<'_>) -> Result<Submission, SubmitError> {
-        self.gateway.submit(self.clock.now_ns(), request)
+        self.gateway.submit(self.now(), request)
     }
 
     /// Places an order.
@@ -245,13 +229,8 @@ impl<V: Venue> Exchange<V> {
     /// Feeds a book snapshot taken on another connection (Binance's `depth`
     /// reply on the API connection, for this streams connection's diff
     /// depth); the synced book comes out of the next [`Exchange::poll`].
-    pub fn feed_book_snapshot(
-        &self,
-        book: &orderwire_protocol::model::BookEvent,
-        levels: &[orderwire_protocol::model::Level],
-    ) {
-        let now = self.clock.now_ns();
-        self.gateway.feed_book_snapshot(now, book, levels);
+    pub fn feed_book_snapshot(&self, book: &BookEvent, levels: &[Level]) {
+        self.gateway.feed_book_snapshot(self.now(), book, levels);
     }
 
     /// Replaces the venue token (see [`Venue::set_token`]).
@@ -268,9 +247,9 @@ impl<V: Venue> Exchange<V> {
         let Some(mut state) = self.poll_state.try_lock() else {
             return 0;
         };
-        let mut connection_changes = std::mem::take(&mut *self.connection.lock());
+        let mut token_failures = Vec::new();
         while let Ok(event) = self.events.try_recv() {
-            let now = self.clock.now_ns();
+            let now = self.now();
             match event {
                 EngineEvent::Message {
                     kind,
@@ -283,41 +262,41 @@ impl<V: Venue> Exchange<V> {
                         _ => FrameKind::Text,
                     };
                     self.gateway
-                        .handle_message(now, received_at_ns, kind, &mut data);
+                        .handle_message(now, Instant(received_at_ns), kind, &mut data);
                     self.gateway.transport.commander.recycle(data);
                 }
-                EngineEvent::Connected { attempt, .. } => {
-                    connection_changes.push(ConnectionEvent::Connected { attempt });
-                }
+                // The core reported it from the open-sequence hook.
+                EngineEvent::Connected { .. } => {}
                 EngineEvent::Disconnected { reason, .. } => {
-                    self.gateway.core().lock().on_disconnected(now);
+                    self.gateway
+                        .core()
+                        .lock()
+                        .on_disconnected(now, Arc::new(reason));
                     if let Some(fetch) = &self.token_fetch {
                         match fetch() {
                             Ok(token) => self.set_token(token),
-                            Err(error) => connection_changes.push(ConnectionEvent::Disconnected {
-                                reason: format!("token fetch failed: {error}"),
+                            Err(error) => token_failures.push(ConnectionEvent::TokenFetchFailed {
+                                error: Arc::from(error),
                             }),
                         }
                     }
-                    connection_changes.push(ConnectionEvent::Disconnected {
-                        reason: format!("{reason:?}"),
-                    });
                 }
                 EngineEvent::Reconnecting { attempt, delay, .. } => {
-                    connection_changes.push(ConnectionEvent::Reconnecting { attempt, delay });
+                    self.gateway.core().lock().on_reconnecting(attempt, delay);
                 }
                 EngineEvent::Closed { .. } | EngineEvent::Stopped => {
-                    self.gateway.core().lock().on_disconnected(now);
-                    connection_changes.push(ConnectionEvent::Closed);
+                    self.gateway.core().lock().on_closed(now);
                 }
                 EngineEvent::Rejected { command, .. } => {
-                    if let crate::Command::Send { data, .. } = command {
+                    if let crate::Command::Send { data, .. } | crate::Command::Pong { data, .. } =
+                        command
+                    {
                         self.gateway.transport.commander.recycle(data);
                     }
                 }
             }
         }
-        let now = self.clock.now_ns();
+        let now = self.now();
         let due = self
             .gateway
             .core()
@@ -327,38 +306,38 @@ impl<V: Venue> Exchange<V> {
         if due {
             self.gateway.handle_timeout(now);
         }
-        if self.gateway.core().lock().take_recycle_request() {
+        let PollState { spare, on_latency } = &mut *state;
+        spare.clear();
+        self.gateway.poll_events(spare);
+        let recycle = spare
+            .events
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Recycle { .. }));
+        if recycle {
             // The drain is over (serverShutdown, or the age limit is near).
-            if self
+            let queued = self
                 .gateway
                 .transport
                 .commander
-                .reconnect(self.gateway.transport.conn)
-                .is_err()
-            {
-                connection_changes.push(ConnectionEvent::Disconnected {
-                    reason: "could not queue the proactive reconnect".into(),
-                });
+                .reconnect(self.gateway.transport.conn);
+            if queued.is_err() {
+                spare
+                    .events
+                    .push(GatewayEvent::Connection(ConnectionEvent::RecycleFailed));
             }
         }
-        let PollState { spare, on_latency } = &mut *state;
-        spare.clear();
-        self.gateway.take_outputs(spare);
+        spare
+            .events
+            .extend(token_failures.into_iter().map(GatewayEvent::Connection));
         if let Some(callback) = on_latency.as_mut() {
             for (summary, reply, latency) in &spare.latencies {
                 callback(summary.req_id, summary.method, summary, reply, *latency);
             }
         }
-        let mut delivered = 0;
-        for change in connection_changes.drain(..) {
-            on_event(&GatewayEvent::Connection(change), spare);
-            delivered += 1;
-        }
         for event in &spare.events {
             on_event(event, spare);
-            delivered += 1;
         }
-        delivered
+        spare.events.len()
     }
 
     /// Closes the connection with a close handshake, stops the reactor and

@@ -14,35 +14,40 @@ pub mod ratelimit;
 mod registry;
 
 pub use self::core::{
-    DeadManSwitch, GatewayConfig, GatewayCore, GatewayEvent, Outbound, Outputs, Submission,
-    SubmitError, WhenLimited,
+    ConnectionEvent, DeadManSwitch, DisconnectReason, GatewayConfig, GatewayCore, GatewayEvent,
+    Outputs, RecycleCause, Submission, SubmitError, WhenLimited,
 };
-pub use exchange::{ConnectionEvent, Exchange, ExchangeConfig, TokenFetch};
+pub use exchange::{Exchange, ExchangeConfig, TokenFetch, TokenFetchError};
 pub use latency::{Latency, LatencyBook, LatencyCallback, RequestSummary, to_hgrm};
 pub use orders::{Cause, OrderEvent, OrderState};
 pub use registry::{Registry, RegistryError};
 
 use orderwire_protocol::model::{AmendOrder, CancelOrders, NewOrder, Request};
+use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{FrameKind, Venue};
 use parking_lot::Mutex;
 
-/// Where a gateway's frames go, shared by every submitting thread; the
-/// thread-safe form of [`Outbound`], called with the gateway's lock held.
+/// Where a gateway's frames go, shared by every submitting thread; called
+/// with the gateway's lock held, so frames reach it in request-id order.
 pub trait Transport: Send + Sync {
-    /// See [`Outbound::has_room`].
-    fn has_room(&self, frames: usize) -> bool;
-    /// See [`Outbound::send`].
-    fn send(&self, kind: FrameKind, frame: &mut Vec<u8>) -> bool;
+    /// An empty buffer (a pooled one) to swap a frame into.
+    fn buffer(&self) -> Vec<u8>;
+    /// Queues a frame of `kind`; the frame comes back if the queue is full.
+    fn send(&self, kind: FrameKind, frame: Vec<u8>) -> Result<(), Vec<u8>>;
 }
 
-struct Through<'a, T: Transport>(&'a T);
-
-impl<T: Transport> Outbound for Through<'_, T> {
-    fn has_room(&mut self, frames: usize) -> bool {
-        self.0.has_room(frames)
-    }
-    fn send(&mut self, kind: FrameKind, frame: &mut Vec<u8>) -> bool {
-        self.0.send(kind, frame)
+/// Hands every frame the core has written to the transport, in order; one
+/// the transport cannot take goes back to the core, first in line.
+pub(crate) fn flush<V: Venue>(core: &mut GatewayCore<V>, transport: &impl Transport) {
+    while core.transmits_pending() > 0 {
+        let mut frame = transport.buffer();
+        let Some(kind) = core.poll_transmit(&mut frame) else {
+            break;
+        };
+        if let Err(frame) = transport.send(kind, frame) {
+            core.return_transmit(kind, frame);
+            break;
+        }
     }
 }
 
@@ -75,64 +80,72 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
         &self.transport
     }
 
-    /// Submits any request at `now` (engine clock, ns).
-    pub fn submit(&self, now: u64, request: Request<'_>) -> Result<Submission, SubmitError> {
-        self.core
-            .lock()
-            .submit(now, request, &mut Through(&self.transport))
+    /// Submits any request at `now`. Refused with `TransportFull` while
+    /// the transport holds back frames already written.
+    pub fn submit(&self, now: Instant, request: Request<'_>) -> Result<Submission, SubmitError> {
+        let mut core = self.core.lock();
+        flush(&mut core, &self.transport);
+        if core.transmits_pending() > 0 {
+            return Err(SubmitError::TransportFull);
+        }
+        let submitted = core.submit(now, request);
+        flush(&mut core, &self.transport);
+        submitted
     }
 
     /// Places an order.
-    pub fn place_order(&self, now: u64, order: &NewOrder) -> Result<Submission, SubmitError> {
+    pub fn place_order(&self, now: Instant, order: &NewOrder) -> Result<Submission, SubmitError> {
         self.submit(now, Request::Place(order))
     }
 
     /// Amends an order.
-    pub fn amend_order(&self, now: u64, amend: &AmendOrder) -> Result<Submission, SubmitError> {
+    pub fn amend_order(&self, now: Instant, amend: &AmendOrder) -> Result<Submission, SubmitError> {
         self.submit(now, Request::Amend(amend))
     }
 
     /// Cancels orders.
     pub fn cancel_orders(
         &self,
-        now: u64,
+        now: Instant,
         cancel: &CancelOrders,
     ) -> Result<Submission, SubmitError> {
         self.submit(now, Request::Cancel(cancel))
     }
 
     /// Feeds one inbound message of `kind`.
-    pub fn handle_message(&self, now: u64, received_at: u64, kind: FrameKind, message: &mut [u8]) {
-        self.core.lock().handle_message(
-            now,
-            received_at,
-            kind,
-            message,
-            &mut Through(&self.transport),
-        );
+    pub fn handle_message(
+        &self,
+        now: Instant,
+        received_at: Instant,
+        kind: FrameKind,
+        message: &mut [u8],
+    ) {
+        let mut core = self.core.lock();
+        core.handle_message(now, received_at, kind, message);
+        flush(&mut core, &self.transport);
     }
 
     /// Feeds a book snapshot taken on another connection.
     pub fn feed_book_snapshot(
         &self,
-        now: u64,
+        now: Instant,
         book: &orderwire_protocol::model::BookEvent,
         levels: &[orderwire_protocol::model::Level],
     ) {
-        self.core
-            .lock()
-            .feed_book_snapshot(now, book, levels, &mut Through(&self.transport));
+        let mut core = self.core.lock();
+        core.feed_book_snapshot(now, book, levels);
+        flush(&mut core, &self.transport);
     }
 
-    /// Runs the core's timers.
-    pub fn handle_timeout(&self, now: u64) {
-        self.core
-            .lock()
-            .handle_timeout(now, &mut Through(&self.transport));
+    /// Runs the core's timers (a spurious call is a no-op).
+    pub fn handle_timeout(&self, now: Instant) {
+        let mut core = self.core.lock();
+        core.handle_timeout(now);
+        flush(&mut core, &self.transport);
     }
 
-    /// Takes the outputs (swapped with `spare`, which must be empty).
-    pub fn take_outputs(&self, spare: &mut Outputs) {
-        self.core.lock().take_outputs(spare);
+    /// Takes the events (swapped with `spare`, which must be empty).
+    pub fn poll_events(&self, spare: &mut Outputs) {
+        self.core.lock().poll_events(spare);
     }
 }

@@ -67,8 +67,8 @@ pub struct OrderState {
     pub filled_qty: Decimal,
     /// Status.
     pub status: OrderStatus,
-    /// When the venue accepted it (engine clock, ns), for rest-time costs.
-    pub accepted_at: Option<u64>,
+    /// When the venue accepted it (the driver's clock), for rest-time costs.
+    pub accepted_at: Option<orderwire_protocol::time::Instant>,
     /// The connection epoch whose socket carried the order's last request.
     pub epoch: u64,
     /// Whether the venue ever acknowledged it.

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::RwLock;
 
 /// Why a registry call failed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
     /// `create` for an id that already exists.
@@ -23,8 +23,9 @@ pub enum RegistryError {
     Build {
         /// The id.
         id: String,
-        /// What the builder said.
-        error: String,
+        /// The builder's error, kept whole (`source()` reaches it).
+        #[source]
+        error: Arc<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -63,7 +64,7 @@ impl Registry {
     ) -> Result<Arc<T>, RegistryError>
     where
         T: Send + Sync + 'static,
-        E: std::fmt::Display,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let mut entries = self.entries.write();
         if entries.contains_key(id) {
@@ -71,7 +72,7 @@ impl Registry {
         }
         let value = Arc::new(build().map_err(|error| RegistryError::Build {
             id: id.to_owned(),
-            error: error.to_string(),
+            error: Arc::from(error.into()),
         })?);
         entries.insert(id.to_owned(), value.clone());
         Ok(value)

@@ -14,6 +14,10 @@ pub use orderwire_testkit::{PeerServer, TestPki};
 
 /// Waits for the first event that `want` accepts, recycling message
 /// buffers it skips; panics with the events seen if none comes in `within`.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a bound on waiting for a real socket, not time in the logic under test"
+)]
 pub fn wait_for<T>(
     engine: &Engine,
     within: Duration,
@@ -47,3 +51,4 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 pub fn io_error_kind(error: &io::Error) -> io::ErrorKind {
     error.kind()
 }
+pub mod drive;

@@ -1,0 +1,291 @@
+//! Correlation: which request a reply answers, what it does to the order it
+//! names, and the latency it took.
+
+use arrayvec::ArrayVec;
+use orderwire_protocol::model::{
+    ClientOrderId, Event, Fill, Method, OrderStatus, OrderUpdate, RejectReason,
+};
+use orderwire_protocol::time::Instant;
+use orderwire_protocol::venue::{Reconcile, Venue};
+
+use super::GatewayCore;
+use super::events::GatewayEvent;
+use super::reconcile::Reconciliation;
+use crate::gateway::latency::{Latency, RequestSummary};
+use crate::gateway::orders::Cause;
+
+/// Orders one request may concern (a batch holds at most 15).
+pub(super) const MAX_ORDERS_PER_REQUEST: usize = 16;
+
+pub(super) type OrderList = ArrayVec<ClientOrderId, MAX_ORDERS_PER_REQUEST>;
+
+/// A request sent and not yet (fully) answered.
+#[derive(Debug)]
+pub(super) struct Pending {
+    pub(super) summary: RequestSummary,
+    pub(super) deadline: Instant,
+    pub(super) replies_left: u32,
+    /// The orders the request concerns (a batch's in request order).
+    pub(super) orders: OrderList,
+    /// For batches: how many per-order replies arrived.
+    pub(super) answered: usize,
+    /// The connection the request is written on (see `send_epoch`).
+    pub(super) epoch: u64,
+}
+
+impl<V: Venue> GatewayCore<V> {
+    /// Adds a pending request and its deadline.
+    pub(super) fn insert_pending(&mut self, req_id: u64, pending: Pending) {
+        self.deadlines.push(pending.deadline, req_id);
+        if pending.epoch == self.epoch {
+            self.in_flight.current += 1;
+        } else {
+            self.in_flight.next += 1;
+        }
+        self.pending.insert(req_id, pending);
+    }
+
+    /// Takes a request out of the pending table; its deadline entry goes
+    /// stale and is dropped when it reaches the front of the deadlines.
+    pub(super) fn remove_pending(&mut self, req_id: u64) -> Option<Pending> {
+        let pending = self.pending.remove(&req_id)?;
+        if pending.epoch == self.epoch {
+            self.in_flight.current = self.in_flight.current.saturating_sub(1);
+        } else {
+            self.in_flight.next = self.in_flight.next.saturating_sub(1);
+        }
+        Some(pending)
+    }
+
+    /// A reply: latency, pending bookkeeping and the order's status.
+    pub(super) fn correlate(&mut self, received_at: Instant, req_id: Option<u64>, event: &Event) {
+        let Some(pending) = req_id.and_then(|id| self.pending.get_mut(&id)) else {
+            self.out.events.push(GatewayEvent::Reply(event.clone()));
+            self.late_reply(received_at, event);
+            return;
+        };
+        let summary = pending.summary;
+        let batch_index = pending.answered;
+        pending.answered += 1;
+        pending.replies_left = pending.replies_left.saturating_sub(1);
+        let done = pending.replies_left == 0;
+        // A cancel-replace answers once for each half; the event's method
+        // says which.
+        let method = match (summary.method, event) {
+            (Method::CancelReplace, Event::OrderAck(a)) => a.method,
+            (Method::CancelReplace, Event::OrderReject(r)) => r.method,
+            (method, _) => method,
+        };
+        // The one order a reply can be about, without copying the list: a
+        // batch's reply goes to its next order, a cancel-replace's to the
+        // new order (first) or the canceled one, any other to its only one.
+        let listed = match (summary.method, method) {
+            (Method::BatchPlace, _) => pending.orders.get(batch_index).copied(),
+            (Method::CancelReplace, Method::Cancel) => pending.orders.get(1).copied(),
+            (Method::CancelReplace, _) => pending.orders.first().copied(),
+            _ if pending.orders.len() == 1 => pending.orders.first().copied(),
+            _ => None,
+        };
+        if done {
+            self.remove_pending(summary.req_id);
+        }
+        let (ts_in, ts_out) = match event {
+            Event::OrderAck(a) => (a.ts_in, a.ts_out),
+            Event::OrderReject(r) => (r.ts_in, r.ts_out),
+            Event::Response(r) => (r.ts_in, r.ts_out),
+            _ => (None, None),
+        };
+        let latency = Latency {
+            nanos: received_at.as_nanos().saturating_sub(summary.sent_at_ns),
+            venue_time_in: ts_in,
+            venue_time_out: ts_out,
+        };
+        // A batch answers once for all its orders: one sample, not one per order.
+        let several = matches!(summary.method, Method::BatchPlace | Method::CancelReplace);
+        if !several || batch_index == 0 {
+            self.latency.record(summary.method, latency.nanos);
+            self.out.latencies.push((summary, event.clone(), latency));
+        }
+        self.out.events.push(GatewayEvent::Reply(event.clone()));
+        // Which order the reply is about.
+        let named = match event {
+            Event::OrderAck(a) => a
+                .client_order_id
+                .filter(|id| self.orders.contains(id))
+                .or_else(|| a.order_id.and_then(|o| self.orders.client_id_of(&o))),
+            Event::OrderReject(r) => r.order_id.and_then(|o| self.orders.client_id_of(&o)),
+            _ => None,
+        };
+        let order = match summary.method {
+            Method::BatchPlace | Method::CancelReplace => listed,
+            _ => named.or(listed),
+        };
+        let Some(order) = order else { return };
+        self.reply_settles(method, &order, received_at, event);
+    }
+
+    /// What a reply does to the order it concerns: an accepted place makes
+    /// it `new` (and records the venue's id and when it started resting), a
+    /// refused place `rejected`, an accepted cancel `canceled`; an accepted
+    /// amend restarts the rest time (Kraken's rate costs count from it).
+    pub(super) fn reply_settles(
+        &mut self,
+        method: Method,
+        order: &ClientOrderId,
+        received_at: Instant,
+        event: &Event,
+    ) {
+        match (method, event) {
+            (Method::Place | Method::BatchPlace, Event::OrderAck(ack)) => {
+                if let Some(order_id) = ack.order_id {
+                    self.orders.set_order_id(order, order_id);
+                }
+                if let Some(state) = self.orders.get_mut(order) {
+                    state.acknowledged = true;
+                    state.accepted_at.get_or_insert(received_at);
+                }
+                self.apply(order, OrderStatus::New, Cause::Ack);
+            }
+            (Method::Place | Method::BatchPlace, Event::OrderReject(reject))
+                if reject.reason == RejectReason::StatusUnknown =>
+            {
+                // The venue does not know whether it acted: ask it.
+                self.apply(order, OrderStatus::Unknown, Cause::Timeout);
+                if self.capabilities.reconcile == Reconcile::QueryEach {
+                    self.reconciliation = Reconciliation::QueryDue;
+                }
+            }
+            (
+                Method::Place | Method::BatchPlace,
+                Event::OrderReject(_) | Event::Throttled { .. },
+            ) => {
+                self.apply(order, OrderStatus::Rejected, Cause::Reject);
+            }
+            (Method::QueryOrder, Event::OrderReject(reject))
+                if reject.reason == RejectReason::UnknownOrder =>
+            {
+                self.settle_absent(order);
+            }
+            (Method::Cancel, Event::OrderAck(_)) => {
+                self.apply(order, OrderStatus::Canceled, Cause::Ack);
+            }
+            (Method::Amend, Event::OrderAck(_)) => {
+                if let Some(state) = self.orders.get_mut(order) {
+                    state.accepted_at = Some(received_at);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A reply whose request is no longer pending (it timed out, or came on
+    /// a connection we gave up on) still settles the order it names.
+    pub(super) fn late_reply(&mut self, received_at: Instant, event: &Event) {
+        let (method, order) = match event {
+            Event::OrderAck(a) => (
+                a.method,
+                a.client_order_id
+                    .filter(|id| self.orders.contains(id))
+                    .or_else(|| a.order_id.and_then(|o| self.orders.client_id_of(&o))),
+            ),
+            Event::OrderReject(r) => (
+                r.method,
+                r.order_id.and_then(|o| self.orders.client_id_of(&o)),
+            ),
+            _ => return,
+        };
+        let Some(order) = order else { return };
+        self.reply_settles(method, &order, received_at, event);
+    }
+
+    /// Moves an order and reports the change.
+    pub(super) fn apply(&mut self, id: &ClientOrderId, status: OrderStatus, cause: Cause) {
+        // An ack never downgrades what the order stream already said (an
+        // executions update can arrive before the ack).
+        if cause == Cause::Ack {
+            if let Some(state) = self.orders.get(id) {
+                let later = matches!(
+                    (state.status, status),
+                    (
+                        OrderStatus::PartiallyFilled | OrderStatus::Filled,
+                        OrderStatus::New
+                    )
+                ) || state.status.is_terminal();
+                if later {
+                    return;
+                }
+            }
+        }
+        if let Some(event) = self.orders.transition(id, status, cause) {
+            self.out.events.push(GatewayEvent::Order(event));
+        }
+    }
+
+    pub(super) fn on_order_update(&mut self, now: Instant, update: OrderUpdate) {
+        let known = update
+            .client_order_id
+            .filter(|id| self.orders.contains(id))
+            .or_else(|| self.orders.client_id_of(&update.order_id));
+        let Some(id) = known else {
+            self.out
+                .events
+                .push(GatewayEvent::Reply(Event::OrderUpdate(update)));
+            return;
+        };
+        if let Some(state) = self.orders.get_mut(&id) {
+            if state.order_id.is_none() {
+                state.order_id = Some(update.order_id);
+            }
+            if let Some(filled) = update.filled_qty {
+                state.filled_qty = filled;
+            }
+            if matches!(
+                update.status,
+                OrderStatus::New | OrderStatus::PartiallyFilled
+            ) {
+                state.acknowledged = true;
+                state.accepted_at.get_or_insert(now);
+            }
+        }
+        self.orders.set_order_id(&id, update.order_id);
+        if update.from_snapshot {
+            self.seen_in_snapshot.insert(id);
+        }
+        let cause = if update.from_snapshot {
+            Cause::Reconciled
+        } else {
+            Cause::Venue
+        };
+        if update.status == OrderStatus::PendingNew {
+            return;
+        }
+        self.apply(&id, update.status, cause);
+    }
+
+    /// A fill: dropped if seen before, else settled onto its order.
+    pub(super) fn on_fill(&mut self, fill: Fill) {
+        if !self.fills.first_time(fill.dedup_key()) {
+            return;
+        }
+        let known = fill
+            .client_order_id
+            .filter(|id| self.orders.contains(id))
+            .or_else(|| self.orders.client_id_of(&fill.order_id));
+        let Some(id) = known else {
+            self.out.events.push(GatewayEvent::Reply(Event::Fill(fill)));
+            return;
+        };
+        if let Some(state) = self.orders.get_mut(&id) {
+            if state.order_id.is_none() {
+                state.order_id = Some(fill.order_id);
+            }
+            // The order stream's cum_qty overrides this when it comes.
+            if let Some(total) = state.filled_qty.checked_add(fill.qty) {
+                state.filled_qty = total;
+            }
+        }
+        let mut fill = fill;
+        fill.client_order_id = Some(id);
+        self.out.events.push(GatewayEvent::Fill(fill));
+    }
+}

@@ -1,0 +1,184 @@
+//! What the core reports: events, submit outcomes and errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orderwire_protocol::model::{Event, Fill, Level, Method};
+use orderwire_protocol::time::Instant;
+use orderwire_protocol::venue::EncodeError;
+
+use crate::gateway::latency::{Latency, RequestSummary};
+use crate::gateway::orders::OrderEvent;
+
+/// Why a request was not accepted.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// Over the rate limit; it would fit at `ready_at`.
+    #[error("rate limited until {} ns", ready_at.as_nanos())]
+    RateLimited {
+        /// When it would fit (the driver's clock).
+        ready_at: Instant,
+    },
+    /// The rate-limit FIFO is full.
+    #[error("rate-limit queue full")]
+    QueueFull,
+    /// The driver has not taken the frames already written (the engine's
+    /// command queue is full); nothing was sent.
+    #[error("transport queue full")]
+    TransportFull,
+    /// The venue codec refused it.
+    #[error("encode: {0}")]
+    Encode(#[from] EncodeError),
+    /// That client order id is already in use.
+    #[error("client order id already in use")]
+    DuplicateClientOrderId,
+    /// A client order id is required to track an order.
+    #[error("client order id is empty")]
+    MissingClientOrderId,
+    /// No such order (by client order id).
+    #[error("unknown order")]
+    UnknownOrder,
+    /// The venue takes no orders on this connection (a market-data feed,
+    /// or a private feed of a venue that takes orders over REST).
+    #[error("this venue connection takes no orders")]
+    NoOrderEntry,
+}
+
+/// What became of an accepted request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submission {
+    /// Written with this id.
+    Sent {
+        /// The request id on the wire.
+        req_id: u64,
+    },
+    /// Waiting in the rate-limit FIFO; it gets its id when it leaves.
+    Queued,
+}
+
+/// Why the gateway recycles a healthy connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecycleCause {
+    /// The venue announced it will close the connection (Binance
+    /// `serverShutdown`).
+    ServerShutdown,
+    /// The connection is near the venue's age limit (Binance: 24 h).
+    MaxAge,
+}
+
+/// Why a connection went down, as the engine reported it. Shared, so that
+/// events stay cheap to clone.
+pub type DisconnectReason = Arc<crate::Disconnect>;
+
+/// Connection changes, as the polling thread sees them.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ConnectionEvent {
+    /// Open (0 for the first time, then the reconnect number); the open
+    /// sequence has been written.
+    Connected {
+        /// Attempt number.
+        attempt: u32,
+    },
+    /// Down, with the engine's reason.
+    Disconnected {
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// The next attempt starts after `delay`.
+    Reconnecting {
+        /// Attempt number.
+        attempt: u32,
+        /// Delay.
+        delay: Duration,
+    },
+    /// The user's token fetch failed after a drop: the reconnect goes on
+    /// with the old token (Kraken refuses it, and the next drop tries
+    /// again).
+    TokenFetchFailed {
+        /// What the fetch said.
+        error: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    /// The gateway could not queue the reconnect it wanted (the engine's
+    /// command queue is full, or the engine stopped).
+    RecycleFailed,
+    /// Gone for good.
+    Closed,
+}
+
+/// What the gateway reports to the polling thread.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum GatewayEvent {
+    /// One of our orders changed status.
+    Order(OrderEvent),
+    /// A fill of one of our orders (duplicates dropped).
+    Fill(Fill),
+    /// Market data (trade, ticker, book); book levels index
+    /// [`Outputs::levels`].
+    Market(Event),
+    /// A reply to a request (ack, reject, subscribe, pong), or an update for
+    /// an order this gateway did not place.
+    Reply(Event),
+    /// A request got no (complete) answer by its deadline.
+    TimedOut {
+        /// Its id.
+        req_id: u64,
+        /// Its method.
+        method: Method,
+    },
+    /// A request waiting in the rate-limit FIFO was sent.
+    Released {
+        /// The id it went out with.
+        req_id: u64,
+        /// Its method.
+        method: Method,
+    },
+    /// A request the gateway made or held (the open sequence, a refresh, a
+    /// queued request, a reconciliation query) could not be sent.
+    Dropped {
+        /// Its method.
+        method: Method,
+        /// Why.
+        error: SubmitError,
+    },
+    /// The connection opened, dropped or closed.
+    Connection(ConnectionEvent),
+    /// What was in flight is answered after a shutdown notice or near the
+    /// age limit: the driver reconnects now (the `Exchange` does it).
+    Recycle {
+        /// Why.
+        cause: RecycleCause,
+    },
+    /// Something the venue sent that could not be used, a checksum mismatch
+    /// (the book is resubscribed), or a sequence gap.
+    Problem(Event),
+}
+
+/// The core's events, swapped out whole by the poller: no copy, and the
+/// buffers' capacity is reused.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    /// Events in order.
+    pub events: Vec<GatewayEvent>,
+    /// Book levels indexed by `GatewayEvent::Market(Event::Book(..))`.
+    pub levels: Vec<Level>,
+    /// One entry per reply: the request, the reply, the latency.
+    pub latencies: Vec<(RequestSummary, Event, Latency)>,
+}
+
+impl Outputs {
+    /// Empties everything, keeping capacity.
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.levels.clear();
+        self.latencies.clear();
+    }
+
+    /// The levels of a book event's range.
+    pub fn levels(&self, range: &std::ops::Range<usize>) -> &[Level] {
+        self.levels.get(range.clone()).unwrap_or(&[])
+    }
+}

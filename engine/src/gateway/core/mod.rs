@@ -1,0 +1,1082 @@
+//! The gateway's state machine for one exchange: request ids, rate limits,
+//! correlation, deadlines, order states and latency, in the sans-IO shape
+//! of `ws::Conn` (../shared/design/CONVENTIONS.md §1).
+//!
+//! - Inputs: [`GatewayCore::submit`], [`GatewayCore::handle_message`],
+//!   [`GatewayCore::handle_timeout`], [`GatewayCore::on_connected`],
+//!   [`GatewayCore::on_disconnected`] (and the lifecycle notes
+//!   `on_reconnecting`, `on_closed`), [`GatewayCore::feed_book_snapshot`].
+//! - Outputs: [`GatewayCore::poll_transmit`] (frames, with their kind),
+//!   [`GatewayCore::poll_events`] (events, book levels, latencies, swapped
+//!   out whole), [`GatewayCore::poll_timeout`].
+//! - Getters take `&self`.
+//!
+//! Invariant: after any input, the driver drains `poll_transmit` and
+//! `poll_events`, then calls `handle_timeout` no later than `poll_timeout`.
+//! The one input that answers directly is `on_connected`: the open sequence
+//! goes into the caller's `Frames`, because it must reach the new
+//! connection ahead of everything the engine holds for it.
+//!
+//! No I/O and no clock: time is the driver's [`Instant`], the wall clock is
+//! that plus an offset the driver sets, and randomness comes from a seeded
+//! RNG, so the same inputs give the same bytes. engine/clippy.toml forbids
+//! clock reads here.
+
+mod config;
+mod correlation;
+mod events;
+mod reconcile;
+mod retry;
+mod timers;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use orderwire_protocol::model::{
+    BookEvent, ClientOrderId, Event, Events, Level, Method, NewOrder, OrderRef, OrderStatus,
+    Request, Subscription,
+};
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::time::Instant;
+use orderwire_protocol::venue::{
+    Capabilities, Ctx, EncodeError, Expect, FrameKind, Frames, Keepalive, Reconcile, Venue,
+};
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+pub use self::config::{DeadManSwitch, GatewayConfig, WhenLimited};
+pub use self::events::{
+    ConnectionEvent, DisconnectReason, GatewayEvent, Outputs, RecycleCause, Submission, SubmitError,
+};
+
+use self::correlation::{MAX_ORDERS_PER_REQUEST, OrderList, Pending};
+use self::reconcile::Reconciliation;
+use self::retry::{Queued, RETRY_RING, RetryEntry};
+use self::timers::Deadlines;
+use super::latency::{LatencyBook, RequestSummary};
+use super::orders::{Cause, FillDedup, OrderState, OrderTable};
+use super::ratelimit::{Charge, Limiter};
+
+/// The connection, as the gateway sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Link {
+    /// No connection: frames wait in the engine's backlog for the next.
+    Down,
+    /// Open since `since`.
+    Up {
+        /// When it opened.
+        since: Instant,
+    },
+    /// The venue announced a shutdown, or the connection is near its age
+    /// limit: nothing new is sent, and the connection is recycled once what
+    /// is in flight is answered, or at `deadline`.
+    Draining {
+        /// When it opened.
+        since: Instant,
+        /// When to recycle regardless.
+        deadline: Instant,
+        /// Why.
+        cause: RecycleCause,
+    },
+    /// The recycle was asked for; waiting for the drop.
+    Recycling,
+}
+
+/// Pending requests on the current connection and on the next one (those
+/// handed over while down, which the engine writes after the reconnect).
+#[derive(Clone, Copy, Debug, Default)]
+struct InFlight {
+    current: usize,
+    next: usize,
+}
+
+/// Spare frame buffers the core keeps; more are dropped.
+const SPARE_BUFFERS: usize = 64;
+
+/// The gateway state machine for one exchange.
+pub struct GatewayCore<V: Venue> {
+    venue: V,
+    config: GatewayConfig,
+    /// What the venue can do, read once.
+    capabilities: Capabilities,
+    keepalive: Keepalive,
+    limiter: Option<Limiter>,
+    next_req_id: u64,
+    /// Requests waiting for the rate limits.
+    queue: VecDeque<Queued>,
+    pending: HashMap<u64, Pending, foldhash::fast::RandomState>,
+    deadlines: Deadlines,
+    in_flight: InFlight,
+    orders: OrderTable,
+    fills: FillDedup,
+    latency: LatencyBook,
+    decoded: Events,
+    out: Outputs,
+    link: Link,
+    /// Connections opened so far.
+    epoch: u64,
+    reconciliation: Reconciliation,
+    seen_in_snapshot: HashSet<ClientOrderId>,
+    last_sent: Instant,
+    dead_man_next: Option<Instant>,
+    /// Wall clock = driver clock + this (ns); see `set_wall_offset`.
+    wall_offset_ns: i64,
+    retries: VecDeque<RetryEntry>,
+    /// The RNG every venue call's [`Ctx`] draws from.
+    rng: ChaCha8Rng,
+    /// Frames an encode writes, before they join `transmits`.
+    frames: Frames,
+    /// Frames a decode answers with.
+    replies: Frames,
+    /// Frames for the driver, in order.
+    transmits: VecDeque<(FrameKind, Vec<u8>)>,
+    /// Empty buffers the driver handed in, reused for frames.
+    spare_buffers: Vec<Vec<u8>>,
+}
+
+impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayCore")
+            .field("venue", &self.venue.name())
+            .field("next_req_id", &self.next_req_id)
+            .field("pending", &self.pending.len())
+            .field("queued", &self.queue.len())
+            .field("link", &self.link)
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long an order has rested; zero if the venue has not accepted it yet.
+fn rest_time(now: Instant, accepted_at: Option<Instant>) -> Duration {
+    accepted_at.map_or(Duration::ZERO, |at| now.saturating_duration_since(at))
+}
+
+impl<V: Venue> GatewayCore<V> {
+    /// A core for `venue`; request ids start at 1.
+    pub fn new(venue: V, config: GatewayConfig) -> GatewayCore<V> {
+        let limiter = match config.when_limited {
+            WhenLimited::Off => None,
+            _ => Some(Limiter::new(
+                venue.rate_policy(),
+                config.rate_headroom_percent,
+            )),
+        };
+        let mut keepalive = venue.keepalive();
+        if let Some(every) = config.app_ping_every {
+            keepalive.app_ping_every = Some(every);
+        }
+        if let Some(age) = config.max_connection_age {
+            keepalive.max_connection_age = Some(age);
+        }
+        let capabilities = venue.capabilities();
+        let seed = config.seed;
+        let transmit_capacity = config.transmit_capacity;
+        GatewayCore {
+            orders: OrderTable::new(config.order_capacity),
+            fills: FillDedup::new(config.fill_memory),
+            pending: HashMap::with_capacity_and_hasher(config.order_capacity, Default::default()),
+            deadlines: Deadlines::with_capacity(config.order_capacity),
+            in_flight: InFlight::default(),
+            queue: VecDeque::with_capacity(match config.when_limited {
+                WhenLimited::Queue { capacity } => capacity,
+                _ => 0,
+            }),
+            seen_in_snapshot: HashSet::with_capacity(config.order_capacity),
+            venue,
+            config,
+            keepalive,
+            limiter,
+            next_req_id: 1,
+            latency: LatencyBook::new(),
+            decoded: Events::default(),
+            out: Outputs::default(),
+            link: Link::Down,
+            epoch: 0,
+            reconciliation: Reconciliation::Idle,
+            last_sent: Instant::ZERO,
+            dead_man_next: None,
+            wall_offset_ns: 0,
+            retries: VecDeque::with_capacity(RETRY_RING),
+            capabilities,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            frames: Frames::new(),
+            replies: Frames::new(),
+            transmits: VecDeque::with_capacity(transmit_capacity),
+            spare_buffers: Vec::with_capacity(SPARE_BUFFERS),
+        }
+    }
+
+    /// Sets how the engine clock (`now`) maps to the wall clock: wall =
+    /// `now + offset`. The venue reads the wall clock for signed
+    /// timestamps; tests leave it at 0 (virtual time is wall time).
+    pub fn set_wall_offset(&mut self, offset_ns: i64) {
+        self.wall_offset_ns = offset_ns;
+    }
+
+    fn wall_ns(&self, now: Instant) -> i64 {
+        i64::try_from(now.as_nanos())
+            .unwrap_or(i64::MAX)
+            .saturating_add(self.wall_offset_ns)
+    }
+
+    /// The venue codec (its books, for example).
+    pub fn venue(&self) -> &V {
+        &self.venue
+    }
+
+    /// The venue codec, mutably (to set a fresh token).
+    pub fn venue_mut(&mut self) -> &mut V {
+        &mut self.venue
+    }
+
+    /// Latency histograms per method.
+    pub fn latency(&self) -> &LatencyBook {
+        &self.latency
+    }
+
+    /// An order's state.
+    pub fn order(&self, id: &ClientOrderId) -> Option<&OrderState> {
+        self.orders.get(id)
+    }
+
+    /// How many orders have this status.
+    pub fn count_orders(&self, status: OrderStatus) -> usize {
+        self.orders.count(status)
+    }
+
+    /// Requests sent and not yet (fully) answered.
+    pub fn pending_requests(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Requests waiting for the rate limits.
+    pub fn queued_requests(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// How many connections have opened so far.
+    pub fn connections(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Whether the connection is open (as far as the gateway knows).
+    pub fn is_connected(&self) -> bool {
+        self.link != Link::Down
+    }
+
+    /// Whether new requests wait for a reconnect (a drain is under way).
+    pub fn is_draining(&self) -> bool {
+        matches!(self.link, Link::Draining { .. } | Link::Recycling)
+    }
+
+    /// What the venue connection can do.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    /// Frames written and not yet taken by [`GatewayCore::poll_transmit`].
+    pub fn transmits_pending(&self) -> usize {
+        self.transmits.len()
+    }
+
+    // ---- outputs ----
+
+    /// The next frame to send: its bytes are swapped into `buf`, whose
+    /// (empty) buffer the core keeps for a later frame, so a driver that
+    /// hands in pooled buffers copies and allocates nothing.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<FrameKind> {
+        let (kind, mut bytes) = self.transmits.pop_front()?;
+        std::mem::swap(buf, &mut bytes);
+        if self.spare_buffers.len() < SPARE_BUFFERS {
+            bytes.clear();
+            self.spare_buffers.push(bytes);
+        }
+        Some(kind)
+    }
+
+    /// Gives back a frame the transport could not take: it goes out first
+    /// at the next `poll_transmit`.
+    pub fn return_transmit(&mut self, kind: FrameKind, frame: Vec<u8>) {
+        self.transmits.push_front((kind, frame));
+    }
+
+    /// Swaps the events out into `spare` (which must be empty), so the
+    /// caller can read them without holding the core.
+    pub fn poll_events(&mut self, spare: &mut Outputs) {
+        std::mem::swap(&mut self.out, spare);
+    }
+
+    /// Moves what `frames` holds into `transmits`, at the back, or at the
+    /// front for answers that go out before anything else.
+    fn queue_frames(
+        frames: &mut Frames,
+        transmits: &mut VecDeque<(FrameKind, Vec<u8>)>,
+        spare: &mut Vec<Vec<u8>>,
+        at_front: bool,
+    ) {
+        let count = frames.len();
+        for step in 0..count {
+            let index = if at_front { count - 1 - step } else { step };
+            let Some((kind, frame)) = frames.get_mut(index) else {
+                continue;
+            };
+            let mut bytes = spare.pop().unwrap_or_default();
+            std::mem::swap(frame, &mut bytes);
+            if at_front {
+                transmits.push_front((kind, bytes));
+            } else {
+                transmits.push_back((kind, bytes));
+            }
+        }
+        frames.clear();
+    }
+
+    // ---- inputs ----
+
+    /// Submits a request (see the ordering guarantee in docs/gateway.md).
+    pub fn submit(
+        &mut self,
+        now: Instant,
+        request: Request<'_>,
+    ) -> Result<Submission, SubmitError> {
+        let charge = self.validate(now, &request)?;
+        let draining = self.is_draining();
+        let Some(limiter) = self.limiter.as_mut() else {
+            return self
+                .send_now(now, &request, &charge)
+                .map(|req_id| Submission::Sent { req_id });
+        };
+        let jumps_queue = self.config.cancel_priority && request.method() == Method::Cancel;
+        let must_wait = (!self.queue.is_empty() && !jumps_queue) || draining;
+        let verdict = if must_wait {
+            Err(now)
+        } else {
+            limiter.check(now.as_nanos(), &charge).map_err(Instant)
+        };
+        match verdict {
+            Ok(()) => {
+                let req_id = self.send_now(now, &request, &charge)?;
+                Ok(Submission::Sent { req_id })
+            }
+            Err(ready_at) => match self.config.when_limited {
+                WhenLimited::Queue { capacity } => {
+                    if self.queue.len() >= capacity {
+                        return Err(SubmitError::QueueFull);
+                    }
+                    self.register_orders(&request);
+                    let queued = Queued {
+                        request: request.to_owned_request(),
+                        charge,
+                    };
+                    if jumps_queue {
+                        // Behind other cancels, ahead of everything else.
+                        let position = self
+                            .queue
+                            .iter()
+                            .position(|q| q.charge.method != Method::Cancel)
+                            .unwrap_or(self.queue.len());
+                        self.queue.insert(position, queued);
+                    } else {
+                        self.queue.push_back(queued);
+                    }
+                    Ok(Submission::Queued)
+                }
+                _ => Err(SubmitError::RateLimited { ready_at }),
+            },
+        }
+    }
+
+    /// Checks the request against the order table; returns its rate charge.
+    fn validate(&self, now: Instant, request: &Request<'_>) -> Result<Charge, SubmitError> {
+        if !self.capabilities.order_entry && request.is_order_entry() {
+            return Err(SubmitError::NoOrderEntry);
+        }
+        let mut charge = Charge {
+            method: request.method(),
+            symbol: None,
+            rested: None,
+            orders: 1,
+        };
+        match request {
+            Request::Place(order) => {
+                if order.client_order_id.is_empty() {
+                    return Err(SubmitError::MissingClientOrderId);
+                }
+                if self.orders.contains(&order.client_order_id) {
+                    return Err(SubmitError::DuplicateClientOrderId);
+                }
+                charge.symbol = Some(order.symbol);
+            }
+            Request::BatchPlace(orders) => {
+                for order in orders.iter() {
+                    if order.client_order_id.is_empty() {
+                        return Err(SubmitError::MissingClientOrderId);
+                    }
+                    if self.orders.contains(&order.client_order_id) {
+                        return Err(SubmitError::DuplicateClientOrderId);
+                    }
+                }
+                if orders.len() > MAX_ORDERS_PER_REQUEST {
+                    return Err(SubmitError::Encode(EncodeError::Invalid("batch too large")));
+                }
+                charge.symbol = orders.first().map(|o| o.symbol);
+                charge.orders = u32::try_from(orders.len()).unwrap_or(u32::MAX);
+            }
+            Request::Amend(amend) => {
+                let state = self.resolve(&amend.order)?;
+                // An order not yet accepted counts as just placed: the
+                // costliest case, so the limiter never under-charges.
+                charge.rested = Some(Duration::ZERO);
+                if let Some(state) = state {
+                    charge.symbol = Some(state.symbol);
+                    charge.rested = Some(rest_time(now, state.accepted_at));
+                }
+            }
+            Request::Cancel(cancel) => {
+                // The costliest order decides (the youngest); one pair per
+                // charge: Kraken counts per pair, and a cancel naming orders
+                // of several pairs is charged to the first's.
+                for order in &cancel.orders {
+                    if let Some(state) = self.resolve(order)? {
+                        charge.symbol.get_or_insert(state.symbol);
+                        let rested = rest_time(now, state.accepted_at);
+                        charge.rested = Some(charge.rested.map_or(rested, |r| r.min(rested)));
+                    }
+                }
+                charge.rested.get_or_insert(Duration::ZERO);
+                charge.orders = u32::try_from(cancel.orders.len()).unwrap_or(u32::MAX);
+            }
+            Request::CancelReplace(replace) => {
+                let order = &replace.new_order;
+                if order.client_order_id.is_empty() {
+                    return Err(SubmitError::MissingClientOrderId);
+                }
+                if self.orders.contains(&order.client_order_id) {
+                    return Err(SubmitError::DuplicateClientOrderId);
+                }
+                self.resolve(&replace.cancel)?;
+                charge.symbol = Some(order.symbol);
+            }
+            Request::QueryOrder { symbol, .. } | Request::BookSnapshot { symbol, .. } => {
+                charge.symbol = Some(*symbol);
+            }
+            _ => {}
+        }
+        Ok(charge)
+    }
+
+    /// The state of a referenced order: by client id it must exist; by venue
+    /// id it may be an order placed elsewhere (then None).
+    fn resolve(&self, order: &OrderRef) -> Result<Option<&OrderState>, SubmitError> {
+        match order {
+            OrderRef::ClientOrderId(id) => self
+                .orders
+                .get(id)
+                .map(Some)
+                .ok_or(SubmitError::UnknownOrder),
+            OrderRef::OrderId(id) => Ok(self
+                .orders
+                .client_id_of(id)
+                .and_then(|c| self.orders.get(&c))),
+        }
+    }
+
+    fn register_orders(&mut self, request: &Request<'_>) {
+        let epoch = self.send_epoch();
+        let orders: &[NewOrder] = match request {
+            Request::Place(order) => std::slice::from_ref(*order),
+            Request::BatchPlace(orders) => orders,
+            Request::CancelReplace(replace) => std::slice::from_ref(&replace.new_order),
+            _ => return,
+        };
+        for order in orders {
+            if self.orders.contains(&order.client_order_id) {
+                continue;
+            }
+            self.orders.insert(
+                order.client_order_id,
+                OrderState {
+                    order_id: None,
+                    symbol: order.symbol,
+                    side: order.side,
+                    qty: order.qty,
+                    filled_qty: orderwire_protocol::num::Decimal::ZERO,
+                    status: OrderStatus::PendingNew,
+                    accepted_at: None,
+                    epoch,
+                    acknowledged: false,
+                },
+            );
+        }
+    }
+
+    /// The epoch a frame handed over now will be written in: the current
+    /// connection's, or the next one's if the connection is down (the engine
+    /// holds it in its backlog until the reconnect).
+    fn send_epoch(&self) -> u64 {
+        if self.link != Link::Down {
+            self.epoch
+        } else {
+            self.epoch + 1
+        }
+    }
+
+    fn send_now(
+        &mut self,
+        now: Instant,
+        request: &Request<'_>,
+        charge: &Charge,
+    ) -> Result<u64, SubmitError> {
+        if self.transmits.len() >= self.config.transmit_capacity {
+            return Err(SubmitError::TransportFull);
+        }
+        let req_id = self.next_req_id;
+        self.frames.clear();
+        let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
+        let expect = match self
+            .venue
+            .encode(&mut ctx, req_id, request, &mut self.frames)
+        {
+            Ok(expect) => expect,
+            Err(error) => {
+                self.frames.clear();
+                return Err(SubmitError::Encode(error));
+            }
+        };
+        Self::queue_frames(
+            &mut self.frames,
+            &mut self.transmits,
+            &mut self.spare_buffers,
+            false,
+        );
+        self.next_req_id += 1;
+        self.last_sent = now;
+        if let Some(limiter) = self.limiter.as_mut() {
+            limiter.charge(now.as_nanos(), charge);
+        }
+        self.register_orders(request);
+        let epoch = self.send_epoch();
+        let mut orders = OrderList::new();
+        let mut summary = RequestSummary {
+            req_id,
+            method: request.method(),
+            client_order_id: None,
+            symbol: charge.symbol,
+            side: None,
+            price: None,
+            qty: None,
+            sent_at_ns: now.as_nanos(),
+        };
+        match request {
+            Request::Place(order) => {
+                orders.push(order.client_order_id);
+                summary.client_order_id = Some(order.client_order_id);
+                summary.side = Some(order.side);
+                summary.price = order.price;
+                summary.qty = Some(order.qty);
+            }
+            Request::BatchPlace(batch) => {
+                for order in batch.iter().take(MAX_ORDERS_PER_REQUEST) {
+                    orders.push(order.client_order_id);
+                }
+            }
+            Request::Amend(amend) => {
+                if let Ok(Some(id)) = self.client_id(&amend.order) {
+                    orders.push(id);
+                    summary.client_order_id = Some(id);
+                }
+                summary.price = amend.price;
+                summary.qty = amend.qty;
+            }
+            Request::Cancel(cancel) => {
+                for order in cancel.orders.iter().take(MAX_ORDERS_PER_REQUEST) {
+                    if let Ok(Some(id)) = self.client_id(order) {
+                        orders.push(id);
+                    }
+                }
+                summary.client_order_id = orders.first().copied();
+            }
+            Request::CancelReplace(replace) => {
+                // The new order first, then the canceled one if it is ours.
+                let order = &replace.new_order;
+                orders.push(order.client_order_id);
+                if let Ok(Some(id)) = self.client_id(&replace.cancel) {
+                    orders.push(id);
+                }
+                summary.client_order_id = Some(order.client_order_id);
+                summary.side = Some(order.side);
+                summary.price = order.price;
+                summary.qty = Some(order.qty);
+            }
+            Request::QueryOrder { order, .. } => {
+                if let Ok(Some(id)) = self.client_id(order) {
+                    orders.push(id);
+                    summary.client_order_id = Some(id);
+                }
+            }
+            _ => {}
+        }
+        for id in &orders {
+            if let Some(state) = self.orders.get_mut(id) {
+                state.epoch = epoch;
+            }
+        }
+        let replies_left = match (expect, request) {
+            (Expect::Replies(_), Request::BatchPlace(batch)) => {
+                u32::try_from(batch.len()).unwrap_or(u32::MAX)
+            }
+            (Expect::Replies(n), _) => n,
+            // Nothing will answer: no pending entry, no deadline.
+            _ => return Ok(req_id),
+        };
+        self.insert_pending(
+            req_id,
+            Pending {
+                summary,
+                deadline: now + self.config.request_timeout,
+                replies_left,
+                orders,
+                answered: 0,
+                epoch,
+            },
+        );
+        self.keep_for_retry(req_id, request, charge);
+        Ok(req_id)
+    }
+
+    fn client_id(&self, order: &OrderRef) -> Result<Option<ClientOrderId>, SubmitError> {
+        Ok(match order {
+            OrderRef::ClientOrderId(id) => Some(*id),
+            OrderRef::OrderId(id) => self.orders.client_id_of(id),
+        })
+    }
+
+    /// Handshake headers for the next (re)connect, made by the venue now
+    /// (Upbit's JWT with a fresh nonce). The values are secrets.
+    pub fn handshake_headers(&mut self, now: Instant, out: &mut Vec<(String, Secret)>) {
+        let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
+        self.venue.handshake_headers(&mut ctx, out);
+    }
+
+    /// The connection opened (`attempt` 0 is the first): appends the open
+    /// sequence (login, then every configured subscription, each with a
+    /// fresh request id) to `out`, which the driver writes before anything
+    /// queued for the connection.
+    pub fn on_connected(&mut self, now: Instant, attempt: u32, out: &mut Frames) {
+        self.epoch += 1;
+        self.in_flight = InFlight {
+            current: self.in_flight.next,
+            next: 0,
+        };
+        self.link = Link::Up { since: now };
+        self.out
+            .events
+            .push(GatewayEvent::Connection(ConnectionEvent::Connected {
+                attempt,
+            }));
+        self.venue.reset();
+        if self.epoch > 1 {
+            self.seen_in_snapshot.clear();
+            self.reconciliation = match self.capabilities.reconcile {
+                Reconcile::FromSnapshot => Reconciliation::AwaitingSnapshot,
+                Reconcile::QueryEach => Reconciliation::QueryDue,
+                _ => Reconciliation::Idle,
+            };
+        }
+        let wall_ns = self.wall_ns(now);
+        let before = out.len();
+        let mut ctx = Ctx::new(now, wall_ns, &mut self.rng);
+        match self.venue.login(&mut ctx, self.next_req_id, out) {
+            Ok(()) if out.len() > before => self.next_req_id += 1,
+            Ok(()) => {}
+            Err(error) => {
+                out.truncate(before);
+                self.out.events.push(GatewayEvent::Dropped {
+                    method: Method::Other,
+                    error: SubmitError::Encode(error),
+                });
+            }
+        }
+        for index in 0..self.config.subscriptions.len() {
+            let req_id = self.next_req_id;
+            let request = Request::Subscribe(&self.config.subscriptions[index]);
+            let before = out.len();
+            let mut ctx = Ctx::new(now, wall_ns, &mut self.rng);
+            let expect = match self.venue.encode(&mut ctx, req_id, &request, out) {
+                Ok(expect) => expect,
+                Err(error) => {
+                    out.truncate(before);
+                    self.out.events.push(GatewayEvent::Dropped {
+                        method: Method::Subscribe,
+                        error: SubmitError::Encode(error),
+                    });
+                    continue;
+                }
+            };
+            self.next_req_id += 1;
+            let Expect::Replies(replies_left) = expect else {
+                continue;
+            };
+            self.insert_pending(
+                req_id,
+                Pending {
+                    summary: RequestSummary {
+                        req_id,
+                        method: Method::Subscribe,
+                        client_order_id: None,
+                        symbol: None,
+                        side: None,
+                        price: None,
+                        qty: None,
+                        sent_at_ns: now.as_nanos(),
+                    },
+                    deadline: now + self.config.request_timeout,
+                    replies_left,
+                    orders: OrderList::new(),
+                    answered: 0,
+                    epoch: self.epoch,
+                },
+            );
+        }
+        self.last_sent = now;
+        if self.config.dead_man.is_some() {
+            self.dead_man_next = Some(now);
+        }
+    }
+
+    /// The connection dropped: every request sent on it is unanswerable, so
+    /// its orders become `unknown` until reconciliation settles them.
+    pub fn on_disconnected(&mut self, _now: Instant, reason: DisconnectReason) {
+        self.out
+            .events
+            .push(GatewayEvent::Connection(ConnectionEvent::Disconnected {
+                reason,
+            }));
+        if self.link == Link::Down {
+            return;
+        }
+        self.link = Link::Down;
+        self.dead_man_next = None;
+        self.mark_lost_orders();
+    }
+
+    /// The engine will try again after `delay` (reported as is).
+    pub fn on_reconnecting(&mut self, attempt: u32, delay: Duration) {
+        self.out
+            .events
+            .push(GatewayEvent::Connection(ConnectionEvent::Reconnecting {
+                attempt,
+                delay,
+            }));
+    }
+
+    /// The connection is gone for good (closed by the user, or the engine
+    /// stopped): like a drop, then `Closed`.
+    pub fn on_closed(&mut self, _now: Instant) {
+        if self.link != Link::Down {
+            self.link = Link::Down;
+            self.dead_man_next = None;
+            self.mark_lost_orders();
+        }
+        self.out
+            .events
+            .push(GatewayEvent::Connection(ConnectionEvent::Closed));
+    }
+
+    /// Handles one inbound message of `kind`. `received_at` is the read's
+    /// timestamp. What the venue answers at once (KIS `PINGPONG`) goes to
+    /// the transport before anything the message's events cause.
+    pub fn handle_message(
+        &mut self,
+        now: Instant,
+        received_at: Instant,
+        kind: FrameKind,
+        message: &mut [u8],
+    ) {
+        let mut decoded = std::mem::take(&mut self.decoded);
+        decoded.clear();
+        self.replies.clear();
+        let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
+        let result = self
+            .venue
+            .decode(&mut ctx, kind, message, &mut decoded, &mut self.replies);
+        if let Err(error) = result {
+            decoded.list.push(Event::Error(error.to_string()));
+        }
+        Self::queue_frames(
+            &mut self.replies,
+            &mut self.transmits,
+            &mut self.spare_buffers,
+            true,
+        );
+        for event in decoded.list.drain(..) {
+            self.handle_event(now, received_at, event, &decoded.levels);
+        }
+        self.decoded = decoded;
+    }
+
+    fn handle_event(&mut self, now: Instant, received_at: Instant, event: Event, levels: &[Level]) {
+        match event {
+            Event::OrderAck(ref ack) => {
+                let req_id = ack.req_id;
+                self.correlate(received_at, req_id, &event);
+            }
+            Event::OrderReject(ref reject) => {
+                let req_id = reject.req_id;
+                self.correlate(received_at, req_id, &event);
+            }
+            Event::Response(ref response) => {
+                let req_id = response.req_id;
+                self.correlate(received_at, req_id, &event);
+            }
+            Event::OrderUpdate(update) => self.on_order_update(now, update),
+            Event::Fill(fill) => self.on_fill(fill),
+            Event::Book(mut book) => {
+                let base = self.out.levels.len();
+                self.out
+                    .levels
+                    .extend_from_slice(levels.get(book.bids.clone()).unwrap_or(&[]));
+                let bids = base..self.out.levels.len();
+                let base = self.out.levels.len();
+                self.out
+                    .levels
+                    .extend_from_slice(levels.get(book.asks.clone()).unwrap_or(&[]));
+                book.bids = bids;
+                book.asks = base..self.out.levels.len();
+                self.out
+                    .events
+                    .push(GatewayEvent::Market(Event::Book(book)));
+            }
+            Event::Trade(_) | Event::Ticker(_) => self.out.events.push(GatewayEvent::Market(event)),
+            Event::Heartbeat => {}
+            Event::ChecksumMismatch { symbol, .. } => {
+                self.out.events.push(GatewayEvent::Problem(event));
+                self.resubscribe_book(now, symbol);
+            }
+            Event::SnapshotEnd { .. } => self.reconcile(),
+            Event::RateUsage(usage) => {
+                let as_of = usage
+                    .req_id
+                    .and_then(|id| self.pending.get(&id))
+                    .map_or(now.as_nanos(), |p| p.summary.sent_at_ns);
+                if let Some(limiter) = self.limiter.as_mut() {
+                    limiter.reconcile(
+                        now.as_nanos(),
+                        usage.counter.as_str(),
+                        Duration::from_secs(usage.window_secs),
+                        usage.limit,
+                        u64::from(usage.count),
+                        as_of,
+                    );
+                }
+            }
+            Event::Throttled { req_id, until, .. } => {
+                self.on_throttled(now, received_at, req_id, until, &event);
+            }
+            Event::ServerShutdown { .. } => {
+                self.out.events.push(GatewayEvent::Problem(event));
+                self.start_drain(now, RecycleCause::ServerShutdown);
+            }
+            _ => self.out.events.push(GatewayEvent::Problem(event)),
+        }
+    }
+
+    /// Stops sending new requests and recycles the connection once what is
+    /// in flight is answered (or its deadline passes).
+    fn start_drain(&mut self, now: Instant, cause: RecycleCause) {
+        if let Link::Up { since } = self.link {
+            self.link = Link::Draining {
+                since,
+                deadline: now + self.config.request_timeout,
+                cause,
+            };
+        }
+    }
+
+    /// A book snapshot fetched on another connection (see
+    /// [`Venue::feed_book_snapshot`]); what the venue makes of it is reported
+    /// like any market data.
+    pub fn feed_book_snapshot(&mut self, now: Instant, book: &BookEvent, levels: &[Level]) {
+        let mut decoded = std::mem::take(&mut self.decoded);
+        decoded.clear();
+        let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
+        self.venue
+            .feed_book_snapshot(&mut ctx, book, levels, &mut decoded);
+        for event in decoded.list.drain(..) {
+            self.handle_event(now, now, event, &decoded.levels);
+        }
+        self.decoded = decoded;
+    }
+
+    /// A book whose checksum failed is rebuilt from a fresh snapshot:
+    /// unsubscribe, then subscribe again.
+    fn resubscribe_book(&mut self, now: Instant, symbol: orderwire_protocol::model::Symbol) {
+        let depth = self.config.subscriptions.iter().find_map(|s| match s {
+            Subscription::Book { symbols, depth } if symbols.contains(&symbol) => Some(*depth),
+            _ => None,
+        });
+        let Some(depth) = depth else { return };
+        let subscription = Subscription::Book {
+            symbols: vec![symbol],
+            depth,
+        };
+        self.send_housekeeping(now, Request::Unsubscribe(&subscription));
+        self.send_housekeeping(now, Request::Subscribe(&subscription));
+    }
+
+    /// Expires deadlines, releases rate-limited requests that now fit,
+    /// recycles a drained connection, refreshes the dead-man switch and
+    /// keeps the connection alive. A spurious call is a no-op.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.expire_requests(now);
+        let since = match self.link {
+            // Frames wait in the engine's backlog for the reconnect.
+            Link::Down => return self.release_queued(now),
+            // Nothing new goes out on a connection being recycled.
+            Link::Recycling => return,
+            Link::Draining {
+                deadline, cause, ..
+            } => {
+                if self.in_flight.current == 0 || now >= deadline {
+                    self.link = Link::Recycling;
+                    self.out.events.push(GatewayEvent::Recycle { cause });
+                }
+                return;
+            }
+            Link::Up { since } => since,
+        };
+        if let Some(due) = self.age_limit_at(since) {
+            if now >= due {
+                self.start_drain(now, RecycleCause::MaxAge);
+                return;
+            }
+        }
+        self.release_queued(now);
+        if self.reconciliation == Reconciliation::QueryDue {
+            self.query_unknown_orders(now);
+        }
+        if let (Some(at), Some(switch)) = (self.dead_man_next, self.config.dead_man) {
+            if at <= now {
+                let timeout_secs = u32::try_from(switch.timeout.as_secs()).unwrap_or(u32::MAX);
+                // The switch is refreshed ahead of anything rate-limited: it
+                // costs nothing on the trading counter, and a missed refresh
+                // cancels every order.
+                self.send_housekeeping(now, Request::CancelAllAfter { timeout_secs });
+                self.dead_man_next = Some(now + switch.refresh_every);
+            }
+        }
+        if let Some(every) = self.keepalive.app_ping_every {
+            if now.saturating_duration_since(self.last_sent) >= every {
+                self.send_housekeeping(now, Request::Ping);
+            }
+        }
+    }
+
+    /// When a connection open since `since` should be recycled for its age.
+    fn age_limit_at(&self, since: Instant) -> Option<Instant> {
+        self.keepalive
+            .max_connection_age
+            .map(|age| since + age.saturating_sub(self.config.reconnect_margin))
+    }
+
+    /// Sends a request the gateway makes itself (keepalive, dead-man switch,
+    /// resubscribe) outside the rate-limit FIFO; a failure is reported.
+    fn send_housekeeping(&mut self, now: Instant, request: Request<'_>) {
+        let charge = Charge {
+            method: request.method(),
+            symbol: None,
+            rested: None,
+            orders: 1,
+        };
+        if let Err(error) = self.send_now(now, &request, &charge) {
+            self.out.events.push(GatewayEvent::Dropped {
+                method: request.method(),
+                error,
+            });
+        }
+    }
+
+    fn expire_requests(&mut self, now: Instant) {
+        loop {
+            let pending = &self.pending;
+            let Some(req_id) = self.deadlines.pop_expired(now, |id, at| {
+                pending.get(&id).is_some_and(|p| p.deadline == at)
+            }) else {
+                break;
+            };
+            let Some(expired) = self.remove_pending(req_id) else {
+                continue;
+            };
+            let method = expired.summary.method;
+            self.out
+                .events
+                .push(GatewayEvent::TimedOut { req_id, method });
+            // Never a made-up reject: the venue may have acted on it. An
+            // order the venue's stream already confirmed stays as it is.
+            for id in expired.orders {
+                let settled = self.orders.get(&id).is_some_and(|s| {
+                    s.status.is_terminal()
+                        || (matches!(method, Method::Place | Method::BatchPlace)
+                            && s.status != OrderStatus::PendingNew)
+                });
+                if settled {
+                    continue;
+                }
+                if let Some(event) =
+                    self.orders
+                        .transition(&id, OrderStatus::Unknown, Cause::Timeout)
+                {
+                    self.out.events.push(GatewayEvent::Order(event));
+                    if self.capabilities.reconcile == Reconcile::QueryEach {
+                        self.reconciliation = Reconciliation::QueryDue;
+                    }
+                }
+            }
+        }
+    }
+
+    /// When `handle_timeout` should next run.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let pending = &self.pending;
+        let mut next = self
+            .deadlines
+            .next(|id, at| pending.get(&id).is_some_and(|p| p.deadline == at));
+        let mut consider = |at: Instant| next = Some(next.map_or(at, |n| n.min(at)));
+        let queue_front = self.queue.front().filter(|_| !self.is_draining());
+        if let (Some(front), Some(limiter)) = (queue_front, self.limiter.as_mut()) {
+            // `check` with the current counters answers "ready at"; asking
+            // at time 0 would be wrong, so ask at the last send time.
+            match limiter.check(self.last_sent.as_nanos(), &front.charge) {
+                Ok(()) => consider(self.last_sent),
+                Err(at) if at != u64::MAX => consider(Instant(at)),
+                Err(_) => {}
+            }
+        }
+        match self.link {
+            Link::Down | Link::Recycling => {}
+            Link::Draining { deadline, .. } => {
+                consider(if self.in_flight.current == 0 {
+                    self.last_sent
+                } else {
+                    deadline
+                });
+            }
+            Link::Up { since } => {
+                if self.reconciliation == Reconciliation::QueryDue {
+                    consider(self.last_sent);
+                }
+                if let Some(at) = self.age_limit_at(since) {
+                    consider(at);
+                }
+                if let Some(at) = self.dead_man_next {
+                    consider(at);
+                }
+                if let Some(every) = self.keepalive.app_ping_every {
+                    consider(self.last_sent + every);
+                }
+            }
+        }
+        next
+    }
+}

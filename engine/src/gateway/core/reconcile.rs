@@ -1,0 +1,159 @@
+//! Reconciliation: settling orders whose state is unknown after a drop or a
+//! timeout, from the venue's snapshot of open orders or by asking for each.
+
+use std::collections::HashSet;
+
+use orderwire_protocol::model::{
+    ClientOrderId, Method, OrderRef, OrderStatus, OwnedRequest, Request, Symbol,
+};
+use orderwire_protocol::time::Instant;
+use orderwire_protocol::venue::Venue;
+
+use super::GatewayCore;
+use super::events::GatewayEvent;
+use crate::gateway::orders::Cause;
+
+/// What settles the unknown orders next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reconciliation {
+    /// Nothing to settle.
+    Idle,
+    /// The snapshot of open orders after the reconnect settles every order
+    /// sent on an earlier connection (Kraken).
+    AwaitingSnapshot,
+    /// Every unknown order is asked for at the next timer (Binance).
+    QueryDue,
+}
+
+impl<V: Venue> GatewayCore<V> {
+    /// The connection dropped: the orders of every request written on it,
+    /// and every other live order of it, become `unknown`. Orders still in the
+    /// rate-limit queue were never sent: they stay pending.
+    pub(super) fn mark_lost_orders(&mut self) {
+        let epoch = self.epoch;
+        let mut lost = Vec::new();
+        self.pending.retain(|_, pending| {
+            let on_dead_socket = pending.epoch <= epoch;
+            if on_dead_socket {
+                lost.push(pending.orders.clone());
+            }
+            !on_dead_socket
+        });
+        self.in_flight.current = 0;
+        for orders in lost {
+            for id in orders {
+                if let Some(event) =
+                    self.orders
+                        .transition(&id, OrderStatus::Unknown, Cause::Disconnect)
+                {
+                    self.out.events.push(GatewayEvent::Order(event));
+                }
+            }
+        }
+        let queued: HashSet<ClientOrderId> = self
+            .queue
+            .iter()
+            .flat_map(|q| match &q.request {
+                OwnedRequest::Place(order) => vec![order.client_order_id],
+                OwnedRequest::BatchPlace(orders) => {
+                    orders.iter().map(|o| o.client_order_id).collect()
+                }
+                OwnedRequest::CancelReplace(replace) => vec![replace.new_order.client_order_id],
+                _ => Vec::new(),
+            })
+            .collect();
+        let live: Vec<ClientOrderId> = self
+            .orders
+            .live()
+            .filter(|(id, s)| {
+                s.epoch <= epoch && s.status != OrderStatus::Unknown && !queued.contains(*id)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in live {
+            if let Some(event) =
+                self.orders
+                    .transition(&id, OrderStatus::Unknown, Cause::Disconnect)
+            {
+                self.out.events.push(GatewayEvent::Order(event));
+            }
+        }
+    }
+
+    /// The venue has no record of an unknown order: it is closed as
+    /// reconciliation closes an order missing from a snapshot.
+    pub(super) fn settle_absent(&mut self, id: &ClientOrderId) {
+        let Some(state) = self.orders.get(id) else {
+            return;
+        };
+        if state.status != OrderStatus::Unknown {
+            return;
+        }
+        let status = if state.filled_qty >= state.qty {
+            OrderStatus::Filled
+        } else if state.acknowledged {
+            OrderStatus::Canceled
+        } else {
+            OrderStatus::Rejected
+        };
+        if let Some(event) = self.orders.transition(id, status, Cause::Reconciled) {
+            self.out.events.push(GatewayEvent::Order(event));
+        }
+    }
+
+    /// Asks the venue for every unknown order's state (venues that
+    /// reconcile by query), through the rate limiter like any request.
+    pub(super) fn query_unknown_orders(&mut self, now: Instant) {
+        self.reconciliation = Reconciliation::Idle;
+        let unknown: Vec<(ClientOrderId, Symbol)> = self
+            .orders
+            .live()
+            .filter(|(_, s)| s.status == OrderStatus::Unknown)
+            .map(|(id, s)| (*id, s.symbol))
+            .collect();
+        for (id, symbol) in unknown {
+            let request = Request::QueryOrder {
+                order: OrderRef::ClientOrderId(id),
+                symbol,
+            };
+            if let Err(error) = self.submit(now, request) {
+                self.out.events.push(GatewayEvent::Dropped {
+                    method: Method::QueryOrder,
+                    error,
+                });
+            }
+        }
+    }
+
+    /// After a reconnect's executions snapshot: every order sent on an
+    /// earlier connection that is still unknown, and absent from the
+    /// snapshot of open orders, is closed. Filled if its fills cover it;
+    /// canceled if the venue had accepted it; rejected if it never had.
+    pub(super) fn reconcile(&mut self) {
+        if self.reconciliation != Reconciliation::AwaitingSnapshot {
+            return;
+        }
+        self.reconciliation = Reconciliation::Idle;
+        let epoch = self.epoch;
+        let settle: Vec<(ClientOrderId, OrderStatus)> = self
+            .orders
+            .live()
+            .filter(|(id, s)| s.epoch < epoch && !self.seen_in_snapshot.contains(*id))
+            .map(|(id, s)| {
+                let status = if s.filled_qty >= s.qty {
+                    OrderStatus::Filled
+                } else if s.acknowledged {
+                    OrderStatus::Canceled
+                } else {
+                    OrderStatus::Rejected
+                };
+                (*id, status)
+            })
+            .collect();
+        for (id, status) in settle {
+            if let Some(event) = self.orders.transition(&id, status, Cause::Reconciled) {
+                self.out.events.push(GatewayEvent::Order(event));
+            }
+        }
+    }
+}
