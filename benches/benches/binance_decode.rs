@@ -9,6 +9,7 @@
 //!
 //! After criterion's run it prints the ratio of the medians (serde_json
 //! over orderwire) from criterion's own estimates.
+#![forbid(unsafe_code)]
 
 use std::hint::black_box;
 
@@ -138,7 +139,9 @@ fn serde_depth(text: &str, book: &mut Book, last_id: &mut u64, out: &mut Events)
         asks: middle..out.levels.len(),
         checksum: None,
         sequence: Some(depth.u),
-        ts: Some(depth.time as i64 * 1_000_000),
+        ts: i64::try_from(depth.time)
+            .ok()
+            .map(|ms| ms.saturating_mul(1_000_000)),
     }));
     depth.b.len() + depth.a.len()
 }
@@ -175,7 +178,9 @@ fn serde_place(text: &str, out: &mut Events) -> usize {
         "SELL" => Some(Side::Sell),
         _ => None,
     };
-    let ts = Some(placed.transact_time as i64 * 1_000_000);
+    let ts = i64::try_from(placed.transact_time)
+        .ok()
+        .map(|ms| ms.saturating_mul(1_000_000));
     out.list.push(Event::OrderAck(OrderAck {
         req_id: Some(reply.id),
         method: Method::Place,

@@ -10,6 +10,7 @@
 //!
 //! Each iteration copies the message into a reused buffer first (simd-json
 //! parses in place; the others pay the same copy).
+#![forbid(unsafe_code)]
 
 use std::hint::black_box;
 

@@ -16,6 +16,7 @@
 //!
 //! `ORDERWIRE_ORDERS` sets the measured orders (default 100,000, after
 //! 5,000 warm-up ones).
+#![forbid(unsafe_code)]
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -15,6 +15,12 @@
 //!
 //! `ORDERWIRE_RTT_ROUNDS` sets the measured round trips per client (default
 //! 20,000, after 2,000 warm-up ones).
+#![forbid(unsafe_code)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -9,6 +9,7 @@
 //! trading message rates. In `ws_decode_batched` every read returns about
 //! 64 KiB of back-to-back frames, tungstenite's best case (it sizes its read
 //! buffer for bulk reads); times there are per message.
+#![forbid(unsafe_code)]
 
 use std::hint::black_box;
 use std::io::{self, Read, Write};

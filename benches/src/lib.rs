@@ -1,5 +1,6 @@
 //! Shared pieces of the orderwire benchmarks: payloads that look like venue
 //! traffic, and an open codec connection without a socket.
+#![forbid(unsafe_code)]
 
 use orderwire_protocol::Instant;
 use orderwire_protocol::ws::handshake::{HandshakeRequest, accept_for_key};

@@ -66,7 +66,7 @@ impl Backoff {
 
     /// Records that an attempt starts at `now_ns`.
     pub fn attempt_started(&mut self, now_ns: u64) {
-        let window = self.policy.attempts_per_window.1.as_nanos() as u64;
+        let window = crate::clock::nanos(self.policy.attempts_per_window.1);
         while self
             .recent_attempts
             .front()
@@ -107,7 +107,8 @@ impl Backoff {
             .base
             .as_nanos()
             .saturating_mul(1u128 << exponent)
-            .min(self.policy.cap.as_nanos()) as u64;
+            .min(self.policy.cap.as_nanos());
+        let ceiling = u64::try_from(ceiling).unwrap_or(u64::MAX);
         let jitter = if ceiling == 0 {
             0
         } else {
@@ -120,7 +121,7 @@ impl Backoff {
     /// The earliest time the attempt window allows another attempt.
     fn window_allows_at(&self, now_ns: u64) -> u64 {
         let (limit, window) = self.policy.attempts_per_window;
-        let window = window.as_nanos() as u64;
+        let window = crate::clock::nanos(window);
         let limit = limit.max(1) as usize;
         let mut in_window = self
             .recent_attempts

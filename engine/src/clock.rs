@@ -16,6 +16,12 @@ pub struct Clock {
     origin: u64,
 }
 
+/// A duration in engine-clock nanoseconds, capped at half the range so a
+/// deadline added to any reading cannot overflow.
+pub(crate) fn nanos(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).map_or(u64::MAX / 2, |n| n.min(u64::MAX / 2))
+}
+
 impl Clock {
     /// Calibrates once (a few milliseconds on first use in the process).
     #[expect(

@@ -694,9 +694,7 @@ impl Connection {
     }
 }
 
-fn nanos(duration: Duration) -> u64 {
-    duration.as_nanos().min(u128::from(u64::MAX / 2)) as u64
-}
+use crate::clock::nanos;
 
 const fn libc_einprogress() -> i32 {
     // EINPROGRESS on Linux; the engine targets Linux (mio's epoll).

@@ -16,6 +16,7 @@
 //! engine.shutdown(std::time::Duration::from_secs(1));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![forbid(unsafe_code)]
 
 pub mod backoff;
 pub mod clock;

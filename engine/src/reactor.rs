@@ -116,7 +116,7 @@ impl Reactor {
             sleeping: parts.sleeping,
             clock: parts.clock,
             wait: parts.wait,
-            spin_before_block: parts.spin_before_block.as_nanos().min(u128::from(u64::MAX)) as u64,
+            spin_before_block: crate::clock::nanos(parts.spin_before_block),
             last_activity: 0,
             state: State {
                 slots: Vec::new(),
@@ -308,8 +308,7 @@ impl Reactor {
         if self.state.stopping.is_some() {
             return;
         }
-        self.state.stopping =
-            Some(now.saturating_add(grace.as_nanos().min(u128::from(u64::MAX / 2)) as u64));
+        self.state.stopping = Some(now.saturating_add(crate::clock::nanos(grace)));
         let registry = self.poll.registry();
         for (slot, conn) in self.state.slots.iter_mut().enumerate() {
             if let Some(conn) = conn {

@@ -2,6 +2,11 @@
 //! `websockets` and Node `ws` (both installed by .ci/run), over `ws://` and
 //! over `wss://` with an rcgen certificate. Echo of text and binary up to
 //! 1 MiB, fragmented messages, a ping from the server, and a close from it.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
 
 mod support;
 

@@ -3,6 +3,11 @@
 //! side, a server killed mid-stream (reconnect and open-sequence replay),
 //! a handshake that never comes, a silent server (data watchdog), an
 //! unknown CA, and shutdown.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
 
 mod support;
 

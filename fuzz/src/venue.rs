@@ -9,7 +9,7 @@ use orderwire_protocol::venue::{FrameKind, Offline};
 /// Decodes the input as a sequence of Kraken messages (split on newlines,
 /// so books and order state carry across them), and prints every event:
 /// nothing may panic, and every event must render as valid JSON text.
-pub fn kraken_decode(data: &[u8]) {
+pub(crate) fn kraken_decode(data: &[u8]) {
     let mut codec = Kraken::public();
     let mut offline = Offline::new(0);
     let mut events = Events::default();
@@ -28,7 +28,7 @@ pub fn kraken_decode(data: &[u8]) {
 
 /// Parses the input as a decimal; a decimal that parses must print back to
 /// text that parses to the same value.
-pub fn decimal(data: &[u8]) {
+pub(crate) fn decimal(data: &[u8]) {
     if let Ok(value) = Decimal::parse(data) {
         let text = value.to_string();
         let again: Decimal = text.parse().expect("a decimal's own text parses");
@@ -41,7 +41,7 @@ pub fn decimal(data: &[u8]) {
 
 /// Decodes each line as a Binance stream message; depth updates go through
 /// a `DepthSync` that gets an empty snapshot whenever it asks for one.
-pub fn binance_stream(data: &[u8]) {
+pub(crate) fn binance_stream(data: &[u8]) {
     use orderwire_protocol::venue::binance::{DepthSync, StreamMessage, SyncAction, decode_stream};
     let mut sync = DepthSync::new(100);
     let mut events = Events::default();
@@ -62,7 +62,7 @@ pub fn binance_stream(data: &[u8]) {
 /// (WebSocket API replies, pushed events and market streams, books per
 /// symbol), after a few requests so that replies find their methods; every
 /// event must render as JSON text.
-pub fn binance_api(data: &[u8]) {
+pub(crate) fn binance_api(data: &[u8]) {
     use orderwire_protocol::model::{OrderRef, Request, inline};
     use orderwire_protocol::venue::binance::Binance;
     let mut codec = Binance::offline();

@@ -7,7 +7,7 @@ use orderwire_protocol::ws::handshake::{HandshakeRequest, Offer, accept_for_key,
 use orderwire_protocol::ws::{Config, Conn, DeflateConfig, Event, MessageKind, State};
 
 /// Arbitrary bytes as the server's handshake response, fed in two pieces.
-pub fn handshake_response(data: &[u8]) {
+pub(crate) fn handshake_response(data: &[u8]) {
     let offer = Offer {
         expected_accept: accept_for_key("dGhlIHNhbXBsZSBub25jZQ=="),
         protocols: vec!["chat".into()],
@@ -28,7 +28,7 @@ pub fn handshake_response(data: &[u8]) {
 
 /// Arbitrary bytes after a valid handshake. The first byte picks whether
 /// permessage-deflate is negotiated and seeds how the rest is split.
-pub fn frames(data: &[u8]) {
+pub(crate) fn frames(data: &[u8]) {
     let Some((&flags, stream)) = data.split_first() else {
         return;
     };

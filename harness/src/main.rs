@@ -1,4 +1,5 @@
 //! `orderwire`: the command line of the orderwire engine.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

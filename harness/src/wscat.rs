@@ -20,7 +20,7 @@ use orderwire_protocol::ws::MessageKind;
 
 /// Arguments of `orderwire wscat`.
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Send every received message back unchanged.
     #[arg(long)]
     echo: bool,
@@ -38,7 +38,7 @@ pub struct Args {
     url: String,
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub(crate) fn run(args: Args) -> Result<(), String> {
     let mut config = ConnectionConfig::new(args.url.clone());
     for header in &args.headers {
         let (name, value) = header

@@ -4,6 +4,11 @@
 //! not offer permessage-deflate, so groups 12 and 13 are not run here (the
 //! codec's own suite covers them). Every case must be OK or INFORMATIONAL,
 //! except the NON-STRICT ones listed in `FAILS_FAST`.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
 
 use std::collections::BTreeMap;
 use std::io::BufRead;

@@ -5,6 +5,11 @@
 //! process, so it needs no network: `cargo run --release -p orderwire-protocol --example echo`.
 //! With a `ws://` URL it uses that server instead.
 #![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
+#![allow(
     clippy::disallowed_types,
     clippy::disallowed_methods,
     clippy::print_stdout

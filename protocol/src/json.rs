@@ -386,8 +386,9 @@ impl<'a> Scanner<'a> {
         }
         self.pos = at;
         let magnitude = i128::from(value);
-        // At most 19 fraction digits.
-        Some((if negative { -magnitude } else { magnitude }, scale as u8))
+        // At most 19 fraction digits, so the conversion holds.
+        let scale = u8::try_from(scale).ok()?;
+        Some((if negative { -magnitude } else { magnitude }, scale))
     }
 
     /// Reads an unsigned integer of at most 19 digits in one pass (ids,

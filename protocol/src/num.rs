@@ -341,7 +341,7 @@ fn parse_plain(text: &[u8]) -> Option<Decimal> {
     Some(Decimal {
         mantissa: if negative { -magnitude } else { magnitude },
         // At most 19 fraction digits, below MAX_SCALE.
-        scale: scale as u8,
+        scale: u8::try_from(scale).ok()?,
     })
 }
 
@@ -435,7 +435,9 @@ impl Ord for Decimal {
         } else {
             (*other, *self, true)
         };
-        let factor = POW10[usize::from(high.scale - low.scale)] as i128;
+        // 10^38 at most, below i128::MAX.
+        let factor =
+            i128::try_from(POW10[usize::from(high.scale - low.scale)]).unwrap_or(i128::MAX);
         if let Some(scaled) = low.mantissa.checked_mul(factor) {
             let order = scaled.cmp(&high.mantissa);
             return if flipped { order.reverse() } else { order };

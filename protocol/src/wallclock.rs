@@ -123,7 +123,8 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 fn push_digits(out: &mut Vec<u8>, value: i64, width: u32) {
     for position in (0..width).rev() {
         // Each digit is below 10.
-        out.push(b'0' + (value / 10i64.pow(position) % 10) as u8);
+        let digit = (value / 10i64.pow(position)).rem_euclid(10);
+        out.push(b'0' + u8::try_from(digit).unwrap_or(0));
     }
 }
 

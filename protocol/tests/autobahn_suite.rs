@@ -4,6 +4,11 @@
 //! the test; a case that gets better is reported so the file can be updated.
 //!
 //! kosoku is found as `orderwire_testkit::autobahn` describes.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod support;

@@ -1,5 +1,10 @@
 //! Connection lifecycle in virtual time: handshake, close, timers, limits,
 //! permessage-deflate and determinism.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
 
 mod support;
 

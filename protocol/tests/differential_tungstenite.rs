@@ -2,6 +2,11 @@
 //! implementation: what its server role encodes, we decode to the same
 //! messages for any split of the stream; what we encode, its server role
 //! accepts as the same messages.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
 
 mod support;
 

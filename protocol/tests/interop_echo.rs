@@ -2,6 +2,11 @@
 //! tungstenite server thread, and Python `websockets` with permessage-deflate
 //! off and on. Messages from 0 bytes to 1 MiB, fragmented both ways, ping and
 //! pong, and close codes from either side.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod support;

@@ -1,5 +1,10 @@
 //! Property tests for exact decimals: text round trips, agreement with an
 //! independent big-integer reading, and ordering.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
 
 use orderwire_protocol::num::Decimal;
 use proptest::prelude::*;

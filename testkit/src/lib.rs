@@ -1,5 +1,6 @@
 //! Fixtures for orderwire's tests: a throwaway PKI made with rcgen, and the
 //! WebSocket echo servers in other languages under `interop/`.
+#![deny(unsafe_code)]
 
 pub mod alloc;
 pub mod autobahn;

@@ -143,9 +143,8 @@ fn serve<S: Read + Write + Shutdown>(
         return;
     }
     loop {
-        let message = match ws.read() {
-            Ok(message) => message,
-            Err(_) => return,
+        let Ok(message) = ws.read() else {
+            return;
         };
         if let Message::Text(text) = &message {
             log.lock().expect("log")[index].push(text.to_string());

@@ -126,6 +126,11 @@ pub fn to_hgrm(histogram: &Histogram<u64>) -> String {
         let micros = step.value_iterated_to() as f64 / 1_000.0;
         let count = step.count_since_last_iteration();
         let _ = count;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a quantile in [0, 1] times a count: a count again"
+        )]
         let cumulative = (quantile * total as f64).round() as u64;
         if quantile < 1.0 {
             let _ = writeln!(

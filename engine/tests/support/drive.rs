@@ -8,7 +8,7 @@ use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{FrameKind, Frames as VenueFrames, Venue};
 
 /// Where drained frames go.
-pub trait Sink {
+pub(crate) trait Sink {
     /// An empty buffer to take the next frame (a pooled one, for a sink
     /// that must not allocate).
     fn buffer(&mut self) -> Vec<u8> {
@@ -20,7 +20,7 @@ pub trait Sink {
 
 /// What the core sent: the frames, and their kinds.
 #[derive(Default)]
-pub struct Frames(pub Vec<Vec<u8>>, pub Vec<FrameKind>);
+pub(crate) struct Frames(pub Vec<Vec<u8>>, pub Vec<FrameKind>);
 
 impl Sink for Frames {
     fn frame(&mut self, kind: FrameKind, bytes: Vec<u8>) {
@@ -31,12 +31,12 @@ impl Sink for Frames {
 
 impl Frames {
     /// Frame `index` as JSON.
-    pub fn json(&self, index: usize) -> serde_json::Value {
+    pub(crate) fn json(&self, index: usize) -> serde_json::Value {
         serde_json::from_slice(&self.0[index]).unwrap()
     }
 
     /// Every frame's `method`.
-    pub fn methods(&self) -> Vec<String> {
+    pub(crate) fn methods(&self) -> Vec<String> {
         (0..self.0.len())
             .map(|i| self.json(i)["method"].as_str().unwrap().to_owned())
             .collect()
@@ -45,7 +45,7 @@ impl Frames {
 
 /// Moves every frame the core has written into `out`, as the engine's
 /// `Gateway` does: a buffer in for each frame out.
-pub fn drain<V: Venue>(core: &mut GatewayCore<V>, out: &mut impl Sink) {
+pub(crate) fn drain<V: Venue>(core: &mut GatewayCore<V>, out: &mut impl Sink) {
     while core.transmits_pending() > 0 {
         let mut buf = out.buffer();
         let Some(kind) = core.poll_transmit(&mut buf) else {
@@ -56,7 +56,7 @@ pub fn drain<V: Venue>(core: &mut GatewayCore<V>, out: &mut impl Sink) {
 }
 
 /// The core's inputs at virtual times, each followed by a drain.
-pub trait Drive {
+pub(crate) trait Drive {
     /// `submit` at `now`.
     fn submit_at(
         &mut self,

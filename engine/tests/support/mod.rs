@@ -8,9 +8,9 @@ use std::time::Duration;
 use orderwire_engine::{Engine, EngineEvent};
 
 #[allow(unused_imports)]
-pub use orderwire_testkit::server::{Script, TestServer};
+pub(crate) use orderwire_testkit::server::{Script, TestServer};
 #[allow(unused_imports)]
-pub use orderwire_testkit::{PeerServer, TestPki};
+pub(crate) use orderwire_testkit::{PeerServer, TestPki};
 
 /// Waits for the first event that `want` accepts, recycling message
 /// buffers it skips; panics with the events seen if none comes in `within`.
@@ -18,7 +18,7 @@ pub use orderwire_testkit::{PeerServer, TestPki};
     clippy::disallowed_methods,
     reason = "a bound on waiting for a real socket, not time in the logic under test"
 )]
-pub fn wait_for<T>(
+pub(crate) fn wait_for<T>(
     engine: &Engine,
     within: Duration,
     mut want: impl FnMut(&EngineEvent) -> Option<T>,
@@ -46,9 +46,9 @@ pub fn wait_for<T>(
 }
 
 /// How long a test waits for something that should take milliseconds.
-pub const PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
-pub fn io_error_kind(error: &io::Error) -> io::ErrorKind {
+pub(crate) fn io_error_kind(error: &io::Error) -> io::ErrorKind {
     error.kind()
 }
-pub mod drive;
+pub(crate) mod drive;

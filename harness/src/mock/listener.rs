@@ -7,12 +7,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// The TLS stream a mock connection is served over.
-pub type TlsStream = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;
+pub(super) type TlsStream = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;
 
 /// Accepts on `listener` while `running()`, and serves each connection
 /// with `serve(stream, connection number)` on a thread of its own named
 /// `<name>-<n>`; `on_accept` runs first, on the accepting thread.
-pub fn accept_tls(
+pub(super) fn accept_tls(
     name: &str,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,

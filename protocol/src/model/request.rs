@@ -183,19 +183,19 @@ pub enum Subscription {
     /// Order book to `depth` levels.
     Book {
         /// Pairs.
-        symbols: Vec<super::Symbol>,
+        symbols: Vec<Symbol>,
         /// Levels per side.
         depth: u32,
     },
     /// Best bid and ask and the day's figures.
     Ticker {
         /// Pairs.
-        symbols: Vec<super::Symbol>,
+        symbols: Vec<Symbol>,
     },
     /// Public trades.
     Trades {
         /// Pairs.
-        symbols: Vec<super::Symbol>,
+        symbols: Vec<Symbol>,
     },
     /// The account's order and fill stream, with a snapshot of open orders.
     Executions {

@@ -665,7 +665,10 @@ impl Conn {
                 Err(error) => return self.fail(error),
             };
             // check_header bounded payload_len by max_frame_size, a usize.
-            let payload_len = header.payload_len as usize;
+            let Ok(payload_len) = usize::try_from(header.payload_len) else {
+                let limit = self.config.max_frame_size;
+                return self.fail(WsError::MessageTooBig { limit });
+            };
             let start = self.parsed + header.header_len;
             if self.filled - start < payload_len {
                 return self.check_partial_text(opcode, header.rsv, start);
@@ -977,10 +980,6 @@ mod tests {
     fn size_of_pending_is_small() {
         // A push of a large enum onto the queue stalled the parse loop
         // (store forwarding); keep the descriptor at three words.
-        assert!(
-            std::mem::size_of::<Pending>() <= 24,
-            "{}",
-            std::mem::size_of::<Pending>()
-        );
+        assert!(size_of::<Pending>() <= 24, "{}", size_of::<Pending>());
     }
 }

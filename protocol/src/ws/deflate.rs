@@ -204,7 +204,9 @@ impl Inflater {
                 .z
                 .decompress_vec(input, out, FlushDecompress::Sync)
                 .map_err(|_| InflateError::Corrupt)?;
-            let consumed = (self.z.total_in() - in_before) as usize;
+            // What this call read: at most `input.len()`.
+            let consumed = usize::try_from(self.z.total_in() - in_before)
+                .map_or(input.len(), |n| n.min(input.len()));
             let produced = self.z.total_out() - out_before;
             input = &input[consumed..];
             if out.len() > limit {
@@ -287,7 +289,8 @@ impl Deflater {
             {
                 break;
             }
-            input = &input[(self.z.total_in() - before) as usize..];
+            let read = usize::try_from(self.z.total_in() - before).unwrap_or(input.len());
+            input = input.get(read..).unwrap_or(&[]);
             if input.is_empty() && out.len() < out.capacity() {
                 break;
             }

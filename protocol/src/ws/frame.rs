@@ -137,8 +137,8 @@ pub fn write_header(
 ) {
     let b0 = (u8::from(fin) << 7) | ((rsv & 0b111) << 4) | opcode.bits();
     let mask_bit = if mask.is_some() { 0x80 } else { 0 };
-    if len < 126 {
-        out.extend_from_slice(&[b0, mask_bit | len as u8]);
+    if let Some(len7) = u8::try_from(len).ok().filter(|l| *l < 126) {
+        out.extend_from_slice(&[b0, mask_bit | len7]);
     } else if let Ok(len16) = u16::try_from(len) {
         let be = len16.to_be_bytes();
         out.extend_from_slice(&[b0, mask_bit | 126, be[0], be[1]]);

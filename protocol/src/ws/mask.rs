@@ -67,6 +67,11 @@ fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data: small counters made into bytes"
+)]
 mod tests {
     use super::*;
 

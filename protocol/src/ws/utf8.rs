@@ -62,7 +62,8 @@ impl Utf8Validator {
                 Err(e) if e.error_len().is_some() => return Err(InvalidUtf8),
                 // Still a valid prefix; `data` is empty here since take < width - have.
                 Err(_) => {
-                    self.pending_len = now_have as u8;
+                    // A code point's prefix: at most 3 bytes.
+                    self.pending_len = u8::try_from(now_have).unwrap_or(3);
                     return Ok(());
                 }
             }
@@ -74,7 +75,7 @@ impl Utf8Validator {
                 // An incomplete but so far valid code point at the end: at most 3 bytes.
                 let rest = &data[e.valid_up_to()..];
                 self.pending[..rest.len()].copy_from_slice(rest);
-                self.pending_len = rest.len() as u8;
+                self.pending_len = u8::try_from(rest.len()).unwrap_or(3);
                 Ok(())
             }
         }

@@ -9,11 +9,11 @@ use orderwire_protocol::ws::{Config, DeflateConfig};
 
 use super::blocking::{BlockingClient, Received};
 
-pub const AGENT: &str = "orderwire";
+pub(crate) const AGENT: &str = "orderwire";
 
 /// The codec configuration under test: permessage-deflate offered, limits
 /// above the suite's largest message (16 MiB).
-pub fn config(client_no_context_takeover: bool) -> Config {
+pub(crate) fn config(client_no_context_takeover: bool) -> Config {
     Config {
         deflate: Some(DeflateConfig {
             compression_threshold: 0,
@@ -28,7 +28,11 @@ pub fn config(client_no_context_takeover: bool) -> Config {
 
 /// Runs every case the server offers; `log` gets one line per problem.
 /// Returns the number of cases run.
-pub fn run_suite(base: &str, config: &Config, mut log: impl FnMut(String)) -> io::Result<u32> {
+pub(crate) fn run_suite(
+    base: &str,
+    config: &Config,
+    mut log: impl FnMut(String),
+) -> io::Result<u32> {
     let mut counter =
         BlockingClient::connect(&format!("{base}/getCaseCount"), Config::default(), 1)?;
     let count: u32 = match counter.next_message()? {

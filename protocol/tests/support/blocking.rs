@@ -2,6 +2,11 @@
 //! Test and example code only: the engine is the real driver. It follows the
 //! `Conn` contract: after every input or command it drains events and
 //! transmits, and it sleeps in `read` no longer than `poll_timeout` allows.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
 #![allow(clippy::disallowed_types, clippy::disallowed_methods, dead_code)]
 
 use std::io::{self, Read, Write};
@@ -14,7 +19,7 @@ use orderwire_protocol::ws::{Config, Conn, Event, MessageKind};
 
 /// An owned event, as the driver hands it out.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Received {
+pub(crate) enum Received {
     Text(String),
     Binary(Vec<u8>),
     Ping(Vec<u8>),
@@ -29,7 +34,7 @@ pub enum Received {
     Eof,
 }
 
-pub struct BlockingClient {
+pub(crate) struct BlockingClient {
     pub stream: TcpStream,
     pub conn: Conn,
     out: Vec<u8>,
@@ -43,7 +48,7 @@ pub struct BlockingClient {
 
 impl BlockingClient {
     /// Connects and completes the handshake.
-    pub fn connect(url: &str, config: Config, seed: u64) -> io::Result<BlockingClient> {
+    pub(crate) fn connect(url: &str, config: Config, seed: u64) -> io::Result<BlockingClient> {
         let request = HandshakeRequest::from_url(url).map_err(io::Error::other)?;
         let stream = TcpStream::connect((request.host.as_str(), request.port))?;
         stream.set_nodelay(true)?;
@@ -84,7 +89,7 @@ impl BlockingClient {
     }
 
     /// Writes whatever the connection queued.
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.out.clear();
         if self.conn.poll_transmit(&mut self.out) {
             self.stream.write_all(&self.out)?;
@@ -161,7 +166,7 @@ impl BlockingClient {
     }
 
     /// The next event, reading as needed.
-    pub fn next(&mut self) -> io::Result<Received> {
+    pub(crate) fn next(&mut self) -> io::Result<Received> {
         loop {
             if let Some(event) = self.early.take() {
                 return Ok(event);
@@ -188,7 +193,7 @@ impl BlockingClient {
     }
 
     /// The next message, skipping pings and pongs.
-    pub fn next_message(&mut self) -> io::Result<Received> {
+    pub(crate) fn next_message(&mut self) -> io::Result<Received> {
         loop {
             match self.next()? {
                 Received::Ping(_) | Received::Pong(_) => continue,
@@ -197,22 +202,22 @@ impl BlockingClient {
         }
     }
 
-    pub fn send_text(&mut self, text: &str) -> io::Result<()> {
+    pub(crate) fn send_text(&mut self, text: &str) -> io::Result<()> {
         self.conn.send_text(text).map_err(io::Error::other)?;
         self.flush()
     }
 
-    pub fn send_binary(&mut self, data: &[u8]) -> io::Result<()> {
+    pub(crate) fn send_binary(&mut self, data: &[u8]) -> io::Result<()> {
         self.conn.send_binary(data).map_err(io::Error::other)?;
         self.flush()
     }
 
-    pub fn ping(&mut self, payload: &[u8]) -> io::Result<()> {
+    pub(crate) fn ping(&mut self, payload: &[u8]) -> io::Result<()> {
         self.conn.ping(payload).map_err(io::Error::other)?;
         self.flush()
     }
 
-    pub fn close(&mut self, code: u16, reason: &str) -> io::Result<()> {
+    pub(crate) fn close(&mut self, code: u16, reason: &str) -> io::Result<()> {
         let now = self.now();
         self.conn
             .close(now, code, reason)

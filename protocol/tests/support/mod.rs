@@ -1,8 +1,13 @@
 //! Test support: a scripted server side for `Conn`, in virtual time.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "test data and figures: small counters made into bytes and lengths"
+)]
 #![allow(dead_code)]
 
-pub mod autobahn;
-pub mod blocking;
+pub(crate) mod autobahn;
+pub(crate) mod blocking;
 
 use orderwire_protocol::Instant;
 use orderwire_protocol::ws::frame::{self, OpCode};
@@ -12,7 +17,7 @@ use orderwire_protocol::ws::{Config, Conn, Event, MessageKind, WsError};
 
 /// An owned copy of an event, for comparisons.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Ev {
+pub(crate) enum Ev {
     Connected,
     Text(String),
     Binary(Vec<u8>),
@@ -28,14 +33,14 @@ pub enum Ev {
 
 /// A frame the client sent, unmasked.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sent {
+pub(crate) struct Sent {
     pub fin: bool,
     pub rsv: u8,
     pub opcode: u8,
     pub payload: Vec<u8>,
 }
 
-pub fn pong(payload: &[u8]) -> Sent {
+pub(crate) fn pong(payload: &[u8]) -> Sent {
     Sent {
         fin: true,
         rsv: 0,
@@ -44,7 +49,7 @@ pub fn pong(payload: &[u8]) -> Sent {
     }
 }
 
-pub fn close_sent(code: u16) -> Sent {
+pub(crate) fn close_sent(code: u16) -> Sent {
     Sent {
         fin: true,
         rsv: 0,
@@ -54,7 +59,7 @@ pub fn close_sent(code: u16) -> Sent {
 }
 
 /// A server frame, unmasked, with explicit bits.
-pub fn raw_frame(fin: bool, rsv: u8, opcode_bits: u8, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn raw_frame(fin: bool, rsv: u8, opcode_bits: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     // write_header takes an OpCode; write a valid one and patch the bits, so
     // tests can send reserved opcodes.
@@ -64,22 +69,22 @@ pub fn raw_frame(fin: bool, rsv: u8, opcode_bits: u8, payload: &[u8]) -> Vec<u8>
     out
 }
 
-pub fn text(payload: &str) -> Vec<u8> {
+pub(crate) fn text(payload: &str) -> Vec<u8> {
     raw_frame(true, 0, 1, payload.as_bytes())
 }
 
-pub fn binary(payload: &[u8]) -> Vec<u8> {
+pub(crate) fn binary(payload: &[u8]) -> Vec<u8> {
     raw_frame(true, 0, 2, payload)
 }
 
-pub fn close_frame(code: u16, reason: &str) -> Vec<u8> {
+pub(crate) fn close_frame(code: u16, reason: &str) -> Vec<u8> {
     let mut payload = code.to_be_bytes().to_vec();
     payload.extend_from_slice(reason.as_bytes());
     raw_frame(true, 0, 8, &payload)
 }
 
 /// The 101 response for a request, with extra header lines.
-pub fn response_for(request: &[u8], extra: &str) -> Vec<u8> {
+pub(crate) fn response_for(request: &[u8], extra: &str) -> Vec<u8> {
     let text = std::str::from_utf8(request).expect("request is ASCII");
     let key = text
         .lines()
@@ -92,12 +97,12 @@ pub fn response_for(request: &[u8], extra: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-pub fn request() -> HandshakeRequest {
+pub(crate) fn request() -> HandshakeRequest {
     HandshakeRequest::from_url("ws://127.0.0.1:9001/").expect("valid URL")
 }
 
 /// A client connection and the server's view of it.
-pub struct Pair {
+pub(crate) struct Pair {
     pub conn: Conn,
     pub now: Instant,
     pub request: Vec<u8>,
@@ -105,7 +110,7 @@ pub struct Pair {
 
 impl Pair {
     /// A connection that has not seen the response yet.
-    pub fn connecting(config: Config) -> Pair {
+    pub(crate) fn connecting(config: Config) -> Pair {
         let now = Instant(1_000_000_000);
         let mut conn = Conn::client(config, &request(), now, 7);
         let mut request = Vec::new();
@@ -114,7 +119,7 @@ impl Pair {
     }
 
     /// A connection that completed the handshake (with `extra` response headers).
-    pub fn open_with(config: Config, extra: &str) -> Pair {
+    pub(crate) fn open_with(config: Config, extra: &str) -> Pair {
         let mut pair = Pair::connecting(config);
         let response = response_for(&pair.request, extra);
         pair.feed(&response);
@@ -122,16 +127,16 @@ impl Pair {
         pair
     }
 
-    pub fn open() -> Pair {
+    pub(crate) fn open() -> Pair {
         Pair::open_with(Config::default(), "")
     }
 
-    pub fn feed(&mut self, bytes: &[u8]) {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
         self.conn.handle_input(self.now, bytes);
     }
 
     /// Feeds in pieces of `step` bytes, draining events after each piece.
-    pub fn feed_in_steps(&mut self, bytes: &[u8], step: usize) -> Vec<Ev> {
+    pub(crate) fn feed_in_steps(&mut self, bytes: &[u8], step: usize) -> Vec<Ev> {
         let mut events = Vec::new();
         for piece in bytes.chunks(step.max(1)) {
             self.feed(piece);
@@ -140,24 +145,24 @@ impl Pair {
         events
     }
 
-    pub fn events(&mut self) -> Vec<Ev> {
+    pub(crate) fn events(&mut self) -> Vec<Ev> {
         drain_events(&mut self.conn)
     }
 
     /// Frames the client has queued, unmasked.
-    pub fn sent(&mut self) -> Vec<Sent> {
+    pub(crate) fn sent(&mut self) -> Vec<Sent> {
         let mut wire = Vec::new();
         self.conn.poll_transmit(&mut wire);
         parse_client_frames(&wire)
     }
 
-    pub fn advance(&mut self, by: std::time::Duration) {
+    pub(crate) fn advance(&mut self, by: std::time::Duration) {
         self.now = self.now + by;
         self.conn.handle_timeout(self.now);
     }
 }
 
-pub fn drain_events(conn: &mut Conn) -> Vec<Ev> {
+pub(crate) fn drain_events(conn: &mut Conn) -> Vec<Ev> {
     let mut events = Vec::new();
     while let Some(event) = conn.poll_event() {
         events.push(match event {
@@ -182,7 +187,7 @@ pub fn drain_events(conn: &mut Conn) -> Vec<Ev> {
 }
 
 /// Parses masked client frames; panics on anything a client must not send.
-pub fn parse_client_frames(mut wire: &[u8]) -> Vec<Sent> {
+pub(crate) fn parse_client_frames(mut wire: &[u8]) -> Vec<Sent> {
     let mut frames = Vec::new();
     while !wire.is_empty() {
         let h = frame::parse_header(wire)

@@ -14,7 +14,7 @@ use super::super::kraken::conn::Socket;
 use super::{Shared, api, now_ms, streams};
 
 /// Serves one accepted connection until it closes.
-pub fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
+pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
     let _ = socket.tcp().set_nodelay(true);
     let mut path = String::new();
     // tungstenite's callback signature fixes the (large) error type.

@@ -20,7 +20,7 @@ use super::wire::{self, Req};
 use super::{Fault, Shared};
 
 /// The transport under a connection, closable from the outside.
-pub trait Socket: Read + Write {
+pub(crate) trait Socket: Read + Write {
     /// The TCP socket.
     fn tcp(&self) -> &TcpStream;
 }
@@ -60,7 +60,7 @@ struct Conn<S: Socket> {
 }
 
 /// Serves one accepted connection until it closes.
-pub fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
+pub(crate) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
     let _ = socket.tcp().set_nodelay(true);
     let Ok(ws) = tungstenite::accept(socket) else {
         return;
@@ -500,7 +500,7 @@ impl<S: Socket> Conn<S> {
         self.subscribed = true;
         match channel.as_str() {
             "book" => {
-                let depth = req.u64("depth").unwrap_or(10) as usize;
+                let depth = usize::try_from(req.u64("depth").unwrap_or(10)).unwrap_or(10);
                 self.book_depth = Some(depth);
                 self.book_version = self.shared.book_version.load(Ordering::Acquire);
                 self.send_book_snapshot(depth)

@@ -156,7 +156,7 @@ impl Binance {
     }
 
     fn remember(&mut self, req_id: u64, inflight: Inflight) {
-        let slot = (req_id % INFLIGHT_SLOTS as u64) as usize;
+        let slot = usize::try_from(req_id % INFLIGHT_SLOTS as u64).unwrap_or(0);
         self.inflight[slot] = Some((req_id, inflight));
     }
 
@@ -431,7 +431,7 @@ impl Venue for Binance {
         }
         let inflight = &mut self.inflight;
         let mut take = |id: u64| {
-            let slot = &mut inflight[(id % INFLIGHT_SLOTS as u64) as usize];
+            let slot = &mut inflight[usize::try_from(id % INFLIGHT_SLOTS as u64).unwrap_or(0)];
             match slot {
                 Some((held, _)) if *held == id => slot.take().map(|(_, i)| i),
                 _ => None,

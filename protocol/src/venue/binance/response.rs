@@ -432,9 +432,9 @@ pub fn decode_api(
     };
     if ok {
         let result = if parsed {
-            Result::Ok(&fields)
+            Ok(&fields)
         } else {
-            Result::Err(result.unwrap_or(b"null"))
+            Err(result.unwrap_or(b"null"))
         };
         return decode_result(id, method, symbol, logon_asked, result, out);
     }
