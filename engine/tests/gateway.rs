@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_engine::gateway::{
-    Cause, DeadManSwitch, Gateway, GatewayConfig, GatewayCore, GatewayEvent, Outputs, Registry,
-    RegistryError, Submission, SubmitError, Transport, WhenLimited,
+    Cause, DataChannel, DeadManSwitch, Gateway, GatewayConfig, GatewayCore, GatewayEvent, Outputs,
+    Registry, RegistryError, Submission, SubmitError, Transport, WhenLimited,
 };
 use orderwire_protocol::model::{
     CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind, OrderRef, OrderStatus,
@@ -860,6 +860,7 @@ fn a_request_that_expects_nothing_has_no_pending_entry_and_never_times_out() {
         symbols: vec![inline("BTC/USD").unwrap()],
     }];
     settings.app_ping_every = Some(Duration::from_secs(3600));
+    settings.subscription_silence = None;
     let mut core = GatewayCore::new(probe, settings);
     let open = connected(&mut core, 0);
     assert_eq!(open, vec![b"subscribe".to_vec()], "sent, as binary");
@@ -959,5 +960,76 @@ fn the_venue_reads_the_injected_wall_clock_before_each_encode() {
     assert_eq!(
         core.venue().seen,
         [1_700_000_000_005_000_000, 1_700_000_000_007_000_000]
+    );
+}
+
+#[test]
+fn an_acknowledged_subscription_that_goes_silent_is_reported_once_and_again_when_it_resumes() {
+    let mut settings = config(WhenLimited::Off);
+    settings.subscriptions = vec![Subscription::Trades {
+        symbols: vec![inline("BTC/USD").unwrap(), inline("ETH/USD").unwrap()],
+    }];
+    settings.subscription_silence = Some(Duration::from_secs(5));
+    let mut core = GatewayCore::new(kraken(), settings);
+    connected(&mut core, 0);
+    let mut out = Frames::default();
+    for symbol in ["BTC/USD", "ETH/USD"] {
+        let ack = format!(
+            r#"{{"method":"subscribe","req_id":1,"result":{{"channel":"trade","snapshot":false,"symbol":"{symbol}"}},"success":true,"time_in":"2023-09-21T14:15:07.197274Z","time_out":"2023-09-21T14:15:07.205301Z"}}"#
+        );
+        feed(&mut core, MS, &ack, &mut out);
+    }
+    let trade = |symbol: &str| {
+        format!(
+            r#"{{"channel":"trade","type":"update","data":[{{"symbol":"{symbol}","side":"sell","price":45283.4,"qty":0.0005,"ord_type":"market","trade_id":1,"timestamp":"2023-10-06T17:35:55.440295Z"}}]}}"#
+        )
+    };
+    // BTC/USD trades every second; ETH/USD, acknowledged, never does.
+    let mut silent = Vec::new();
+    for second in 1..=12u64 {
+        let now = second * SEC;
+        feed(&mut core, now, &trade("BTC/USD"), &mut out);
+        if core.next_timeout().is_some_and(|at| at <= now) {
+            core.timeout_at(now, &mut out);
+        }
+        for event in outputs(&mut core).events {
+            if let GatewayEvent::SubscriptionSilent {
+                channel,
+                symbol,
+                since,
+            } = event
+            {
+                silent.push((second, channel, symbol.to_string(), since));
+            }
+        }
+    }
+    assert_eq!(silent.len(), 1, "reported once: {silent:?}");
+    let (second, channel, symbol, since) = &silent[0];
+    assert_eq!(
+        (*channel, symbol.as_str()),
+        (DataChannel::Trades, "ETH/USD")
+    );
+    assert_eq!(*since, Instant(MS), "silent since its acknowledgement");
+    assert!(
+        (5..=10).contains(second),
+        "within one to two silence periods of it: {second}"
+    );
+    feed(&mut core, 13 * SEC, &trade("ETH/USD"), &mut out);
+    assert!(
+        outputs(&mut core).events.iter().any(|e| matches!(
+            e,
+            GatewayEvent::SubscriptionResumed { channel: DataChannel::Trades, symbol }
+                if symbol.as_str() == "ETH/USD"
+        )),
+        "and reported again when it delivers"
+    );
+    // A drop disarms every watch: nothing is silent while down.
+    core.disconnect_at(14 * SEC);
+    core.timeout_at(60 * SEC, &mut out);
+    assert!(
+        !outputs(&mut core)
+            .events
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::SubscriptionSilent { .. }))
     );
 }

@@ -14,8 +14,8 @@ pub mod ratelimit;
 mod registry;
 
 pub use self::core::{
-    ConnectionEvent, DeadManSwitch, DisconnectReason, GatewayConfig, GatewayCore, GatewayEvent,
-    Outputs, RecycleCause, Submission, SubmitError, WhenLimited,
+    ConnectionEvent, DataChannel, DeadManSwitch, DisconnectReason, GatewayConfig, GatewayCore,
+    GatewayEvent, Outputs, RecycleCause, Submission, SubmitError, WhenLimited,
 };
 pub use exchange::{Exchange, ExchangeConfig, TokenFetch, TokenFetchError};
 pub use latency::{Latency, LatencyBook, LatencyCallback, RequestSummary, to_hgrm};

@@ -57,6 +57,11 @@ pub struct GatewayConfig {
     /// Seeds the RNG venue calls draw from (Upbit tickets, JWT nonces), so
     /// the same inputs give the same bytes.
     pub seed: u64,
+    /// A configured trade, ticker or book subscription that delivers nothing
+    /// this long after its acknowledgement, or after its last message, is
+    /// reported (`SubscriptionSilent`), and again when data resumes. Raise
+    /// it for markets that are quiet for long; None turns watching off.
+    pub subscription_silence: Option<Duration>,
     /// Frames the core holds for a driver that has not taken them
     /// ([`super::GatewayCore::poll_transmit`]); past it, a request is
     /// refused with `TransportFull` and nothing is committed.
@@ -78,6 +83,7 @@ impl Default for GatewayConfig {
             reconnect_margin: Duration::from_secs(600),
             max_connection_age: None,
             seed: 0,
+            subscription_silence: Some(Duration::from_secs(60)),
             transmit_capacity: 1024,
         }
     }

@@ -31,6 +31,9 @@ pub(super) struct Pending {
     pub(super) answered: usize,
     /// The connection the request is written on (see `send_epoch`).
     pub(super) epoch: u64,
+    /// For the open sequence's subscriptions: which configured one, so its
+    /// acknowledgement arms its watchdog.
+    pub(super) subscription: Option<usize>,
 }
 
 impl<V: Venue> GatewayCore<V> {
@@ -65,6 +68,11 @@ impl<V: Venue> GatewayCore<V> {
             return;
         };
         let summary = pending.summary;
+        if let (Some(index), Event::Response(response)) = (pending.subscription, event) {
+            if response.ok {
+                self.watchdog.arm(index, received_at);
+            }
+        }
         let batch_index = pending.answered;
         pending.answered += 1;
         pending.replies_left = pending.replies_left.saturating_sub(1);

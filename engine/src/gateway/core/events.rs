@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderwire_protocol::model::{Event, Fill, Level, Method};
+use orderwire_protocol::model::{Event, Fill, Level, Method, Symbol};
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::EncodeError;
 
+use super::watchdog::{DataChannel, Liveness};
 use crate::gateway::latency::{Latency, RequestSummary};
 use crate::gateway::orders::OrderEvent;
 
@@ -152,9 +153,46 @@ pub enum GatewayEvent {
         /// Why.
         cause: RecycleCause,
     },
+    /// A configured subscription was acknowledged, then delivered nothing
+    /// for `GatewayConfig::subscription_silence`: its data may be lost
+    /// (reported once, until data resumes).
+    SubscriptionSilent {
+        /// The channel.
+        channel: DataChannel,
+        /// The symbol.
+        symbol: Symbol,
+        /// When its last message (or its acknowledgement) came.
+        since: Instant,
+    },
+    /// A silent subscription delivers again.
+    SubscriptionResumed {
+        /// The channel.
+        channel: DataChannel,
+        /// The symbol.
+        symbol: Symbol,
+    },
     /// Something the venue sent that could not be used, a checksum mismatch
     /// (the book is resubscribed), or a sequence gap.
     Problem(Event),
+}
+
+impl From<Liveness> for GatewayEvent {
+    fn from(change: Liveness) -> GatewayEvent {
+        match change {
+            Liveness::Silent {
+                channel,
+                symbol,
+                since,
+            } => GatewayEvent::SubscriptionSilent {
+                channel,
+                symbol,
+                since,
+            },
+            Liveness::Resumed { channel, symbol } => {
+                GatewayEvent::SubscriptionResumed { channel, symbol }
+            }
+        }
+    }
 }
 
 /// The core's events, swapped out whole by the poller: no copy, and the

@@ -28,6 +28,7 @@ mod events;
 mod reconcile;
 mod retry;
 mod timers;
+mod watchdog;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
@@ -48,11 +49,13 @@ pub use self::config::{DeadManSwitch, GatewayConfig, WhenLimited};
 pub use self::events::{
     ConnectionEvent, DisconnectReason, GatewayEvent, Outputs, RecycleCause, Submission, SubmitError,
 };
+pub use self::watchdog::DataChannel;
 
 use self::correlation::{MAX_ORDERS_PER_REQUEST, OrderList, Pending};
 use self::reconcile::Reconciliation;
 use self::retry::{Queued, RETRY_RING, RetryEntry};
 use self::timers::Deadlines;
+use self::watchdog::Watchdog;
 use super::latency::{LatencyBook, RequestSummary};
 use super::orders::{Cause, FillDedup, OrderState, OrderTable};
 use super::ratelimit::{Charge, Limiter};
@@ -132,6 +135,8 @@ pub struct GatewayCore<V: Venue> {
     transmits: VecDeque<(FrameKind, Vec<u8>)>,
     /// Empty buffers the driver handed in, reused for frames.
     spare_buffers: Vec<Vec<u8>>,
+    /// Liveness of the configured market-data subscriptions.
+    watchdog: Watchdog,
 }
 
 impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
@@ -172,6 +177,7 @@ impl<V: Venue> GatewayCore<V> {
         let capabilities = venue.capabilities();
         let seed = config.seed;
         let transmit_capacity = config.transmit_capacity;
+        let watchdog = Watchdog::new(&config.subscriptions, config.subscription_silence);
         GatewayCore {
             orders: OrderTable::new(config.order_capacity),
             fills: FillDedup::new(config.fill_memory),
@@ -202,6 +208,7 @@ impl<V: Venue> GatewayCore<V> {
             rng: ChaCha8Rng::seed_from_u64(seed),
             frames: Frames::new(),
             replies: Frames::new(),
+            watchdog,
             transmits: VecDeque::with_capacity(transmit_capacity),
             spare_buffers: Vec::with_capacity(SPARE_BUFFERS),
         }
@@ -639,6 +646,7 @@ impl<V: Venue> GatewayCore<V> {
                 orders,
                 answered: 0,
                 epoch,
+                subscription: None,
             },
         );
         self.keep_for_retry(req_id, request, charge);
@@ -716,6 +724,8 @@ impl<V: Venue> GatewayCore<V> {
             };
             self.next_req_id += 1;
             let Expect::Replies(replies_left) = expect else {
+                // Nothing will acknowledge it: watch it from now.
+                self.watchdog.arm(index, now);
                 continue;
             };
             self.insert_pending(
@@ -736,6 +746,7 @@ impl<V: Venue> GatewayCore<V> {
                     orders: OrderList::new(),
                     answered: 0,
                     epoch: self.epoch,
+                    subscription: Some(index),
                 },
             );
         }
@@ -758,6 +769,7 @@ impl<V: Venue> GatewayCore<V> {
         }
         self.link = Link::Down;
         self.dead_man_next = None;
+        self.watchdog.disarm();
         self.mark_lost_orders();
     }
 
@@ -777,6 +789,7 @@ impl<V: Venue> GatewayCore<V> {
         if self.link != Link::Down {
             self.link = Link::Down;
             self.dead_man_next = None;
+            self.watchdog.disarm();
             self.mark_lost_orders();
         }
         self.out
@@ -833,6 +846,7 @@ impl<V: Venue> GatewayCore<V> {
             Event::OrderUpdate(update) => self.on_order_update(now, update),
             Event::Fill(fill) => self.on_fill(fill),
             Event::Book(mut book) => {
+                self.liveness(DataChannel::Book, book.symbol, received_at);
                 let base = self.out.levels.len();
                 self.out
                     .levels
@@ -848,7 +862,14 @@ impl<V: Venue> GatewayCore<V> {
                     .events
                     .push(GatewayEvent::Market(Event::Book(book)));
             }
-            Event::Trade(_) | Event::Ticker(_) => self.out.events.push(GatewayEvent::Market(event)),
+            Event::Trade(ref trade) => {
+                self.liveness(DataChannel::Trades, trade.symbol, received_at);
+                self.out.events.push(GatewayEvent::Market(event));
+            }
+            Event::Ticker(ref ticker) => {
+                self.liveness(DataChannel::Ticker, ticker.symbol, received_at);
+                self.out.events.push(GatewayEvent::Market(event));
+            }
             Event::Heartbeat => {}
             Event::ChecksumMismatch { symbol, .. } => {
                 self.out.events.push(GatewayEvent::Problem(event));
@@ -879,6 +900,19 @@ impl<V: Venue> GatewayCore<V> {
                 self.start_drain(now, RecycleCause::ServerShutdown);
             }
             _ => self.out.events.push(GatewayEvent::Problem(event)),
+        }
+    }
+
+    /// A data message for a watched subscription: it is alive (again).
+    #[inline]
+    fn liveness(
+        &mut self,
+        channel: DataChannel,
+        symbol: orderwire_protocol::model::Symbol,
+        at: Instant,
+    ) {
+        if let Some(change) = self.watchdog.fed(channel, symbol, at) {
+            self.out.events.push(GatewayEvent::from(change));
         }
     }
 
@@ -946,6 +980,9 @@ impl<V: Venue> GatewayCore<V> {
             }
             Link::Up { since } => since,
         };
+        let events = &mut self.out.events;
+        self.watchdog
+            .sweep(now, &mut |change| events.push(GatewayEvent::from(change)));
         if let Some(due) = self.age_limit_at(since) {
             if now >= due {
                 self.start_drain(now, RecycleCause::MaxAge);
@@ -1063,6 +1100,9 @@ impl<V: Venue> GatewayCore<V> {
                 });
             }
             Link::Up { since } => {
+                if let Some(at) = self.watchdog.next_sweep() {
+                    consider(at);
+                }
                 if self.reconciliation == Reconciliation::QueryDue {
                     consider(self.last_sent);
                 }
