@@ -16,38 +16,18 @@ use std::io::{BufRead, Write};
 
 use base64::Engine as _;
 use orderwire_protocol::model::{Event, Events, write_event_json};
-use orderwire_protocol::venue::binance::Binance;
-use orderwire_protocol::venue::kraken::Kraken;
-use orderwire_protocol::venue::{FrameKind, Offline, Venue};
+use orderwire_protocol::venue::{FrameKind, Offline};
 
-/// Venues the decoder knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum DecodeVenue {
-    /// Kraken Spot WebSocket v2.
-    Kraken,
-    /// Binance Spot WebSocket API and market streams.
-    Binance,
-}
+use crate::venues::VenueName;
 
 /// Decodes every line of `input` to `output`; returns (lines, errors).
 pub fn run(
-    venue: DecodeVenue,
+    venue: VenueName,
     book_depth: u32,
     input: &mut dyn BufRead,
     output: &mut dyn Write,
 ) -> std::io::Result<(usize, usize)> {
-    let mut codec: Box<dyn Venue> = match venue {
-        DecodeVenue::Kraken => {
-            let mut kraken = Kraken::public();
-            prime_depth(&mut kraken, book_depth);
-            Box::new(kraken)
-        }
-        DecodeVenue::Binance => {
-            let mut binance = Binance::offline();
-            binance.set_depth(book_depth.max(1));
-            Box::new(binance)
-        }
-    };
+    let mut codec = venue.offline_codec(book_depth);
     let name = codec.name();
     // A capture holds inbound messages only: the venue's answers (a pong)
     // are made and dropped.
@@ -106,10 +86,4 @@ pub fn run(
     }
     output.flush()?;
     Ok((lines, errors))
-}
-
-/// Tells the codec the book depth, as a subscribe would have: the decoder
-/// sees only inbound messages.
-fn prime_depth(kraken: &mut Kraken, depth: u32) {
-    kraken.set_default_depth(depth as usize);
 }

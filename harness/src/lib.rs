@@ -7,3 +7,4 @@ pub mod decode;
 pub mod demo;
 pub mod demo_binance;
 pub mod mock;
+pub mod venues;

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use orderwire_harness::venues::VenueName;
 
 mod wscat;
 
@@ -31,20 +32,11 @@ enum Command {
     Wscat(wscat::Args),
 }
 
-/// Mock venues the demo runs against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum DemoVenue {
-    /// Kraken Spot WebSocket v2.
-    Kraken,
-    /// Binance Spot WebSocket API and market streams.
-    Binance,
-}
-
 #[derive(clap::Args)]
 struct DemoArgs {
     /// Which mock venue.
     #[arg(long, value_enum, default_value = "kraken")]
-    venue: DemoVenue,
+    venue: VenueName,
     /// Orders to run through place, amend and cancel (every fifth fills).
     #[arg(long, short = 'n', default_value_t = 20)]
     orders: usize,
@@ -60,7 +52,7 @@ struct DemoArgs {
 struct DecodeArgs {
     /// Which venue's messages.
     #[arg(long, value_enum)]
-    venue: orderwire_harness::decode::DecodeVenue,
+    venue: VenueName,
     /// Book depth the messages were subscribed with.
     #[arg(long, default_value_t = 10)]
     depth: u32,
@@ -95,10 +87,7 @@ fn demo(args: DemoArgs) -> Result<(), String> {
         progress: !args.quiet,
         deadline: std::time::Duration::from_secs(args.timeout),
     };
-    let report = match args.venue {
-        DemoVenue::Kraken => orderwire_harness::demo::run(options)?,
-        DemoVenue::Binance => orderwire_harness::demo_binance::run(options)?,
-    };
+    let report = args.venue.run_demo(options)?;
     print!("{}", orderwire_harness::demo::summary(&report));
     if report.all_terminal {
         Ok(())

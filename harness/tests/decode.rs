@@ -8,7 +8,7 @@ const SESSION: &str = include_str!("fixtures/kraken_session.txt");
 fn decode(input: &str) -> (Vec<serde_json::Value>, usize, usize) {
     let mut output = Vec::new();
     let (lines, errors) = orderwire_harness::decode::run(
-        orderwire_harness::decode::DecodeVenue::Kraken,
+        orderwire_harness::venues::VenueName::Kraken,
         10,
         &mut input.as_bytes(),
         &mut output,
@@ -119,7 +119,7 @@ const BINANCE_SESSION: &str = include_str!("fixtures/binance_session.txt");
 fn a_binance_capture_of_api_and_streams_decodes_with_books_per_symbol() {
     let mut output = Vec::new();
     let (lines, errors) = orderwire_harness::decode::run(
-        orderwire_harness::decode::DecodeVenue::Binance,
+        orderwire_harness::venues::VenueName::Binance,
         1000,
         &mut BINANCE_SESSION.as_bytes(),
         &mut output,

@@ -1,51 +1,25 @@
-//! The engine and gateway end to end against the mock Kraken over wss on
-//! loopback: the demo, every fault the mock injects, its rate counter and
-//! its idle close.
+//! The engine and gateway end to end against the mock Kraken over real TLS
+//! WebSocket on loopback: the demo, public and private connections side by
+//! side with a token fetched after a drop, and the latency callback on the
+//! polling thread. The protocol scenarios (every fault, reconnect and
+//! reconciliation, the rate counter, the idle close) run in virtual time in
+//! `kraken_pair.rs`.
 
 use std::time::{Duration, Instant};
 
 use orderwire_engine::gateway::{
-    ConnectionEvent, Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Submission, WhenLimited,
+    ConnectionEvent, Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Submission,
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig, ReconnectPolicy, TlsConfig};
 use orderwire_harness::demo::{self, DemoOptions};
 use orderwire_harness::mock::kraken::{Fault, MockConfig, MockKraken};
 use orderwire_protocol::model::{
-    CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind, OrderRef, OrderStatus, Side,
-    Subscription, TimeInForce, inline,
+    Event, Method, NewOrder, OrderKind, OrderStatus, Side, Subscription, TimeInForce, inline,
 };
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
 
 const PATIENCE: Duration = Duration::from_secs(20);
-
-fn exchange(mock: &MockKraken, tier: (u64, u64), gateway: GatewayConfig) -> Exchange<Kraken> {
-    let mut connection = ConnectionConfig::new(mock.url());
-    connection.tls = Some(TlsConfig::with_extra_ca_file(&mock.ca_file()).unwrap());
-    connection.reconnect = ReconnectPolicy {
-        base: Duration::from_millis(20),
-        ..ReconnectPolicy::default()
-    };
-    let venue = Kraken::new(
-        Some(Secret::new(mock.token())),
-        Tier::Custom {
-            threshold_milli: tier.0,
-            decay_milli_per_sec: tier.1,
-        },
-    );
-    Exchange::start(
-        "kraken-test",
-        venue,
-        ExchangeConfig {
-            engine: EngineConfig::default(),
-            connection,
-            gateway,
-            on_latency: None,
-            token_fetch: None,
-        },
-    )
-    .unwrap()
-}
 
 fn gateway_config() -> GatewayConfig {
     GatewayConfig {
@@ -73,7 +47,8 @@ fn poll_until(
     while !done(seen) {
         exchange.poll(|event, _| seen.push(event.clone()));
         assert!(start.elapsed() < PATIENCE, "gave up; saw {seen:#?}");
-        std::thread::sleep(Duration::from_micros(200));
+        // Real sockets: give the reactor and the mock the core, no sleep.
+        std::thread::yield_now();
     }
 }
 
@@ -101,10 +76,6 @@ fn resting_buy(id: &str) -> NewOrder {
         time_in_force: TimeInForce::GoodTillCanceled,
         post_only: false,
     }
-}
-
-fn cid(id: &str) -> ClientOrderId {
-    inline(id).unwrap()
 }
 
 #[test]
@@ -139,241 +110,6 @@ fn the_demo_ends_every_order() {
         assert!(methods.contains(&method), "{methods:?}");
     }
     assert!(demo::summary(&report).contains("every order reached a terminal state"));
-}
-
-#[test]
-fn delayed_reply_is_still_correlated_and_its_latency_includes_the_delay() {
-    let mock = MockKraken::start(MockConfig::default()).unwrap();
-    let exchange = exchange(&mock, (60_000, 1_000), gateway_config());
-    let mut seen = Vec::new();
-    poll_until(&exchange, &mut seen, |s| subscribed(s) >= 2);
-    mock.inject(Fault::Delay(Duration::from_millis(150)));
-    exchange.place_order(&resting_buy("delayed")).unwrap();
-    poll_until(&exchange, &mut seen, |s| {
-        s.iter().any(
-            |e| matches!(e, GatewayEvent::Reply(Event::OrderAck(a)) if a.method == Method::Place),
-        )
-    });
-    let core = exchange.gateway().core().lock();
-    let place = core.latency().histogram(Method::Place);
-    assert_eq!(place.len(), 1);
-    assert!(
-        place.max() >= 150_000_000,
-        "latency {} ns includes the delay",
-        place.max()
-    );
-    assert_eq!(
-        core.order(&cid("delayed")).unwrap().status,
-        OrderStatus::New
-    );
-}
-
-#[test]
-fn a_dropped_reply_times_out_without_inventing_a_reject() {
-    let mock = MockKraken::start(MockConfig::default()).unwrap();
-    let exchange = exchange(
-        &mock,
-        (60_000, 1_000),
-        GatewayConfig {
-            request_timeout: Duration::from_millis(300),
-            ..gateway_config()
-        },
-    );
-    let mut seen = Vec::new();
-    poll_until(&exchange, &mut seen, |s| subscribed(s) >= 2);
-    exchange.place_order(&resting_buy("resting")).unwrap();
-    poll_until(&exchange, &mut seen, |s| {
-        status_of(s, "resting") == Some(OrderStatus::New)
-    });
-    mock.inject(Fault::DropResponse);
-    let cancel = CancelOrders {
-        symbol: None,
-        orders: vec![OrderRef::ClientOrderId(cid("resting"))],
-    };
-    exchange.cancel_orders(&cancel).unwrap();
-    // The executions stream still reports the cancel; the request itself
-    // times out, and nothing says "rejected".
-    poll_until(&exchange, &mut seen, |s| {
-        s.iter().any(|e| {
-            matches!(
-                e,
-                GatewayEvent::TimedOut {
-                    method: Method::Cancel,
-                    ..
-                }
-            )
-        })
-    });
-    assert_eq!(mock.stats().dropped_responses, 1);
-    assert_ne!(status_of(&seen, "resting"), Some(OrderStatus::Rejected));
-    assert_eq!(status_of(&seen, "resting"), Some(OrderStatus::Canceled));
-}
-
-#[test]
-fn a_disconnect_reconnects_replays_subscriptions_and_reconciles() {
-    let mock = MockKraken::start(MockConfig::default()).unwrap();
-    let exchange = exchange(&mock, (60_000, 1_000), gateway_config());
-    let mut seen = Vec::new();
-    poll_until(&exchange, &mut seen, |s| subscribed(s) >= 2);
-    exchange.place_order(&resting_buy("survivor")).unwrap();
-    poll_until(&exchange, &mut seen, |s| {
-        status_of(s, "survivor") == Some(OrderStatus::New)
-    });
-    mock.inject(Fault::Disconnect);
-    // The next request triggers the drop; it never reached the book.
-    exchange.place_order(&resting_buy("in-flight")).unwrap();
-    poll_until(&exchange, &mut seen, |s| {
-        s.iter().any(|e| matches!(e, GatewayEvent::Connection(ConnectionEvent::Connected { attempt }) if *attempt >= 1))
-            && subscribed(s) >= 4
-            && status_of(s, "survivor").is_some_and(|x| x == OrderStatus::New)
-            && status_of(s, "in-flight").is_some_and(|x| x.is_terminal())
-    });
-    let causes: Vec<(String, OrderStatus)> = seen
-        .iter()
-        .filter_map(|e| match e {
-            GatewayEvent::Order(o) => Some((o.client_order_id.to_string(), o.status)),
-            _ => None,
-        })
-        .collect();
-    assert!(
-        causes.contains(&("survivor".to_owned(), OrderStatus::Unknown)),
-        "{causes:?}"
-    );
-    assert_eq!(
-        status_of(&seen, "in-flight"),
-        Some(OrderStatus::Rejected),
-        "never reached the venue"
-    );
-    assert_eq!(mock.stats().disconnects, 1);
-    assert_eq!(mock.stats().connections, 2);
-}
-
-#[test]
-fn a_corrupt_checksum_resubscribes_and_the_fresh_book_verifies() {
-    let mock = MockKraken::start(MockConfig::default()).unwrap();
-    let exchange = exchange(&mock, (60_000, 1_000), gateway_config());
-    let mut seen = Vec::new();
-    poll_until(&exchange, &mut seen, |s| subscribed(s) >= 2);
-    mock.inject(Fault::CorruptChecksum);
-    // A new best bid (the house's is 45283.9), so the top of the book moves.
-    let mut order = resting_buy("moves-the-book");
-    order.price = Some("45284.0".parse().unwrap());
-    exchange.place_order(&order).unwrap();
-    poll_until(&exchange, &mut seen, |s| {
-        let mismatch = s
-            .iter()
-            .position(|e| matches!(e, GatewayEvent::Problem(Event::ChecksumMismatch { .. })));
-        mismatch.is_some_and(|at| {
-            s[at..]
-                .iter()
-                .any(|e| matches!(e, GatewayEvent::Market(Event::Book(b)) if b.snapshot))
-        })
-    });
-    let mismatches = seen
-        .iter()
-        .filter(|e| matches!(e, GatewayEvent::Problem(Event::ChecksumMismatch { .. })))
-        .count();
-    assert_eq!(mismatches, 1, "the fresh snapshot verifies");
-    let core = exchange.gateway().core().lock();
-    let book = core.venue().book("BTC/USD").unwrap();
-    assert_eq!(book.bids().len(), 10);
-}
-
-#[test]
-fn the_gateway_paces_requests_so_the_venue_never_refuses_them() {
-    // A tight counter: 5 units, decaying 4 per second.
-    let tier = (5_000, 4_000);
-    let mock = MockKraken::start(MockConfig {
-        tier,
-        ..MockConfig::default()
-    })
-    .unwrap();
-    let exchange = exchange(&mock, tier, gateway_config());
-    let mut seen = Vec::new();
-    poll_until(&exchange, &mut seen, |s| subscribed(s) >= 2);
-    let mut queued = 0;
-    for n in 0..12 {
-        if exchange
-            .place_order(&resting_buy(&format!("paced-{n}")))
-            .unwrap()
-            == Submission::Queued
-        {
-            queued += 1;
-        }
-    }
-    assert!(queued >= 7, "the gateway held requests back: {queued}");
-    poll_until(&exchange, &mut seen, |s| {
-        (0..12).all(|n| status_of(s, &format!("paced-{n}")) == Some(OrderStatus::New))
-    });
-    assert_eq!(mock.stats().rate_limited, 0);
-    // A gateway that believes in a bigger allowance is refused by the venue.
-    let greedy = self::exchange(
-        &mock,
-        (100_000, 20_000),
-        GatewayConfig {
-            when_limited: WhenLimited::Off,
-            ..gateway_config()
-        },
-    );
-    let mut seen = Vec::new();
-    poll_until(&greedy, &mut seen, |s| subscribed(s) >= 2);
-    for n in 0..8 {
-        greedy
-            .place_order(&resting_buy(&format!("greedy-{n}")))
-            .unwrap();
-    }
-    poll_until(&greedy, &mut seen, |s| {
-        status_of(s, "greedy-7").is_some_and(|x| x != OrderStatus::PendingNew)
-    });
-    assert!(seen.iter().any(|e| matches!(e, GatewayEvent::Reply(Event::OrderReject(r)) if r.message == "EOrder:Rate limit exceeded")));
-    assert!(mock.stats().rate_limited >= 1);
-}
-
-#[test]
-fn the_venue_closes_an_idle_connection_and_pings_keep_it_open() {
-    let mock = MockKraken::start(MockConfig {
-        idle_close: Duration::from_millis(400),
-        ..MockConfig::default()
-    })
-    .unwrap();
-    let quiet = exchange(&mock, (60_000, 1_000), gateway_config());
-    let mut seen = Vec::new();
-    poll_until(&quiet, &mut seen, |s| {
-        s.iter().any(|e| {
-            matches!(
-                e,
-                GatewayEvent::Connection(ConnectionEvent::Disconnected { .. })
-            )
-        })
-    });
-    assert_eq!(mock.stats().idle_closes, 1);
-    drop(quiet);
-    let busy = exchange(
-        &mock,
-        (60_000, 1_000),
-        GatewayConfig {
-            app_ping_every: Some(Duration::from_millis(100)),
-            ..gateway_config()
-        },
-    );
-    let mut seen = Vec::new();
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(1200) {
-        busy.poll(|event, _| seen.push(event.clone()));
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    assert!(!seen.iter().any(|e| matches!(
-        e,
-        GatewayEvent::Connection(ConnectionEvent::Disconnected { .. })
-    )));
-    let pongs = seen
-        .iter()
-        .filter(
-            |e| matches!(e, GatewayEvent::Reply(Event::Response(r)) if r.method == Method::Ping),
-        )
-        .count();
-    assert!(pongs >= 5, "pings answered: {pongs}");
-    assert_eq!(mock.stats().idle_closes, 1);
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Keys here are ids from our own requests and the venue: foldhash (seeded
 /// per process) hashes a 48-byte inline id several times faster than SipHash.
-type Hasher = foldhash::fast::RandomState;
+type Hasher = foldhash::fast::FixedState;
 
 use orderwire_protocol::model::{
     ClientOrderId, OrderId, OrderStatus, Side, Symbol, TradeId, Transition,

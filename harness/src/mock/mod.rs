@@ -4,3 +4,5 @@
 pub mod binance;
 pub mod kraken;
 mod listener;
+pub mod matching;
+mod socket;

@@ -107,7 +107,7 @@ pub struct GatewayCore<V: Venue> {
     next_req_id: u64,
     /// Requests waiting for the rate limits.
     queue: VecDeque<Queued>,
-    pending: HashMap<u64, Pending, foldhash::fast::RandomState>,
+    pending: HashMap<u64, Pending, foldhash::fast::FixedState>,
     deadlines: Deadlines,
     in_flight: InFlight,
     orders: OrderTable,

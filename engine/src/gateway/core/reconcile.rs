@@ -32,15 +32,17 @@ impl<V: Venue> GatewayCore<V> {
     pub(super) fn mark_lost_orders(&mut self) {
         let epoch = self.epoch;
         let mut lost = Vec::new();
-        self.pending.retain(|_, pending| {
+        self.pending.retain(|req_id, pending| {
             let on_dead_socket = pending.epoch <= epoch;
             if on_dead_socket {
-                lost.push(pending.orders.clone());
+                lost.push((*req_id, pending.orders.clone()));
             }
             !on_dead_socket
         });
         self.in_flight.current = 0;
-        for orders in lost {
+        // In the order the requests were sent, whatever the table's order.
+        lost.sort_unstable_by_key(|(req_id, _)| *req_id);
+        for (_, orders) in lost {
             for id in orders {
                 if let Some(event) =
                     self.orders

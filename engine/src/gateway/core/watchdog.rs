@@ -60,7 +60,7 @@ pub(super) struct Watchdog {
     silence: Option<Duration>,
     /// In configuration order, so reports come in the same order each run.
     watches: Vec<Watch>,
-    index: HashMap<(DataChannel, Symbol), usize, foldhash::fast::RandomState>,
+    index: HashMap<(DataChannel, Symbol), usize, foldhash::fast::FixedState>,
     next_sweep: Option<Instant>,
 }
 

@@ -16,11 +16,11 @@ use serde_json::Value;
 use sha2::Sha256;
 use tungstenite::protocol::frame::coding::CloseCode;
 
-use super::super::kraken::conn::Socket;
-use super::super::kraken::matching::{Outcome, Resting};
 use super::conn::{Link, Read};
 use super::limits::Refused;
 use super::{Fault, Known, Shared, now_ms};
+use crate::mock::matching::{Outcome, Resting};
+use crate::mock::socket::Socket;
 
 /// The mock's one account owns every order placed through the API.
 const ACCOUNT: u64 = 1;

@@ -10,8 +10,8 @@ use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
-use super::super::kraken::conn::Socket;
 use super::{Shared, api, now_ms, streams};
+use crate::mock::socket::Socket;
 
 /// Serves one accepted connection until it closes.
 pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {

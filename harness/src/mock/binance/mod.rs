@@ -30,7 +30,7 @@ use orderwire_protocol::num::Decimal;
 use orderwire_testkit::TestPki;
 use parking_lot::Mutex;
 
-use super::kraken::matching::{Matching, Resting};
+use super::matching::{Matching, Resting};
 use limits::Limits;
 
 /// What the mock serves.

@@ -10,10 +10,10 @@ use orderwire_protocol::num::Decimal;
 use serde_json::Value;
 use tungstenite::protocol::frame::coding::CloseCode;
 
-use super::super::kraken::conn::Socket;
 use super::api::eight;
 use super::conn::{Link, Read};
 use super::now_ms;
+use crate::mock::socket::Socket;
 
 struct Streams {
     combined: bool,

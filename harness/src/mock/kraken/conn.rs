@@ -1,41 +1,27 @@
-//! One client connection to the mock: requests in, responses, executions,
-//! book updates and heartbeats out, faults applied.
+//! One client connection to the mock, as a sans-IO session: requests in,
+//! responses, executions, book updates and heartbeats out, faults applied.
+//! [`Session`] reads no clock and touches no socket: the TLS socket driver
+//! ([`serve`]) and the virtual-time test pair ([`super::pair`]) feed it
+//! text and time and carry out what it asks.
 
 use std::collections::VecDeque;
-use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::io::ErrorKind;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, unbounded};
 use orderwire_protocol::model::Side;
 use orderwire_protocol::num::Decimal;
+use orderwire_protocol::time::Instant;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
-use super::matching::{Outcome, Resting, rest_cost};
 use super::wire::{self, Req};
 use super::{Fault, Shared};
-
-/// The transport under a connection, closable from the outside.
-pub(crate) trait Socket: Read + Write {
-    /// The TCP socket.
-    fn tcp(&self) -> &TcpStream;
-}
-
-impl Socket for TcpStream {
-    fn tcp(&self) -> &TcpStream {
-        self
-    }
-}
-
-impl Socket for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
-    fn tcp(&self) -> &TcpStream {
-        &self.sock
-    }
-}
+use crate::mock::matching::{Outcome, Resting, rest_cost};
+use crate::mock::socket::Socket;
 
 /// Aggregated levels, best first.
 type Levels = Vec<(Decimal, Decimal)>;
@@ -43,102 +29,226 @@ type Levels = Vec<(Decimal, Decimal)>;
 /// The mock's one account.
 const ACCOUNT: u64 = 1;
 
-struct Conn<S: Socket> {
-    ws: WebSocket<S>,
+/// What a session wants done on its connection, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send a text message.
+    Text(String),
+    /// Send a close frame with this code and reason, then end.
+    Close {
+        /// The close code.
+        code: u16,
+        /// The reason.
+        reason: &'static str,
+    },
+    /// Drop the TCP connection without a close frame.
+    Drop,
+}
+
+/// The mock's side of one connection.
+pub struct Session {
     shared: Arc<Shared>,
+    id: u64,
     inbox: Receiver<String>,
     book_depth: Option<usize>,
     book_view: Option<(Levels, Levels)>,
     book_version: u64,
     executions: bool,
     sequence: u64,
+    now: Instant,
     last_request: Instant,
     last_sent: Instant,
     delayed: VecDeque<(Instant, String)>,
     dead_man: Option<Instant>,
     subscribed: bool,
+    out: VecDeque<Output>,
+    ended: bool,
 }
 
-/// Serves one accepted connection until it closes.
+impl Session {
+    /// A session for connection `id`, opened at `now`: it greets with the
+    /// status message, as Kraken does.
+    pub(crate) fn open(shared: Arc<Shared>, id: u64, now: Instant) -> Session {
+        let (sender, inbox) = unbounded();
+        shared.outboxes.lock().insert(id, sender);
+        let mut session = Session {
+            shared,
+            id,
+            inbox,
+            book_depth: None,
+            book_view: None,
+            book_version: 0,
+            executions: false,
+            sequence: 0,
+            now,
+            last_request: now,
+            last_sent: now,
+            delayed: VecDeque::new(),
+            dead_man: None,
+            subscribed: false,
+            out: VecDeque::new(),
+            ended: false,
+        };
+        let status = r#"{"channel":"status","type":"update","data":[{"api_version":"v2","connection_id":1,"system":"online","version":"2.0.0"}]}"#;
+        session.send(status.to_owned());
+        session
+    }
+
+    /// One text message from the client at `now`.
+    pub fn handle_text(&mut self, now: Instant, text: &str) {
+        if self.ended {
+            return;
+        }
+        self.now = now;
+        self.last_request = now;
+        if !self.handle(text) {
+            self.ended = true;
+        }
+    }
+
+    /// Timers and pushes due at `now` (delayed responses, executions for
+    /// this account, book updates, heartbeats, the dead-man switch, the
+    /// idle close). A spurious call is a no-op.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.ended {
+            return;
+        }
+        self.now = now;
+        if !self.tick() {
+            self.ended = true;
+        }
+    }
+
+    /// The next thing to do on the connection.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When `handle_timeout` should next run: the next delayed response,
+    /// heartbeat, dead-man expiry or idle close. Pushes from other
+    /// connections and book changes are picked up at every call, so a
+    /// driver also calls it after any input anywhere.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.ended {
+            return None;
+        }
+        let mut next = self.last_request + self.shared.config.idle_close;
+        if self.subscribed {
+            next = next.min(self.last_sent + self.shared.config.heartbeat);
+        }
+        if let Some((due, _)) = self.delayed.front() {
+            next = next.min(*due);
+        }
+        if let Some(at) = self.dead_man {
+            next = next.min(at);
+        }
+        Some(next)
+    }
+
+    /// Whether the session has ended (closed, dropped or failed).
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    fn wall_ns(&self) -> i64 {
+        self.shared
+            .wall_origin_ns
+            .saturating_add(i64::try_from(self.now.as_nanos()).unwrap_or(i64::MAX))
+    }
+
+    fn time_text(&self) -> String {
+        wire::time_text(self.wall_ns())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.shared.outboxes.lock().remove(&self.id);
+    }
+}
+
+/// Serves one accepted connection until it closes: the socket driver of a
+/// [`Session`], on the mock's clock.
 pub(crate) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
     let _ = socket.tcp().set_nodelay(true);
-    let Ok(ws) = tungstenite::accept(socket) else {
+    let Ok(mut ws) = tungstenite::accept(socket) else {
         return;
     };
     let _ = ws
         .get_ref()
         .tcp()
         .set_read_timeout(Some(Duration::from_millis(5)));
-    let (sender, inbox) = unbounded();
-    shared.outboxes.lock().insert(id, sender);
-    let mut conn = Conn {
-        ws,
-        shared: shared.clone(),
-        inbox,
-        book_depth: None,
-        book_view: None,
-        book_version: 0,
-        executions: false,
-        sequence: 0,
-        last_request: Instant::now(),
-        last_sent: Instant::now(),
-        delayed: VecDeque::new(),
-        dead_man: None,
-        subscribed: false,
-    };
-    conn.run();
-    shared.outboxes.lock().remove(&id);
+    let mut session = Session::open(shared.clone(), id, shared.now());
+    loop {
+        if shared.stop.load(Ordering::Relaxed) {
+            let _ = ws.close(None);
+            let _ = ws.flush();
+            return;
+        }
+        session.handle_timeout(shared.now());
+        if !write_outputs(&mut ws, &mut session) {
+            return;
+        }
+        match ws.read() {
+            Ok(Message::Text(text)) => session.handle_text(shared.now(), text.as_str()),
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_) | Message::Binary(_)) => {}
+            Ok(Message::Close(_)) => {
+                // tungstenite queued the reply; flush it and stop.
+                let _ = ws.flush();
+                return;
+            }
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return,
+        }
+        if !write_outputs(&mut ws, &mut session) {
+            return;
+        }
+    }
 }
 
-impl<S: Socket> Conn<S> {
+/// Carries out what the session asked; false when the connection ends.
+fn write_outputs<S: Socket>(ws: &mut WebSocket<S>, session: &mut Session) -> bool {
+    while let Some(output) = session.poll_output() {
+        match output {
+            Output::Text(text) => {
+                if ws.send(Message::text(text)).is_err() {
+                    return false;
+                }
+            }
+            Output::Close { code, reason } => {
+                let _ = ws.close(Some(CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: reason.into(),
+                }));
+                let _ = ws.flush();
+                return false;
+            }
+            Output::Drop => {
+                let _ = ws.get_ref().tcp().shutdown(std::net::Shutdown::Both);
+                return false;
+            }
+        }
+    }
+    let _ = ws.flush();
+    !session.is_ended()
+}
+
+impl Session {
     fn now_ns(&self) -> u64 {
-        u64::try_from(self.shared.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        self.now.as_nanos()
     }
 
     fn send(&mut self, text: String) -> bool {
-        self.last_sent = Instant::now();
+        self.last_sent = self.now;
         self.shared.stats.lock().messages_sent += 1;
-        self.ws.send(Message::text(text)).is_ok()
-    }
-
-    fn run(&mut self) {
-        let status = r#"{"channel":"status","type":"update","data":[{"api_version":"v2","connection_id":1,"system":"online","version":"2.0.0"}]}"#;
-        if !self.send(status.to_owned()) {
-            return;
-        }
-        loop {
-            if self.shared.stop.load(Ordering::Relaxed) {
-                let _ = self.ws.close(None);
-                let _ = self.ws.flush();
-                return;
-            }
-            if !self.tick() {
-                return;
-            }
-            match self.ws.read() {
-                Ok(Message::Text(text)) => {
-                    self.last_request = Instant::now();
-                    if !self.handle(text.as_str()) {
-                        return;
-                    }
-                }
-                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
-                Ok(Message::Binary(_)) => {}
-                Ok(Message::Close(_)) => {
-                    // tungstenite queued the reply; flush it and stop.
-                    let _ = self.ws.flush();
-                    return;
-                }
-                Err(tungstenite::Error::Io(e))
-                    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(_) => return,
-            }
-        }
+        self.out.push_back(Output::Text(text));
+        true
     }
 
     /// Periodic work; false when the connection must end.
     fn tick(&mut self) -> bool {
-        let now = Instant::now();
+        let now = self.now;
         while self.delayed.front().is_some_and(|(due, _)| *due <= now) {
             if let Some((_, text)) = self.delayed.pop_front() {
                 if !self.send(text) {
@@ -168,22 +278,20 @@ impl<S: Socket> Conn<S> {
             }
         }
         if self.subscribed
-            && now.duration_since(self.last_sent) >= self.shared.config.heartbeat
+            && now.saturating_duration_since(self.last_sent) >= self.shared.config.heartbeat
             && !self.send(r#"{"channel":"heartbeat"}"#.to_owned())
         {
             return false;
         }
-        if now.duration_since(self.last_request) >= self.shared.config.idle_close {
+        if now.saturating_duration_since(self.last_request) >= self.shared.config.idle_close {
             // Kraken closes a connection that sent no request for a minute.
-            let _ = self.ws.close(Some(CloseFrame {
-                code: CloseCode::Away,
-                reason: "idle".into(),
-            }));
-            let _ = self.ws.flush();
+            self.out.push_back(Output::Close {
+                code: 1001,
+                reason: "idle",
+            });
             self.shared.stats.lock().idle_closes += 1;
             return false;
         }
-        let _ = self.ws.flush();
         true
     }
 
@@ -230,6 +338,7 @@ impl<S: Socket> Conn<S> {
             &bids,
             &asks,
             checksum,
+            self.wall_ns(),
         );
         self.book_view = Some((bids, asks));
         self.send(message)
@@ -283,6 +392,7 @@ impl<S: Socket> Conn<S> {
             &bid_changes,
             &ask_changes,
             checksum,
+            self.wall_ns(),
         );
         self.send(message)
     }
@@ -296,7 +406,7 @@ impl<S: Socket> Conn<S> {
             .shared
             .take_fault_value(|f| matches!(f, Fault::Delay(_)))
         {
-            self.delayed.push_back((Instant::now() + delay, text));
+            self.delayed.push_back((self.now + delay, text));
             return true;
         }
         self.send(text)
@@ -304,18 +414,18 @@ impl<S: Socket> Conn<S> {
 
     /// Handles one request; false when the connection must end.
     fn handle(&mut self, text: &str) -> bool {
-        let time_in = wire::now_text();
+        let time_in = self.time_text();
         self.shared.stats.lock().requests += 1;
         if self.shared.take_fault(|f| matches!(f, Fault::Disconnect)) {
             // Drop the TCP connection with no close frame.
-            let _ = self.ws.get_ref().tcp().shutdown(std::net::Shutdown::Both);
+            self.out.push_back(Output::Drop);
             self.shared.stats.lock().disconnects += 1;
             return false;
         }
         let Some(req) = Req::parse(text) else {
             return self.send(format!(
                 r#"{{"error":"EGeneral:Invalid arguments","success":false,"time_in":"{time_in}","time_out":"{}"}}"#,
-                wire::now_text()
+                self.time_text()
             ));
         };
         let private = !matches!(req.method.as_str(), "ping" | "subscribe" | "unsubscribe")
@@ -326,6 +436,7 @@ impl<S: Socket> Conn<S> {
                 req.req_id,
                 "ESession:Invalid session",
                 &time_in,
+                self.wall_ns(),
             ));
         }
         match req.method.as_str() {
@@ -335,7 +446,7 @@ impl<S: Socket> Conn<S> {
                     .map_or(String::new(), |id| format!(r#","req_id":{id}"#));
                 let pong = format!(
                     r#"{{"method":"pong"{req_part},"time_in":"{time_in}","time_out":"{}"}}"#,
-                    wire::now_text()
+                    self.time_text()
                 );
                 self.respond(pong)
             }
@@ -359,7 +470,13 @@ impl<S: Socket> Conn<S> {
                         ),
                         None => format!(r#"{{"channel":"{channel}"}}"#),
                     };
-                    ok &= self.respond(wire::success("unsubscribe", req.req_id, &result, &time_in));
+                    ok &= self.respond(wire::success(
+                        "unsubscribe",
+                        req.req_id,
+                        &result,
+                        &time_in,
+                        self.wall_ns(),
+                    ));
                 }
                 ok
             }
@@ -374,6 +491,7 @@ impl<S: Socket> Conn<S> {
                     req.req_id,
                     &format!(r#"{{"count":{count}}}"#),
                     &time_in,
+                    self.wall_ns(),
                 ))
             }
             "cancel_all_orders_after" => {
@@ -384,17 +502,15 @@ impl<S: Socket> Conn<S> {
                         req.req_id,
                         "EGeneral:Invalid arguments:timeout",
                         &time_in,
+                        self.wall_ns(),
                     ));
                 }
-                self.dead_man =
-                    (timeout > 0).then(|| Instant::now() + Duration::from_secs(timeout));
+                self.dead_man = (timeout > 0).then(|| self.now + Duration::from_secs(timeout));
                 let trigger = if timeout > 0 {
-                    let nanos = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs() + timeout);
+                    let secs = self.wall_ns() / 1_000_000_000 + i64::try_from(timeout).unwrap_or(0);
                     let mut out = Vec::new();
                     orderwire_protocol::wallclock::write_rfc3339(
-                        i64::try_from(nanos).unwrap_or(0) * 1_000_000_000,
+                        secs.saturating_mul(1_000_000_000),
                         0,
                         &mut out,
                     );
@@ -409,6 +525,7 @@ impl<S: Socket> Conn<S> {
                     req.req_id,
                     &result,
                     &time_in,
+                    self.wall_ns(),
                 ))
             }
             _ => self.respond(wire::failure(
@@ -416,6 +533,7 @@ impl<S: Socket> Conn<S> {
                 req.req_id,
                 "EGeneral:Unknown method",
                 &time_in,
+                self.wall_ns(),
             )),
         }
     }
@@ -442,6 +560,7 @@ impl<S: Socket> Conn<S> {
                 req.req_id,
                 "EGeneral:Invalid arguments:symbol",
                 time_in,
+                self.wall_ns(),
             ));
         }
         for symbol in &symbols {
@@ -452,6 +571,7 @@ impl<S: Socket> Conn<S> {
                         req.req_id,
                         "Currency pair not supported",
                         time_in,
+                        self.wall_ns(),
                     )) {
                         return false;
                     }
@@ -467,6 +587,7 @@ impl<S: Socket> Conn<S> {
                             req.req_id,
                             "EGeneral:Invalid arguments:depth",
                             time_in,
+                            self.wall_ns(),
                         ));
                     }
                     format!(
@@ -490,10 +611,17 @@ impl<S: Socket> Conn<S> {
                         req.req_id,
                         "EGeneral:Invalid arguments:channel",
                         time_in,
+                        self.wall_ns(),
                     ));
                 }
             };
-            if !self.respond(wire::success("subscribe", req.req_id, &result, time_in)) {
+            if !self.respond(wire::success(
+                "subscribe",
+                req.req_id,
+                &result,
+                time_in,
+                self.wall_ns(),
+            )) {
                 return false;
             }
         }
@@ -518,7 +646,7 @@ impl<S: Socket> Conn<S> {
                             } else {
                                 "partially_filled"
                             };
-                            wire::order_fields(o, status, "new")
+                            wire::order_fields(o, status, "new", self.wall_ns())
                         })
                         .collect()
                 } else {
@@ -569,11 +697,23 @@ impl<S: Socket> Conn<S> {
                     format!(r#","cl_ord_id":{}"#, wire::quoted(&order.cl_ord_id))
                 };
                 let result = format!(r#"{{"order_id":"{}"{cl}}}"#, order.order_id);
-                let ok = self.respond(wire::success("add_order", req.req_id, &result, time_in));
+                let ok = self.respond(wire::success(
+                    "add_order",
+                    req.req_id,
+                    &result,
+                    time_in,
+                    self.wall_ns(),
+                ));
                 self.report_outcome(&order, &outcome);
                 ok
             }
-            Err(error) => self.respond(wire::failure("add_order", req.req_id, error, time_in)),
+            Err(error) => self.respond(wire::failure(
+                "add_order",
+                req.req_id,
+                error,
+                time_in,
+                self.wall_ns(),
+            )),
         }
     }
 
@@ -635,10 +775,13 @@ impl<S: Socket> Conn<S> {
         let mut taker = order.clone();
         taker.filled = Decimal::ZERO;
         self.notify(
-            wire::order_fields(&taker, "pending_new", "pending_new"),
+            wire::order_fields(&taker, "pending_new", "pending_new", self.wall_ns()),
             self.owner(),
         );
-        self.notify(wire::status_fields(&taker, "new", "new"), self.owner());
+        self.notify(
+            wire::status_fields(&taker, "new", "new", self.wall_ns()),
+            self.owner(),
+        );
         for execution in &outcome.executions {
             taker.filled = taker
                 .filled
@@ -653,6 +796,7 @@ impl<S: Socket> Conn<S> {
                     execution.trade_id,
                     false,
                     &exec_id,
+                    self.wall_ns(),
                 ),
                 self.owner(),
             );
@@ -666,6 +810,7 @@ impl<S: Socket> Conn<S> {
                         execution.trade_id,
                         true,
                         &exec_id,
+                        self.wall_ns(),
                     ),
                     execution.maker.owner,
                 );
@@ -681,6 +826,7 @@ impl<S: Socket> Conn<S> {
                 req.req_id,
                 "EGeneral:Invalid arguments:orders",
                 time_in,
+                self.wall_ns(),
             ));
         };
         if !(2..=15).contains(&orders.len()) {
@@ -689,6 +835,7 @@ impl<S: Socket> Conn<S> {
                 req.req_id,
                 "EGeneral:Invalid arguments:orders",
                 time_in,
+                self.wall_ns(),
             ));
         }
         let symbol = req.str("symbol").unwrap_or_default();
@@ -707,7 +854,13 @@ impl<S: Socket> Conn<S> {
                 }
                 Err(error) => {
                     // A validation failure rejects the whole batch.
-                    return self.respond(wire::failure("batch_add", req.req_id, error, time_in));
+                    return self.respond(wire::failure(
+                        "batch_add",
+                        req.req_id,
+                        error,
+                        time_in,
+                        self.wall_ns(),
+                    ));
                 }
             }
         }
@@ -716,6 +869,7 @@ impl<S: Socket> Conn<S> {
             req.req_id,
             &format!("[{}]", results.join(",")),
             time_in,
+            self.wall_ns(),
         ));
         for (placed, outcome) in &outcomes {
             self.report_outcome(placed, outcome);
@@ -736,6 +890,7 @@ impl<S: Socket> Conn<S> {
                 req.req_id,
                 "EOrder:Unknown order",
                 time_in,
+                self.wall_ns(),
             ));
         };
         let rested = Duration::from_nanos(now.saturating_sub(found.rested_since));
@@ -744,7 +899,13 @@ impl<S: Socket> Conn<S> {
         {
             drop(matching);
             self.shared.stats.lock().rate_limited += 1;
-            return self.respond(wire::failure("amend_order", req.req_id, error, time_in));
+            return self.respond(wire::failure(
+                "amend_order",
+                req.req_id,
+                error,
+                time_in,
+                self.wall_ns(),
+            ));
         }
         let amended = matching.amend(&found, req.dec("limit_price"), req.dec("order_qty"), now);
         drop(matching);
@@ -761,7 +922,13 @@ impl<S: Socket> Conn<S> {
                     r#"{{"amend_id":"TAMEND-{}"{cl},"order_id":"{}"}}"#,
                     order.order_id, order.order_id
                 );
-                let ok = self.respond(wire::success("amend_order", req.req_id, &result, time_in));
+                let ok = self.respond(wire::success(
+                    "amend_order",
+                    req.req_id,
+                    &result,
+                    time_in,
+                    self.wall_ns(),
+                ));
                 self.notify(
                     wire::order_fields(
                         &order,
@@ -771,12 +938,19 @@ impl<S: Socket> Conn<S> {
                             "partially_filled"
                         },
                         "amended",
+                        self.wall_ns(),
                     ),
                     self.owner(),
                 );
                 ok
             }
-            Err(error) => self.respond(wire::failure("amend_order", req.req_id, error, time_in)),
+            Err(error) => self.respond(wire::failure(
+                "amend_order",
+                req.req_id,
+                error,
+                time_in,
+                self.wall_ns(),
+            )),
         }
     }
 
@@ -799,6 +973,7 @@ impl<S: Socket> Conn<S> {
                     req.req_id,
                     "EOrder:Unknown order",
                     time_in,
+                    self.wall_ns(),
                 ));
                 continue;
             };
@@ -808,7 +983,13 @@ impl<S: Socket> Conn<S> {
             {
                 drop(matching);
                 self.shared.stats.lock().rate_limited += 1;
-                ok &= self.respond(wire::failure("cancel_order", req.req_id, error, time_in));
+                ok &= self.respond(wire::failure(
+                    "cancel_order",
+                    req.req_id,
+                    error,
+                    time_in,
+                    self.wall_ns(),
+                ));
                 continue;
             }
             let canceled = matching.cancel(&found);
@@ -822,9 +1003,15 @@ impl<S: Socket> Conn<S> {
                     format!(r#","cl_ord_id":{}"#, wire::quoted(&order.cl_ord_id))
                 };
                 let result = format!(r#"{{"order_id":"{}"{cl}}}"#, order.order_id);
-                ok &= self.respond(wire::success("cancel_order", req.req_id, &result, time_in));
+                ok &= self.respond(wire::success(
+                    "cancel_order",
+                    req.req_id,
+                    &result,
+                    time_in,
+                    self.wall_ns(),
+                ));
                 self.notify(
-                    wire::status_fields(&order, "canceled", "canceled"),
+                    wire::status_fields(&order, "canceled", "canceled", self.wall_ns()),
                     self.owner(),
                 );
             }
@@ -847,7 +1034,7 @@ impl<S: Socket> Conn<S> {
         }
         for order in &canceled {
             self.notify(
-                wire::status_fields(order, "canceled", "canceled"),
+                wire::status_fields(order, "canceled", "canceled", self.wall_ns()),
                 self.owner(),
             );
         }

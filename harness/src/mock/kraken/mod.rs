@@ -7,9 +7,12 @@
 //! on request: a delayed response, a dropped response, a disconnect, a
 //! corrupt checksum.
 
-pub(crate) mod conn;
-pub mod matching;
+pub mod conn;
+pub mod pair;
 pub mod wire;
+
+pub use conn::{Output, Session};
+pub use pair::KrakenPair;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{SocketAddr, TcpListener};
@@ -24,7 +27,7 @@ use orderwire_protocol::num::Decimal;
 use orderwire_testkit::TestPki;
 use parking_lot::Mutex;
 
-use matching::Matching;
+use crate::mock::matching::Matching;
 
 /// What the mock serves.
 #[derive(Clone, Debug)]
@@ -111,10 +114,44 @@ pub(crate) struct Shared {
     book_version: AtomicU64,
     stop: AtomicBool,
     stats: Mutex<MockStats>,
+    /// The socket driver's clock origin.
     origin: Instant,
+    /// The wall clock at the session clock's zero (ns since the epoch):
+    /// a session's wall time is this plus its `now`.
+    wall_origin_ns: i64,
 }
 
 impl Shared {
+    /// Shared state for a mock serving `config`, whose clock's zero is the
+    /// wall time `wall_origin_ns`.
+    fn new(config: MockConfig, wall_origin_ns: i64) -> Shared {
+        let matching = Matching::new(
+            &config.symbol,
+            config.mid,
+            config.tick,
+            config.levels,
+            config.tier,
+        );
+        Shared {
+            config,
+            matching: Mutex::new(matching),
+            faults: Mutex::new(VecDeque::new()),
+            outboxes: Mutex::new(HashMap::new()),
+            book_version: AtomicU64::new(1),
+            stop: AtomicBool::new(false),
+            stats: Mutex::new(MockStats::default()),
+            origin: Instant::now(),
+            wall_origin_ns,
+        }
+    }
+
+    /// The socket driver's clock: time since the mock started.
+    fn now(&self) -> orderwire_protocol::time::Instant {
+        orderwire_protocol::time::Instant(
+            u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        )
+    }
+
     /// Takes the first queued fault that `which` matches.
     fn take_fault(&self, which: impl Fn(&Fault) -> bool) -> bool {
         self.take_fault_value(which).is_some()
@@ -141,23 +178,10 @@ impl MockKraken {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let pki = TestPki::new();
-        let matching = Matching::new(
-            &config.symbol,
-            config.mid,
-            config.tick,
-            config.levels,
-            config.tier,
-        );
-        let shared = Arc::new(Shared {
-            config,
-            matching: Mutex::new(matching),
-            faults: Mutex::new(VecDeque::new()),
-            outboxes: Mutex::new(HashMap::new()),
-            book_version: AtomicU64::new(1),
-            stop: AtomicBool::new(false),
-            stats: Mutex::new(MockStats::default()),
-            origin: Instant::now(),
-        });
+        let wall_origin_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let shared = Arc::new(Shared::new(config, wall_origin_ns));
         let running = shared.clone();
         let counting = shared.clone();
         let serving = shared.clone();

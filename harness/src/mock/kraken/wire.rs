@@ -1,14 +1,13 @@
 //! Kraken messages as the mock reads and writes them (kraken.md).
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use orderwire_protocol::json::{Kind, Scanner};
 use orderwire_protocol::model::write_json_string;
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::wallclock::write_rfc3339_micros;
 
-use super::matching::Resting;
+use crate::mock::matching::Resting;
 
 /// A request: method, req_id and the raw text of each parameter.
 #[derive(Debug, Default)]
@@ -121,13 +120,10 @@ impl Req {
     }
 }
 
-/// Now as Kraken writes it.
-pub fn now_text() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+/// A wall-clock time (ns since the epoch) as Kraken writes it.
+pub fn time_text(wall_ns: i64) -> String {
     let mut out = Vec::new();
-    write_rfc3339_micros(nanos, &mut out);
+    write_rfc3339_micros(wall_ns, &mut out);
     String::from_utf8(out).unwrap_or_default()
 }
 
@@ -139,21 +135,33 @@ pub fn quoted(text: &str) -> String {
 }
 
 /// A success response with a `result` object text.
-pub fn success(method: &str, req_id: Option<u64>, result: &str, time_in: &str) -> String {
+pub fn success(
+    method: &str,
+    req_id: Option<u64>,
+    result: &str,
+    time_in: &str,
+    wall_ns: i64,
+) -> String {
     let req = req_id.map_or(String::new(), |id| format!(r#","req_id":{id}"#));
     format!(
         r#"{{"method":"{method}"{req},"result":{result},"success":true,"time_in":"{time_in}","time_out":"{}"}}"#,
-        now_text()
+        time_text(wall_ns)
     )
 }
 
 /// A failure response.
-pub fn failure(method: &str, req_id: Option<u64>, error: &str, time_in: &str) -> String {
+pub fn failure(
+    method: &str,
+    req_id: Option<u64>,
+    error: &str,
+    time_in: &str,
+    wall_ns: i64,
+) -> String {
     let req = req_id.map_or(String::new(), |id| format!(r#","req_id":{id}"#));
     format!(
         r#"{{"method":"{method}"{req},"success":false,"error":{},"time_in":"{time_in}","time_out":"{}"}}"#,
         quoted(error),
-        now_text()
+        time_text(wall_ns)
     )
 }
 
@@ -196,19 +204,20 @@ pub fn book_message(
     bids: &[(Decimal, Decimal)],
     asks: &[(Decimal, Decimal)],
     checksum: u32,
+    wall_ns: i64,
 ) -> String {
     format!(
         r#"{{"channel":"book","type":"{kind}","data":[{{"symbol":{},"bids":{},"asks":{},"checksum":{checksum},"timestamp":"{}"}}]}}"#,
         quoted(symbol),
         levels_json(bids),
         levels_json(asks),
-        now_text()
+        time_text(wall_ns)
     )
 }
 
 /// The full description of an order, as the first executions message and
 /// the snapshot give it.
-pub fn order_fields(order: &Resting, status: &str, exec_type: &str) -> String {
+pub fn order_fields(order: &Resting, status: &str, exec_type: &str, wall_ns: i64) -> String {
     let cl = if order.cl_ord_id.is_empty() {
         String::new()
     } else {
@@ -222,15 +231,15 @@ pub fn order_fields(order: &Resting, status: &str, exec_type: &str) -> String {
         order.qty,
         order.price,
         order.filled,
-        now_text()
+        time_text(wall_ns)
     )
 }
 
 /// A short status update (only the fields that changed, as Kraken does).
-pub fn status_fields(order: &Resting, status: &str, exec_type: &str) -> String {
+pub fn status_fields(order: &Resting, status: &str, exec_type: &str, wall_ns: i64) -> String {
     format!(
         r#"{{"timestamp":"{}","order_status":"{status}","exec_type":"{exec_type}","order_id":"{}","cum_qty":{}}}"#,
-        now_text(),
+        time_text(wall_ns),
         order.order_id,
         order.filled
     )
@@ -244,6 +253,7 @@ pub fn trade_fields(
     trade_id: u64,
     maker: bool,
     exec_id: &str,
+    wall_ns: i64,
 ) -> String {
     let status = if order.open().is_zero() {
         "filled"
@@ -267,7 +277,7 @@ pub fn trade_fields(
         quoted(&order.symbol),
         order.side.as_str(),
         if maker { "m" } else { "t" },
-        now_text(),
+        time_text(wall_ns),
         order.filled,
     )
 }

@@ -95,7 +95,7 @@ pub struct Binance {
     endpoint: Endpoint,
     writer: RequestWriter,
     inflight: Vec<Option<(u64, Inflight)>>,
-    books: HashMap<Symbol, DepthSync, foldhash::fast::RandomState>,
+    books: HashMap<Symbol, DepthSync, foldhash::fast::FixedState>,
     depth: u32,
     /// Decoding a capture: books start from the first update when no
     /// snapshot comes, and gaps are still reported.

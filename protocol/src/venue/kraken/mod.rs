@@ -138,7 +138,7 @@ pub struct Kraken {
     books: HashMap<Symbol, Book>,
     exec_sequence: Option<u64>,
     /// foldhash: several times faster than SipHash on 48-byte ids.
-    orders: HashMap<OrderId, KnownOrder, foldhash::fast::RandomState>,
+    orders: HashMap<OrderId, KnownOrder, foldhash::fast::FixedState>,
 }
 
 impl std::fmt::Debug for Kraken {

@@ -1,8 +1,10 @@
-//! The mock venue's exchange: a price-time matching engine for one account
-//! per connection, house liquidity, and Kraken's per-pair rate counter.
+//! The mock venues' exchange, shared by every mock: a price-time matching
+//! engine for one account per connection, house liquidity, and the rest
+//! costs of Kraken's per-pair rate counter.
 //!
-//! It knows nothing of sockets; [`super::conn`] drives it and turns its
-//! results into Kraken messages.
+//! It knows nothing of sockets or wire formats; each venue's connection
+//! (`mock/kraken/conn.rs`, `mock/binance/api.rs`) drives it and turns its
+//! results into that venue's messages.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
