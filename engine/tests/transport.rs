@@ -343,6 +343,10 @@ fn a_full_command_queue_hands_the_command_back() {
 }
 
 #[test]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a bound on waiting for a real socket, not time in the logic under test"
+)]
 fn a_full_event_queue_holds_events_back_and_loses_none() {
     let server = TestServer::start(None, vec![Script::Echo]);
     let mut engine = Engine::start(EngineConfig {
@@ -356,7 +360,18 @@ fn a_full_event_queue_holds_events_back_and_loses_none() {
     for i in 0..500 {
         engine.send_text(conn, &format!("{i}")).expect("queued");
     }
-    std::thread::sleep(Duration::from_millis(200));
+    // Nobody reads until the server has taken (and echoed) all 500, so the
+    // echoes pile up behind the full event queue: an observable condition,
+    // not a guessed sleep.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while server.received_on(0).len() < 500 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server got {}",
+            server.received_on(0).len()
+        );
+        std::thread::yield_now();
+    }
     let mut got = Vec::new();
     while got.len() < 500 {
         let event = engine.events().recv_timeout(PATIENCE);

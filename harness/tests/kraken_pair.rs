@@ -84,7 +84,7 @@ fn resting_buy(id: &str) -> NewOrder {
 #[test]
 fn a_delayed_reply_is_still_correlated_and_its_latency_is_the_delay_plus_the_round_trip() {
     let mut pair = subscribed_pair(gateway_config());
-    pair.inject(Fault::Delay(150 * MS));
+    pair.mock.inject(Fault::Delay(150 * MS));
     pair.submit(Request::Place(&resting_buy("delayed")))
         .unwrap();
     assert!(pair.run_until(Duration::from_secs(1), |s| {
@@ -118,7 +118,7 @@ fn a_dropped_reply_times_out_without_inventing_a_reject() {
     assert!(pair.run_until(Duration::from_secs(1), |s| {
         status_of(s, "resting") == Some(OrderStatus::New)
     }));
-    pair.inject(Fault::DropResponse);
+    pair.mock.inject(Fault::DropResponse);
     let cancel = CancelOrders {
         symbol: None,
         orders: vec![OrderRef::ClientOrderId(inline("resting").unwrap())],
@@ -139,7 +139,7 @@ fn a_dropped_reply_times_out_without_inventing_a_reject() {
         })
     }));
     assert_eq!(pair.now() - sent_at, 300 * MS, "at its deadline exactly");
-    assert_eq!(pair.stats().dropped_responses, 1);
+    assert_eq!(pair.mock.stats().dropped_responses, 1);
     let seen = pair.events();
     assert!(
         !seen
@@ -157,7 +157,7 @@ fn a_disconnect_reconnects_replays_subscriptions_and_reconciles() {
     assert!(pair.run_until(Duration::from_secs(1), |s| {
         status_of(s, "survivor") == Some(OrderStatus::New)
     }));
-    pair.inject(Fault::Disconnect);
+    pair.mock.inject(Fault::Disconnect);
     // The next request triggers the drop; it never reached the book.
     pair.submit(Request::Place(&resting_buy("in-flight")))
         .unwrap();
@@ -184,14 +184,14 @@ fn a_disconnect_reconnects_replays_subscriptions_and_reconciles() {
         Some(OrderStatus::Rejected),
         "never reached the venue: absent from the snapshot, never acknowledged"
     );
-    assert_eq!(pair.stats().disconnects, 1);
-    assert_eq!(pair.stats().connections, 2);
+    assert_eq!(pair.mock.stats().disconnects, 1);
+    assert_eq!(pair.mock.stats().connections, 2);
 }
 
 #[test]
 fn a_corrupt_checksum_resubscribes_and_the_fresh_book_verifies() {
     let mut pair = subscribed_pair(gateway_config());
-    pair.inject(Fault::CorruptChecksum);
+    pair.mock.inject(Fault::CorruptChecksum);
     // A new best bid (the house's is 45283.9), so the top of the book moves.
     let mut order = resting_buy("moves-the-book");
     order.price = Some("45284.0".parse().unwrap());
@@ -238,7 +238,7 @@ fn the_gateway_paces_requests_so_the_venue_never_refuses_them() {
     assert!(pair.run_until(Duration::from_secs(10), |s| {
         (0..12).all(|n| status_of(s, &format!("paced-{n}")) == Some(OrderStatus::New))
     }));
-    assert_eq!(pair.stats().rate_limited, 0);
+    assert_eq!(pair.mock.stats().rate_limited, 0);
 
     // A gateway that believes in a bigger allowance is refused by the venue.
     let mut greedy = pair_with(
@@ -259,7 +259,7 @@ fn the_gateway_paces_requests_so_the_venue_never_refuses_them() {
         status_of(s, "greedy-7").is_some_and(|x| x != OrderStatus::PendingNew)
     }));
     assert!(greedy.events().iter().any(|e| matches!(e, GatewayEvent::Reply(Event::OrderReject(r)) if r.message == "EOrder:Rate limit exceeded")));
-    assert!(greedy.stats().rate_limited >= 1);
+    assert!(greedy.mock.stats().rate_limited >= 1);
 }
 
 #[test]
@@ -286,7 +286,7 @@ fn the_venue_closes_an_idle_connection_and_pings_keep_it_open() {
             )
         }) && subscribed(s) >= 4
     }));
-    assert_eq!(quiet.stats().idle_closes, 1);
+    assert_eq!(quiet.mock.stats().idle_closes, 1);
     assert!(quiet.events().iter().any(|e| matches!(
         e,
         GatewayEvent::Connection(ConnectionEvent::Disconnected { .. })
@@ -313,7 +313,7 @@ fn the_venue_closes_an_idle_connection_and_pings_keep_it_open() {
         )
         .count();
     assert!(pongs >= 590, "a ping answered every 100 ms: {pongs}");
-    assert_eq!(busy.stats().idle_closes, 0);
+    assert_eq!(busy.mock.stats().idle_closes, 0);
 }
 
 #[test]
@@ -321,7 +321,7 @@ fn the_same_inputs_give_the_same_events() {
     let run = || {
         let mut pair = subscribed_pair(gateway_config());
         pair.submit(Request::Place(&resting_buy("a"))).unwrap();
-        pair.inject(Fault::Disconnect);
+        pair.mock.inject(Fault::Disconnect);
         pair.submit(Request::Place(&resting_buy("b"))).unwrap();
         pair.run_for(Duration::from_secs(2));
         format!("{:?}", pair.events())

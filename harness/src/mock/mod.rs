@@ -5,4 +5,6 @@ pub mod binance;
 pub mod kraken;
 mod listener;
 pub mod matching;
+pub mod pair;
+pub mod session;
 mod socket;

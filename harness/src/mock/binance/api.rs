@@ -1,29 +1,88 @@
-//! The WebSocket API side of the mock: requests in, replies with
-//! `rateLimits`, user data stream events, pings, and a `serverShutdown`
-//! notice when one is injected.
+//! The WebSocket API side of the mock, as a sans-IO session: requests in,
+//! replies with `rateLimits`, user data stream events, pings, and a
+//! `serverShutdown` notice when one is injected. It reads no clock and
+//! touches no socket: `conn.rs` drives it over TLS, and
+//! `crate::mock::pair` in virtual time.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use hmac::{Hmac, Mac};
 use orderwire_protocol::model::Side;
 use orderwire_protocol::num::Decimal;
+use orderwire_protocol::time::Instant;
 use serde_json::Value;
 use sha2::Sha256;
-use tungstenite::protocol::frame::coding::CloseCode;
 
-use super::conn::{Link, Read};
+use super::conn::{Keepalive, KeepaliveDue};
 use super::limits::Refused;
-use super::{Fault, Known, Shared, now_ms};
+use super::{Fault, Known, Shared};
 use crate::mock::matching::{Outcome, Resting};
-use crate::mock::socket::Socket;
+use crate::mock::session::{MockSession, Output};
 
 /// The mock's one account owns every order placed through the API.
 const ACCOUNT: u64 = 1;
+
+impl MockSession for ApiSession {
+    fn handle_text(&mut self, now: Instant, text: &str) {
+        if self.ended {
+            return;
+        }
+        self.now = now;
+        if !self.handle(text) {
+            self.ended = true;
+        }
+    }
+
+    fn handle_pong(&mut self, now: Instant, payload: &[u8]) {
+        self.now = now;
+        if self.keepalive.on_pong(payload) {
+            self.shared.stats.lock().pongs += 1;
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.ended {
+            return;
+        }
+        self.now = now;
+        if !self.tick() {
+            self.ended = true;
+        }
+    }
+
+    fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        if self.ended {
+            return None;
+        }
+        let mut next = self.keepalive.next_at(&self.shared.config);
+        if let Some((due, _)) = self.delayed.front() {
+            next = next.min(*due);
+        }
+        if let Some(at) = self.close_at {
+            next = next.min(at);
+        }
+        Some(next)
+    }
+
+    fn is_ended(&self) -> bool {
+        self.ended
+    }
+}
+
+impl Drop for ApiSession {
+    fn drop(&mut self) {
+        self.shared.user_streams.lock().remove(&self.id);
+    }
+}
 
 /// A refusal: HTTP-like status, Binance code, message, optional `data`.
 struct ApiError {
@@ -44,8 +103,9 @@ fn error(status: u16, code: i64, msg: &str) -> ApiError {
 
 type Reply = Result<String, ApiError>;
 
-struct ApiConn<'l, S: Socket> {
-    link: &'l mut Link<S>,
+/// The mock's side of one API connection.
+pub struct ApiSession {
+    shared: Arc<Shared>,
     id: u64,
     logged_on: bool,
     user_stream: bool,
@@ -55,85 +115,101 @@ struct ApiConn<'l, S: Socket> {
     shutdown_seen: u64,
     close_at: Option<Instant>,
     connected_ms: u64,
+    now: Instant,
+    keepalive: Keepalive,
+    out: VecDeque<Output>,
+    ended: bool,
 }
 
-/// Serves the API on `link` until the connection ends.
-pub(crate) fn run<S: Socket>(link: &mut Link<S>, id: u64) {
-    let (sender, inbox) = unbounded();
-    let shutdown_seen = link.shared.shutdown_epoch.load(Ordering::Acquire);
-    let shared = link.shared.clone();
-    let mut conn = ApiConn {
-        link,
-        id,
-        logged_on: false,
-        user_stream: false,
-        inbox,
-        sender,
-        delayed: VecDeque::new(),
-        shutdown_seen,
-        close_at: None,
-        connected_ms: now_ms(),
-    };
-    conn.serve();
-    shared.user_streams.lock().remove(&id);
-}
-
-impl<S: Socket> ApiConn<'_, S> {
-    fn shared(&self) -> &Arc<Shared> {
-        &self.link.shared
+impl ApiSession {
+    /// A session for connection `id`, opened at `now`.
+    pub(crate) fn open(shared: Arc<Shared>, id: u64, now: Instant) -> ApiSession {
+        let (sender, inbox) = unbounded();
+        let shutdown_seen = shared.shutdown_epoch.load(Ordering::Acquire);
+        let connected_ms = shared.wall_ms(now);
+        ApiSession {
+            shared,
+            id,
+            logged_on: false,
+            user_stream: false,
+            inbox,
+            sender,
+            delayed: VecDeque::new(),
+            shutdown_seen,
+            close_at: None,
+            connected_ms,
+            now,
+            keepalive: Keepalive::new(now),
+            out: VecDeque::new(),
+            ended: false,
+        }
     }
 
-    fn serve(&mut self) {
-        loop {
-            if self.shared().stop.load(Ordering::Relaxed) {
-                self.link.close(CloseCode::Away, "mock stopping");
-                return;
-            }
-            if !self.tick() {
-                return;
-            }
-            match self.link.read() {
-                Read::Text(text) => {
-                    if !self.handle(&text) {
-                        return;
-                    }
-                }
-                Read::Idle => {}
-                Read::Closed => return,
-            }
-        }
+    fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The venue's wall clock now, in ms.
+    fn wall_ms(&self) -> u64 {
+        self.shared.wall_ms(self.now)
+    }
+
+    fn send(&mut self, text: String) -> bool {
+        self.out.push_back(Output::Text(text));
+        true
+    }
+
+    fn close(&mut self, reason: &'static str) {
+        // 1001: going away.
+        self.out.push_back(Output::Close { code: 1001, reason });
     }
 
     /// Delayed replies, user events, the shutdown notice, keepalive.
     fn tick(&mut self) -> bool {
-        let now = Instant::now();
+        let now = self.now;
         while self.delayed.front().is_some_and(|(due, _)| *due <= now) {
             if let Some((_, text)) = self.delayed.pop_front() {
-                if !self.link.send(text) {
-                    return false;
-                }
+                self.send(text);
             }
         }
         while let Ok(event) = self.inbox.try_recv() {
-            if self.user_stream && !self.link.send(event) {
-                return false;
+            if self.user_stream {
+                self.send(event);
             }
         }
         let epoch = self.shared().shutdown_epoch.load(Ordering::Acquire);
         if epoch != self.shutdown_seen {
             self.shutdown_seen = epoch;
-            let notice = format!(r#"{{"event":{{"e":"serverShutdown","E":{}}}}}"#, now_ms());
-            if !self.link.send(notice) {
-                return false;
-            }
+            let notice = format!(
+                r#"{{"event":{{"e":"serverShutdown","E":{}}}}}"#,
+                self.wall_ms()
+            );
+            self.send(notice);
             self.shared().stats.lock().shutdown_notices += 1;
             self.close_at = Some(now + self.shared().config.shutdown_grace);
         }
         if self.close_at.is_some_and(|at| at <= now) {
-            self.link.close(CloseCode::Away, "server shutdown");
+            self.close("server shutdown");
             return false;
         }
-        self.link.keepalive()
+        let wall_ms = self.wall_ms();
+        match self.keepalive.due(&self.shared.config, now, wall_ms) {
+            KeepaliveDue::PongLate => {
+                self.shared.stats.lock().pong_timeouts += 1;
+                // 1008: policy violation.
+                self.out.push_back(Output::Close {
+                    code: 1008,
+                    reason: "pong timeout",
+                });
+                return false;
+            }
+            KeepaliveDue::Ping(payload) => {
+                self.shared.stats.lock().pings += 1;
+                self.out.push_back(Output::Ping(payload));
+            }
+            KeepaliveDue::Nothing => {}
+        }
+        true
     }
 
     fn respond(&mut self, text: String) -> bool {
@@ -148,10 +224,10 @@ impl<S: Socket> ApiConn<'_, S> {
         if let Some(Fault::Delay(delay)) =
             self.shared().take_fault(|f| matches!(f, Fault::Delay(_)))
         {
-            self.delayed.push_back((Instant::now() + delay, text));
+            self.delayed.push_back((self.now + delay, text));
             return true;
         }
-        self.link.send(text)
+        self.send(text)
     }
 
     /// One request; false when the connection must end.
@@ -162,12 +238,7 @@ impl<S: Socket> ApiConn<'_, S> {
             .take_fault(|f| matches!(f, Fault::Disconnect))
             .is_some()
         {
-            let _ = self
-                .link
-                .ws
-                .get_ref()
-                .tcp()
-                .shutdown(std::net::Shutdown::Both);
+            self.out.push_back(Output::Drop);
             self.shared().stats.lock().disconnects += 1;
             return false;
         }
@@ -190,7 +261,7 @@ impl<S: Socket> ApiConn<'_, S> {
 
     /// `{"id","status","result"|"error","rateLimits"}`.
     fn envelope(&self, id: &str, reply: Reply) -> String {
-        let limits = self.shared().limits.lock().report();
+        let limits = self.shared().limits.lock().report(self.now);
         match reply {
             Ok(result) => format!(r#"{{"id":{id},"status":200,"result":{result},{limits}}}"#),
             Err(e) => {
@@ -220,7 +291,7 @@ impl<S: Socket> ApiConn<'_, S> {
             "ping" | "time" => (1, 0, false),
             _ => return Err(error(400, -1013, "Invalid message: unknown method.")),
         };
-        match self.shared().limits.lock().admit(weight, orders) {
+        match self.shared().limits.lock().admit(self.now, weight, orders) {
             Ok(()) => {}
             Err(Refused::Throttled {
                 code,
@@ -232,17 +303,17 @@ impl<S: Socket> ApiConn<'_, S> {
                     status: 429,
                     code,
                     msg,
-                    data: Some(retry_data(retry_after)),
+                    data: Some(retry_data(self.wall_ms(), retry_after)),
                 });
             }
             Err(Refused::Banned { retry_after }) => {
                 self.shared().stats.lock().banned += 1;
-                let until = now_ms() + millis(retry_after);
+                let until = self.wall_ms() + millis(retry_after);
                 return Err(ApiError {
                     status: 418,
                     code: -1003,
                     msg: format!("Way too many requests; IP(127.0.0.1) banned until {until}."),
-                    data: Some(retry_data(retry_after)),
+                    data: Some(retry_data(self.wall_ms(), retry_after)),
                 });
             }
         }
@@ -269,7 +340,7 @@ impl<S: Socket> ApiConn<'_, S> {
                 self.shared().user_streams.lock().insert(self.id, sender);
                 Ok(r#"{"subscriptionId":0}"#.to_owned())
             }
-            "time" => Ok(format!(r#"{{"serverTime":{}}}"#, now_ms())),
+            "time" => Ok(format!(r#"{{"serverTime":{}}}"#, self.wall_ms())),
             _ => Ok("{}".to_owned()),
         }
     }
@@ -299,7 +370,7 @@ impl<S: Socket> ApiConn<'_, S> {
         if recv_window > 60_000 {
             return Err(error(400, -1131, "recvWindow must be less than 60000"));
         }
-        let server = now_ms();
+        let server = self.wall_ms();
         if timestamp >= server + 1_000 || server.saturating_sub(timestamp) > recv_window {
             self.shared().stats.lock().bad_timestamps += 1;
             return Err(error(
@@ -327,7 +398,7 @@ impl<S: Socket> ApiConn<'_, S> {
             return Err(error(400, -4056, "HMAC_SHA256 API key is not supported."));
         }
         self.logged_on = true;
-        let now = now_ms();
+        let now = self.wall_ms();
         Ok(format!(
             r#"{{"apiKey":{},"authorizedSince":{now},"connectedSince":{},"returnRateLimits":true,"serverTime":{now},"userDataStream":{}}}"#,
             Value::String(self.shared().config.api_key.clone()),
@@ -391,7 +462,7 @@ impl<S: Socket> ApiConn<'_, S> {
         }
         let client = match params["newClientOrderId"].as_str() {
             Some(c) if !c.is_empty() => c.to_owned(),
-            _ => format!("mock{}", now_ms()),
+            _ => format!("mock{}", self.wall_ms()),
         };
         let mut matching = self.shared().matching.lock();
         if matching.find(Some(ACCOUNT), None, Some(&client)).is_some() {
@@ -439,7 +510,7 @@ impl<S: Socket> ApiConn<'_, S> {
         };
         drop(matching);
         let status = status_of(&order, outcome.rests);
-        let now = now_ms();
+        let now = self.wall_ms();
         self.log_book(&touched, &outcome, side, now);
         self.remember(&order, status, now);
         {
@@ -458,7 +529,7 @@ impl<S: Socket> ApiConn<'_, S> {
         kind: &str,
         params: &Value,
     ) -> String {
-        let now = now_ms();
+        let now = self.wall_ms();
         let ack = format!(
             r#""symbol":"{}","orderId":{},"orderListId":-1,"clientOrderId":{},"transactTime":{now}"#,
             order.symbol,
@@ -528,7 +599,7 @@ impl<S: Socket> ApiConn<'_, S> {
         let found = self.find_open(params, "")?;
         let cancel_id = params["newClientOrderId"]
             .as_str()
-            .map_or_else(|| format!("cancel{}", now_ms()), str::to_owned);
+            .map_or_else(|| format!("cancel{}", self.wall_ms()), str::to_owned);
         Ok(self.cancel_found(&found, &cancel_id))
     }
 
@@ -539,7 +610,7 @@ impl<S: Socket> ApiConn<'_, S> {
             .lock()
             .cancel(found)
             .unwrap_or_else(|| found.clone());
-        let now = now_ms();
+        let now = self.wall_ms();
         self.log_book(
             &[(found.side, found.price)],
             &Outcome::default(),
@@ -592,7 +663,7 @@ impl<S: Socket> ApiConn<'_, S> {
                     "Order amend (quantity increase) is not supported.",
                 )
             })?;
-        let now = now_ms();
+        let now = self.wall_ms();
         self.log_book(
             &[(found.side, found.price)],
             &Outcome::default(),
@@ -627,7 +698,7 @@ impl<S: Socket> ApiConn<'_, S> {
         };
         let canceled = match self.find_open(params, "cancel") {
             Ok(found) => {
-                let cancel_id = format!("cancel{}", now_ms());
+                let cancel_id = format!("cancel{}", self.wall_ms());
                 Ok(self.cancel_found(&found, &cancel_id))
             }
             Err(e) => Err(e),
@@ -688,7 +759,7 @@ impl<S: Socket> ApiConn<'_, S> {
         }
         let results: Vec<String> = open
             .iter()
-            .map(|order| self.cancel_found(order, &format!("cancel{}", now_ms())))
+            .map(|order| self.cancel_found(order, &format!("cancel{}", self.wall_ms())))
             .collect();
         Ok(format!("[{}]", results.join(",")))
     }
@@ -950,8 +1021,7 @@ fn depth_weight(limit: u64) -> u32 {
     }
 }
 
-fn retry_data(retry_after: Duration) -> String {
-    let now = now_ms();
+fn retry_data(now: u64, retry_after: Duration) -> String {
     format!(
         r#"{{"serverTime":{now},"retryAfter":{}}}"#,
         now + millis(retry_after).max(1)

@@ -1,17 +1,88 @@
 //! One accepted connection: the WebSocket handshake routes it by path to
-//! the API or the streams; both share the ping/pong keepalive here.
+//! the API (a sans-IO [`api::ApiSession`] under a socket driver) or the
+//! streams; both keep the venue's ping/pong rule with [`Keepalive`].
 
 use std::io::ErrorKind;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use orderwire_protocol::time::Instant;
 use tungstenite::handshake::server::{Request, Response};
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
-use super::{Shared, api, now_ms, streams};
+use super::{MockConfig, Shared, api, streams};
+use crate::mock::session::{MockSession, Output};
 use crate::mock::socket::Socket;
+
+/// Binance's keepalive, sans-IO: a ping every `ping_every`, and a client
+/// whose pong is more than `pong_timeout` late is dropped.
+#[derive(Debug)]
+pub(crate) struct Keepalive {
+    last_ping: Instant,
+    /// The payload of the ping waiting for its pong, and when it went.
+    awaiting_pong: Option<(Vec<u8>, Instant)>,
+}
+
+/// What the keepalive wants at a moment.
+pub(crate) enum KeepaliveDue {
+    /// Nothing.
+    Nothing,
+    /// Send a ping with this payload.
+    Ping(Vec<u8>),
+    /// The pong is late: close the connection.
+    PongLate,
+}
+
+impl Keepalive {
+    pub(crate) fn new(now: Instant) -> Keepalive {
+        Keepalive {
+            last_ping: now,
+            awaiting_pong: None,
+        }
+    }
+
+    /// What is due at `now`; `wall_ms` is the ping's payload.
+    pub(crate) fn due(&mut self, config: &MockConfig, now: Instant, wall_ms: u64) -> KeepaliveDue {
+        if let Some((_, sent)) = &self.awaiting_pong {
+            if now.saturating_duration_since(*sent) >= config.pong_timeout {
+                return KeepaliveDue::PongLate;
+            }
+        }
+        if now.saturating_duration_since(self.last_ping) >= config.ping_every {
+            self.last_ping = now;
+            let payload = wall_ms.to_string().into_bytes();
+            if self.awaiting_pong.is_none() {
+                self.awaiting_pong = Some((payload.clone(), now));
+            }
+            return KeepaliveDue::Ping(payload);
+        }
+        KeepaliveDue::Nothing
+    }
+
+    /// A pong arrived; whether it answers the ping waiting (it must copy
+    /// its payload).
+    pub(crate) fn on_pong(&mut self, payload: &[u8]) -> bool {
+        let answers = self
+            .awaiting_pong
+            .as_ref()
+            .is_some_and(|(sent, _)| sent.as_slice() == payload);
+        if answers {
+            self.awaiting_pong = None;
+        }
+        answers
+    }
+
+    /// When `due` next has something to do.
+    pub(crate) fn next_at(&self, config: &MockConfig) -> Instant {
+        let ping = self.last_ping + config.ping_every;
+        match &self.awaiting_pong {
+            Some((_, sent)) => ping.min(*sent + config.pong_timeout),
+            None => ping,
+        }
+    }
+}
 
 /// Serves one accepted connection until it closes.
 pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
@@ -30,19 +101,85 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
         .get_ref()
         .tcp()
         .set_read_timeout(Some(Duration::from_millis(5)));
+    if path.starts_with("/ws-api/v3") {
+        serve_api(ws, shared, id);
+        return;
+    }
+    let keepalive = Keepalive::new(shared.now());
     let mut link = Link {
         ws,
         shared,
-        last_ping: Instant::now(),
-        awaiting_pong: None,
+        keepalive,
     };
-    if path.starts_with("/ws-api/v3") {
-        api::run(&mut link, id);
-    } else if path.starts_with("/ws") || path.starts_with("/stream") {
+    if path.starts_with("/ws") || path.starts_with("/stream") {
         streams::run(&mut link, &path);
     } else {
         link.close(CloseCode::Policy, "unknown path");
     }
+}
+
+/// The socket driver of an API session: reads and timers in, outputs out.
+fn serve_api<S: Socket>(mut ws: WebSocket<S>, shared: Arc<Shared>, id: u64) {
+    let mut session = api::ApiSession::open(shared.clone(), id, shared.now());
+    loop {
+        if shared.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = ws.close(Some(CloseFrame {
+                code: CloseCode::Away,
+                reason: "mock stopping".into(),
+            }));
+            let _ = ws.flush();
+            return;
+        }
+        session.handle_timeout(shared.now());
+        if !write_outputs(&mut ws, &mut session) {
+            return;
+        }
+        match ws.read() {
+            Ok(Message::Text(text)) => session.handle_text(shared.now(), text.as_str()),
+            Ok(Message::Pong(payload)) => session.handle_pong(shared.now(), &payload),
+            Ok(Message::Close(_)) => {
+                let _ = ws.flush();
+                return;
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return,
+        }
+        if !write_outputs(&mut ws, &mut session) {
+            return;
+        }
+    }
+}
+
+/// Carries out what a session asked; false when the connection ends.
+pub(crate) fn write_outputs<S: Socket>(
+    ws: &mut WebSocket<S>,
+    session: &mut impl MockSession,
+) -> bool {
+    while let Some(output) = session.poll_output() {
+        let sent = match output {
+            Output::Text(text) => ws.send(Message::text(text)),
+            Output::Ping(payload) => ws.send(Message::Ping(payload.into())),
+            Output::Close { code, reason } => {
+                let _ = ws.close(Some(CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: reason.into(),
+                }));
+                let _ = ws.flush();
+                return false;
+            }
+            _ => {
+                let _ = ws.get_ref().tcp().shutdown(std::net::Shutdown::Both);
+                return false;
+            }
+        };
+        if sent.is_err() {
+            return false;
+        }
+    }
+    let _ = ws.flush();
+    !session.is_ended()
 }
 
 /// What a read produced.
@@ -59,9 +196,7 @@ pub(crate) enum Read {
 pub(crate) struct Link<S: Socket> {
     pub(crate) ws: WebSocket<S>,
     pub(crate) shared: Arc<Shared>,
-    last_ping: Instant,
-    /// The payload of the ping waiting for its pong, and when it went.
-    awaiting_pong: Option<(Vec<u8>, Instant)>,
+    keepalive: Keepalive,
 }
 
 impl<S: Socket> Link<S> {
@@ -82,25 +217,21 @@ impl<S: Socket> Link<S> {
     /// Pings every `ping_every`, and drops the client if a pong is more
     /// than `pong_timeout` late. False when the connection must end.
     pub(crate) fn keepalive(&mut self) -> bool {
-        let config = &self.shared.config;
-        let now = Instant::now();
-        if let Some((_, sent)) = &self.awaiting_pong {
-            if now.duration_since(*sent) >= config.pong_timeout {
+        let now = self.shared.now();
+        let wall_ms = self.shared.wall_ms(now);
+        match self.keepalive.due(&self.shared.config, now, wall_ms) {
+            KeepaliveDue::PongLate => {
                 self.shared.stats.lock().pong_timeouts += 1;
                 self.close(CloseCode::Policy, "pong timeout");
                 return false;
             }
-        }
-        if now.duration_since(self.last_ping) >= config.ping_every {
-            self.last_ping = now;
-            let payload = now_ms().to_string().into_bytes();
-            if self.ws.send(Message::Ping(payload.clone().into())).is_err() {
-                return false;
+            KeepaliveDue::Ping(payload) => {
+                if self.ws.send(Message::Ping(payload.into())).is_err() {
+                    return false;
+                }
+                self.shared.stats.lock().pings += 1;
             }
-            self.shared.stats.lock().pings += 1;
-            if self.awaiting_pong.is_none() {
-                self.awaiting_pong = Some((payload, now));
-            }
+            KeepaliveDue::Nothing => {}
         }
         let _ = self.ws.flush();
         true
@@ -111,13 +242,7 @@ impl<S: Socket> Link<S> {
         match self.ws.read() {
             Ok(Message::Text(text)) => Read::Text(text.as_str().to_owned()),
             Ok(Message::Pong(payload)) => {
-                // The pong must copy the ping's payload.
-                if self
-                    .awaiting_pong
-                    .as_ref()
-                    .is_some_and(|(sent, _)| sent.as_slice() == payload.as_ref())
-                {
-                    self.awaiting_pong = None;
+                if self.keepalive.on_pong(&payload) {
                     self.shared.stats.lock().pongs += 1;
                 }
                 Read::Idle

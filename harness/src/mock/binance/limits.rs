@@ -5,7 +5,9 @@
 //! (418), the way Binance escalates.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use orderwire_protocol::time::Instant;
 
 use super::MockConfig;
 
@@ -30,7 +32,7 @@ impl Window {
 
     fn expire(&mut self, now: Instant) {
         while let Some(&(at, n)) = self.entries.front() {
-            if now.duration_since(at) < self.length {
+            if now.saturating_duration_since(at) < self.length {
                 break;
             }
             self.entries.pop_front();
@@ -108,8 +110,7 @@ impl Limits {
 
     /// Counts a request of `weight` that places `orders` orders, or
     /// refuses it.
-    pub(crate) fn admit(&mut self, weight: u32, orders: u32) -> Result<(), Refused> {
-        let now = Instant::now();
+    pub(crate) fn admit(&mut self, now: Instant, weight: u32, orders: u32) -> Result<(), Refused> {
         if let Some((grace_until, until)) = self.back_off {
             if now >= until {
                 self.back_off = None;
@@ -170,20 +171,18 @@ impl Limits {
     }
 
     /// Another session's weight.
-    pub(crate) fn spend_weight(&mut self, weight: u32) {
-        self.weight.add(Instant::now(), u64::from(weight));
+    pub(crate) fn spend_weight(&mut self, now: Instant, weight: u32) {
+        self.weight.add(now, u64::from(weight));
     }
 
     /// Another session's orders.
-    pub(crate) fn spend_orders(&mut self, orders: u32) {
-        let now = Instant::now();
+    pub(crate) fn spend_orders(&mut self, now: Instant, orders: u32) {
         self.orders_10s.add(now, u64::from(orders));
         self.orders_day.add(now, u64::from(orders));
     }
 
     /// The `rateLimits` block with the current counts.
-    pub(crate) fn report(&mut self) -> String {
-        let now = Instant::now();
+    pub(crate) fn report(&mut self, now: Instant) -> String {
         self.weight.expire(now);
         self.orders_10s.expire(now);
         self.orders_day.expire(now);

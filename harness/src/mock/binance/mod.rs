@@ -11,7 +11,7 @@
 //! injects faults, a `serverShutdown` among them. Its matching engine is
 //! the Kraken mock's, with integer order ids.
 
-mod api;
+pub mod api;
 mod conn;
 mod limits;
 mod streams;
@@ -30,7 +30,13 @@ use orderwire_protocol::num::Decimal;
 use orderwire_testkit::TestPki;
 use parking_lot::Mutex;
 
+use orderwire_engine::gateway::{GatewayConfig, GatewayCore};
+use orderwire_protocol::time::Instant;
+use orderwire_protocol::venue::binance::Binance;
+
 use super::matching::{Matching, Resting};
+use super::pair::{Pair, WALL_ORIGIN_NS};
+use super::session::MockVenue;
 use limits::Limits;
 
 /// What the mock serves.
@@ -168,9 +174,67 @@ pub(crate) struct Shared {
     pub(crate) shutdown_epoch: AtomicU64,
     pub(crate) stop: AtomicBool,
     pub(crate) stats: Mutex<MockStats>,
+    /// The socket driver's clock origin.
+    origin: std::time::Instant,
+    /// The wall clock (ms since the epoch) at the sessions' clock zero.
+    wall_origin_ms: u64,
 }
 
 impl Shared {
+    /// Shared state for a mock serving `config`, whose clock's zero is the
+    /// wall time `wall_origin_ms`.
+    fn new(config: MockConfig, wall_origin_ms: u64) -> Shared {
+        let mut matching = Matching::new(
+            &config.symbol,
+            config.mid,
+            config.tick,
+            config.levels,
+            (u64::MAX / 4, 0),
+        );
+        matching.numeric_ids = true;
+        let limits = Limits::new(&config);
+        Shared {
+            config,
+            matching: Mutex::new(matching),
+            known: Mutex::new(HashMap::new()),
+            book: Mutex::new(BookLog {
+                last_id: 1_000,
+                ..BookLog::default()
+            }),
+            limits: Mutex::new(limits),
+            faults: Mutex::new(VecDeque::new()),
+            user_streams: Mutex::new(HashMap::new()),
+            shutdown_epoch: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            stats: Mutex::new(MockStats::default()),
+            origin: std::time::Instant::now(),
+            wall_origin_ms,
+        }
+    }
+
+    /// The socket drivers' clock: time since the mock started.
+    pub(crate) fn now(&self) -> Instant {
+        Instant(u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// The venue's wall clock (ms since the epoch) at session time `now`.
+    pub(crate) fn wall_ms(&self, now: Instant) -> u64 {
+        self.wall_origin_ms + now.as_nanos() / 1_000_000
+    }
+
+    /// Applies `fault` at `now`: `ServerShutdown`, `ForeignWeight` and
+    /// `ForeignOrders` act at once, the others wait for their message.
+    fn inject_at(&self, now: Instant, fault: Fault) {
+        match fault {
+            Fault::ServerShutdown => {
+                self.shutdown_epoch.fetch_add(1, Ordering::AcqRel);
+            }
+            Fault::ForeignWeight(weight) => self.limits.lock().spend_weight(now, weight),
+            Fault::ForeignOrders(orders) => self.limits.lock().spend_orders(now, orders),
+            other => self.faults.lock().push_back(other),
+        }
+    }
+
     pub(crate) fn take_fault(&self, which: impl Fn(&Fault) -> bool) -> Option<Fault> {
         let mut faults = self.faults.lock();
         let index = faults.iter().position(which)?;
@@ -186,11 +250,87 @@ impl Shared {
     }
 }
 
-/// Wall-clock milliseconds (the venue's `serverTime`).
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+/// The mock's state without a listener: what a [`BinancePair`] runs API
+/// sessions against, with the same faults and counters as
+/// [`MockBinance`].
+pub struct BinanceMock {
+    shared: Arc<Shared>,
+}
+
+impl BinanceMock {
+    /// A mock serving `config`, whose clock's zero is the wall time
+    /// `wall_origin_ms`.
+    pub fn new(config: MockConfig, wall_origin_ms: u64) -> BinanceMock {
+        BinanceMock {
+            shared: Arc::new(Shared::new(config, wall_origin_ms)),
+        }
+    }
+
+    /// Applies a fault at virtual time `now` (see [`MockBinance::inject`]).
+    pub fn inject_at(&self, now: Instant, fault: Fault) {
+        self.shared.inject_at(now, fault);
+    }
+
+    /// What the mock has seen.
+    pub fn stats(&self) -> MockStats {
+        *self.shared.stats.lock()
+    }
+
+    /// How many orders with this client id the venue accepted.
+    pub fn orders_with_client_id(&self, client_order_id: &str) -> usize {
+        orders_with_client_id(&self.shared, client_order_id)
+    }
+
+    /// The venue's status of an order by client id.
+    pub fn order_status(&self, client_order_id: &str) -> Option<&'static str> {
+        order_status(&self.shared, client_order_id)
+    }
+}
+
+impl MockVenue for BinanceMock {
+    type Session = api::ApiSession;
+
+    fn open(&self, id: u64, now: Instant) -> api::ApiSession {
+        self.shared.stats.lock().connections += 1;
+        api::ApiSession::open(self.shared.clone(), id, now)
+    }
+}
+
+/// The gateway core over the Binance WebSocket API and the mock in
+/// virtual time.
+pub type BinancePair = Pair<Binance, BinanceMock>;
+
+impl BinancePair {
+    /// A mock serving `mock`, and a gateway over `venue` with `gateway`,
+    /// connected at time zero (see [`Pair::with`]).
+    pub fn new(mock: MockConfig, venue: Binance, gateway: GatewayConfig) -> BinancePair {
+        let core = GatewayCore::new(venue, gateway);
+        let wall_origin_ms = u64::try_from(WALL_ORIGIN_NS / 1_000_000).unwrap_or(0);
+        Pair::with(core, BinanceMock::new(mock, wall_origin_ms))
+    }
+
+    /// Applies a fault now.
+    pub fn inject(&self, fault: Fault) {
+        self.mock.inject_at(self.now(), fault);
+    }
+}
+
+fn orders_with_client_id(shared: &Shared, client_order_id: &str) -> usize {
+    shared
+        .known
+        .lock()
+        .values()
+        .filter(|k| k.order.cl_ord_id == client_order_id)
+        .count()
+}
+
+fn order_status(shared: &Shared, client_order_id: &str) -> Option<&'static str> {
+    shared
+        .known
+        .lock()
+        .values()
+        .find(|k| k.order.cl_ord_id == client_order_id)
+        .map(|k| k.status)
 }
 
 /// A running mock venue. Dropping it stops it.
@@ -207,30 +347,10 @@ impl MockBinance {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let pki = TestPki::new();
-        let mut matching = Matching::new(
-            &config.symbol,
-            config.mid,
-            config.tick,
-            config.levels,
-            (u64::MAX / 4, 0),
-        );
-        matching.numeric_ids = true;
-        let limits = Limits::new(&config);
-        let shared = Arc::new(Shared {
-            config,
-            matching: Mutex::new(matching),
-            known: Mutex::new(HashMap::new()),
-            book: Mutex::new(BookLog {
-                last_id: 1_000,
-                ..BookLog::default()
-            }),
-            limits: Mutex::new(limits),
-            faults: Mutex::new(VecDeque::new()),
-            user_streams: Mutex::new(HashMap::new()),
-            shutdown_epoch: AtomicU64::new(0),
-            stop: AtomicBool::new(false),
-            stats: Mutex::new(MockStats::default()),
-        });
+        let wall_origin_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let shared = Arc::new(Shared::new(config, wall_origin_ms));
         let running = shared.clone();
         let counting = shared.clone();
         let serving = shared.clone();
@@ -271,14 +391,7 @@ impl MockBinance {
     /// Queues a fault (`ServerShutdown`, `ForeignWeight` and
     /// `ForeignOrders` act at once).
     pub fn inject(&self, fault: Fault) {
-        match fault {
-            Fault::ServerShutdown => {
-                self.shared.shutdown_epoch.fetch_add(1, Ordering::AcqRel);
-            }
-            Fault::ForeignWeight(weight) => self.shared.limits.lock().spend_weight(weight),
-            Fault::ForeignOrders(orders) => self.shared.limits.lock().spend_orders(orders),
-            other => self.shared.faults.lock().push_back(other),
-        }
+        self.shared.inject_at(self.shared.now(), fault);
     }
 
     /// What the mock has seen.
@@ -288,23 +401,13 @@ impl MockBinance {
 
     /// The venue's status of an order by client id (`NEW`, `FILLED`, ...).
     pub fn order_status(&self, client_order_id: &str) -> Option<&'static str> {
-        self.shared
-            .known
-            .lock()
-            .values()
-            .find(|k| k.order.cl_ord_id == client_order_id)
-            .map(|k| k.status)
+        order_status(&self.shared, client_order_id)
     }
 
     /// How many orders with this client id the venue accepted (a duplicate
     /// would count twice).
     pub fn orders_with_client_id(&self, client_order_id: &str) -> usize {
-        self.shared
-            .known
-            .lock()
-            .values()
-            .filter(|k| k.order.cl_ord_id == client_order_id)
-            .count()
+        orders_with_client_id(&self.shared, client_order_id)
     }
 }
 

@@ -12,7 +12,6 @@ use tungstenite::protocol::frame::coding::CloseCode;
 
 use super::api::eight;
 use super::conn::{Link, Read};
-use super::now_ms;
 use crate::mock::socket::Socket;
 
 struct Streams {
@@ -164,7 +163,7 @@ fn publish<S: Socket>(link: &mut Link<S>, streams: &mut Streams) -> bool {
                     .collect();
                 let payload = format!(
                     r#"{{"e":"depthUpdate","E":{},"s":"{symbol}","U":{},"u":{},"b":[{}],"a":[{}]}}"#,
-                    now_ms(),
+                    link.shared.wall_ms(link.shared.now()),
                     streams.depth_sent + 1,
                     book.last_id,
                     bids.join(","),

@@ -1,8 +1,8 @@
 //! One client connection to the mock, as a sans-IO session: requests in,
 //! responses, executions, book updates and heartbeats out, faults applied.
 //! [`Session`] reads no clock and touches no socket: the TLS socket driver
-//! ([`serve`]) and the virtual-time test pair ([`super::pair`]) feed it
-//! text and time and carry out what it asks.
+//! ([`serve`]) and the virtual-time test pair (`crate::mock::pair`) feed
+//! it text and time and carry out what it asks.
 
 use std::collections::VecDeque;
 use std::io::ErrorKind;
@@ -21,6 +21,7 @@ use tungstenite::{Message, WebSocket};
 use super::wire::{self, Req};
 use super::{Fault, Shared};
 use crate::mock::matching::{Outcome, Resting, rest_cost};
+use crate::mock::session::{MockSession, Output};
 use crate::mock::socket::Socket;
 
 /// Aggregated levels, best first.
@@ -28,22 +29,6 @@ type Levels = Vec<(Decimal, Decimal)>;
 
 /// The mock's one account.
 const ACCOUNT: u64 = 1;
-
-/// What a session wants done on its connection, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Output {
-    /// Send a text message.
-    Text(String),
-    /// Send a close frame with this code and reason, then end.
-    Close {
-        /// The close code.
-        code: u16,
-        /// The reason.
-        reason: &'static str,
-    },
-    /// Drop the TCP connection without a close frame.
-    Drop,
-}
 
 /// The mock's side of one connection.
 pub struct Session {
@@ -94,8 +79,20 @@ impl Session {
         session
     }
 
+    fn wall_ns(&self) -> i64 {
+        self.shared
+            .wall_origin_ns
+            .saturating_add(i64::try_from(self.now.as_nanos()).unwrap_or(i64::MAX))
+    }
+
+    fn time_text(&self) -> String {
+        wire::time_text(self.wall_ns())
+    }
+}
+
+impl MockSession for Session {
     /// One text message from the client at `now`.
-    pub fn handle_text(&mut self, now: Instant, text: &str) {
+    fn handle_text(&mut self, now: Instant, text: &str) {
         if self.ended {
             return;
         }
@@ -109,7 +106,7 @@ impl Session {
     /// Timers and pushes due at `now` (delayed responses, executions for
     /// this account, book updates, heartbeats, the dead-man switch, the
     /// idle close). A spurious call is a no-op.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    fn handle_timeout(&mut self, now: Instant) {
         if self.ended {
             return;
         }
@@ -120,7 +117,7 @@ impl Session {
     }
 
     /// The next thing to do on the connection.
-    pub fn poll_output(&mut self) -> Option<Output> {
+    fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
     }
 
@@ -128,7 +125,7 @@ impl Session {
     /// heartbeat, dead-man expiry or idle close. Pushes from other
     /// connections and book changes are picked up at every call, so a
     /// driver also calls it after any input anywhere.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         if self.ended {
             return None;
         }
@@ -146,18 +143,8 @@ impl Session {
     }
 
     /// Whether the session has ended (closed, dropped or failed).
-    pub fn is_ended(&self) -> bool {
+    fn is_ended(&self) -> bool {
         self.ended
-    }
-
-    fn wall_ns(&self) -> i64 {
-        self.shared
-            .wall_origin_ns
-            .saturating_add(i64::try_from(self.now.as_nanos()).unwrap_or(i64::MAX))
-    }
-
-    fn time_text(&self) -> String {
-        wire::time_text(self.wall_ns())
     }
 }
 
@@ -224,7 +211,12 @@ fn write_outputs<S: Socket>(ws: &mut WebSocket<S>, session: &mut Session) -> boo
                 let _ = ws.flush();
                 return false;
             }
-            Output::Drop => {
+            Output::Ping(payload) => {
+                if ws.send(Message::Ping(payload.into())).is_err() {
+                    return false;
+                }
+            }
+            _ => {
                 let _ = ws.get_ref().tcp().shutdown(std::net::Shutdown::Both);
                 return false;
             }

@@ -8,11 +8,17 @@
 //! corrupt checksum.
 
 pub mod conn;
-pub mod pair;
 pub mod wire;
 
-pub use conn::{Output, Session};
-pub use pair::KrakenPair;
+pub use conn::Session;
+
+use crate::mock::pair::Pair;
+use crate::mock::session::MockVenue;
+use orderwire_engine::gateway::{GatewayConfig, GatewayCore};
+use orderwire_protocol::venue::kraken::Kraken;
+
+/// The gateway core over Kraken and the mock in virtual time.
+pub type KrakenPair = Pair<Kraken, KrakenMock>;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{SocketAddr, TcpListener};
@@ -161,6 +167,58 @@ impl Shared {
         let mut faults = self.faults.lock();
         let index = faults.iter().position(which)?;
         faults.remove(index)
+    }
+}
+
+/// The mock's state without a listener: what a [`KrakenPair`] runs
+/// sessions against, with the same faults and counters as [`MockKraken`].
+pub struct KrakenMock {
+    shared: Arc<Shared>,
+}
+
+impl KrakenMock {
+    /// A mock serving `config`, whose clock's zero is the wall time
+    /// `wall_origin_ns`.
+    pub fn new(config: MockConfig, wall_origin_ns: i64) -> KrakenMock {
+        KrakenMock {
+            shared: Arc::new(Shared::new(config, wall_origin_ns)),
+        }
+    }
+
+    /// Queues a fault.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.faults.lock().push_back(fault);
+    }
+
+    /// What the mock has seen.
+    pub fn stats(&self) -> MockStats {
+        *self.shared.stats.lock()
+    }
+
+    /// The token private requests must carry.
+    pub fn token(&self) -> &str {
+        &self.shared.config.token
+    }
+}
+
+impl MockVenue for KrakenMock {
+    type Session = Session;
+
+    fn open(&self, id: u64, now: orderwire_protocol::time::Instant) -> Session {
+        self.shared.stats.lock().connections += 1;
+        Session::open(self.shared.clone(), id, now)
+    }
+}
+
+impl KrakenPair {
+    /// A mock serving `mock`, and a gateway over `venue` with `gateway`,
+    /// connected at time zero (see [`Pair::with`]).
+    pub fn new(mock: MockConfig, venue: Kraken, gateway: GatewayConfig) -> KrakenPair {
+        let core = GatewayCore::new(venue, gateway);
+        Pair::with(
+            core,
+            KrakenMock::new(mock, crate::mock::pair::WALL_ORIGIN_NS),
+        )
     }
 }
 

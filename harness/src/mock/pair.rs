@@ -1,5 +1,5 @@
-//! The gateway and the mock Kraken in one thread, in virtual time: quinn's
-//! test `Pair`, for orderwire. The gateway core's frames reach the mock's
+//! A gateway and a mock venue in one thread, in virtual time: quinn's test
+//! `Pair`, for orderwire. The gateway core's frames reach the mock's
 //! session, and the session's messages reach the core, each after a fixed
 //! one-way latency; time jumps to the next thing either side is waiting
 //! for. No socket, no thread, no clock: the same calls give the same
@@ -8,45 +8,53 @@
 //! A connection the session closes or drops reaches the core as a
 //! disconnect once the messages sent before it have arrived; the pair
 //! reconnects after `reconnect_delay`, as the engine does, writing the open
-//! sequence first and then what the core handed over while down.
+//! sequence first and then what the core handed over while down. A ping
+//! from the mock is answered with a pong after the latency, as the
+//! engine's WebSocket codec answers it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_engine::gateway::{
-    DisconnectReason, GatewayConfig, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError,
+    DisconnectReason, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError,
 };
 use orderwire_engine::{ConnError, Disconnect};
 use orderwire_protocol::model::Request;
 use orderwire_protocol::time::Instant;
-use orderwire_protocol::venue::kraken::Kraken;
-use orderwire_protocol::venue::{FrameKind, Frames};
+use orderwire_protocol::venue::{FrameKind, Frames, Venue};
 
-use super::conn::{Output, Session};
-use super::{Fault, MockConfig, MockStats, Shared};
+use super::session::{MockSession, MockVenue, Output};
 
-/// The wall clock at virtual time zero: 2023-09-21T14:15:07Z, the day of
-/// kraken.md's examples.
-const WALL_ORIGIN_NS: i64 = 1_695_305_707_000_000_000;
+/// The wall clock at virtual time zero, for the gateway and the mocks:
+/// 2023-09-21T14:15:07Z, the day of kraken.md's examples.
+pub const WALL_ORIGIN_NS: i64 = 1_695_305_707_000_000_000;
 
 /// What travels to the client.
 enum ToClient {
     Text(String),
+    Ping(Vec<u8>),
     /// The connection ended after the messages before it.
     Down(DisconnectReason),
 }
 
-/// A gateway core and a mock Kraken, wired together in virtual time.
-pub struct KrakenPair {
+/// What travels to the venue.
+enum ToVenue {
+    Text(Vec<u8>),
+    Pong(Vec<u8>),
+}
+
+/// A gateway core and a mock venue, wired together in virtual time.
+pub struct Pair<V: Venue, M: MockVenue> {
     /// The gateway under test.
-    pub core: GatewayCore<Kraken>,
-    shared: Arc<Shared>,
-    session: Option<Session>,
+    pub core: GatewayCore<V>,
+    /// The mock venue (its faults and counters).
+    pub mock: M,
+    session: Option<M::Session>,
     now: Instant,
     latency: Duration,
     reconnect_delay: Duration,
-    to_venue: VecDeque<(Instant, Vec<u8>)>,
+    to_venue: VecDeque<(Instant, ToVenue)>,
     to_client: VecDeque<(Instant, ToClient)>,
     /// Frames the core handed over while down: written after the next
     /// open sequence, as the engine's backlog is.
@@ -57,16 +65,15 @@ pub struct KrakenPair {
     spare: Outputs,
 }
 
-impl KrakenPair {
-    /// A mock serving `mock`, and a gateway over `venue` with `gateway`,
-    /// connected at time zero. One-way latency 50 µs; reconnects 100 ms
-    /// after a drop.
-    pub fn new(mock: MockConfig, venue: Kraken, gateway: GatewayConfig) -> KrakenPair {
-        let mut core = GatewayCore::new(venue, gateway);
+impl<V: Venue, M: MockVenue> Pair<V, M> {
+    /// `core` and `mock`, connected at time zero. One-way latency 50 µs;
+    /// reconnects 100 ms after a drop. The core's wall clock starts at
+    /// [`WALL_ORIGIN_NS`].
+    pub fn with(mut core: GatewayCore<V>, mock: M) -> Pair<V, M> {
         core.set_wall_offset(WALL_ORIGIN_NS);
-        let mut pair = KrakenPair {
+        let mut pair = Pair {
             core,
-            shared: Arc::new(Shared::new(mock, WALL_ORIGIN_NS)),
+            mock,
             session: None,
             now: Instant::ZERO,
             latency: Duration::from_micros(50),
@@ -83,24 +90,9 @@ impl KrakenPair {
         pair
     }
 
-    /// The token the mock expects.
-    pub fn token(&self) -> &str {
-        &self.shared.config.token
-    }
-
     /// Virtual time now.
     pub fn now(&self) -> Instant {
         self.now
-    }
-
-    /// Queues a fault in the mock.
-    pub fn inject(&self, fault: Fault) {
-        self.shared.faults.lock().push_back(fault);
-    }
-
-    /// What the mock has seen.
-    pub fn stats(&self) -> MockStats {
-        *self.shared.stats.lock()
     }
 
     /// Every gateway event so far, in order.
@@ -142,7 +134,10 @@ impl KrakenPair {
     /// Moves time to the next thing due (at most `until`) and handles it;
     /// false once nothing is due before `until` (time is then `until`).
     fn step(&mut self, until: Instant) -> bool {
-        self.pump();
+        // A session also reacts to shared state (another connection's
+        // executions, an injected shutdown), which no timer announces:
+        // let it look now.
+        self.tick();
         let Some(next) = self.next_due().filter(|at| *at <= until) else {
             self.now = self.now.max(until);
             self.tick();
@@ -159,7 +154,7 @@ impl KrakenPair {
             self.to_venue.front().map(|(at, _)| *at),
             self.to_client.front().map(|(at, _)| *at),
             self.core.poll_timeout(),
-            self.session.as_ref().and_then(Session::poll_timeout),
+            self.session.as_ref().and_then(MockSession::poll_timeout),
             self.reconnect_at,
         ]
         .into_iter()
@@ -170,12 +165,18 @@ impl KrakenPair {
     /// Whatever arrived by now reaches its side.
     fn deliver(&mut self) {
         while self.to_venue.front().is_some_and(|(at, _)| *at <= self.now) {
-            let Some((_, frame)) = self.to_venue.pop_front() else {
+            let Some((_, message)) = self.to_venue.pop_front() else {
                 break;
             };
-            if let (Some(session), Ok(text)) = (self.session.as_mut(), std::str::from_utf8(&frame))
-            {
-                session.handle_text(self.now, text);
+            if let Some(session) = self.session.as_mut() {
+                match message {
+                    ToVenue::Text(frame) => {
+                        if let Ok(text) = std::str::from_utf8(&frame) {
+                            session.handle_text(self.now, text);
+                        }
+                    }
+                    ToVenue::Pong(payload) => session.handle_pong(self.now, &payload),
+                }
             }
             self.pump();
         }
@@ -192,6 +193,11 @@ impl KrakenPair {
                     let mut bytes = text.into_bytes();
                     self.core
                         .handle_message(self.now, self.now, FrameKind::Text, &mut bytes);
+                }
+                ToClient::Ping(payload) => {
+                    // The engine's codec answers pings itself.
+                    let at = self.now + self.latency;
+                    self.to_venue.push_back((at, ToVenue::Pong(payload)));
                 }
                 ToClient::Down(reason) => {
                     self.core.on_disconnected(self.now, reason);
@@ -220,22 +226,17 @@ impl KrakenPair {
     /// A fresh connection: a session, then the open sequence and the
     /// backlog on it.
     fn connect(&mut self) {
-        self.session = Some(Session::open(
-            self.shared.clone(),
-            self.connections,
-            self.now,
-        ));
-        self.shared.stats.lock().connections += 1;
+        self.session = Some(self.mock.open(self.connections, self.now));
         let attempt = u32::try_from(self.connections).unwrap_or(u32::MAX);
         self.connections += 1;
         let mut open = Frames::new();
         self.core.on_connected(self.now, attempt, &mut open);
         let at = self.now + self.latency;
         for (_, frame) in open.iter() {
-            self.to_venue.push_back((at, frame.to_vec()));
+            self.to_venue.push_back((at, ToVenue::Text(frame.to_vec())));
         }
         for frame in self.backlog.drain(..) {
-            self.to_venue.push_back((at, frame));
+            self.to_venue.push_back((at, ToVenue::Text(frame)));
         }
         self.pump();
     }
@@ -248,7 +249,7 @@ impl KrakenPair {
         while self.core.poll_transmit(&mut frame).is_some() {
             let bytes = std::mem::take(&mut frame);
             if self.session.is_some() {
-                self.to_venue.push_back((at, bytes));
+                self.to_venue.push_back((at, ToVenue::Text(bytes)));
             } else {
                 self.backlog.push(bytes);
             }
@@ -260,12 +261,16 @@ impl KrakenPair {
                         self.to_client.push_back((at, ToClient::Text(text)));
                         continue;
                     }
+                    Output::Ping(payload) => {
+                        self.to_client.push_back((at, ToClient::Ping(payload)));
+                        continue;
+                    }
                     Output::Close { code, reason } => Disconnect::Closed {
                         code: Some(code),
                         reason: reason.to_owned(),
                         by_peer: true,
                     },
-                    Output::Drop => Disconnect::Failed(ConnError::Eof),
+                    _ => Disconnect::Failed(ConnError::Eof),
                 };
                 self.to_client
                     .push_back((at, ToClient::Down(Arc::new(down))));

@@ -1,0 +1,239 @@
+//! The gateway against the mock Binance WebSocket API in virtual time
+//! (`BinancePair`): a 429 from another session's orders and the back-off
+//! to `retryAfter`, a `serverShutdown` in the middle of a burst, and a
+//! signature the venue refuses. No socket, no clock: the ten-second
+//! back-off runs in milliseconds. `binance_e2e.rs` keeps the demo and the
+//! ping/pong keepalive over real TLS.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use orderwire_engine::gateway::{Cause, GatewayConfig, GatewayEvent, WhenLimited};
+use orderwire_harness::mock::binance::{BinancePair, Fault, MockConfig};
+use orderwire_protocol::model::{
+    CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind, OrderRef, OrderStatus,
+    RejectReason, Request, Side, Subscription, TimeInForce, inline,
+};
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
+
+fn pair(mock: MockConfig, secret: &str) -> BinancePair {
+    let venue = Binance::api(Some(Credentials {
+        api_key: Secret::new(MockConfig::default().api_key),
+        signer: Signer::Hmac(Secret::new(secret)),
+    }));
+    let gateway = GatewayConfig {
+        when_limited: WhenLimited::Queue { capacity: 4096 },
+        subscriptions: vec![Subscription::Executions {
+            snapshot_orders: false,
+            snapshot_trades: false,
+        }],
+        ..GatewayConfig::default()
+    };
+    BinancePair::new(mock, venue, gateway)
+}
+
+fn order(name: &str) -> NewOrder {
+    NewOrder {
+        client_order_id: inline(name).unwrap(),
+        symbol: inline("BTCUSDT").unwrap(),
+        side: Side::Buy,
+        kind: OrderKind::Limit,
+        // Far under the house bids: it rests.
+        price: Some("40000.0".parse().unwrap()),
+        qty: "0.01".parse().unwrap(),
+        time_in_force: TimeInForce::GoodTillCanceled,
+        post_only: false,
+    }
+}
+
+/// Each order's transitions, in order.
+fn transitions(seen: &[GatewayEvent]) -> HashMap<ClientOrderId, Vec<(OrderStatus, Cause)>> {
+    let mut out: HashMap<ClientOrderId, Vec<(OrderStatus, Cause)>> = HashMap::new();
+    for event in seen {
+        if let GatewayEvent::Order(o) = event {
+            out.entry(o.client_order_id)
+                .or_default()
+                .push((o.status, o.cause));
+        }
+    }
+    out
+}
+
+fn last(seen: &[GatewayEvent], name: &str) -> Option<OrderStatus> {
+    seen.iter().rev().find_map(|e| match e {
+        GatewayEvent::Order(o) if &*o.client_order_id == name => Some(o.status),
+        _ => None,
+    })
+}
+
+fn subscribed(seen: &[GatewayEvent]) -> bool {
+    seen.iter().any(|e| matches!(e, GatewayEvent::Reply(Event::Response(r)) if r.ok && r.method == Method::Subscribe))
+}
+
+#[test]
+fn a_429_backs_the_gateway_off_until_retry_after_and_no_order_is_lost() {
+    // The venue allows 20 orders per 10 s; the gateway learns that from
+    // the first reply's rateLimits. Another session on the account then
+    // places 15 that the gateway cannot know of: its burst meets 429s.
+    let mut pair = pair(
+        MockConfig {
+            orders_per_10s: 20,
+            ..MockConfig::default()
+        },
+        "mock-hmac-secret",
+    );
+    assert!(pair.run_until(Duration::from_secs(1), subscribed));
+    pair.inject(Fault::ForeignOrders(15));
+    let names: Vec<String> = (0..20).map(|n| format!("burst-{n:02}")).collect();
+    let started = pair.now();
+    for name in &names {
+        pair.submit(Request::Place(&order(name))).unwrap();
+    }
+    assert!(pair.run_until(Duration::from_secs(30), |s| {
+        names.iter().all(|n| last(s, n) == Some(OrderStatus::New))
+    }));
+    // The refused ones waited for the window (10 s) to free room.
+    let waited = pair.now() - started;
+    assert!(
+        waited >= Duration::from_secs(10) && waited < Duration::from_secs(11),
+        "{waited:?}"
+    );
+    let stats = pair.mock.stats();
+    assert!(stats.throttled >= 1, "the venue refused some: {stats:?}");
+    assert!(
+        pair.events()
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Reply(Event::Throttled { .. })))
+    );
+    assert_eq!(
+        stats.banned, 0,
+        "never a request during the back-off: {stats:?}"
+    );
+    let transitions = transitions(pair.events());
+    for name in &names {
+        assert_eq!(
+            pair.mock.orders_with_client_id(name),
+            1,
+            "{name} placed exactly once"
+        );
+        let seen = &transitions[&inline::<48>(name).unwrap()];
+        assert!(
+            !seen.iter().any(|(s, _)| *s == OrderStatus::Rejected),
+            "{name} was never reported rejected: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn a_server_shutdown_mid_burst_reconnects_and_every_order_ends_exactly_once() {
+    let mut pair = pair(
+        MockConfig {
+            shutdown_grace: Duration::from_secs(3),
+            ..MockConfig::default()
+        },
+        "mock-hmac-secret",
+    );
+    assert!(pair.run_until(Duration::from_secs(1), subscribed));
+    let names: Vec<String> = (0..40).map(|n| format!("sd-{n:02}")).collect();
+    for (n, name) in names.iter().enumerate() {
+        if n == 15 {
+            pair.inject(Fault::ServerShutdown);
+            // Let the notice arrive while the burst goes on.
+            assert!(pair.run_until(Duration::from_secs(1), |s| {
+                s.iter()
+                    .any(|e| matches!(e, GatewayEvent::Problem(Event::ServerShutdown { .. })))
+            }));
+        }
+        pair.submit(Request::Place(&order(name))).unwrap();
+        pair.run_for(Duration::from_millis(1));
+    }
+    assert!(pair.run_until(Duration::from_secs(30), |s| {
+        names.iter().all(|n| last(s, n) == Some(OrderStatus::New))
+    }));
+    assert!(pair.mock.stats().connections >= 2, "it reconnected");
+    assert!(
+        pair.events()
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Recycle { .. })),
+        "the gateway asked for the reconnect once drained"
+    );
+    for name in &names {
+        let cancel = CancelOrders {
+            symbol: inline("BTCUSDT"),
+            orders: vec![OrderRef::ClientOrderId(inline(name).unwrap())],
+        };
+        pair.submit(Request::Cancel(&cancel)).unwrap();
+    }
+    assert!(pair.run_until(Duration::from_secs(30), |s| {
+        names
+            .iter()
+            .all(|n| last(s, n) == Some(OrderStatus::Canceled))
+    }));
+    let transitions = transitions(pair.events());
+    for name in &names {
+        assert_eq!(
+            pair.mock.orders_with_client_id(name),
+            1,
+            "{name} placed exactly once"
+        );
+        assert_eq!(pair.mock.order_status(name), Some("CANCELED"));
+        let terminal = transitions[&inline::<48>(name).unwrap()]
+            .iter()
+            .filter(|(s, _)| s.is_terminal())
+            .count();
+        assert_eq!(terminal, 1, "{name} reached one terminal state once");
+    }
+    let stats = pair.mock.stats();
+    assert_eq!(stats.shutdown_notices, 1);
+    assert_eq!((stats.throttled, stats.banned), (0, 0));
+}
+
+#[test]
+fn a_signature_the_venue_rejects_is_reported_clearly() {
+    let mut pair = pair(MockConfig::default(), "not-the-secret");
+    pair.submit(Request::Place(&order("badsig"))).unwrap();
+    assert!(pair.run_until(Duration::from_secs(1), |s| {
+        last(s, "badsig") == Some(OrderStatus::Rejected)
+    }));
+    let rejects: Vec<(String, String, RejectReason)> = pair
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Reply(Event::OrderReject(r)) => {
+                Some((r.code.clone(), r.message.clone(), r.reason))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        rejects.contains(&(
+            "-1022".to_owned(),
+            "Signature for this request is not valid.".to_owned(),
+            RejectReason::BadSignature
+        )),
+        "{rejects:?}"
+    );
+    assert!(pair.mock.stats().bad_signatures >= 1);
+    assert_eq!(pair.mock.orders_with_client_id("badsig"), 0);
+}
+
+#[test]
+fn the_venue_pings_and_the_pair_answers_as_the_engine_does() {
+    let mut pair = pair(
+        MockConfig {
+            ping_every: Duration::from_millis(50),
+            pong_timeout: Duration::from_millis(400),
+            ..MockConfig::default()
+        },
+        "mock-hmac-secret",
+    );
+    pair.run_for(Duration::from_secs(10));
+    // The last ping's pong is 100 µs behind it.
+    pair.run_for(Duration::from_millis(1));
+    let stats = pair.mock.stats();
+    assert_eq!(stats.pings, 200, "one every 50 ms: {stats:?}");
+    assert_eq!(stats.pongs, 200, "each answered with its payload");
+    assert_eq!(stats.pong_timeouts, 0);
+    assert_eq!(stats.connections, 1);
+}
