@@ -5,6 +5,10 @@
 //! reconciliation, the rate counter, the idle close) run in virtual time in
 //! `kraken_pair.rs`.
 
+mod support;
+
+use support::{gateway_config, resting_buy, status_of, subscribed};
+
 use std::time::{Duration, Instant};
 
 use orderwire_engine::gateway::{
@@ -13,29 +17,11 @@ use orderwire_engine::gateway::{
 use orderwire_engine::{ConnectionConfig, EngineConfig, ReconnectPolicy, TlsConfig};
 use orderwire_harness::demo::{self, DemoOptions};
 use orderwire_harness::mock::kraken::{Fault, MockConfig, MockKraken};
-use orderwire_protocol::model::{
-    Event, Method, NewOrder, OrderKind, OrderStatus, Side, Subscription, TimeInForce, inline,
-};
+use orderwire_protocol::model::{Event, Method, OrderStatus, Subscription, inline};
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
 
 const PATIENCE: Duration = Duration::from_secs(20);
-
-fn gateway_config() -> GatewayConfig {
-    GatewayConfig {
-        subscriptions: vec![
-            Subscription::Book {
-                symbols: vec![inline("BTC/USD").unwrap()],
-                depth: 10,
-            },
-            Subscription::Executions {
-                snapshot_orders: true,
-                snapshot_trades: false,
-            },
-        ],
-        ..GatewayConfig::default()
-    }
-}
 
 /// Collects gateway events until `done` says so (or panics after PATIENCE).
 fn poll_until(
@@ -49,32 +35,6 @@ fn poll_until(
         assert!(start.elapsed() < PATIENCE, "gave up; saw {seen:#?}");
         // Real sockets: give the reactor and the mock the core, no sleep.
         std::thread::yield_now();
-    }
-}
-
-fn status_of(seen: &[GatewayEvent], id: &str) -> Option<OrderStatus> {
-    seen.iter().rev().find_map(|e| match e {
-        GatewayEvent::Order(o) if &*o.client_order_id == id => Some(o.status),
-        _ => None,
-    })
-}
-
-fn subscribed(seen: &[GatewayEvent]) -> usize {
-    seen.iter()
-        .filter(|e| matches!(e, GatewayEvent::Reply(Event::Response(r)) if r.method == Method::Subscribe && r.ok))
-        .count()
-}
-
-fn resting_buy(id: &str) -> NewOrder {
-    NewOrder {
-        client_order_id: inline(id).unwrap(),
-        symbol: inline("BTC/USD").unwrap(),
-        side: Side::Buy,
-        kind: OrderKind::Limit,
-        price: Some("45000.0".parse().unwrap()),
-        qty: "0.01".parse().unwrap(),
-        time_in_force: TimeInForce::GoodTillCanceled,
-        post_only: false,
     }
 }
 

@@ -4,6 +4,10 @@
 //! minutes of venue time in milliseconds, and its figures are exact.
 //! `kraken_e2e.rs` keeps the real-socket (TLS) paths.
 
+mod support;
+
+use support::{gateway_config, resting_buy, status_of, subscribed};
+
 use std::time::Duration;
 
 use orderwire_engine::gateway::{
@@ -11,29 +15,12 @@ use orderwire_engine::gateway::{
 };
 use orderwire_harness::mock::kraken::{Fault, KrakenPair, MockConfig};
 use orderwire_protocol::model::{
-    CancelOrders, Event, Method, NewOrder, OrderKind, OrderRef, OrderStatus, Request, Side,
-    Subscription, TimeInForce, inline,
+    CancelOrders, Event, Method, OrderRef, OrderStatus, Request, inline,
 };
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
 
 const MS: Duration = Duration::from_millis(1);
-
-fn gateway_config() -> GatewayConfig {
-    GatewayConfig {
-        subscriptions: vec![
-            Subscription::Book {
-                symbols: vec![inline("BTC/USD").unwrap()],
-                depth: 10,
-            },
-            Subscription::Executions {
-                snapshot_orders: true,
-                snapshot_trades: false,
-            },
-        ],
-        ..GatewayConfig::default()
-    }
-}
 
 /// A pair whose gateway believes in the tier `(threshold, decay)` and
 /// whose mock enforces `mock.tier`.
@@ -53,32 +40,6 @@ fn subscribed_pair(gateway: GatewayConfig) -> KrakenPair {
     let mut pair = pair_with(MockConfig::default(), (60_000, 1_000), gateway);
     assert!(pair.run_until(Duration::from_secs(1), |s| subscribed(s) >= 2));
     pair
-}
-
-fn status_of(seen: &[GatewayEvent], id: &str) -> Option<OrderStatus> {
-    seen.iter().rev().find_map(|e| match e {
-        GatewayEvent::Order(o) if &*o.client_order_id == id => Some(o.status),
-        _ => None,
-    })
-}
-
-fn subscribed(seen: &[GatewayEvent]) -> usize {
-    seen.iter()
-        .filter(|e| matches!(e, GatewayEvent::Reply(Event::Response(r)) if r.method == Method::Subscribe && r.ok))
-        .count()
-}
-
-fn resting_buy(id: &str) -> NewOrder {
-    NewOrder {
-        client_order_id: inline(id).unwrap(),
-        symbol: inline("BTC/USD").unwrap(),
-        side: Side::Buy,
-        kind: OrderKind::Limit,
-        price: Some("45000.0".parse().unwrap()),
-        qty: "0.01".parse().unwrap(),
-        time_in_force: TimeInForce::GoodTillCanceled,
-        post_only: false,
-    }
 }
 
 #[test]

@@ -1,8 +1,16 @@
 //! The transport under a mock connection, plain or TLS, closable from the
-//! outside: shared by every mock venue.
+//! outside, and the one socket driver of every mock's sans-IO session.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use orderwire_protocol::time::Instant;
+use tungstenite::protocol::CloseFrame;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Message, WebSocket};
+
+use super::session::{MockSession, Output};
 
 /// A mock connection's stream.
 pub(crate) trait Socket: Read + Write {
@@ -21,4 +29,72 @@ impl Socket for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
     fn tcp(&self) -> &TcpStream {
         &self.sock
     }
+}
+
+/// Drives `session` on `ws` until either side ends it or `stop` is set:
+/// reads (with the socket's read timeout), pongs and the session's timers
+/// in, its outputs out. `now` is the mock's clock.
+pub(crate) fn drive<S: Socket>(
+    ws: &mut WebSocket<S>,
+    session: &mut impl MockSession,
+    stop: &AtomicBool,
+    now: impl Fn() -> Instant,
+) {
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            let _ = ws.close(Some(CloseFrame {
+                code: CloseCode::Away,
+                reason: "mock stopping".into(),
+            }));
+            let _ = ws.flush();
+            return;
+        }
+        session.handle_timeout(now());
+        if !write_outputs(ws, session) {
+            return;
+        }
+        match ws.read() {
+            Ok(Message::Text(text)) => session.handle_text(now(), text.as_str()),
+            Ok(Message::Pong(payload)) => session.handle_pong(now(), &payload),
+            Ok(Message::Close(_)) => {
+                // tungstenite queued the reply; flush it and stop.
+                let _ = ws.flush();
+                return;
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return,
+        }
+        if !write_outputs(ws, session) {
+            return;
+        }
+    }
+}
+
+/// Carries out what a session asked; false when the connection ends.
+fn write_outputs<S: Socket>(ws: &mut WebSocket<S>, session: &mut impl MockSession) -> bool {
+    while let Some(output) = session.poll_output() {
+        let sent = match output {
+            Output::Text(text) => ws.send(Message::text(text)),
+            Output::Ping(payload) => ws.send(Message::Ping(payload.into())),
+            Output::Close { code, reason } => {
+                let _ = ws.close(Some(CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: reason.into(),
+                }));
+                let _ = ws.flush();
+                return false;
+            }
+            _ => {
+                let _ = ws.get_ref().tcp().shutdown(std::net::Shutdown::Both);
+                return false;
+            }
+        };
+        if sent.is_err() {
+            return false;
+        }
+    }
+    let _ = ws.flush();
+    !session.is_ended()
 }

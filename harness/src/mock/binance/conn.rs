@@ -13,8 +13,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
 use super::{MockConfig, Shared, api, streams};
-use crate::mock::session::{MockSession, Output};
-use crate::mock::socket::Socket;
+use crate::mock::socket::{Socket, drive};
 
 /// Binance's keepalive, sans-IO: a ping every `ping_every`, and a client
 /// whose pong is more than `pong_timeout` late is dropped.
@@ -118,68 +117,10 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
     }
 }
 
-/// The socket driver of an API session: reads and timers in, outputs out.
+/// The socket driver of an API session.
 fn serve_api<S: Socket>(mut ws: WebSocket<S>, shared: Arc<Shared>, id: u64) {
     let mut session = api::ApiSession::open(shared.clone(), id, shared.now());
-    loop {
-        if shared.stop.load(std::sync::atomic::Ordering::Relaxed) {
-            let _ = ws.close(Some(CloseFrame {
-                code: CloseCode::Away,
-                reason: "mock stopping".into(),
-            }));
-            let _ = ws.flush();
-            return;
-        }
-        session.handle_timeout(shared.now());
-        if !write_outputs(&mut ws, &mut session) {
-            return;
-        }
-        match ws.read() {
-            Ok(Message::Text(text)) => session.handle_text(shared.now(), text.as_str()),
-            Ok(Message::Pong(payload)) => session.handle_pong(shared.now(), &payload),
-            Ok(Message::Close(_)) => {
-                let _ = ws.flush();
-                return;
-            }
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => return,
-        }
-        if !write_outputs(&mut ws, &mut session) {
-            return;
-        }
-    }
-}
-
-/// Carries out what a session asked; false when the connection ends.
-pub(crate) fn write_outputs<S: Socket>(
-    ws: &mut WebSocket<S>,
-    session: &mut impl MockSession,
-) -> bool {
-    while let Some(output) = session.poll_output() {
-        let sent = match output {
-            Output::Text(text) => ws.send(Message::text(text)),
-            Output::Ping(payload) => ws.send(Message::Ping(payload.into())),
-            Output::Close { code, reason } => {
-                let _ = ws.close(Some(CloseFrame {
-                    code: CloseCode::from(code),
-                    reason: reason.into(),
-                }));
-                let _ = ws.flush();
-                return false;
-            }
-            _ => {
-                let _ = ws.get_ref().tcp().shutdown(std::net::Shutdown::Both);
-                return false;
-            }
-        };
-        if sent.is_err() {
-            return false;
-        }
-    }
-    let _ = ws.flush();
-    !session.is_ended()
+    drive(&mut ws, &mut session, &shared.stop, || shared.now());
 }
 
 /// What a read produced.

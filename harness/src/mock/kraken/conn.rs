@@ -5,7 +5,6 @@
 //! it text and time and carry out what it asks.
 
 use std::collections::VecDeque;
-use std::io::ErrorKind;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -14,15 +13,12 @@ use crossbeam_channel::{Receiver, unbounded};
 use orderwire_protocol::model::Side;
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::time::Instant;
-use tungstenite::protocol::CloseFrame;
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{Message, WebSocket};
 
 use super::wire::{self, Req};
 use super::{Fault, Shared};
 use crate::mock::matching::{Outcome, Resting, rest_cost};
 use crate::mock::session::{MockSession, Output};
-use crate::mock::socket::Socket;
+use crate::mock::socket::{Socket, drive};
 
 /// Aggregated levels, best first.
 type Levels = Vec<(Decimal, Decimal)>;
@@ -166,64 +162,7 @@ pub(crate) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
         .tcp()
         .set_read_timeout(Some(Duration::from_millis(5)));
     let mut session = Session::open(shared.clone(), id, shared.now());
-    loop {
-        if shared.stop.load(Ordering::Relaxed) {
-            let _ = ws.close(None);
-            let _ = ws.flush();
-            return;
-        }
-        session.handle_timeout(shared.now());
-        if !write_outputs(&mut ws, &mut session) {
-            return;
-        }
-        match ws.read() {
-            Ok(Message::Text(text)) => session.handle_text(shared.now(), text.as_str()),
-            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_) | Message::Binary(_)) => {}
-            Ok(Message::Close(_)) => {
-                // tungstenite queued the reply; flush it and stop.
-                let _ = ws.flush();
-                return;
-            }
-            Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => return,
-        }
-        if !write_outputs(&mut ws, &mut session) {
-            return;
-        }
-    }
-}
-
-/// Carries out what the session asked; false when the connection ends.
-fn write_outputs<S: Socket>(ws: &mut WebSocket<S>, session: &mut Session) -> bool {
-    while let Some(output) = session.poll_output() {
-        match output {
-            Output::Text(text) => {
-                if ws.send(Message::text(text)).is_err() {
-                    return false;
-                }
-            }
-            Output::Close { code, reason } => {
-                let _ = ws.close(Some(CloseFrame {
-                    code: CloseCode::from(code),
-                    reason: reason.into(),
-                }));
-                let _ = ws.flush();
-                return false;
-            }
-            Output::Ping(payload) => {
-                if ws.send(Message::Ping(payload.into())).is_err() {
-                    return false;
-                }
-            }
-            _ => {
-                let _ = ws.get_ref().tcp().shutdown(std::net::Shutdown::Both);
-                return false;
-            }
-        }
-    }
-    let _ = ws.flush();
-    !session.is_ended()
+    drive(&mut ws, &mut session, &shared.stop, || shared.now());
 }
 
 impl Session {
