@@ -20,7 +20,7 @@ use orderwire_protocol::model::{
     RateCounter, RateUsage, Side, inline,
 };
 use orderwire_protocol::num::Decimal;
-use orderwire_protocol::venue::binance::Binance;
+use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams};
 use orderwire_protocol::venue::{FrameKind, Offline};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -237,8 +237,8 @@ fn stamp_ids(buffer: &mut [u8], id: u64) {
     }
 }
 
-fn synced_streams() -> Binance {
-    let mut codec = Binance::streams();
+fn synced_streams() -> BinanceStreams {
+    let mut codec = BinanceStreams::new();
     let subscription = orderwire_protocol::model::Subscription::Book {
         symbols: vec![inline("BNBBTC").expect("symbol")],
         depth: 1000,
@@ -315,7 +315,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let mut api = Binance::api(None);
+    let mut api = BinanceApi::new(None);
     group.bench_function("order_place_full/orderwire", |b| {
         b.iter(|| {
             buffer.clear();

@@ -29,7 +29,7 @@ use orderwire_engine::{
 };
 use orderwire_protocol::model::{NewOrder, OrderKind, Request, Side, TimeInForce, inline};
 use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
+use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
 use orderwire_protocol::venue::{Offline, Venue};
 use orderwire_protocol::ws::MessageKind;
@@ -237,14 +237,14 @@ impl Path {
         }
     }
 
-    fn binance(self) -> Binance {
+    fn binance(self) -> BinanceApi {
         let signer = match self {
             Path::BinanceEd25519 | Path::BinanceEd25519Logon => {
                 Signer::ed25519_from_bytes(&[42u8; 32])
             }
             _ => Signer::Hmac(Secret::new("bench-hmac-secret")),
         };
-        let mut codec = Binance::api(Some(Credentials {
+        let mut codec = BinanceApi::new(Some(Credentials {
             api_key: Secret::new("bench-api-key"),
             signer,
         }));

@@ -18,14 +18,14 @@ use orderwire_protocol::model::{
     ReplaceMode, Request, Side, TimeInForce, inline,
 };
 use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
+use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
 use proptest::prelude::*;
 
 const MS: u64 = 1_000_000;
 const SEC: u64 = 1_000_000_000;
 
-fn binance() -> Binance {
-    Binance::api(Some(Credentials {
+fn binance() -> BinanceApi {
+    BinanceApi::new(Some(Credentials {
         api_key: Secret::new("key"),
         signer: Signer::Hmac(Secret::new("secret")),
     }))
@@ -52,27 +52,27 @@ fn order(client: &str) -> NewOrder {
     }
 }
 
-fn core() -> GatewayCore<Binance> {
+fn core() -> GatewayCore<BinanceApi> {
     let mut core = GatewayCore::new(binance(), config());
     core.connect_at(0);
     core
 }
 
-fn feed(core: &mut GatewayCore<Binance>, now: u64, message: &str, out: &mut Frames) {
+fn feed(core: &mut GatewayCore<BinanceApi>, now: u64, message: &str, out: &mut Frames) {
     let mut bytes = message.as_bytes().to_vec();
     core.message_at(now, now, &mut bytes, out);
 }
 
 /// Whether the core asked for the connection to be recycled (the events
 /// since the last look are taken).
-fn recycled(core: &mut GatewayCore<Binance>) -> bool {
+fn recycled(core: &mut GatewayCore<BinanceApi>) -> bool {
     outputs(core)
         .events
         .iter()
         .any(|e| matches!(e, GatewayEvent::Recycle { .. }))
 }
 
-fn outputs(core: &mut GatewayCore<Binance>) -> Outputs {
+fn outputs(core: &mut GatewayCore<BinanceApi>) -> Outputs {
     let mut spare = Outputs::default();
     core.poll_events(&mut spare);
     spare
@@ -96,7 +96,7 @@ fn place_ack(id: u64, client: &str, order_id: u64) -> String {
 }
 
 /// Runs the timers up to `until`.
-fn run_until(core: &mut GatewayCore<Binance>, now: &mut u64, until: u64, out: &mut Frames) {
+fn run_until(core: &mut GatewayCore<BinanceApi>, now: &mut u64, until: u64, out: &mut Frames) {
     let mut spins = 0;
     while let Some(at) = core.next_timeout().filter(|at| *at <= until) {
         spins += 1;
@@ -166,7 +166,7 @@ proptest! {
         let mut seen = 0;
         let mut sends = Vec::new();
         let mut open: Vec<String> = Vec::new();
-        let record = |core: &mut GatewayCore<Binance>, out: &mut Frames, now: u64, seen: &mut usize, sends: &mut Vec<Sent>| {
+        let record = |core: &mut GatewayCore<BinanceApi>, out: &mut Frames, now: u64, seen: &mut usize, sends: &mut Vec<Sent>| {
             while *seen < out.0.len() {
                 let value = out.json(*seen);
                 let method = value["method"].as_str().unwrap().to_owned();

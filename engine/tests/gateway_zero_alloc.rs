@@ -140,12 +140,12 @@ fn the_order_path_allocates_nothing_in_steady_state() {
 #[test]
 fn the_binance_order_path_allocates_nothing_in_steady_state() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
+    use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
     for signer in [
         Signer::Hmac(Secret::new("secret")),
         Signer::ed25519_from_bytes(&[9u8; 32]),
     ] {
-        let venue = Binance::api(Some(Credentials {
+        let venue = BinanceApi::new(Some(Credentials {
             api_key: Secret::new("key"),
             signer,
         }));

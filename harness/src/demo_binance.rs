@@ -19,7 +19,7 @@ use orderwire_protocol::model::{
 };
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
+use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams, Credentials, Signer};
 use sha2::Digest;
 
 use crate::demo::{DemoOptions, DemoReport};
@@ -54,7 +54,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
     let symbol: Symbol = inline("BTCUSDT").ok_or("symbol")?;
     let api = Exchange::start(
         "binance-api-demo",
-        Binance::api(Some(Credentials {
+        BinanceApi::new(Some(Credentials {
             api_key: Secret::new(MockConfig::default().api_key),
             signer: Signer::ed25519_from_bytes(&private_key),
         })),
@@ -76,7 +76,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
     .map_err(|e| e.to_string())?;
     let streams = Exchange::start(
         "binance-streams-demo",
-        Binance::streams(),
+        BinanceStreams::new(),
         ExchangeConfig {
             engine: EngineConfig::default(),
             connection: connection(mock.streams_url(), &mock)?,
@@ -148,8 +148,8 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
 }
 
 struct Driver<'a> {
-    api: &'a Exchange<Binance>,
-    streams: &'a Exchange<Binance>,
+    api: &'a Exchange<BinanceApi>,
+    streams: &'a Exchange<BinanceStreams>,
     symbol: Symbol,
     statuses: HashMap<ClientOrderId, OrderStatus>,
     fills: usize,

@@ -15,18 +15,18 @@ use orderwire_harness::demo::DemoOptions;
 use orderwire_harness::mock::binance::{MockBinance, MockConfig};
 use orderwire_protocol::model::{Event, OrderStatus, Subscription};
 use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
+use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
-fn exchange(mock: &MockBinance, secret: &str) -> Exchange<Binance> {
+fn exchange(mock: &MockBinance, secret: &str) -> Exchange<BinanceApi> {
     let mut connection = ConnectionConfig::new(mock.api_url());
     connection.tls = Some(TlsConfig::with_extra_ca_file(&mock.ca_file()).unwrap());
     connection.reconnect = ReconnectPolicy {
         base: Duration::from_millis(20),
         ..ReconnectPolicy::default()
     };
-    let venue = Binance::api(Some(Credentials {
+    let venue = BinanceApi::new(Some(Credentials {
         api_key: Secret::new(MockConfig::default().api_key),
         signer: Signer::Hmac(Secret::new(secret)),
     }));
@@ -58,7 +58,7 @@ struct Seen {
 }
 
 impl Seen {
-    fn poll(&mut self, exchange: &Exchange<Binance>) {
+    fn poll(&mut self, exchange: &Exchange<BinanceApi>) {
         exchange.poll(|event, _| {
             if let GatewayEvent::Reply(Event::Response(r)) = event {
                 if r.ok && r.method == orderwire_protocol::model::Method::Subscribe {
@@ -68,7 +68,7 @@ impl Seen {
         });
     }
 
-    fn until(&mut self, exchange: &Exchange<Binance>, what: &str, done: impl Fn(&Self) -> bool) {
+    fn until(&mut self, exchange: &Exchange<BinanceApi>, what: &str, done: impl Fn(&Self) -> bool) {
         let deadline = Instant::now() + PATIENCE;
         while !done(self) {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -15,10 +15,10 @@ use orderwire_protocol::model::{
     RejectReason, Request, Side, Subscription, TimeInForce, inline,
 };
 use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::binance::{Binance, Credentials, Signer};
+use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
 
 fn pair(mock: MockConfig, secret: &str) -> BinancePair {
-    let venue = Binance::api(Some(Credentials {
+    let venue = BinanceApi::new(Some(Credentials {
         api_key: Secret::new(MockConfig::default().api_key),
         signer: Signer::Hmac(Secret::new(secret)),
     }));

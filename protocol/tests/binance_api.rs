@@ -9,13 +9,13 @@ use orderwire_protocol::model::{
     RejectReason, ReplaceMode, Request, Side, Subscription, TimeInForce, inline,
 };
 use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::binance::{Binance, Credentials, ResponseType, Signer};
+use orderwire_protocol::venue::binance::{BinanceApi, Credentials, ResponseType, Signer};
 use orderwire_protocol::venue::{Expect, FrameKind, Offline};
 
 const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 
-fn hmac_codec() -> Binance {
-    Binance::api(Some(Credentials {
+fn hmac_codec() -> BinanceApi {
+    BinanceApi::new(Some(Credentials {
         api_key: Secret::new("key"),
         signer: Signer::Hmac(Secret::new(SECRET)),
     }))
@@ -43,7 +43,7 @@ fn order(client: &str) -> NewOrder {
     }
 }
 
-fn encode(codec: &mut Binance, req_id: u64, request: Request<'_>) -> serde_json::Value {
+fn encode(codec: &mut BinanceApi, req_id: u64, request: Request<'_>) -> serde_json::Value {
     let mut out = Vec::new();
     offline(WALL_NS)
         .encode(codec, req_id, &request, &mut out)
@@ -51,7 +51,7 @@ fn encode(codec: &mut Binance, req_id: u64, request: Request<'_>) -> serde_json:
     serde_json::from_slice(&out).unwrap()
 }
 
-fn decode(codec: &mut Binance, text: &str) -> Vec<Event> {
+fn decode(codec: &mut BinanceApi, text: &str) -> Vec<Event> {
     let mut events = Events::default();
     let mut bytes = text.as_bytes().to_vec();
     offline(WALL_NS)
@@ -291,7 +291,7 @@ fn cancel_replace_reports_both_halves_in_every_documented_outcome() {
         "one reply per half"
     );
 
-    let halves = |codec: &mut Binance, id: u64, reply: &str| {
+    let halves = |codec: &mut BinanceApi, id: u64, reply: &str| {
         encode(codec, id, Request::CancelReplace(&replace));
         decode(codec, &reply.replace("ID", &id.to_string()))
             .into_iter()
@@ -459,7 +459,7 @@ fn cancel_cancel_all_status_and_depth_requests_and_replies() {
 fn session_logon_is_signed_with_ed25519_and_later_requests_go_unsigned() {
     let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
     let verifying = key.verifying_key();
-    let mut codec = Binance::api(Some(Credentials {
+    let mut codec = BinanceApi::new(Some(Credentials {
         api_key: Secret::new("ed-key"),
         signer: Signer::ed25519_from_bytes(&[7u8; 32]),
     }));

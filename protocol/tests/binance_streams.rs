@@ -193,7 +193,7 @@ fn depth_sync_buffers_applies_after_the_snapshot_and_resyncs_on_a_gap() {
     ));
 }
 
-fn decode_all(codec: &mut orderwire_protocol::venue::binance::Binance, text: &str) -> Events {
+fn decode_all(codec: &mut impl orderwire_protocol::venue::Venue, text: &str) -> Events {
     use orderwire_protocol::venue::{FrameKind, Offline};
     let mut events = Events::default();
     let mut bytes = text.as_bytes().to_vec();
@@ -207,8 +207,8 @@ fn decode_all(codec: &mut orderwire_protocol::venue::binance::Binance, text: &st
 fn the_streams_codec_subscribes_asks_for_a_snapshot_and_syncs_from_one_taken_elsewhere() {
     use orderwire_protocol::model::{BookEvent, Request, Subscription, inline};
     use orderwire_protocol::venue::Offline;
-    use orderwire_protocol::venue::binance::Binance;
-    let mut codec = Binance::streams();
+    use orderwire_protocol::venue::binance::BinanceStreams;
+    let mut codec = BinanceStreams::new();
     let mut offline = Offline::new(0);
     let subscription = Subscription::Book {
         symbols: vec![inline("BNBBTC").unwrap()],

@@ -32,7 +32,7 @@ use parking_lot::Mutex;
 
 use orderwire_engine::gateway::{GatewayConfig, GatewayCore};
 use orderwire_protocol::time::Instant;
-use orderwire_protocol::venue::binance::Binance;
+use orderwire_protocol::venue::binance::BinanceApi;
 
 use super::matching::{Matching, Resting};
 use super::pair::{Pair, WALL_ORIGIN_NS};
@@ -298,12 +298,12 @@ impl MockVenue for BinanceMock {
 
 /// The gateway core over the Binance WebSocket API and the mock in
 /// virtual time.
-pub type BinancePair = Pair<Binance, BinanceMock>;
+pub type BinancePair = Pair<BinanceApi, BinanceMock>;
 
 impl BinancePair {
     /// A mock serving `mock`, and a gateway over `venue` with `gateway`,
     /// connected at time zero (see [`Pair::with`]).
-    pub fn new(mock: MockConfig, venue: Binance, gateway: GatewayConfig) -> BinancePair {
+    pub fn new(mock: MockConfig, venue: BinanceApi, gateway: GatewayConfig) -> BinancePair {
         let core = GatewayCore::new(venue, gateway);
         let wall_origin_ms = u64::try_from(WALL_ORIGIN_NS / 1_000_000).unwrap_or(0);
         Pair::with(core, BinanceMock::new(mock, wall_origin_ms))

@@ -80,16 +80,19 @@ pub const ORDER_COUNTS: &[(Method, u32)] = &[
     (Method::CancelAllAfter, 0),
 ];
 
-/// Which connection a codec drives.
+/// Which connection a codec drives: fixed by the type ([`BinanceApi`],
+/// [`BinanceStreams`]), never switched at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Endpoint {
+enum Endpoint {
     /// `ws-api/v3`.
     Api,
     /// The market streams.
     Streams,
 }
 
-/// The Binance codec.
+/// The Binance codec for reading captures of either connection offline
+/// (`orderwire decode`, fuzzing), and the one implementation behind
+/// [`BinanceApi`] and [`BinanceStreams`].
 #[derive(Debug)]
 pub struct Binance {
     endpoint: Endpoint,
@@ -104,17 +107,6 @@ pub struct Binance {
 }
 
 impl Binance {
-    /// A WebSocket API codec; without credentials only `ping` and `depth`
-    /// encode.
-    pub fn api(credentials: Option<Credentials>) -> Binance {
-        Binance::new(Endpoint::Api, credentials)
-    }
-
-    /// A market-streams codec.
-    pub fn streams() -> Binance {
-        Binance::new(Endpoint::Streams, None)
-    }
-
     /// A codec for reading captures of either connection offline.
     pub fn offline() -> Binance {
         let mut codec = Binance::new(Endpoint::Api, None);
@@ -315,6 +307,121 @@ impl Binance {
         }
     }
 }
+
+/// The WebSocket API connection (`ws-api/v3`): orders, queries, the user
+/// data stream, `depth` snapshots.
+#[derive(Debug)]
+pub struct BinanceApi(Binance);
+
+/// A market-streams connection (`/ws`, `/stream`): trades, tickers and
+/// diff depth, synced from snapshots fed from the API connection. It takes
+/// no orders.
+#[derive(Debug)]
+pub struct BinanceStreams(Binance);
+
+impl BinanceApi {
+    /// An API codec; without credentials only `ping` and `depth` encode.
+    pub fn new(credentials: Option<Credentials>) -> BinanceApi {
+        BinanceApi(Binance::new(Endpoint::Api, credentials))
+    }
+
+    /// The request writer (recvWindow, newOrderRespType, logon state).
+    pub fn writer_mut(&mut self) -> &mut RequestWriter {
+        self.0.writer_mut()
+    }
+
+    /// Whether an Ed25519 key logs the session on (the default) so that
+    /// requests go unsigned; off, every request is signed.
+    pub fn set_session_logon(&mut self, enabled: bool) {
+        self.0.set_session_logon(enabled);
+    }
+}
+
+impl BinanceStreams {
+    /// A market-streams codec.
+    pub fn new() -> BinanceStreams {
+        BinanceStreams(Binance::new(Endpoint::Streams, None))
+    }
+
+    /// Levels a side kept per book.
+    pub fn set_depth(&mut self, depth: u32) {
+        self.0.set_depth(depth);
+    }
+
+    /// The local book of `symbol` (upper case), if kept.
+    pub fn book(&self, symbol: &str) -> Option<&DepthSync> {
+        self.0.book(symbol)
+    }
+}
+
+impl Default for BinanceStreams {
+    fn default() -> BinanceStreams {
+        BinanceStreams::new()
+    }
+}
+
+/// Both connection types are the shared codec with their endpoint fixed.
+macro_rules! delegate_venue {
+    ($outer:ty) => {
+        impl Venue for $outer {
+            fn name(&self) -> &'static str {
+                self.0.name()
+            }
+            fn capabilities(&self) -> Capabilities {
+                self.0.capabilities()
+            }
+            fn login(
+                &mut self,
+                ctx: &mut Ctx<'_>,
+                req_id: u64,
+                out: &mut Frames,
+            ) -> Result<(), EncodeError> {
+                self.0.login(ctx, req_id, out)
+            }
+            fn encode(
+                &mut self,
+                ctx: &mut Ctx<'_>,
+                req_id: u64,
+                request: &Request<'_>,
+                out: &mut Frames,
+            ) -> Result<Expect, EncodeError> {
+                self.0.encode(ctx, req_id, request, out)
+            }
+            #[inline]
+            fn decode(
+                &mut self,
+                ctx: &mut Ctx<'_>,
+                kind: FrameKind,
+                message: &mut [u8],
+                out: &mut Events,
+                reply: &mut Frames,
+            ) -> Result<(), DecodeError> {
+                self.0.decode(ctx, kind, message, out, reply)
+            }
+            fn feed_book_snapshot(
+                &mut self,
+                ctx: &mut Ctx<'_>,
+                book: &BookEvent,
+                levels: &[Level],
+                out: &mut Events,
+            ) {
+                self.0.feed_book_snapshot(ctx, book, levels, out);
+            }
+            fn reset(&mut self) {
+                self.0.reset();
+            }
+            fn keepalive(&self) -> Keepalive {
+                self.0.keepalive()
+            }
+            fn rate_policy(&self) -> RatePolicy {
+                self.0.rate_policy()
+            }
+        }
+    };
+}
+
+delegate_venue!(BinanceApi);
+delegate_venue!(BinanceStreams);
 
 impl Venue for Binance {
     fn name(&self) -> &'static str {
