@@ -68,14 +68,6 @@ pub(crate) trait Drive {
     fn timeout_at(&mut self, now: u64, out: &mut impl Sink);
     /// `handle_message` of a text message received at `now`.
     fn message_at(&mut self, now: u64, received: u64, message: &mut [u8], out: &mut impl Sink);
-    /// `handle_message` of a message of `kind`.
-    fn message_kind_at(
-        &mut self,
-        now: u64,
-        kind: FrameKind,
-        message: &mut [u8],
-        out: &mut impl Sink,
-    );
     /// `on_connected` at `now`: the open sequence's frames.
     fn connect_at(&mut self, now: u64) -> VenueFrames;
     /// `on_disconnected` at `now`, as after a dropped socket.
@@ -105,17 +97,6 @@ impl<V: Venue> Drive for GatewayCore<V> {
 
     fn message_at(&mut self, now: u64, received: u64, message: &mut [u8], out: &mut impl Sink) {
         self.handle_message(Instant(now), Instant(received), FrameKind::Text, message);
-        drain(self, out);
-    }
-
-    fn message_kind_at(
-        &mut self,
-        now: u64,
-        kind: FrameKind,
-        message: &mut [u8],
-        out: &mut impl Sink,
-    ) {
-        self.handle_message(Instant(now), Instant(now), kind, message);
         drain(self, out);
     }
 
