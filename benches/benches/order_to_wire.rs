@@ -14,8 +14,14 @@
 //! path. Prints p50/p99/p99.9/max for both and the gateway's added cost,
 //! and writes target/bench-results/order_to_wire.json.
 //!
+//! A third run per round drives the gateway without `Exchange`, over a
+//! transport that stamps the hand-over to the command queue, and splits
+//! the path in two: the gateway's work until the hand-over, and the
+//! reactor's pickup and write (the same part as the bare path's).
+//!
 //! `ORDERWIRE_ORDERS` sets the measured orders (default 100,000, after
-//! 5,000 warm-up ones).
+//! 5,000 warm-up ones); `ORDERWIRE_PATHS=kraken,...` runs only those venues;
+//! `ORDERWIRE_WAIT=busy` runs the reactors in BusyPoll.
 #![forbid(unsafe_code)]
 
 use std::sync::OnceLock;
@@ -41,6 +47,9 @@ const WARM_UP: usize = 5_000;
 static CLOCK: OnceLock<Clock> = OnceLock::new();
 static WRITES: AtomicU64 = AtomicU64::new(0);
 static LAST_WRITE_NS: AtomicU64 = AtomicU64::new(0);
+/// When the last frame was handed to the engine's command queue.
+static HANDED_OVER_NS: AtomicU64 = AtomicU64::new(0);
+static BEFORE_SEND_NS: AtomicU64 = AtomicU64::new(0);
 
 /// Both ends stamp with this one clock (two `Clock`s have different origins).
 fn stamp() -> u64 {
@@ -114,6 +123,91 @@ fn space_out(n: usize) {
     }
 }
 
+thread_local! {
+
+    static HANDOVER: std::cell::RefCell<Histogram<u64>> = std::cell::RefCell::new(histogram());
+}
+
+/// The engine's command queue, stamping each hand-over.
+struct StampingTransport {
+    commander: orderwire_engine::Commander,
+    conn: orderwire_engine::ConnId,
+}
+
+impl orderwire_engine::gateway::Transport for StampingTransport {
+    fn buffer(&self) -> Vec<u8> {
+        self.commander.buffer()
+    }
+    fn send(
+        &self,
+        _kind: orderwire_protocol::venue::FrameKind,
+        frame: Vec<u8>,
+    ) -> Result<(), Vec<u8>> {
+        BEFORE_SEND_NS.store(stamp(), Ordering::Release);
+        let sent = self.commander.send(self.conn, MessageKind::Text, frame);
+        HANDED_OVER_NS.store(stamp(), Ordering::Release);
+        sent.map_err(|_| Vec::new())
+    }
+}
+
+/// The gateway over its engine without `Exchange`, with the hand-over
+/// stamped: the path split into the gateway's work until the frame is
+/// handed to the command queue, and the reactor's pickup and write. The
+/// split is what showed that recording a request before its frame went out
+/// cost 1.5-2 us (docs/benchmarks.md).
+fn split_path<V: Venue>(
+    server: &TestServer,
+    venue: V,
+    orders: &[NewOrder],
+) -> (Histogram<u64>, Histogram<u64>) {
+    let (mut engine, conn) = connected_engine(server);
+    let gateway = orderwire_engine::gateway::Gateway::new(
+        venue,
+        GatewayConfig {
+            when_limited: WhenLimited::Off,
+            order_capacity: orders.len() + 16,
+            request_timeout: Duration::from_secs(3600),
+            ..GatewayConfig::default()
+        },
+        StampingTransport {
+            commander: engine.commander(),
+            conn,
+        },
+    );
+    let clock = engine.clock().clone();
+    // The open sequence, as `Exchange` runs it (Binance's session.logon).
+    let mut open = orderwire_protocol::venue::Frames::new();
+    gateway
+        .core()
+        .lock()
+        .on_connected(clock.now(), 0, &mut open);
+    for (_, frame) in open.iter() {
+        let mut buffer = engine.buffer();
+        buffer.extend_from_slice(frame);
+        engine
+            .send(conn, MessageKind::Text, buffer)
+            .expect("queued");
+    }
+    std::thread::sleep(Duration::from_millis(5));
+    let mut until_handover = histogram();
+    let mut handover = histogram();
+    for (n, order) in orders.iter().enumerate() {
+        let expected = WRITES.load(Ordering::Acquire) + 1;
+        space_out(n);
+        let start = stamp();
+        gateway.place_order(clock.now(), order).expect("queued");
+        let written = wait_for_write(expected);
+        let handed = HANDED_OVER_NS.load(Ordering::Acquire);
+        let before = BEFORE_SEND_NS.load(Ordering::Acquire);
+        if n >= WARM_UP {
+            until_handover.saturating_record(before.saturating_sub(start).max(1));
+            handover.saturating_record(written.saturating_sub(handed).max(1));
+        }
+    }
+    engine.shutdown(Duration::from_secs(1));
+    (until_handover, handover)
+}
+
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 10_000_000_000, 3).expect("valid bounds")
 }
@@ -170,8 +264,9 @@ fn gateway_path<V: Venue>(
     (hist, call)
 }
 
-fn bare_path(server: &TestServer, frames: &[Vec<u8>]) -> Histogram<u64> {
-    let mut engine = Engine::start(EngineConfig {
+/// An engine on the reactor core, connected to `server` and settled.
+fn connected_engine(server: &TestServer) -> (Engine, orderwire_engine::ConnId) {
+    let engine = Engine::start(EngineConfig {
         core: Some(1),
         wait: wait_strategy(),
         ..EngineConfig::default()
@@ -184,6 +279,11 @@ fn bare_path(server: &TestServer, frames: &[Vec<u8>]) -> Histogram<u64> {
         }
     }
     std::thread::sleep(Duration::from_millis(20));
+    (engine, conn)
+}
+
+fn bare_path(server: &TestServer, frames: &[Vec<u8>]) -> Histogram<u64> {
+    let (mut engine, conn) = connected_engine(server);
     let mut hist = histogram();
     for (n, frame) in frames.iter().enumerate() {
         let expected = WRITES.load(Ordering::Acquire) + 1;
@@ -194,9 +294,14 @@ fn bare_path(server: &TestServer, frames: &[Vec<u8>]) -> Histogram<u64> {
         engine
             .send(conn, MessageKind::Text, buffer)
             .expect("queued");
+        let handed = stamp();
         let written = wait_for_write(expected);
         if n >= WARM_UP {
             hist.saturating_record(written.saturating_sub(start).max(1));
+            HANDOVER.with(|h| {
+                h.borrow_mut()
+                    .saturating_record(written.saturating_sub(handed).max(1))
+            });
         }
     }
     engine.shutdown(Duration::from_secs(1));
@@ -335,12 +440,36 @@ fn main() {
         let frames = path.frames(&orders);
         // Alternate the two paths twice, so that drift in the machine shows.
         for round in 0..2 {
-            let bare = bare_path(&server, &frames);
-            let (gateway, call) = path.gateway(&server, &orders);
+            // `ORDERWIRE_SIDE=bare` or `gateway` runs one side only (for a
+            // profiler); the other side's figures are then empty.
+            let side = std::env::var("ORDERWIRE_SIDE").ok();
+            let bare = if side.as_deref() == Some("gateway") {
+                histogram()
+            } else {
+                bare_path(&server, &frames)
+            };
+            let (gateway, call) = if side.as_deref() == Some("bare") {
+                (histogram(), histogram())
+            } else {
+                path.gateway(&server, &orders)
+            };
+            let (split, split_handover) = match path {
+                Path::Kraken => split_path(
+                    &server,
+                    Kraken::new(Some(Secret::new("bench-token")), Tier::Pro),
+                    &orders,
+                ),
+                _ => split_path(&server, path.binance(), &orders),
+            };
+            let bare_handover =
+                HANDOVER.with(|h| std::mem::replace(&mut *h.borrow_mut(), histogram()));
             for (name, hist) in [
                 ("bare send", &bare),
+                ("  of which hand-over to write", &bare_handover),
                 ("gateway place_order", &gateway),
                 ("  of which the call", &call),
+                ("  gateway until the hand-over (split run)", &split),
+                ("  its hand-over to write (split run)", &split_handover),
             ] {
                 println!(
                     "{:<44} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
@@ -364,6 +493,9 @@ fn main() {
                 "bare_send": row(&bare),
                 "gateway_place_order": row(&gateway),
                 "place_order_call": row(&call),
+                "bare_handover_to_write": row(&bare_handover),
+                "split_until_handover": row(&split),
+                "split_handover_to_write": row(&split_handover),
                 "gateway_added_p50_us": added_p50,
                 "gateway_added_p99_us": added_p99,
             }));

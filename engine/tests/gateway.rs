@@ -228,6 +228,46 @@ fn acks_fills_and_terminal_states() {
     );
 }
 
+/// A submit is recorded after its frames are taken, and any input records
+/// it first: a driver that feeds the reply before draining (or never
+/// drains to the end) still has the request correlated, timed and counted.
+#[test]
+fn a_submit_is_recorded_however_the_driver_drains() {
+    let mut core = GatewayCore::new(kraken(), config(WhenLimited::Off));
+    connected(&mut core, 0);
+    let submitted = core.submit(Instant(MS), Request::Place(&order("early", "BTC/USD")));
+    assert_eq!(submitted, Ok(Submission::Sent { req_id: 1 }));
+    // One frame taken, and no draining call after it.
+    let mut frame = Vec::new();
+    assert_eq!(core.poll_transmit(&mut frame), Some(FrameKind::Text));
+    assert_eq!(core.transmits_pending(), 0);
+    let mut reply = add_ack(1, "O-early", "early").into_bytes();
+    core.handle_message(
+        Instant(2 * MS),
+        Instant(2 * MS),
+        FrameKind::Text,
+        &mut reply,
+    );
+    assert_eq!(
+        order_events(&outputs(&mut core)),
+        [("early".to_owned(), OrderStatus::New, Cause::Ack)]
+    );
+    assert_eq!(core.latency().histogram(Method::Place).len(), 1);
+    // Drained to the end, the request is recorded before the call returns.
+    core.submit(Instant(3 * MS), Request::Place(&order("late", "BTC/USD")))
+        .unwrap();
+    while core.poll_transmit(&mut frame).is_some() {}
+    assert_eq!(core.pending_requests(), 1);
+    assert_eq!(
+        core.order(&id("late")).unwrap().status,
+        OrderStatus::PendingNew
+    );
+    assert_eq!(
+        core.submit(Instant(3 * MS), Request::Place(&order("late", "BTC/USD"))),
+        Err(SubmitError::DuplicateClientOrderId)
+    );
+}
+
 #[test]
 fn rejects_and_cancel_with_one_reply_per_order() {
     let mut core = GatewayCore::new(kraken(), config(WhenLimited::Off));

@@ -37,10 +37,18 @@ pub trait Transport: Send + Sync {
 }
 
 /// Hands every frame the core has written to the transport, in order; one
-/// the transport cannot take goes back to the core, first in line.
+/// the transport cannot take goes back to the core, first in line. Drains
+/// until `poll_transmit` says there is nothing left, the call that also
+/// records the request the frames belong to (after they are on their way).
 pub(crate) fn flush<V: Venue>(core: &mut GatewayCore<V>, transport: &impl Transport) {
-    while core.transmits_pending() > 0 {
-        let mut frame = transport.buffer();
+    loop {
+        // Only a frame needs a pooled buffer; the last call gets an empty
+        // one, which costs nothing.
+        let mut frame = if core.transmits_pending() > 0 {
+            transport.buffer()
+        } else {
+            Vec::new()
+        };
         let Some(kind) = core.poll_transmit(&mut frame) else {
             break;
         };

@@ -44,10 +44,15 @@ impl Frames {
 }
 
 /// Moves every frame the core has written into `out`, as the engine's
-/// `Gateway` does: a buffer in for each frame out.
+/// `Gateway` does: a buffer in for each frame out, until `poll_transmit`
+/// says there is nothing left (the call that records the request).
 pub(crate) fn drain<V: Venue>(core: &mut GatewayCore<V>, out: &mut impl Sink) {
-    while core.transmits_pending() > 0 {
-        let mut buf = out.buffer();
+    loop {
+        let mut buf = if core.transmits_pending() > 0 {
+            out.buffer()
+        } else {
+            Vec::new()
+        };
         let Some(kind) = core.poll_transmit(&mut buf) else {
             break;
         };

@@ -27,6 +27,7 @@ mod correlation;
 mod events;
 mod reconcile;
 mod retry;
+mod staged;
 mod timers;
 mod watchdog;
 
@@ -54,6 +55,7 @@ pub use self::watchdog::DataChannel;
 use self::correlation::{MAX_ORDERS_PER_REQUEST, OrderList, Pending};
 use self::reconcile::Reconciliation;
 use self::retry::{Queued, RETRY_RING, RetryEntry};
+use self::staged::Staged;
 use self::timers::Deadlines;
 use self::watchdog::Watchdog;
 use super::latency::{LatencyBook, RequestSummary};
@@ -137,6 +139,10 @@ pub struct GatewayCore<V: Venue> {
     spare_buffers: Vec<Vec<u8>>,
     /// Liveness of the configured market-data subscriptions.
     watchdog: Watchdog,
+    /// The last sent request, until its frames are taken (`staged`).
+    staged: Option<Staged>,
+    /// A staged cancel's orders (kept, so a copy reuses the capacity).
+    staged_cancel: orderwire_protocol::model::CancelOrders,
 }
 
 impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
@@ -149,6 +155,21 @@ impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
             .field("link", &self.link)
             .field("epoch", &self.epoch)
             .finish_non_exhaustive()
+    }
+}
+
+/// A new order's row: pending until the venue answers.
+fn new_order_state(order: &NewOrder, epoch: u64) -> OrderState {
+    OrderState {
+        order_id: None,
+        symbol: order.symbol,
+        side: order.side,
+        qty: order.qty,
+        filled_qty: orderwire_protocol::num::Decimal::ZERO,
+        status: OrderStatus::PendingNew,
+        accepted_at: None,
+        epoch,
+        acknowledged: false,
     }
 }
 
@@ -211,6 +232,11 @@ impl<V: Venue> GatewayCore<V> {
             watchdog,
             transmits: VecDeque::with_capacity(transmit_capacity),
             spare_buffers: Vec::with_capacity(SPARE_BUFFERS),
+            staged: None,
+            staged_cancel: orderwire_protocol::model::CancelOrders {
+                orders: Vec::with_capacity(MAX_ORDERS_PER_REQUEST),
+                symbol: None,
+            },
         }
     }
 
@@ -293,7 +319,11 @@ impl<V: Venue> GatewayCore<V> {
     /// (empty) buffer the core keeps for a later frame, so a driver that
     /// hands in pooled buffers copies and allocates nothing.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<FrameKind> {
-        let (kind, mut bytes) = self.transmits.pop_front()?;
+        let Some((kind, mut bytes)) = self.transmits.pop_front() else {
+            // Every frame is out: record the request that wrote them.
+            self.finish_staged();
+            return None;
+        };
         std::mem::swap(buf, &mut bytes);
         if self.spare_buffers.len() < SPARE_BUFFERS {
             bytes.clear();
@@ -305,12 +335,14 @@ impl<V: Venue> GatewayCore<V> {
     /// Gives back a frame the transport could not take: it goes out first
     /// at the next `poll_transmit`.
     pub fn return_transmit(&mut self, kind: FrameKind, frame: Vec<u8>) {
+        self.finish_staged();
         self.transmits.push_front((kind, frame));
     }
 
     /// Swaps the events out into `spare` (which must be empty), so the
     /// caller can read them without holding the core.
     pub fn poll_events(&mut self, spare: &mut Outputs) {
+        self.finish_staged();
         std::mem::swap(&mut self.out, spare);
     }
 
@@ -347,6 +379,7 @@ impl<V: Venue> GatewayCore<V> {
         now: Instant,
         request: Request<'_>,
     ) -> Result<Submission, SubmitError> {
+        self.finish_staged();
         let charge = self.validate(now, &request)?;
         let draining = self.is_draining();
         let Some(limiter) = self.limiter.as_mut() else {
@@ -498,23 +531,10 @@ impl<V: Venue> GatewayCore<V> {
             _ => return,
         };
         for order in orders {
-            if self.orders.contains(&order.client_order_id) {
-                continue;
+            if !self.orders.contains(&order.client_order_id) {
+                self.orders
+                    .insert(order.client_order_id, new_order_state(order, epoch));
             }
-            self.orders.insert(
-                order.client_order_id,
-                OrderState {
-                    order_id: None,
-                    symbol: order.symbol,
-                    side: order.side,
-                    qty: order.qty,
-                    filled_qty: orderwire_protocol::num::Decimal::ZERO,
-                    status: OrderStatus::PendingNew,
-                    accepted_at: None,
-                    epoch,
-                    acknowledged: false,
-                },
-            );
         }
     }
 
@@ -535,6 +555,9 @@ impl<V: Venue> GatewayCore<V> {
         request: &Request<'_>,
         charge: &Charge,
     ) -> Result<u64, SubmitError> {
+        // One request is staged at a time: several sends in one input (the
+        // rate-limit FIFO released) record all but the last at once.
+        self.finish_staged();
         if self.transmits.len() >= self.config.transmit_capacity {
             return Err(SubmitError::TransportFull);
         }
@@ -562,6 +585,21 @@ impl<V: Venue> GatewayCore<V> {
         if let Some(limiter) = self.limiter.as_mut() {
             limiter.charge(now.as_nanos(), charge);
         }
+        self.stage(now, req_id, request, charge, expect);
+        Ok(req_id)
+    }
+
+    /// Records a sent request: its orders' rows and epochs, its pending
+    /// entry and deadline, its latency summary, and the copy kept for a 429
+    /// resend. Runs after the frames are handed over (see `staged`).
+    pub(super) fn record(
+        &mut self,
+        now: Instant,
+        req_id: u64,
+        request: &Request<'_>,
+        charge: &Charge,
+        expect: Expect,
+    ) {
         self.register_orders(request);
         let epoch = self.send_epoch();
         let mut orders = OrderList::new();
@@ -635,7 +673,7 @@ impl<V: Venue> GatewayCore<V> {
             }
             (Expect::Replies(n), _) => n,
             // Nothing will answer: no pending entry, no deadline.
-            _ => return Ok(req_id),
+            _ => return,
         };
         self.insert_pending(
             req_id,
@@ -649,8 +687,13 @@ impl<V: Venue> GatewayCore<V> {
                 subscription: None,
             },
         );
-        self.keep_for_retry(req_id, request, charge);
-        Ok(req_id)
+        if let Some(retry) = self.retry_copy(request) {
+            self.keep_for_retry(RetryEntry {
+                req_id,
+                charge: *charge,
+                retry,
+            });
+        }
     }
 
     fn client_id(&self, order: &OrderRef) -> Result<Option<ClientOrderId>, SubmitError> {
@@ -663,6 +706,7 @@ impl<V: Venue> GatewayCore<V> {
     /// Handshake headers for the next (re)connect, made by the venue now
     /// (Upbit's JWT with a fresh nonce). The values are secrets.
     pub fn handshake_headers(&mut self, now: Instant, out: &mut Vec<(String, Secret)>) {
+        self.finish_staged();
         let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
         self.venue.handshake_headers(&mut ctx, out);
     }
@@ -672,6 +716,7 @@ impl<V: Venue> GatewayCore<V> {
     /// fresh request id) to `out`, which the driver writes before anything
     /// queued for the connection.
     pub fn on_connected(&mut self, now: Instant, attempt: u32, out: &mut Frames) {
+        self.finish_staged();
         self.epoch += 1;
         self.in_flight = InFlight {
             current: self.in_flight.next,
@@ -759,6 +804,7 @@ impl<V: Venue> GatewayCore<V> {
     /// The connection dropped: every request sent on it is unanswerable, so
     /// its orders become `unknown` until reconciliation settles them.
     pub fn on_disconnected(&mut self, _now: Instant, reason: DisconnectReason) {
+        self.finish_staged();
         self.out
             .events
             .push(GatewayEvent::Connection(ConnectionEvent::Disconnected {
@@ -775,6 +821,7 @@ impl<V: Venue> GatewayCore<V> {
 
     /// The engine will try again after `delay` (reported as is).
     pub fn on_reconnecting(&mut self, attempt: u32, delay: Duration) {
+        self.finish_staged();
         self.out
             .events
             .push(GatewayEvent::Connection(ConnectionEvent::Reconnecting {
@@ -786,6 +833,7 @@ impl<V: Venue> GatewayCore<V> {
     /// The connection is gone for good (closed by the user, or the engine
     /// stopped): like a drop, then `Closed`.
     pub fn on_closed(&mut self, _now: Instant) {
+        self.finish_staged();
         if self.link != Link::Down {
             self.link = Link::Down;
             self.dead_man_next = None;
@@ -807,6 +855,7 @@ impl<V: Venue> GatewayCore<V> {
         kind: FrameKind,
         message: &mut [u8],
     ) {
+        self.finish_staged();
         let mut decoded = std::mem::take(&mut self.decoded);
         decoded.clear();
         self.replies.clear();
@@ -932,6 +981,7 @@ impl<V: Venue> GatewayCore<V> {
     /// [`Venue::feed_book_snapshot`]); what the venue makes of it is reported
     /// like any market data.
     pub fn feed_book_snapshot(&mut self, now: Instant, book: &BookEvent, levels: &[Level]) {
+        self.finish_staged();
         let mut decoded = std::mem::take(&mut self.decoded);
         decoded.clear();
         let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
@@ -963,6 +1013,7 @@ impl<V: Venue> GatewayCore<V> {
     /// recycles a drained connection, refreshes the dead-man switch and
     /// keeps the connection alive. A spurious call is a no-op.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.finish_staged();
         self.expire_requests(now);
         let since = match self.link {
             // Frames wait in the engine's backlog for the reconnect.
@@ -1075,6 +1126,7 @@ impl<V: Venue> GatewayCore<V> {
 
     /// When `handle_timeout` should next run.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.finish_staged();
         let pending = &self.pending;
         let mut next = self
             .deadlines

@@ -67,21 +67,19 @@ pub(super) struct Queued {
 }
 
 impl<V: Venue> GatewayCore<V> {
-    /// Keeps a copy of a request for a resend after a 429 (only a queueing
-    /// gateway resends; the others keep no copy).
-    pub(super) fn keep_for_retry(&mut self, req_id: u64, request: &Request<'_>, charge: &Charge) {
+    /// The copy of a request to keep for a resend after a 429: only a
+    /// queueing gateway resends; the others keep none.
+    pub(super) fn retry_copy(&self, request: &Request<'_>) -> Option<Retry> {
         let queues = matches!(self.config.when_limited, WhenLimited::Queue { .. });
-        let Some(retry) = Retry::of(request).filter(|_| queues) else {
-            return;
-        };
+        Retry::of(request).filter(|_| queues)
+    }
+
+    /// Keeps a copy of a sent request for a resend after a 429.
+    pub(super) fn keep_for_retry(&mut self, entry: RetryEntry) {
         if self.retries.len() == RETRY_RING {
             self.retries.pop_front();
         }
-        self.retries.push_back(RetryEntry {
-            req_id,
-            charge: *charge,
-            retry,
-        });
+        self.retries.push_back(entry);
     }
 
     /// The venue refused a request for its rate (429): nothing goes out
