@@ -9,12 +9,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use orderwire_engine::gateway::{Cause, GatewayConfig, GatewayEvent, WhenLimited};
-use orderwire_harness::mock::binance::{BinancePair, Fault, MockConfig};
+use orderwire_harness::mock::binance::{BinancePair, BinanceStreamsPair, Fault, MockConfig};
+use orderwire_harness::mock::pair::WALL_ORIGIN_NS;
+use orderwire_harness::mock::session::{MockSession, Output};
 use orderwire_protocol::model::{
     CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind, OrderRef, OrderStatus,
     RejectReason, Request, Side, Subscription, TimeInForce, inline,
 };
 use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::Offline;
 use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
 
 fn pair(mock: MockConfig, secret: &str) -> BinancePair {
@@ -234,6 +237,68 @@ fn the_venue_pings_and_the_pair_answers_as_the_engine_does() {
     let stats = pair.mock.stats();
     assert_eq!(stats.pings, 200, "one every 50 ms: {stats:?}");
     assert_eq!(stats.pongs, 200, "each answered with its payload");
+    assert_eq!(stats.pong_timeouts, 0);
+    assert_eq!(stats.connections, 1);
+}
+
+/// The market streams in virtual time: the open sequence's SUBSCRIBE is
+/// acknowledged, a trade made through the API of the same venue arrives as
+/// a normalised trade, and the venue's pings over three virtual minutes are
+/// all answered, so nothing is dropped.
+#[test]
+fn streams_deliver_trades_and_keep_the_connection_alive() {
+    let symbol = inline("BTCUSDT").unwrap();
+    let gateway = GatewayConfig {
+        subscriptions: vec![
+            Subscription::Trades {
+                symbols: vec![symbol],
+            },
+            Subscription::Ticker {
+                symbols: vec![symbol],
+            },
+        ],
+        ..GatewayConfig::default()
+    };
+    let mut pair = BinanceStreamsPair::new(MockConfig::default(), "/ws", gateway);
+    assert!(pair.run_until(Duration::from_millis(5), |seen| {
+        seen.iter()
+            .any(|e| matches!(e, GatewayEvent::Connection(_)))
+    }));
+    pair.run_for(Duration::from_millis(5));
+    // A buy through the house asks, placed on the API of the same venue.
+    let mut api = pair.mock.api_session(pair.now());
+    let mut codec = BinanceApi::new(Some(Credentials {
+        api_key: Secret::new(MockConfig::default().api_key),
+        signer: Signer::Hmac(Secret::new("mock-hmac-secret")),
+    }));
+    let mut offline = Offline::new(7);
+    offline.wall_ns = WALL_ORIGIN_NS + i64::try_from(pair.now().as_nanos()).unwrap();
+    let mut taker = order("taker");
+    taker.price = Some("50000.0".parse().unwrap());
+    let mut frame = Vec::new();
+    offline
+        .encode(&mut codec, 1, &Request::Place(&taker), &mut frame)
+        .unwrap();
+    api.handle_text(pair.now(), std::str::from_utf8(&frame).unwrap());
+    let reply = std::iter::from_fn(|| api.poll_output()).find_map(|o| match o {
+        Output::Text(text) => Some(text),
+        _ => None,
+    });
+    assert!(reply.unwrap().contains(r#""status":"FILLED""#));
+    assert!(pair.run_until(Duration::from_millis(50), |seen| {
+        seen.iter().any(|e| {
+            matches!(e, GatewayEvent::Market(Event::Trade(t)) if t.symbol == symbol && t.side == Some(Side::Buy))
+        })
+    }));
+    assert!(
+        pair.events()
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Market(Event::Ticker(_))))
+    );
+    pair.run_for(Duration::from_secs(180));
+    let stats = pair.mock.stats();
+    assert!(stats.pings >= 8, "{stats:?}");
+    assert_eq!(stats.pongs, stats.pings);
     assert_eq!(stats.pong_timeouts, 0);
     assert_eq!(stats.connections, 1);
 }

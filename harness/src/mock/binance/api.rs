@@ -18,7 +18,7 @@ use orderwire_protocol::time::Instant;
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::conn::{Keepalive, KeepaliveDue};
+use super::conn::Keepalive;
 use super::limits::Refused;
 use super::{Fault, Known, Shared};
 use crate::mock::matching::{Outcome, Resting};
@@ -192,24 +192,8 @@ impl ApiSession {
             self.close("server shutdown");
             return false;
         }
-        let wall_ms = self.wall_ms();
-        match self.keepalive.due(&self.shared.config, now, wall_ms) {
-            KeepaliveDue::PongLate => {
-                self.shared.stats.lock().pong_timeouts += 1;
-                // 1008: policy violation.
-                self.out.push_back(Output::Close {
-                    code: 1008,
-                    reason: "pong timeout",
-                });
-                return false;
-            }
-            KeepaliveDue::Ping(payload) => {
-                self.shared.stats.lock().pings += 1;
-                self.out.push_back(Output::Ping(payload));
-            }
-            KeepaliveDue::Nothing => {}
-        }
-        true
+        let shared = self.shared.clone();
+        self.keepalive.run(&shared, now, &mut self.out)
     }
 
     fn respond(&mut self, text: String) -> bool {

@@ -1,18 +1,19 @@
 //! One accepted connection: the WebSocket handshake routes it by path to
-//! the API (a sans-IO [`api::ApiSession`] under a socket driver) or the
-//! streams; both keep the venue's ping/pong rule with [`Keepalive`].
+//! the API ([`api::ApiSession`]) or the streams
+//! ([`streams::StreamsSession`]), both sans-IO under the one socket driver;
+//! both keep the venue's ping/pong rule with [`Keepalive`].
 
-use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_protocol::time::Instant;
+use tungstenite::WebSocket;
 use tungstenite::handshake::server::{Request, Response};
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{Message, WebSocket};
 
 use super::{MockConfig, Shared, api, streams};
+use crate::mock::session::Output;
 use crate::mock::socket::{Socket, drive};
 
 /// Binance's keepalive, sans-IO: a ping every `ping_every`, and a client
@@ -73,6 +74,32 @@ impl Keepalive {
         answers
     }
 
+    /// Carries out what is due at `now`: a ping into `out`, or, for a late
+    /// pong, a close (1008, policy violation) and false.
+    pub(crate) fn run(
+        &mut self,
+        shared: &Shared,
+        now: Instant,
+        out: &mut std::collections::VecDeque<Output>,
+    ) -> bool {
+        match self.due(&shared.config, now, shared.wall_ms(now)) {
+            KeepaliveDue::PongLate => {
+                shared.stats.lock().pong_timeouts += 1;
+                out.push_back(Output::Close {
+                    code: 1008,
+                    reason: "pong timeout",
+                });
+                false
+            }
+            KeepaliveDue::Ping(payload) => {
+                shared.stats.lock().pings += 1;
+                out.push_back(Output::Ping(payload));
+                true
+            }
+            KeepaliveDue::Nothing => true,
+        }
+    }
+
     /// When `due` next has something to do.
     pub(crate) fn next_at(&self, config: &MockConfig) -> Instant {
         let ping = self.last_ping + config.ping_every;
@@ -93,7 +120,7 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
         path = request.uri().to_string();
         Ok(response)
     };
-    let Ok(ws) = tungstenite::accept_hdr(socket, route) else {
+    let Ok(mut ws) = tungstenite::accept_hdr(socket, route) else {
         return;
     };
     let _ = ws
@@ -104,16 +131,16 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
         serve_api(ws, shared, id);
         return;
     }
-    let keepalive = Keepalive::new(shared.now());
-    let mut link = Link {
-        ws,
-        shared,
-        keepalive,
-    };
     if path.starts_with("/ws") || path.starts_with("/stream") {
-        streams::run(&mut link, &path);
+        let mut session = streams::StreamsSession::open(shared.clone(), &path, shared.now());
+        drive(&mut ws, &mut session, &shared.stop, || shared.now());
     } else {
-        link.close(CloseCode::Policy, "unknown path");
+        let mut ws = ws;
+        let _ = ws.close(Some(CloseFrame {
+            code: CloseCode::Policy,
+            reason: "unknown path".into(),
+        }));
+        let _ = ws.flush();
     }
 }
 
@@ -121,84 +148,4 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
 fn serve_api<S: Socket>(mut ws: WebSocket<S>, shared: Arc<Shared>, id: u64) {
     let mut session = api::ApiSession::open(shared.clone(), id, shared.now());
     drive(&mut ws, &mut session, &shared.stop, || shared.now());
-}
-
-/// What a read produced.
-pub(crate) enum Read {
-    /// A text message.
-    Text(String),
-    /// Nothing yet.
-    Idle,
-    /// The connection is over.
-    Closed,
-}
-
-/// A WebSocket with the venue's keepalive.
-pub(crate) struct Link<S: Socket> {
-    pub(crate) ws: WebSocket<S>,
-    pub(crate) shared: Arc<Shared>,
-    keepalive: Keepalive,
-}
-
-impl<S: Socket> Link<S> {
-    /// Sends a text message; false if the connection failed.
-    pub(crate) fn send(&mut self, text: String) -> bool {
-        self.ws.send(Message::text(text)).is_ok()
-    }
-
-    /// Closes with a close frame.
-    pub(crate) fn close(&mut self, code: CloseCode, reason: &str) {
-        let _ = self.ws.close(Some(CloseFrame {
-            code,
-            reason: reason.to_owned().into(),
-        }));
-        let _ = self.ws.flush();
-    }
-
-    /// Pings every `ping_every`, and drops the client if a pong is more
-    /// than `pong_timeout` late. False when the connection must end.
-    pub(crate) fn keepalive(&mut self) -> bool {
-        let now = self.shared.now();
-        let wall_ms = self.shared.wall_ms(now);
-        match self.keepalive.due(&self.shared.config, now, wall_ms) {
-            KeepaliveDue::PongLate => {
-                self.shared.stats.lock().pong_timeouts += 1;
-                self.close(CloseCode::Policy, "pong timeout");
-                return false;
-            }
-            KeepaliveDue::Ping(payload) => {
-                if self.ws.send(Message::Ping(payload.into())).is_err() {
-                    return false;
-                }
-                self.shared.stats.lock().pings += 1;
-            }
-            KeepaliveDue::Nothing => {}
-        }
-        let _ = self.ws.flush();
-        true
-    }
-
-    /// Reads one message (pongs are checked here).
-    pub(crate) fn read(&mut self) -> Read {
-        match self.ws.read() {
-            Ok(Message::Text(text)) => Read::Text(text.as_str().to_owned()),
-            Ok(Message::Pong(payload)) => {
-                if self.keepalive.on_pong(&payload) {
-                    self.shared.stats.lock().pongs += 1;
-                }
-                Read::Idle
-            }
-            Ok(Message::Close(_)) => {
-                let _ = self.ws.flush();
-                Read::Closed
-            }
-            Ok(_) => Read::Idle,
-            Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-            {
-                Read::Idle
-            }
-            Err(_) => Read::Closed,
-        }
-    }
 }

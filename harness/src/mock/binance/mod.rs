@@ -16,6 +16,8 @@ mod conn;
 mod limits;
 mod streams;
 
+pub use streams::StreamsSession;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -32,7 +34,7 @@ use parking_lot::Mutex;
 
 use orderwire_engine::gateway::{GatewayConfig, GatewayCore};
 use orderwire_protocol::time::Instant;
-use orderwire_protocol::venue::binance::BinanceApi;
+use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams};
 
 use super::matching::{Matching, Resting};
 use super::pair::{Pair, WALL_ORIGIN_NS};
@@ -293,6 +295,61 @@ impl MockVenue for BinanceMock {
     fn open(&self, id: u64, now: Instant) -> api::ApiSession {
         self.shared.stats.lock().connections += 1;
         api::ApiSession::open(self.shared.clone(), id, now)
+    }
+}
+
+impl BinanceMock {
+    /// The same venue's market streams, for a [`BinanceStreamsPair`]: its
+    /// sessions connect to `path` (`/ws`, `/ws/<stream>` or
+    /// `/stream?streams=...`) and see what this mock's orders do to the
+    /// book.
+    pub fn streams(&self, path: &str) -> BinanceStreamsMock {
+        BinanceStreamsMock {
+            shared: self.shared.clone(),
+            path: path.to_owned(),
+        }
+    }
+}
+
+/// The mock's market streams without a listener.
+pub struct BinanceStreamsMock {
+    shared: Arc<Shared>,
+    path: String,
+}
+
+impl BinanceStreamsMock {
+    /// An API session on the same venue, opened at `now`: a test places
+    /// orders through it to move the book the streams publish.
+    pub fn api_session(&self, now: Instant) -> api::ApiSession {
+        api::ApiSession::open(self.shared.clone(), u64::MAX, now)
+    }
+
+    /// What the mock has seen.
+    pub fn stats(&self) -> MockStats {
+        *self.shared.stats.lock()
+    }
+}
+
+impl MockVenue for BinanceStreamsMock {
+    type Session = StreamsSession;
+
+    fn open(&self, _id: u64, now: Instant) -> StreamsSession {
+        self.shared.stats.lock().connections += 1;
+        StreamsSession::open(self.shared.clone(), &self.path, now)
+    }
+}
+
+/// The gateway core over Binance's market streams and the mock in
+/// virtual time.
+pub type BinanceStreamsPair = Pair<BinanceStreams, BinanceStreamsMock>;
+
+impl BinanceStreamsPair {
+    /// The streams of a fresh mock serving `mock` at `path`, and a gateway
+    /// over [`BinanceStreams`] with `gateway`, connected at time zero.
+    pub fn new(mock: MockConfig, path: &str, gateway: GatewayConfig) -> BinanceStreamsPair {
+        let core = GatewayCore::new(BinanceStreams::new(), gateway);
+        let wall_origin_ms = u64::try_from(WALL_ORIGIN_NS / 1_000_000).unwrap_or(0);
+        Pair::with(core, BinanceMock::new(mock, wall_origin_ms).streams(path))
     }
 }
 
