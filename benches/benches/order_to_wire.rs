@@ -236,7 +236,7 @@ fn gateway_path<V: Venue>(
                 request_timeout: Duration::from_secs(3600),
                 ..GatewayConfig::default()
             },
-            on_latency: None,
+            on_request: None,
             token_fetch: None,
         },
     )

@@ -100,7 +100,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
                 ],
                 ..GatewayConfig::default()
             },
-            on_latency: None,
+            on_request: None,
             token_fetch: None,
         },
     )

@@ -69,7 +69,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
                 }],
                 ..GatewayConfig::default()
             },
-            on_latency: None,
+            on_request: None,
             token_fetch: None,
         },
     )
@@ -93,7 +93,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
                 ],
                 ..GatewayConfig::default()
             },
-            on_latency: None,
+            on_request: None,
             token_fetch: None,
         },
     )

@@ -44,7 +44,7 @@ fn exchange(mock: &MockBinance, secret: &str) -> Exchange<BinanceApi> {
                 }],
                 ..GatewayConfig::default()
             },
-            on_latency: None,
+            on_request: None,
             token_fetch: None,
         },
     )

@@ -12,7 +12,8 @@ use support::{gateway_config, resting_buy, status_of, subscribed};
 use std::time::{Duration, Instant};
 
 use orderwire_engine::gateway::{
-    ConnectionEvent, Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Submission,
+    ConnectionEvent, Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Latency,
+    RequestOutcome, Submission,
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig, ReconnectPolicy, TlsConfig};
 use orderwire_harness::demo::{self, DemoOptions};
@@ -93,7 +94,7 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
                 }],
                 ..GatewayConfig::default()
             },
-            on_latency: None,
+            on_request: None,
             token_fetch: None,
         },
     )
@@ -122,7 +123,7 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
                 }],
                 ..GatewayConfig::default()
             },
-            on_latency: None,
+            on_request: None,
             token_fetch: Some(Arc::new(move || {
                 counter.fetch_add(1, Ordering::SeqCst);
                 Ok(Secret::new(token.clone()))
@@ -206,13 +207,19 @@ fn the_latency_callback_runs_on_the_polling_thread_with_microsecond_figures() {
             engine: EngineConfig::default(),
             connection,
             gateway: gateway_config(),
-            on_latency: Some(Box::new(move |req_id, method, request, reply, latency| {
+            on_request: Some(Arc::new(move |outcome: &RequestOutcome<'_>| {
+                let latency = outcome.latency.unwrap_or(Latency {
+                    nanos: 0,
+                    venue_time_in: None,
+                    venue_time_out: None,
+                });
                 sink.lock().unwrap().push((
-                    req_id,
-                    method,
-                    request.client_order_id.map(|c| c.to_string()),
+                    outcome.req_id,
+                    outcome.method,
+                    outcome.summary.client_order_id.map(|c| c.to_string()),
                     latency.nanos,
-                    matches!(reply, Event::OrderAck(_)) && latency.venue_time_in.is_some(),
+                    matches!(outcome.event, Some(Event::OrderAck(_)))
+                        && latency.venue_time_in.is_some(),
                     std::thread::current().id(),
                 ));
             })),

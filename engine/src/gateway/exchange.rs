@@ -16,10 +16,10 @@ use orderwire_protocol::venue::{FrameKind, Frames, Venue};
 use orderwire_protocol::ws::MessageKind;
 use parking_lot::Mutex;
 
+use super::callback::{Dispatcher, RequestCallback, SubmitOptions};
 use super::core::{
     ConnectionEvent, GatewayConfig, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError,
 };
-use super::latency::LatencyCallback;
 use super::{Gateway, Transport};
 use crate::{
     Clock, Commander, ConnId, ConnectError, ConnectionConfig, Engine, EngineConfig, EngineEvent,
@@ -42,8 +42,11 @@ pub struct ExchangeConfig {
     pub connection: ConnectionConfig,
     /// The gateway.
     pub gateway: GatewayConfig,
-    /// Called with each reply's latency, on the polling thread.
-    pub on_latency: Option<LatencyCallback>,
+    /// Called once for every request that has no callback of its own, when
+    /// it ends, on the polling thread (see [`RequestCallback`]). Setting it
+    /// makes the gateway keep every request's text
+    /// (`GatewayConfig::report_all_requests`).
+    pub on_request: Option<RequestCallback>,
     /// Fetches a fresh token when the connection drops.
     pub token_fetch: Option<TokenFetch>,
 }
@@ -120,7 +123,8 @@ fn wall_clock_ns() -> i64 {
 
 struct PollState {
     spare: Outputs,
-    on_latency: Option<LatencyCallback>,
+    on_request: Option<RequestCallback>,
+    dispatcher: Dispatcher,
 }
 
 /// A venue gateway with its own reactor thread and connection.
@@ -132,6 +136,8 @@ pub struct Exchange<V: Venue> {
     clock: Clock,
     poll_state: Mutex<PollState>,
     token_fetch: Option<TokenFetch>,
+    /// The venue's secret keys, for redacting request texts.
+    secret_fields: &'static [&'static str],
 }
 
 /// Why an exchange could not start.
@@ -156,7 +162,11 @@ impl<V: Venue> Exchange<V> {
     ) -> Result<Exchange<V>, ExchangeError> {
         let engine = Engine::start(config.engine)?;
         let clock = engine.clock().clone();
+        if config.on_request.is_some() {
+            config.gateway.report_all_requests = true;
+        }
         let mut gateway = GatewayCore::new(venue, config.gateway);
+        let secret_fields = gateway.capabilities().secret_fields;
         // The venue's wall clock follows the engine clock from here on.
         gateway.set_wall_offset(
             wall_clock_ns().saturating_sub(i64::try_from(clock.now_ns()).unwrap_or(0)),
@@ -181,8 +191,10 @@ impl<V: Venue> Exchange<V> {
             clock,
             poll_state: Mutex::new(PollState {
                 spare: Outputs::default(),
-                on_latency: config.on_latency,
+                on_request: config.on_request,
+                dispatcher: Dispatcher::default(),
             }),
+            secret_fields,
             token_fetch: config.token_fetch,
         })
     }
@@ -211,9 +223,33 @@ impl<V: Venue> Exchange<V> {
         self.gateway.submit(self.now(), request)
     }
 
+    /// Submits any request with a reserved id or its own callback.
+    pub fn submit_with(
+        &self,
+        request: Request<'_>,
+        options: SubmitOptions,
+    ) -> Result<Submission, SubmitError> {
+        self.gateway.submit_with(self.now(), request, options)
+    }
+
+    /// Reserves the next request id (docs/gateway.md, "Reserved request
+    /// ids"): pass it in `SubmitOptions::req_id`.
+    pub fn next_request_id(&self) -> u64 {
+        self.gateway.next_request_id()
+    }
+
     /// Places an order.
     pub fn place_order(&self, order: &NewOrder) -> Result<Submission, SubmitError> {
         self.submit(Request::Place(order))
+    }
+
+    /// Places an order with a reserved id or its own callback.
+    pub fn place_order_with(
+        &self,
+        order: &NewOrder,
+        options: SubmitOptions,
+    ) -> Result<Submission, SubmitError> {
+        self.submit_with(Request::Place(order), options)
     }
 
     /// Amends an order.
@@ -221,9 +257,27 @@ impl<V: Venue> Exchange<V> {
         self.submit(Request::Amend(amend))
     }
 
+    /// Amends an order with a reserved id or its own callback.
+    pub fn amend_order_with(
+        &self,
+        amend: &AmendOrder,
+        options: SubmitOptions,
+    ) -> Result<Submission, SubmitError> {
+        self.submit_with(Request::Amend(amend), options)
+    }
+
     /// Cancels orders.
     pub fn cancel_orders(&self, cancel: &CancelOrders) -> Result<Submission, SubmitError> {
         self.submit(Request::Cancel(cancel))
+    }
+
+    /// Cancels orders with a reserved id or its own callback.
+    pub fn cancel_orders_with(
+        &self,
+        cancel: &CancelOrders,
+        options: SubmitOptions,
+    ) -> Result<Submission, SubmitError> {
+        self.submit_with(Request::Cancel(cancel), options)
     }
 
     /// Feeds a book snapshot taken on another connection (Binance's `depth`
@@ -239,14 +293,17 @@ impl<V: Venue> Exchange<V> {
     }
 
     /// Handles what the reactor sent and the gateway's timers, then calls
-    /// `on_event` for each gateway event and the latency callback for each
-    /// reply, on this thread, with no lock held (callbacks may submit).
-    /// Only one thread polls at a time; a concurrent call returns 0.
-    /// Returns how many events were delivered.
+    /// `on_event` for each gateway event and each ended request's callback
+    /// (its own, or the exchange's), on this thread, with no lock held
+    /// (callbacks may submit). A reply's callback runs while its message is
+    /// still in hand, so the callback borrows the raw text. Only one thread
+    /// polls at a time; a concurrent call returns 0. Returns how many events
+    /// were delivered.
     pub fn poll(&self, mut on_event: impl FnMut(&GatewayEvent, &Outputs)) -> usize {
         let Some(mut state) = self.poll_state.try_lock() else {
             return 0;
         };
+        let mut delivered = 0;
         let mut token_failures = Vec::new();
         while let Ok(event) = self.events.try_recv() {
             let now = self.now();
@@ -263,6 +320,7 @@ impl<V: Venue> Exchange<V> {
                     };
                     self.gateway
                         .handle_message(now, Instant(received_at_ns), kind, &mut data);
+                    delivered += self.deliver(&mut state, Some(&data), &mut on_event);
                     self.gateway.transport.commander.recycle(data);
                 }
                 // The core reported it from the open-sequence hook.
@@ -306,8 +364,27 @@ impl<V: Venue> Exchange<V> {
         if due {
             self.gateway.handle_timeout(now);
         }
-        let PollState { spare, on_latency } = &mut *state;
-        spare.clear();
+        for failure in token_failures {
+            on_event(&GatewayEvent::Connection(failure), &state.spare);
+            delivered += 1;
+        }
+        delivered + self.deliver(&mut state, None, &mut on_event)
+    }
+
+    /// Takes the core's outputs and hands them out: callbacks for the
+    /// requests that ended (`response` is the message just handled, if
+    /// any), then the events. Asks for a reconnect when a drain is over.
+    fn deliver(
+        &self,
+        state: &mut PollState,
+        response: Option<&[u8]>,
+        on_event: &mut impl FnMut(&GatewayEvent, &Outputs),
+    ) -> usize {
+        let PollState {
+            spare,
+            on_request,
+            dispatcher,
+        } = state;
         self.gateway.poll_events(spare);
         let recycle = spare
             .events
@@ -326,14 +403,12 @@ impl<V: Venue> Exchange<V> {
                     .push(GatewayEvent::Connection(ConnectionEvent::RecycleFailed));
             }
         }
-        spare
-            .events
-            .extend(token_failures.into_iter().map(GatewayEvent::Connection));
-        if let Some(callback) = on_latency.as_mut() {
-            for (summary, reply, latency) in &spare.latencies {
-                callback(summary.req_id, summary.method, summary, reply, *latency);
-            }
-        }
+        dispatcher.dispatch(
+            &spare.completed,
+            response,
+            self.secret_fields,
+            on_request.as_ref(),
+        );
         for event in &spare.events {
             on_event(event, spare);
         }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use orderwire_protocol::model::{ClientOrderId, Event, Method, Side, Symbol};
+use orderwire_protocol::model::{ClientOrderId, Method, Side, Symbol};
 use orderwire_protocol::num::Decimal;
 
 /// A request, as the latency callback sees it.
@@ -53,10 +53,6 @@ impl Latency {
         u64::try_from(b - a).ok().map(Duration::from_nanos)
     }
 }
-
-/// The latency callback: `(request_id, method, &request, &response, latency)`.
-/// It runs on the user thread that calls `poll`, never on the reactor.
-pub type LatencyCallback = Box<dyn FnMut(u64, Method, &RequestSummary, &Event, Latency) + Send>;
 
 /// One histogram per method, in nanoseconds (1 ns to 60 s, 3 digits).
 #[derive(Debug, Clone)]

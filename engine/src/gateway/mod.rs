@@ -6,6 +6,7 @@
 //! [`Registry`] makes it a create-once, get-anywhere singleton.
 //! docs/gateway.md has the guarantees.
 
+pub mod callback;
 mod core;
 mod exchange;
 pub mod latency;
@@ -17,8 +18,11 @@ pub use self::core::{
     ConnectionEvent, DataChannel, DeadManSwitch, DisconnectReason, GatewayConfig, GatewayCore,
     GatewayEvent, Outputs, RecycleCause, Submission, SubmitError, WhenLimited,
 };
+pub use callback::{
+    Completed, Completion, Dispatcher, RequestCallback, RequestOutcome, SubmitOptions,
+};
 pub use exchange::{Exchange, ExchangeConfig, TokenFetch, TokenFetchError};
-pub use latency::{Latency, LatencyBook, LatencyCallback, RequestSummary, to_hgrm};
+pub use latency::{Latency, LatencyBook, RequestSummary, to_hgrm};
 pub use orders::{Cause, OrderEvent, OrderState};
 pub use registry::{Registry, RegistryError};
 
@@ -91,14 +95,29 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
     /// Submits any request at `now`. Refused with `TransportFull` while
     /// the transport holds back frames already written.
     pub fn submit(&self, now: Instant, request: Request<'_>) -> Result<Submission, SubmitError> {
+        self.submit_with(now, request, SubmitOptions::default())
+    }
+
+    /// Submits a request with a reserved id or its own callback.
+    pub fn submit_with(
+        &self,
+        now: Instant,
+        request: Request<'_>,
+        options: SubmitOptions,
+    ) -> Result<Submission, SubmitError> {
         let mut core = self.core.lock();
         flush(&mut core, &self.transport);
         if core.transmits_pending() > 0 {
             return Err(SubmitError::TransportFull);
         }
-        let submitted = core.submit(now, request);
+        let submitted = core.submit_with(now, request, options);
         flush(&mut core, &self.transport);
         submitted
+    }
+
+    /// Reserves the next request id (see [`GatewayCore::next_request_id`]).
+    pub fn next_request_id(&self) -> u64 {
+        self.core.lock().next_request_id()
     }
 
     /// Places an order.
@@ -152,7 +171,8 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
         flush(&mut core, &self.transport);
     }
 
-    /// Takes the events (swapped with `spare`, which must be empty).
+    /// Takes the events (swapped with `spare`, whose request texts the core
+    /// takes back for reuse).
     pub fn poll_events(&self, spare: &mut Outputs) {
         self.core.lock().poll_events(spare);
     }

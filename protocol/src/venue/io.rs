@@ -74,7 +74,9 @@ impl Frames {
     /// Starts a frame of `kind` and returns its (empty) buffer to write.
     pub fn frame(&mut self, kind: FrameKind) -> &mut Vec<u8> {
         if self.len == self.slots.len() {
-            self.slots.push((kind, Vec::new()));
+            // Room for any order request at once: a buffer that grew a byte
+            // at a time would reallocate whenever ids grow a digit.
+            self.slots.push((kind, Vec::with_capacity(FRAME_CAPACITY)));
         }
         let index = self.len;
         self.len += 1;
@@ -181,6 +183,9 @@ pub enum BookKind {
     None,
 }
 
+/// The capacity new frame buffers start with.
+pub const FRAME_CAPACITY: usize = 1024;
+
 /// What a venue connection can do, as data the gateway reads once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capabilities {
@@ -194,6 +199,10 @@ pub struct Capabilities {
     pub reconcile: Reconcile,
     /// The book shape.
     pub book: BookKind,
+    /// JSON keys whose values are secrets (Kraken's `token`, Binance's
+    /// `apiKey` and `signature`): redacted wherever a request is shown
+    /// ([`super::redact_json`]).
+    pub secret_fields: &'static [&'static str],
 }
 
 #[cfg(test)]

@@ -10,10 +10,14 @@ mod io;
 pub mod kraken;
 mod offline;
 mod policy;
+mod redact;
 
-pub use io::{BookKind, Capabilities, Correlation, Ctx, Expect, FrameKind, Frames, Reconcile};
+pub use io::{
+    BookKind, Capabilities, Correlation, Ctx, Expect, FRAME_CAPACITY, FrameKind, Frames, Reconcile,
+};
 pub use offline::Offline;
 pub use policy::{Cost, Keepalive, LimitScope, RateLimit, RatePolicy};
+pub use redact::{REDACTED, redact_json, string_field};
 
 use crate::json::JsonError;
 use crate::model::{BookEvent, Events, Level, Request};

@@ -66,6 +66,11 @@ pub struct GatewayConfig {
     /// ([`super::GatewayCore::poll_transmit`]); past it, a request is
     /// refused with `TransportFull` and nothing is committed.
     pub transmit_capacity: usize,
+    /// Report every request's end (`Outputs::completed`, with its wire
+    /// text), not only those submitted with their own callback: set by
+    /// `Exchange` when a per-exchange callback is configured. Costs one
+    /// copy of each frame before it is handed over.
+    pub report_all_requests: bool,
 }
 
 impl Default for GatewayConfig {
@@ -85,6 +90,7 @@ impl Default for GatewayConfig {
             seed: 0,
             subscription_silence: Some(Duration::from_secs(60)),
             transmit_capacity: 1024,
+            report_all_requests: false,
         }
     }
 }

@@ -11,6 +11,7 @@ use orderwire_protocol::venue::{Reconcile, Venue};
 use super::GatewayCore;
 use super::events::GatewayEvent;
 use super::reconcile::Reconciliation;
+use crate::gateway::callback::{Completed, Completion, RequestCallback};
 use crate::gateway::latency::{Latency, RequestSummary};
 use crate::gateway::orders::Cause;
 
@@ -19,8 +20,11 @@ pub(super) const MAX_ORDERS_PER_REQUEST: usize = 16;
 
 pub(super) type OrderList = ArrayVec<ClientOrderId, MAX_ORDERS_PER_REQUEST>;
 
-/// A request sent and not yet (fully) answered.
-#[derive(Debug)]
+/// Request-text buffers kept for reuse; more are dropped.
+pub(super) const TEXT_POOL: usize = 256;
+
+/// A request sent and not yet (fully) answered. (Not `Debug`: the text is
+/// unredacted.)
 pub(super) struct Pending {
     pub(super) summary: RequestSummary,
     pub(super) deadline: Instant,
@@ -34,6 +38,10 @@ pub(super) struct Pending {
     /// For the open sequence's subscriptions: which configured one, so its
     /// acknowledgement arms its watchdog.
     pub(super) subscription: Option<usize>,
+    /// The request's own callback.
+    pub(super) callback: Option<RequestCallback>,
+    /// The frame as written, when its end is reported (else empty).
+    pub(super) text: Vec<u8>,
 }
 
 impl<V: Venue> GatewayCore<V> {
@@ -58,6 +66,38 @@ impl<V: Venue> GatewayCore<V> {
             self.in_flight.next = self.in_flight.next.saturating_sub(1);
         }
         Some(pending)
+    }
+
+    /// A request ended: reported for its callback (its own, or the
+    /// exchange's when every request is reported); its text buffer is kept
+    /// for the next request otherwise.
+    pub(super) fn complete(
+        &mut self,
+        pending: Pending,
+        completion: Completion,
+        event: Option<&Event>,
+        latency: Option<Latency>,
+    ) {
+        if pending.callback.is_none() && !self.config.report_all_requests {
+            self.reuse_text(pending.text);
+            return;
+        }
+        self.out.completed.push(Completed {
+            summary: pending.summary,
+            completion,
+            event: event.cloned(),
+            latency,
+            request_text: pending.text,
+            callback: pending.callback,
+        });
+    }
+
+    /// A request-text buffer back into the pool.
+    pub(super) fn reuse_text(&mut self, mut text: Vec<u8>) {
+        if text.capacity() > 0 && self.text_pool.len() < TEXT_POOL {
+            text.clear();
+            self.text_pool.push(text);
+        }
     }
 
     /// A reply: latency, pending bookkeeping and the order's status.
@@ -94,9 +134,11 @@ impl<V: Venue> GatewayCore<V> {
             _ if pending.orders.len() == 1 => pending.orders.first().copied(),
             _ => None,
         };
-        if done {
-            self.remove_pending(summary.req_id);
-        }
+        let finished = if done {
+            self.remove_pending(summary.req_id)
+        } else {
+            None
+        };
         let (ts_in, ts_out) = match event {
             Event::OrderAck(a) => (a.ts_in, a.ts_out),
             Event::OrderReject(r) => (r.ts_in, r.ts_out),
@@ -113,6 +155,9 @@ impl<V: Venue> GatewayCore<V> {
         if !several || batch_index == 0 {
             self.latency.record(summary.method, latency.nanos);
             self.out.latencies.push((summary, event.clone(), latency));
+        }
+        if let Some(pending) = finished {
+            self.complete(pending, Completion::Answered, Some(event), Some(latency));
         }
         self.out.events.push(GatewayEvent::Reply(event.clone()));
         // Which order the reply is about.

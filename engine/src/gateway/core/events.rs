@@ -44,6 +44,19 @@ pub enum SubmitError {
     /// or a private feed of a venue that takes orders over REST).
     #[error("this venue connection takes no orders")]
     NoOrderEntry,
+    /// The reserved request id is no longer above every id already on the
+    /// wire: ids go out strictly increasing, so it can never be used.
+    #[error("reserved request id {req_id} is stale: a higher id went out first")]
+    StaleRequestId {
+        /// The id.
+        req_id: u64,
+    },
+    /// The id was never reserved (`next_request_id` did not hand it out).
+    #[error("request id {req_id} was not reserved")]
+    UnreservedRequestId {
+        /// The id.
+        req_id: u64,
+    },
 }
 
 /// What became of an accepted request.
@@ -205,6 +218,9 @@ pub struct Outputs {
     pub levels: Vec<Level>,
     /// One entry per reply: the request, the reply, the latency.
     pub latencies: Vec<(RequestSummary, Event, Latency)>,
+    /// Requests that ended, for their callbacks: those with their own, or
+    /// every request when `GatewayConfig::report_all_requests` is set.
+    pub completed: Vec<crate::gateway::callback::Completed>,
 }
 
 impl Outputs {
@@ -213,6 +229,7 @@ impl Outputs {
         self.events.clear();
         self.levels.clear();
         self.latencies.clear();
+        self.completed.clear();
     }
 
     /// The levels of a book event's range.

@@ -41,7 +41,8 @@ use orderwire_protocol::model::{
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{
-    Capabilities, Ctx, EncodeError, Expect, FrameKind, Frames, Keepalive, Reconcile, Venue,
+    Capabilities, Ctx, EncodeError, Expect, FRAME_CAPACITY, FrameKind, Frames, Keepalive,
+    Reconcile, Venue,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
@@ -52,12 +53,13 @@ pub use self::events::{
 };
 pub use self::watchdog::DataChannel;
 
-use self::correlation::{MAX_ORDERS_PER_REQUEST, OrderList, Pending};
+use self::correlation::{MAX_ORDERS_PER_REQUEST, OrderList, Pending, TEXT_POOL};
 use self::reconcile::Reconciliation;
 use self::retry::{Queued, RETRY_RING, RetryEntry};
 use self::staged::Staged;
 use self::timers::Deadlines;
 use self::watchdog::Watchdog;
+use super::callback::{Completion, RequestCallback, SubmitOptions};
 use super::latency::{LatencyBook, RequestSummary};
 use super::orders::{Cause, FillDedup, OrderState, OrderTable};
 use super::ratelimit::{Charge, Limiter};
@@ -143,6 +145,10 @@ pub struct GatewayCore<V: Venue> {
     staged: Option<Staged>,
     /// A staged cancel's orders (kept, so a copy reuses the capacity).
     staged_cancel: orderwire_protocol::model::CancelOrders,
+    /// Buffers for request texts (`report_all_requests`, callbacks).
+    text_pool: Vec<Vec<u8>>,
+    /// The highest request id written so far.
+    last_wire_id: Option<u64>,
 }
 
 impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
@@ -237,6 +243,8 @@ impl<V: Venue> GatewayCore<V> {
                 orders: Vec::with_capacity(MAX_ORDERS_PER_REQUEST),
                 symbol: None,
             },
+            text_pool: Vec::with_capacity(TEXT_POOL),
+            last_wire_id: None,
         }
     }
 
@@ -343,6 +351,15 @@ impl<V: Venue> GatewayCore<V> {
     /// caller can read them without holding the core.
     pub fn poll_events(&mut self, spare: &mut Outputs) {
         self.finish_staged();
+        // The previous round's request texts come back for reuse.
+        for done in spare.completed.drain(..) {
+            let mut text = done.request_text;
+            if text.capacity() > 0 && self.text_pool.len() < TEXT_POOL {
+                text.clear();
+                self.text_pool.push(text);
+            }
+        }
+        spare.clear();
         std::mem::swap(&mut self.out, spare);
     }
 
@@ -360,7 +377,9 @@ impl<V: Venue> GatewayCore<V> {
             let Some((kind, frame)) = frames.get_mut(index) else {
                 continue;
             };
-            let mut bytes = spare.pop().unwrap_or_default();
+            let mut bytes = spare
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(FRAME_CAPACITY));
             std::mem::swap(frame, &mut bytes);
             if at_front {
                 transmits.push_front((kind, bytes));
@@ -379,12 +398,34 @@ impl<V: Venue> GatewayCore<V> {
         now: Instant,
         request: Request<'_>,
     ) -> Result<Submission, SubmitError> {
+        self.submit_with(now, request, SubmitOptions::default())
+    }
+
+    /// Reserves the next request id: a request submitted with it (in
+    /// [`SubmitOptions::req_id`]) goes out with it, as long as no higher id
+    /// has gone out first (docs/gateway.md, "Reserved request ids").
+    pub fn next_request_id(&mut self) -> u64 {
+        let req_id = self.next_req_id;
+        self.next_req_id += 1;
+        req_id
+    }
+
+    /// Submits a request with a reserved id or its own callback.
+    pub fn submit_with(
+        &mut self,
+        now: Instant,
+        request: Request<'_>,
+        options: SubmitOptions,
+    ) -> Result<Submission, SubmitError> {
         self.finish_staged();
         let charge = self.validate(now, &request)?;
+        if let Some(req_id) = options.req_id {
+            self.check_reserved(req_id)?;
+        }
         let draining = self.is_draining();
         let Some(limiter) = self.limiter.as_mut() else {
             return self
-                .send_now(now, &request, &charge)
+                .send_now(now, &request, &charge, options)
                 .map(|req_id| Submission::Sent { req_id });
         };
         let jumps_queue = self.config.cancel_priority && request.method() == Method::Cancel;
@@ -396,7 +437,7 @@ impl<V: Venue> GatewayCore<V> {
         };
         match verdict {
             Ok(()) => {
-                let req_id = self.send_now(now, &request, &charge)?;
+                let req_id = self.send_now(now, &request, &charge, options)?;
                 Ok(Submission::Sent { req_id })
             }
             Err(ready_at) => match self.config.when_limited {
@@ -408,6 +449,7 @@ impl<V: Venue> GatewayCore<V> {
                     let queued = Queued {
                         request: request.to_owned_request(),
                         charge,
+                        options,
                     };
                     if jumps_queue {
                         // Behind other cancels, ahead of everything else.
@@ -425,6 +467,18 @@ impl<V: Venue> GatewayCore<V> {
                 _ => Err(SubmitError::RateLimited { ready_at }),
             },
         }
+    }
+
+    /// A reserved id can go out only above every id already written, and
+    /// only if `next_request_id` handed it out.
+    fn check_reserved(&self, req_id: u64) -> Result<(), SubmitError> {
+        if req_id >= self.next_req_id {
+            return Err(SubmitError::UnreservedRequestId { req_id });
+        }
+        if self.last_wire_id.is_some_and(|last| req_id <= last) {
+            return Err(SubmitError::StaleRequestId { req_id });
+        }
+        Ok(())
     }
 
     /// Checks the request against the order table; returns its rate charge.
@@ -554,6 +608,7 @@ impl<V: Venue> GatewayCore<V> {
         now: Instant,
         request: &Request<'_>,
         charge: &Charge,
+        options: SubmitOptions,
     ) -> Result<u64, SubmitError> {
         // One request is staged at a time: several sends in one input (the
         // rate-limit FIFO released) record all but the last at once.
@@ -561,7 +616,13 @@ impl<V: Venue> GatewayCore<V> {
         if self.transmits.len() >= self.config.transmit_capacity {
             return Err(SubmitError::TransportFull);
         }
-        let req_id = self.next_req_id;
+        let req_id = match options.req_id {
+            Some(reserved) => {
+                self.check_reserved(reserved)?;
+                reserved
+            }
+            None => self.next_req_id,
+        };
         self.frames.clear();
         let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
         let expect = match self
@@ -574,24 +635,46 @@ impl<V: Venue> GatewayCore<V> {
                 return Err(SubmitError::Encode(error));
             }
         };
+        // The text for the callback: a copy before the frames go (the
+        // redaction waits for the polling thread).
+        let mut text = Vec::new();
+        if options.callback.is_some() || self.config.report_all_requests {
+            text = self
+                .text_pool
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(FRAME_CAPACITY));
+            for (index, (_, frame)) in self.frames.iter().enumerate() {
+                if index > 0 {
+                    text.push(b'\n');
+                }
+                text.extend_from_slice(frame);
+            }
+        }
         Self::queue_frames(
             &mut self.frames,
             &mut self.transmits,
             &mut self.spare_buffers,
             false,
         );
-        self.next_req_id += 1;
+        if options.req_id.is_none() {
+            self.next_req_id += 1;
+        }
+        self.last_wire_id = Some(req_id);
         self.last_sent = now;
         if let Some(limiter) = self.limiter.as_mut() {
             limiter.charge(now.as_nanos(), charge);
         }
-        self.stage(now, req_id, request, charge, expect);
+        self.stage(now, req_id, request, charge, expect, options.callback, text);
         Ok(req_id)
     }
 
     /// Records a sent request: its orders' rows and epochs, its pending
     /// entry and deadline, its latency summary, and the copy kept for a 429
     /// resend. Runs after the frames are handed over (see `staged`).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site each in send and staged; a struct would be built only to be taken apart"
+    )]
     pub(super) fn record(
         &mut self,
         now: Instant,
@@ -599,6 +682,8 @@ impl<V: Venue> GatewayCore<V> {
         request: &Request<'_>,
         charge: &Charge,
         expect: Expect,
+        callback: Option<RequestCallback>,
+        text: Vec<u8>,
     ) {
         self.register_orders(request);
         let epoch = self.send_epoch();
@@ -672,8 +757,22 @@ impl<V: Venue> GatewayCore<V> {
                 u32::try_from(batch.len()).unwrap_or(u32::MAX)
             }
             (Expect::Replies(n), _) => n,
-            // Nothing will answer: no pending entry, no deadline.
-            _ => return,
+            // Nothing will answer: no pending entry, no deadline; it ended
+            // when it was written.
+            _ => {
+                let written = Pending {
+                    summary,
+                    deadline: now,
+                    replies_left: 0,
+                    orders,
+                    answered: 0,
+                    epoch,
+                    subscription: None,
+                    callback,
+                    text,
+                };
+                return self.complete(written, Completion::Sent, None, None);
+            }
         };
         self.insert_pending(
             req_id,
@@ -685,6 +784,8 @@ impl<V: Venue> GatewayCore<V> {
                 answered: 0,
                 epoch,
                 subscription: None,
+                callback,
+                text,
             },
         );
         if let Some(retry) = self.retry_copy(request) {
@@ -741,7 +842,10 @@ impl<V: Venue> GatewayCore<V> {
         let before = out.len();
         let mut ctx = Ctx::new(now, wall_ns, &mut self.rng);
         match self.venue.login(&mut ctx, self.next_req_id, out) {
-            Ok(()) if out.len() > before => self.next_req_id += 1,
+            Ok(()) if out.len() > before => {
+                self.last_wire_id = Some(self.next_req_id);
+                self.next_req_id += 1;
+            }
             Ok(()) => {}
             Err(error) => {
                 out.truncate(before);
@@ -767,6 +871,7 @@ impl<V: Venue> GatewayCore<V> {
                     continue;
                 }
             };
+            self.last_wire_id = Some(req_id);
             self.next_req_id += 1;
             let Expect::Replies(replies_left) = expect else {
                 // Nothing will acknowledge it: watch it from now.
@@ -792,6 +897,8 @@ impl<V: Venue> GatewayCore<V> {
                     answered: 0,
                     epoch: self.epoch,
                     subscription: Some(index),
+                    callback: None,
+                    text: Vec::new(),
                 },
             );
         }
@@ -1077,7 +1184,7 @@ impl<V: Venue> GatewayCore<V> {
             rested: None,
             orders: 1,
         };
-        if let Err(error) = self.send_now(now, &request, &charge) {
+        if let Err(error) = self.send_now(now, &request, &charge, SubmitOptions::default()) {
             self.out.events.push(GatewayEvent::Dropped {
                 method: request.method(),
                 error,
@@ -1100,9 +1207,11 @@ impl<V: Venue> GatewayCore<V> {
             self.out
                 .events
                 .push(GatewayEvent::TimedOut { req_id, method });
+            let orders = expired.orders.clone();
+            self.complete(expired, Completion::TimedOut, None, None);
             // Never a made-up reject: the venue may have acted on it. An
             // order the venue's stream already confirmed stays as it is.
-            for id in expired.orders {
+            for id in orders {
                 let settled = self.orders.get(&id).is_some_and(|s| {
                     s.status.is_terminal()
                         || (matches!(method, Method::Place | Method::BatchPlace)

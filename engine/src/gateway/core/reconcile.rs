@@ -10,7 +10,9 @@ use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::Venue;
 
 use super::GatewayCore;
+use super::correlation::Pending;
 use super::events::GatewayEvent;
+use crate::gateway::callback::Completion;
 use crate::gateway::orders::Cause;
 
 /// What settles the unknown orders next.
@@ -31,26 +33,31 @@ impl<V: Venue> GatewayCore<V> {
     /// rate-limit queue were never sent: they stay pending.
     pub(super) fn mark_lost_orders(&mut self) {
         let epoch = self.epoch;
-        let mut lost = Vec::new();
-        self.pending.retain(|req_id, pending| {
-            let on_dead_socket = pending.epoch <= epoch;
-            if on_dead_socket {
-                lost.push((*req_id, pending.orders.clone()));
-            }
-            !on_dead_socket
-        });
+        // Once per drop: the ids, then the entries (MSRV 1.85 has no
+        // `extract_if`).
+        let mut ids: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, pending)| pending.epoch <= epoch)
+            .map(|(req_id, _)| *req_id)
+            .collect();
+        ids.sort_unstable();
+        let lost: Vec<(u64, Pending)> = ids
+            .into_iter()
+            .filter_map(|req_id| self.pending.remove(&req_id).map(|p| (req_id, p)))
+            .collect();
         self.in_flight.current = 0;
         // In the order the requests were sent, whatever the table's order.
-        lost.sort_unstable_by_key(|(req_id, _)| *req_id);
-        for (_, orders) in lost {
-            for id in orders {
+        for (_, pending) in lost {
+            for id in &pending.orders {
                 if let Some(event) =
                     self.orders
-                        .transition(&id, OrderStatus::Unknown, Cause::Disconnect)
+                        .transition(id, OrderStatus::Unknown, Cause::Disconnect)
                 {
                     self.out.events.push(GatewayEvent::Order(event));
                 }
             }
+            self.complete(pending, Completion::Lost, None, None);
         }
         let queued: HashSet<ClientOrderId> = self
             .queue

@@ -11,6 +11,8 @@ use orderwire_protocol::venue::Venue;
 use super::GatewayCore;
 use super::config::WhenLimited;
 use super::events::{GatewayEvent, SubmitError};
+use crate::gateway::callback::{Completed, Completion, SubmitOptions};
+use crate::gateway::latency::RequestSummary;
 use crate::gateway::ratelimit::Charge;
 
 /// Recent requests kept for a resend after a 429 (the venue did not act
@@ -64,6 +66,8 @@ impl Retry {
 pub(super) struct Queued {
     pub(super) request: OwnedRequest,
     pub(super) charge: Charge,
+    /// Its reserved id and callback.
+    pub(super) options: SubmitOptions,
 }
 
 impl<V: Venue> GatewayCore<V> {
@@ -109,11 +113,20 @@ impl<V: Venue> GatewayCore<V> {
             self.correlate(received_at, req_id, event);
             return;
         };
-        self.remove_pending(entry.req_id);
+        // Sent again under a fresh id (the old one went out), with its
+        // callback.
+        let callback = self.remove_pending(entry.req_id).and_then(|pending| {
+            self.reuse_text(pending.text);
+            pending.callback
+        });
         self.out.events.push(GatewayEvent::Reply(event.clone()));
         self.queue.push_front(Queued {
             request: entry.retry.into_request(),
             charge: entry.charge,
+            options: SubmitOptions {
+                req_id: None,
+                callback,
+            },
         });
     }
 
@@ -130,7 +143,7 @@ impl<V: Venue> GatewayCore<V> {
                 break;
             };
             let request = queued.request.as_request();
-            match self.send_now(now, &request, &queued.charge) {
+            match self.send_now(now, &request, &queued.charge, queued.options.clone()) {
                 Ok(req_id) => self.out.events.push(GatewayEvent::Released {
                     req_id,
                     method: queued.charge.method,
@@ -140,10 +153,31 @@ impl<V: Venue> GatewayCore<V> {
                     self.queue.push_front(queued);
                     break;
                 }
-                Err(error) => self.out.events.push(GatewayEvent::Dropped {
-                    method: queued.charge.method,
-                    error,
-                }),
+                Err(error) => {
+                    if queued.options.callback.is_some() || self.config.report_all_requests {
+                        self.out.completed.push(Completed {
+                            summary: RequestSummary {
+                                req_id: queued.options.req_id.unwrap_or(0),
+                                method: queued.charge.method,
+                                client_order_id: None,
+                                symbol: queued.charge.symbol,
+                                side: None,
+                                price: None,
+                                qty: None,
+                                sent_at_ns: now.as_nanos(),
+                            },
+                            completion: Completion::Dropped(error.clone()),
+                            event: None,
+                            latency: None,
+                            request_text: Vec::new(),
+                            callback: queued.options.callback.clone(),
+                        });
+                    }
+                    self.out.events.push(GatewayEvent::Dropped {
+                        method: queued.charge.method,
+                        error,
+                    });
+                }
             }
         }
     }

@@ -17,16 +17,19 @@ use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{Expect, Venue};
 
 use super::GatewayCore;
+use crate::gateway::callback::RequestCallback;
 use crate::gateway::ratelimit::Charge;
 
-/// A sent request waiting to be recorded.
-#[derive(Debug)]
+/// A sent request waiting to be recorded. (Not `Debug`: the text is
+/// unredacted.)
 pub(super) struct Staged {
     now: Instant,
     req_id: u64,
     charge: Charge,
     expect: Expect,
     request: StagedRequest,
+    callback: Option<RequestCallback>,
+    text: Vec<u8>,
 }
 
 /// The copy of the request. A cancel's orders wait in the core's reused
@@ -41,6 +44,10 @@ enum StagedRequest {
 impl<V: Venue> GatewayCore<V> {
     /// After a send: places, amends and cancels wait to be recorded until
     /// the frames are taken; anything else is recorded now.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the send's parts, passed on to `record` unchanged"
+    )]
     pub(super) fn stage(
         &mut self,
         now: Instant,
@@ -48,6 +55,8 @@ impl<V: Venue> GatewayCore<V> {
         request: &Request<'_>,
         charge: &Charge,
         expect: Expect,
+        callback: Option<RequestCallback>,
+        text: Vec<u8>,
     ) {
         let copy = match request {
             Request::Place(order) => StagedRequest::Place((*order).clone()),
@@ -60,7 +69,7 @@ impl<V: Venue> GatewayCore<V> {
                 self.staged_cancel.symbol = cancel.symbol;
                 StagedRequest::Cancel
             }
-            _ => return self.record(now, req_id, request, charge, expect),
+            _ => return self.record(now, req_id, request, charge, expect, callback, text),
         };
         self.staged = Some(Staged {
             now,
@@ -68,6 +77,8 @@ impl<V: Venue> GatewayCore<V> {
             charge: *charge,
             expect,
             request: copy,
+            callback,
+            text,
         });
     }
 
@@ -83,13 +94,31 @@ impl<V: Venue> GatewayCore<V> {
             charge,
             expect,
             request,
+            callback,
+            text,
         } = staged;
         match request {
             StagedRequest::Place(order) => {
-                self.record(now, req_id, &Request::Place(&order), &charge, expect);
+                self.record(
+                    now,
+                    req_id,
+                    &Request::Place(&order),
+                    &charge,
+                    expect,
+                    callback,
+                    text,
+                );
             }
             StagedRequest::Amend(amend) => {
-                self.record(now, req_id, &Request::Amend(&amend), &charge, expect);
+                self.record(
+                    now,
+                    req_id,
+                    &Request::Amend(&amend),
+                    &charge,
+                    expect,
+                    callback,
+                    text,
+                );
             }
             StagedRequest::Cancel => {
                 let cancel = std::mem::replace(
@@ -99,7 +128,15 @@ impl<V: Venue> GatewayCore<V> {
                         symbol: None,
                     },
                 );
-                self.record(now, req_id, &Request::Cancel(&cancel), &charge, expect);
+                self.record(
+                    now,
+                    req_id,
+                    &Request::Cancel(&cancel),
+                    &charge,
+                    expect,
+                    callback,
+                    text,
+                );
                 self.staged_cancel = cancel;
             }
         }

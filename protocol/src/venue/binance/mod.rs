@@ -435,12 +435,14 @@ impl Venue for Binance {
                 correlation: Correlation::ById,
                 reconcile: Reconcile::QueryEach,
                 book: BookKind::None,
+                secret_fields: &["apiKey", "signature"],
             },
             Endpoint::Streams => Capabilities {
                 order_entry: false,
                 correlation: Correlation::ById,
                 reconcile: Reconcile::NotApplicable,
                 book: BookKind::SequencedWithSnapshot,
+                secret_fields: &[],
             },
         }
     }

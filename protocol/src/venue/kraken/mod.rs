@@ -224,6 +224,7 @@ impl Venue for Kraken {
             correlation: Correlation::ById,
             reconcile: Reconcile::FromSnapshot,
             book: BookKind::Checksummed,
+            secret_fields: &["token"],
         }
     }
 
