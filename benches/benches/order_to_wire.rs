@@ -24,12 +24,15 @@
 //! `ORDERWIRE_WAIT=busy` runs the reactors in BusyPoll.
 #![forbid(unsafe_code)]
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig, WhenLimited};
+use orderwire_engine::gateway::{
+    Exchange, ExchangeConfig, GatewayConfig, RequestCallback, RequestOutcome, SubmitOptions,
+    WhenLimited,
+};
 use orderwire_engine::{
     Clock, ConnectionConfig, Engine, EngineConfig, EngineEvent, ReconnectPolicy,
 };
@@ -37,7 +40,7 @@ use orderwire_protocol::model::{NewOrder, OrderKind, Request, Side, TimeInForce,
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
-use orderwire_protocol::venue::{Offline, Venue};
+use orderwire_protocol::venue::{Offline, Venue, string_field};
 use orderwire_protocol::ws::MessageKind;
 use orderwire_testkit::server::{Script, TestServer};
 use serde_json::json;
@@ -47,6 +50,31 @@ const WARM_UP: usize = 5_000;
 static CLOCK: OnceLock<Clock> = OnceLock::new();
 static WRITES: AtomicU64 = AtomicU64::new(0);
 static LAST_WRITE_NS: AtomicU64 = AtomicU64::new(0);
+/// Acks the per-request callback saw.
+static ACKED: AtomicU64 = AtomicU64::new(0);
+
+/// What a service's callback does with an outcome, cheaply: look at it.
+fn bench_callback() -> RequestCallback {
+    Arc::new(|outcome: &RequestOutcome<'_>| {
+        if outcome.response.is_some() && outcome.request.contains(r#""token":"***""#) {
+            ACKED.fetch_add(1, Ordering::Relaxed);
+        }
+    })
+}
+
+/// A Kraken ack for each `add_order` (the answering server's script).
+fn kraken_ack(text: &str) -> Option<String> {
+    let req_id = text
+        .split("\"req_id\":")
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?;
+    let client = string_field(text.as_bytes(), "cl_ord_id")?;
+    Some(format!(
+        r#"{{"method":"add_order","req_id":{req_id},"result":{{"order_id":"O-{client}","cl_ord_id":"{client}"}},"success":true,"time_in":"2023-09-21T14:15:07.197274Z","time_out":"2023-09-21T14:15:07.205301Z"}}"#
+    ))
+}
+
 /// When the last frame was handed to the engine's command queue.
 static HANDED_OVER_NS: AtomicU64 = AtomicU64::new(0);
 static BEFORE_SEND_NS: AtomicU64 = AtomicU64::new(0);
@@ -219,7 +247,9 @@ fn gateway_path<V: Venue>(
     server: &TestServer,
     venue: V,
     orders: &[NewOrder],
+    callback: Option<RequestCallback>,
 ) -> (Histogram<u64>, Histogram<u64>) {
+    let acked_before = ACKED.load(Ordering::Acquire);
     let exchange = Exchange::start(
         "bench",
         venue,
@@ -252,13 +282,36 @@ fn gateway_path<V: Venue>(
         let expected = WRITES.load(Ordering::Acquire) + 1;
         space_out(n);
         let start = stamp();
-        exchange.place_order(order).expect("queued");
+        match &callback {
+            Some(callback) => exchange
+                .place_order_with(order, SubmitOptions::callback(callback.clone()))
+                .expect("queued"),
+            None => exchange.place_order(order).expect("queued"),
+        };
         let returned = stamp();
         let written = wait_for_write(expected);
         if n >= WARM_UP {
             hist.saturating_record(written.saturating_sub(start).max(1));
             call.saturating_record(returned.saturating_sub(start).max(1));
         }
+        if callback.is_some() {
+            // Outside the measured part: the ack comes back and the
+            // callback runs on this thread, as a service's poller would
+            // run it, so requests do not pile up unanswered.
+            while exchange.gateway().core().lock().pending_requests() > 0 {
+                exchange.poll(|_, _| {});
+                std::hint::spin_loop();
+            }
+            exchange.poll(|_, _| {});
+        }
+    }
+    if callback.is_some() {
+        let acked = ACKED.load(Ordering::Acquire) - acked_before;
+        assert_eq!(
+            acked,
+            orders.len() as u64,
+            "one callback per order, each an ack"
+        );
     }
     exchange.shutdown(Duration::from_secs(1));
     (hist, call)
@@ -282,7 +335,7 @@ fn connected_engine(server: &TestServer) -> (Engine, orderwire_engine::ConnId) {
     (engine, conn)
 }
 
-fn bare_path(server: &TestServer, frames: &[Vec<u8>]) -> Histogram<u64> {
+fn bare_path(server: &TestServer, frames: &[Vec<u8>], answered: bool) -> Histogram<u64> {
     let (mut engine, conn) = connected_engine(server);
     let mut hist = histogram();
     for (n, frame) in frames.iter().enumerate() {
@@ -303,6 +356,16 @@ fn bare_path(server: &TestServer, frames: &[Vec<u8>]) -> Histogram<u64> {
                     .saturating_record(written.saturating_sub(handed).max(1))
             });
         }
+        if answered {
+            // The reply, outside the measured part (the gateway path waits
+            // for its callback the same way).
+            loop {
+                if let Ok(EngineEvent::Message { data, .. }) = engine.events().recv() {
+                    engine.recycle(data);
+                    break;
+                }
+            }
+        }
     }
     engine.shutdown(Duration::from_secs(1));
     hist
@@ -317,6 +380,9 @@ fn us(hist: &Histogram<u64>, q: f64) -> f64 {
 #[derive(Clone, Copy, PartialEq)]
 enum Path {
     Kraken,
+    /// Kraken with a per-request callback on every order, against a server
+    /// that acks each one (the callback runs between orders).
+    KrakenCallback,
     /// Binance, every request signed with HMAC-SHA256.
     BinanceHmac,
     /// Binance, every request signed with Ed25519 (no session.logon).
@@ -329,6 +395,7 @@ impl Path {
     fn name(self) -> &'static str {
         match self {
             Path::Kraken => "kraken",
+            Path::KrakenCallback => "kraken_callback",
             Path::BinanceHmac => "binance_hmac_sha256",
             Path::BinanceEd25519 => "binance_ed25519",
             Path::BinanceEd25519Logon => "binance_ed25519_logged_on",
@@ -337,7 +404,7 @@ impl Path {
 
     fn symbol(self) -> &'static str {
         match self {
-            Path::Kraken => "BTC/USD",
+            Path::Kraken | Path::KrakenCallback => "BTC/USD",
             _ => "BTCUSDT",
         }
     }
@@ -373,7 +440,9 @@ impl Path {
                 let mut out = Vec::new();
                 let request = Request::Place(o);
                 match self {
-                    Path::Kraken => offline.encode(&mut kraken, n as u64 + 1, &request, &mut out),
+                    Path::Kraken | Path::KrakenCallback => {
+                        offline.encode(&mut kraken, n as u64 + 1, &request, &mut out)
+                    }
                     _ => offline.encode(&mut binance, n as u64 + 1, &request, &mut out),
                 }
                 .expect("encodes");
@@ -383,13 +452,11 @@ impl Path {
     }
 
     fn gateway(self, server: &TestServer, orders: &[NewOrder]) -> (Histogram<u64>, Histogram<u64>) {
+        let kraken = || Kraken::new(Some(Secret::new("bench-token")), Tier::Pro);
         match self {
-            Path::Kraken => gateway_path(
-                server,
-                Kraken::new(Some(Secret::new("bench-token")), Tier::Pro),
-                orders,
-            ),
-            _ => gateway_path(server, self.binance(), orders),
+            Path::Kraken => gateway_path(server, kraken(), orders, None),
+            Path::KrakenCallback => gateway_path(server, kraken(), orders, Some(bench_callback())),
+            _ => gateway_path(server, self.binance(), orders, None),
         }
     }
 }
@@ -423,8 +490,10 @@ fn main() {
     let mut results = Vec::new();
     // `ORDERWIRE_PATHS=kraken,binance_hmac_sha256` runs only those.
     let only = std::env::var("ORDERWIRE_PATHS").ok();
+    let answering = TestServer::start(None, vec![Script::Answer(kraken_ack)]);
     for path in [
         Path::Kraken,
+        Path::KrakenCallback,
         Path::BinanceHmac,
         Path::BinanceEd25519,
         Path::BinanceEd25519Logon,
@@ -443,15 +512,17 @@ fn main() {
             // `ORDERWIRE_SIDE=bare` or `gateway` runs one side only (for a
             // profiler); the other side's figures are then empty.
             let side = std::env::var("ORDERWIRE_SIDE").ok();
+            let answered = path == Path::KrakenCallback;
+            let peer = if answered { &answering } else { &server };
             let bare = if side.as_deref() == Some("gateway") {
                 histogram()
             } else {
-                bare_path(&server, &frames)
+                bare_path(peer, &frames, answered)
             };
             let (gateway, call) = if side.as_deref() == Some("bare") {
                 (histogram(), histogram())
             } else {
-                path.gateway(&server, &orders)
+                path.gateway(peer, &orders)
             };
             let (split, split_handover) = match path {
                 Path::Kraken => split_path(
@@ -459,6 +530,8 @@ fn main() {
                     Kraken::new(Some(Secret::new("bench-token")), Tier::Pro),
                     &orders,
                 ),
+                // The callback path's own rows are enough.
+                Path::KrakenCallback => (histogram(), histogram()),
                 _ => split_path(&server, path.binance(), &orders),
             };
             let bare_handover =
@@ -471,6 +544,9 @@ fn main() {
                 ("  gateway until the hand-over (split run)", &split),
                 ("  its hand-over to write (split run)", &split_handover),
             ] {
+                if hist.is_empty() {
+                    continue;
+                }
                 println!(
                     "{:<44} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
                     format!("{} {name} (run {})", path.name(), round + 1),

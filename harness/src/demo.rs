@@ -5,10 +5,12 @@
 //! No keys, no network.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orderwire_engine::gateway::{
-    DeadManSwitch, Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Submission, WhenLimited,
+    DeadManSwitch, Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, RequestCallback,
+    RequestOutcome, Submission, WhenLimited,
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig, TlsConfig};
 use orderwire_protocol::model::{
@@ -51,6 +53,21 @@ pub struct DemoOptions {
     pub progress: bool,
     /// Give up after this long.
     pub deadline: Duration,
+    /// Print every request as the framework's default callback does
+    /// ([`print_requests`]).
+    pub verbose: bool,
+}
+
+/// The framework's default per-request callback: for each request that
+/// ends, `WebSocket Request - ID: 2 | Method: add_order | Latency: 12958μs`,
+/// then the request (secrets redacted) and the response, on stdout.
+pub fn print_requests() -> RequestCallback {
+    Arc::new(|outcome: &RequestOutcome<'_>| {
+        let mut text = String::new();
+        if outcome.write_default(&mut text).is_ok() {
+            print!("{text}");
+        }
+    })
 }
 
 /// A tier generous enough that the demo's burst is not held back long; the
@@ -100,7 +117,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
                 ],
                 ..GatewayConfig::default()
             },
-            on_request: None,
+            on_request: options.verbose.then(print_requests),
             token_fetch: None,
         },
     )

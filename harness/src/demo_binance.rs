@@ -69,7 +69,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
                 }],
                 ..GatewayConfig::default()
             },
-            on_request: None,
+            on_request: options.verbose.then(crate::demo::print_requests),
             token_fetch: None,
         },
     )

@@ -46,6 +46,10 @@ struct DemoArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
+    /// Print every request and its response as it ends, with its latency
+    /// (the framework's default callback); implies --quiet.
+    #[arg(long, short = 'v')]
+    verbose: bool,
 }
 
 #[derive(clap::Args)]
@@ -84,8 +88,9 @@ fn decode(args: DecodeArgs) -> Result<(), String> {
 fn demo(args: DemoArgs) -> Result<(), String> {
     let options = orderwire_harness::demo::DemoOptions {
         orders: args.orders,
-        progress: !args.quiet,
+        progress: !args.quiet && !args.verbose,
         deadline: std::time::Duration::from_secs(args.timeout),
+        verbose: args.verbose,
     };
     let report = args.venue.run_demo(options)?;
     print!("{}", orderwire_harness::demo::summary(&report));

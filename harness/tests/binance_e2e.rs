@@ -82,6 +82,7 @@ impl Seen {
 #[test]
 fn the_binance_demo_runs_every_order_to_a_terminal_state() {
     let report = orderwire_harness::demo_binance::run(DemoOptions {
+        verbose: false,
         orders: 15,
         progress: false,
         deadline: PATIENCE,

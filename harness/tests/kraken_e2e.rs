@@ -42,6 +42,7 @@ fn poll_until(
 #[test]
 fn the_demo_ends_every_order() {
     let report = demo::run(DemoOptions {
+        verbose: false,
         orders: 10,
         progress: false,
         deadline: PATIENCE,

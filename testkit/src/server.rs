@@ -26,6 +26,10 @@ pub enum Script {
     /// Complete the handshake, then read and ignore every byte: no pong, no
     /// answer to a close.
     Deaf,
+    /// Answer each text message with what the function makes of it (a
+    /// venue's ack, for a benchmark's replies); nothing for `None`. Not
+    /// logged in `received`.
+    Answer(fn(&str) -> Option<String>),
 }
 
 /// A WebSocket server on 127.0.0.1, with TLS or without.
@@ -140,6 +144,20 @@ fn serve<S: Read + Write + Shutdown>(
         }));
         // Drive the close handshake to its end.
         while ws.read().is_ok() {}
+        return;
+    }
+    if let Script::Answer(answer) = script {
+        while let Ok(message) = ws.read() {
+            let reply = match &message {
+                Message::Text(text) => answer(text.as_str()),
+                _ => None,
+            };
+            if let Some(reply) = reply {
+                if ws.send(Message::text(reply)).is_err() {
+                    return;
+                }
+            }
+        }
         return;
     }
     loop {

@@ -878,6 +878,19 @@ impl<V: Venue> GatewayCore<V> {
                 self.watchdog.arm(index, now);
                 continue;
             };
+            let mut text = Vec::new();
+            if self.config.report_all_requests {
+                text = self
+                    .text_pool
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(FRAME_CAPACITY));
+                for (n, (_, frame)) in out.iter().enumerate().skip(before) {
+                    if n > before {
+                        text.push(b'\n');
+                    }
+                    text.extend_from_slice(frame);
+                }
+            }
             self.insert_pending(
                 req_id,
                 Pending {
@@ -898,7 +911,7 @@ impl<V: Venue> GatewayCore<V> {
                     epoch: self.epoch,
                     subscription: Some(index),
                     callback: None,
-                    text: Vec::new(),
+                    text,
                 },
             );
         }
