@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use orderwire_engine::gateway::{
-    Cause, GatewayConfig, GatewayCore, GatewayEvent, Outputs, WhenLimited,
+    Cause, GatewayConfig, GatewayCore, GatewayEvent, Outputs, RateBudget, WhenLimited,
 };
 use orderwire_protocol::model::{
     AmendOrder, CancelOrders, CancelReplace, NewOrder, OrderKind, OrderRef, OrderStatus,
@@ -529,4 +529,116 @@ fn cancel_replace_settles_both_orders() {
         core.order(&inline("newer").unwrap()).unwrap().status,
         OrderStatus::Rejected
     );
+}
+
+/// Two gateways on one key (the API connection and a second session),
+/// sharing one `RateBudget`.
+fn sharing_pair() -> [GatewayCore<BinanceApi>; 2] {
+    use orderwire_protocol::venue::Venue;
+    let budget = RateBudget::new(binance().rate_policy(), 0);
+    let make = || {
+        let mut core = GatewayCore::new(
+            binance(),
+            GatewayConfig {
+                rate_budget: Some(budget.clone()),
+                ..config()
+            },
+        );
+        core.connect_at(0);
+        core
+    };
+    [make(), make()]
+}
+
+#[test]
+fn two_gateways_on_one_key_without_a_shared_budget_would_overshoot() {
+    // Each alone lets 50 orders go at once: 100 in 10 s on one key.
+    let mut out = Frames::default();
+    for gateway in 0..2 {
+        let mut core = core();
+        for n in 0..60 {
+            let _ = core.submit_at(
+                0,
+                Request::Place(&order(&format!("g{gateway}-{n}"))),
+                &mut out,
+            );
+        }
+    }
+    assert_eq!(out.0.len(), 100);
+    // Sharing, the two together send 50.
+    let mut shared = sharing_pair();
+    let mut out = Frames::default();
+    for (gateway, core) in shared.iter_mut().enumerate() {
+        for n in 0..60 {
+            let _ = core.submit_at(
+                0,
+                Request::Place(&order(&format!("g{gateway}-{n}"))),
+                &mut out,
+            );
+        }
+    }
+    assert_eq!(out.0.len(), 50);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    /// Two gateways on one key, submitting in any interleaving at any
+    /// times: what both send together never puts more than 50 orders in
+    /// any rolling 10 s or 6000 weight in any rolling minute, checked by
+    /// the same model as the single-gateway test (it knows only the sends).
+    #[test]
+    fn two_gateways_sharing_a_budget_never_exceed_the_venue_together(
+        steps in proptest::collection::vec((0u64..300, 0usize..2, 0u8..4), 1..400)
+    ) {
+        let mut cores = sharing_pair();
+        let mut outs = [Frames::default(), Frames::default()];
+        let mut seen = [0usize; 2];
+        let mut sends = Vec::new();
+        let mut now = 0;
+        let record = |core: &mut GatewayCore<BinanceApi>, out: &mut Frames, now: u64, seen: &mut usize, sends: &mut Vec<Sent>| {
+            while *seen < out.0.len() {
+                let value = out.json(*seen);
+                let method = value["method"].as_str().unwrap().to_owned();
+                let (weight, orders) = weight_of(&method);
+                sends.push(Sent { at: now, weight, orders });
+                let id = value["id"].as_u64().unwrap();
+                let reply = if method == "order.place" {
+                    let client = value["params"]["newClientOrderId"].as_str().unwrap().to_owned();
+                    place_ack(id, &client, id)
+                } else {
+                    format!(r#"{{"id":{id},"status":200,"result":{{}}}}"#)
+                };
+                feed(core, now, &reply, out);
+                *seen += 1;
+            }
+        };
+        for (n, (gap_ms, which, kind)) in steps.into_iter().enumerate() {
+            let target = now + gap_ms * MS;
+            // Both gateways' timers, in time order, up to the next step.
+            loop {
+                let due = (0..2)
+                    .filter_map(|i| cores[i].next_timeout().filter(|at| *at <= target).map(|at| (at, i)))
+                    .min();
+                let Some((at, i)) = due else { break };
+                if cores[i].queued_requests() == 0 && at > now && cores[i].pending_requests() == 0 {
+                    break;
+                }
+                now = at.max(now);
+                cores[i].timeout_at(now, &mut outs[i]);
+                record(&mut cores[i], &mut outs[i], now, &mut seen[i], &mut sends);
+                if cores.iter().all(|c| c.queued_requests() == 0) { break; }
+            }
+            now = target;
+            let request_core = &mut cores[which];
+            if kind == 0 {
+                let _ = request_core.submit_at(now, Request::BookSnapshot { symbol: inline("BTCUSDT").unwrap(), limit: 1000 }, &mut outs[which]);
+            } else {
+                let _ = request_core.submit_at(now, Request::Place(&order(&format!("g{which}-{n}"))), &mut outs[which]);
+            }
+            record(&mut cores[which], &mut outs[which], now, &mut seen[which], &mut sends);
+        }
+        sends.sort_by_key(|s| s.at);
+        prop_assert!(peak(&sends, 10 * SEC, |s| s.orders) <= 50, "ORDERS peaked at {}", peak(&sends, 10 * SEC, |s| s.orders));
+        prop_assert!(peak(&sends, 60 * SEC, |s| s.weight) <= 6_000);
+    }
 }

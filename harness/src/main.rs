@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use orderwire_harness::venues::VenueName;
+use orderwire::venues::VenueName;
 
 mod wscat;
 
@@ -70,7 +70,7 @@ fn decode(args: DecodeArgs) -> Result<(), String> {
     let result = match &args.file {
         Some(path) => {
             let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            orderwire_harness::decode::run(
+            orderwire::decode::run(
                 args.venue,
                 args.depth,
                 &mut std::io::BufReader::new(file),
@@ -79,21 +79,21 @@ fn decode(args: DecodeArgs) -> Result<(), String> {
         }
         None => {
             let stdin = std::io::stdin();
-            orderwire_harness::decode::run(args.venue, args.depth, &mut stdin.lock(), &mut output)
+            orderwire::decode::run(args.venue, args.depth, &mut stdin.lock(), &mut output)
         }
     };
     result.map(|_| ()).map_err(|e| format!("decode: {e}"))
 }
 
 fn demo(args: DemoArgs) -> Result<(), String> {
-    let options = orderwire_harness::demo::DemoOptions {
+    let options = orderwire::demo::DemoOptions {
         orders: args.orders,
         progress: !args.quiet && !args.verbose,
         deadline: std::time::Duration::from_secs(args.timeout),
         verbose: args.verbose,
     };
     let report = args.venue.run_demo(options)?;
-    print!("{}", orderwire_harness::demo::summary(&report));
+    print!("{}", orderwire::demo::summary(&report));
     if report.all_terminal {
         Ok(())
     } else {

@@ -7,12 +7,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use orderwire::demo::DemoOptions;
+use orderwire::mock::binance::{MockBinance, MockConfig};
 use orderwire_engine::gateway::{
     Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, WhenLimited,
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig, ReconnectPolicy, TlsConfig};
-use orderwire_harness::demo::DemoOptions;
-use orderwire_harness::mock::binance::{MockBinance, MockConfig};
 use orderwire_protocol::model::{Event, OrderStatus, Subscription};
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
@@ -81,7 +81,7 @@ impl Seen {
 
 #[test]
 fn the_binance_demo_runs_every_order_to_a_terminal_state() {
-    let report = orderwire_harness::demo_binance::run(DemoOptions {
+    let report = orderwire::demo_binance::run(DemoOptions {
         verbose: false,
         orders: 15,
         progress: false,

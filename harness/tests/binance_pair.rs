@@ -8,10 +8,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use orderwire::mock::binance::{BinancePair, BinanceStreamsPair, Fault, MockConfig};
+use orderwire::mock::pair::WALL_ORIGIN_NS;
+use orderwire::mock::session::{MockSession, Output};
 use orderwire_engine::gateway::{Cause, GatewayConfig, GatewayEvent, WhenLimited};
-use orderwire_harness::mock::binance::{BinancePair, BinanceStreamsPair, Fault, MockConfig};
-use orderwire_harness::mock::pair::WALL_ORIGIN_NS;
-use orderwire_harness::mock::session::{MockSession, Output};
 use orderwire_protocol::model::{
     CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind, OrderRef, OrderStatus,
     RejectReason, Request, Side, Subscription, TimeInForce, inline,

@@ -7,8 +7,8 @@ const SESSION: &str = include_str!("fixtures/kraken_session.txt");
 
 fn decode(input: &str) -> (Vec<serde_json::Value>, usize, usize) {
     let mut output = Vec::new();
-    let (lines, errors) = orderwire_harness::decode::run(
-        orderwire_harness::venues::VenueName::Kraken,
+    let (lines, errors) = orderwire::decode::run(
+        orderwire::venues::VenueName::Kraken,
         10,
         &mut input.as_bytes(),
         &mut output,
@@ -118,8 +118,8 @@ const BINANCE_SESSION: &str = include_str!("fixtures/binance_session.txt");
 #[test]
 fn a_binance_capture_of_api_and_streams_decodes_with_books_per_symbol() {
     let mut output = Vec::new();
-    let (lines, errors) = orderwire_harness::decode::run(
-        orderwire_harness::venues::VenueName::Binance,
+    let (lines, errors) = orderwire::decode::run(
+        orderwire::venues::VenueName::Binance,
         1000,
         &mut BINANCE_SESSION.as_bytes(),
         &mut output,

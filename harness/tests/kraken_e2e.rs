@@ -11,13 +11,13 @@ use support::{gateway_config, resting_buy, status_of, subscribed};
 
 use std::time::{Duration, Instant};
 
+use orderwire::demo::{self, DemoOptions};
+use orderwire::mock::kraken::{Fault, MockConfig, MockKraken};
 use orderwire_engine::gateway::{
     ConnectionEvent, Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Latency,
     RequestOutcome, Submission,
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig, ReconnectPolicy, TlsConfig};
-use orderwire_harness::demo::{self, DemoOptions};
-use orderwire_harness::mock::kraken::{Fault, MockConfig, MockKraken};
 use orderwire_protocol::model::{Event, Method, OrderStatus, Subscription, inline};
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};

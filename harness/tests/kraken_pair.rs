@@ -10,10 +10,10 @@ use support::{gateway_config, resting_buy, status_of, subscribed};
 
 use std::time::Duration;
 
+use orderwire::mock::kraken::{Fault, KrakenPair, MockConfig};
 use orderwire_engine::gateway::{
     ConnectionEvent, GatewayConfig, GatewayEvent, Submission, WhenLimited,
 };
-use orderwire_harness::mock::kraken::{Fault, KrakenPair, MockConfig};
 use orderwire_protocol::model::{
     CancelOrders, Event, Method, OrderRef, OrderStatus, Request, inline,
 };

@@ -24,6 +24,7 @@ pub use callback::{
 pub use exchange::{Exchange, ExchangeConfig, TokenFetch, TokenFetchError};
 pub use latency::{Latency, LatencyBook, RequestSummary, to_hgrm};
 pub use orders::{Cause, OrderEvent, OrderState};
+pub use ratelimit::RateBudget;
 pub use registry::{Registry, RegistryError};
 
 use orderwire_protocol::model::{AmendOrder, CancelOrders, NewOrder, Request};

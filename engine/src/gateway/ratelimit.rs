@@ -599,3 +599,67 @@ mod tests {
         );
     }
 }
+
+/// One account's rate limits shared by several gateways: exchanges on the
+/// same API key (or the same IP budget) are charged together, so together
+/// they never exceed what the venue allows. Clones share the counts; each
+/// check-and-charge is one lock acquisition, so two gateways racing for the
+/// last unit cannot both take it.
+#[derive(Clone)]
+pub struct RateBudget(std::sync::Arc<parking_lot::Mutex<Limiter>>);
+
+impl RateBudget {
+    /// A budget for `policy` (the venue's), keeping `headroom_percent` of
+    /// every ceiling unused.
+    pub fn new(policy: RatePolicy, headroom_percent: u8) -> RateBudget {
+        RateBudget(std::sync::Arc::new(parking_lot::Mutex::new(Limiter::new(
+            policy,
+            headroom_percent,
+        ))))
+    }
+
+    /// Whether two handles share one budget.
+    pub fn same(&self, other: &RateBudget) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Limiter) -> R) -> R {
+        f(&mut self.0.lock())
+    }
+}
+
+impl std::fmt::Debug for RateBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateBudget")
+            .field("sharers", &std::sync::Arc::strong_count(&self.0))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The limits a gateway answers to: its own, or a budget it shares.
+#[derive(Debug)]
+pub(crate) enum Budget {
+    /// This gateway's alone (no lock).
+    Own(Limiter),
+    /// Shared with other gateways on the same key.
+    Shared(RateBudget),
+}
+
+impl Budget {
+    /// Runs `f` on the limiter, under the shared lock if there is one.
+    pub(crate) fn with<R>(&mut self, f: impl FnOnce(&mut Limiter) -> R) -> R {
+        match self {
+            Budget::Own(limiter) => f(limiter),
+            Budget::Shared(budget) => budget.with(f),
+        }
+    }
+
+    /// Checks `charge` at `now` and, if it fits, charges it, in one step.
+    pub(crate) fn take(&mut self, now: u64, charge: &Charge) -> Result<(), u64> {
+        self.with(|limiter| {
+            limiter.check(now, charge)?;
+            limiter.charge(now, charge);
+            Ok(())
+        })
+    }
+}

@@ -71,6 +71,9 @@ pub struct GatewayConfig {
     /// `Exchange` when a per-exchange callback is configured. Costs one
     /// copy of each frame before it is handed over.
     pub report_all_requests: bool,
+    /// Rate limits shared with other gateways on the same key (or IP
+    /// budget); None: this gateway's own, made from the venue's policy.
+    pub rate_budget: Option<crate::gateway::ratelimit::RateBudget>,
 }
 
 impl Default for GatewayConfig {
@@ -91,6 +94,7 @@ impl Default for GatewayConfig {
             subscription_silence: Some(Duration::from_secs(60)),
             transmit_capacity: 1024,
             report_all_requests: false,
+            rate_budget: None,
         }
     }
 }

@@ -62,7 +62,7 @@ use self::watchdog::Watchdog;
 use super::callback::{Completion, RequestCallback, SubmitOptions};
 use super::latency::{LatencyBook, RequestSummary};
 use super::orders::{Cause, FillDedup, OrderState, OrderTable};
-use super::ratelimit::{Charge, Limiter};
+use super::ratelimit::{Budget, Charge, Limiter};
 
 /// The connection, as the gateway sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +107,7 @@ pub struct GatewayCore<V: Venue> {
     /// What the venue can do, read once.
     capabilities: Capabilities,
     keepalive: Keepalive,
-    limiter: Option<Limiter>,
+    limiter: Option<Budget>,
     next_req_id: u64,
     /// Requests waiting for the rate limits.
     queue: VecDeque<Queued>,
@@ -187,12 +187,13 @@ fn rest_time(now: Instant, accepted_at: Option<Instant>) -> Duration {
 impl<V: Venue> GatewayCore<V> {
     /// A core for `venue`; request ids start at 1.
     pub fn new(venue: V, config: GatewayConfig) -> GatewayCore<V> {
-        let limiter = match config.when_limited {
-            WhenLimited::Off => None,
-            _ => Some(Limiter::new(
+        let limiter = match (config.when_limited, &config.rate_budget) {
+            (WhenLimited::Off, _) => None,
+            (_, Some(shared)) => Some(Budget::Shared(shared.clone())),
+            _ => Some(Budget::Own(Limiter::new(
                 venue.rate_policy(),
                 config.rate_headroom_percent,
-            )),
+            ))),
         };
         let mut keepalive = venue.keepalive();
         if let Some(every) = config.app_ping_every {
@@ -430,10 +431,13 @@ impl<V: Venue> GatewayCore<V> {
         };
         let jumps_queue = self.config.cancel_priority && request.method() == Method::Cancel;
         let must_wait = (!self.queue.is_empty() && !jumps_queue) || draining;
+        // Checked and charged in one step (a shared budget's other users
+        // cannot take the same unit in between); a request whose encode
+        // then fails stays charged, which errs on the safe side.
         let verdict = if must_wait {
             Err(now)
         } else {
-            limiter.check(now.as_nanos(), &charge).map_err(Instant)
+            limiter.take(now.as_nanos(), &charge).map_err(Instant)
         };
         match verdict {
             Ok(()) => {
@@ -661,9 +665,6 @@ impl<V: Venue> GatewayCore<V> {
         }
         self.last_wire_id = Some(req_id);
         self.last_sent = now;
-        if let Some(limiter) = self.limiter.as_mut() {
-            limiter.charge(now.as_nanos(), charge);
-        }
         self.stage(now, req_id, request, charge, expect, options.callback, text);
         Ok(req_id)
     }
@@ -1050,15 +1051,17 @@ impl<V: Venue> GatewayCore<V> {
                     .req_id
                     .and_then(|id| self.pending.get(&id))
                     .map_or(now.as_nanos(), |p| p.summary.sent_at_ns);
-                if let Some(limiter) = self.limiter.as_mut() {
-                    limiter.reconcile(
-                        now.as_nanos(),
-                        usage.counter.as_str(),
-                        Duration::from_secs(usage.window_secs),
-                        usage.limit,
-                        u64::from(usage.count),
-                        as_of,
-                    );
+                if let Some(budget) = self.limiter.as_mut() {
+                    budget.with(|limiter| {
+                        limiter.reconcile(
+                            now.as_nanos(),
+                            usage.counter.as_str(),
+                            Duration::from_secs(usage.window_secs),
+                            usage.limit,
+                            u64::from(usage.count),
+                            as_of,
+                        )
+                    });
                 }
             }
             Event::Throttled { req_id, until, .. } => {
@@ -1197,6 +1200,10 @@ impl<V: Venue> GatewayCore<V> {
             rested: None,
             orders: 1,
         };
+        // Outside the FIFO, but counted: the venue counts it too.
+        if let Some(budget) = self.limiter.as_mut() {
+            budget.with(|limiter| limiter.charge(now.as_nanos(), &charge));
+        }
         if let Err(error) = self.send_now(now, &request, &charge, SubmitOptions::default()) {
             self.out.events.push(GatewayEvent::Dropped {
                 method: request.method(),
@@ -1255,10 +1262,11 @@ impl<V: Venue> GatewayCore<V> {
             .next(|id, at| pending.get(&id).is_some_and(|p| p.deadline == at));
         let mut consider = |at: Instant| next = Some(next.map_or(at, |n| n.min(at)));
         let queue_front = self.queue.front().filter(|_| !self.is_draining());
-        if let (Some(front), Some(limiter)) = (queue_front, self.limiter.as_mut()) {
+        if let (Some(front), Some(budget)) = (queue_front, self.limiter.as_mut()) {
             // `check` with the current counters answers "ready at"; asking
             // at time 0 would be wrong, so ask at the last send time.
-            match limiter.check(self.last_sent.as_nanos(), &front.charge) {
+            let last_sent = self.last_sent.as_nanos();
+            match budget.with(|limiter| limiter.check(last_sent, &front.charge)) {
                 Ok(()) => consider(self.last_sent),
                 Err(at) if at != u64::MAX => consider(Instant(at)),
                 Err(_) => {}

@@ -101,8 +101,8 @@ impl<V: Venue> GatewayCore<V> {
         let resume = until.map_or(now + std::time::Duration::from_secs(1), |wall| {
             Instant(u64::try_from(wall.saturating_sub(self.wall_offset_ns)).unwrap_or(0))
         });
-        if let Some(limiter) = self.limiter.as_mut() {
-            limiter.block_until(resume.max(now).as_nanos());
+        if let Some(budget) = self.limiter.as_mut() {
+            budget.with(|limiter| limiter.block_until(resume.max(now).as_nanos()));
         }
         let queues = matches!(self.config.when_limited, WhenLimited::Queue { .. });
         let kept = req_id
@@ -132,8 +132,14 @@ impl<V: Venue> GatewayCore<V> {
 
     pub(super) fn release_queued(&mut self, now: Instant) {
         while let Some(front) = self.queue.front() {
+            if self.transmits.len() >= self.config.transmit_capacity {
+                // The driver has not taken what is written: try later,
+                // before anything is charged.
+                break;
+            }
+            // Taken now, charged with it (see `submit`).
             let fits = match self.limiter.as_mut() {
-                Some(limiter) => limiter.check(now.as_nanos(), &front.charge).is_ok(),
+                Some(budget) => budget.take(now.as_nanos(), &front.charge).is_ok(),
                 None => true,
             };
             if !fits {
