@@ -7,4 +7,5 @@ pub mod decode;
 pub mod demo;
 pub mod demo_binance;
 pub mod mock;
+pub mod service;
 pub mod venues;

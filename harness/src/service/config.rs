@@ -1,0 +1,458 @@
+//! `orderwire.toml`: the exchanges a service creates at start-up, with
+//! their engine and gateway settings and the names of the environment
+//! variables that hold their credentials (docs/service.md has every key).
+//!
+//! Parsing checks the shape (unknown keys and venues are errors, with the
+//! line); [`super::start`] then checks what needs the environment (the URL
+//! of each endpoint, a missing secret, duplicate names) before anything
+//! connects. Errors carry the file, line, column and field, and never a
+//! secret's value.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use orderwire_engine::WaitStrategy;
+use orderwire_engine::gateway::{DeadManSwitch, GatewayConfig, WhenLimited};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A parsed service config.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// A `.env` file with credentials, relative to the config file (default:
+    /// `.env` beside it, if there is one). The environment wins over it.
+    pub env_file: Option<PathBuf>,
+    /// Engine defaults for every exchange.
+    #[serde(default)]
+    pub engine: EngineSection,
+    /// Gateway defaults for every exchange.
+    #[serde(default)]
+    pub gateway: GatewaySection,
+    /// The exchanges, as the framework's `ws_apis` list.
+    #[serde(default)]
+    pub ws_apis: Vec<ExchangeSection>,
+    /// Where it was read from (for errors and the `.env` path).
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// The text, for line numbers.
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// Which venue an exchange talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VenueKind {
+    /// Kraken Spot WebSocket v2 (orders and executions, books).
+    Kraken,
+    /// Binance Spot WebSocket API (orders, the user data stream).
+    Binance,
+    /// Binance Spot market streams (no orders).
+    BinanceStreams,
+}
+
+impl VenueKind {
+    /// The name in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VenueKind::Kraken => "kraken",
+            VenueKind::Binance => "binance",
+            VenueKind::BinanceStreams => "binance_streams",
+        }
+    }
+}
+
+/// Engine settings (all optional; an exchange's own override the
+/// defaults key by key).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    /// Pin the reactor thread to this core.
+    pub core: Option<usize>,
+    /// `block` (sleep in epoll after the spin window) or `busy`.
+    pub wait: Option<Wait>,
+    /// Spin this long before sleeping (µs).
+    pub spin_before_block_us: Option<u64>,
+    /// Commands queued to the reactor (bounded).
+    pub command_queue: Option<usize>,
+    /// Events queued from the reactor (bounded).
+    pub event_queue: Option<usize>,
+}
+
+/// The reactor's wait strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wait {
+    /// Sleep in epoll after the spin window.
+    Block,
+    /// Never sleep.
+    Busy,
+}
+
+/// Gateway settings (all optional, as for the engine).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySection {
+    /// A request unanswered this long makes its orders `unknown` (ms).
+    pub request_timeout_ms: Option<u64>,
+    /// Percent of every rate ceiling kept unused.
+    pub rate_headroom_percent: Option<u8>,
+    /// `queue`, `reject` or `off`.
+    pub when_limited: Option<Limited>,
+    /// Requests the rate-limit FIFO holds.
+    pub queue_capacity: Option<usize>,
+    /// Cancels skip the rate-limit FIFO.
+    pub cancel_priority: Option<bool>,
+    /// The dead-man switch: the venue cancels everything this long after
+    /// the last refresh (s); needs `dead_man_refresh_s`.
+    pub dead_man_timeout_s: Option<u64>,
+    /// How often the switch is refreshed (s).
+    pub dead_man_refresh_s: Option<u64>,
+    /// A subscription silent this long is reported (s); 0 turns it off.
+    pub subscription_silence_s: Option<u64>,
+    /// Orders tracked without growing the tables.
+    pub order_capacity: Option<usize>,
+    /// On shutdown, cancel every open order before closing.
+    pub cancel_on_shutdown: Option<bool>,
+}
+
+/// What a request over the rate limits does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limited {
+    /// Waits in the FIFO.
+    Queue,
+    /// Is refused with the time it would fit.
+    Reject,
+    /// Nothing is enforced (benchmarks only).
+    Off,
+}
+
+/// One exchange.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeSection {
+    /// Its id in the registry (`Registry::global().get(name)`).
+    pub name: Spanned<String>,
+    /// The venue.
+    pub exchange: Spanned<VenueKind>,
+    /// `production` (default), `testnet`, `mock`, or a `ws://`/`wss://` URL.
+    pub endpoint: Option<Spanned<String>>,
+    /// Kraken's rate tier: `starter` (default), `intermediate`, `pro`.
+    pub tier: Option<Spanned<String>>,
+    /// Exchanges naming the same budget share one rate limiter (one key,
+    /// one account).
+    pub rate_budget: Option<String>,
+    /// The environment variables holding the credentials.
+    #[serde(default)]
+    pub credentials: CredentialNames,
+    /// Subscribed at every (re)connect.
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionSection>,
+    /// Overrides of the engine defaults.
+    #[serde(default)]
+    pub engine: EngineSection,
+    /// Overrides of the gateway defaults.
+    #[serde(default)]
+    pub gateway: GatewaySection,
+}
+
+/// Names of environment variables (never values).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialNames {
+    /// Kraken: the WebSocket token (`KRAKEN_WS_TOKEN`), from REST
+    /// `GetWebSocketsToken`.
+    pub token: Option<Spanned<String>>,
+    /// Binance: the API key (`BINANCE_API_KEY`).
+    pub api_key: Option<Spanned<String>>,
+    /// Binance: an HMAC secret (`BINANCE_HMAC_SECRET`).
+    pub hmac_secret: Option<Spanned<String>>,
+    /// Binance: the path of an Ed25519 private key, PKCS#8 PEM
+    /// (`BINANCE_ED25519_KEY_FILE`).
+    pub ed25519_key_file: Option<Spanned<String>>,
+}
+
+/// One subscription.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSection {
+    /// `book`, `trades`, `ticker` or `executions`.
+    pub channel: Channel,
+    /// The pairs (not for executions).
+    #[serde(default)]
+    pub symbols: Vec<String>,
+    /// Book depth.
+    pub depth: Option<u32>,
+}
+
+/// A subscription channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Order book.
+    Book,
+    /// Public trades.
+    Trades,
+    /// Best bid and ask.
+    Ticker,
+    /// The account's order updates and fills.
+    Executions,
+}
+
+/// A config that cannot be used: where, which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line and column, where known.
+    pub line: Option<(usize, usize)>,
+    /// The field (`ws_apis[1].endpoint`), where known.
+    pub field: Option<String>,
+    /// What is wrong (never a secret's value).
+    pub kind: ConfigErrorKind,
+}
+
+/// What is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// The file could not be read.
+    Io(String),
+    /// Not TOML, an unknown key, an unknown venue, a wrong type: the
+    /// parser's words.
+    Syntax(String),
+    /// Not a usable endpoint.
+    BadUrl(String),
+    /// Two exchanges with one name.
+    DuplicateName(String),
+    /// A credential's variable is set neither in the environment nor in the
+    /// `.env` file.
+    MissingSecret {
+        /// The variable.
+        variable: String,
+    },
+    /// The venue needs a credential the config does not name.
+    MissingCredential(&'static str),
+    /// A value out of its range or a combination that cannot work.
+    Invalid(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, column)) = self.line {
+            write!(f, ":{line}:{column}")?;
+        }
+        write!(f, ": ")?;
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        match &self.kind {
+            ConfigErrorKind::Io(e) => write!(f, "cannot read: {e}"),
+            ConfigErrorKind::Syntax(e) => write!(f, "{e}"),
+            ConfigErrorKind::BadUrl(e) => write!(f, "bad endpoint: {e}"),
+            ConfigErrorKind::DuplicateName(name) => {
+                write!(f, "a second exchange named {name:?}")
+            }
+            ConfigErrorKind::MissingSecret { variable } => write!(
+                f,
+                "environment variable {variable} is not set (nor in the .env file)"
+            ),
+            ConfigErrorKind::MissingCredential(what) => {
+                write!(f, "this venue needs credentials.{what}")
+            }
+            ConfigErrorKind::Invalid(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ServiceConfig {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<ServiceConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            line: None,
+            field: None,
+            kind: ConfigErrorKind::Io(e.to_string()),
+        })?;
+        ServiceConfig::parse(path, &text)
+    }
+
+    /// Parses `text`, read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<ServiceConfig, ConfigError> {
+        let mut config: ServiceConfig = toml::from_str(text).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            line: e.span().map(|span| line_column(text, span.start)),
+            field: None,
+            kind: ConfigErrorKind::Syntax(e.message().trim().to_owned()),
+        })?;
+        config.path = path.to_owned();
+        config.text = text.to_owned();
+        config.check_shape()?;
+        Ok(config)
+    }
+
+    /// An error at `span` of this file.
+    pub(crate) fn error(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        field: String,
+        kind: ConfigErrorKind,
+    ) -> ConfigError {
+        ConfigError {
+            file: self.path.clone(),
+            line: span.map(|s| line_column(&self.text, s.start)),
+            field: Some(field),
+            kind,
+        }
+    }
+
+    /// What needs no environment: names, values' ranges.
+    fn check_shape(&self) -> Result<(), ConfigError> {
+        let mut names = std::collections::HashSet::new();
+        for (index, exchange) in self.ws_apis.iter().enumerate() {
+            if !names.insert(exchange.name.get_ref().as_str()) {
+                return Err(self.error(
+                    Some(exchange.name.span()),
+                    format!("ws_apis[{index}].name"),
+                    ConfigErrorKind::DuplicateName(exchange.name.get_ref().clone()),
+                ));
+            }
+            let gateway = self.gateway_section(exchange);
+            if gateway.dead_man_timeout_s.is_some() != gateway.dead_man_refresh_s.is_some() {
+                return Err(self.error(
+                    Some(exchange.name.span()),
+                    format!("ws_apis[{index}].gateway"),
+                    ConfigErrorKind::Invalid(
+                        "dead_man_timeout_s and dead_man_refresh_s go together".into(),
+                    ),
+                ));
+            }
+            if let Some(tier) = &exchange.tier {
+                if kraken_tier(tier.get_ref()).is_none() {
+                    return Err(self.error(
+                        Some(tier.span()),
+                        format!("ws_apis[{index}].tier"),
+                        ConfigErrorKind::Invalid(format!(
+                            "unknown tier {:?} (starter, intermediate, pro)",
+                            tier.get_ref()
+                        )),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The engine settings of `exchange`: its own over the defaults.
+    pub fn engine_section(&self, exchange: &ExchangeSection) -> EngineSection {
+        let (own, all) = (&exchange.engine, &self.engine);
+        EngineSection {
+            core: own.core.or(all.core),
+            wait: own.wait.or(all.wait),
+            spin_before_block_us: own.spin_before_block_us.or(all.spin_before_block_us),
+            command_queue: own.command_queue.or(all.command_queue),
+            event_queue: own.event_queue.or(all.event_queue),
+        }
+    }
+
+    /// The gateway settings of `exchange`: its own over the defaults.
+    pub fn gateway_section(&self, exchange: &ExchangeSection) -> GatewaySection {
+        let (own, all) = (&exchange.gateway, &self.gateway);
+        GatewaySection {
+            request_timeout_ms: own.request_timeout_ms.or(all.request_timeout_ms),
+            rate_headroom_percent: own.rate_headroom_percent.or(all.rate_headroom_percent),
+            when_limited: own.when_limited.or(all.when_limited),
+            queue_capacity: own.queue_capacity.or(all.queue_capacity),
+            cancel_priority: own.cancel_priority.or(all.cancel_priority),
+            dead_man_timeout_s: own.dead_man_timeout_s.or(all.dead_man_timeout_s),
+            dead_man_refresh_s: own.dead_man_refresh_s.or(all.dead_man_refresh_s),
+            subscription_silence_s: own.subscription_silence_s.or(all.subscription_silence_s),
+            order_capacity: own.order_capacity.or(all.order_capacity),
+            cancel_on_shutdown: own.cancel_on_shutdown.or(all.cancel_on_shutdown),
+        }
+    }
+}
+
+impl EngineSection {
+    /// Over the engine's defaults.
+    pub fn apply(&self, mut config: orderwire_engine::EngineConfig) -> orderwire_engine::EngineConfig {
+        config.core = self.core.or(config.core);
+        if let Some(wait) = self.wait {
+            config.wait = match wait {
+                Wait::Block => WaitStrategy::Block,
+                Wait::Busy => WaitStrategy::BusyPoll,
+            };
+        }
+        if let Some(us) = self.spin_before_block_us {
+            config.spin_before_block = Duration::from_micros(us);
+        }
+        if let Some(n) = self.command_queue {
+            config.command_capacity = n;
+        }
+        if let Some(n) = self.event_queue {
+            config.event_capacity = n;
+        }
+        config
+    }
+}
+
+impl GatewaySection {
+    /// Over the gateway's defaults.
+    pub fn apply(&self, mut config: GatewayConfig) -> GatewayConfig {
+        if let Some(ms) = self.request_timeout_ms {
+            config.request_timeout = Duration::from_millis(ms);
+        }
+        if let Some(percent) = self.rate_headroom_percent {
+            config.rate_headroom_percent = percent;
+        }
+        let capacity = self.queue_capacity.unwrap_or(1024);
+        config.when_limited = match self.when_limited {
+            Some(Limited::Reject) => WhenLimited::Reject,
+            Some(Limited::Off) => WhenLimited::Off,
+            Some(Limited::Queue) | None => WhenLimited::Queue { capacity },
+        };
+        if let Some(priority) = self.cancel_priority {
+            config.cancel_priority = priority;
+        }
+        if let (Some(timeout), Some(refresh)) = (self.dead_man_timeout_s, self.dead_man_refresh_s)
+        {
+            config.dead_man = Some(DeadManSwitch {
+                timeout: Duration::from_secs(timeout),
+                refresh_every: Duration::from_secs(refresh),
+            });
+        }
+        if let Some(secs) = self.subscription_silence_s {
+            config.subscription_silence = (secs > 0).then(|| Duration::from_secs(secs));
+        }
+        if let Some(n) = self.order_capacity {
+            config.order_capacity = n;
+        }
+        config
+    }
+}
+
+/// Kraken's tier by its config name.
+pub(crate) fn kraken_tier(name: &str) -> Option<orderwire_protocol::venue::kraken::Tier> {
+    use orderwire_protocol::venue::kraken::Tier;
+    match name {
+        "starter" => Some(Tier::Starter),
+        "intermediate" => Some(Tier::Intermediate),
+        "pro" => Some(Tier::Pro),
+        _ => None,
+    }
+}
+
+/// 1-based line and column of byte `offset`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    // Spans fall on character boundaries; anything else counts as the end.
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    (line, column)
+}

@@ -1,0 +1,577 @@
+//! Exchanges created once at start-up from a service config, then fetched
+//! anywhere: `orderwire::service::start(&config)` checks everything that
+//! can be checked before connecting (endpoints, credentials, names), then
+//! creates each exchange in `Registry::global()`, where
+//! `Registry::global().get::<Exchange<Kraken>>("kraken")` finds it from
+//! any thread. docs/service.md is the reference.
+
+mod config;
+mod credentials;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orderwire_engine::gateway::{
+    Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Outputs, RateBudget,
+    Registry, RegistryError, RequestCallback, Submission, SubmitError,
+};
+use orderwire_engine::{ConnectionConfig, EngineConfig, TlsConfig};
+use orderwire_protocol::model::{Request, Subscription, Symbol, inline};
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::Venue;
+use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams, Credentials, Signer};
+use orderwire_protocol::venue::kraken::{Kraken, Tier};
+
+pub use self::config::{
+    Channel, ConfigError, ConfigErrorKind, CredentialNames, EngineSection, ExchangeSection,
+    GatewaySection, Limited, ServiceConfig, SubscriptionSection, VenueKind, Wait,
+};
+pub use self::credentials::{CredentialSource, ed25519_key_from_pem};
+
+use crate::mock::binance::{MockBinance, MockConfig as BinanceMockConfig};
+use crate::mock::kraken::{MockConfig as KrakenMockConfig, MockKraken};
+
+/// How to start.
+#[derive(Clone, Default)]
+pub struct StartOptions {
+    /// Start the mock venues in process and point every exchange at its
+    /// venue's mock, with the mock's credentials (no keys needed).
+    pub mock: bool,
+    /// Called for every request of every exchange when it ends.
+    pub on_request: Option<RequestCallback>,
+    /// The registry to create the exchanges in (default: the global one).
+    pub registry: Option<&'static Registry>,
+}
+
+/// Why a service did not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The config is wrong (file, line, field, reason).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A mock venue did not start.
+    #[error("mock {venue}: {error}")]
+    Mock {
+        /// Which.
+        venue: &'static str,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// An exchange did not start, or its name is taken in the registry.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+/// One started exchange, whatever its venue.
+#[derive(Clone)]
+pub enum ServiceExchange {
+    /// Kraken.
+    Kraken(Arc<Exchange<Kraken>>),
+    /// Binance's WebSocket API.
+    Binance(Arc<Exchange<BinanceApi>>),
+    /// Binance's market streams.
+    BinanceStreams(Arc<Exchange<BinanceStreams>>),
+}
+
+macro_rules! each {
+    ($self:expr, $exchange:ident => $body:expr) => {
+        match $self {
+            ServiceExchange::Kraken($exchange) => $body,
+            ServiceExchange::Binance($exchange) => $body,
+            ServiceExchange::BinanceStreams($exchange) => $body,
+        }
+    };
+}
+
+impl ServiceExchange {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        each!(self, e => e.name())
+    }
+
+    /// The venue's name in events.
+    pub fn venue(&self) -> &'static str {
+        each!(self, e => e.gateway().core().lock().venue().name())
+    }
+
+    /// See [`Exchange::poll`].
+    pub fn poll(&self, on_event: impl FnMut(&GatewayEvent, &Outputs)) -> usize {
+        each!(self, e => e.poll(on_event))
+    }
+
+    /// See [`Exchange::submit`].
+    pub fn submit(&self, request: Request<'_>) -> Result<Submission, SubmitError> {
+        each!(self, e => e.submit(request))
+    }
+
+    /// Whether it takes orders.
+    pub fn takes_orders(&self) -> bool {
+        each!(self, e => e.gateway().core().lock().capabilities().order_entry)
+    }
+
+    /// See [`Exchange::shutdown`].
+    pub fn shutdown(&self, grace: Duration) {
+        each!(self, e => e.shutdown(grace))
+    }
+}
+
+/// A started service: its exchanges (also in the registry) and the mocks it
+/// started. Dropping it shuts everything down.
+pub struct Service {
+    exchanges: Vec<(ServiceExchange, Plan)>,
+    registry: &'static Registry,
+    _kraken_mock: Option<MockKraken>,
+    _binance_mock: Option<MockBinance>,
+}
+
+/// What an exchange was made from, kept for the shutdown.
+#[derive(Clone)]
+struct Plan {
+    cancel_on_shutdown: bool,
+    symbols: Vec<Symbol>,
+}
+
+impl Service {
+    /// The exchanges, in config order.
+    pub fn exchanges(&self) -> impl Iterator<Item = &ServiceExchange> {
+        self.exchanges.iter().map(|(e, _)| e)
+    }
+
+    /// Shuts down cleanly: cancels open orders where the config says so
+    /// (the dead-man switch, where configured, covers what is left), then
+    /// closes every connection with a close handshake, and takes the
+    /// exchanges out of the registry.
+    pub fn shutdown(&mut self, grace: Duration) {
+        for (exchange, plan) in &self.exchanges {
+            if plan.cancel_on_shutdown && exchange.takes_orders() {
+                cancel_everything(exchange, &plan.symbols);
+            }
+        }
+        // The cancels' answers, briefly.
+        let until = std::time::Instant::now() + grace.min(Duration::from_millis(500));
+        while std::time::Instant::now() < until {
+            let mut busy = 0;
+            for (exchange, _) in &self.exchanges {
+                busy += exchange.poll(|_, _| {});
+            }
+            if busy == 0 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        for (exchange, _) in self.exchanges.drain(..) {
+            exchange.shutdown(grace);
+            remove(self.registry, &exchange);
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.shutdown(Duration::from_millis(200));
+    }
+}
+
+fn remove(registry: &Registry, exchange: &ServiceExchange) {
+    match exchange {
+        ServiceExchange::Kraken(e) => {
+            registry.remove::<Exchange<Kraken>>(e.name());
+        }
+        ServiceExchange::Binance(e) => {
+            registry.remove::<Exchange<BinanceApi>>(e.name());
+        }
+        ServiceExchange::BinanceStreams(e) => {
+            registry.remove::<Exchange<BinanceStreams>>(e.name());
+        }
+    }
+}
+
+fn cancel_everything(exchange: &ServiceExchange, symbols: &[Symbol]) {
+    let result = match exchange {
+        // Kraken cancels every pair at once.
+        ServiceExchange::Kraken(_) => exchange.submit(Request::CancelAll { symbol: None }),
+        _ => symbols
+            .iter()
+            .map(|s| exchange.submit(Request::CancelAll { symbol: Some(*s) }))
+            .find(Result::is_err)
+            .unwrap_or(Ok(Submission::Queued)),
+    };
+    if let Err(error) = result {
+        tracing::warn!(exchange = exchange.name(), %error, "cancel on shutdown not sent");
+    } else {
+        tracing::info!(exchange = exchange.name(), "open orders canceled on shutdown");
+    }
+}
+
+/// Everything an exchange needs, resolved before anything connects.
+struct Resolved {
+    name: String,
+    kind: VenueKind,
+    url: String,
+    tls: Option<TlsConfig>,
+    engine: EngineConfig,
+    gateway: GatewayConfig,
+    credentials: ResolvedCredentials,
+    budget: Option<String>,
+    plan: Plan,
+}
+
+enum ResolvedCredentials {
+    None,
+    Kraken { token: Secret, tier: Tier },
+    Binance { api_key: Secret, signer: Signer, logon: bool },
+}
+
+/// Starts every exchange of `config` in `Registry::global()`.
+pub fn start(config: &ServiceConfig) -> Result<Service, ServiceError> {
+    start_with(config, StartOptions::default())
+}
+
+/// Starts every exchange of `config`, with options (the mocks, a callback).
+pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Service, ServiceError> {
+    let registry = options.registry.unwrap_or_else(Registry::global);
+    let dotenv = config.env_file.clone().map_or_else(
+        || config.path.with_file_name(".env"),
+        |path| config.path.parent().map_or(path.clone(), |dir| dir.join(&path)),
+    );
+    let source = CredentialSource::new(Some(&dotenv)).map_err(|reason| ConfigError {
+        file: dotenv.clone(),
+        line: None,
+        field: None,
+        kind: ConfigErrorKind::Invalid(reason),
+    })?;
+    let needs = |kind: VenueKind| {
+        options.mock
+            && config
+                .ws_apis
+                .iter()
+                .any(|e| *e.exchange.get_ref() == kind || (kind == VenueKind::Binance && *e.exchange.get_ref() == VenueKind::BinanceStreams))
+    };
+    let kraken_mock = needs(VenueKind::Kraken)
+        .then(|| MockKraken::start(KrakenMockConfig::default()))
+        .transpose()
+        .map_err(|error| ServiceError::Mock { venue: "kraken", error })?;
+    let binance_mock = needs(VenueKind::Binance)
+        .then(|| MockBinance::start(BinanceMockConfig::default()))
+        .transpose()
+        .map_err(|error| ServiceError::Mock { venue: "binance", error })?;
+    let mocks = Mocks {
+        kraken: kraken_mock.as_ref(),
+        binance: binance_mock.as_ref(),
+    };
+    // Everything checked first: nothing connects if anything is wrong.
+    let mut resolved = Vec::new();
+    for (index, exchange) in config.ws_apis.iter().enumerate() {
+        resolved.push(resolve(config, index, exchange, &source, &mocks)?);
+    }
+    let mut budgets: HashMap<String, RateBudget> = HashMap::new();
+    let mut service = Service {
+        exchanges: Vec::new(),
+        registry,
+        _kraken_mock: None,
+        _binance_mock: None,
+    };
+    for mut plan in resolved {
+        if let Some(name) = &plan.budget {
+            let budget = budgets.entry(name.clone()).or_insert_with(|| {
+                RateBudget::new(rate_policy(&plan), plan.gateway.rate_headroom_percent)
+            });
+            plan.gateway.rate_budget = Some(budget.clone());
+        }
+        let exchange = create(registry, plan, options.on_request.clone())?;
+        tracing::info!(exchange = exchange.0.name(), venue = exchange.0.venue(), "exchange created");
+        service.exchanges.push(exchange);
+    }
+    service._kraken_mock = kraken_mock;
+    service._binance_mock = binance_mock;
+    Ok(service)
+}
+
+struct Mocks<'a> {
+    kraken: Option<&'a MockKraken>,
+    binance: Option<&'a MockBinance>,
+}
+
+/// The venue's rate policy, for a shared budget.
+fn rate_policy(plan: &Resolved) -> orderwire_protocol::venue::RatePolicy {
+    match (&plan.kind, &plan.credentials) {
+        (VenueKind::Kraken, ResolvedCredentials::Kraken { tier, .. }) => {
+            Kraken::new(None, *tier).rate_policy()
+        }
+        (VenueKind::BinanceStreams, _) => BinanceStreams::new().rate_policy(),
+        (VenueKind::Kraken, _) => Kraken::public().rate_policy(),
+        (VenueKind::Binance, _) => BinanceApi::new(None).rate_policy(),
+    }
+}
+
+fn resolve(
+    config: &ServiceConfig,
+    index: usize,
+    exchange: &ExchangeSection,
+    source: &CredentialSource,
+    mocks: &Mocks<'_>,
+) -> Result<Resolved, ConfigError> {
+    let kind = *exchange.exchange.get_ref();
+    let field = |name: &str| format!("ws_apis[{index}].{name}");
+    let endpoint_span = exchange.endpoint.as_ref().map(toml::Spanned::span);
+    let endpoint = exchange
+        .endpoint
+        .as_ref()
+        .map_or("production", |e| e.get_ref().as_str());
+    let mocked = mocks.kraken.is_some() || mocks.binance.is_some();
+    let (url, tls) = if mocked {
+        mock_endpoint(kind, mocks)
+    } else {
+        let url = match (endpoint, kind) {
+            ("production", VenueKind::Kraken) => "wss://ws-auth.kraken.com/v2".to_owned(),
+            ("testnet", VenueKind::Kraken) => "wss://beta-ws-auth.kraken.com/v2".to_owned(),
+            ("production", VenueKind::Binance) => {
+                "wss://ws-api.binance.com:443/ws-api/v3".to_owned()
+            }
+            ("testnet", VenueKind::Binance) => {
+                "wss://ws-api.testnet.binance.vision/ws-api/v3".to_owned()
+            }
+            ("production", VenueKind::BinanceStreams) => {
+                "wss://stream.binance.com:9443/ws".to_owned()
+            }
+            ("testnet", VenueKind::BinanceStreams) => {
+                "wss://stream.testnet.binance.vision/ws".to_owned()
+            }
+            ("mock", _) => {
+                return Err(config.error(
+                    endpoint_span,
+                    field("endpoint"),
+                    ConfigErrorKind::BadUrl("`mock` needs the mocks started (--mock)".into()),
+                ));
+            }
+            (url, _) => {
+                check_url(url).map_err(|reason| {
+                    config.error(endpoint_span.clone(), field("endpoint"), ConfigErrorKind::BadUrl(reason))
+                })?;
+                url.to_owned()
+            }
+        };
+        (url, None)
+    };
+    let tier = exchange
+        .tier
+        .as_ref()
+        .and_then(|t| config::kraken_tier(t.get_ref()))
+        .unwrap_or_default();
+    let names = &exchange.credentials;
+    let secret = |name: &Option<toml::Spanned<String>>, what: &'static str| {
+        let Some(variable) = name else {
+            return Err(config.error(
+                Some(exchange.exchange.span()),
+                field("credentials"),
+                ConfigErrorKind::MissingCredential(what),
+            ));
+        };
+        source.get(variable.get_ref()).ok_or_else(|| {
+            config.error(
+                Some(variable.span()),
+                field(&format!("credentials.{what}")),
+                ConfigErrorKind::MissingSecret {
+                    variable: variable.get_ref().clone(),
+                },
+            )
+        })
+    };
+    let credentials = match (kind, mocked) {
+        (VenueKind::BinanceStreams, _) => ResolvedCredentials::None,
+        (VenueKind::Kraken, true) => ResolvedCredentials::Kraken {
+            token: Secret::new(mocks.kraken.map_or("", |m| m.token())),
+            tier,
+        },
+        (VenueKind::Kraken, false) => ResolvedCredentials::Kraken {
+            token: secret(&names.token, "token")?,
+            tier,
+        },
+        (VenueKind::Binance, true) => {
+            let mock = BinanceMockConfig::default();
+            ResolvedCredentials::Binance {
+                api_key: Secret::new(mock.api_key),
+                signer: Signer::Hmac(Secret::new(mock.hmac_secret.unwrap_or_default())),
+                logon: false,
+            }
+        }
+        (VenueKind::Binance, false) => {
+            let api_key = secret(&names.api_key, "api_key")?;
+            let (signer, logon) = match (&names.hmac_secret, &names.ed25519_key_file) {
+                (Some(_), _) => (Signer::Hmac(secret(&names.hmac_secret, "hmac_secret")?), false),
+                (None, Some(variable)) => {
+                    let path = secret(&names.ed25519_key_file, "ed25519_key_file")?;
+                    let pem = std::fs::read_to_string(path.expose()).map_err(|e| {
+                        config.error(
+                            Some(variable.span()),
+                            field("credentials.ed25519_key_file"),
+                            ConfigErrorKind::Invalid(format!(
+                                "the key file named by {} cannot be read: {}",
+                                variable.get_ref(),
+                                e.kind()
+                            )),
+                        )
+                    })?;
+                    let key = ed25519_key_from_pem(&pem).map_err(|reason| {
+                        config.error(
+                            Some(variable.span()),
+                            field("credentials.ed25519_key_file"),
+                            ConfigErrorKind::Invalid(reason.to_owned()),
+                        )
+                    })?;
+                    (Signer::ed25519_from_bytes(&key), true)
+                }
+                (None, None) => {
+                    return Err(config.error(
+                        Some(exchange.exchange.span()),
+                        field("credentials"),
+                        ConfigErrorKind::MissingCredential("hmac_secret or ed25519_key_file"),
+                    ));
+                }
+            };
+            ResolvedCredentials::Binance {
+                api_key,
+                signer,
+                logon,
+            }
+        }
+    };
+    let mut subscriptions = Vec::new();
+    let mut symbols = Vec::new();
+    for (n, sub) in exchange.subscriptions.iter().enumerate() {
+        let mut listed = Vec::new();
+        for symbol in &sub.symbols {
+            let Some(symbol) = inline(symbol) else {
+                return Err(config.error(
+                    Some(exchange.name.span()),
+                    field(&format!("subscriptions[{n}].symbols")),
+                    ConfigErrorKind::Invalid(format!("symbol {symbol:?} is too long")),
+                ));
+            };
+            listed.push(symbol);
+            if !symbols.contains(&symbol) {
+                symbols.push(symbol);
+            }
+        }
+        subscriptions.push(match sub.channel {
+            Channel::Book => Subscription::Book {
+                symbols: listed,
+                depth: sub.depth.unwrap_or(10),
+            },
+            Channel::Trades => Subscription::Trades { symbols: listed },
+            Channel::Ticker => Subscription::Ticker { symbols: listed },
+            Channel::Executions => Subscription::Executions {
+                snapshot_orders: true,
+                snapshot_trades: false,
+            },
+        });
+    }
+    let gateway_section = config.gateway_section(exchange);
+    let mut gateway = gateway_section.apply(GatewayConfig::default());
+    gateway.subscriptions = subscriptions;
+    Ok(Resolved {
+        name: exchange.name.get_ref().clone(),
+        kind,
+        url,
+        tls,
+        engine: config.engine_section(exchange).apply(EngineConfig {
+            thread_name: format!("orderwire-{}", exchange.name.get_ref()),
+            ..EngineConfig::default()
+        }),
+        gateway,
+        credentials,
+        budget: exchange.rate_budget.clone(),
+        plan: Plan {
+            cancel_on_shutdown: gateway_section.cancel_on_shutdown.unwrap_or(false),
+            symbols,
+        },
+    })
+}
+
+/// A usable `ws://` or `wss://` URL with a host.
+fn check_url(url: &str) -> Result<(), String> {
+    let uri: tungstenite::http::Uri = url.parse().map_err(|e| format!("{url:?}: {e}"))?;
+    match uri.scheme_str() {
+        Some("ws" | "wss") => {}
+        _ => return Err(format!("{url:?}: the scheme must be ws or wss")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("{url:?}: no host"));
+    }
+    Ok(())
+}
+
+fn mock_endpoint(kind: VenueKind, mocks: &Mocks<'_>) -> (String, Option<TlsConfig>) {
+    let trust = |ca: PathBuf| TlsConfig::with_extra_ca_file(&ca).ok();
+    match (kind, mocks.kraken, mocks.binance) {
+        (VenueKind::Kraken, Some(mock), _) => (mock.url(), trust(mock.ca_file())),
+        (VenueKind::Binance, _, Some(mock)) => (mock.api_url(), trust(mock.ca_file())),
+        (VenueKind::BinanceStreams, _, Some(mock)) => (mock.streams_url(), trust(mock.ca_file())),
+        // `start_with` starts a mock for every venue the config names.
+        _ => (String::new(), None),
+    }
+}
+
+fn create(
+    registry: &Registry,
+    plan: Resolved,
+    on_request: Option<RequestCallback>,
+) -> Result<(ServiceExchange, Plan), RegistryError> {
+    let mut connection = ConnectionConfig::new(plan.url.clone());
+    connection.tls = plan.tls.clone();
+    let config = ExchangeConfig {
+        engine: plan.engine,
+        connection,
+        gateway: plan.gateway,
+        on_request,
+        token_fetch: None,
+    };
+    let name = plan.name.as_str();
+    let exchange = match (plan.kind, plan.credentials) {
+        (VenueKind::Kraken, ResolvedCredentials::Kraken { token, tier }) => {
+            ServiceExchange::Kraken(registry.create(name, || {
+                Exchange::start(name, Kraken::new(Some(token), tier), config).map_err(text)
+            })?)
+        }
+        (VenueKind::Binance, ResolvedCredentials::Binance { api_key, signer, logon }) => {
+            let mut codec = BinanceApi::new(Some(Credentials { api_key, signer }));
+            codec.set_session_logon(logon);
+            ServiceExchange::Binance(registry.create(name, || Exchange::start(name, codec, config).map_err(text))?)
+        }
+        (VenueKind::BinanceStreams, _) => ServiceExchange::BinanceStreams(
+            registry.create(name, || {
+                Exchange::start(name, BinanceStreams::new(), config).map_err(text)
+            })?,
+        ),
+        // `resolve` pairs every venue with its credentials.
+        (_, _) => {
+            return Err(RegistryError::Build {
+                id: name.to_owned(),
+                error: Arc::new(ExchangeErrorText(
+                    "credentials do not match the venue".to_owned(),
+                )),
+            });
+        }
+    };
+    Ok((exchange, plan.plan))
+}
+
+/// An exchange's start error as text: the engine's error hands back the
+/// connection config, which is not `Sync`, and the registry keeps errors
+/// shareable.
+#[derive(Debug)]
+struct ExchangeErrorText(String);
+
+fn text(error: impl std::fmt::Display) -> ExchangeErrorText {
+    ExchangeErrorText(error.to_string())
+}
+
+impl std::fmt::Display for ExchangeErrorText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ExchangeErrorText {}
