@@ -6,6 +6,8 @@
 pub mod decode;
 pub mod demo;
 pub mod demo_binance;
+pub mod metrics;
 pub mod mock;
+pub mod run;
 pub mod service;
 pub mod venues;

@@ -30,6 +30,64 @@ enum Command {
     Decode(DecodeArgs),
     /// Talk to a WebSocket server: stdin lines out, messages to stdout.
     Wscat(wscat::Args),
+    /// Start the exchanges a service config names and print their events
+    /// (or a live summary) until Ctrl-C, then shut down cleanly.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The service config (orderwire.toml; docs/service.md).
+    #[arg(long)]
+    config: std::path::PathBuf,
+    /// Start the mock venues in process and use them (no keys, no network).
+    #[arg(long)]
+    mock: bool,
+    /// A live summary once a second instead of every event.
+    #[arg(long)]
+    summary: bool,
+    /// Log level or filter (error, warn, info, debug, trace, or a tracing
+    /// filter such as `orderwire_engine=debug`); logs go to stderr.
+    #[arg(long, default_value = "info")]
+    log_level: String,
+    /// Logs as JSON lines.
+    #[arg(long)]
+    log_json: bool,
+    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
+    #[arg(long)]
+    metrics: Option<std::net::SocketAddr>,
+    /// Stop after this many seconds (default: at Ctrl-C).
+    #[arg(long)]
+    duration: Option<f64>,
+}
+
+fn run(args: RunArgs) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
+        .map_err(|e| format!("--log-level {:?}: {e}", args.log_level))?;
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if args.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let on_signal = stop.clone();
+    ctrlc::set_handler(move || on_signal.store(true, std::sync::atomic::Ordering::Relaxed))
+        .map_err(|e| format!("Ctrl-C handler: {e}"))?;
+    let options = orderwire::run::RunOptions {
+        config: args.config,
+        mock: args.mock,
+        summary: args.summary,
+        metrics: args.metrics,
+        duration: args
+            .duration
+            .map(|s| std::time::Duration::from_secs_f64(s.max(0.0))),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::LineWriter::new(stdout.lock());
+    orderwire::run::run(&options, stop, &mut out, |_| {}).map(|_| ())
 }
 
 #[derive(clap::Args)]
@@ -107,6 +165,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo(args),
         Command::Decode(args) => decode(args),
         Command::Wscat(args) => wscat::run(args),
+        Command::Run(args) => run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

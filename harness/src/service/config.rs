@@ -140,6 +140,10 @@ pub struct ExchangeSection {
     pub exchange: Spanned<VenueKind>,
     /// `production` (default), `testnet`, `mock`, or a `ws://`/`wss://` URL.
     pub endpoint: Option<Spanned<String>>,
+    /// A PEM file of extra CA certificates to trust besides Mozilla's roots
+    /// (a private deployment, a local mock); relative to the config file.
+    /// Verification stays on.
+    pub tls_ca_file: Option<Spanned<PathBuf>>,
     /// Kraken's rate tier: `starter` (default), `intermediate`, `pro`.
     pub tier: Option<Spanned<String>>,
     /// Exchanges naming the same budget share one rate limiter (one key,
@@ -148,6 +152,10 @@ pub struct ExchangeSection {
     /// The environment variables holding the credentials.
     #[serde(default)]
     pub credentials: CredentialNames,
+    /// The pairs this exchange trades, besides those its subscriptions
+    /// name: `cancel_on_shutdown` cancels per pair on Binance.
+    #[serde(default)]
+    pub symbols: Vec<String>,
     /// Subscribed at every (re)connect.
     #[serde(default)]
     pub subscriptions: Vec<SubscriptionSection>,
@@ -324,6 +332,19 @@ impl ServiceConfig {
                 ));
             }
             let gateway = self.gateway_section(exchange);
+            if let (Some(timeout), Some(refresh)) =
+                (gateway.dead_man_timeout_s, gateway.dead_man_refresh_s)
+            {
+                if timeout > 0 && (refresh == 0 || refresh >= timeout) {
+                    return Err(self.error(
+                        Some(exchange.name.span()),
+                        format!("ws_apis[{index}].gateway.dead_man_refresh_s"),
+                        ConfigErrorKind::Invalid(format!(
+                            "the switch must be refreshed more often than it fires ({refresh} s against {timeout} s)"
+                        )),
+                    ));
+                }
+            }
             if gateway.dead_man_timeout_s.is_some() != gateway.dead_man_refresh_s.is_some() {
                 return Err(self.error(
                     Some(exchange.name.span()),
@@ -381,7 +402,10 @@ impl ServiceConfig {
 
 impl EngineSection {
     /// Over the engine's defaults.
-    pub fn apply(&self, mut config: orderwire_engine::EngineConfig) -> orderwire_engine::EngineConfig {
+    pub fn apply(
+        &self,
+        mut config: orderwire_engine::EngineConfig,
+    ) -> orderwire_engine::EngineConfig {
         config.core = self.core.or(config.core);
         if let Some(wait) = self.wait {
             config.wait = match wait {
@@ -420,7 +444,10 @@ impl GatewaySection {
         if let Some(priority) = self.cancel_priority {
             config.cancel_priority = priority;
         }
-        if let (Some(timeout), Some(refresh)) = (self.dead_man_timeout_s, self.dead_man_refresh_s)
+        // A timeout of 0 turns the switch off (for one exchange, over a
+        // default that has it).
+        if let (Some(timeout @ 1..), Some(refresh)) =
+            (self.dead_man_timeout_s, self.dead_man_refresh_s)
         {
             config.dead_man = Some(DeadManSwitch {
                 timeout: Duration::from_secs(timeout),
@@ -453,6 +480,9 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     // Spans fall on character boundaries; anything else counts as the end.
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }

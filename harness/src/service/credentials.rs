@@ -30,9 +30,8 @@ impl CredentialSource {
     pub fn new(dotenv: Option<&Path>) -> Result<CredentialSource, String> {
         let mut map = HashMap::new();
         if let Some(path) = dotenv.filter(|p| p.exists()) {
-            let entries = dotenvy::from_path_iter(path).map_err(|e| {
-                format!("{}: {}", path.display(), describe(&e))
-            })?;
+            let entries = dotenvy::from_path_iter(path)
+                .map_err(|e| format!("{}: {}", path.display(), describe(&e)))?;
             for entry in entries {
                 let (name, value) =
                     entry.map_err(|e| format!("{}: {}", path.display(), describe(&e)))?;
@@ -80,7 +79,9 @@ pub fn ed25519_key_from_pem(pem: &str) -> Result<[u8; 32], &'static str> {
         .decode(body)
         .map_err(|_| "not base64 PEM")?;
     match der.strip_prefix(&PREFIX[..]) {
-        Some(key) => key.try_into().map_err(|_| "not an Ed25519 PKCS#8 private key"),
+        Some(key) => key
+            .try_into()
+            .map_err(|_| "not an Ed25519 PKCS#8 private key"),
         None => Err("not an Ed25519 PKCS#8 private key"),
     }
 }
@@ -96,6 +97,9 @@ mod tests {
         let key = ed25519_key_from_pem(pem).unwrap();
         assert_eq!(key[0], 0xd4);
         assert_eq!(key[31], 0x42);
-        assert!(ed25519_key_from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_err());
+        assert!(
+            ed25519_key_from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .is_err()
+        );
     }
 }

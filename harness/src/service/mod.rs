@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_engine::gateway::{
-    Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Outputs, RateBudget,
-    Registry, RegistryError, RequestCallback, Submission, SubmitError,
+    Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Outputs, RateBudget, Registry,
+    RegistryError, RequestCallback, Submission, SubmitError,
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig, TlsConfig};
 use orderwire_protocol::model::{Request, Subscription, Symbol, inline};
@@ -192,6 +192,14 @@ fn cancel_everything(exchange: &ServiceExchange, symbols: &[Symbol]) {
     let result = match exchange {
         // Kraken cancels every pair at once.
         ServiceExchange::Kraken(_) => exchange.submit(Request::CancelAll { symbol: None }),
+        // Binance cancels per pair: the pairs the config names.
+        _ if symbols.is_empty() => {
+            tracing::warn!(
+                exchange = exchange.name(),
+                "cancel_on_shutdown: no pairs named in the subscriptions, nothing canceled"
+            );
+            return;
+        }
         _ => symbols
             .iter()
             .map(|s| exchange.submit(Request::CancelAll { symbol: Some(*s) }))
@@ -201,7 +209,10 @@ fn cancel_everything(exchange: &ServiceExchange, symbols: &[Symbol]) {
     if let Err(error) = result {
         tracing::warn!(exchange = exchange.name(), %error, "cancel on shutdown not sent");
     } else {
-        tracing::info!(exchange = exchange.name(), "open orders canceled on shutdown");
+        tracing::info!(
+            exchange = exchange.name(),
+            "open orders canceled on shutdown"
+        );
     }
 }
 
@@ -220,8 +231,15 @@ struct Resolved {
 
 enum ResolvedCredentials {
     None,
-    Kraken { token: Secret, tier: Tier },
-    Binance { api_key: Secret, signer: Signer, logon: bool },
+    Kraken {
+        token: Secret,
+        tier: Tier,
+    },
+    Binance {
+        api_key: Secret,
+        signer: Signer,
+        logon: bool,
+    },
 }
 
 /// Starts every exchange of `config` in `Registry::global()`.
@@ -234,7 +252,12 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
     let registry = options.registry.unwrap_or_else(Registry::global);
     let dotenv = config.env_file.clone().map_or_else(
         || config.path.with_file_name(".env"),
-        |path| config.path.parent().map_or(path.clone(), |dir| dir.join(&path)),
+        |path| {
+            config
+                .path
+                .parent()
+                .map_or(path.clone(), |dir| dir.join(&path))
+        },
     );
     let source = CredentialSource::new(Some(&dotenv)).map_err(|reason| ConfigError {
         file: dotenv.clone(),
@@ -244,19 +267,26 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
     })?;
     let needs = |kind: VenueKind| {
         options.mock
-            && config
-                .ws_apis
-                .iter()
-                .any(|e| *e.exchange.get_ref() == kind || (kind == VenueKind::Binance && *e.exchange.get_ref() == VenueKind::BinanceStreams))
+            && config.ws_apis.iter().any(|e| {
+                *e.exchange.get_ref() == kind
+                    || (kind == VenueKind::Binance
+                        && *e.exchange.get_ref() == VenueKind::BinanceStreams)
+            })
     };
     let kraken_mock = needs(VenueKind::Kraken)
         .then(|| MockKraken::start(KrakenMockConfig::default()))
         .transpose()
-        .map_err(|error| ServiceError::Mock { venue: "kraken", error })?;
+        .map_err(|error| ServiceError::Mock {
+            venue: "kraken",
+            error,
+        })?;
     let binance_mock = needs(VenueKind::Binance)
         .then(|| MockBinance::start(BinanceMockConfig::default()))
         .transpose()
-        .map_err(|error| ServiceError::Mock { venue: "binance", error })?;
+        .map_err(|error| ServiceError::Mock {
+            venue: "binance",
+            error,
+        })?;
     let mocks = Mocks {
         kraken: kraken_mock.as_ref(),
         binance: binance_mock.as_ref(),
@@ -281,7 +311,11 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
             plan.gateway.rate_budget = Some(budget.clone());
         }
         let exchange = create(registry, plan, options.on_request.clone())?;
-        tracing::info!(exchange = exchange.0.name(), venue = exchange.0.venue(), "exchange created");
+        tracing::info!(
+            exchange = exchange.0.name(),
+            venue = exchange.0.venue(),
+            "exchange created"
+        );
         service.exchanges.push(exchange);
     }
     service._kraken_mock = kraken_mock;
@@ -348,12 +382,32 @@ fn resolve(
             }
             (url, _) => {
                 check_url(url).map_err(|reason| {
-                    config.error(endpoint_span.clone(), field("endpoint"), ConfigErrorKind::BadUrl(reason))
+                    config.error(
+                        endpoint_span.clone(),
+                        field("endpoint"),
+                        ConfigErrorKind::BadUrl(reason),
+                    )
                 })?;
                 url.to_owned()
             }
         };
-        (url, None)
+        let tls = match &exchange.tls_ca_file {
+            None => None,
+            Some(file) => {
+                let path = config
+                    .path
+                    .parent()
+                    .map_or_else(|| file.get_ref().clone(), |dir| dir.join(file.get_ref()));
+                Some(TlsConfig::with_extra_ca_file(&path).map_err(|e| {
+                    config.error(
+                        Some(file.span()),
+                        field("tls_ca_file"),
+                        ConfigErrorKind::Invalid(e.to_string()),
+                    )
+                })?)
+            }
+        };
+        (url, tls)
     };
     let tier = exchange
         .tier
@@ -400,7 +454,10 @@ fn resolve(
         (VenueKind::Binance, false) => {
             let api_key = secret(&names.api_key, "api_key")?;
             let (signer, logon) = match (&names.hmac_secret, &names.ed25519_key_file) {
-                (Some(_), _) => (Signer::Hmac(secret(&names.hmac_secret, "hmac_secret")?), false),
+                (Some(_), _) => (
+                    Signer::Hmac(secret(&names.hmac_secret, "hmac_secret")?),
+                    false,
+                ),
                 (None, Some(variable)) => {
                     let path = secret(&names.ed25519_key_file, "ed25519_key_file")?;
                     let pem = std::fs::read_to_string(path.expose()).map_err(|e| {
@@ -440,6 +497,16 @@ fn resolve(
     };
     let mut subscriptions = Vec::new();
     let mut symbols = Vec::new();
+    for symbol in &exchange.symbols {
+        let Some(symbol) = inline(symbol) else {
+            return Err(config.error(
+                Some(exchange.name.span()),
+                field("symbols"),
+                ConfigErrorKind::Invalid(format!("symbol {symbol:?} is too long")),
+            ));
+        };
+        symbols.push(symbol);
+    }
     for (n, sub) in exchange.subscriptions.iter().enumerate() {
         let mut listed = Vec::new();
         for symbol in &sub.symbols {
@@ -535,16 +602,25 @@ fn create(
                 Exchange::start(name, Kraken::new(Some(token), tier), config).map_err(text)
             })?)
         }
-        (VenueKind::Binance, ResolvedCredentials::Binance { api_key, signer, logon }) => {
+        (
+            VenueKind::Binance,
+            ResolvedCredentials::Binance {
+                api_key,
+                signer,
+                logon,
+            },
+        ) => {
             let mut codec = BinanceApi::new(Some(Credentials { api_key, signer }));
             codec.set_session_logon(logon);
-            ServiceExchange::Binance(registry.create(name, || Exchange::start(name, codec, config).map_err(text))?)
+            ServiceExchange::Binance(
+                registry.create(name, || Exchange::start(name, codec, config).map_err(text))?,
+            )
         }
-        (VenueKind::BinanceStreams, _) => ServiceExchange::BinanceStreams(
-            registry.create(name, || {
+        (VenueKind::BinanceStreams, _) => {
+            ServiceExchange::BinanceStreams(registry.create(name, || {
                 Exchange::start(name, BinanceStreams::new(), config).map_err(text)
-            })?,
-        ),
+            })?)
+        }
         // `resolve` pairs every venue with its credentials.
         (_, _) => {
             return Err(RegistryError::Build {

@@ -917,7 +917,8 @@ impl<V: Venue> GatewayCore<V> {
             );
         }
         self.last_sent = now;
-        if self.config.dead_man.is_some() {
+        // A switch cancels orders: only where orders are placed.
+        if self.config.dead_man.is_some() && self.capabilities.order_entry {
             self.dead_man_next = Some(now);
         }
     }
@@ -1173,8 +1174,18 @@ impl<V: Venue> GatewayCore<V> {
                 // The switch is refreshed ahead of anything rate-limited: it
                 // costs nothing on the trading counter, and a missed refresh
                 // cancels every order.
-                self.send_housekeeping(now, Request::CancelAllAfter { timeout_secs });
-                self.dead_man_next = Some(now + switch.refresh_every);
+                if self.send_housekeeping(now, Request::CancelAllAfter { timeout_secs }) {
+                    self.dead_man_next =
+                        Some(now + switch.refresh_every.max(Duration::from_secs(1)));
+                } else {
+                    // The venue has no such switch (or refused to encode
+                    // it): reported once, not retried on every timer.
+                    tracing::warn!(
+                        venue = self.venue.name(),
+                        "dead-man switch not supported; off"
+                    );
+                    self.dead_man_next = None;
+                }
             }
         }
         if let Some(every) = self.keepalive.app_ping_every {
@@ -1193,7 +1204,7 @@ impl<V: Venue> GatewayCore<V> {
 
     /// Sends a request the gateway makes itself (keepalive, dead-man switch,
     /// resubscribe) outside the rate-limit FIFO; a failure is reported.
-    fn send_housekeeping(&mut self, now: Instant, request: Request<'_>) {
+    fn send_housekeeping(&mut self, now: Instant, request: Request<'_>) -> bool {
         let charge = Charge {
             method: request.method(),
             symbol: None,
@@ -1204,11 +1215,15 @@ impl<V: Venue> GatewayCore<V> {
         if let Some(budget) = self.limiter.as_mut() {
             budget.with(|limiter| limiter.charge(now.as_nanos(), &charge));
         }
-        if let Err(error) = self.send_now(now, &request, &charge, SubmitOptions::default()) {
-            self.out.events.push(GatewayEvent::Dropped {
-                method: request.method(),
-                error,
-            });
+        match self.send_now(now, &request, &charge, SubmitOptions::default()) {
+            Ok(_) => true,
+            Err(error) => {
+                self.out.events.push(GatewayEvent::Dropped {
+                    method: request.method(),
+                    error,
+                });
+                false
+            }
         }
     }
 

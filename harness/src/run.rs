@@ -1,0 +1,208 @@
+//! `orderwire run --config FILE`: starts the exchanges and subscriptions a
+//! service config names and prints their normalised events as `decode`
+//! does (one JSON object per line), or a live summary, until Ctrl-C (or
+//! `--duration`); then shuts down cleanly (cancels where the config says,
+//! close handshakes). Optionally serves Prometheus metrics.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use orderwire_engine::gateway::{GatewayEvent, Outputs};
+use orderwire_protocol::model::{Event, Events, write_event_json, write_json_string};
+
+use crate::metrics::{self, Counters, event_type};
+use crate::service::{self, ServiceConfig, ServiceExchange, StartOptions};
+
+/// What `run` does.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The service config.
+    pub config: PathBuf,
+    /// Start the mock venues in process.
+    pub mock: bool,
+    /// A live summary (once a second) instead of every event.
+    pub summary: bool,
+    /// Serve Prometheus metrics here.
+    pub metrics: Option<SocketAddr>,
+    /// Stop after this long (default: at Ctrl-C).
+    pub duration: Option<Duration>,
+}
+
+/// What a run saw.
+#[derive(Debug, Default, Clone)]
+pub struct RunReport {
+    /// Events by exchange and type.
+    pub counts: BTreeMap<(String, String), u64>,
+    /// Where metrics were served, if they were.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// Runs until `stop` is set or the duration ends; events go to `out`.
+/// `on_metrics` is told the metrics address once it is bound.
+pub fn run(
+    options: &RunOptions,
+    stop: Arc<AtomicBool>,
+    out: &mut impl Write,
+    mut on_metrics: impl FnMut(SocketAddr),
+) -> Result<RunReport, String> {
+    let config = ServiceConfig::load(&options.config).map_err(|e| e.to_string())?;
+    let mut service = service::start_with(
+        &config,
+        StartOptions {
+            mock: options.mock,
+            ..StartOptions::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let exchanges: Vec<ServiceExchange> = service.exchanges().cloned().collect();
+    tracing::info!(
+        exchanges = exchanges.len(),
+        mock = options.mock,
+        "service started"
+    );
+    let counters = Counters::default();
+    let mut report = RunReport::default();
+    let metrics_stop = Arc::new(AtomicBool::new(false));
+    let mut metrics_thread = None;
+    if let Some(addr) = options.metrics {
+        let registry = metrics::registry(&counters, exchanges.clone());
+        let (bound, thread) = metrics::serve(addr, registry, metrics_stop.clone())
+            .map_err(|e| format!("metrics on {addr}: {e}"))?;
+        tracing::info!(%bound, "metrics served");
+        report.metrics = Some(bound);
+        on_metrics(bound);
+        metrics_thread = Some(thread);
+    }
+    let started = Instant::now();
+    let mut last_summary = Instant::now();
+    let mut line = Vec::with_capacity(512);
+    let mut events = Events::default();
+    while !stop.load(Ordering::Relaxed) && options.duration.is_none_or(|d| started.elapsed() < d) {
+        let mut busy = 0;
+        for exchange in &exchanges {
+            let venue = exchange.venue();
+            let name = exchange.name().to_owned();
+            busy += exchange.poll(|event, outputs| {
+                counters.observe(&name, event);
+                let kind = gateway_event_type(event);
+                *report
+                    .counts
+                    .entry((name.clone(), kind.to_owned()))
+                    .or_default() += 1;
+                if !options.summary {
+                    line.clear();
+                    write_gateway_event(venue, &name, event, outputs, &mut events, &mut line);
+                    line.push(b'\n');
+                    let _ = out.write_all(&line);
+                }
+            });
+        }
+        if options.summary && last_summary.elapsed() >= Duration::from_secs(1) {
+            last_summary = Instant::now();
+            let _ = writeln!(out, "{}", summary_line(&report, started.elapsed()));
+        }
+        let _ = out.flush();
+        if busy == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    tracing::info!("shutting down");
+    service.shutdown(Duration::from_secs(1));
+    metrics_stop.store(true, Ordering::Relaxed);
+    if let Some(thread) = metrics_thread {
+        let _ = thread.join();
+    }
+    if options.summary {
+        let _ = writeln!(out, "{}", summary_line(&report, started.elapsed()));
+    }
+    Ok(report)
+}
+
+/// `12.0 s | kraken: book_snapshot 2, trade 5 | ...`
+fn summary_line(report: &RunReport, elapsed: Duration) -> String {
+    let mut text = format!("{:.1} s", elapsed.as_secs_f64());
+    let mut current = "";
+    for ((exchange, kind), count) in &report.counts {
+        if exchange != current {
+            text.push_str(&format!(" | {exchange}:"));
+            current = exchange;
+        } else {
+            text.push(',');
+        }
+        text.push_str(&format!(" {kind} {count}"));
+    }
+    text
+}
+
+/// The type a gateway event is counted under.
+pub fn gateway_event_type(event: &GatewayEvent) -> &'static str {
+    match event {
+        GatewayEvent::Market(e) | GatewayEvent::Reply(e) | GatewayEvent::Problem(e) => {
+            event_type(e)
+        }
+        GatewayEvent::Fill(_) => "fill",
+        GatewayEvent::Order(_) => "order_state",
+        GatewayEvent::TimedOut { .. } => "timed_out",
+        GatewayEvent::Released { .. } => "released",
+        GatewayEvent::Dropped { .. } => "dropped",
+        GatewayEvent::Connection(_) => "connection",
+        GatewayEvent::Recycle { .. } => "recycle",
+        GatewayEvent::SubscriptionSilent { .. } => "subscription_silent",
+        GatewayEvent::SubscriptionResumed { .. } => "subscription_resumed",
+        _ => "other",
+    }
+}
+
+/// One JSON line: venue events as `decode` prints them (with the exchange
+/// name added), the gateway's own as `{"type":"gateway",...}`.
+fn write_gateway_event(
+    venue: &str,
+    exchange: &str,
+    event: &GatewayEvent,
+    outputs: &Outputs,
+    scratch: &mut Events,
+    out: &mut Vec<u8>,
+) {
+    let venue_event = match event {
+        GatewayEvent::Market(e) | GatewayEvent::Reply(e) | GatewayEvent::Problem(e) => Some(e),
+        _ => None,
+    };
+    let fill;
+    let venue_event = match (venue_event, event) {
+        (Some(e), _) => Some(e),
+        (None, GatewayEvent::Fill(f)) => {
+            fill = Event::Fill(f.clone());
+            Some(&fill)
+        }
+        _ => None,
+    };
+    if let Some(event) = venue_event {
+        if matches!(event, Event::Book(_)) {
+            scratch.levels.clear();
+            scratch.levels.extend_from_slice(&outputs.levels);
+        }
+        write_event_json(venue, event, scratch, out);
+        // `"exchange":` after the venue's fields.
+        if out.last() == Some(&b'}') {
+            out.pop();
+            out.extend_from_slice(b",\"exchange\":");
+            write_json_string(exchange, out);
+            out.push(b'}');
+        }
+        return;
+    }
+    out.extend_from_slice(b"{\"venue\":");
+    write_json_string(venue, out);
+    out.extend_from_slice(b",\"exchange\":");
+    write_json_string(exchange, out);
+    out.extend_from_slice(b",\"type\":\"gateway\",\"event\":");
+    write_json_string(gateway_event_type(event), out);
+    out.extend_from_slice(b",\"detail\":");
+    write_json_string(&format!("{event:?}"), out);
+    out.push(b'}');
+}

@@ -1,0 +1,370 @@
+//! The service config and `orderwire::service::start`: one test per kind of
+//! config error (each with its file, line and field), credentials from a
+//! `.env` file, exchanges found in `Registry::global()`, secrets absent from
+//! every Debug, Display, log line, callback text and event, and `orderwire
+//! run --config examples/service.toml --mock` for a bounded time, with its
+//! metrics scraped.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use orderwire::mock::kraken::{MockConfig, MockKraken};
+use orderwire::run::{RunOptions, run};
+use orderwire::service::{ConfigErrorKind, ServiceConfig, StartOptions, start, start_with};
+use orderwire_engine::gateway::{
+    Exchange, GatewayEvent, Registry, RequestCallback, RequestOutcome,
+};
+use orderwire_protocol::model::{Event, NewOrder, OrderKind, Side, TimeInForce, inline};
+use orderwire_protocol::venue::kraken::Kraken;
+
+/// A fresh directory under the target dir for one test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("service-{test}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn parse(text: &str) -> Result<ServiceConfig, orderwire::service::ConfigError> {
+    ServiceConfig::parse(Path::new("orderwire.toml"), text)
+}
+
+#[test]
+fn an_unknown_venue_names_the_line_and_the_choices() {
+    let error = parse("[[ws_apis]]\nname = \"a\"\nexchange = \"krakn\"\n").unwrap_err();
+    assert_eq!(error.line.map(|l| l.0), Some(3));
+    let text = error.to_string();
+    assert!(text.starts_with("orderwire.toml:3:"), "{text}");
+    assert!(text.contains("krakn") && text.contains("kraken"), "{text}");
+}
+
+#[test]
+fn an_unknown_key_is_refused_with_its_line() {
+    let error = parse("[gateway]\nrequest_timeout = 5\n").unwrap_err();
+    assert_eq!(error.line.map(|l| l.0), Some(2));
+    assert!(matches!(error.kind, ConfigErrorKind::Syntax(_)));
+    assert!(error.to_string().contains("request_timeout"), "{error}");
+}
+
+#[test]
+fn a_bad_url_names_the_field() {
+    let text = "[[ws_apis]]\nname = \"a\"\nexchange = \"kraken\"\nendpoint = \"http://example.com\"\ncredentials = { token = \"ORDERWIRE_TEST_UNSET_1\" }\n";
+    let config = parse(text).unwrap();
+    let Err(error) = start(&config) else {
+        panic!("started")
+    };
+    let text = error.to_string();
+    assert!(text.starts_with("orderwire.toml:4:"), "{text}");
+    assert!(
+        text.contains("ws_apis[0].endpoint") && text.contains("scheme"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_duplicate_name_is_refused_at_the_second() {
+    let text = "[[ws_apis]]\nname = \"a\"\nexchange = \"binance_streams\"\n\n[[ws_apis]]\nname = \"a\"\nexchange = \"binance_streams\"\n";
+    let error = parse(text).unwrap_err();
+    assert_eq!(error.line.map(|l| l.0), Some(6));
+    assert_eq!(error.field.as_deref(), Some("ws_apis[1].name"));
+    assert!(matches!(error.kind, ConfigErrorKind::DuplicateName(_)));
+}
+
+#[test]
+fn a_missing_secret_names_the_variable_and_nothing_connects() {
+    let text = "[[ws_apis]]\nname = \"missing\"\nexchange = \"kraken\"\nendpoint = \"wss://127.0.0.1:9/v2\"\ncredentials = { token = \"ORDERWIRE_TEST_UNSET_2\" }\n";
+    let config = parse(text).unwrap();
+    let Err(error) = start(&config) else {
+        panic!("started")
+    };
+    let text = error.to_string();
+    assert!(text.contains("ORDERWIRE_TEST_UNSET_2"), "{text}");
+    assert!(text.starts_with("orderwire.toml:5:"), "{text}");
+    assert!(text.contains("ws_apis[0].credentials.token"), "{text}");
+    assert!(
+        Registry::global()
+            .get::<Exchange<Kraken>>("missing")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_venue_without_its_credential_says_which() {
+    let text = "[[ws_apis]]\nname = \"b\"\nexchange = \"binance\"\ncredentials = { api_key = \"ORDERWIRE_TEST_UNSET_3\" }\n";
+    let config = parse(text).unwrap();
+    let error = start(&config).err().unwrap().to_string();
+    assert!(error.contains("ORDERWIRE_TEST_UNSET_3"), "{error}");
+}
+
+#[test]
+fn dead_man_settings_that_cannot_work_are_refused() {
+    let text = "[gateway]\ndead_man_timeout_s = 60\ndead_man_refresh_s = 60\n[[ws_apis]]\nname = \"k\"\nexchange = \"kraken\"\n";
+    let error = parse(text).unwrap_err();
+    assert!(matches!(error.kind, ConfigErrorKind::Invalid(_)), "{error}");
+}
+
+/// Captured log lines, from every thread.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn logs() -> Logs {
+    static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .init();
+        logs
+    })
+    .clone()
+}
+
+/// The token comes from a `.env` beside the config (the variable is not in
+/// the environment), the exchange is found in `Registry::global()`, an
+/// order goes through, and the token appears in none of the Debug and
+/// Display texts, log lines, callback texts or events.
+#[test]
+fn credentials_from_dotenv_and_secrets_nowhere() {
+    let logs = logs();
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    let token = mock.token().to_owned();
+    let dir = scratch("dotenv");
+    std::fs::copy(mock.ca_file(), dir.join("mock-ca.pem")).unwrap();
+    std::fs::write(
+        dir.join(".env"),
+        format!("ORDERWIRE_TEST_DOTENV_TOKEN={token}\n"),
+    )
+    .unwrap();
+    let config_path = dir.join("orderwire.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[[ws_apis]]\nname = \"kraken-dotenv\"\nexchange = \"kraken\"\nendpoint = \"{}\"\ntls_ca_file = \"mock-ca.pem\"\ncredentials = {{ token = \"ORDERWIRE_TEST_DOTENV_TOKEN\" }}\nsubscriptions = [{{ channel = \"executions\" }}]\n",
+            mock.url()
+        ),
+    )
+    .unwrap();
+    assert!(std::env::var("ORDERWIRE_TEST_DOTENV_TOKEN").is_err());
+    let config = ServiceConfig::load(&config_path).unwrap();
+    let texts: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = texts.clone();
+    let callback: RequestCallback = Arc::new(move |outcome: &RequestOutcome<'_>| {
+        let mut text = format!("{outcome:?}");
+        outcome.write_default(&mut text).unwrap();
+        sink.lock().unwrap().push(text);
+    });
+    let mut service = start_with(
+        &config,
+        StartOptions {
+            on_request: Some(callback),
+            ..StartOptions::default()
+        },
+    )
+    .unwrap();
+    let kraken = Registry::global()
+        .get::<Exchange<Kraken>>("kraken-dotenv")
+        .expect("in the global registry");
+    let mut seen = Vec::new();
+    let mut poll_until = |kraken: &Exchange<Kraken>, done: &dyn Fn(&[String]) -> bool| {
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while !done(&seen) && std::time::Instant::now() < until {
+            kraken.poll(|event, _| seen.push(format!("{event:?}")));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        seen.clone()
+    };
+    // The executions subscription needs the token: acknowledged, it came
+    // from the .env file.
+    let acked = poll_until(&kraken, &|s: &[String]| {
+        s.iter()
+            .any(|e| e.contains("executions") && e.contains("ok: true"))
+    });
+    assert!(
+        acked
+            .iter()
+            .any(|e| e.contains("executions") && e.contains("ok: true")),
+        "{acked:?}"
+    );
+    kraken
+        .place_order(&NewOrder {
+            client_order_id: inline("svc-1").unwrap(),
+            symbol: inline("BTC/USD").unwrap(),
+            side: Side::Buy,
+            kind: OrderKind::Limit,
+            price: Some("40000.0".parse().unwrap()),
+            qty: "0.01".parse().unwrap(),
+            time_in_force: TimeInForce::GoodTillCanceled,
+            post_only: false,
+        })
+        .unwrap();
+    let events = poll_until(&kraken, &|s: &[String]| {
+        s.iter().any(|e| e.contains("OrderAck"))
+    });
+    assert!(events.iter().any(|e| e.contains("OrderAck")), "{events:?}");
+    let _ = GatewayEvent::Market(Event::Heartbeat);
+    service.shutdown(Duration::from_millis(500));
+    let callbacks = texts.lock().unwrap().join("\n");
+    assert!(
+        callbacks.contains("add_order") && callbacks.contains(r#""token":"***""#),
+        "{callbacks}"
+    );
+    let log_text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(log_text.contains("exchange created"), "logs were captured");
+    let everything = [
+        format!("{config:?}"),
+        format!(
+            "{:?}",
+            orderwire::service::CredentialSource::new(Some(&dir.join(".env"))).unwrap()
+        ),
+        format!("{kraken:?}", kraken = kraken.gateway().core().lock()),
+        callbacks,
+        events.join("\n"),
+        log_text,
+    ];
+    for (n, text) in everything.iter().enumerate() {
+        assert!(!text.contains(&token), "the token leaked into text {n}");
+    }
+    assert!(
+        Registry::global()
+            .get::<Exchange<Kraken>>("kraken-dotenv")
+            .is_none(),
+        "removed at shutdown"
+    );
+}
+
+/// `orderwire run --config examples/service.toml --mock` through the
+/// library, for two seconds, with its metrics scraped while it runs.
+#[test]
+fn run_the_example_against_the_mocks_and_scrape_its_metrics() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/service.toml");
+    let scraped: Arc<Mutex<String>> = Arc::default();
+    let sink = scraped.clone();
+    let mut out = Vec::new();
+    let report = run(
+        &RunOptions {
+            config: example,
+            mock: true,
+            summary: false,
+            metrics: Some("127.0.0.1:0".parse().unwrap()),
+            duration: Some(Duration::from_secs(2)),
+        },
+        Arc::new(AtomicBool::new(false)),
+        &mut out,
+        move |addr| {
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(1_200));
+                let mut stream = std::net::TcpStream::connect(addr).unwrap();
+                stream
+                    .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .unwrap();
+                let mut body = String::new();
+                stream.read_to_string(&mut body).unwrap();
+                *sink.lock().unwrap() = body;
+            });
+        },
+    )
+    .unwrap();
+    let printed = String::from_utf8(out).unwrap();
+    assert!(
+        printed
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+    assert!(printed.contains(r#""type":"book_snapshot""#), "{printed}");
+    assert!(
+        printed.contains(r#""type":"ticker""#)
+            && printed.contains(r#""exchange":"binance-streams""#)
+    );
+    let count = |exchange: &str, kind: &str| {
+        report
+            .counts
+            .get(&(exchange.to_owned(), kind.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(count("kraken", "book_snapshot"), 1);
+    std::thread::sleep(Duration::from_millis(100));
+    let metrics = scraped.lock().unwrap().clone();
+    assert!(metrics.starts_with("HTTP/1.1 200 OK"), "{metrics}");
+    let line = |prefix: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
+            .to_owned()
+    };
+    assert!(
+        line(r#"orderwire_messages_total{exchange="kraken",type="book_snapshot"}"#).ends_with(" 1")
+    );
+    // Two subscribes and a dead-man refresh on Kraken, answered.
+    assert!(line(r#"orderwire_request_latency_seconds_count{exchange="kraken",venue="kraken",method="subscribe"}"#).ends_with(" 2"));
+    assert!(line(r#"orderwire_request_latency_seconds_bucket{le="10.0",exchange="kraken",venue="kraken",method="subscribe"}"#).ends_with(" 2"));
+    assert!(line(r#"orderwire_request_latency_seconds_bucket{le="+Inf",exchange="kraken",venue="kraken",method="subscribe"}"#).ends_with(" 2"));
+    assert!(line(r#"orderwire_orders{exchange="kraken",state="new"}"#).ends_with(" 0"));
+    assert!(line(r#"orderwire_reconnects_total{exchange="binance-streams"}"#).ends_with(" 0"));
+    assert!(
+        line(r#"orderwire_subscription_alarms_total{exchange="kraken",channel="book"}"#)
+            .ends_with(" 0")
+    );
+    for name in [
+        "orderwire_reconnects",
+        "orderwire_rate_limit_waits",
+        "orderwire_subscription_alarms",
+        "orderwire_request_timeouts",
+    ] {
+        assert!(
+            metrics.contains(&format!("# TYPE {name} counter")),
+            "{name} in\n{metrics}"
+        );
+    }
+}
+
+/// The binary itself, for a bounded time: exit 0 and JSON lines.
+#[test]
+fn the_run_command_exits_cleanly_after_its_duration() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/service.toml");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_orderwire"))
+        .args(["run", "--config"])
+        .arg(&example)
+        .args([
+            "--mock",
+            "--duration",
+            "1.5",
+            "--log-json",
+            "--log-level",
+            "info",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains(r#""type":"book_snapshot""#), "{stdout}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{stderr}"
+    );
+    assert!(stderr.contains("shutting down"));
+}
