@@ -568,6 +568,7 @@ impl Connection {
                             self.phase = Phase::Closing;
                         }
                     }
+                    tracing::info!(conn = self.id.0, attempt = self.opens, "connected");
                     out.emit(EngineEvent::Connected {
                         conn: self.id,
                         attempt: self.opens,
@@ -656,6 +657,8 @@ impl Connection {
         }
         self.ws = None;
         self.read_deferred = false;
+        // Handshake and TLS failures arrive here too, as the reason.
+        tracing::warn!(conn = self.id.0, reason = ?reason, "disconnected");
         out.emit(EngineEvent::Disconnected {
             conn: self.id,
             reason,
@@ -669,6 +672,12 @@ impl Connection {
             Some((attempt, at)) => {
                 self.phase = Phase::Waiting;
                 self.phase_deadline = Some(at);
+                tracing::info!(
+                    conn = self.id.0,
+                    attempt,
+                    backoff_ms = (at - now_ns) / 1_000_000,
+                    "reconnecting"
+                );
                 out.emit(EngineEvent::Reconnecting {
                     conn: self.id,
                     attempt,
@@ -688,6 +697,7 @@ impl Connection {
                         reason: Rejection::Closing,
                     });
                 }
+                tracing::info!(conn = self.id.0, "closed");
                 out.emit(EngineEvent::Closed { conn: self.id });
             }
         }

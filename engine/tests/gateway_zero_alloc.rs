@@ -91,6 +91,13 @@ fn the_order_path_with_per_request_callbacks_allocates_nothing() {
 /// Place, ack, update, cancel, ack, update, `WARM_UP + MEASURED` times;
 /// returns the allocations counted after the warm-up and the cycles run.
 fn kraken_cycles(callback: Option<RequestCallback>) -> (u64, usize) {
+    // Logging on, at debug, on this thread: the steady state must log
+    // nothing (a formatted line would allocate and fail the count).
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(std::io::sink)
+        .finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
     let venue = Kraken::new(
         Some(Secret::new("sekrit-token")),
         Tier::Custom {

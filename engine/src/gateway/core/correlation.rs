@@ -212,6 +212,15 @@ impl<V: Venue> GatewayCore<V> {
                 Method::Place | Method::BatchPlace,
                 Event::OrderReject(_) | Event::Throttled { .. },
             ) => {
+                if let Event::OrderReject(reject) = event {
+                    tracing::info!(
+                        venue = self.venue.name(),
+                        client_order_id = order.as_str(),
+                        code = ?reject.code,
+                        reason = ?reject.reason,
+                        "order rejected"
+                    );
+                }
                 self.apply(order, OrderStatus::Rejected, Cause::Reject);
             }
             (Method::QueryOrder, Event::OrderReject(reject))

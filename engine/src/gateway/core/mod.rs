@@ -447,8 +447,20 @@ impl<V: Venue> GatewayCore<V> {
             Err(ready_at) => match self.config.when_limited {
                 WhenLimited::Queue { capacity } => {
                     if self.queue.len() >= capacity {
+                        tracing::warn!(
+                            venue = self.venue.name(),
+                            capacity,
+                            "rate-limit queue full; refused"
+                        );
                         return Err(SubmitError::QueueFull);
                     }
+                    tracing::debug!(
+                        venue = self.venue.name(),
+                        method = charge.method.as_str(),
+                        queued = self.queue.len() + 1,
+                        ready_in_us = ready_at.saturating_duration_since(now).as_micros(),
+                        "rate limit: request waits"
+                    );
                     self.register_orders(&request);
                     let queued = Queued {
                         request: request.to_owned_request(),
@@ -1175,6 +1187,11 @@ impl<V: Venue> GatewayCore<V> {
                 // costs nothing on the trading counter, and a missed refresh
                 // cancels every order.
                 if self.send_housekeeping(now, Request::CancelAllAfter { timeout_secs }) {
+                    tracing::debug!(
+                        venue = self.venue.name(),
+                        timeout_secs,
+                        "dead-man switch refreshed"
+                    );
                     self.dead_man_next =
                         Some(now + switch.refresh_every.max(Duration::from_secs(1)));
                 } else {
@@ -1239,6 +1256,12 @@ impl<V: Venue> GatewayCore<V> {
                 continue;
             };
             let method = expired.summary.method;
+            tracing::warn!(
+                venue = self.venue.name(),
+                req_id,
+                method = method.as_str(),
+                "request timed out; its orders are unknown until reconciled"
+            );
             self.out
                 .events
                 .push(GatewayEvent::TimedOut { req_id, method });

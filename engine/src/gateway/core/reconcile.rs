@@ -105,6 +105,12 @@ impl<V: Venue> GatewayCore<V> {
         } else {
             OrderStatus::Rejected
         };
+        tracing::info!(
+            venue = self.venue.name(),
+            client_order_id = id.as_str(),
+            status = status.as_str(),
+            "reconciled: the venue has no such order"
+        );
         if let Some(event) = self.orders.transition(id, status, Cause::Reconciled) {
             self.out.events.push(GatewayEvent::Order(event));
         }
@@ -125,6 +131,11 @@ impl<V: Venue> GatewayCore<V> {
                 order: OrderRef::ClientOrderId(id),
                 symbol,
             };
+            tracing::info!(
+                venue = self.venue.name(),
+                client_order_id = id.as_str(),
+                "reconciling an unknown order by query"
+            );
             if let Err(error) = self.submit(now, request) {
                 self.out.events.push(GatewayEvent::Dropped {
                     method: Method::QueryOrder,
@@ -159,6 +170,11 @@ impl<V: Venue> GatewayCore<V> {
                 (*id, status)
             })
             .collect();
+        tracing::info!(
+            venue = self.venue.name(),
+            settled = settle.len(),
+            "reconciled from the snapshot: unknown orders absent from it closed"
+        );
         for (id, status) in settle {
             if let Some(event) = self.orders.transition(&id, status, Cause::Reconciled) {
                 self.out.events.push(GatewayEvent::Order(event));

@@ -101,6 +101,12 @@ impl<V: Venue> GatewayCore<V> {
         let resume = until.map_or(now + std::time::Duration::from_secs(1), |wall| {
             Instant(u64::try_from(wall.saturating_sub(self.wall_offset_ns)).unwrap_or(0))
         });
+        tracing::warn!(
+            venue = self.venue.name(),
+            req_id,
+            back_off_ms = resume.saturating_duration_since(now).as_millis(),
+            "the venue refused for its rate limit; backing off"
+        );
         if let Some(budget) = self.limiter.as_mut() {
             budget.with(|limiter| limiter.block_until(resume.max(now).as_nanos()));
         }
