@@ -66,6 +66,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         .map_err(|e| format!("--log-level {:?}: {e}", args.log_level))?;
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if args.log_json {
         logs.json().init();

@@ -368,3 +368,46 @@ fn the_run_command_exits_cleanly_after_its_duration() {
     );
     assert!(stderr.contains("shutting down"));
 }
+
+/// Ctrl-C (SIGINT) stops `orderwire run` cleanly: the shutdown runs (the
+/// cancels the config asks for, the close handshakes) and it exits 0.
+#[test]
+fn the_run_command_shuts_down_cleanly_on_ctrl_c() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/service.toml");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orderwire"))
+        .args(["run", "--config"])
+        .arg(&example)
+        .args(["--mock", "--summary", "--log-level", "info"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first summary line: the service is up.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.contains("kraken:"), "{first}");
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("shutting down"), "{stderr}");
+    assert!(
+        stderr.contains("open orders canceled on shutdown"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("closed"),
+        "the close handshakes ran: {stderr}"
+    );
+}
