@@ -73,9 +73,10 @@ pub fn run(
                 Event::SnapshotEnd { .. }
                 | Event::RateUsage(_)
                 | Event::NeedBookSnapshot { .. } => continue,
-                Event::Error(_) | Event::ChecksumMismatch { .. } | Event::SequenceGap { .. } => {
-                    errors += 1
-                }
+                Event::Error(_)
+                | Event::VenueError { .. }
+                | Event::ChecksumMismatch { .. }
+                | Event::SequenceGap { .. } => errors += 1,
                 _ => {}
             }
             out.clear();

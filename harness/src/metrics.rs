@@ -94,7 +94,7 @@ pub fn event_type(event: &Event) -> &'static str {
         Event::Balance(_) => "balance",
         Event::Response(_) => "response",
         Event::Heartbeat => "heartbeat",
-        Event::Error(_) => "error",
+        Event::Error(_) | Event::VenueError { .. } => "error",
         _ => "other",
     }
 }

@@ -297,6 +297,14 @@ pub enum Event {
     Heartbeat,
     /// Something the codec could not use; decoding goes on.
     Error(String),
+    /// An error the venue sent, with its own name for it (Upbit
+    /// `{"error":{"name":"NO_TICKET","message":..}}`).
+    VenueError {
+        /// The venue's name or code (`NO_TICKET`, `INVALID_AUTH`).
+        name: String,
+        /// Its message.
+        message: String,
+    },
     /// The local book no longer matches the venue's checksum: resubscribe.
     ChecksumMismatch {
         /// Pair.

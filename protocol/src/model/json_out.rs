@@ -108,6 +108,11 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
             w.str_field("type", Some("error"));
             w.str_field("message", Some(message));
         }
+        Event::VenueError { name, message } => {
+            w.str_field("type", Some("error"));
+            w.str_field("message", Some(message));
+            w.str_field("name", Some(name));
+        }
         Event::ChecksumMismatch {
             symbol,
             expected,

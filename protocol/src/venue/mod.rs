@@ -11,6 +11,7 @@ pub mod kraken;
 mod offline;
 mod policy;
 mod redact;
+pub mod upbit;
 
 pub use io::{
     BookKind, Capabilities, Correlation, Ctx, Expect, FRAME_CAPACITY, FrameKind, Frames, Reconcile,
