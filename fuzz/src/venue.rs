@@ -101,3 +101,31 @@ pub(crate) fn binance_api(data: &[u8]) {
         }
     }
 }
+
+/// Decodes the input as one Upbit binary frame, then each line of it as a
+/// frame of its own: nothing may panic, every event must render as JSON,
+/// and every book's ranges must lie inside the decoded levels.
+pub(crate) fn upbit_decode(data: &[u8]) {
+    use orderwire_protocol::model::Event;
+    use orderwire_protocol::venue::upbit::Upbit;
+    let mut codec = Upbit::public();
+    let mut offline = Offline::new(0);
+    let mut events = Events::default();
+    let mut out = Vec::new();
+    for message in std::iter::once(data).chain(data.split(|b| *b == b'\n')) {
+        let mut bytes = message.to_vec();
+        events.clear();
+        let _ = offline.decode(&mut codec, FrameKind::Binary, &mut bytes, &mut events);
+        assert_eq!(bytes, message, "decode leaves the message as received");
+        for event in &events.list {
+            if let Event::Book(book) = event {
+                assert!(
+                    book.bids.end <= events.levels.len() && book.asks.end <= events.levels.len()
+                );
+            }
+            out.clear();
+            write_event_json("upbit", event, &events, &mut out);
+            assert!(std::str::from_utf8(&out).is_ok() || std::str::from_utf8(message).is_err());
+        }
+    }
+}

@@ -63,3 +63,8 @@ fn binance_stream_corpus() {
 fn binance_api_corpus() {
     replay("binance_api", venue::binance_api);
 }
+
+#[test]
+fn upbit_decode_corpus() {
+    replay("upbit_decode", venue::upbit_decode);
+}
