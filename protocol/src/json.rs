@@ -156,6 +156,11 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The whole input (for a later scanner at a saved position).
+    pub fn input(&self) -> &'a [u8] {
+        self.input
+    }
+
     /// Byte offset of the cursor.
     pub fn position(&self) -> usize {
         self.pos

@@ -7,6 +7,8 @@
 //! the type, which may come anywhere in the object, decides what they mean
 //! (`ap` is avg_price in myOrder and ask_price in an orderbook unit).
 
+use arrayvec::ArrayVec;
+
 use crate::json::{Kind, RawStr, Scanner};
 use crate::model::{
     Balance, BookEvent, Event, Events, Fill, Level, Liquidity, OrderStatus, OrderUpdate, Side,
@@ -19,83 +21,37 @@ fn field(field: &'static str, why: &'static str) -> DecodeError {
     DecodeError::Field { field, why }
 }
 
-/// The fields a message may carry, by their DEFAULT and SIMPLE names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Slot {
-    Type,
-    Code,
-    TradePrice,
-    TradeVolume,
-    AskBid,
-    SequentialId,
-    TradeTimestamp,
-    Timestamp,
-    AccTradeVolume24h,
-    Units,
-    Uuid,
-    State,
-    TradeUuid,
-    Price,
-    Volume,
-    RemainingVolume,
-    ExecutedVolume,
-    TradeFee,
-    IsMaker,
-    Identifier,
-    Assets,
-    Status,
-    Error,
-}
-
-const SLOTS: usize = 23;
-
-/// (DEFAULT name, SIMPLE name, slot). Older guide examples say `market` /
-/// `mk` where the tables say `code` / `cd`: both are read. The deprecated
-/// SIMPLE `ts` (trade_status) is deliberately absent.
-const NAMES: [(&str, &str, Slot); 24] = [
-    ("type", "ty", Slot::Type),
-    ("code", "cd", Slot::Code),
-    ("market", "mk", Slot::Code),
-    ("trade_price", "tp", Slot::TradePrice),
-    ("trade_volume", "tv", Slot::TradeVolume),
-    ("ask_bid", "ab", Slot::AskBid),
-    ("sequential_id", "sid", Slot::SequentialId),
-    ("trade_timestamp", "ttms", Slot::TradeTimestamp),
-    ("timestamp", "tms", Slot::Timestamp),
-    ("acc_trade_volume_24h", "atv24h", Slot::AccTradeVolume24h),
-    ("orderbook_units", "obu", Slot::Units),
-    ("uuid", "uid", Slot::Uuid),
-    ("state", "s", Slot::State),
-    ("trade_uuid", "tuid", Slot::TradeUuid),
-    ("price", "p", Slot::Price),
-    ("volume", "v", Slot::Volume),
-    ("remaining_volume", "rv", Slot::RemainingVolume),
-    ("executed_volume", "ev", Slot::ExecutedVolume),
-    ("trade_fee", "tf", Slot::TradeFee),
-    ("is_maker", "im", Slot::IsMaker),
-    ("identifier", "id", Slot::Identifier),
-    ("assets", "ast", Slot::Assets),
-    ("status", "status", Slot::Status),
-    ("error", "error", Slot::Error),
-];
-
-fn slot_of(key: &[u8]) -> Option<Slot> {
-    NAMES
-        .iter()
-        .find(|(long, short, _)| long.as_bytes() == key || short.as_bytes() == key)
-        .map(|(_, _, slot)| *slot)
-}
-
-/// Where each field's value sits in the message (start of the value).
+/// A message's fields, read in one pass. Every field kept means the same
+/// whatever the type (the one SIMPLE key that does not, `ap`, is avg_price
+/// at the top level and is not read), so values are parsed as they come;
+/// the nested lists (units, assets, the error) are read once the type is
+/// known.
 #[derive(Default)]
-struct Found {
-    at: [Option<usize>; SLOTS],
-}
-
-impl Found {
-    fn get(&self, slot: Slot) -> Option<usize> {
-        self.at[slot as usize]
-    }
+struct Fields<'a> {
+    kind: Option<&'a str>,
+    code: Option<&'a str>,
+    trade_price: Option<Decimal>,
+    trade_volume: Option<Decimal>,
+    ask_bid: Option<&'a str>,
+    sequential_id: Option<&'a str>,
+    trade_timestamp: Option<u64>,
+    timestamp: Option<u64>,
+    acc_trade_volume_24h: Option<Decimal>,
+    /// The book's ask and bid runs in `Events::levels`.
+    book: Option<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+    uuid: Option<&'a str>,
+    state: Option<&'a str>,
+    trade_uuid: Option<&'a str>,
+    price: Option<Decimal>,
+    volume: Option<Decimal>,
+    remaining_volume: Option<Decimal>,
+    executed_volume: Option<Decimal>,
+    trade_fee: Option<Decimal>,
+    is_maker: Option<bool>,
+    identifier: Option<&'a str>,
+    assets: Option<usize>,
+    status: Option<&'a str>,
+    error: Option<usize>,
 }
 
 /// Decodes one message: an object, or an array of objects.
@@ -106,39 +62,68 @@ pub(crate) fn decode_message(message: &[u8], out: &mut Events) -> Result<(), Dec
         Kind::Array => {
             scanner.begin_array()?;
             while scanner.next_element()? {
-                let start = scanner.position();
-                scanner.skip_value()?;
-                let one = scanner.since(start);
-                decode_object(one, out)?;
+                decode_object(&mut scanner, out)?;
             }
             Ok(())
         }
-        Kind::Object => decode_object(trimmed, out),
+        Kind::Object => decode_object(&mut scanner, out),
         _ => Err(field("message", "neither an object nor an array")),
     }
 }
 
-fn decode_object(object: &[u8], out: &mut Events) -> Result<(), DecodeError> {
-    let mut scanner = Scanner::new(object);
-    let mut found = Found::default();
+fn decode_object<'a>(scanner: &mut Scanner<'a>, out: &mut Events) -> Result<(), DecodeError> {
+    let mut f = Fields::default();
     scanner.begin_object()?;
     while let Some(key) = scanner.next_key()? {
-        if let Some(slot) = slot_of(key.raw) {
-            found.at[slot as usize] = Some(scanner.position());
+        // DEFAULT and SIMPLE names; older guide examples say `market` /
+        // `mk` for `code` / `cd`. The deprecated SIMPLE `ts`
+        // (trade_status) is deliberately not read.
+        match key.raw {
+            b"ty" | b"type" => f.kind = text(scanner, "type")?,
+            b"cd" | b"code" | b"mk" | b"market" => f.code = text(scanner, "code")?,
+            b"tp" | b"trade_price" => f.trade_price = decimal(scanner, "trade_price")?,
+            b"tv" | b"trade_volume" => f.trade_volume = decimal(scanner, "trade_volume")?,
+            b"ab" | b"ask_bid" => f.ask_bid = text(scanner, "ask_bid")?,
+            b"sid" | b"sequential_id" => f.sequential_id = raw_id(scanner)?,
+            b"ttms" | b"trade_timestamp" => f.trade_timestamp = millis(scanner)?,
+            b"tms" | b"timestamp" => f.timestamp = millis(scanner)?,
+            b"atv24h" | b"acc_trade_volume_24h" => {
+                f.acc_trade_volume_24h = decimal(scanner, "acc_trade_volume_24h")?;
+            }
+            // Only orderbooks carry units: read at once, in this pass.
+            b"obu" | b"orderbook_units" => f.book = Some(read_units(scanner, out)?),
+            b"uid" | b"uuid" => f.uuid = text(scanner, "uuid")?,
+            b"s" | b"state" => f.state = text(scanner, "state")?,
+            b"tuid" | b"trade_uuid" => f.trade_uuid = text(scanner, "trade_uuid")?,
+            b"p" | b"price" => f.price = decimal(scanner, "price")?,
+            b"v" | b"volume" => f.volume = decimal(scanner, "volume")?,
+            b"rv" | b"remaining_volume" => {
+                f.remaining_volume = decimal(scanner, "remaining_volume")?;
+            }
+            b"ev" | b"executed_volume" => f.executed_volume = decimal(scanner, "executed_volume")?,
+            b"tf" | b"trade_fee" => f.trade_fee = decimal(scanner, "trade_fee")?,
+            b"im" | b"is_maker" => f.is_maker = boolean(scanner)?,
+            b"id" | b"identifier" => f.identifier = text(scanner, "identifier")?,
+            b"ast" | b"assets" => f.assets = Some(skip_at(scanner)?),
+            b"status" => f.status = text(scanner, "status")?,
+            b"error" => f.error = Some(skip_at(scanner)?),
+            _ => {
+                scanner.skip_value()?;
+            }
         }
-        scanner.skip_value()?;
     }
-    let read = Reader { object, found };
-    if read.found.get(Slot::Error).is_some() {
+    let read = Reader {
+        input: scanner.input(),
+        f: &f,
+    };
+    if read.f.error.is_some() {
         return read.venue_error(out);
     }
-    if let Some(status) = read.text(Slot::Status)? {
-        if status == "UP" {
-            out.list.push(Event::Heartbeat);
-            return Ok(());
-        }
+    if read.f.status == Some("UP") {
+        out.list.push(Event::Heartbeat);
+        return Ok(());
     }
-    match read.text(Slot::Type)? {
+    match read.f.kind {
         Some("trade") => read.trade(out),
         Some("ticker") => read.ticker(out),
         Some("orderbook") => read.orderbook(out),
@@ -149,105 +134,93 @@ fn decode_object(object: &[u8], out: &mut Events) -> Result<(), DecodeError> {
     }
 }
 
-/// Reads the recorded fields.
-struct Reader<'a> {
-    object: &'a [u8],
-    found: Found,
+/// A plain string (no escapes), or None for null.
+fn text<'a>(scanner: &mut Scanner<'a>, name: &'static str) -> Result<Option<&'a str>, DecodeError> {
+    match scanner.kind()? {
+        Kind::Null => {
+            scanner.null()?;
+            Ok(None)
+        }
+        Kind::String => Ok(Some(plain(scanner.string()?, name)?)),
+        _ => Err(field(name, "not a string")),
+    }
 }
 
-impl<'a> Reader<'a> {
-    fn scanner(&self, slot: Slot) -> Option<Scanner<'a>> {
-        let at = self.found.get(slot)?;
-        let mut scanner = Scanner::new(self.object);
-        scanner.rewind(at);
-        Some(scanner)
+/// An exact decimal from a JSON number (or a numeric string), or None.
+fn decimal(scanner: &mut Scanner<'_>, name: &'static str) -> Result<Option<Decimal>, DecodeError> {
+    if scanner.kind()? == Kind::Null {
+        scanner.null()?;
+        return Ok(None);
     }
+    number(scanner, name).map(Some)
+}
 
-    /// A plain string field (no escapes), or None if absent or null.
-    fn text(&self, slot: Slot) -> Result<Option<&'a str>, DecodeError> {
-        let Some(mut scanner) = self.scanner(slot) else {
-            return Ok(None);
-        };
-        match scanner.kind()? {
-            Kind::Null => Ok(None),
-            Kind::String => {
-                Ok(Some(scanner.string()?.plain().ok_or(field(
-                    "string",
-                    "escaped where plain text is expected",
-                ))?))
-            }
-            _ => Err(field("string", "not a string")),
-        }
+/// Milliseconds since the epoch, or None.
+fn millis(scanner: &mut Scanner<'_>) -> Result<Option<u64>, DecodeError> {
+    if scanner.kind()? == Kind::Null {
+        scanner.null()?;
+        return Ok(None);
     }
+    Ok(Some(scanner.unsigned()?))
+}
 
-    /// An exact decimal from a JSON number (or a numeric string).
-    fn decimal(&self, slot: Slot, name: &'static str) -> Result<Option<Decimal>, DecodeError> {
-        let Some(mut scanner) = self.scanner(slot) else {
-            return Ok(None);
-        };
-        let raw = match scanner.kind()? {
-            Kind::Null => return Ok(None),
-            Kind::String => scanner.string()?.raw,
-            Kind::Number => scanner.number()?,
-            _ => return Err(field(name, "not a number")),
-        };
-        decimal_text(raw, name).map(Some)
-    }
-
-    fn required(&self, slot: Slot, name: &'static str) -> Result<Decimal, DecodeError> {
-        self.decimal(slot, name)?.ok_or(field(name, "missing"))
-    }
-
-    /// Milliseconds since the epoch, as ns.
-    fn millis(&self, slot: Slot) -> Result<Option<i64>, DecodeError> {
-        let Some(mut scanner) = self.scanner(slot) else {
-            return Ok(None);
-        };
-        if scanner.kind()? == Kind::Null {
+/// An id written as a number or a string, as its text.
+fn raw_id<'a>(scanner: &mut Scanner<'a>) -> Result<Option<&'a str>, DecodeError> {
+    let raw = match scanner.kind()? {
+        Kind::Null => {
+            scanner.null()?;
             return Ok(None);
         }
-        let ms = scanner.unsigned()?;
-        Ok(i64::try_from(ms)
-            .ok()
-            .and_then(|ms| ms.checked_mul(1_000_000)))
-    }
+        Kind::String => plain(scanner.string()?, "id")?.as_bytes(),
+        Kind::Number => scanner.number()?,
+        _ => return Err(field("id", "neither a number nor a string")),
+    };
+    Ok(std::str::from_utf8(raw).ok())
+}
 
-    /// The raw text of a number or string (ids).
-    fn raw(&self, slot: Slot) -> Result<Option<&'a str>, DecodeError> {
-        let Some(mut scanner) = self.scanner(slot) else {
-            return Ok(None);
-        };
-        let raw = match scanner.kind()? {
-            Kind::Null => return Ok(None),
-            Kind::String => scanner
-                .string()?
-                .plain()
-                .ok_or(field("id", "escaped"))?
-                .as_bytes(),
-            Kind::Number => scanner.number()?,
-            _ => return Err(field("id", "neither a number nor a string")),
-        };
-        Ok(std::str::from_utf8(raw).ok())
-    }
-
-    fn boolean(&self, slot: Slot) -> Result<Option<bool>, DecodeError> {
-        let Some(mut scanner) = self.scanner(slot) else {
-            return Ok(None);
-        };
-        match scanner.kind()? {
-            Kind::Null => Ok(None),
-            Kind::Bool => Ok(Some(scanner.boolean()?)),
-            _ => Err(field("bool", "not a boolean")),
+fn boolean(scanner: &mut Scanner<'_>) -> Result<Option<bool>, DecodeError> {
+    match scanner.kind()? {
+        Kind::Null => {
+            scanner.null()?;
+            Ok(None)
         }
+        Kind::Bool => Ok(Some(scanner.boolean()?)),
+        _ => Err(field("is_maker", "not a boolean")),
+    }
+}
+
+/// Where a nested value starts; the scanner moves past it.
+fn skip_at(scanner: &mut Scanner<'_>) -> Result<usize, DecodeError> {
+    scanner.kind()?;
+    let at = scanner.position();
+    scanner.skip_value()?;
+    Ok(at)
+}
+
+fn to_ns(ms: Option<u64>) -> Option<i64> {
+    ms.and_then(|ms| i64::try_from(ms).ok()?.checked_mul(1_000_000))
+}
+
+/// Makes the events of one message from its fields.
+struct Reader<'a, 'f> {
+    input: &'a [u8],
+    f: &'f Fields<'a>,
+}
+
+impl Reader<'_, '_> {
+    fn at(&self, position: usize) -> Scanner<'_> {
+        let mut scanner = Scanner::new(self.input);
+        scanner.rewind(position);
+        scanner
     }
 
     fn symbol(&self) -> Result<crate::model::Symbol, DecodeError> {
-        let code = self.text(Slot::Code)?.ok_or(field("code", "missing"))?;
+        let code = self.f.code.ok_or(field("code", "missing"))?;
         inline(code).ok_or(field("code", "too long"))
     }
 
     fn side(&self) -> Result<Option<Side>, DecodeError> {
-        Ok(match self.text(Slot::AskBid)? {
+        Ok(match self.f.ask_bid {
             Some("BID") => Some(Side::Buy),
             Some("ASK") => Some(Side::Sell),
             Some(_) => return Err(field("ask_bid", "neither BID nor ASK")),
@@ -256,16 +229,14 @@ impl<'a> Reader<'a> {
     }
 
     fn trade(&self, out: &mut Events) -> Result<(), DecodeError> {
-        let trade_id = self
-            .raw(Slot::SequentialId)?
-            .ok_or(field("sequential_id", "missing"))?;
+        let trade_id = self.f.sequential_id.ok_or(field("sequential_id", "missing"))?;
         out.list.push(Event::Trade(Trade {
             symbol: self.symbol()?,
-            price: self.required(Slot::TradePrice, "trade_price")?,
-            qty: self.required(Slot::TradeVolume, "trade_volume")?,
+            price: self.f.trade_price.ok_or(field("trade_price", "missing"))?,
+            qty: self.f.trade_volume.ok_or(field("trade_volume", "missing"))?,
             side: self.side()?,
             trade_id: inline(trade_id).ok_or(field("sequential_id", "too long"))?,
-            ts: self.millis(Slot::TradeTimestamp)?,
+            ts: to_ns(self.f.trade_timestamp),
         }));
         Ok(())
     }
@@ -274,13 +245,13 @@ impl<'a> Reader<'a> {
         // Upbit's ticker has no best bid or ask (the orderbook has).
         out.list.push(Event::Ticker(Ticker {
             symbol: self.symbol()?,
-            last: self.decimal(Slot::TradePrice, "trade_price")?,
+            last: self.f.trade_price,
             bid: None,
             ask: None,
             bid_qty: None,
             ask_qty: None,
-            volume: self.decimal(Slot::AccTradeVolume24h, "acc_trade_volume_24h")?,
-            ts: self.millis(Slot::Timestamp)?,
+            volume: self.f.acc_trade_volume_24h,
+            ts: to_ns(self.f.timestamp),
         }));
         Ok(())
     }
@@ -288,28 +259,11 @@ impl<'a> Reader<'a> {
     /// Every orderbook message is a whole book: a snapshot, to replace.
     fn orderbook(&self, out: &mut Events) -> Result<(), DecodeError> {
         let symbol = self.symbol()?;
-        let mut asks_end = out.levels.len();
-        // Each unit pairs an ask and a bid: two passes over the units put
-        // the asks, then the bids, into runs of their own (no copy).
-        let base = out.levels.len();
-        for side in [Side::Sell, Side::Buy] {
-            let mut scanner = self
-                .scanner(Slot::Units)
-                .ok_or(field("orderbook_units", "missing"))?;
-            scanner.begin_array()?;
-            while scanner.next_element()? {
-                let (ask, bid) = unit(&mut scanner)?;
-                let level = if side == Side::Sell { ask } else { bid };
-                if let Some(level) = level {
-                    out.levels.push(level);
-                }
-            }
-            if side == Side::Sell {
-                asks_end = out.levels.len();
-            }
-        }
-        let asks = base..asks_end;
-        let bids = asks_end..out.levels.len();
+        let (asks, bids) = self
+            .f
+            .book
+            .clone()
+            .ok_or(field("orderbook_units", "missing"))?;
         out.list.push(Event::Book(BookEvent {
             symbol,
             snapshot: true,
@@ -317,30 +271,30 @@ impl<'a> Reader<'a> {
             asks,
             checksum: None,
             sequence: None,
-            ts: self.millis(Slot::Timestamp)?,
+            ts: to_ns(self.f.timestamp),
         }));
         Ok(())
     }
 
     fn my_order(&self, out: &mut Events) -> Result<(), DecodeError> {
-        let uuid = self.text(Slot::Uuid)?.ok_or(field("uuid", "missing"))?;
+        let f = self.f;
+        let uuid = f.uuid.ok_or(field("uuid", "missing"))?;
         let order_id = inline(uuid).ok_or(field("uuid", "too long"))?;
-        let client_order_id = self
-            .text(Slot::Identifier)?
+        let client_order_id = f
+            .identifier
             .map(|id| inline(id).ok_or(field("identifier", "too long")))
             .transpose()?;
         let symbol = Some(self.symbol()?);
         let side = self.side()?;
-        let state = self.text(Slot::State)?.ok_or(field("state", "missing"))?;
-        let executed = self.decimal(Slot::ExecutedVolume, "executed_volume")?;
-        let remaining = self.decimal(Slot::RemainingVolume, "remaining_volume")?;
-        let volume = self.decimal(Slot::Volume, "volume")?;
-        let price = self.decimal(Slot::Price, "price")?;
+        let state = f.state.ok_or(field("state", "missing"))?;
+        let (executed, remaining) = (f.executed_volume, f.remaining_volume);
         let some_executed = executed.is_some_and(|e| e > Decimal::ZERO);
         let status = match state {
             "wait" if some_executed => OrderStatus::PartiallyFilled,
             "wait" | "watch" => OrderStatus::New,
-            "trade" if remaining.is_some_and(|r| r > Decimal::ZERO) => OrderStatus::PartiallyFilled,
+            "trade" if remaining.is_some_and(|r| r > Decimal::ZERO) => {
+                OrderStatus::PartiallyFilled
+            }
             "trade" | "done" => OrderStatus::Filled,
             "cancel" | "prevented" => OrderStatus::Canceled,
             _ => return Err(DecodeError::Unknown("state")),
@@ -355,7 +309,7 @@ impl<'a> Reader<'a> {
                     _ => None,
                 },
             ),
-            _ => (price, volume),
+            _ => (f.price, f.volume),
         };
         out.list.push(Event::OrderUpdate(OrderUpdate {
             order_id,
@@ -367,12 +321,10 @@ impl<'a> Reader<'a> {
             qty: order_qty,
             filled_qty: executed,
             from_snapshot: false,
-            ts: self.millis(Slot::Timestamp)?,
+            ts: to_ns(f.timestamp),
         }));
         if state == "trade" {
-            let trade_uuid = self
-                .text(Slot::TradeUuid)?
-                .ok_or(field("trade_uuid", "missing"))?;
+            let trade_uuid = f.trade_uuid.ok_or(field("trade_uuid", "missing"))?;
             // The fee is paid in the quote currency: `KRW` of `KRW-BTC`.
             let quote = symbol.and_then(|s| s.split('-').next().and_then(inline));
             out.list.push(Event::Fill(Fill {
@@ -380,29 +332,27 @@ impl<'a> Reader<'a> {
                 client_order_id,
                 symbol,
                 side,
-                price: price.ok_or(field("price", "missing on a trade"))?,
-                qty: volume.ok_or(field("volume", "missing on a trade"))?,
-                fee: self.decimal(Slot::TradeFee, "trade_fee")?,
+                price: f.price.ok_or(field("price", "missing on a trade"))?,
+                qty: f.volume.ok_or(field("volume", "missing on a trade"))?,
+                fee: f.trade_fee,
                 fee_asset: quote,
                 trade_id: inline(trade_uuid).ok_or(field("trade_uuid", "too long"))?,
                 exec_id: None,
-                liquidity: self.boolean(Slot::IsMaker)?.map(|maker| {
+                liquidity: f.is_maker.map(|maker| {
                     if maker {
                         Liquidity::Maker
                     } else {
                         Liquidity::Taker
                     }
                 }),
-                ts: self.millis(Slot::TradeTimestamp)?,
+                ts: to_ns(f.trade_timestamp),
             }));
         }
         Ok(())
     }
 
     fn my_asset(&self, out: &mut Events) -> Result<(), DecodeError> {
-        let mut scanner = self
-            .scanner(Slot::Assets)
-            .ok_or(field("assets", "missing"))?;
+        let mut scanner = self.at(self.f.assets.ok_or(field("assets", "missing"))?);
         scanner.begin_array()?;
         while scanner.next_element()? {
             let (mut asset, mut free, mut locked) = (None, None, None);
@@ -429,7 +379,7 @@ impl<'a> Reader<'a> {
 
     /// `{"error":{"name":..,"message":..}}`: the venue's name kept.
     fn venue_error(&self, out: &mut Events) -> Result<(), DecodeError> {
-        let mut scanner = self.scanner(Slot::Error).ok_or(field("error", "missing"))?;
+        let mut scanner = self.at(self.f.error.ok_or(field("error", "missing"))?);
         let (mut name, mut message) = (String::new(), String::new());
         scanner.begin_object()?;
         while let Some(key) = scanner.next_key()? {
@@ -444,6 +394,44 @@ impl<'a> Reader<'a> {
         out.list.push(Event::VenueError { name, message });
         Ok(())
     }
+}
+
+/// The units of a book, in one pass: each pairs an ask and a bid; the
+/// asks go straight into the levels, the bids wait on the stack and follow
+/// them (Upbit serves at most 30 units; a longer list takes a second pass).
+fn read_units(
+    scanner: &mut Scanner<'_>,
+    out: &mut Events,
+) -> Result<(std::ops::Range<usize>, std::ops::Range<usize>), DecodeError> {
+    let start = scanner.position();
+    let base = out.levels.len();
+    let mut bids: ArrayVec<Level, 32> = ArrayVec::new();
+    let mut overflow = false;
+    scanner.begin_array()?;
+    while scanner.next_element()? {
+        let (ask, bid) = unit(scanner)?;
+        if let Some(ask) = ask {
+            out.levels.push(ask);
+        }
+        if let Some(bid) = bid {
+            overflow |= bids.try_push(bid).is_err();
+        }
+    }
+    let asks = base..out.levels.len();
+    if overflow {
+        let end = scanner.position();
+        scanner.rewind(start);
+        scanner.begin_array()?;
+        while scanner.next_element()? {
+            if let (_, Some(bid)) = unit(scanner)? {
+                out.levels.push(bid);
+            }
+        }
+        scanner.rewind(end);
+    } else {
+        out.levels.extend_from_slice(&bids);
+    }
+    Ok((asks.clone(), asks.end..out.levels.len()))
 }
 
 /// One orderbook unit: its ask and bid levels (DEFAULT or SIMPLE keys).
