@@ -148,6 +148,14 @@ impl Matching {
             next_trade: 1,
             ..Matching::default()
         };
+        matching.seed(symbol, mid, tick, levels);
+        matching
+    }
+
+    /// Adds `levels` of house liquidity each side of `mid` for `symbol`
+    /// (a second market of the same exchange).
+    pub fn seed(&mut self, symbol: &str, mid: Decimal, tick: Decimal, levels: usize) {
+        let matching = self;
         let qty: Decimal = "1.50000000".parse().unwrap_or(Decimal::ZERO);
         for n in 1..=levels {
             let offset = tick
@@ -164,7 +172,6 @@ impl Matching {
                 matching.rest(order);
             }
         }
-        matching
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -8,3 +8,4 @@ pub mod matching;
 pub mod pair;
 pub mod session;
 mod socket;
+pub mod upbit;

@@ -33,6 +33,7 @@ pub const WALL_ORIGIN_NS: i64 = 1_695_305_707_000_000_000;
 /// What travels to the client.
 enum ToClient {
     Text(String),
+    Binary(Vec<u8>),
     Ping(Vec<u8>),
     /// The connection ended after the messages before it.
     Down(DisconnectReason),
@@ -63,6 +64,8 @@ pub struct Pair<V: Venue, M: MockVenue> {
     connections: u64,
     events: Vec<GatewayEvent>,
     spare: Outputs,
+    /// The path every connection asks for (`/websocket/v1/private`).
+    path: String,
 }
 
 impl<V: Venue, M: MockVenue> Pair<V, M> {
@@ -71,7 +74,13 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
     /// [`WALL_ORIGIN_NS`].
     pub fn with(mut core: GatewayCore<V>, mock: M) -> Pair<V, M> {
         core.set_wall_offset(WALL_ORIGIN_NS);
-        let mut pair = Pair {
+        let mut pair = Pair::unconnected(core, mock);
+        pair.connect();
+        pair
+    }
+
+    fn unconnected(core: GatewayCore<V>, mock: M) -> Pair<V, M> {
+        Pair {
             core,
             mock,
             session: None,
@@ -85,7 +94,16 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
             connections: 0,
             events: Vec::new(),
             spare: Outputs::default(),
-        };
+            path: "/".to_owned(),
+        }
+    }
+
+    /// `core` and `mock`, connected at time zero to `path` (what the mock's
+    /// handshake sees), as [`Pair::with`].
+    pub fn with_path(mut core: GatewayCore<V>, mock: M, path: &str) -> Pair<V, M> {
+        core.set_wall_offset(WALL_ORIGIN_NS);
+        let mut pair = Pair::unconnected(core, mock);
+        pair.path = path.to_owned();
         pair.connect();
         pair
     }
@@ -194,6 +212,10 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
                     self.core
                         .handle_message(self.now, self.now, FrameKind::Text, &mut bytes);
                 }
+                ToClient::Binary(mut bytes) => {
+                    self.core
+                        .handle_message(self.now, self.now, FrameKind::Binary, &mut bytes);
+                }
                 ToClient::Ping(payload) => {
                     // The engine's codec answers pings itself.
                     let at = self.now + self.latency;
@@ -226,6 +248,25 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
     /// A fresh connection: a session, then the open sequence and the
     /// backlog on it.
     fn connect(&mut self) {
+        // The handshake: the headers the venue makes for this attempt (a
+        // fresh JWT), which the mock may refuse with an HTTP status.
+        let mut secrets = Vec::new();
+        self.core.handshake_headers(self.now, &mut secrets);
+        let headers: Vec<(String, String)> = secrets
+            .iter()
+            .map(|(name, value)| (name.clone(), value.expose().to_owned()))
+            .collect();
+        if let Err((status, body)) = self.mock.accept(self.now, &self.path, &headers) {
+            self.connections += 1;
+            let refused =
+                Disconnect::Failed(ConnError::Ws(orderwire_protocol::ws::WsError::Handshake(
+                    orderwire_protocol::ws::HandshakeError::Status { status, body },
+                )));
+            self.core.on_disconnected(self.now, Arc::new(refused));
+            self.reconnect_at = Some(self.now + self.reconnect_delay);
+            self.pump();
+            return;
+        }
         self.session = Some(self.mock.open(self.connections, self.now));
         let attempt = u32::try_from(self.connections).unwrap_or(u32::MAX);
         self.connections += 1;
@@ -259,6 +300,10 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
                 let down = match output {
                     Output::Text(text) => {
                         self.to_client.push_back((at, ToClient::Text(text)));
+                        continue;
+                    }
+                    Output::Binary(bytes) => {
+                        self.to_client.push_back((at, ToClient::Binary(bytes)));
                         continue;
                     }
                     Output::Ping(payload) => {

@@ -9,6 +9,8 @@ use orderwire_protocol::time::Instant;
 pub enum Output {
     /// Send a text message.
     Text(String),
+    /// Send a binary message (Upbit's data frames: UTF-8 JSON).
+    Binary(Vec<u8>),
     /// Send a ping with this payload (the client must echo it in a pong).
     Ping(Vec<u8>),
     /// Send a close frame with this code and reason, then end.
@@ -44,6 +46,19 @@ pub trait MockSession {
 pub trait MockVenue {
     /// Its session type.
     type Session: MockSession;
+    /// The WebSocket handshake of a new connection to `path` with these
+    /// headers, at `now`: refused with an HTTP status and a body (Upbit's
+    /// 401 for a bad JWT, 429 and 418 for too many connections), or
+    /// accepted. Most venues accept everything.
+    fn accept(
+        &self,
+        now: Instant,
+        path: &str,
+        headers: &[(String, String)],
+    ) -> Result<(), (u16, String)> {
+        let _ = (now, path, headers);
+        Ok(())
+    }
     /// A session for connection `id`, opened at `now`.
     fn open(&self, id: u64, now: Instant) -> Self::Session;
 }

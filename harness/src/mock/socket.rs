@@ -77,6 +77,7 @@ fn write_outputs<S: Socket>(ws: &mut WebSocket<S>, session: &mut impl MockSessio
     while let Some(output) = session.poll_output() {
         let sent = match output {
             Output::Text(text) => ws.send(Message::text(text)),
+            Output::Binary(bytes) => ws.send(Message::binary(bytes)),
             Output::Ping(payload) => ws.send(Message::Ping(payload.into())),
             Output::Close { code, reason } => {
                 let _ = ws.close(Some(CloseFrame {

@@ -116,6 +116,21 @@ pub trait Venue: Send + 'static {
         Ok(())
     }
 
+    /// Writes every configured subscription of a fresh connection at once,
+    /// for venues where a request replaces the connection's subscriptions
+    /// and answers nothing (Upbit: one request carries every type, and one
+    /// per subscription would spend the 5-a-second limit). `None`: the
+    /// gateway sends them one by one through `encode`.
+    fn subscribe_all(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        subscriptions: &[crate::model::Subscription],
+        out: &mut Frames,
+    ) -> Option<Result<(), EncodeError>> {
+        let _ = (ctx, subscriptions, out);
+        None
+    }
+
     /// Replaces the venue token or session credential (a fresh one before a
     /// reconnect). Venues without tokens ignore it.
     fn set_token(&mut self, token: Secret) {

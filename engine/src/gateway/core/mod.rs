@@ -868,6 +868,38 @@ impl<V: Venue> GatewayCore<V> {
                 });
             }
         }
+        // A venue that takes them all in one request (Upbit) writes them
+        // at once; nothing acknowledges them, so each is watched from now.
+        let before_all = out.len();
+        let mut ctx = Ctx::new(now, wall_ns, &mut self.rng);
+        match self
+            .venue
+            .subscribe_all(&mut ctx, &self.config.subscriptions, out)
+        {
+            Some(Ok(())) => {
+                if out.len() > before_all {
+                    self.last_wire_id = Some(self.next_req_id);
+                    self.next_req_id += 1;
+                }
+                for index in 0..self.config.subscriptions.len() {
+                    self.watchdog.arm(index, now);
+                }
+                self.last_sent = now;
+                if self.config.dead_man.is_some() && self.capabilities.order_entry {
+                    self.dead_man_next = Some(now);
+                }
+                return;
+            }
+            Some(Err(error)) => {
+                out.truncate(before_all);
+                self.out.events.push(GatewayEvent::Dropped {
+                    method: Method::Subscribe,
+                    error: SubmitError::Encode(error),
+                });
+                return;
+            }
+            None => {}
+        }
         for index in 0..self.config.subscriptions.len() {
             let req_id = self.next_req_id;
             let request = Request::Subscribe(&self.config.subscriptions[index]);

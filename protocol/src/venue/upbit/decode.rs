@@ -229,11 +229,17 @@ impl Reader<'_, '_> {
     }
 
     fn trade(&self, out: &mut Events) -> Result<(), DecodeError> {
-        let trade_id = self.f.sequential_id.ok_or(field("sequential_id", "missing"))?;
+        let trade_id = self
+            .f
+            .sequential_id
+            .ok_or(field("sequential_id", "missing"))?;
         out.list.push(Event::Trade(Trade {
             symbol: self.symbol()?,
             price: self.f.trade_price.ok_or(field("trade_price", "missing"))?,
-            qty: self.f.trade_volume.ok_or(field("trade_volume", "missing"))?,
+            qty: self
+                .f
+                .trade_volume
+                .ok_or(field("trade_volume", "missing"))?,
             side: self.side()?,
             trade_id: inline(trade_id).ok_or(field("sequential_id", "too long"))?,
             ts: to_ns(self.f.trade_timestamp),
@@ -292,9 +298,7 @@ impl Reader<'_, '_> {
         let status = match state {
             "wait" if some_executed => OrderStatus::PartiallyFilled,
             "wait" | "watch" => OrderStatus::New,
-            "trade" if remaining.is_some_and(|r| r > Decimal::ZERO) => {
-                OrderStatus::PartiallyFilled
-            }
+            "trade" if remaining.is_some_and(|r| r > Decimal::ZERO) => OrderStatus::PartiallyFilled,
             "trade" | "done" => OrderStatus::Filled,
             "cancel" | "prevented" => OrderStatus::Canceled,
             _ => return Err(DecodeError::Unknown("state")),

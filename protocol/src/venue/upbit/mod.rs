@@ -5,8 +5,8 @@
 //!
 //! A new request replaces every subscription of the connection, so the
 //! codec keeps the connection's set: each subscribe adds its types and
-//! writes the whole set again, and after a reconnect the open sequence
-//! writes it back one subscription at a time (the last request holds all).
+//! writes the whole set again, and at every (re)connect the open sequence
+//! writes the whole configured set in one request (`subscribe_all`).
 
 mod decode;
 pub mod jwt;
@@ -206,6 +206,31 @@ impl Venue for Upbit {
                 "Upbit's WebSocket takes subscriptions only (orders go over REST)",
             )),
         }
+    }
+
+    fn subscribe_all(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        subscriptions: &[Subscription],
+        out: &mut Frames,
+    ) -> Option<Result<(), EncodeError>> {
+        if subscriptions.is_empty() {
+            return Some(Ok(()));
+        }
+        for subscription in subscriptions {
+            if let Err(error) = self.add(subscription) {
+                return Some(Err(error));
+            }
+        }
+        self.ticket.clear();
+        uuid4(ctx.rng, &mut self.ticket);
+        write_request(
+            &self.ticket,
+            &self.types,
+            self.format,
+            out.frame(FrameKind::Text),
+        );
+        Some(Ok(()))
     }
 
     fn decode(

@@ -1,0 +1,653 @@
+//! A mock Upbit (docs/venues/upbit.md): the public and private WebSocket
+//! endpoints over real TLS (rcgen) and real WebSocket (tungstenite) on
+//! loopback, or in virtual time through [`UpbitPair`].
+//!
+//! - Data in binary frames of UTF-8 JSON, in the four formats; SNAPSHOT then
+//!   REALTIME; a new request replaces the connection's subscriptions.
+//! - `PING` answered with `{"status":"UP"}`, repeated every 10 s; a
+//!   connection idle for 120 s is closed.
+//! - The request errors of the page (WRONG_FORMAT, NO_TICKET, NO_TYPE,
+//!   NO_CODES, INVALID_PARAM, INVALID_AUTH).
+//! - 5 connections a second (HTTP 429, then 418 for a client that keeps
+//!   connecting), 5 messages a second and 100 a minute per connection.
+//! - The private endpoint checks the JWT (HS512 or HS256, the access key)
+//!   and refuses a nonce it has seen (HTTP 401).
+//! - Market data comes from the shared matching engine; myOrder and myAsset
+//!   follow orders placed through [`UpbitMock::place`] (Upbit takes orders
+//!   over REST).
+
+mod session;
+mod wire;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use orderwire_engine::gateway::{GatewayConfig, GatewayCore};
+use orderwire_protocol::model::Side;
+use orderwire_protocol::num::Decimal;
+use orderwire_protocol::time::Instant;
+use orderwire_protocol::venue::upbit::Upbit;
+use orderwire_testkit::TestPki;
+use parking_lot::Mutex;
+
+pub use self::session::Session;
+
+use super::matching::Matching;
+use super::pair::{Pair, WALL_ORIGIN_NS};
+use super::session::MockVenue;
+
+/// What the mock serves.
+#[derive(Clone, Debug)]
+pub struct MockConfig {
+    /// Markets, with their mid price and tick.
+    pub markets: Vec<(String, Decimal, Decimal)>,
+    /// The account's access key.
+    pub access_key: String,
+    /// The account's secret key.
+    pub secret_key: String,
+    /// Close a connection that has sent nothing this long (Upbit: 120 s).
+    pub idle_close: Duration,
+    /// After a `PING`, `{"status":"UP"}` this often (Upbit: 10 s).
+    pub up_every: Duration,
+    /// Requests a second per connection (Upbit: 5).
+    pub messages_per_second: usize,
+    /// Requests a minute per connection (Upbit: 100).
+    pub messages_per_minute: usize,
+    /// New connections a second (Upbit: 5).
+    pub connections_per_second: usize,
+    /// How long a client that kept connecting after a 429 is refused (418).
+    pub ban: Duration,
+}
+
+impl Default for MockConfig {
+    fn default() -> MockConfig {
+        let dec = |text: &str| text.parse().unwrap_or(Decimal::ZERO);
+        MockConfig {
+            markets: vec![
+                ("KRW-BTC".into(), dec("100473000"), dec("1000")),
+                ("KRW-ETH".into(), dec("3600000"), dec("1000")),
+            ],
+            access_key: "mock-access-key".into(),
+            secret_key: "mock-secret-key".into(),
+            idle_close: Duration::from_secs(120),
+            up_every: Duration::from_secs(10),
+            messages_per_second: 5,
+            messages_per_minute: 100,
+            connections_per_second: 5,
+            ban: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the mock has seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MockStats {
+    /// Connections opened.
+    pub connections: u64,
+    /// Handshakes refused (401, 429, 418).
+    pub refused: u64,
+    /// Of which for a reused nonce.
+    pub nonce_reused: u64,
+    /// Subscription requests accepted.
+    pub requests: u64,
+    /// Error frames sent.
+    pub errors: u64,
+    /// Connections closed for idleness.
+    pub idle_closes: u64,
+    /// `{"status":"UP"}` sent.
+    pub ups: u64,
+    /// Requests refused for the message rate.
+    pub rate_refusals: u64,
+}
+
+/// A public trade on the tape.
+#[derive(Clone, Debug)]
+pub(crate) struct TapeTrade {
+    pub(crate) market: String,
+    pub(crate) price: Decimal,
+    pub(crate) qty: Decimal,
+    pub(crate) ask_bid: &'static str,
+    pub(crate) sequential_id: u64,
+    pub(crate) ts_ms: u64,
+}
+
+/// A myOrder push, before its format.
+#[derive(Clone, Debug)]
+pub(crate) struct OrderRecord {
+    pub(crate) market: String,
+    pub(crate) uuid: String,
+    pub(crate) identifier: String,
+    pub(crate) ask_bid: &'static str,
+    pub(crate) state: &'static str,
+    pub(crate) price: Decimal,
+    pub(crate) volume: Decimal,
+    pub(crate) remaining: Decimal,
+    pub(crate) executed: Decimal,
+    pub(crate) trade: Option<(String, Decimal, bool)>,
+    pub(crate) ts_ms: u64,
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: MockConfig,
+    pub(crate) matching: Mutex<Matching>,
+    pub(crate) tape: Mutex<Vec<TapeTrade>>,
+    /// Each market's book version (bumped whenever the book changes).
+    pub(crate) books: Mutex<HashMap<String, u64>>,
+    pub(crate) orders: Mutex<Vec<OrderRecord>>,
+    /// Balance changes: (seq, currency, balance, locked).
+    pub(crate) assets: Mutex<Vec<(String, Decimal, Decimal)>>,
+    balances: Mutex<HashMap<String, Decimal>>,
+    nonces: Mutex<HashSet<String>>,
+    connects: Mutex<VecDeque<Instant>>,
+    throttled_at: Mutex<Option<Instant>>,
+    banned_until: Mutex<Option<Instant>>,
+    /// Markets the mock has gone silent on (a fault for watchdog tests).
+    pub(crate) silent: Mutex<HashSet<String>>,
+    pub(crate) stats: Mutex<MockStats>,
+    pub(crate) stop: AtomicBool,
+    origin: std::time::Instant,
+    wall_origin_ms: u64,
+    next_trade: Mutex<u64>,
+}
+
+impl Shared {
+    fn new(config: MockConfig, wall_origin_ms: u64) -> Shared {
+        let mut matching = Matching::new("", Decimal::ZERO, Decimal::ZERO, 0, (u64::MAX / 4, 0));
+        let mut books = HashMap::new();
+        for (market, mid, tick) in &config.markets {
+            matching.seed(market, *mid, *tick, 30);
+            books.insert(market.clone(), 1);
+        }
+        let mut balances = HashMap::new();
+        balances.insert(
+            "KRW".to_owned(),
+            Decimal::new(1_000_000_000, 0).unwrap_or(Decimal::ZERO),
+        );
+        Shared {
+            config,
+            matching: Mutex::new(matching),
+            tape: Mutex::new(Vec::new()),
+            books: Mutex::new(books),
+            orders: Mutex::new(Vec::new()),
+            assets: Mutex::new(Vec::new()),
+            balances: Mutex::new(balances),
+            nonces: Mutex::new(HashSet::new()),
+            connects: Mutex::new(VecDeque::new()),
+            throttled_at: Mutex::new(None),
+            banned_until: Mutex::new(None),
+            silent: Mutex::new(HashSet::new()),
+            stats: Mutex::new(MockStats::default()),
+            stop: AtomicBool::new(false),
+            origin: std::time::Instant::now(),
+            wall_origin_ms,
+            next_trade: Mutex::new(1),
+        }
+    }
+
+    /// The socket driver's clock.
+    pub(crate) fn now(&self) -> Instant {
+        Instant(u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    pub(crate) fn wall_ms(&self, now: Instant) -> u64 {
+        self.wall_origin_ms + now.as_nanos() / 1_000_000
+    }
+
+    /// The handshake (see [`MockVenue::accept`]).
+    fn accept(
+        &self,
+        now: Instant,
+        path: &str,
+        headers: &[(String, String)],
+    ) -> Result<(), (u16, String)> {
+        let refuse = |status: u16, name: &str, message: &str| {
+            self.stats.lock().refused += 1;
+            Err((
+                status,
+                format!(r#"{{"error":{{"name":"{name}","message":"{message}"}}}}"#),
+            ))
+        };
+        if self.banned_until.lock().is_some_and(|until| now < until) {
+            return refuse(
+                418,
+                "TOO_MANY_REQ",
+                "banned for repeated requests over the limit",
+            );
+        }
+        {
+            let mut connects = self.connects.lock();
+            while connects
+                .front()
+                .is_some_and(|at| now.saturating_duration_since(*at) >= Duration::from_secs(1))
+            {
+                connects.pop_front();
+            }
+            if connects.len() >= self.config.connections_per_second {
+                let mut throttled = self.throttled_at.lock();
+                // Connecting again within a second of a 429 earns the ban.
+                if throttled
+                    .is_some_and(|at| now.saturating_duration_since(at) < Duration::from_secs(1))
+                {
+                    *self.banned_until.lock() = Some(now + self.config.ban);
+                    return refuse(418, "TOO_MANY_REQ", "banned");
+                }
+                *throttled = Some(now);
+                return refuse(429, "TOO_MANY_REQ", "too many connections");
+            }
+            connects.push_back(now);
+        }
+        match path {
+            "/websocket/v1" => Ok(()),
+            "/websocket/v1/private" => self.check_jwt(headers).or_else(|reason| {
+                if reason == "nonce reused" {
+                    self.stats.lock().nonce_reused += 1;
+                }
+                refuse(401, "INVALID_AUTH", reason)
+            }),
+            _ => refuse(404, "NOT_FOUND", "no such path"),
+        }
+    }
+
+    /// `Authorization: Bearer <JWT>`: HS512 or HS256 (both appear in
+    /// Upbit's samples) with the account's secret, its access key, and a
+    /// nonce never seen before.
+    fn check_jwt(&self, headers: &[(String, String)]) -> Result<(), &'static str> {
+        let value = headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+            .map(|(_, value)| value.as_str())
+            .ok_or("no Authorization header")?;
+        let token = value.strip_prefix("Bearer ").ok_or("not a Bearer token")?;
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err("not a JWT");
+        };
+        let decode = |part: &str| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| "not base64url")
+        };
+        let header: serde_json::Value =
+            serde_json::from_slice(&decode(header)?).map_err(|_| "bad JWT header")?;
+        let signed = &token[..token.len() - signature.len() - 1];
+        let secret = self.config.secret_key.as_bytes();
+        let expected = match header["alg"].as_str() {
+            Some("HS512") => {
+                let mut mac = Hmac::<sha2::Sha512>::new_from_slice(secret).map_err(|_| "key")?;
+                mac.update(signed.as_bytes());
+                mac.finalize().into_bytes().to_vec()
+            }
+            Some("HS256") => {
+                let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).map_err(|_| "key")?;
+                mac.update(signed.as_bytes());
+                mac.finalize().into_bytes().to_vec()
+            }
+            _ => return Err("unsupported JWT algorithm"),
+        };
+        if decode(signature)? != expected {
+            return Err("bad JWT signature");
+        }
+        let payload: serde_json::Value =
+            serde_json::from_slice(&decode(payload)?).map_err(|_| "bad JWT payload")?;
+        if payload["access_key"].as_str() != Some(self.config.access_key.as_str()) {
+            return Err("unknown access key");
+        }
+        let nonce = payload["nonce"].as_str().ok_or("no nonce")?;
+        if !self.nonces.lock().insert(nonce.to_owned()) {
+            return Err("nonce reused");
+        }
+        Ok(())
+    }
+
+    /// An order of the account, as Upbit's REST would take it: matched,
+    /// its myOrder pushes and the balance change recorded.
+    fn place(
+        &self,
+        now: Instant,
+        market: &str,
+        side: Side,
+        price: Decimal,
+        qty: Decimal,
+        identifier: &str,
+    ) -> Result<String, &'static str> {
+        let ts_ms = self.wall_ms(now);
+        let outcome = self.matching.lock().place(
+            Some(1),
+            market,
+            side,
+            price,
+            qty,
+            identifier.to_owned(),
+            false,
+            now.as_nanos(),
+        )?;
+        let Some(order) = outcome.order.clone() else {
+            return Err("no order");
+        };
+        let ask_bid = wire::ask_bid(side);
+        let uuid = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            now.as_nanos() & 0xffff_ffff,
+            *self.next_trade.lock()
+        );
+        let mut records = Vec::new();
+        let base = |state, remaining, executed, trade| OrderRecord {
+            market: market.to_owned(),
+            uuid: uuid.clone(),
+            identifier: identifier.to_owned(),
+            ask_bid,
+            state,
+            price,
+            volume: qty,
+            remaining,
+            executed,
+            trade,
+            ts_ms,
+        };
+        records.push(base("wait", qty, Decimal::ZERO, None));
+        let mut executed = Decimal::ZERO;
+        for execution in &outcome.executions {
+            executed = executed.checked_add(execution.qty).unwrap_or(executed);
+            let remaining = qty.checked_sub(executed).unwrap_or(Decimal::ZERO);
+            let trade_uuid = format!(
+                "{:08x}-1111-4000-8000-{:012x}",
+                execution.trade_id, execution.trade_id
+            );
+            let mut record = base(
+                "trade",
+                remaining,
+                executed,
+                Some((trade_uuid, execution.qty, false)),
+            );
+            record.price = execution.price;
+            record.volume = execution.qty;
+            records.push(record);
+            self.record_trade(market, execution.price, execution.qty, ask_bid, ts_ms);
+        }
+        if order.open().is_zero() {
+            records.push(base("done", Decimal::ZERO, executed, None));
+        }
+        self.orders.lock().extend(records);
+        self.bump_book(market);
+        // The quote currency moves by the executed value (a mock's account).
+        let spent = outcome.executions.iter().fold(Decimal::ZERO, |sum, e| {
+            e.price
+                .checked_mul(e.qty)
+                .and_then(|v| sum.checked_add(v))
+                .unwrap_or(sum)
+        });
+        if !spent.is_zero() {
+            let mut balances = self.balances.lock();
+            let krw = balances.entry("KRW".into()).or_insert(Decimal::ZERO);
+            *krw = match side {
+                Side::Buy => krw.checked_sub(spent),
+                Side::Sell => krw.checked_add(spent),
+            }
+            .unwrap_or(*krw);
+            let value = *krw;
+            self.assets
+                .lock()
+                .push(("KRW".into(), value, Decimal::ZERO));
+        }
+        Ok(uuid)
+    }
+
+    fn record_trade(
+        &self,
+        market: &str,
+        price: Decimal,
+        qty: Decimal,
+        ask_bid: &'static str,
+        ts_ms: u64,
+    ) {
+        let mut next = self.next_trade.lock();
+        let sequential_id = ts_ms * 10_000 + *next % 10_000;
+        *next += 1;
+        self.tape.lock().push(TapeTrade {
+            market: market.to_owned(),
+            price,
+            qty,
+            ask_bid,
+            sequential_id,
+            ts_ms,
+        });
+    }
+
+    fn bump_book(&self, market: &str) {
+        *self.books.lock().entry(market.to_owned()).or_default() += 1;
+    }
+
+    /// Another account's order taking `qty` from the house book: a public
+    /// trade and a book change, nothing private.
+    fn house_trade(&self, now: Instant, market: &str, side: Side, qty: Decimal) {
+        let far = match side {
+            Side::Buy => Decimal::new(i128::from(u32::MAX) * 1_000, 0),
+            Side::Sell => Decimal::new(1, 0),
+        }
+        .unwrap_or(Decimal::ZERO);
+        let outcome = self.matching.lock().place(
+            Some(2),
+            market,
+            side,
+            far,
+            qty,
+            String::new(),
+            false,
+            now.as_nanos(),
+        );
+        let ask_bid = wire::ask_bid(side);
+        if let Ok(outcome) = outcome {
+            for execution in &outcome.executions {
+                self.record_trade(
+                    market,
+                    execution.price,
+                    execution.qty,
+                    ask_bid,
+                    self.wall_ms(now),
+                );
+            }
+            if let Some(order) = outcome.order.filter(|_| outcome.rests) {
+                let _ = self.matching.lock().cancel(&order);
+            }
+        }
+        self.bump_book(market);
+    }
+}
+
+/// The mock's state without a listener: what an [`UpbitPair`] runs
+/// sessions against.
+pub struct UpbitMock {
+    shared: Arc<Shared>,
+    /// The path the last accepted handshake asked for (public or private).
+    accepted: Mutex<String>,
+}
+
+impl UpbitMock {
+    /// A mock serving `config`, whose clock's zero is the wall time
+    /// `wall_origin_ms`.
+    pub fn new(config: MockConfig, wall_origin_ms: u64) -> UpbitMock {
+        UpbitMock {
+            shared: Arc::new(Shared::new(config, wall_origin_ms)),
+            accepted: Mutex::new(String::new()),
+        }
+    }
+
+    /// Places an order for the account at `now` (the REST call a service
+    /// makes): returns its uuid, or the refusal.
+    pub fn place(
+        &self,
+        now: Instant,
+        market: &str,
+        side: Side,
+        price: Decimal,
+        qty: Decimal,
+        identifier: &str,
+    ) -> Result<String, &'static str> {
+        self.shared.place(now, market, side, price, qty, identifier)
+    }
+
+    /// Another account trades `qty` against the house book.
+    pub fn house_trade(&self, now: Instant, market: &str, side: Side, qty: Decimal) {
+        self.shared.house_trade(now, market, side, qty);
+    }
+
+    /// Stops (or resumes) sending anything for `market`.
+    pub fn set_silent(&self, market: &str, silent: bool) {
+        let mut set = self.shared.silent.lock();
+        if silent {
+            set.insert(market.to_owned());
+        } else {
+            set.remove(market);
+        }
+    }
+
+    /// What the mock has seen.
+    pub fn stats(&self) -> MockStats {
+        *self.shared.stats.lock()
+    }
+}
+
+impl MockVenue for UpbitMock {
+    type Session = Session;
+
+    fn accept(
+        &self,
+        now: Instant,
+        path: &str,
+        headers: &[(String, String)],
+    ) -> Result<(), (u16, String)> {
+        self.shared.accept(now, path, headers)?;
+        *self.accepted.lock() = path.to_owned();
+        Ok(())
+    }
+
+    fn open(&self, _id: u64, now: Instant) -> Session {
+        self.shared.stats.lock().connections += 1;
+        let mut session = Session::open(self.shared.clone(), now);
+        if self.accepted.lock().ends_with("/private") {
+            session.set_private();
+        }
+        session
+    }
+}
+
+/// The gateway core over Upbit and the mock in virtual time.
+pub type UpbitPair = Pair<Upbit, UpbitMock>;
+
+impl UpbitPair {
+    /// A mock serving `mock`, and a gateway over `venue` with `gateway`,
+    /// connected at time zero to the public or private path (by whether
+    /// the venue has keys: pass `private`).
+    pub fn new(mock: MockConfig, venue: Upbit, gateway: GatewayConfig, private: bool) -> UpbitPair {
+        let core = GatewayCore::new(venue, gateway);
+        let wall_origin_ms = u64::try_from(WALL_ORIGIN_NS / 1_000_000).unwrap_or(0);
+        let path = if private {
+            "/websocket/v1/private"
+        } else {
+            "/websocket/v1"
+        };
+        Pair::with_path(core, UpbitMock::new(mock, wall_origin_ms), path)
+    }
+}
+
+/// A running mock Upbit. Dropping it stops it.
+pub struct MockUpbit {
+    addr: SocketAddr,
+    pki: TestPki,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl MockUpbit {
+    /// Listens on a free loopback port.
+    pub fn start(config: MockConfig) -> std::io::Result<MockUpbit> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let pki = TestPki::new();
+        let wall_origin_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let shared = Arc::new(Shared::new(config, wall_origin_ms));
+        let running = shared.clone();
+        let serving = shared.clone();
+        let acceptor = super::listener::accept_tls(
+            "mock-upbit",
+            listener,
+            pki.server.clone(),
+            move || !running.stop.load(Ordering::Relaxed),
+            || {},
+            move |stream, _id| session::serve(stream, serving.clone()),
+        )?;
+        Ok(MockUpbit {
+            addr,
+            pki,
+            shared,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// `wss://localhost:<port>/websocket/v1`.
+    pub fn public_url(&self) -> String {
+        format!("wss://localhost:{}/websocket/v1", self.addr.port())
+    }
+
+    /// `wss://localhost:<port>/websocket/v1/private`.
+    pub fn private_url(&self) -> String {
+        format!("wss://localhost:{}/websocket/v1/private", self.addr.port())
+    }
+
+    /// The CA that signed the mock's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.pki.ca_file.clone()
+    }
+
+    /// The account's keys.
+    pub fn keys(&self) -> (String, String) {
+        (
+            self.shared.config.access_key.clone(),
+            self.shared.config.secret_key.clone(),
+        )
+    }
+
+    /// Places an order for the account now.
+    pub fn place(
+        &self,
+        market: &str,
+        side: Side,
+        price: Decimal,
+        qty: Decimal,
+        identifier: &str,
+    ) -> Result<String, &'static str> {
+        self.shared
+            .place(self.shared.now(), market, side, price, qty, identifier)
+    }
+
+    /// Another account trades against the house book now.
+    pub fn house_trade(&self, market: &str, side: Side, qty: Decimal) {
+        self.shared
+            .house_trade(self.shared.now(), market, side, qty);
+    }
+
+    /// What the mock has seen.
+    pub fn stats(&self) -> MockStats {
+        *self.shared.stats.lock()
+    }
+}
+
+impl Drop for MockUpbit {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The gateway against the mock Upbit in virtual time (`UpbitPair`): whole
+//! books and trades from one request, the idle close and the resubscribe,
+//! PING and UP, the private feed behind a JWT (and a reused nonce refused),
+//! the rate limits (a connection storm refused with 429 then 418, requests
+//! held back by the gateway so the venue refuses none), and a subscription
+//! watchdog firing for the one market the mock goes silent on.
+
+use std::time::Duration;
+
+use orderwire::mock::session::MockVenue;
+use orderwire::mock::upbit::{MockConfig, UpbitMock, UpbitPair};
+use orderwire_engine::gateway::{ConnectionEvent, DataChannel, GatewayConfig, GatewayEvent};
+use orderwire_protocol::model::{Event, OrderStatus, Request, Side, Subscription, Symbol, inline};
+use orderwire_protocol::num::Decimal;
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::time::Instant;
+use orderwire_protocol::venue::upbit::{Credentials, Upbit};
+use orderwire_protocol::venue::{Ctx, Venue};
+
+fn markets() -> Vec<Symbol> {
+    vec![inline("KRW-BTC").unwrap(), inline("KRW-ETH").unwrap()]
+}
+
+fn public_config() -> GatewayConfig {
+    GatewayConfig {
+        subscriptions: vec![
+            Subscription::Trades { symbols: markets() },
+            Subscription::Ticker { symbols: markets() },
+            Subscription::Book {
+                symbols: markets(),
+                depth: 5,
+            },
+        ],
+        ..GatewayConfig::default()
+    }
+}
+
+fn dec(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+fn books(events: &[GatewayEvent], market: &str) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, GatewayEvent::Market(Event::Book(b)) if b.snapshot && b.symbol.as_str() == market))
+        .count()
+}
+
+#[test]
+fn one_request_gives_whole_books_tickers_and_trades() {
+    let mut pair = UpbitPair::new(
+        MockConfig::default(),
+        Upbit::public(),
+        public_config(),
+        false,
+    );
+    pair.run_for(Duration::from_millis(10));
+    assert_eq!(pair.mock.stats().requests, 1, "every type in one request");
+    assert_eq!(books(pair.events(), "KRW-BTC"), 1, "the SNAPSHOT book");
+    assert_eq!(books(pair.events(), "KRW-ETH"), 1);
+    pair.mock
+        .house_trade(pair.now(), "KRW-BTC", Side::Buy, dec("0.5"));
+    pair.run_for(Duration::from_millis(10));
+    let trade = pair
+        .events()
+        .iter()
+        .find_map(|e| match e {
+            GatewayEvent::Market(Event::Trade(t)) => Some(t.clone()),
+            _ => None,
+        })
+        .expect("a trade");
+    assert_eq!(trade.side, Some(Side::Buy));
+    assert_eq!(trade.symbol.as_str(), "KRW-BTC");
+    assert_eq!(books(pair.events(), "KRW-BTC"), 2, "the book, whole again");
+    assert!(pair.events().iter().any(
+        |e| matches!(e, GatewayEvent::Market(Event::Ticker(t)) if t.last == Some(trade.price))
+    ));
+}
+
+#[test]
+fn without_keepalive_the_idle_close_comes_and_the_set_is_sent_again() {
+    let config = GatewayConfig {
+        app_ping_every: Some(Duration::from_secs(3_600)),
+        ..public_config()
+    };
+    let mut pair = UpbitPair::new(MockConfig::default(), Upbit::public(), config, false);
+    pair.run_for(Duration::from_secs(121));
+    let stats = pair.mock.stats();
+    assert_eq!(stats.idle_closes, 1);
+    assert_eq!(stats.connections, 2, "reconnected");
+    assert_eq!(
+        stats.requests, 2,
+        "the whole set again on the new connection"
+    );
+    assert_eq!(books(pair.events(), "KRW-ETH"), 2, "data again");
+    assert!(pair.events().iter().any(|e| matches!(
+        e,
+        GatewayEvent::Connection(ConnectionEvent::Disconnected { .. })
+    )));
+}
+
+#[test]
+fn with_keepalive_ping_keeps_it_open_and_up_repeats() {
+    let mut pair = UpbitPair::new(
+        MockConfig::default(),
+        Upbit::public(),
+        public_config(),
+        false,
+    );
+    pair.run_for(Duration::from_secs(300));
+    let stats = pair.mock.stats();
+    assert_eq!(stats.idle_closes, 0);
+    assert_eq!(stats.connections, 1);
+    // PING at 60, 120, 180, 240 s; UP at each and every 10 s between.
+    assert!(stats.ups >= 24, "{stats:?}");
+    let heartbeats = pair
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                GatewayEvent::Market(Event::Heartbeat) | GatewayEvent::Problem(Event::Heartbeat)
+            )
+        })
+        .count();
+    let _ = heartbeats;
+}
+
+fn keys() -> Credentials {
+    let mock = MockConfig::default();
+    Credentials {
+        access_key: Secret::new(mock.access_key),
+        secret_key: Secret::new(mock.secret_key),
+    }
+}
+
+#[test]
+fn the_private_feed_needs_a_fresh_jwt_and_follows_the_accounts_orders() {
+    let config = GatewayConfig {
+        subscriptions: vec![Subscription::Executions {
+            snapshot_orders: false,
+            snapshot_trades: false,
+        }],
+        ..GatewayConfig::default()
+    };
+    let mut pair = UpbitPair::new(MockConfig::default(), Upbit::private(keys()), config, true);
+    pair.run_for(Duration::from_millis(10));
+    assert_eq!(pair.mock.stats().refused, 0, "the JWT was accepted");
+    // An order over REST that takes two house levels.
+    pair.mock
+        .place(
+            pair.now(),
+            "KRW-BTC",
+            Side::Buy,
+            dec("100500000"),
+            dec("2"),
+            "svc-1",
+        )
+        .unwrap();
+    pair.run_for(Duration::from_millis(10));
+    let updates: Vec<OrderStatus> = pair
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Reply(Event::OrderUpdate(u)) => Some(u.status),
+            _ => None,
+        })
+        .collect();
+    let fills = pair
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                GatewayEvent::Fill(_) | GatewayEvent::Reply(Event::Fill(_))
+            )
+        })
+        .count();
+    let balances = pair
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                GatewayEvent::Problem(Event::Balance(_)) | GatewayEvent::Market(Event::Balance(_))
+            )
+        })
+        .count();
+    assert_eq!(
+        updates,
+        [
+            OrderStatus::New,
+            OrderStatus::PartiallyFilled,
+            OrderStatus::Filled,
+            OrderStatus::Filled
+        ],
+        "wait, trade, trade, done"
+    );
+    assert_eq!(fills, 2, "one fill per house level taken");
+    assert!(balances >= 1, "{:?}", pair.events());
+}
+
+#[test]
+fn a_reused_nonce_is_refused() {
+    let mock = UpbitMock::new(MockConfig::default(), 0);
+    let headers = || {
+        let mut venue = Upbit::private(keys());
+        // The same seed twice: the same nonce twice.
+        let mut rng = <rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(5);
+        let mut ctx = Ctx::new(Instant(0), 0, &mut rng);
+        let mut out = Vec::new();
+        venue.handshake_headers(&mut ctx, &mut out);
+        out.into_iter()
+            .map(|(name, value)| (name, value.expose().to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        mock.accept(Instant(0), "/websocket/v1/private", &headers()),
+        Ok(())
+    );
+    let Err((status, body)) =
+        mock.accept(Instant(1_000_000_000), "/websocket/v1/private", &headers())
+    else {
+        panic!("a reused nonce was accepted")
+    };
+    assert_eq!(status, 401);
+    assert!(body.contains("INVALID_AUTH"));
+    assert_eq!(mock.stats().nonce_reused, 1);
+    let mut wrong = headers();
+    wrong[0].1.push('x');
+    assert!(
+        mock.accept(Instant(2_000_000_000), "/websocket/v1/private", &wrong)
+            .is_err(),
+        "a bad signature"
+    );
+}
+
+#[test]
+fn the_gateway_holds_requests_to_upbits_rate_so_the_venue_refuses_none() {
+    let mut pair = UpbitPair::new(
+        MockConfig::default(),
+        Upbit::public(),
+        public_config(),
+        false,
+    );
+    pair.run_for(Duration::from_millis(10));
+    // Ten more subscribe requests at once: the venue takes 5 a second.
+    for n in 0..10 {
+        let symbol: Symbol = inline(&format!("KRW-X{n}")).unwrap();
+        let _ = pair.submit(Request::Subscribe(&Subscription::Trades {
+            symbols: vec![symbol],
+        }));
+    }
+    pair.run_for(Duration::from_secs(4));
+    let stats = pair.mock.stats();
+    assert_eq!(stats.rate_refusals, 0, "{stats:?}");
+    assert_eq!(stats.requests, 11, "every one went out, spaced");
+    let released = pair
+        .events()
+        .iter()
+        .filter(|e| matches!(e, GatewayEvent::Released { .. }))
+        .count();
+    assert!(released >= 5, "held back and released: {released}");
+}
+
+#[test]
+fn a_connection_storm_gets_429_then_418() {
+    let mock = UpbitMock::new(
+        MockConfig {
+            connections_per_second: 2,
+            ban: Duration::from_secs(30),
+            ..MockConfig::default()
+        },
+        0,
+    );
+    let at = |ms: u64| Instant(ms * 1_000_000);
+    assert!(mock.accept(at(0), "/websocket/v1", &[]).is_ok());
+    assert!(mock.accept(at(100), "/websocket/v1", &[]).is_ok());
+    assert_eq!(
+        mock.accept(at(200), "/websocket/v1", &[]).map_err(|e| e.0),
+        Err(429)
+    );
+    assert_eq!(
+        mock.accept(at(300), "/websocket/v1", &[]).map_err(|e| e.0),
+        Err(418),
+        "kept connecting"
+    );
+    assert_eq!(
+        mock.accept(at(5_000), "/websocket/v1", &[])
+            .map_err(|e| e.0),
+        Err(418),
+        "banned"
+    );
+    assert!(
+        mock.accept(at(31_000), "/websocket/v1", &[]).is_ok(),
+        "the ban ends"
+    );
+}
+
+#[test]
+fn the_watchdog_fires_for_the_one_market_the_mock_goes_silent_on() {
+    let config = GatewayConfig {
+        subscription_silence: Some(Duration::from_secs(5)),
+        ..public_config()
+    };
+    let mut pair = UpbitPair::new(MockConfig::default(), Upbit::public(), config, false);
+    pair.run_for(Duration::from_millis(10));
+    pair.mock.set_silent("KRW-ETH", true);
+    for _ in 0..12 {
+        for market in ["KRW-BTC", "KRW-ETH"] {
+            pair.mock
+                .house_trade(pair.now(), market, Side::Sell, dec("0.01"));
+        }
+        pair.run_for(Duration::from_secs(1));
+    }
+    let silent: Vec<(DataChannel, String)> = pair
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::SubscriptionSilent {
+                channel, symbol, ..
+            } => Some((*channel, symbol.to_string())),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        silent.iter().all(|(_, symbol)| symbol == "KRW-ETH"),
+        "{silent:?}"
+    );
+    assert!(
+        silent.contains(&(DataChannel::Trades, "KRW-ETH".to_owned())),
+        "{silent:?}"
+    );
+}
