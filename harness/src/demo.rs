@@ -42,6 +42,9 @@ pub struct DemoReport {
     pub checksum_mismatches: usize,
     /// How long it took.
     pub elapsed: Duration,
+    /// Venue-specific lines for the summary (Upbit: messages by type, books
+    /// replaced, UP heartbeats, venue-to-decode latency).
+    pub notes: Vec<String>,
 }
 
 /// Demo settings.
@@ -164,6 +167,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
         book_messages: driver.book_messages,
         checksum_mismatches: driver.checksum_mismatches,
         elapsed: started.elapsed(),
+        notes: Vec::new(),
     };
     exchange.shutdown(Duration::from_secs(1));
     Ok(report)
@@ -418,21 +422,25 @@ pub fn summary(report: &DemoReport) -> String {
         out.push_str(&format!("  {:<18} {count}\n", status.as_str()));
     }
     out.push_str(&format!("fills: {}\n", report.fills));
-    out.push_str(&format!(
-        "book messages: {} ({} {})\n",
-        report.book_messages,
-        report.checksum_mismatches,
-        if report.venue == "Kraken" {
-            "checksum mismatches"
-        } else {
-            "sequence gaps"
-        }
-    ));
-    out.push_str("request-to-reply latency (us):\n");
-    out.push_str(&format!(
-        "  {:<18} {:>6} {:>10} {:>10} {:>10} {:>10}\n",
-        "method", "count", "p50", "p99", "p99.9", "max"
-    ));
+    match report.venue {
+        "Kraken" => out.push_str(&format!(
+            "book messages: {} ({} checksum mismatches)\n",
+            report.book_messages, report.checksum_mismatches
+        )),
+        "Binance" => out.push_str(&format!(
+            "book messages: {} ({} sequence gaps)\n",
+            report.book_messages, report.checksum_mismatches
+        )),
+        // Whole books: nothing to check them against.
+        _ => out.push_str(&format!("book messages: {}\n", report.book_messages)),
+    }
+    if !report.latency.is_empty() {
+        out.push_str("request-to-reply latency (us):\n");
+        out.push_str(&format!(
+            "  {:<18} {:>6} {:>10} {:>10} {:>10} {:>10}\n",
+            "method", "count", "p50", "p99", "p99.9", "max"
+        ));
+    }
     for (method, count, p50, p99, p999, max) in &report.latency {
         out.push_str(&format!(
             "  {:<18} {count:>6} {p50:>10.1} {p99:>10.1} {p999:>10.1} {max:>10.1}\n",
@@ -444,5 +452,9 @@ pub fn summary(report: &DemoReport) -> String {
     } else {
         "NOT every order reached a terminal state\n"
     });
+    for note in &report.notes {
+        out.push_str(note);
+        out.push('\n');
+    }
     out
 }

@@ -141,6 +141,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
         book_messages: driver.book_messages,
         checksum_mismatches: driver.gaps,
         elapsed: started.elapsed(),
+        notes: Vec::new(),
     };
     api.shutdown(Duration::from_secs(1));
     streams.shutdown(Duration::from_secs(1));

@@ -5,6 +5,7 @@
 use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::binance::Binance;
 use orderwire_protocol::venue::kraken::Kraken;
+use orderwire_protocol::venue::upbit::Upbit;
 
 use crate::demo::{DemoOptions, DemoReport};
 
@@ -16,6 +17,8 @@ pub enum VenueName {
     Kraken,
     /// Binance Spot WebSocket API and market streams.
     Binance,
+    /// Upbit's public and private WebSocket feeds.
+    Upbit,
 }
 
 impl VenueName {
@@ -33,6 +36,8 @@ impl VenueName {
                 binance.set_depth(book_depth.max(1));
                 Box::new(binance)
             }
+            // Every orderbook message is a whole book: no depth to keep.
+            VenueName::Upbit => Box::new(Upbit::public()),
         }
     }
 
@@ -41,6 +46,7 @@ impl VenueName {
         match self {
             VenueName::Kraken => crate::demo::run(options),
             VenueName::Binance => crate::demo_binance::run(options),
+            VenueName::Upbit => crate::demo_upbit::run(options),
         }
     }
 }

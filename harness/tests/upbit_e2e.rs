@@ -1,0 +1,26 @@
+//! The Upbit demo over real TLS and WebSocket on loopback: the public feed
+//! (ticker, trade, whole books on two markets) and the private feed behind
+//! a JWT, every order reported filled through myOrder, the UP heartbeat.
+
+use std::time::Duration;
+
+use orderwire::demo::DemoOptions;
+use orderwire_protocol::model::OrderStatus;
+
+#[test]
+fn the_upbit_demo_runs_over_tls_and_every_order_fills() {
+    let report = orderwire::demo_upbit::run(DemoOptions {
+        verbose: false,
+        orders: 12,
+        progress: false,
+        deadline: Duration::from_secs(30),
+    })
+    .unwrap();
+    assert!(report.all_terminal, "{report:?}");
+    assert_eq!(report.by_status, [(OrderStatus::Filled, 12)]);
+    assert_eq!(report.fills, 12, "one house level each");
+    assert!(report.book_messages >= 2, "the SNAPSHOT books at least");
+    let summary = orderwire::demo::summary(&report);
+    assert!(summary.contains("UP heartbeats (PING answered, then every 10 s): 1"), "{summary}");
+    assert!(summary.contains("trade "), "{summary}");
+}
