@@ -21,6 +21,9 @@ fn the_upbit_demo_runs_over_tls_and_every_order_fills() {
     assert_eq!(report.fills, 12, "one house level each");
     assert!(report.book_messages >= 2, "the SNAPSHOT books at least");
     let summary = orderwire::demo::summary(&report);
-    assert!(summary.contains("UP heartbeats (PING answered, then every 10 s): 1"), "{summary}");
+    assert!(
+        summary.contains("UP heartbeats (PING answered, then every 10 s): 1"),
+        "{summary}"
+    );
     assert!(summary.contains("trade "), "{summary}");
 }
