@@ -11,8 +11,8 @@ use arrayvec::ArrayVec;
 
 use crate::json::{Kind, RawStr, Scanner};
 use crate::model::{
-    Balance, BookEvent, Event, Events, Fill, Level, Liquidity, OrderStatus, OrderUpdate, Side,
-    Ticker, Trade, inline,
+    Balance, BookEvent, Event, Events, Fill, Level, Liquidity, Method, OrderStatus, OrderUpdate,
+    Response, Side, Ticker, Trade, inline,
 };
 use crate::num::Decimal;
 use crate::venue::DecodeError;
@@ -52,6 +52,8 @@ struct Fields<'a> {
     assets: Option<usize>,
     status: Option<&'a str>,
     error: Option<usize>,
+    method: Option<&'a str>,
+    result: Option<usize>,
 }
 
 /// Decodes one message: an object, or an array of objects.
@@ -106,6 +108,8 @@ fn decode_object<'a>(scanner: &mut Scanner<'a>, out: &mut Events) -> Result<(), 
             b"id" | b"identifier" => f.identifier = text(scanner, "identifier")?,
             b"ast" | b"assets" => f.assets = Some(skip_at(scanner)?),
             b"status" => f.status = text(scanner, "status")?,
+            b"method" | b"mthd" => f.method = text(scanner, "method")?,
+            b"result" | b"rslt" => f.result = Some(skip_at(scanner)?),
             b"error" => f.error = Some(skip_at(scanner)?),
             _ => {
                 scanner.skip_value()?;
@@ -122,6 +126,9 @@ fn decode_object<'a>(scanner: &mut Scanner<'a>, out: &mut Events) -> Result<(), 
     if read.f.status == Some("UP") {
         out.list.push(Event::Heartbeat);
         return Ok(());
+    }
+    if read.f.method == Some("LIST_SUBSCRIPTIONS") {
+        return read.list_subscriptions(out);
     }
     match read.f.kind {
         Some("trade") => read.trade(out),
@@ -378,6 +385,49 @@ impl Reader<'_, '_> {
                 locked: locked.unwrap_or(Decimal::ZERO),
             }));
         }
+        Ok(())
+    }
+
+    /// The answer to LIST_SUBSCRIPTIONS: a response whose message lists
+    /// `type:CODE,CODE` per subscription.
+    fn list_subscriptions(&self, out: &mut Events) -> Result<(), DecodeError> {
+        let mut listed = String::new();
+        if let Some(at) = self.f.result {
+            let mut scanner = self.at(at);
+            scanner.begin_array()?;
+            while scanner.next_element()? {
+                scanner.begin_object()?;
+                let (mut kind, mut codes) = (None, Vec::new());
+                while let Some(key) = scanner.next_key()? {
+                    match key.raw {
+                        b"type" | b"ty" => kind = Some(plain(scanner.string()?, "type")?),
+                        b"codes" | b"cds" => {
+                            scanner.begin_array()?;
+                            while scanner.next_element()? {
+                                codes.push(plain(scanner.string()?, "codes")?);
+                            }
+                        }
+                        _ => {
+                            scanner.skip_value()?;
+                        }
+                    }
+                }
+                if !listed.is_empty() {
+                    listed.push(' ');
+                }
+                listed.push_str(kind.unwrap_or("?"));
+                listed.push(':');
+                listed.push_str(&codes.join(","));
+            }
+        }
+        out.list.push(Event::Response(Response {
+            req_id: None,
+            method: Method::Other,
+            ok: true,
+            message: Some(listed),
+            ts_in: None,
+            ts_out: None,
+        }));
         Ok(())
     }
 

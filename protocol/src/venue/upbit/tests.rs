@@ -297,3 +297,42 @@ fn the_private_handshake_carries_a_fresh_jwt_each_time() {
     }
     assert_ne!(tokens[0], tokens[1], "a new nonce per connect");
 }
+
+#[test]
+fn default_and_simple_orderbooks_and_assets_are_the_same_events() {
+    let default = decode(
+        r#"{"type":"orderbook","code":"KRW-BTC","timestamp":1751855921432,"total_ask_size":17.12835169,"total_bid_size":4.81969018,"orderbook_units":[{"ask_price":148880000,"bid_price":148830000,"ask_size":0.37765316,"bid_size":0.34809059}],"stream_type":"REALTIME","level":10000}"#,
+    );
+    let simple = decode(
+        r#"{"ty":"orderbook","cd":"KRW-BTC","tms":1751855921432,"tas":17.12835169,"tbs":4.81969018,"obu":[{"ap":148880000,"bp":148830000,"as":0.37765316,"bs":0.34809059}],"st":"REALTIME","lv":10000}"#,
+    );
+    assert_eq!(default.list, simple.list);
+    assert_eq!(default.levels, simple.levels);
+    let assets = |text: &str| decode(text).list;
+    assert_eq!(
+        assets(
+            r#"{"type":"myAsset","asset_uuid":"u","assets":[{"currency":"KRW","balance":5,"locked":1}],"asset_timestamp":1,"timestamp":2,"stream_type":"REALTIME"}"#
+        ),
+        assets(
+            r#"{"ty":"myAsset","astuid":"u","ast":[{"cu":"KRW","b":5,"l":1}],"asttms":1,"tms":2,"st":"REALTIME"}"#
+        )
+    );
+}
+
+#[test]
+fn list_subscriptions_answers_in_both_formats() {
+    let default = decode(
+        r#"{"method":"LIST_SUBSCRIPTIONS","result":[{"type":"ticker","codes":["KRW-BTC","KRW-ETH"]},{"type":"orderbook","codes":["KRW-BTC"],"level":0}],"ticket":"t"}"#,
+    );
+    let simple = decode(
+        r#"{"mthd":"LIST_SUBSCRIPTIONS","rslt":[{"ty":"ticker","cds":["KRW-BTC","KRW-ETH"]},{"ty":"orderbook","cds":["KRW-BTC"],"lv":0}],"tckt":"t"}"#,
+    );
+    assert_eq!(default.list, simple.list);
+    let [Event::Response(response)] = default.list.as_slice() else {
+        panic!("{:?}", default.list)
+    };
+    assert_eq!(
+        response.message.as_deref(),
+        Some("ticker:KRW-BTC,KRW-ETH orderbook:KRW-BTC")
+    );
+}
