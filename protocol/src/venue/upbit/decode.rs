@@ -56,6 +56,144 @@ struct Fields<'a> {
     result: Option<usize>,
 }
 
+/// The keys the decoder reads.
+#[derive(Clone, Copy)]
+enum Key {
+    Type,
+    Code,
+    TradePrice,
+    TradeVolume,
+    AskBid,
+    SequentialId,
+    TradeTimestamp,
+    Timestamp,
+    AccTradeVolume24h,
+    Units,
+    Uuid,
+    State,
+    TradeUuid,
+    Price,
+    Volume,
+    RemainingVolume,
+    ExecutedVolume,
+    TradeFee,
+    IsMaker,
+    Identifier,
+    Assets,
+    Status,
+    Method,
+    Result,
+    Error,
+    Other,
+}
+
+/// A key's meaning, by its DEFAULT or SIMPLE name (older guide examples
+/// say `market` / `mk` for `code` / `cd`; the deprecated SIMPLE `ts`,
+/// trade_status, is deliberately not read). Dispatched on the length first:
+/// a trade has 18 keys, most of them skipped.
+fn classify(key: &[u8]) -> Key {
+    match key.len() {
+        1 => match key {
+            b"s" => Key::State,
+            b"p" => Key::Price,
+            b"v" => Key::Volume,
+            _ => Key::Other,
+        },
+        2 => match key {
+            b"ty" => Key::Type,
+            b"cd" | b"mk" => Key::Code,
+            b"tp" => Key::TradePrice,
+            b"tv" => Key::TradeVolume,
+            b"ab" => Key::AskBid,
+            b"rv" => Key::RemainingVolume,
+            b"ev" => Key::ExecutedVolume,
+            b"tf" => Key::TradeFee,
+            b"im" => Key::IsMaker,
+            b"id" => Key::Identifier,
+            _ => Key::Other,
+        },
+        3 => match key {
+            b"sid" => Key::SequentialId,
+            b"tms" => Key::Timestamp,
+            b"obu" => Key::Units,
+            b"uid" => Key::Uuid,
+            b"ast" => Key::Assets,
+            _ => Key::Other,
+        },
+        4 => match key {
+            b"type" => Key::Type,
+            b"code" => Key::Code,
+            b"ttms" => Key::TradeTimestamp,
+            b"uuid" => Key::Uuid,
+            b"tuid" => Key::TradeUuid,
+            b"mthd" => Key::Method,
+            b"rslt" => Key::Result,
+            _ => Key::Other,
+        },
+        5 => match key {
+            b"state" => Key::State,
+            b"price" => Key::Price,
+            b"error" => Key::Error,
+            _ => Key::Other,
+        },
+        6 => match key {
+            b"market" => Key::Code,
+            b"atv24h" => Key::AccTradeVolume24h,
+            b"volume" => Key::Volume,
+            b"assets" => Key::Assets,
+            b"status" => Key::Status,
+            b"method" => Key::Method,
+            b"result" => Key::Result,
+            _ => Key::Other,
+        },
+        7 => match key {
+            b"ask_bid" => Key::AskBid,
+            _ => Key::Other,
+        },
+        8 => match key {
+            b"is_maker" => Key::IsMaker,
+            _ => Key::Other,
+        },
+        9 => match key {
+            b"timestamp" => Key::Timestamp,
+            b"trade_fee" => Key::TradeFee,
+            _ => Key::Other,
+        },
+        10 => match key {
+            b"trade_uuid" => Key::TradeUuid,
+            b"identifier" => Key::Identifier,
+            _ => Key::Other,
+        },
+        11 => match key {
+            b"trade_price" => Key::TradePrice,
+            _ => Key::Other,
+        },
+        12 => match key {
+            b"trade_volume" => Key::TradeVolume,
+            _ => Key::Other,
+        },
+        13 => match key {
+            b"sequential_id" => Key::SequentialId,
+            _ => Key::Other,
+        },
+        15 => match key {
+            b"trade_timestamp" => Key::TradeTimestamp,
+            b"orderbook_units" => Key::Units,
+            b"executed_volume" => Key::ExecutedVolume,
+            _ => Key::Other,
+        },
+        16 => match key {
+            b"remaining_volume" => Key::RemainingVolume,
+            _ => Key::Other,
+        },
+        20 => match key {
+            b"acc_trade_volume_24h" => Key::AccTradeVolume24h,
+            _ => Key::Other,
+        },
+        _ => Key::Other,
+    }
+}
+
 /// Decodes one message: an object, or an array of objects.
 pub(crate) fn decode_message(message: &[u8], out: &mut Events) -> Result<(), DecodeError> {
     let trimmed = message.trim_ascii();
@@ -80,38 +218,36 @@ fn decode_object<'a>(scanner: &mut Scanner<'a>, out: &mut Events) -> Result<(), 
         // DEFAULT and SIMPLE names; older guide examples say `market` /
         // `mk` for `code` / `cd`. The deprecated SIMPLE `ts`
         // (trade_status) is deliberately not read.
-        match key.raw {
-            b"ty" | b"type" => f.kind = text(scanner, "type")?,
-            b"cd" | b"code" | b"mk" | b"market" => f.code = text(scanner, "code")?,
-            b"tp" | b"trade_price" => f.trade_price = decimal(scanner, "trade_price")?,
-            b"tv" | b"trade_volume" => f.trade_volume = decimal(scanner, "trade_volume")?,
-            b"ab" | b"ask_bid" => f.ask_bid = text(scanner, "ask_bid")?,
-            b"sid" | b"sequential_id" => f.sequential_id = raw_id(scanner)?,
-            b"ttms" | b"trade_timestamp" => f.trade_timestamp = millis(scanner)?,
-            b"tms" | b"timestamp" => f.timestamp = millis(scanner)?,
-            b"atv24h" | b"acc_trade_volume_24h" => {
+        match classify(key.raw) {
+            Key::Type => f.kind = text(scanner, "type")?,
+            Key::Code => f.code = text(scanner, "code")?,
+            Key::TradePrice => f.trade_price = decimal(scanner, "trade_price")?,
+            Key::TradeVolume => f.trade_volume = decimal(scanner, "trade_volume")?,
+            Key::AskBid => f.ask_bid = text(scanner, "ask_bid")?,
+            Key::SequentialId => f.sequential_id = raw_id(scanner)?,
+            Key::TradeTimestamp => f.trade_timestamp = millis(scanner)?,
+            Key::Timestamp => f.timestamp = millis(scanner)?,
+            Key::AccTradeVolume24h => {
                 f.acc_trade_volume_24h = decimal(scanner, "acc_trade_volume_24h")?;
             }
             // Only orderbooks carry units: read at once, in this pass.
-            b"obu" | b"orderbook_units" => f.book = Some(read_units(scanner, out)?),
-            b"uid" | b"uuid" => f.uuid = text(scanner, "uuid")?,
-            b"s" | b"state" => f.state = text(scanner, "state")?,
-            b"tuid" | b"trade_uuid" => f.trade_uuid = text(scanner, "trade_uuid")?,
-            b"p" | b"price" => f.price = decimal(scanner, "price")?,
-            b"v" | b"volume" => f.volume = decimal(scanner, "volume")?,
-            b"rv" | b"remaining_volume" => {
-                f.remaining_volume = decimal(scanner, "remaining_volume")?;
-            }
-            b"ev" | b"executed_volume" => f.executed_volume = decimal(scanner, "executed_volume")?,
-            b"tf" | b"trade_fee" => f.trade_fee = decimal(scanner, "trade_fee")?,
-            b"im" | b"is_maker" => f.is_maker = boolean(scanner)?,
-            b"id" | b"identifier" => f.identifier = text(scanner, "identifier")?,
-            b"ast" | b"assets" => f.assets = Some(skip_at(scanner)?),
-            b"status" => f.status = text(scanner, "status")?,
-            b"method" | b"mthd" => f.method = text(scanner, "method")?,
-            b"result" | b"rslt" => f.result = Some(skip_at(scanner)?),
-            b"error" => f.error = Some(skip_at(scanner)?),
-            _ => {
+            Key::Units => f.book = Some(read_units(scanner, out)?),
+            Key::Uuid => f.uuid = text(scanner, "uuid")?,
+            Key::State => f.state = text(scanner, "state")?,
+            Key::TradeUuid => f.trade_uuid = text(scanner, "trade_uuid")?,
+            Key::Price => f.price = decimal(scanner, "price")?,
+            Key::Volume => f.volume = decimal(scanner, "volume")?,
+            Key::RemainingVolume => f.remaining_volume = decimal(scanner, "remaining_volume")?,
+            Key::ExecutedVolume => f.executed_volume = decimal(scanner, "executed_volume")?,
+            Key::TradeFee => f.trade_fee = decimal(scanner, "trade_fee")?,
+            Key::IsMaker => f.is_maker = boolean(scanner)?,
+            Key::Identifier => f.identifier = text(scanner, "identifier")?,
+            Key::Assets => f.assets = Some(skip_at(scanner)?),
+            Key::Status => f.status = text(scanner, "status")?,
+            Key::Method => f.method = text(scanner, "method")?,
+            Key::Result => f.result = Some(skip_at(scanner)?),
+            Key::Error => f.error = Some(skip_at(scanner)?),
+            Key::Other => {
                 scanner.skip_value()?;
             }
         }
