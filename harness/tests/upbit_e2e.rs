@@ -26,4 +26,10 @@ fn the_upbit_demo_runs_over_tls_and_every_order_fills() {
         "{summary}"
     );
     assert!(summary.contains("trade "), "{summary}");
+    // The engine offers permessage-deflate and the mock takes it: every
+    // data frame of the run was compressed.
+    assert!(
+        summary.contains("permessage-deflate: negotiated on 2 of 2 connections"),
+        "{summary}"
+    );
 }

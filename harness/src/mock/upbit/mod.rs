@@ -2,6 +2,8 @@
 //! endpoints over real TLS (rcgen) and real WebSocket (tungstenite) on
 //! loopback, or in virtual time through [`UpbitPair`].
 //!
+//! - permessage-deflate offered (accepted when the client asks, without
+//!   context takeover).
 //! - Data in binary frames of UTF-8 JSON, in the four formats; SNAPSHOT then
 //!   REALTIME; a new request replaces the connection's subscriptions.
 //! - `PING` answered with `{"status":"UP"}`, repeated every 10 s; a
@@ -16,6 +18,7 @@
 //!   follow orders placed through [`UpbitMock::place`] (Upbit takes orders
 //!   over REST).
 
+mod deflate_ws;
 mod session;
 mod wire;
 
@@ -105,6 +108,8 @@ pub struct MockStats {
     pub ups: u64,
     /// Requests refused for the message rate.
     pub rate_refusals: u64,
+    /// Connections that negotiated permessage-deflate.
+    pub deflate: u64,
 }
 
 /// A public trade on the tape.

@@ -12,9 +12,10 @@ use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::upbit::{DataType, Format};
 use serde_json::Value;
 
+use super::deflate_ws::{Framed, Incoming, NEGOTIATED};
 use super::{Shared, wire};
 use crate::mock::session::{MockSession, Output};
-use crate::mock::socket::{Socket, drive};
+use crate::mock::socket::Socket;
 
 /// One subscribed type.
 #[derive(Clone, Debug)]
@@ -430,15 +431,16 @@ impl MockSession for Session {
 }
 
 /// Serves one accepted connection: the handshake (path, JWT, connection
-/// rate), then the session under the one socket driver.
+/// rate, permessage-deflate when offered), then the session over the
+/// mock's own framing ([`super::deflate_ws`]).
 pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>) {
     let _ = socket.tcp().set_nodelay(true);
     let mut path = String::new();
-    let mut verdict = Ok(());
+    let mut deflate = false;
     // tungstenite's callback signature fixes the (large) error type.
     #[allow(clippy::result_large_err)]
     let check = |request: &tungstenite::handshake::server::Request,
-                 response: tungstenite::handshake::server::Response| {
+                 mut response: tungstenite::handshake::server::Response| {
         path = request.uri().path().to_owned();
         let headers: Vec<(String, String)> = request
             .headers()
@@ -447,13 +449,23 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>) {
                 Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
             })
             .collect();
-        verdict = shared.accept(shared.now(), &path, &headers);
-        match &verdict {
-            Ok(()) => Ok(response),
+        match shared.accept(shared.now(), &path, &headers) {
+            Ok(()) => {
+                deflate = headers.iter().any(|(name, value)| {
+                    name.eq_ignore_ascii_case("sec-websocket-extensions")
+                        && value.contains("permessage-deflate")
+                });
+                if deflate {
+                    response.headers_mut().insert(
+                        "Sec-WebSocket-Extensions",
+                        tungstenite::http::HeaderValue::from_static(NEGOTIATED),
+                    );
+                }
+                Ok(response)
+            }
             Err((status, body)) => {
-                let mut refusal =
-                    tungstenite::handshake::server::ErrorResponse::new(Some(body.clone()));
-                *refusal.status_mut() = tungstenite::http::StatusCode::from_u16(*status)
+                let mut refusal = tungstenite::handshake::server::ErrorResponse::new(Some(body));
+                *refusal.status_mut() = tungstenite::http::StatusCode::from_u16(status)
                     .unwrap_or(tungstenite::http::StatusCode::BAD_REQUEST);
                 Err(refusal)
             }
@@ -467,6 +479,76 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>) {
         .tcp()
         .set_read_timeout(Some(Duration::from_millis(5)));
     shared.stats.lock().connections += 1;
+    if deflate {
+        shared.stats.lock().deflate += 1;
+    }
     let mut session = Session::open_at(shared.clone(), shared.now(), path.ends_with("/private"));
-    drive(&mut ws, &mut session, &shared.stop, || shared.now());
+    // From here on the mock frames the connection itself (tungstenite has
+    // no permessage-deflate); nothing is left in tungstenite's buffer, as
+    // the client waits for the 101 before it sends.
+    let mut framed = Framed::new(ws.get_mut(), deflate);
+    loop {
+        if shared.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = framed.write(0x8, &close_payload(1001, "mock stopping"));
+            return;
+        }
+        session.handle_timeout(shared.now());
+        if !write_outputs(&mut framed, &mut session) {
+            return;
+        }
+        match framed.read() {
+            Ok(Some(Incoming::Text(text))) => session.handle_text(shared.now(), &text),
+            // A binary request is read as its UTF-8 text.
+            Ok(Some(Incoming::Binary(bytes))) => {
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    session.handle_text(shared.now(), text);
+                }
+            }
+            Ok(Some(Incoming::Ping(payload))) => {
+                session.handle_pong(shared.now(), &payload);
+                if framed.write(0xA, &payload).is_err() {
+                    return;
+                }
+            }
+            Ok(Some(Incoming::Pong(payload))) => session.handle_pong(shared.now(), &payload),
+            Ok(Some(Incoming::Close)) => {
+                let _ = framed.write(0x8, &close_payload(1000, ""));
+                return;
+            }
+            Ok(None) => {}
+            Err(_) => return,
+        }
+        if !write_outputs(&mut framed, &mut session) {
+            return;
+        }
+    }
+}
+
+fn close_payload(code: u16, reason: &str) -> Vec<u8> {
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(reason.as_bytes());
+    payload
+}
+
+/// Carries out what the session asked; false when the connection ends.
+fn write_outputs<S: Socket>(framed: &mut Framed<&mut S>, session: &mut Session) -> bool {
+    while let Some(output) = session.poll_output() {
+        let written = match output {
+            Output::Text(text) => framed.write(0x1, text.as_bytes()),
+            Output::Binary(bytes) => framed.write(0x2, &bytes),
+            Output::Ping(payload) => framed.write(0x9, &payload),
+            Output::Close { code, reason } => {
+                let _ = framed.write(0x8, &close_payload(code, reason));
+                return false;
+            }
+            _ => {
+                let _ = framed.get_ref().tcp().shutdown(std::net::Shutdown::Both);
+                return false;
+            }
+        };
+        if written.is_err() {
+            return false;
+        }
+    }
+    !session.is_ended()
 }
