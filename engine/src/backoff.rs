@@ -13,6 +13,24 @@ use std::time::Duration;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
+/// The least wait after a handshake the venue refused for its rate: HTTP
+/// 429 (too many requests) waits at least a second, 418 (Upbit's ban for
+/// carrying on after a 429) a minute. A client that retried on its usual
+/// backoff (100 ms, then 200 ms) would only deepen the refusal.
+pub fn refusal_floor(reason: &crate::Disconnect) -> Option<Duration> {
+    use orderwire_protocol::ws::{HandshakeError, WsError};
+    match reason {
+        crate::Disconnect::Failed(crate::ConnError::Ws(WsError::Handshake(
+            HandshakeError::Status { status, .. },
+        ))) => match status {
+            429 => Some(Duration::from_secs(1)),
+            418 => Some(Duration::from_secs(60)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// How a connection retries after it drops or fails to open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReconnectPolicy {
@@ -233,5 +251,25 @@ mod tests {
             0,
         );
         assert_eq!(backoff.next_attempt(0), None);
+    }
+
+    #[test]
+    fn a_refused_handshake_sets_a_floor_by_its_status() {
+        use orderwire_protocol::ws::{HandshakeError, WsError};
+        let refused = |status| {
+            crate::Disconnect::Failed(crate::ConnError::Ws(WsError::Handshake(
+                HandshakeError::Status {
+                    status,
+                    body: String::new(),
+                },
+            )))
+        };
+        assert_eq!(refusal_floor(&refused(429)), Some(Duration::from_secs(1)));
+        assert_eq!(refusal_floor(&refused(418)), Some(Duration::from_secs(60)));
+        assert_eq!(refusal_floor(&refused(401)), None);
+        assert_eq!(
+            refusal_floor(&crate::Disconnect::Failed(crate::ConnError::Eof)),
+            None
+        );
     }
 }

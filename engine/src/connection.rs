@@ -659,6 +659,9 @@ impl Connection {
         self.read_deferred = false;
         // Handshake and TLS failures arrive here too, as the reason.
         tracing::warn!(conn = self.id.0, reason = ?reason, "disconnected");
+        // A venue that refused the handshake for its rate (429, 418) is
+        // given at least the wait it asks for.
+        let floor = crate::backoff::refusal_floor(&reason).map(nanos);
         out.emit(EngineEvent::Disconnected {
             conn: self.id,
             reason,
@@ -666,7 +669,9 @@ impl Connection {
         let retry = if self.ending {
             None
         } else {
-            self.backoff.next_attempt(now_ns)
+            self.backoff
+                .next_attempt(now_ns)
+                .map(|(attempt, at)| (attempt, floor.map_or(at, |f| at.max(now_ns + f))))
         };
         match retry {
             Some((attempt, at)) => {

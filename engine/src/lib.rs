@@ -31,7 +31,7 @@ mod timers;
 pub mod tls;
 mod transport;
 
-pub use backoff::ReconnectPolicy;
+pub use backoff::{ReconnectPolicy, refusal_floor};
 pub use clock::Clock;
 pub use config::{ConnectionConfig, EngineConfig, OpenSequence, OpenSink, WaitStrategy};
 pub use engine::{Commander, ConnectError, Engine, QueueFull, StartError};

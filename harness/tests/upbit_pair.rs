@@ -332,3 +332,43 @@ fn the_watchdog_fires_for_the_one_market_the_mock_goes_silent_on() {
         "{silent:?}"
     );
 }
+
+/// A 429 at the handshake: the gateway's connection waits the second the
+/// refusal asks for (`refusal_floor`, as the engine's reconnect does), so
+/// the next attempt is accepted and never earns the 418 ban.
+#[test]
+fn a_refused_handshake_is_backed_off_from_and_never_banned() {
+    let mock = MockConfig {
+        connections_per_second: 1,
+        idle_close: Duration::from_millis(50),
+        ..MockConfig::default()
+    };
+    let config = GatewayConfig {
+        app_ping_every: Some(Duration::from_secs(3_600)),
+        ..public_config()
+    };
+    let mut pair = UpbitPair::new(mock, Upbit::public(), config, false);
+    // Closed idle at 50 ms, back at 150 ms: a second connect within the
+    // second, refused with 429; then after a second, accepted.
+    pair.run_for(Duration::from_millis(1_300));
+    let refusals: Vec<String> = pair
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Connection(ConnectionEvent::Disconnected { reason }) => {
+                Some(format!("{reason:?}"))
+            }
+            _ => None,
+        })
+        .filter(|r| r.contains("status"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(refusals[0].contains("429"), "{refusals:?}");
+    let stats = pair.mock.stats();
+    assert_eq!(stats.refused, 1, "no 418: {stats:?}");
+    assert_eq!(stats.connections, 2, "accepted after the wait: {stats:?}");
+    assert_eq!(
+        orderwire_engine::refusal_floor(&orderwire_engine::Disconnect::Requested),
+        None
+    );
+}

@@ -262,8 +262,10 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
                 Disconnect::Failed(ConnError::Ws(orderwire_protocol::ws::WsError::Handshake(
                     orderwire_protocol::ws::HandshakeError::Status { status, body },
                 )));
+            // As the engine does: at least the wait the refusal asks for.
+            let floor = orderwire_engine::refusal_floor(&refused).unwrap_or_default();
             self.core.on_disconnected(self.now, Arc::new(refused));
-            self.reconnect_at = Some(self.now + self.reconnect_delay);
+            self.reconnect_at = Some(self.now + self.reconnect_delay.max(floor));
             self.pump();
             return;
         }
