@@ -455,3 +455,20 @@ fn reserved_ids_from_four_threads() {
     assert_eq!(on_wire, accepted, "the wire holds exactly the accepted ids");
     assert_eq!(accepted.len() + stale, 2_000);
 }
+
+/// A reply that names a secret key is redacted too (Binance's
+/// `session.logon` echoes `apiKey`); replies that name none are borrowed.
+#[test]
+fn a_reply_naming_a_secret_is_redacted_for_the_callback() {
+    let mut driver = Driver::new(Kraken::new(Some(Secret::new(KRAKEN_TOKEN)), Tier::Pro));
+    let (callback, calls) = recorder();
+    let (req_id, _) = driver.submit(MS, Request::Place(&order("a", "BTC/USD")), &callback);
+    let reply = format!(
+        r#"{{"method":"add_order","req_id":{req_id},"result":{{"order_id":"O-a","cl_ord_id":"a","token":"{KRAKEN_TOKEN}"}},"success":true}}"#
+    );
+    driver.reply(2 * MS, &reply);
+    let call = only_call(&calls);
+    let response = call.response.unwrap();
+    assert!(response.contains(r#""token":"***""#), "{response}");
+    assert!(!response.contains(KRAKEN_TOKEN));
+}

@@ -411,3 +411,31 @@ fn the_run_command_shuts_down_cleanly_on_ctrl_c() {
         "the close handshakes ran: {stderr}"
     );
 }
+
+/// A value where a variable name belongs (a secret pasted in by mistake) is
+/// refused without being printed back.
+#[test]
+fn a_secret_pasted_as_a_variable_name_is_refused_and_not_echoed() {
+    let text = "[[ws_apis]]\nname = \"k\"\nexchange = \"kraken\"\ncredentials = { token = \"G38a1tGFzq/GiUCmne+Bcm8d4n\" }\n";
+    let error = parse(text).unwrap_err();
+    let shown = error.to_string();
+    assert!(
+        shown.contains("not an environment variable name"),
+        "{shown}"
+    );
+    assert!(!shown.contains("G38a1tGFzq"), "{shown}");
+    assert_eq!(error.field.as_deref(), Some("ws_apis[0].credentials.token"));
+}
+
+/// A bad endpoint's error shows neither user information nor a query.
+#[test]
+fn a_bad_urls_error_hides_userinfo_and_query() {
+    let text = "[[ws_apis]]\nname = \"s\"\nexchange = \"binance_streams\"\nendpoint = \"https://user:hunter2@example.com/ws?listenKey=abc123\"\n";
+    let config = parse(text).unwrap();
+    let shown = start(&config).err().unwrap().to_string();
+    assert!(shown.contains("https://example.com/ws"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("abc123"),
+        "{shown}"
+    );
+}

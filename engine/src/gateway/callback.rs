@@ -164,14 +164,27 @@ impl RequestOutcome<'_> {
 #[derive(Debug)]
 pub struct Dispatcher {
     redacted: Vec<u8>,
+    /// A reply that names a secret key (Binance's `session.logon` echoes
+    /// `apiKey`), redacted; replies that name none are borrowed as they are.
+    response: Vec<u8>,
 }
 
 impl Default for Dispatcher {
     fn default() -> Dispatcher {
         Dispatcher {
             redacted: Vec::with_capacity(FRAME_CAPACITY),
+            response: Vec::with_capacity(FRAME_CAPACITY),
         }
     }
+}
+
+/// Whether `text` has `"key"` for one of `keys`.
+fn names_a_secret(text: &[u8], keys: &[&str]) -> bool {
+    keys.iter().any(|key| {
+        let key = key.as_bytes();
+        text.windows(key.len() + 2)
+            .any(|w| w[0] == b'"' && w[w.len() - 1] == b'"' && &w[1..w.len() - 1] == key)
+    })
 }
 
 impl Dispatcher {
@@ -193,8 +206,13 @@ impl Dispatcher {
             let request = std::str::from_utf8(&self.redacted).unwrap_or("(not UTF-8)");
             let wire_method =
                 string_field(&done.request_text, "method").unwrap_or(done.summary.method.as_str());
-            let response = match done.completion {
-                Completion::Answered => response.and_then(|r| std::str::from_utf8(r).ok()),
+            let response = match (&done.completion, response) {
+                (Completion::Answered, Some(raw)) if names_a_secret(raw, secret_fields) => {
+                    self.response.clear();
+                    redact_json(raw, secret_fields, &mut self.response);
+                    std::str::from_utf8(&self.response).ok()
+                }
+                (Completion::Answered, Some(raw)) => std::str::from_utf8(raw).ok(),
                 _ => None,
             };
             callback(&RequestOutcome {

@@ -354,6 +354,31 @@ impl ServiceConfig {
                     ),
                 ));
             }
+            let names = &exchange.credentials;
+            for (what, name) in [
+                ("token", &names.token),
+                ("api_key", &names.api_key),
+                ("hmac_secret", &names.hmac_secret),
+                ("ed25519_key_file", &names.ed25519_key_file),
+            ] {
+                let Some(name) = name else { continue };
+                let text = name.get_ref();
+                let valid = text
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid {
+                    // Never echoed: it may be a secret pasted in by mistake.
+                    return Err(self.error(
+                        Some(name.span()),
+                        format!("ws_apis[{index}].credentials.{what}"),
+                        ConfigErrorKind::Invalid(
+                            "not an environment variable name: the config names the variable, and the value stays in the environment or the .env file".into(),
+                        ),
+                    ));
+                }
+            }
             if let Some(tier) = &exchange.tier {
                 if kraken_tier(tier.get_ref()).is_none() {
                     return Err(self.error(

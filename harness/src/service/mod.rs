@@ -559,15 +559,30 @@ fn resolve(
 
 /// A usable `ws://` or `wss://` URL with a host.
 fn check_url(url: &str) -> Result<(), String> {
-    let uri: tungstenite::http::Uri = url.parse().map_err(|e| format!("{url:?}: {e}"))?;
+    let shown = printable_url(url);
+    let uri: tungstenite::http::Uri = url.parse().map_err(|e| format!("{shown:?}: {e}"))?;
     match uri.scheme_str() {
         Some("ws" | "wss") => {}
-        _ => return Err(format!("{url:?}: the scheme must be ws or wss")),
+        _ => return Err(format!("{shown:?}: the scheme must be ws or wss")),
     }
     if uri.host().is_none_or(str::is_empty) {
-        return Err(format!("{url:?}: no host"));
+        return Err(format!("{shown:?}: no host"));
     }
     Ok(())
+}
+
+/// A URL as an error may show it: no user information (`user:pass@`) and
+/// no query (a listen key, a token), which may be secrets.
+fn printable_url(url: &str) -> String {
+    let without_query = url.split(['?', '#']).next().unwrap_or("");
+    match without_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            format!("{scheme}://{host}{path}")
+        }
+        None => without_query.to_owned(),
+    }
 }
 
 fn mock_endpoint(kind: VenueKind, mocks: &Mocks<'_>) -> (String, Option<TlsConfig>) {

@@ -120,8 +120,12 @@ impl<S: Read + Write> Framed<S> {
                     let (kind, compressed, mut data) = match (opcode, self.partial.take()) {
                         (0x0, Some(partial)) => partial,
                         (0x0, None) => return Err(bad("continuation without a start")),
-                        (kind, _) => (kind, rsv1, Vec::new()),
+                        (_, Some(_)) => return Err(bad("a new message inside a fragmented one")),
+                        (kind, None) => (kind, rsv1, Vec::new()),
                     };
+                    if data.len() + payload.len() > MAX_MESSAGE {
+                        return Err(bad("message too large"));
+                    }
                     data.extend_from_slice(&payload);
                     if !fin {
                         self.partial = Some((kind, compressed, data));
@@ -131,7 +135,10 @@ impl<S: Read + Write> Framed<S> {
                         if !self.deflate {
                             return Err(bad("RSV1 without permessage-deflate"));
                         }
-                        data = inflate(&data).map_err(|_| bad("bad deflate data"))?;
+                        data = inflate(&data).map_err(|e| match e {
+                            Inflate::TooLarge => bad("message too large once inflated"),
+                            Inflate::Corrupt => bad("bad deflate data"),
+                        })?;
                     }
                     return Ok(Some(if kind == 0x1 {
                         Incoming::Text(String::from_utf8(data).map_err(|_| bad("text not UTF-8"))?)
@@ -197,7 +204,20 @@ fn deflate(payload: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn inflate(data: &[u8]) -> Result<Vec<u8>, flate2::DecompressError> {
+/// Why a client message could not be inflated.
+#[derive(Debug)]
+enum Inflate {
+    Corrupt,
+    TooLarge,
+}
+
+impl From<flate2::DecompressError> for Inflate {
+    fn from(_: flate2::DecompressError) -> Inflate {
+        Inflate::Corrupt
+    }
+}
+
+fn inflate(data: &[u8]) -> Result<Vec<u8>, Inflate> {
     let mut input = data.to_vec();
     input.extend_from_slice(&TAIL);
     let mut decompressor = Decompress::new(false);
@@ -216,7 +236,8 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, flate2::DecompressError> {
             return Ok(out);
         }
         if out.len() >= MAX_MESSAGE {
-            return Ok(out);
+            // Over the bound once inflated: refused, not cut short.
+            return Err(Inflate::TooLarge);
         }
         out.reserve(out.capacity().max(64));
     }

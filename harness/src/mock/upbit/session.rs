@@ -129,8 +129,9 @@ impl Session {
         {
             return self.error("NO_TICKET", "ticket is required");
         }
-        let mut format = self.format;
-        let mut subs = Vec::new();
+        // The format object covers the whole connection, LIST_SUBSCRIPTIONS
+        // included; without one, DEFAULT.
+        let mut format = Format::Default;
         for item in &items {
             if let Some(name) = item.get("format") {
                 format = match name.as_str() {
@@ -140,10 +141,21 @@ impl Session {
                     Some("SIMPLE_LIST") => Format::SimpleList,
                     _ => return self.error("INVALID_PARAM", "unknown format"),
                 };
+            }
+        }
+        let ticket = items
+            .iter()
+            .find_map(|i| i.get("ticket").and_then(Value::as_str))
+            .unwrap_or("")
+            .to_owned();
+        let mut subs = Vec::new();
+        for item in &items {
+            if item.get("format").is_some() {
                 continue;
             }
             if item.get("method").and_then(Value::as_str) == Some("LIST_SUBSCRIPTIONS") {
-                return self.list_subscriptions();
+                self.format = format;
+                return self.list_subscriptions(&ticket);
             }
             let Some(kind) = item.get("type") else {
                 continue;
@@ -222,24 +234,28 @@ impl Session {
         }
     }
 
-    fn list_subscriptions(&mut self) {
-        let result: Vec<String> = self
-            .subs
+    fn list_subscriptions(&mut self, ticket: &str) {
+        let text = wire::list_subscriptions(self.format, ticket, &self.listed());
+        self.send(text);
+    }
+
+    /// The subscriptions as LIST_SUBSCRIPTIONS reports them: type, and
+    /// codes (with their depth where one other than 30 was asked).
+    fn listed(&self) -> Vec<(&'static str, Vec<String>)> {
+        self.subs
             .iter()
             .map(|s| {
-                let codes: Vec<String> = s.codes.iter().map(|(c, _)| format!("{c:?}")).collect();
-                format!(
-                    r#"{{"type":"{}","codes":[{}]}}"#,
-                    s.data_type.as_str(),
-                    codes.join(",")
-                )
+                let codes = s
+                    .codes
+                    .iter()
+                    .map(|(code, depth)| match s.data_type {
+                        DataType::Orderbook if *depth != 30 => format!("{code}.{depth}"),
+                        _ => code.clone(),
+                    })
+                    .collect();
+                (s.data_type.as_str(), codes)
             })
-            .collect();
-        let text = format!(
-            r#"{{"method":"LIST_SUBSCRIPTIONS","result":[{}]}}"#,
-            result.join(",")
-        );
-        self.out.push_back(Output::Binary(text.into_bytes()));
+            .collect()
     }
 
     /// SNAPSHOT data: the state at request time.

@@ -83,9 +83,11 @@ pub(super) fn orderbook(
     snapshot: bool,
 ) -> String {
     let f = format;
-    let units: Vec<String> = asks
-        .iter()
-        .zip(bids)
+    // One unit per level of the longer side; a side that is shorter fills
+    // the rest of its halves with zeros.
+    let none = (Decimal::ZERO, Decimal::ZERO);
+    let units: Vec<String> = (0..asks.len().max(bids.len()))
+        .map(|i| (asks.get(i).unwrap_or(&none), bids.get(i).unwrap_or(&none)))
         .map(|(ask, bid)| {
             format!(
                 r#"{{"{}":{},"{}":{},"{}":{},"{}":{}}}"#,
@@ -188,6 +190,40 @@ pub(super) fn my_asset(
         k(f, "asset_timestamp", "asttms"),
         k(f, "timestamp", "tms"),
         k(f, "stream_type", "st"),
+    )
+}
+
+/// The LIST_SUBSCRIPTIONS answer (SIMPLE keys: mthd, rslt, ty, cds, lv,
+/// tckt).
+pub(super) fn list_subscriptions(
+    format: Format,
+    ticket: &str,
+    subscriptions: &[(&'static str, Vec<String>)],
+) -> String {
+    let f = format;
+    let result: Vec<String> = subscriptions
+        .iter()
+        .map(|(kind, codes)| {
+            let codes: Vec<String> = codes.iter().map(|c| format!("{c:?}")).collect();
+            let level = if *kind == "orderbook" {
+                format!(r#","{}":0"#, k(f, "level", "lv"))
+            } else {
+                String::new()
+            };
+            format!(
+                r#"{{"{}":"{kind}","{}":[{}]{level}}}"#,
+                k(f, "type", "ty"),
+                k(f, "codes", "cds"),
+                codes.join(",")
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"{}":"LIST_SUBSCRIPTIONS","{}":[{}],"{}":"{ticket}"}}"#,
+        k(f, "method", "mthd"),
+        k(f, "result", "rslt"),
+        result.join(","),
+        k(f, "ticket", "tckt"),
     )
 }
 

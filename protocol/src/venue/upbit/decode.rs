@@ -54,6 +54,7 @@ struct Fields<'a> {
     error: Option<usize>,
     method: Option<&'a str>,
     result: Option<usize>,
+    smp_type: Option<&'a str>,
 }
 
 /// The keys the decoder reads.
@@ -84,6 +85,7 @@ enum Key {
     Method,
     Result,
     Error,
+    SmpType,
     Other,
 }
 
@@ -128,6 +130,7 @@ fn classify(key: &[u8]) -> Key {
             b"tuid" => Key::TradeUuid,
             b"mthd" => Key::Method,
             b"rslt" => Key::Result,
+            b"smpt" => Key::SmpType,
             _ => Key::Other,
         },
         5 => match key {
@@ -152,6 +155,7 @@ fn classify(key: &[u8]) -> Key {
         },
         8 => match key {
             b"is_maker" => Key::IsMaker,
+            b"smp_type" => Key::SmpType,
             _ => Key::Other,
         },
         9 => match key {
@@ -198,17 +202,29 @@ fn classify(key: &[u8]) -> Key {
 pub(crate) fn decode_message(message: &[u8], out: &mut Events) -> Result<(), DecodeError> {
     let trimmed = message.trim_ascii();
     let mut scanner = Scanner::new(trimmed);
-    match scanner.kind()? {
+    let decoded = match scanner.kind()? {
         Kind::Array => {
+            // One bad object does not lose the others: it is skipped, and
+            // the first error is returned after the rest are decoded.
+            let mut first_error = None;
             scanner.begin_array()?;
             while scanner.next_element()? {
-                decode_object(&mut scanner, out)?;
+                let start = scanner.position();
+                if let Err(error) = decode_object(&mut scanner, out) {
+                    scanner.rewind(start);
+                    scanner.skip_value()?;
+                    first_error.get_or_insert(error);
+                }
             }
-            Ok(())
+            first_error.map_or(Ok(()), Err)
         }
         Kind::Object => decode_object(&mut scanner, out),
         _ => Err(field("message", "neither an object nor an array")),
-    }
+    };
+    decoded?;
+    // Nothing may follow the message.
+    scanner.finish()?;
+    Ok(())
 }
 
 fn decode_object<'a>(scanner: &mut Scanner<'a>, out: &mut Events) -> Result<(), DecodeError> {
@@ -247,6 +263,7 @@ fn decode_object<'a>(scanner: &mut Scanner<'a>, out: &mut Events) -> Result<(), 
             Key::Method => f.method = text(scanner, "method")?,
             Key::Result => f.result = Some(skip_at(scanner)?),
             Key::Error => f.error = Some(skip_at(scanner)?),
+            Key::SmpType => f.smp_type = text(scanner, "smp_type")?,
             Key::Other => {
                 scanner.skip_value()?;
             }
@@ -438,11 +455,23 @@ impl Reader<'_, '_> {
         let state = f.state.ok_or(field("state", "missing"))?;
         let (executed, remaining) = (f.executed_volume, f.remaining_volume);
         let some_executed = executed.is_some_and(|e| e > Decimal::ZERO);
+        let some_remaining = remaining.is_some_and(|r| r > Decimal::ZERO);
         let status = match state {
             "wait" if some_executed => OrderStatus::PartiallyFilled,
             "wait" | "watch" => OrderStatus::New,
-            "trade" if remaining.is_some_and(|r| r > Decimal::ZERO) => OrderStatus::PartiallyFilled,
-            "trade" | "done" => OrderStatus::Filled,
+            // A trade is final only when nothing remains; with the remaining
+            // volume unknown (a market order's may be null), `done` closes.
+            "trade" if remaining.is_some_and(Decimal::is_zero) => OrderStatus::Filled,
+            "trade" => OrderStatus::PartiallyFilled,
+            "done" => OrderStatus::Filled,
+            // Self-match prevention that only reduced the order: it lives on.
+            "prevented" if f.smp_type == Some("reduce") && some_remaining => {
+                if some_executed {
+                    OrderStatus::PartiallyFilled
+                } else {
+                    OrderStatus::New
+                }
+            }
             "cancel" | "prevented" => OrderStatus::Canceled,
             _ => return Err(DecodeError::Unknown("state")),
         };
@@ -458,6 +487,17 @@ impl Reader<'_, '_> {
             ),
             _ => (f.price, f.volume),
         };
+        // A trade's fill is checked before anything is pushed: an update
+        // without its fill would move filled_qty and lose the execution.
+        let fill = if state == "trade" {
+            Some((
+                f.trade_uuid.ok_or(field("trade_uuid", "missing"))?,
+                f.price.ok_or(field("price", "missing on a trade"))?,
+                f.volume.ok_or(field("volume", "missing on a trade"))?,
+            ))
+        } else {
+            None
+        };
         out.list.push(Event::OrderUpdate(OrderUpdate {
             order_id,
             client_order_id,
@@ -470,8 +510,7 @@ impl Reader<'_, '_> {
             from_snapshot: false,
             ts: to_ns(f.timestamp),
         }));
-        if state == "trade" {
-            let trade_uuid = f.trade_uuid.ok_or(field("trade_uuid", "missing"))?;
+        if let Some((trade_uuid, price, volume)) = fill {
             // The fee is paid in the quote currency: `KRW` of `KRW-BTC`.
             let quote = symbol.and_then(|s| s.split('-').next().and_then(inline));
             out.list.push(Event::Fill(Fill {
@@ -479,8 +518,8 @@ impl Reader<'_, '_> {
                 client_order_id,
                 symbol,
                 side,
-                price: f.price.ok_or(field("price", "missing on a trade"))?,
-                qty: f.volume.ok_or(field("volume", "missing on a trade"))?,
+                price,
+                qty: volume,
                 fee: f.trade_fee,
                 fee_asset: quote,
                 trade_id: inline(trade_uuid).ok_or(field("trade_uuid", "too long"))?,

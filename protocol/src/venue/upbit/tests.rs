@@ -336,3 +336,62 @@ fn list_subscriptions_answers_in_both_formats() {
         Some("ticker:KRW-BTC,KRW-ETH orderbook:KRW-BTC")
     );
 }
+
+#[test]
+fn review_cases_prevented_reduce_unknown_remaining_lists_and_trailing_bytes() {
+    let status = |state: &str, extra: &str| match decode(&my_order(state, extra)).list.first() {
+        Some(Event::OrderUpdate(update)) => update.status,
+        other => panic!("{other:?}"),
+    };
+    // Self-match prevention that only reduced the order: still live.
+    assert_eq!(
+        status("prevented", r#","smp_type":"reduce","remaining_volume":3"#),
+        OrderStatus::PartiallyFilled
+    );
+    assert_eq!(
+        status(
+            "prevented",
+            r#","smpt":"reduce","remaining_volume":3,"executed_volume":0"#
+        ),
+        OrderStatus::New
+    );
+    assert_eq!(
+        status("prevented", r#","smp_type":"cancel_maker""#),
+        OrderStatus::Canceled
+    );
+    // A trade whose remaining volume is unknown is not final.
+    assert_eq!(
+        status("trade", r#","remaining_volume":null"#),
+        OrderStatus::PartiallyFilled
+    );
+    // One bad object in a list frame: the others still decode, and the
+    // frame reports the error.
+    let mut upbit = Upbit::public();
+    let mut offline = Offline::new(1);
+    let mut events = Events::default();
+    let mut bytes = format!("[{TRADE},{{\"type\":\"nope\"}},{TRADE}]").into_bytes();
+    let result = offline.decode(&mut upbit, FrameKind::Binary, &mut bytes, &mut events);
+    assert!(result.is_err());
+    assert_eq!(events.list.len(), 2, "both good trades kept");
+    // Nothing may follow the message.
+    let mut trailing = br#"{"status":"UP"}garbage"#.to_vec();
+    events.clear();
+    assert!(
+        offline
+            .decode(&mut upbit, FrameKind::Binary, &mut trailing, &mut events)
+            .is_err()
+    );
+    // A trade without its fill's fields pushes neither half.
+    let broken = my_order("trade", "").replace(
+        r#""trade_uuid":"68315169-fba4-4175-ade3-aff14a616657","#,
+        "",
+    );
+    let mut bytes = broken.into_bytes();
+    events.clear();
+    assert!(
+        offline
+            .decode(&mut upbit, FrameKind::Binary, &mut bytes, &mut events)
+            .is_err()
+    );
+    assert!(events.list.is_empty(), "{:?}", events.list);
+}
