@@ -6,6 +6,7 @@
 //! clocks; wall-clock time for signatures comes in as an argument.
 
 pub mod binance;
+pub mod digifinex;
 mod io;
 pub mod kraken;
 mod offline;
