@@ -129,3 +129,31 @@ pub(crate) fn upbit_decode(data: &[u8]) {
         }
     }
 }
+
+/// Decodes the input as one DigiFinex binary frame (zlib or raw deflate),
+/// then as a text frame, then each line as a text frame: nothing may
+/// panic, an inflated message stays under the bound, and every event must
+/// render as JSON.
+pub(crate) fn digifinex_decode(data: &[u8]) {
+    use orderwire_protocol::venue::digifinex::DigiFinex;
+    let mut codec = DigiFinex::public();
+    let mut offline = Offline::new(0);
+    let mut events = Events::default();
+    let mut out = Vec::new();
+    let frames = [(FrameKind::Binary, data), (FrameKind::Text, data)]
+        .into_iter()
+        .chain(
+            data.split(|b| *b == b'\n')
+                .map(|line| (FrameKind::Text, line)),
+        );
+    for (kind, message) in frames {
+        let mut bytes = message.to_vec();
+        events.clear();
+        let _ = offline.decode(&mut codec, kind, &mut bytes, &mut events);
+        for event in &events.list {
+            out.clear();
+            write_event_json("digifinex", event, &events, &mut out);
+            assert!(std::str::from_utf8(&out).is_ok() || std::str::from_utf8(message).is_err());
+        }
+    }
+}

@@ -68,3 +68,8 @@ fn binance_api_corpus() {
 fn upbit_decode_corpus() {
     replay("upbit_decode", venue::upbit_decode);
 }
+
+#[test]
+fn digifinex_decode_corpus() {
+    replay("digifinex_decode", venue::digifinex_decode);
+}

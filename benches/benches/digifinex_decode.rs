@@ -1,0 +1,218 @@
+//! ns per DigiFinex message, in a binary zlib frame as DigiFinex sends
+//! them: a 20-level depth update and a trades push, each inflated and
+//! decoded into the normalised events. orderwire's codec (one reused
+//! inflater, the JSON scanner) beside flate2 (a fresh `ZlibDecoder` into a
+//! `Vec`, as a straightforward client does) and serde_json into borrowed
+//! typed structs with decimals parsed from their text, building the same
+//! events. Each iteration copies the frame into a reused buffer, for both.
+//!
+//! After criterion's run it prints the ratio of the medians.
+#![forbid(unsafe_code)]
+
+use std::hint::black_box;
+use std::io::{Read, Write};
+
+use criterion::{Criterion, criterion_main};
+use flate2::Compression;
+use flate2::read::ZlibDecoder;
+use flate2::write::ZlibEncoder;
+use orderwire_protocol::model::{BookEvent, Event, Events, Level, Side, Trade, inline};
+use orderwire_protocol::num::Decimal;
+use orderwire_protocol::venue::digifinex::DigiFinex;
+use orderwire_protocol::venue::{FrameKind, Offline};
+use serde::Deserialize;
+
+fn zlib(text: &str) -> Vec<u8> {
+    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(text.as_bytes()).expect("in memory");
+    encoder.finish().expect("in memory")
+}
+
+fn depth_20() -> String {
+    let levels = |base: u32| -> String {
+        (0..10)
+            .map(|i| format!(r#"["{}.{:02}","{}.{:04}"]"#, base + i, i, i + 1, 1000 + i))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    format!(
+        r#"{{"method":"depth.update","params":[true,{{"asks":[{}],"bids":[{}]}},"BTC_USDT"],"id":null}}"#,
+        levels(8000),
+        levels(7000)
+    )
+}
+
+const TRADES: &str = r#"{"method":"trades.update","params":[false,[{"id":7172173,"time":1523339279.761838,"price":"398.59","amount":"0.027","type":"buy"},{"id":7172174,"time":1523339279.900000,"price":"398.60","amount":"0.5","type":"sell"}],"ETH_USDT"],"id":null}"#;
+
+#[derive(Deserialize)]
+struct Push<'a, P> {
+    #[serde(borrow)]
+    method: &'a str,
+    params: P,
+}
+
+#[derive(Deserialize)]
+struct Depth<'a> {
+    #[serde(borrow)]
+    asks: Vec<(&'a str, &'a str)>,
+    #[serde(borrow)]
+    bids: Vec<(&'a str, &'a str)>,
+}
+
+#[derive(Deserialize)]
+struct PushTrade<'a> {
+    id: u64,
+    time: serde_json::Number,
+    #[serde(borrow)]
+    price: &'a str,
+    #[serde(borrow)]
+    amount: &'a str,
+    #[serde(rename = "type", borrow)]
+    side: &'a str,
+}
+
+fn exact(text: &str) -> Decimal {
+    Decimal::parse(text.as_bytes()).expect("a decimal")
+}
+
+fn inflate(frame: &[u8], out: &mut String) {
+    out.clear();
+    ZlibDecoder::new(frame).read_to_string(out).expect("zlib");
+}
+
+fn serde_depth(frame: &[u8], text: &mut String, out: &mut Events) {
+    inflate(frame, text);
+    let push: Push<(bool, Depth, &str)> = serde_json::from_str(text).expect("JSON");
+    assert_eq!(push.method, "depth.update");
+    let (clean, depth, symbol) = push.params;
+    let base = out.levels.len();
+    for (price, qty) in &depth.asks {
+        out.levels.push(Level {
+            price: exact(price),
+            qty: exact(qty),
+        });
+    }
+    let asks = base..out.levels.len();
+    for (price, qty) in &depth.bids {
+        out.levels.push(Level {
+            price: exact(price),
+            qty: exact(qty),
+        });
+    }
+    let bids = asks.end..out.levels.len();
+    out.list.push(Event::Book(BookEvent {
+        symbol: inline(symbol).expect("short"),
+        snapshot: clean,
+        bids,
+        asks,
+        checksum: None,
+        sequence: None,
+        ts: None,
+    }));
+}
+
+fn serde_trades(frame: &[u8], text: &mut String, out: &mut Events) {
+    inflate(frame, text);
+    let push: Push<(bool, Vec<PushTrade>, &str)> = serde_json::from_str(text).expect("JSON");
+    assert_eq!(push.method, "trades.update");
+    let (_, trades, symbol) = push.params;
+    for trade in trades {
+        let time = trade.time.to_string();
+        let (whole, fraction) = time.split_once('.').unwrap_or((&time, ""));
+        let nanos = format!("{fraction:0<9}").parse::<i64>().unwrap_or(0);
+        out.list.push(Event::Trade(Trade {
+            symbol: inline(symbol).expect("short"),
+            price: exact(trade.price),
+            qty: exact(trade.amount),
+            side: match trade.side {
+                "buy" => Some(Side::Buy),
+                "sell" => Some(Side::Sell),
+                _ => None,
+            },
+            trade_id: inline(&trade.id.to_string()).expect("short"),
+            ts: whole.parse::<i64>().ok().map(|s| s * 1_000_000_000 + nanos),
+        }));
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut buffer = Vec::with_capacity(4096);
+    let mut text = String::with_capacity(4096);
+    let mut offline = Offline::new(0);
+    let mut codec = DigiFinex::public();
+    let mut events = Events::default();
+    let depth = zlib(&depth_20());
+    let trades = zlib(TRADES);
+    let mut group = c.benchmark_group("digifinex_decode");
+    type Peer = fn(&[u8], &mut String, &mut Events);
+    let cases: [(&str, &[u8], Peer); 2] = [
+        ("depth_20_zlib", &depth, serde_depth),
+        ("trades_zlib", &trades, serde_trades),
+    ];
+    for (name, frame, peer) in cases {
+        // Both sides build the same events.
+        events.clear();
+        buffer.clear();
+        buffer.extend_from_slice(frame);
+        offline
+            .decode(&mut codec, FrameKind::Binary, &mut buffer, &mut events)
+            .expect("decodes");
+        let ours = (events.list.clone(), events.levels.clone());
+        events.clear();
+        peer(frame, &mut text, &mut events);
+        assert_eq!((events.list.clone(), events.levels.clone()), ours);
+        group.bench_function(format!("{name}/orderwire"), |b| {
+            b.iter(|| {
+                buffer.clear();
+                buffer.extend_from_slice(frame);
+                events.clear();
+                offline
+                    .decode(&mut codec, FrameKind::Binary, &mut buffer, &mut events)
+                    .expect("decodes");
+                black_box(&events);
+            })
+        });
+        group.bench_function(format!("{name}/flate2_serde_json"), |b| {
+            b.iter(|| {
+                buffer.clear();
+                buffer.extend_from_slice(frame);
+                events.clear();
+                peer(&buffer, &mut text, &mut events);
+                black_box(&events);
+            })
+        });
+    }
+    group.finish();
+    report_ratios();
+}
+
+fn median_ns(bench: &str, peer: &str) -> Option<f64> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/criterion/digifinex_decode")
+        .join(format!("{bench}_{peer}"))
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["median"]["point_estimate"].as_f64()
+}
+
+fn report_ratios() {
+    for bench in ["depth_20_zlib", "trades_zlib"] {
+        if let (Some(ours), Some(peer)) = (
+            median_ns(bench, "orderwire"),
+            median_ns(bench, "flate2_serde_json"),
+        ) {
+            println!(
+                "digifinex_decode {bench}: orderwire {ours:.0} ns, flate2 + serde_json {peer:.0} ns, ratio {:.2}x (target >= 1.5x)",
+                peer / ours
+            );
+        }
+    }
+}
+
+// criterion_group! generates an undocumented public function.
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::bench);
+}
+criterion_main!(group::benches);
