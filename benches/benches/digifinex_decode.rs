@@ -183,31 +183,11 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
-    report_ratios();
-}
-
-fn median_ns(bench: &str, peer: &str) -> Option<f64> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/criterion/digifinex_decode")
-        .join(format!("{bench}_{peer}"))
-        .join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    value["median"]["point_estimate"].as_f64()
-}
-
-fn report_ratios() {
-    for bench in ["depth_20_zlib", "trades_zlib"] {
-        if let (Some(ours), Some(peer)) = (
-            median_ns(bench, "orderwire"),
-            median_ns(bench, "flate2_serde_json"),
-        ) {
-            println!(
-                "digifinex_decode {bench}: orderwire {ours:.0} ns, flate2 + serde_json {peer:.0} ns, ratio {:.2}x (target >= 1.5x)",
-                peer / ours
-            );
-        }
-    }
+    orderwire_benches::report_decode_ratios(
+        "digifinex_decode",
+        &["depth_20_zlib", "trades_zlib"],
+        "flate2_serde_json",
+    );
 }
 
 // criterion_group! generates an undocumented public function.

@@ -36,3 +36,32 @@ pub fn open_conn(config: Config) -> Conn {
     );
     conn
 }
+
+/// The median ns of criterion's last run of `group/bench_peer`, from its
+/// estimates file.
+pub fn criterion_median_ns(group: &str, bench: &str, peer: &str) -> Option<f64> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/criterion")
+        .join(group)
+        .join(format!("{bench}_{peer}"))
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["median"]["point_estimate"].as_f64()
+}
+
+/// Prints, for each of `benches` in `group`, orderwire's median beside the
+/// peer's and their ratio (peer over orderwire), against the 1.5x target.
+pub fn report_decode_ratios(group: &str, benches: &[&str], peer: &str) {
+    for bench in benches {
+        if let (Some(ours), Some(theirs)) = (
+            criterion_median_ns(group, bench, "orderwire"),
+            criterion_median_ns(group, bench, peer),
+        ) {
+            println!(
+                "{group} {bench}: orderwire {ours:.0} ns, {peer} {theirs:.0} ns, ratio {:.2}x (target >= 1.5x)",
+                theirs / ours
+            );
+        }
+    }
+}

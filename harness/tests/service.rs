@@ -184,7 +184,7 @@ fn credentials_from_dotenv_and_secrets_nowhere() {
         let until = std::time::Instant::now() + Duration::from_secs(10);
         while !done(&seen) && std::time::Instant::now() < until {
             kraken.poll(|event, _| seen.push(format!("{event:?}")));
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::yield_now();
         }
         seen.clone()
     };
@@ -254,6 +254,8 @@ fn run_the_example_against_the_mocks_and_scrape_its_metrics() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/service.toml");
     let scraped: Arc<Mutex<String>> = Arc::default();
     let sink = scraped.clone();
+    let scraper: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::default();
+    let handle = scraper.clone();
     let mut out = Vec::new();
     let report = run(
         &RunOptions {
@@ -267,16 +269,29 @@ fn run_the_example_against_the_mocks_and_scrape_its_metrics() {
         &mut out,
         move |addr| {
             let sink = sink.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(1_200));
-                let mut stream = std::net::TcpStream::connect(addr).unwrap();
-                stream
-                    .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-                    .unwrap();
-                let mut body = String::new();
-                stream.read_to_string(&mut body).unwrap();
-                *sink.lock().unwrap() = body;
-            });
+            // Scrapes until Kraken's subscriptions are answered and its book
+            // has come, with a deadline, while the run goes on.
+            *handle.lock().unwrap() = Some(std::thread::spawn(move || {
+                let until = std::time::Instant::now() + Duration::from_millis(1_800);
+                let ready = [
+                    r#"orderwire_request_latency_seconds_count{exchange="kraken",venue="kraken",method="subscribe"} 2"#,
+                    r#"orderwire_messages_total{exchange="kraken",type="book_snapshot"} 1"#,
+                ];
+                loop {
+                    let mut body = String::new();
+                    if let Ok(mut stream) = std::net::TcpStream::connect(addr) {
+                        let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+                        let _ = stream.read_to_string(&mut body);
+                    }
+                    let done = ready.iter().all(|line| body.contains(line))
+                        || std::time::Instant::now() >= until;
+                    *sink.lock().unwrap() = body;
+                    if done {
+                        return;
+                    }
+                    std::thread::yield_now();
+                }
+            }));
         },
     )
     .unwrap();
@@ -299,7 +314,9 @@ fn run_the_example_against_the_mocks_and_scrape_its_metrics() {
             .unwrap_or(0)
     };
     assert_eq!(count("kraken", "book_snapshot"), 1);
-    std::thread::sleep(Duration::from_millis(100));
+    if let Some(scraper) = scraper.lock().unwrap().take() {
+        scraper.join().unwrap();
+    }
     let metrics = scraped.lock().unwrap().clone();
     assert!(metrics.starts_with("HTTP/1.1 200 OK"), "{metrics}");
     let line = |prefix: &str| {

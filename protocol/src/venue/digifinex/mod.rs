@@ -215,6 +215,3 @@ impl Venue for DigiFinex {
         RatePolicy { limits: Vec::new() }
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -282,6 +282,3 @@ impl Venue for Upbit {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

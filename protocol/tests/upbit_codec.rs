@@ -1,9 +1,13 @@
 //! Every message on upbit.md, decoded; requests and the connection's set.
 
-use super::*;
-use crate::model::{Event, Liquidity, OrderStatus, Side, inline};
-use crate::num::Decimal;
-use crate::venue::Offline;
+use orderwire_protocol::model::{
+    Event, Events, Liquidity, OrderStatus, Request, Side, Subscription, inline,
+};
+use orderwire_protocol::num::Decimal;
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::time::Instant;
+use orderwire_protocol::venue::upbit::{Credentials, Upbit};
+use orderwire_protocol::venue::{Ctx, Expect, FrameKind, Offline, Venue};
 
 fn decode(text: &str) -> Events {
     let mut upbit = Upbit::public();
@@ -285,7 +289,7 @@ fn the_private_handshake_carries_a_fresh_jwt_each_time() {
     let mut rng = <rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(3);
     let mut tokens = Vec::new();
     for _ in 0..2 {
-        let mut ctx = Ctx::new(crate::Instant(0), 0, &mut rng);
+        let mut ctx = Ctx::new(Instant(0), 0, &mut rng);
         let mut headers = Vec::new();
         upbit.handshake_headers(&mut ctx, &mut headers);
         let [(name, value)] = headers.as_slice() else {

@@ -6,10 +6,11 @@ use std::io::Write;
 use flate2::Compression;
 use flate2::write::{DeflateEncoder, ZlibEncoder};
 
-use super::*;
-use crate::model::{Event, OrderStatus, Side, inline};
-use crate::num::Decimal;
-use crate::venue::Offline;
+use orderwire_protocol::model::{Event, Events, OrderStatus, Request, Side, Subscription, inline};
+use orderwire_protocol::num::Decimal;
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::digifinex::{Credentials, DigiFinex, auth_signature};
+use orderwire_protocol::venue::{DecodeError, Expect, FrameKind, Offline, Venue};
 
 fn zlib(text: &[u8]) -> Vec<u8> {
     let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
