@@ -4,6 +4,7 @@
 pub mod binance;
 pub mod kraken;
 mod listener;
+mod market;
 pub mod matching;
 pub mod pair;
 pub mod session;

@@ -204,6 +204,19 @@ pub enum Subscription {
         /// Ask for recent fills first.
         snapshot_trades: bool,
     },
+    /// The account's order updates for these pairs, on venues whose private
+    /// order feed is subscribed pair by pair (DigiFinex `order.subscribe`).
+    /// Venues with one account-wide feed refuse it: take `Executions`.
+    Orders {
+        /// Pairs.
+        symbols: Vec<Symbol>,
+    },
+    /// The account's balances of these assets, on venues that subscribe
+    /// them asset by asset (DigiFinex `balance.subscribe`).
+    Balances {
+        /// Assets (`USDT`, `BTC`).
+        assets: Vec<Symbol>,
+    },
 }
 
 /// One request, borrowed from the caller.

@@ -42,7 +42,7 @@ use parking_lot::Mutex;
 
 pub use self::session::Session;
 
-use super::matching::Matching;
+use super::market::Market;
 use super::pair::{Pair, WALL_ORIGIN_NS};
 use super::session::MockVenue;
 
@@ -112,17 +112,6 @@ pub struct MockStats {
     pub deflate: u64,
 }
 
-/// A public trade on the tape.
-#[derive(Clone, Debug)]
-pub(crate) struct TapeTrade {
-    pub(crate) market: String,
-    pub(crate) price: Decimal,
-    pub(crate) qty: Decimal,
-    pub(crate) ask_bid: &'static str,
-    pub(crate) sequential_id: u64,
-    pub(crate) ts_ms: u64,
-}
-
 /// A myOrder push, before its format.
 #[derive(Clone, Debug)]
 pub(crate) struct OrderRecord {
@@ -141,10 +130,7 @@ pub(crate) struct OrderRecord {
 
 pub(crate) struct Shared {
     pub(crate) config: MockConfig,
-    pub(crate) matching: Mutex<Matching>,
-    pub(crate) tape: Mutex<Vec<TapeTrade>>,
-    /// Each market's book version (bumped whenever the book changes).
-    pub(crate) books: Mutex<HashMap<String, u64>>,
+    pub(crate) market: Mutex<Market>,
     pub(crate) orders: Mutex<Vec<OrderRecord>>,
     /// Balance changes: (seq, currency, balance, locked).
     pub(crate) assets: Mutex<Vec<(String, Decimal, Decimal)>>,
@@ -159,17 +145,11 @@ pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
     origin: std::time::Instant,
     wall_origin_ms: u64,
-    next_trade: Mutex<u64>,
 }
 
 impl Shared {
     fn new(config: MockConfig, wall_origin_ms: u64) -> Shared {
-        let mut matching = Matching::new("", Decimal::ZERO, Decimal::ZERO, 0, (u64::MAX / 4, 0));
-        let mut books = HashMap::new();
-        for (market, mid, tick) in &config.markets {
-            matching.seed(market, *mid, *tick, 30);
-            books.insert(market.clone(), 1);
-        }
+        let market = Market::new(&config.markets, 30);
         let mut balances = HashMap::new();
         balances.insert(
             "KRW".to_owned(),
@@ -177,9 +157,7 @@ impl Shared {
         );
         Shared {
             config,
-            matching: Mutex::new(matching),
-            tape: Mutex::new(Vec::new()),
-            books: Mutex::new(books),
+            market: Mutex::new(market),
             orders: Mutex::new(Vec::new()),
             assets: Mutex::new(Vec::new()),
             balances: Mutex::new(balances),
@@ -192,7 +170,6 @@ impl Shared {
             stop: AtomicBool::new(false),
             origin: std::time::Instant::now(),
             wall_origin_ms,
-            next_trade: Mutex::new(1),
         }
     }
 
@@ -325,16 +302,13 @@ impl Shared {
         identifier: &str,
     ) -> Result<String, &'static str> {
         let ts_ms = self.wall_ms(now);
-        let outcome = self.matching.lock().place(
-            Some(1),
-            market,
-            side,
-            price,
-            qty,
-            identifier.to_owned(),
-            false,
-            now.as_nanos(),
-        )?;
+        let (outcome, next_print) = {
+            let mut book = self.market.lock();
+            let next_print = book.next_print();
+            let outcome =
+                book.place(now.as_nanos(), ts_ms, market, side, price, qty, identifier)?;
+            (outcome, next_print)
+        };
         let Some(order) = outcome.order.clone() else {
             return Err("no order");
         };
@@ -342,7 +316,7 @@ impl Shared {
         let uuid = format!(
             "{:08x}-0000-4000-8000-{:012x}",
             now.as_nanos() & 0xffff_ffff,
-            *self.next_trade.lock()
+            next_print
         );
         let mut records = Vec::new();
         let base = |state, remaining, executed, trade| OrderRecord {
@@ -376,13 +350,11 @@ impl Shared {
             record.price = execution.price;
             record.volume = execution.qty;
             records.push(record);
-            self.record_trade(market, execution.price, execution.qty, ask_bid, ts_ms);
         }
         if order.open().is_zero() {
             records.push(base("done", Decimal::ZERO, executed, None));
         }
         self.orders.lock().extend(records);
-        self.bump_book(market);
         // The quote currency moves by the executed value (a mock's account).
         let spent = outcome.executions.iter().fold(Decimal::ZERO, |sum, e| {
             e.price
@@ -406,65 +378,12 @@ impl Shared {
         Ok(uuid)
     }
 
-    fn record_trade(
-        &self,
-        market: &str,
-        price: Decimal,
-        qty: Decimal,
-        ask_bid: &'static str,
-        ts_ms: u64,
-    ) {
-        let mut next = self.next_trade.lock();
-        let sequential_id = ts_ms * 10_000 + *next % 10_000;
-        *next += 1;
-        self.tape.lock().push(TapeTrade {
-            market: market.to_owned(),
-            price,
-            qty,
-            ask_bid,
-            sequential_id,
-            ts_ms,
-        });
-    }
-
-    fn bump_book(&self, market: &str) {
-        *self.books.lock().entry(market.to_owned()).or_default() += 1;
-    }
-
-    /// Another account's order taking `qty` from the house book: a public
-    /// trade and a book change, nothing private.
+    /// Another account's order taking `qty` from the house book.
     fn house_trade(&self, now: Instant, market: &str, side: Side, qty: Decimal) {
-        let far = match side {
-            Side::Buy => Decimal::new(i128::from(u32::MAX) * 1_000, 0),
-            Side::Sell => Decimal::new(1, 0),
-        }
-        .unwrap_or(Decimal::ZERO);
-        let outcome = self.matching.lock().place(
-            Some(2),
-            market,
-            side,
-            far,
-            qty,
-            String::new(),
-            false,
-            now.as_nanos(),
-        );
-        let ask_bid = wire::ask_bid(side);
-        if let Ok(outcome) = outcome {
-            for execution in &outcome.executions {
-                self.record_trade(
-                    market,
-                    execution.price,
-                    execution.qty,
-                    ask_bid,
-                    self.wall_ms(now),
-                );
-            }
-            if let Some(order) = outcome.order.filter(|_| outcome.rests) {
-                let _ = self.matching.lock().cancel(&order);
-            }
-        }
-        self.bump_book(market);
+        let ts_ms = self.wall_ms(now);
+        self.market
+            .lock()
+            .house_trade(now.as_nanos(), ts_ms, market, side, qty);
     }
 }
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_protocol::model::Side;
-use orderwire_protocol::num::Decimal;
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::upbit::{DataType, Format};
 use serde_json::Value;
@@ -51,7 +50,7 @@ impl Session {
     }
 
     fn open_at(shared: Arc<Shared>, now: Instant, private: bool) -> Session {
-        let tape_seen = shared.tape.lock().len();
+        let tape_seen = shared.market.lock().tape.len();
         let orders_seen = shared.orders.lock().len();
         let assets_seen = shared.assets.lock().len();
         Session {
@@ -224,7 +223,7 @@ impl Session {
             }
             if let DataType::Orderbook = sub.data_type {
                 for (market, _) in &sub.codes {
-                    let version = self.shared.books.lock().get(market).copied().unwrap_or(0);
+                    let version = self.shared.market.lock().version(market);
                     self.books_seen.insert(market.clone(), version);
                 }
             }
@@ -273,8 +272,9 @@ impl Session {
                 DataType::Trade => {
                     let last = self
                         .shared
-                        .tape
+                        .market
                         .lock()
+                        .tape
                         .iter()
                         .rev()
                         .find(|t| &t.market == market)
@@ -293,26 +293,17 @@ impl Session {
     }
 
     fn book_text(&self, market: &str, depth: usize, ts: u64, snapshot: bool) -> String {
-        let matching = self.shared.matching.lock();
-        let asks = matching.top(market, Side::Sell, depth);
-        let bids = matching.top(market, Side::Buy, depth);
+        let book = self.shared.market.lock();
+        let asks = book.top(market, Side::Sell, depth);
+        let bids = book.top(market, Side::Buy, depth);
         wire::orderbook(self.format, market, &asks, &bids, ts, snapshot)
     }
 
     fn ticker_text(&self, market: &str, ts: u64, snapshot: bool) -> String {
-        let tape = self.shared.tape.lock();
-        let mut mine = tape.iter().filter(|t| t.market == market);
-        let volume = mine.clone().fold(Decimal::ZERO, |sum, t| {
-            sum.checked_add(t.qty).unwrap_or(sum)
-        });
-        let last = mine.next_back().map(|t| t.price).unwrap_or_else(|| {
-            self.shared
-                .config
-                .markets
-                .iter()
-                .find(|(m, _, _)| m == market)
-                .map_or(Decimal::ZERO, |m| m.1)
-        });
+        let (last, volume) = {
+            let book = self.shared.market.lock();
+            (book.last_price(market), book.volume(market))
+        };
         wire::ticker(self.format, market, last, volume, ts, snapshot)
     }
 
@@ -328,7 +319,7 @@ impl Session {
     /// REALTIME data: what happened since the last look.
     fn publish(&mut self) {
         let ts = self.shared.wall_ms(self.now);
-        let trades: Vec<_> = self.shared.tape.lock()[self.tape_seen..].to_vec();
+        let trades: Vec<_> = self.shared.market.lock().tape[self.tape_seen..].to_vec();
         self.tape_seen += trades.len();
         for trade in trades {
             if self.shared.silent.lock().contains(&trade.market) {
@@ -348,7 +339,7 @@ impl Session {
             .map(|(m, v)| (m.clone(), *v))
             .collect();
         for (market, seen) in books {
-            let version = self.shared.books.lock().get(&market).copied().unwrap_or(0);
+            let version = self.shared.market.lock().version(&market);
             if version == seen || self.shared.silent.lock().contains(&market) {
                 continue;
             }

@@ -6,7 +6,8 @@ use orderwire_protocol::model::Side;
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::venue::upbit::Format;
 
-use super::{OrderRecord, TapeTrade};
+use super::OrderRecord;
+use crate::mock::market::Print;
 
 /// A key in the connection's format.
 fn k(format: Format, default: &'static str, simple: &'static str) -> &'static str {
@@ -28,7 +29,9 @@ fn stream(snapshot: bool) -> &'static str {
     if snapshot { "SNAPSHOT" } else { "REALTIME" }
 }
 
-pub(super) fn trade(format: Format, trade: &TapeTrade, snapshot: bool) -> String {
+/// Upbit's `sequential_id` is unique per trade: the mock makes it from
+/// the trade's ms and the tape's count.
+pub(super) fn trade(format: Format, trade: &Print, snapshot: bool) -> String {
     let f = format;
     format!(
         r#"{{"{}":"trade","{}":"{}","{}":{},"{}":{},"{}":{},"{}":{},"{}":"{}","{}":{},"{}":"{}"}}"#,
@@ -44,9 +47,9 @@ pub(super) fn trade(format: Format, trade: &TapeTrade, snapshot: bool) -> String
         k(f, "trade_volume", "tv"),
         trade.qty,
         k(f, "ask_bid", "ab"),
-        trade.ask_bid,
+        ask_bid(trade.taker),
         k(f, "sequential_id", "sid"),
-        trade.sequential_id,
+        trade.ts_ms * 10_000 + trade.id % 10_000,
         k(f, "stream_type", "st"),
         stream(snapshot)
     )

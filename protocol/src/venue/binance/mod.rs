@@ -173,7 +173,9 @@ impl Binance {
             Subscription::Book { symbols, .. } => (symbols, "@depth@100ms"),
             Subscription::Trades { symbols } => (symbols, "@trade"),
             Subscription::Ticker { symbols } => (symbols, "@bookTicker"),
-            Subscription::Executions { .. } => {
+            Subscription::Executions { .. }
+            | Subscription::Orders { .. }
+            | Subscription::Balances { .. } => {
                 return Err(EncodeError::Unsupported(
                     "executions on the market streams (use the WebSocket API)",
                 ));

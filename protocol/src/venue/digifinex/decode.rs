@@ -20,6 +20,7 @@ fn field(field: &'static str, why: &'static str) -> DecodeError {
 pub(crate) fn decode_message(
     message: &[u8],
     synced: &mut HashSet<Symbol>,
+    auth_id: Option<u64>,
     out: &mut Events,
 ) -> Result<(), DecodeError> {
     let message = message.trim_ascii();
@@ -76,6 +77,14 @@ pub(crate) fn decode_message(
                     .map(|t| t.trim_matches('"').to_owned())
             })
         };
+        if error.is_some() && id.is_some() && id == auth_id {
+            // A refused server.auth: the private channels will not come.
+            out.list.push(Event::VenueError {
+                name: "server.auth".to_owned(),
+                message: text(error).unwrap_or_default(),
+            });
+            return Ok(());
+        }
         out.list.push(Event::Response(Response {
             req_id: id,
             method: Method::Other,

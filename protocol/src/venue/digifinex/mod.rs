@@ -44,6 +44,9 @@ pub struct DigiFinex {
     /// Symbols whose book has had a clean snapshot on this connection:
     /// deltas for others wait (there are no sequence numbers).
     synced: HashSet<Symbol>,
+    /// The id `server.auth` went out with on this connection: its error is
+    /// reported as the failed login it is, not as a stray reply.
+    auth_id: Option<u64>,
 }
 
 /// `base64(HMAC-SHA256(secret, timestamp))`, the `server.auth` signature.
@@ -63,6 +66,7 @@ impl DigiFinex {
             credentials: None,
             inflater: Inflater::new(),
             synced: HashSet::new(),
+            auth_id: None,
         }
     }
 
@@ -75,13 +79,16 @@ impl DigiFinex {
         }
     }
 
-    /// Writes `{"id":N,"method":..,"params":[..]}` with string params.
-    fn request(out: &mut Vec<u8>, id: u64, method: &str, params: &[&str]) {
+    /// Writes `{"id":N,"method":"<channel>.<verb>","params":[..]}` with
+    /// string params.
+    fn request(out: &mut Vec<u8>, id: u64, channel: &str, verb: &str, params: &[&str]) {
         out.extend_from_slice(b"{\"id\":");
         out.extend_from_slice(id.to_string().as_bytes());
-        out.extend_from_slice(b",\"method\":");
-        write_json_string(method, out);
-        out.extend_from_slice(b",\"params\":[");
+        out.extend_from_slice(b",\"method\":\"");
+        out.extend_from_slice(channel.as_bytes());
+        out.push(b'.');
+        out.extend_from_slice(verb.as_bytes());
+        out.extend_from_slice(b"\",\"params\":[");
         for (index, param) in params.iter().enumerate() {
             if index > 0 {
                 out.push(b',');
@@ -122,10 +129,12 @@ impl Venue for DigiFinex {
         };
         let timestamp = (ctx.wall_ns / 1_000_000).to_string();
         let signature = auth_signature(&credentials.secret, &timestamp);
+        self.auth_id = Some(req_id);
         DigiFinex::request(
             out.frame(FrameKind::Text),
             req_id,
-            "server.auth",
+            "server",
+            "auth",
             &[credentials.api_key.expose(), &timestamp, &signature],
         );
         Ok(())
@@ -138,41 +147,40 @@ impl Venue for DigiFinex {
         request: &Request<'_>,
         out: &mut Frames,
     ) -> Result<Expect, EncodeError> {
-        let (method, symbols): (String, Vec<&str>) = match request {
-            Request::Ping => ("server.ping".into(), Vec::new()),
-            Request::Subscribe(subscription) | Request::Unsubscribe(subscription) => {
-                let verb = if matches!(request, Request::Subscribe(_)) {
-                    "subscribe"
-                } else {
-                    "unsubscribe"
-                };
-                match subscription {
-                    Subscription::Trades { symbols } => (
-                        format!("trades.{verb}"),
-                        symbols.iter().map(|s| s.as_str()).collect(),
-                    ),
-                    Subscription::Book { symbols, .. } => (
-                        format!("depth.{verb}"),
-                        symbols.iter().map(|s| s.as_str()).collect(),
-                    ),
-                    Subscription::Ticker { symbols } => (
-                        format!("ticker.{verb}"),
-                        symbols.iter().map(|s| s.as_str()).collect(),
-                    ),
-                    Subscription::Executions { .. } => {
-                        return Err(EncodeError::Unsupported(
-                            "DigiFinex order.subscribe names its symbols: not yet mapped",
-                        ));
-                    }
-                }
+        let (subscription, verb) = match request {
+            Request::Ping => {
+                DigiFinex::request(out.frame(FrameKind::Text), req_id, "server", "ping", &[]);
+                return Ok(Expect::Replies(1));
             }
+            Request::Subscribe(subscription) => (subscription, "subscribe"),
+            Request::Unsubscribe(subscription) => (subscription, "unsubscribe"),
             _ => {
                 return Err(EncodeError::Unsupported(
                     "DigiFinex's WebSocket takes no orders (they go over REST)",
                 ));
             }
         };
-        DigiFinex::request(out.frame(FrameKind::Text), req_id, &method, &symbols);
+        let (channel, list): (&str, &[Symbol]) = match subscription {
+            Subscription::Trades { symbols } => ("trades", symbols),
+            // No depth parameter: the venue chooses the snapshot's depth.
+            Subscription::Book { symbols, .. } => ("depth", symbols),
+            // No pairs: every pair's ticker.
+            Subscription::Ticker { symbols } if symbols.is_empty() => ("all_ticker", &[]),
+            Subscription::Ticker { symbols } => ("ticker", symbols),
+            Subscription::Orders { symbols } => ("order", symbols),
+            Subscription::Balances { assets } => ("balance", assets),
+            Subscription::Executions { .. } => {
+                return Err(EncodeError::Unsupported(
+                    "DigiFinex subscribes orders by pair and balances by asset: \
+                     subscribe Orders and Balances",
+                ));
+            }
+        };
+        if matches!(channel, "order" | "balance") && self.credentials.is_none() {
+            return Err(EncodeError::NoCredentials);
+        }
+        let list: Vec<&str> = list.iter().map(Symbol::as_str).collect();
+        DigiFinex::request(out.frame(FrameKind::Text), req_id, channel, verb, &list);
         Ok(Expect::Replies(1))
     }
 
@@ -188,15 +196,16 @@ impl Venue for DigiFinex {
             // Binary frames hold zlib (or raw deflate) JSON.
             FrameKind::Binary => {
                 let inflated = self.inflater.inflate(message)?;
-                decode::decode_message(inflated, &mut self.synced, out)
+                decode::decode_message(inflated, &mut self.synced, self.auth_id, out)
             }
-            _ => decode::decode_message(message, &mut self.synced, out),
+            _ => decode::decode_message(message, &mut self.synced, self.auth_id, out),
         }
     }
 
     fn reset(&mut self) {
         // No sequence numbers: after a drop, books wait for a clean one.
         self.synced.clear();
+        self.auth_id = None;
     }
 
     fn keepalive(&self) -> Keepalive {

@@ -200,6 +200,11 @@ impl Kraken {
                 }
                 self.token_field(out)?;
             }
+            Subscription::Orders { .. } | Subscription::Balances { .. } => {
+                return Err(EncodeError::Unsupported(
+                    "Kraken's executions channel covers every pair: subscribe Executions",
+                ));
+            }
         }
         Ok(())
     }

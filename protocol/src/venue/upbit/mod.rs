@@ -113,6 +113,11 @@ impl Upbit {
                     ..TypeRequest::new(DataType::Orderbook, &[])
                 }]
             }
+            Subscription::Orders { .. } | Subscription::Balances { .. } => {
+                return Err(EncodeError::Unsupported(
+                    "Upbit's myOrder and myAsset come together: subscribe Executions",
+                ));
+            }
             Subscription::Executions { .. } => {
                 if self.credentials.is_none() {
                     return Err(EncodeError::Unsupported(
