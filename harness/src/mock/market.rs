@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use orderwire_protocol::model::Side;
 use orderwire_protocol::num::Decimal;
 
-use super::matching::{Matching, Outcome, Refusal};
+use super::matching::{Execution, Matching, Outcome, Refusal, Resting};
 
 /// The account whose orders the test hooks place.
 pub(crate) const ACCOUNT: u64 = 1;
@@ -147,8 +147,9 @@ impl Market {
     }
 
     /// Another account's order taking `qty` from the house book: public
-    /// trades and a book change, nothing private. What does not fill is
-    /// withdrawn.
+    /// trades and a book change. What does not fill is withdrawn. The
+    /// executions are returned: a maker among them may be the account's
+    /// resting order.
     pub(crate) fn house_trade(
         &mut self,
         now_ns: u64,
@@ -156,7 +157,7 @@ impl Market {
         market: &str,
         side: Side,
         qty: Decimal,
-    ) {
+    ) -> Vec<Execution> {
         let far = match side {
             Side::Buy => Decimal::new(i128::from(u32::MAX) * 1_000, 0),
             Side::Sell => Decimal::new(1, 0),
@@ -172,14 +173,24 @@ impl Market {
             false,
             now_ns,
         );
-        if let Ok(outcome) = outcome {
-            for execution in &outcome.executions {
-                self.print(market, execution.price, execution.qty, side, ts_ms);
-            }
-            if let Some(order) = outcome.order.filter(|_| outcome.rests) {
-                let _ = self.matching.cancel(&order);
-            }
+        let Ok(outcome) = outcome else {
+            return Vec::new();
+        };
+        for execution in &outcome.executions {
+            self.print(market, execution.price, execution.qty, side, ts_ms);
+        }
+        if let Some(order) = outcome.order.filter(|_| outcome.rests) {
+            let _ = self.matching.cancel(&order);
         }
         self.bump(market);
+        outcome.executions
+    }
+
+    /// Withdraws the account's resting order `client_id`: what it had.
+    pub(crate) fn cancel(&mut self, market: &str, client_id: &str) -> Option<Resting> {
+        let found = self.matching.find(Some(ACCOUNT), None, Some(client_id))?;
+        let canceled = self.matching.cancel(&found)?;
+        self.bump(market);
+        Some(canceled)
     }
 }

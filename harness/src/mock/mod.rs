@@ -2,6 +2,7 @@
 //! WebSocket on loopback, with fault injection.
 
 pub mod binance;
+pub mod digifinex;
 pub mod kraken;
 mod listener;
 mod market;

@@ -8,7 +8,9 @@
 //! A connection the session closes or drops reaches the core as a
 //! disconnect once the messages sent before it have arrived; the pair
 //! reconnects after `reconnect_delay`, as the engine does, writing the open
-//! sequence first and then what the core handed over while down. A ping
+//! sequence first and then what the core handed over while down. A
+//! `Recycle` from the core closes the connection from the client's side and
+//! reconnects, as the `Exchange` does. A ping
 //! from the mock is answered with a pong after the latency, as the
 //! engine's WebSocket codec answers it.
 
@@ -20,7 +22,7 @@ use orderwire_engine::gateway::{
     DisconnectReason, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError,
 };
 use orderwire_engine::{ConnError, Disconnect};
-use orderwire_protocol::model::Request;
+use orderwire_protocol::model::{Event, Level, Request};
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{FrameKind, Frames, Venue};
 
@@ -63,6 +65,8 @@ pub struct Pair<V: Venue, M: MockVenue> {
     reconnect_at: Option<Instant>,
     connections: u64,
     events: Vec<GatewayEvent>,
+    /// Every book level so far; the book events' ranges index it.
+    levels: Vec<Level>,
     spare: Outputs,
     /// The path every connection asks for (`/websocket/v1/private`).
     path: String,
@@ -93,6 +97,7 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
             reconnect_at: None,
             connections: 0,
             events: Vec::new(),
+            levels: Vec::new(),
             spare: Outputs::default(),
             path: "/".to_owned(),
         }
@@ -116,6 +121,12 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
     /// Every gateway event so far, in order.
     pub fn events(&self) -> &[GatewayEvent] {
         &self.events
+    }
+
+    /// Every book level so far: each book event's `bids` and `asks` in
+    /// [`Pair::events`] index this.
+    pub fn levels(&self) -> &[Level] {
+        &self.levels
     }
 
     /// Submits at the current virtual time.
@@ -330,6 +341,41 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
         }
         self.spare.clear();
         self.core.poll_events(&mut self.spare);
+        let recycle = self
+            .spare
+            .events
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Recycle { .. }));
+        let base = self.levels.len();
+        for event in &mut self.spare.events {
+            if let GatewayEvent::Market(Event::Book(book)) = event {
+                book.bids = book.bids.start + base..book.bids.end + base;
+                book.asks = book.asks.start + base..book.asks.end + base;
+            }
+        }
+        self.levels.append(&mut self.spare.levels);
         self.events.append(&mut self.spare.events);
+        if recycle {
+            self.recycle();
+        }
+    }
+
+    /// The gateway asked for a new connection (the age limit is near, or
+    /// the venue announced a shutdown): as the engine does, the client
+    /// closes this one and connects again. What the venue sent before it
+    /// saw the close still arrives; then the connection is down.
+    fn recycle(&mut self) {
+        if self.session.take().is_none() {
+            return;
+        }
+        self.to_venue.clear();
+        let at = self.now + self.latency + self.latency;
+        let closed = Disconnect::Closed {
+            code: Some(1000),
+            reason: "recycle".to_owned(),
+            by_peer: false,
+        };
+        self.to_client
+            .push_back((at, ToClient::Down(Arc::new(closed))));
     }
 }

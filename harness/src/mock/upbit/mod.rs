@@ -381,7 +381,10 @@ impl Shared {
     /// Another account's order taking `qty` from the house book.
     fn house_trade(&self, now: Instant, market: &str, side: Side, qty: Decimal) {
         let ts_ms = self.wall_ms(now);
-        self.market
+        // Maker fills of the account's resting orders are not reported:
+        // the Upbit mock's private feed follows the orders it places.
+        let _ = self
+            .market
             .lock()
             .house_trade(now.as_nanos(), ts_ms, market, side, qty);
     }
