@@ -4,6 +4,7 @@
 
 use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::binance::Binance;
+use orderwire_protocol::venue::digifinex::DigiFinex;
 use orderwire_protocol::venue::kraken::Kraken;
 use orderwire_protocol::venue::upbit::Upbit;
 
@@ -19,6 +20,8 @@ pub enum VenueName {
     Binance,
     /// Upbit's public and private WebSocket feeds.
     Upbit,
+    /// DigiFinex WebSocket v1 (zlib data frames, server.auth).
+    Digifinex,
 }
 
 impl VenueName {
@@ -38,6 +41,9 @@ impl VenueName {
             }
             // Every orderbook message is a whole book: no depth to keep.
             VenueName::Upbit => Box::new(Upbit::public()),
+            // Deltas before a capture's first clean snapshot are held back,
+            // as live.
+            VenueName::Digifinex => Box::new(DigiFinex::public()),
         }
     }
 
@@ -47,6 +53,7 @@ impl VenueName {
             VenueName::Kraken => crate::demo::run(options),
             VenueName::Binance => crate::demo_binance::run(options),
             VenueName::Upbit => crate::demo_upbit::run(options),
+            VenueName::Digifinex => crate::demo_digifinex::run(options),
         }
     }
 }

@@ -206,3 +206,71 @@ fn the_binance_decoder_runs_from_the_command_line() {
         25
     );
 }
+
+const DIGIFINEX_SESSION: &str = include_str!("fixtures/digifinex_session.txt");
+
+/// digifinex.md's examples as a capture: text replies, and pushes as `b64:`
+/// lines of their zlib (one raw deflate), with a truncated frame, a
+/// refused auth and a delta for a book that never had a clean snapshot.
+#[test]
+fn a_digifinex_capture_of_text_and_zlib_frames_decodes() {
+    let mut output = Vec::new();
+    let (lines, errors) = orderwire::decode::run(
+        orderwire::venues::VenueName::Digifinex,
+        30,
+        &mut DIGIFINEX_SESSION.as_bytes(),
+        &mut output,
+    )
+    .unwrap();
+    let events: Vec<serde_json::Value> = String::from_utf8(output)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!((lines, errors), (12, 1));
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "response", // pong
+            "response", // subscribe ack
+            "trade",
+            "book_snapshot", // clean
+            "book_delta",    // incremental, "0" deletes
+            "ticker",        // raw deflate
+            "ticker",        // all_ticker
+            "order_update",
+            "balance",
+            "error", // truncated zlib
+            "response", // refused
+                     // the BTC_USDT delta with no clean snapshot: held back
+        ]
+    );
+    assert_eq!(events[2]["ts"], 1_523_339_279_761_838_000i64, "exact ns");
+    assert_eq!(events[2]["side"], "buy");
+    assert_eq!(events[4]["asks"][0], serde_json::json!(["8000.00", "0"]));
+    assert_eq!(events[7]["status"], "filled");
+    assert_eq!(events[7]["filled_qty"], "0.9969");
+    assert_eq!(
+        events[7]["price"],
+        serde_json::Value::Null,
+        "a market order"
+    );
+    assert_eq!(events[8]["free"], "99944652.8478545303601106");
+    assert!(events[9]["message"].as_str().unwrap().contains("truncated"));
+    assert_eq!(events[10]["ok"], false);
+
+    let binary = env!("CARGO_BIN_EXE_orderwire");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/digifinex_session.txt");
+    let output = Command::new(binary)
+        .args(["decode", "--venue", "digifinex"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().lines().count(),
+        11
+    );
+}

@@ -355,6 +355,9 @@ fn order(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError>
             }
         }
     }
+    // A market order has no limit (price "0"), and one sized by its
+    // notional no amount ("0"): neither is a real zero.
+    let given = |value: Option<Decimal>| value.filter(|v| !v.is_zero());
     out.list.push(Event::OrderUpdate(OrderUpdate {
         order_id: id.ok_or(field("id", "missing"))?,
         // DigiFinex has no client order id: correlate by the REST call's id.
@@ -362,8 +365,8 @@ fn order(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError>
         symbol: symbol_,
         side,
         status: status.ok_or(field("status", "missing"))?,
-        price,
-        qty,
+        price: given(price),
+        qty: given(qty),
         filled_qty: filled,
         from_snapshot: false,
         ts,
