@@ -16,8 +16,24 @@ fn field(field: &'static str, why: &'static str) -> DecodeError {
     DecodeError::Field { field, why }
 }
 
-/// One message (already inflated).
+/// One message (already inflated). Events of a message that turns out bad
+/// are taken back: a message gives all its events or an error.
 pub(crate) fn decode_message(
+    message: &[u8],
+    synced: &mut HashSet<Symbol>,
+    auth_id: Option<u64>,
+    out: &mut Events,
+) -> Result<(), DecodeError> {
+    let (list, levels) = (out.list.len(), out.levels.len());
+    let decoded = decode_one_pass(message, synced, auth_id, out);
+    if decoded.is_err() {
+        out.list.truncate(list);
+        out.levels.truncate(levels);
+    }
+    decoded
+}
+
+fn decode_one_pass(
     message: &[u8],
     synced: &mut HashSet<Symbol>,
     auth_id: Option<u64>,
@@ -26,11 +42,20 @@ pub(crate) fn decode_message(
     let message = message.trim_ascii();
     let mut scanner = Scanner::new(message);
     let (mut method, mut params, mut id, mut error, mut result) = (None, None, None, None, None);
+    let mut pushed = false;
     scanner.begin_object()?;
     while let Some(key) = scanner.next_key()? {
         let at = scanner.position();
         match key.raw {
             b"method" => method = scanner.string()?.plain(),
+            // DigiFinex writes the method first: then the push is decoded
+            // where it stands, in the one pass.
+            b"params" if !pushed && method.is_some() => {
+                if let Some(name) = method {
+                    push(name, &mut scanner, synced, out)?;
+                    pushed = true;
+                }
+            }
             b"id" => {
                 id = match scanner.kind()? {
                     Kind::Null => {
@@ -99,15 +124,36 @@ pub(crate) fn decode_message(
         }));
         return Ok(());
     };
+    if pushed {
+        return Ok(());
+    }
     let mut params = at(params.ok_or(field("params", "missing"))?);
+    push(method, &mut params, synced, out)
+}
+
+/// A push's `params`, with the scanner on them.
+fn push(
+    method: &str,
+    params: &mut Scanner<'_>,
+    synced: &mut HashSet<Symbol>,
+    out: &mut Events,
+) -> Result<(), DecodeError> {
     match method {
-        "trades.update" => trades(&mut params, out),
-        "depth.update" => depth(&mut params, synced, out),
-        "ticker.update" | "all_ticker.update" => each_object(&mut params, out, ticker),
-        "order.update" => each_object(&mut params, out, order),
-        "balance.update" => each_object(&mut params, out, balance),
+        "trades.update" => trades(params, out),
+        "depth.update" => depth(params, synced, out),
+        "ticker.update" | "all_ticker.update" => each_object(params, out, ticker),
+        "order.update" => each_object(params, out, order),
+        "balance.update" => each_object(params, out, balance),
         _ => Err(DecodeError::Unknown("method")),
     }
+}
+
+/// Past the rest of an array whose leading elements were read.
+fn finish_array(params: &mut Scanner<'_>) -> Result<(), DecodeError> {
+    while params.next_element()? {
+        params.skip_value()?;
+    }
+    Ok(())
 }
 
 fn text_decimal(scanner: &mut Scanner<'_>, name: &'static str) -> Result<Decimal, DecodeError> {
@@ -148,7 +194,8 @@ pub(crate) fn seconds_to_ns(raw: &[u8]) -> Option<i64> {
     seconds.checked_mul(1_000_000_000)?.checked_add(nanos)
 }
 
-/// `[clean, [{"id","time","price","amount","type"}..], "SYMBOL"]`.
+/// `[clean, [{"id","time","price","amount","type"}..], "SYMBOL"]`, in one
+/// pass: the trades are pushed first, and given their symbol when it comes.
 fn trades(params: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError> {
     params.begin_array()?;
     if !params.next_element()? {
@@ -158,17 +205,8 @@ fn trades(params: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError>
     if !params.next_element()? {
         return Err(field("params", "no trades"));
     }
-    let list = params.position();
-    params.skip_value()?;
-    if !params.next_element()? {
-        return Err(field("params", "no symbol"));
-    }
-    let symbol = symbol(params)?;
-    let mut list = {
-        let mut scanner = Scanner::new(params.input());
-        scanner.rewind(list);
-        scanner
-    };
+    let first = out.list.len();
+    let list = params;
     list.begin_array()?;
     while list.next_element()? {
         let (mut id, mut ts, mut price, mut qty, mut side) = (None, None, None, None, None);
@@ -179,8 +217,8 @@ fn trades(params: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError>
                     id = std::str::from_utf8(list.number()?).ok().and_then(inline);
                 }
                 b"time" => ts = seconds_to_ns(list.number()?),
-                b"price" => price = Some(text_decimal(&mut list, "price")?),
-                b"amount" => qty = Some(text_decimal(&mut list, "amount")?),
+                b"price" => price = Some(text_decimal(list, "price")?),
+                b"amount" => qty = Some(text_decimal(list, "amount")?),
                 b"type" => {
                     side = match list.string()?.raw {
                         b"buy" => Some(Side::Buy),
@@ -194,7 +232,7 @@ fn trades(params: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError>
             }
         }
         out.list.push(Event::Trade(Trade {
-            symbol,
+            symbol: Symbol::new(),
             price: price.ok_or(field("price", "missing"))?,
             qty: qty.ok_or(field("amount", "missing"))?,
             side,
@@ -202,12 +240,24 @@ fn trades(params: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError>
             ts,
         }));
     }
-    Ok(())
+    let params = list;
+    if !params.next_element()? {
+        return Err(field("params", "no symbol"));
+    }
+    let symbol = symbol(params)?;
+    for event in &mut out.list[first..] {
+        if let Event::Trade(trade) = event {
+            trade.symbol = symbol;
+        }
+    }
+    finish_array(params)
 }
 
-/// `[clean, {"asks":[[p,q]..],"bids":[..]}, "SYMBOL"]`: a clean one is a
-/// snapshot; deltas before a symbol's first clean snapshot on this
-/// connection are held back (there is nothing to apply them to).
+/// `[clean, {"asks":[[p,q]..],"bids":[..]}, "SYMBOL"]`, in one pass: the
+/// levels are read first, and taken back if the symbol's book is not
+/// synced. A clean one is a snapshot; deltas before a symbol's first clean
+/// snapshot on this connection are held back (there is nothing to apply
+/// them to).
 fn depth(
     params: &mut Scanner<'_>,
     synced: &mut HashSet<Symbol>,
@@ -221,37 +271,36 @@ fn depth(
     if !params.next_element()? {
         return Err(field("params", "no book"));
     }
-    let book_at = params.position();
-    params.skip_value()?;
-    if !params.next_element()? {
-        return Err(field("params", "no symbol"));
-    }
-    let symbol = symbol(params)?;
-    if clean {
-        synced.insert(symbol);
-    } else if !synced.contains(&symbol) {
-        return Ok(());
-    }
-    let mut book = Scanner::new(params.input());
-    book.rewind(book_at);
     let base = out.levels.len();
     let (mut asks, mut bids) = (base..base, base..base);
+    let book = &mut *params;
     book.begin_object()?;
     while let Some(key) = book.next_key()? {
         let start = out.levels.len();
         match key.raw {
             b"asks" => {
-                crate::venue::binance::stream::read_pairs(&mut book, &mut out.levels)?;
+                crate::venue::binance::stream::read_pairs(book, &mut out.levels)?;
                 asks = start..out.levels.len();
             }
             b"bids" => {
-                crate::venue::binance::stream::read_pairs(&mut book, &mut out.levels)?;
+                crate::venue::binance::stream::read_pairs(book, &mut out.levels)?;
                 bids = start..out.levels.len();
             }
             _ => {
                 book.skip_value()?;
             }
         }
+    }
+    if !params.next_element()? {
+        return Err(field("params", "no symbol"));
+    }
+    let symbol = symbol(params)?;
+    finish_array(params)?;
+    if clean {
+        synced.insert(symbol);
+    } else if !synced.contains(&symbol) {
+        out.levels.truncate(base);
+        return Ok(());
     }
     out.list.push(Event::Book(BookEvent {
         symbol,
