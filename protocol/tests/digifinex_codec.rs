@@ -243,3 +243,119 @@ fn corrupt_truncated_and_bomb_frames_fail_that_message_only() {
         1
     );
 }
+
+/// `server.auth`'s signature beside Python's hmac, run at test time (an
+/// implementation we did not write), for several secrets and timestamps.
+#[test]
+fn the_auth_signature_matches_pythons_hmac() {
+    let cases = [
+        ("0123456789abcdef0123456789abcdef", "1583135616239"),
+        ("mock-digifinex-secret", "1695305707000"),
+        ("a secret with spaces & symbols/+=", "1764633600123"),
+    ];
+    for (secret, timestamp) in cases {
+        let output = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import base64, hashlib, hmac, sys; \
+                 print(base64.b64encode(hmac.new(sys.argv[1].encode(), \
+                 sys.argv[2].encode(), hashlib.sha256).digest()).decode())",
+                secret,
+                timestamp,
+            ])
+            .output()
+            .expect("python3 runs (TESTING.md lists it)");
+        assert!(output.status.success());
+        let python = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(
+            auth_signature(&Secret::new(secret), timestamp),
+            python.trim_end(),
+            "{secret} {timestamp}"
+        );
+    }
+}
+
+fn encoded(codec: &mut DigiFinex, request: &Request<'_>) -> Result<String, String> {
+    let mut offline = Offline::new(0);
+    let mut out = Vec::new();
+    offline
+        .encode(codec, 9, request, &mut out)
+        .map(|_| String::from_utf8(out).unwrap())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn private_channels_all_tickers_unsubscribes_and_what_is_refused() {
+    let mut codec = DigiFinex::private(Credentials {
+        api_key: Secret::new("key"),
+        secret: Secret::new("secret"),
+    });
+    let symbols = vec![inline("BTC_USDT").unwrap()];
+    let orders = Subscription::Orders {
+        symbols: symbols.clone(),
+    };
+    assert_eq!(
+        encoded(&mut codec, &Request::Subscribe(&orders)).unwrap(),
+        r#"{"id":9,"method":"order.subscribe","params":["BTC_USDT"]}"#
+    );
+    let balances = Subscription::Balances {
+        assets: vec![inline("USDT").unwrap(), inline("BTC").unwrap()],
+    };
+    assert_eq!(
+        encoded(&mut codec, &Request::Subscribe(&balances)).unwrap(),
+        r#"{"id":9,"method":"balance.subscribe","params":["USDT","BTC"]}"#
+    );
+    let all = Subscription::Ticker {
+        symbols: Vec::new(),
+    };
+    assert_eq!(
+        encoded(&mut codec, &Request::Subscribe(&all)).unwrap(),
+        r#"{"id":9,"method":"all_ticker.subscribe","params":[]}"#
+    );
+    let book = Subscription::Book { symbols, depth: 20 };
+    assert_eq!(
+        encoded(&mut codec, &Request::Unsubscribe(&book)).unwrap(),
+        r#"{"id":9,"method":"depth.unsubscribe","params":["BTC_USDT"]}"#
+    );
+    let executions = Subscription::Executions {
+        snapshot_orders: true,
+        snapshot_trades: false,
+    };
+    assert!(
+        encoded(&mut codec, &Request::Subscribe(&executions))
+            .unwrap_err()
+            .contains("Orders and Balances")
+    );
+    assert!(encoded(&mut DigiFinex::public(), &Request::Subscribe(&orders)).is_err());
+}
+
+#[test]
+fn a_refused_auth_is_a_venue_error_and_other_replies_stay_responses() {
+    let mut codec = DigiFinex::private(Credentials {
+        api_key: Secret::new("key"),
+        secret: Secret::new("secret"),
+    });
+    let mut offline = Offline::new(0);
+    let mut login = Vec::new();
+    offline.login(&mut codec, 1, &mut login).unwrap();
+    let refused = decode_with(
+        &mut codec,
+        FrameKind::Text,
+        br#"{"error":{"code":4,"message":"invalid apikey or signature"},"result":null,"id":1}"#,
+    )
+    .unwrap();
+    match &refused.list[..] {
+        [Event::VenueError { name, message }] => {
+            assert_eq!(name, "server.auth");
+            assert!(message.contains("invalid apikey or signature"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let other = decode_with(
+        &mut codec,
+        FrameKind::Text,
+        br#"{"error":{"code":6,"message":"server.auth first"},"result":null,"id":2}"#,
+    )
+    .unwrap();
+    assert!(matches!(&other.list[..], [Event::Response(r)] if !r.ok && r.req_id == Some(2)));
+}
