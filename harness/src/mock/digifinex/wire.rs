@@ -96,9 +96,9 @@ pub(super) fn depth(
     bids: &[(Decimal, Decimal)],
 ) -> String {
     let mut asks = asks.to_vec();
-    asks.sort_by(|a, b| b.0.cmp(&a.0));
+    asks.sort_by_key(|level| std::cmp::Reverse(level.0));
     let mut bids = bids.to_vec();
-    bids.sort_by(|a, b| b.0.cmp(&a.0));
+    bids.sort_by_key(|level| std::cmp::Reverse(level.0));
     format!(
         r#"{{"method":"depth.update","params":[{clean},{{"asks":[{}],"bids":[{}]}},"{market}"],"id":null}}"#,
         levels(&asks),
