@@ -99,6 +99,12 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
     if let Some(refusal) = tally.refusals.first() {
         return Err(format!("DigiFinex refused: {refusal}"));
     }
+    if tally.acks < 6 {
+        return Err(format!(
+            "server.auth and the subscriptions not acknowledged in {:?} ({} of 6)",
+            options.deadline, tally.acks
+        ));
+    }
     let dec = |text: &str| text.parse::<Decimal>().unwrap_or(Decimal::ZERO);
     let mut resting = Vec::new();
     for n in 0..options.orders {
@@ -260,7 +266,7 @@ impl Tally {
                     self.statuses.insert(key, update.status);
                 }
             }
-            GatewayEvent::Reply(Event::Balance(_)) | GatewayEvent::Problem(Event::Balance(_)) => {
+            GatewayEvent::Account(Event::Balance(_)) => {
                 *self.by_type.entry("balance").or_default() += 1;
                 self.balances += 1;
             }

@@ -259,7 +259,7 @@ impl Tally {
                 *self.by_type.entry("fill").or_default() += 1;
                 self.fills += 1;
             }
-            GatewayEvent::Reply(Event::Balance(_)) | GatewayEvent::Problem(Event::Balance(_)) => {
+            GatewayEvent::Account(Event::Balance(_)) => {
                 *self.by_type.entry("balance").or_default() += 1;
                 self.balances += 1;
             }

@@ -43,7 +43,10 @@ impl Counters {
         let labels =
             |kind: &str| vec![("exchange", exchange.to_owned()), ("type", kind.to_owned())];
         match event {
-            GatewayEvent::Market(e) | GatewayEvent::Reply(e) | GatewayEvent::Problem(e) => {
+            GatewayEvent::Market(e)
+            | GatewayEvent::Reply(e)
+            | GatewayEvent::Account(e)
+            | GatewayEvent::Problem(e) => {
                 self.messages.get_or_create(&labels(event_type(e))).inc();
             }
             GatewayEvent::Fill(_) => {

@@ -142,9 +142,10 @@ fn summary_line(report: &RunReport, elapsed: Duration) -> String {
 /// The type a gateway event is counted under.
 pub fn gateway_event_type(event: &GatewayEvent) -> &'static str {
     match event {
-        GatewayEvent::Market(e) | GatewayEvent::Reply(e) | GatewayEvent::Problem(e) => {
-            event_type(e)
-        }
+        GatewayEvent::Market(e)
+        | GatewayEvent::Reply(e)
+        | GatewayEvent::Account(e)
+        | GatewayEvent::Problem(e) => event_type(e),
         GatewayEvent::Fill(_) => "fill",
         GatewayEvent::Order(_) => "order_state",
         GatewayEvent::TimedOut { .. } => "timed_out",
@@ -169,7 +170,10 @@ fn write_gateway_event(
     out: &mut Vec<u8>,
 ) {
     let venue_event = match event {
-        GatewayEvent::Market(e) | GatewayEvent::Reply(e) | GatewayEvent::Problem(e) => Some(e),
+        GatewayEvent::Market(e)
+        | GatewayEvent::Reply(e)
+        | GatewayEvent::Account(e)
+        | GatewayEvent::Problem(e) => Some(e),
         _ => None,
     };
     let fill;

@@ -124,7 +124,7 @@ fn balances(events: &[GatewayEvent]) -> Vec<(String, Decimal, Decimal)> {
     events
         .iter()
         .filter_map(|e| match e {
-            GatewayEvent::Reply(Event::Balance(b)) | GatewayEvent::Problem(Event::Balance(b)) => {
+            GatewayEvent::Account(Event::Balance(b)) => {
                 Some((b.asset.to_string(), b.free, b.locked))
             }
             _ => None,

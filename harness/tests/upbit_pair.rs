@@ -179,12 +179,7 @@ fn the_private_feed_needs_a_fresh_jwt_and_follows_the_accounts_orders() {
     let balances = pair
         .events()
         .iter()
-        .filter(|e| {
-            matches!(
-                e,
-                GatewayEvent::Problem(Event::Balance(_)) | GatewayEvent::Market(Event::Balance(_))
-            )
-        })
+        .filter(|e| matches!(e, GatewayEvent::Account(Event::Balance(_))))
         .count();
     assert_eq!(
         updates,

@@ -359,3 +359,79 @@ fn a_refused_auth_is_a_venue_error_and_other_replies_stay_responses() {
     .unwrap();
     assert!(matches!(&other.list[..], [Event::Response(r)] if !r.ok && r.req_id == Some(2)));
 }
+
+/// digifinex.md's depth example exactly as the page gives it.
+#[test]
+fn the_pages_depth_example_as_written() {
+    let page = r#"{"method":"depth.update","params":[true,{"asks":[["8000.00","9.6250"]],"bids":[["8000.00","9.6250"]]},"EOS_USDT"],"id":null}"#;
+    let mut codec = DigiFinex::public();
+    let events = decode_with(&mut codec, FrameKind::Binary, &zlib(page.as_bytes())).unwrap();
+    let [Event::Book(book)] = events.list.as_slice() else {
+        panic!("{:?}", events.list)
+    };
+    assert!(book.snapshot);
+    assert_eq!(book.symbol.as_str(), "EOS_USDT");
+    for side in [book.asks.clone(), book.bids.clone()] {
+        let [level] = &events.levels[side] else {
+            panic!()
+        };
+        assert_eq!((level.price, level.qty), (dec("8000.00"), dec("9.6250")));
+    }
+}
+
+/// `params` before `method` (a key order DigiFinex does not use, decoded
+/// from the remembered position), and a message that fails part way:
+/// none of its events, and a clean snapshot in it does not sync the book.
+#[test]
+fn params_first_and_a_message_that_fails_part_way() {
+    let mut codec = DigiFinex::public();
+    let reordered = r#"{"params":[false,[{"id":2,"time":1523339280.5,"price":"1.5","amount":"2","type":"sell"},{"id":1,"time":1523339279.25,"price":"1.25","amount":"1","type":"buy"}],"ETH_USDT"],"id":null,"method":"trades.update"}"#;
+    let events = decode_with(&mut codec, FrameKind::Text, reordered.as_bytes()).unwrap();
+    let ids: Vec<&str> = events
+        .list
+        .iter()
+        .map(|e| match e {
+            Event::Trade(t) => t.trade_id.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        ["1", "2"],
+        "newest first on the wire, in time order out"
+    );
+
+    // A clean snapshot followed by trailing garbage: an error, no events,
+    // and the book stays unsynced, so the next delta is held back.
+    let bad_clean = r#"{"method":"depth.update","params":[true,{"asks":[["1","1"]],"bids":[]},"BTC_USDT"],"id":null} x"#;
+    let error = decode_with(&mut codec, FrameKind::Text, bad_clean.as_bytes());
+    assert!(error.is_err(), "{error:?}");
+    let delta = r#"{"method":"depth.update","params":[false,{"asks":[["1","0"]],"bids":[]},"BTC_USDT"],"id":null}"#;
+    let events = decode_with(&mut codec, FrameKind::Text, delta.as_bytes()).unwrap();
+    assert!(events.list.is_empty(), "{:?}", events.list);
+
+    // A trade list whose second trade is bad: neither trade comes out.
+    let half = r#"{"method":"trades.update","params":[false,[{"id":1,"time":1,"price":"1","amount":"1","type":"buy"},{"id":2,"time":2,"price":"x","amount":"1","type":"buy"}],"ETH_USDT"],"id":null}"#;
+    let mut offline = Offline::new(0);
+    let mut events = Events::default();
+    let mut bytes = half.as_bytes().to_vec();
+    assert!(
+        offline
+            .decode(&mut codec, FrameKind::Text, &mut bytes, &mut events)
+            .is_err()
+    );
+    assert!(events.list.is_empty() && events.levels.is_empty());
+
+    // Reply text: a spaced string error unescaped, an object as its JSON.
+    let spaced = decode_with(
+        &mut codec,
+        FrameKind::Text,
+        br#"{"error": "bad \"sign\"", "result": null, "id": 3}"#,
+    )
+    .unwrap();
+    assert!(
+        matches!(&spaced.list[..], [Event::Response(r)] if r.message.as_deref() == Some(r#"bad "sign""#)),
+        "{:?}",
+        spaced.list
+    );
+}

@@ -35,9 +35,13 @@ fn steady_state_digifinex_messages_allocate_nothing() {
         levels(7000)
     );
     let trades = r#"{"method":"trades.update","params":[false,[{"id":7172173,"time":1523339279.761838,"price":"398.59","amount":"0.027","type":"buy"},{"id":7172174,"time":1523339279.9,"price":"398.60","amount":"0.5","type":"sell"}],"BTC_USDT"],"id":null}"#;
+    let delta = r#"{"method":"depth.update","params":[false,{"asks":[["8000.00","0"],["8000.50","1.25"]],"bids":[["7009.00","0.5"]]},"BTC_USDT"],"id":null}"#;
+    let ticker = r#"{"method":"ticker.update","params":[{"symbol":"BTC_USDT","open_24h":"1760","low_24h":"1.00","base_volume_24h":"11.40088557","quote_volume_24h":"29786.30588557","last":"4000","last_qty":"1","best_bid":"3375","best_bid_size":"0.003","best_ask":"4000","best_ask_size":"108.2542","timestamp":1586762545336}],"id":null}"#;
     let frames: Vec<(FrameKind, Vec<u8>)> = vec![
         (FrameKind::Binary, zlib(&depth)),
         (FrameKind::Binary, zlib(trades)),
+        (FrameKind::Binary, zlib(delta)),
+        (FrameKind::Binary, zlib(ticker)),
     ];
     let mut codec = DigiFinex::public();
     let mut offline = Offline::new(0);

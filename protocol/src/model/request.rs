@@ -263,6 +263,9 @@ pub enum Request<'a> {
     Unsubscribe(&'a Subscription),
     /// Application-level ping.
     Ping,
+    /// The venue's clock (DigiFinex `server.time`, Binance `time`): to
+    /// measure the offset an auth timestamp must stay within.
+    ServerTime,
 }
 
 impl Request<'_> {
@@ -297,6 +300,7 @@ impl Request<'_> {
             Request::Subscribe(_) => Method::Subscribe,
             Request::Unsubscribe(_) => Method::Unsubscribe,
             Request::Ping => Method::Ping,
+            Request::ServerTime => Method::Other,
         }
     }
 }
@@ -345,6 +349,8 @@ pub enum OwnedRequest {
     Unsubscribe(Subscription),
     /// Application ping.
     Ping,
+    /// The venue's clock.
+    ServerTime,
 }
 
 impl OwnedRequest {
@@ -371,6 +377,7 @@ impl OwnedRequest {
             OwnedRequest::Subscribe(sub) => Request::Subscribe(sub),
             OwnedRequest::Unsubscribe(sub) => Request::Unsubscribe(sub),
             OwnedRequest::Ping => Request::Ping,
+            OwnedRequest::ServerTime => Request::ServerTime,
         }
     }
 }
@@ -393,6 +400,7 @@ impl Request<'_> {
             Request::Subscribe(sub) => OwnedRequest::Subscribe(sub.clone()),
             Request::Unsubscribe(sub) => OwnedRequest::Unsubscribe(sub.clone()),
             Request::Ping => OwnedRequest::Ping,
+            Request::ServerTime => OwnedRequest::ServerTime,
         }
     }
 }

@@ -136,6 +136,9 @@ pub enum GatewayEvent {
     /// A reply to a request (ack, reject, subscribe, pong), or an update for
     /// an order this gateway did not place.
     Reply(Event),
+    /// The account's state as the venue pushed it (`Event::Balance`),
+    /// whoever placed the orders that moved it.
+    Account(Event),
     /// A request got no (complete) answer by its deadline.
     TimedOut {
         /// Its id.

@@ -1116,6 +1116,7 @@ impl<V: Venue> GatewayCore<V> {
                 self.out.events.push(GatewayEvent::Problem(event));
                 self.start_drain(now, RecycleCause::ServerShutdown);
             }
+            Event::Balance(_) => self.out.events.push(GatewayEvent::Account(event)),
             _ => self.out.events.push(GatewayEvent::Problem(event)),
         }
     }

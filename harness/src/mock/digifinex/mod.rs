@@ -400,12 +400,28 @@ impl Shared {
             filled: Decimal::ZERO,
             notional: Decimal::ZERO,
         };
+        self.open.lock().insert(id.clone(), state.clone());
+        let placed = self
+            .market
+            .lock()
+            .place(now.as_nanos(), ts_ms, market, side, price, qty, &id);
+        let outcome = match placed {
+            Ok(outcome) => outcome,
+            Err(refusal) => {
+                // Refused: nothing happened, and the lock is released.
+                self.open.lock().remove(&id);
+                let mut changed = Vec::new();
+                {
+                    let mut balances = self.balances.lock();
+                    let negative = Decimal::ZERO.checked_sub(lock).unwrap_or(Decimal::ZERO);
+                    Self::move_balance(&mut balances, &mut changed, currency, lock, negative);
+                }
+                self.log_balances(&changed);
+                return Err(refusal);
+            }
+        };
+        // Status 0, then a record per fill.
         self.record(&id, &state, 0, ts_ms);
-        self.open.lock().insert(id.clone(), state);
-        let outcome =
-            self.market
-                .lock()
-                .place(now.as_nanos(), ts_ms, market, side, price, qty, &id)?;
         for execution in &outcome.executions {
             self.fill(&id, execution.price, execution.qty, ts_ms);
         }
@@ -460,11 +476,18 @@ impl Shared {
 
     /// The best `depth` levels of each side now.
     pub(crate) fn book(&self, market: &str, depth: usize) -> BookView {
+        self.book_and_version(market, depth).0
+    }
+
+    /// The levels and the version they are at, read together (another
+    /// thread may change the book between two looks).
+    pub(crate) fn book_and_version(&self, market: &str, depth: usize) -> (BookView, u64) {
         let book = self.market.lock();
-        BookView {
+        let view = BookView {
             asks: book.top(market, Side::Sell, depth),
             bids: book.top(market, Side::Buy, depth),
-        }
+        };
+        (view, book.version(market))
     }
 }
 

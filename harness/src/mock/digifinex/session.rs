@@ -288,8 +288,7 @@ impl Session {
     /// The clean snapshot that starts (or restarts) a book.
     fn clean_depth(&mut self, market: &str) {
         let depth = self.shared.config.depth_levels;
-        let view = self.shared.book(market, depth);
-        let version = self.shared.market.lock().version(market);
+        let (view, version) = self.shared.book_and_version(market, depth);
         if self.shared.config.incremental_before_clean {
             // An update racing the snapshot: the best bid's level, as it
             // stood.
@@ -364,7 +363,9 @@ impl Session {
             if version == seen {
                 continue;
             }
-            let new = self.shared.book(&market, self.shared.config.depth_levels);
+            let (new, version) = self
+                .shared
+                .book_and_version(&market, self.shared.config.depth_levels);
             let asks = changes(&old.asks, &new.asks);
             let bids = changes(&old.bids, &new.bids);
             if !asks.is_empty() || !bids.is_empty() {

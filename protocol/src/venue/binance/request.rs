@@ -159,6 +159,7 @@ impl RequestWriter {
             Request::QueryOrder { .. } => ("order.status", Security::Signed),
             Request::BookSnapshot { .. } => ("depth", Security::Public),
             Request::Ping => ("ping", Security::Public),
+            Request::ServerTime => ("time", Security::Public),
             Request::Subscribe(Subscription::Executions { .. }) if self.logged_on => {
                 ("userDataStream.subscribe", Security::Public)
             }

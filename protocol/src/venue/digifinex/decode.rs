@@ -25,17 +25,28 @@ pub(crate) fn decode_message(
     out: &mut Events,
 ) -> Result<(), DecodeError> {
     let (list, levels) = (out.list.len(), out.levels.len());
-    let decoded = decode_one_pass(message, synced, auth_id, out);
-    if decoded.is_err() {
-        out.list.truncate(list);
-        out.levels.truncate(levels);
+    let mut now_clean = None;
+    let decoded = decode_one_pass(message, synced, &mut now_clean, auth_id, out);
+    match decoded {
+        Err(_) => {
+            out.list.truncate(list);
+            out.levels.truncate(levels);
+        }
+        // A book is synced only by a clean snapshot in a message that
+        // decoded whole.
+        Ok(()) => {
+            if let Some(symbol) = now_clean {
+                synced.insert(symbol);
+            }
+        }
     }
     decoded
 }
 
 fn decode_one_pass(
     message: &[u8],
-    synced: &mut HashSet<Symbol>,
+    synced: &HashSet<Symbol>,
+    now_clean: &mut Option<Symbol>,
     auth_id: Option<u64>,
     out: &mut Events,
 ) -> Result<(), DecodeError> {
@@ -52,7 +63,7 @@ fn decode_one_pass(
             // where it stands, in the one pass.
             b"params" if !pushed && method.is_some() => {
                 if let Some(name) = method {
-                    push(name, &mut scanner, synced, out)?;
+                    push(name, &mut scanner, synced, now_clean, out)?;
                     pushed = true;
                 }
             }
@@ -94,12 +105,14 @@ fn decode_one_pass(
         let text = |position: Option<usize>| {
             position.and_then(|p| {
                 let mut scanner = at(p);
-                let start = scanner.position();
-                scanner.skip_value().ok()?;
-                let raw = scanner.since(start);
-                std::str::from_utf8(raw)
+                // A string as its text, anything else as its JSON.
+                if scanner.kind().ok()? == Kind::String {
+                    return Some(scanner.string().ok()?.unescape());
+                }
+                let raw = scanner.skip_value().ok()?;
+                std::str::from_utf8(raw.trim_ascii())
                     .ok()
-                    .map(|t| t.trim_matches('"').to_owned())
+                    .map(str::to_owned)
             })
         };
         if error.is_some() && id.is_some() && id == auth_id {
@@ -128,19 +141,20 @@ fn decode_one_pass(
         return Ok(());
     }
     let mut params = at(params.ok_or(field("params", "missing"))?);
-    push(method, &mut params, synced, out)
+    push(method, &mut params, synced, now_clean, out)
 }
 
 /// A push's `params`, with the scanner on them.
 fn push(
     method: &str,
     params: &mut Scanner<'_>,
-    synced: &mut HashSet<Symbol>,
+    synced: &HashSet<Symbol>,
+    now_clean: &mut Option<Symbol>,
     out: &mut Events,
 ) -> Result<(), DecodeError> {
     match method {
         "trades.update" => trades(params, out),
-        "depth.update" => depth(params, synced, out),
+        "depth.update" => depth(params, synced, now_clean, out),
         "ticker.update" | "all_ticker.update" => each_object(params, out, ticker),
         "order.update" => each_object(params, out, order),
         "balance.update" => each_object(params, out, balance),
@@ -245,10 +259,20 @@ fn trades(params: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError>
         return Err(field("params", "no symbol"));
     }
     let symbol = symbol(params)?;
-    for event in &mut out.list[first..] {
+    let trades = &mut out.list[first..];
+    for event in trades.iter_mut() {
         if let Event::Trade(trade) = event {
             trade.symbol = symbol;
         }
+    }
+    // DigiFinex lists a push's trades newest first: give them in the
+    // order they happened.
+    let time = |event: Option<&Event>| match event {
+        Some(Event::Trade(trade)) => trade.ts,
+        _ => None,
+    };
+    if time(trades.first()) > time(trades.last()) {
+        trades.reverse();
     }
     finish_array(params)
 }
@@ -260,7 +284,8 @@ fn trades(params: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError>
 /// them to).
 fn depth(
     params: &mut Scanner<'_>,
-    synced: &mut HashSet<Symbol>,
+    synced: &HashSet<Symbol>,
+    now_clean: &mut Option<Symbol>,
     out: &mut Events,
 ) -> Result<(), DecodeError> {
     params.begin_array()?;
@@ -297,7 +322,7 @@ fn depth(
     let symbol = symbol(params)?;
     finish_array(params)?;
     if clean {
-        synced.insert(symbol);
+        *now_clean = Some(symbol);
     } else if !synced.contains(&symbol) {
         out.levels.truncate(base);
         return Ok(());

@@ -71,9 +71,10 @@ impl Inflater {
             match status {
                 Status::StreamEnd => return Ok(&mut self.out[..]),
                 _ if self.out.len() == self.out.capacity() => {
-                    // Room for more, up to the bound.
+                    // Room for more, never past one byte over the bound
+                    // (which is how a bomb is told).
                     let grow = self.out.capacity().min(MAX_INFLATED + 1 - self.out.len());
-                    self.out.reserve(grow.max(1));
+                    self.out.reserve_exact(grow.max(1));
                 }
                 // All input read and no end of stream: a truncated frame.
                 _ if !progressed => {

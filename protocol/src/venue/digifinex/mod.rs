@@ -152,6 +152,11 @@ impl Venue for DigiFinex {
                 DigiFinex::request(out.frame(FrameKind::Text), req_id, "server", "ping", &[]);
                 return Ok(Expect::Replies(1));
             }
+            // Answered with the server's seconds.
+            Request::ServerTime => {
+                DigiFinex::request(out.frame(FrameKind::Text), req_id, "server", "time", &[]);
+                return Ok(Expect::Replies(1));
+            }
             Request::Subscribe(subscription) => (subscription, "subscribe"),
             Request::Unsubscribe(subscription) => (subscription, "unsubscribe"),
             _ => {

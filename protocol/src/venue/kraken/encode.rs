@@ -108,6 +108,7 @@ impl Kraken {
             Request::CancelReplace(_) => return Err(EncodeError::Unsupported("cancel_replace")),
             Request::QueryOrder { .. } => return Err(EncodeError::Unsupported("query_order")),
             Request::BookSnapshot { .. } => return Err(EncodeError::Unsupported("book_snapshot")),
+            Request::ServerTime => return Err(EncodeError::Unsupported("server_time")),
         }
         Ok(())
     }
