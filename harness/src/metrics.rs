@@ -212,6 +212,8 @@ fn latency_book(exchange: &ServiceExchange) -> LatencyBook {
         ServiceExchange::Kraken(e) => e.gateway().core().lock().latency().clone(),
         ServiceExchange::Binance(e) => e.gateway().core().lock().latency().clone(),
         ServiceExchange::BinanceStreams(e) => e.gateway().core().lock().latency().clone(),
+        ServiceExchange::Upbit(e) => e.gateway().core().lock().latency().clone(),
+        ServiceExchange::DigiFinex(e) => e.gateway().core().lock().latency().clone(),
     }
 }
 
@@ -220,6 +222,8 @@ fn order_count(exchange: &ServiceExchange, status: OrderStatus) -> usize {
         ServiceExchange::Kraken(e) => e.gateway().core().lock().count_orders(status),
         ServiceExchange::Binance(e) => e.gateway().core().lock().count_orders(status),
         ServiceExchange::BinanceStreams(e) => e.gateway().core().lock().count_orders(status),
+        ServiceExchange::Upbit(e) => e.gateway().core().lock().count_orders(status),
+        ServiceExchange::DigiFinex(e) => e.gateway().core().lock().count_orders(status),
     }
 }
 

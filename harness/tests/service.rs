@@ -91,6 +91,20 @@ fn a_missing_secret_names_the_variable_and_nothing_connects() {
     );
 }
 
+/// DigiFinex with a key but no secret named, and venues with no testnet.
+#[test]
+fn digifinex_and_upbit_need_both_keys_and_have_no_testnet() {
+    let text = "[[ws_apis]]\nname = \"d\"\nexchange = \"digifinex\"\nendpoint = \"wss://127.0.0.1:9/ws/v1/\"\ncredentials = { api_key = \"ORDERWIRE_TEST_UNSET_4\" }\n";
+    let error = start(&parse(text).unwrap()).err().unwrap().to_string();
+    assert!(error.contains("ws_apis[0].credentials"), "{error}");
+    for venue in ["digifinex", "upbit"] {
+        let text =
+            format!("[[ws_apis]]\nname = \"t\"\nexchange = \"{venue}\"\nendpoint = \"testnet\"\n");
+        let error = start(&parse(&text).unwrap()).err().unwrap().to_string();
+        assert!(error.contains("has no testnet"), "{error}");
+    }
+}
+
 #[test]
 fn a_venue_without_its_credential_says_which() {
     let text = "[[ws_apis]]\nname = \"b\"\nexchange = \"binance\"\ncredentials = { api_key = \"ORDERWIRE_TEST_UNSET_3\" }\n";
@@ -314,6 +328,10 @@ fn run_the_example_against_the_mocks_and_scrape_its_metrics() {
             .unwrap_or(0)
     };
     assert_eq!(count("kraken", "book_snapshot"), 1);
+    // DigiFinex authenticated (its order and balance subscriptions were
+    // accepted) and its book came clean.
+    assert_eq!(count("digifinex", "book_snapshot"), 1, "{printed}");
+    assert!(count("digifinex", "response") >= 5, "{printed}");
     if let Some(scraper) = scraper.lock().unwrap().take() {
         scraper.join().unwrap();
     }

@@ -51,6 +51,12 @@ pub enum VenueKind {
     Binance,
     /// Binance Spot market streams (no orders).
     BinanceStreams,
+    /// Upbit's WebSocket feeds (no orders: REST takes them): the private
+    /// endpoint when keys are named, else the public one.
+    Upbit,
+    /// DigiFinex WebSocket v1 (no orders: REST takes them): `server.auth`
+    /// and the private channels when keys are named.
+    Digifinex,
 }
 
 impl VenueKind {
@@ -60,6 +66,8 @@ impl VenueKind {
             VenueKind::Kraken => "kraken",
             VenueKind::Binance => "binance",
             VenueKind::BinanceStreams => "binance_streams",
+            VenueKind::Upbit => "upbit",
+            VenueKind::Digifinex => "digifinex",
         }
     }
 }
@@ -174,8 +182,15 @@ pub struct CredentialNames {
     /// Kraken: the WebSocket token (`KRAKEN_WS_TOKEN`), from REST
     /// `GetWebSocketsToken`.
     pub token: Option<Spanned<String>>,
-    /// Binance: the API key (`BINANCE_API_KEY`).
+    /// Binance, DigiFinex: the API key (`BINANCE_API_KEY`,
+    /// `DIGIFINEX_API_KEY`).
     pub api_key: Option<Spanned<String>>,
+    /// DigiFinex: the API secret (`DIGIFINEX_API_SECRET`).
+    pub api_secret: Option<Spanned<String>>,
+    /// Upbit: the access key (`UPBIT_ACCESS_KEY`).
+    pub access_key: Option<Spanned<String>>,
+    /// Upbit: the secret key (`UPBIT_SECRET_KEY`).
+    pub secret_key: Option<Spanned<String>>,
     /// Binance: an HMAC secret (`BINANCE_HMAC_SECRET`).
     pub hmac_secret: Option<Spanned<String>>,
     /// Binance: the path of an Ed25519 private key, PKCS#8 PEM
@@ -187,9 +202,9 @@ pub struct CredentialNames {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionSection {
-    /// `book`, `trades`, `ticker` or `executions`.
+    /// `book`, `trades`, `ticker`, `executions`, `orders` or `balances`.
     pub channel: Channel,
-    /// The pairs (not for executions).
+    /// The pairs (assets for balances; none for executions).
     #[serde(default)]
     pub symbols: Vec<String>,
     /// Book depth.
@@ -208,6 +223,10 @@ pub enum Channel {
     Ticker,
     /// The account's order updates and fills.
     Executions,
+    /// The account's order updates of the listed pairs (DigiFinex).
+    Orders,
+    /// The account's balances of the listed assets (DigiFinex).
+    Balances,
 }
 
 /// A config that cannot be used: where, which field, and why.

@@ -22,7 +22,9 @@ use orderwire_protocol::model::{Request, Subscription, Symbol, inline};
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams, Credentials, Signer};
+use orderwire_protocol::venue::digifinex::{self, DigiFinex};
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
+use orderwire_protocol::venue::upbit::{self, Upbit};
 
 pub use self::config::{
     Channel, ConfigError, ConfigErrorKind, CredentialNames, EngineSection, ExchangeSection,
@@ -31,7 +33,9 @@ pub use self::config::{
 pub use self::credentials::{CredentialSource, ed25519_key_from_pem};
 
 use crate::mock::binance::{MockBinance, MockConfig as BinanceMockConfig};
+use crate::mock::digifinex::{MockConfig as DigiFinexMockConfig, MockDigiFinex};
 use crate::mock::kraken::{MockConfig as KrakenMockConfig, MockKraken};
+use crate::mock::upbit::{MockConfig as UpbitMockConfig, MockUpbit};
 
 /// How to start.
 #[derive(Clone, Default)]
@@ -74,6 +78,10 @@ pub enum ServiceExchange {
     Binance(Arc<Exchange<BinanceApi>>),
     /// Binance's market streams.
     BinanceStreams(Arc<Exchange<BinanceStreams>>),
+    /// Upbit (public or private endpoint).
+    Upbit(Arc<Exchange<Upbit>>),
+    /// DigiFinex.
+    DigiFinex(Arc<Exchange<DigiFinex>>),
 }
 
 macro_rules! each {
@@ -82,6 +90,8 @@ macro_rules! each {
             ServiceExchange::Kraken($exchange) => $body,
             ServiceExchange::Binance($exchange) => $body,
             ServiceExchange::BinanceStreams($exchange) => $body,
+            ServiceExchange::Upbit($exchange) => $body,
+            ServiceExchange::DigiFinex($exchange) => $body,
         }
     };
 }
@@ -125,6 +135,8 @@ pub struct Service {
     registry: &'static Registry,
     _kraken_mock: Option<MockKraken>,
     _binance_mock: Option<MockBinance>,
+    _upbit_mock: Option<MockUpbit>,
+    _digifinex_mock: Option<MockDigiFinex>,
 }
 
 /// What an exchange was made from, kept for the shutdown.
@@ -185,6 +197,12 @@ fn remove(registry: &Registry, exchange: &ServiceExchange) {
         ServiceExchange::BinanceStreams(e) => {
             registry.remove::<Exchange<BinanceStreams>>(e.name());
         }
+        ServiceExchange::Upbit(e) => {
+            registry.remove::<Exchange<Upbit>>(e.name());
+        }
+        ServiceExchange::DigiFinex(e) => {
+            registry.remove::<Exchange<DigiFinex>>(e.name());
+        }
     }
 }
 
@@ -240,6 +258,10 @@ enum ResolvedCredentials {
         signer: Signer,
         logon: bool,
     },
+    /// Keys, or none for the public feed.
+    Upbit(Option<upbit::Credentials>),
+    /// Keys, or none for market data only.
+    DigiFinex(Option<digifinex::Credentials>),
 }
 
 /// Starts every exchange of `config` in `Registry::global()`.
@@ -273,23 +295,23 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
                         && *e.exchange.get_ref() == VenueKind::BinanceStreams)
             })
     };
-    let kraken_mock = needs(VenueKind::Kraken)
-        .then(|| MockKraken::start(KrakenMockConfig::default()))
-        .transpose()
-        .map_err(|error| ServiceError::Mock {
-            venue: "kraken",
-            error,
-        })?;
-    let binance_mock = needs(VenueKind::Binance)
-        .then(|| MockBinance::start(BinanceMockConfig::default()))
-        .transpose()
-        .map_err(|error| ServiceError::Mock {
-            venue: "binance",
-            error,
-        })?;
+    let kraken_mock = start_mock(needs(VenueKind::Kraken), "kraken", || {
+        MockKraken::start(KrakenMockConfig::default())
+    })?;
+    let binance_mock = start_mock(needs(VenueKind::Binance), "binance", || {
+        MockBinance::start(BinanceMockConfig::default())
+    })?;
+    let upbit_mock = start_mock(needs(VenueKind::Upbit), "upbit", || {
+        MockUpbit::start(UpbitMockConfig::default())
+    })?;
+    let digifinex_mock = start_mock(needs(VenueKind::Digifinex), "digifinex", || {
+        MockDigiFinex::start(DigiFinexMockConfig::default())
+    })?;
     let mocks = Mocks {
         kraken: kraken_mock.as_ref(),
         binance: binance_mock.as_ref(),
+        upbit: upbit_mock.as_ref(),
+        digifinex: digifinex_mock.as_ref(),
     };
     // Everything checked first: nothing connects if anything is wrong.
     let mut resolved = Vec::new();
@@ -302,6 +324,8 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
         registry,
         _kraken_mock: None,
         _binance_mock: None,
+        _upbit_mock: None,
+        _digifinex_mock: None,
     };
     for mut plan in resolved {
         if let Some(name) = &plan.budget {
@@ -320,12 +344,28 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
     }
     service._kraken_mock = kraken_mock;
     service._binance_mock = binance_mock;
+    service._upbit_mock = upbit_mock;
+    service._digifinex_mock = digifinex_mock;
     Ok(service)
+}
+
+/// The mock of one venue, if the config needs it.
+fn start_mock<M>(
+    needed: bool,
+    venue: &'static str,
+    start: impl FnOnce() -> std::io::Result<M>,
+) -> Result<Option<M>, ServiceError> {
+    needed
+        .then(start)
+        .transpose()
+        .map_err(|error| ServiceError::Mock { venue, error })
 }
 
 struct Mocks<'a> {
     kraken: Option<&'a MockKraken>,
     binance: Option<&'a MockBinance>,
+    upbit: Option<&'a MockUpbit>,
+    digifinex: Option<&'a MockDigiFinex>,
 }
 
 /// The venue's rate policy, for a shared budget.
@@ -337,6 +377,8 @@ fn rate_policy(plan: &Resolved) -> orderwire_protocol::venue::RatePolicy {
         (VenueKind::BinanceStreams, _) => BinanceStreams::new().rate_policy(),
         (VenueKind::Kraken, _) => Kraken::public().rate_policy(),
         (VenueKind::Binance, _) => BinanceApi::new(None).rate_policy(),
+        (VenueKind::Upbit, _) => Upbit::public().rate_policy(),
+        (VenueKind::Digifinex, _) => DigiFinex::public().rate_policy(),
     }
 }
 
@@ -354,9 +396,19 @@ fn resolve(
         .endpoint
         .as_ref()
         .map_or("production", |e| e.get_ref().as_str());
-    let mocked = mocks.kraken.is_some() || mocks.binance.is_some();
+    let mocked = mocks.kraken.is_some()
+        || mocks.binance.is_some()
+        || mocks.upbit.is_some()
+        || mocks.digifinex.is_some();
+    // Upbit and DigiFinex are private when keys are named.
+    let names = &exchange.credentials;
+    let private = match kind {
+        VenueKind::Upbit => names.access_key.is_some() || names.secret_key.is_some(),
+        VenueKind::Digifinex => names.api_key.is_some() || names.api_secret.is_some(),
+        _ => true,
+    };
     let (url, tls) = if mocked {
-        mock_endpoint(kind, mocks)
+        mock_endpoint(kind, private, mocks)
     } else {
         let url = match (endpoint, kind) {
             ("production", VenueKind::Kraken) => "wss://ws-auth.kraken.com/v2".to_owned(),
@@ -372,6 +424,18 @@ fn resolve(
             }
             ("testnet", VenueKind::BinanceStreams) => {
                 "wss://stream.testnet.binance.vision/ws".to_owned()
+            }
+            ("production", VenueKind::Upbit) if private => {
+                "wss://api.upbit.com/websocket/v1/private".to_owned()
+            }
+            ("production", VenueKind::Upbit) => "wss://api.upbit.com/websocket/v1".to_owned(),
+            ("production", VenueKind::Digifinex) => digifinex::URL.to_owned(),
+            ("testnet", VenueKind::Upbit | VenueKind::Digifinex) => {
+                return Err(config.error(
+                    endpoint_span,
+                    field("endpoint"),
+                    ConfigErrorKind::BadUrl(format!("{} has no testnet", kind.as_str())),
+                ));
             }
             ("mock", _) => {
                 return Err(config.error(
@@ -414,7 +478,6 @@ fn resolve(
         .as_ref()
         .and_then(|t| config::kraken_tier(t.get_ref()))
         .unwrap_or_default();
-    let names = &exchange.credentials;
     let secret = |name: &Option<toml::Spanned<String>>, what: &'static str| {
         let Some(variable) = name else {
             return Err(config.error(
@@ -435,6 +498,32 @@ fn resolve(
     };
     let credentials = match (kind, mocked) {
         (VenueKind::BinanceStreams, _) => ResolvedCredentials::None,
+        (VenueKind::Upbit, _) if !private => ResolvedCredentials::Upbit(None),
+        (VenueKind::Upbit, true) => {
+            let (access_key, secret_key) = mocks.upbit.map(MockUpbit::keys).unwrap_or_default();
+            ResolvedCredentials::Upbit(Some(upbit::Credentials {
+                access_key: Secret::new(access_key),
+                secret_key: Secret::new(secret_key),
+            }))
+        }
+        (VenueKind::Upbit, false) => ResolvedCredentials::Upbit(Some(upbit::Credentials {
+            access_key: secret(&names.access_key, "access_key")?,
+            secret_key: secret(&names.secret_key, "secret_key")?,
+        })),
+        (VenueKind::Digifinex, _) if !private => ResolvedCredentials::DigiFinex(None),
+        (VenueKind::Digifinex, true) => {
+            let (api_key, secret) = mocks.digifinex.map(MockDigiFinex::keys).unwrap_or_default();
+            ResolvedCredentials::DigiFinex(Some(digifinex::Credentials {
+                api_key: Secret::new(api_key),
+                secret: Secret::new(secret),
+            }))
+        }
+        (VenueKind::Digifinex, false) => {
+            ResolvedCredentials::DigiFinex(Some(digifinex::Credentials {
+                api_key: secret(&names.api_key, "api_key")?,
+                secret: secret(&names.api_secret, "api_secret")?,
+            }))
+        }
         (VenueKind::Kraken, true) => ResolvedCredentials::Kraken {
             token: Secret::new(mocks.kraken.map_or("", |m| m.token())),
             tier,
@@ -533,6 +622,8 @@ fn resolve(
                 snapshot_orders: true,
                 snapshot_trades: false,
             },
+            Channel::Orders => Subscription::Orders { symbols: listed },
+            Channel::Balances => Subscription::Balances { assets: listed },
         });
     }
     let gateway_section = config.gateway_section(exchange);
@@ -585,15 +676,24 @@ fn printable_url(url: &str) -> String {
     }
 }
 
-fn mock_endpoint(kind: VenueKind, mocks: &Mocks<'_>) -> (String, Option<TlsConfig>) {
+fn mock_endpoint(kind: VenueKind, private: bool, mocks: &Mocks<'_>) -> (String, Option<TlsConfig>) {
     let trust = |ca: PathBuf| TlsConfig::with_extra_ca_file(&ca).ok();
-    match (kind, mocks.kraken, mocks.binance) {
-        (VenueKind::Kraken, Some(mock), _) => (mock.url(), trust(mock.ca_file())),
-        (VenueKind::Binance, _, Some(mock)) => (mock.api_url(), trust(mock.ca_file())),
-        (VenueKind::BinanceStreams, _, Some(mock)) => (mock.streams_url(), trust(mock.ca_file())),
-        // `start_with` starts a mock for every venue the config names.
-        _ => (String::new(), None),
+    match kind {
+        VenueKind::Kraken => mocks.kraken.map(|m| (m.url(), trust(m.ca_file()))),
+        VenueKind::Binance => mocks.binance.map(|m| (m.api_url(), trust(m.ca_file()))),
+        VenueKind::BinanceStreams => mocks.binance.map(|m| (m.streams_url(), trust(m.ca_file()))),
+        VenueKind::Upbit => mocks.upbit.map(|m| {
+            let url = if private {
+                m.private_url()
+            } else {
+                m.public_url()
+            };
+            (url, trust(m.ca_file()))
+        }),
+        VenueKind::Digifinex => mocks.digifinex.map(|m| (m.url(), trust(m.ca_file()))),
     }
+    // `start_with` starts a mock for every venue the config names.
+    .unwrap_or_default()
 }
 
 fn create(
@@ -635,6 +735,21 @@ fn create(
             ServiceExchange::BinanceStreams(registry.create(name, || {
                 Exchange::start(name, BinanceStreams::new(), config).map_err(text)
             })?)
+        }
+        (VenueKind::Upbit, ResolvedCredentials::Upbit(keys)) => {
+            let mut config = config;
+            // Upbit supports permessage-deflate: offer it.
+            config.connection.ws.deflate = Some(orderwire_protocol::ws::DeflateConfig::default());
+            let codec = keys.map_or_else(Upbit::public, Upbit::private);
+            ServiceExchange::Upbit(
+                registry.create(name, || Exchange::start(name, codec, config).map_err(text))?,
+            )
+        }
+        (VenueKind::Digifinex, ResolvedCredentials::DigiFinex(keys)) => {
+            let codec = keys.map_or_else(DigiFinex::public, DigiFinex::private);
+            ServiceExchange::DigiFinex(
+                registry.create(name, || Exchange::start(name, codec, config).map_err(text))?,
+            )
         }
         // `resolve` pairs every venue with its credentials.
         (_, _) => {
