@@ -230,6 +230,48 @@ pub(crate) fn count_by_status(
     (by_status, statuses.values().all(|s| s.is_terminal()))
 }
 
+/// Venue timestamp to decode over a demo's market data, for the summary
+/// line of the venues whose messages carry the venue's time.
+pub(crate) struct VenueLag(hdrhistogram::Histogram<u64>);
+
+impl VenueLag {
+    /// Up to a minute, three significant figures.
+    pub(crate) fn new() -> Result<VenueLag, String> {
+        hdrhistogram::Histogram::new_with_bounds(1, 60_000_000_000, 3)
+            .map(VenueLag)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A message stamped `ts_ns` (ns since the epoch) decoded now.
+    pub(crate) fn record(&mut self, ts_ns: i64) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let lag = u64::try_from(now.saturating_sub(ts_ns)).unwrap_or(0);
+        self.0.saturating_record(lag.max(1));
+    }
+
+    /// `venue timestamp to decode (us, N messages): p50 .., p99 .., max ..`.
+    pub(crate) fn note(&self) -> String {
+        let us = |q: f64| self.0.value_at_quantile(q) as f64 / 1_000.0;
+        format!(
+            "venue timestamp to decode (us, {} messages): p50 {:.0}, p99 {:.0}, max {:.0}",
+            self.0.len(),
+            us(0.5),
+            us(0.99),
+            self.0.max() as f64 / 1_000.0
+        )
+    }
+}
+
+/// `messages by type: book_delta 19, trade 38, ..`, sorted by type.
+pub(crate) fn messages_by_type(by_type: HashMap<&'static str, usize>) -> String {
+    let mut types: Vec<_> = by_type.into_iter().collect();
+    types.sort_unstable();
+    let listed: Vec<String> = types.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    format!("messages by type: {}", listed.join(", "))
+}
+
 /// Per method: (count, p50, p99, p99.9, max) in microseconds, from the
 /// gateway's histograms.
 pub(crate) fn latency_rows<V: orderwire_protocol::venue::Venue>(

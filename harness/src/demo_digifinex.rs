@@ -8,9 +8,8 @@
 //! fill, every fourth rests and is canceled.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig, GatewayEvent};
 use orderwire_engine::{ConnectionConfig, EngineConfig, TlsConfig};
 use orderwire_protocol::model::{ClientOrderId, Event, OrderStatus, Side, Subscription, inline};
@@ -18,16 +17,12 @@ use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::digifinex::{Credentials, DigiFinex};
 
-use crate::demo::{DemoOptions, DemoReport, count_by_status, progress_bar};
+use crate::demo::{
+    DemoOptions, DemoReport, VenueLag, count_by_status, messages_by_type, progress_bar,
+};
 use crate::mock::digifinex::{MockConfig, MockDigiFinex};
 
 const MARKETS: [&str; 2] = ["BTC_USDT", "ETH_USDT"];
-
-fn wall_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
 
 /// Runs the DigiFinex demo.
 pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
@@ -84,8 +79,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
         balances: 0,
         acks: 0,
         refusals: Vec::new(),
-        latency: Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)
-            .map_err(|e| e.to_string())?,
+        latency: VenueLag::new()?,
     };
     let deadline = started + options.deadline;
     let poll = |tally: &mut Tally| {
@@ -167,18 +161,8 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
         ..
     } = tally;
     let (by_status, all_terminal) = count_by_status(&statuses);
-    let mut types: Vec<_> = by_type.into_iter().collect();
-    types.sort_unstable();
-    let us = |q: f64| latency.value_at_quantile(q) as f64 / 1_000.0;
     let notes = vec![
-        format!(
-            "messages by type: {}",
-            types
-                .iter()
-                .map(|(t, n)| format!("{t} {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        messages_by_type(by_type),
         format!(
             "server.auth accepted on {} of {} connections",
             stats.auths, stats.connections
@@ -189,13 +173,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
             "server.ping answered (one per 30 s without traffic): {}",
             stats.pings
         ),
-        format!(
-            "venue timestamp to decode (us, {} messages): p50 {:.0}, p99 {:.0}, max {:.0}",
-            latency.len(),
-            us(0.5),
-            us(0.99),
-            latency.max() as f64 / 1_000.0
-        ),
+        latency.note(),
     ];
     Ok(DemoReport {
         venue: "DigiFinex",
@@ -223,7 +201,7 @@ struct Tally {
     acks: usize,
     refusals: Vec<String>,
     /// Venue timestamp to decode, ns.
-    latency: Histogram<u64>,
+    latency: VenueLag,
 }
 
 impl Tally {
@@ -248,8 +226,7 @@ impl Tally {
                     _ => None,
                 };
                 if let Some(ts) = ts {
-                    let ns = u64::try_from(wall_ns().saturating_sub(ts)).unwrap_or(0);
-                    self.latency.saturating_record(ns.max(1));
+                    self.latency.record(ts);
                 }
             }
             // Orders placed over REST are not the gateway's: their updates

@@ -7,9 +7,8 @@
 //! it and its fills.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use orderwire_engine::gateway::{
     ConnectionEvent, Exchange, ExchangeConfig, GatewayConfig, GatewayEvent,
 };
@@ -21,16 +20,12 @@ use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::upbit::{Credentials, Upbit};
 
-use crate::demo::{DemoOptions, DemoReport, count_by_status, progress_bar};
+use crate::demo::{
+    DemoOptions, DemoReport, VenueLag, count_by_status, messages_by_type, progress_bar,
+};
 use crate::mock::upbit::{MockConfig, MockUpbit};
 
 const MARKETS: [&str; 2] = ["KRW-BTC", "KRW-ETH"];
-
-fn wall_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
 
 fn connection(url: String, mock: &MockUpbit) -> Result<ConnectionConfig, String> {
     let mut connection = ConnectionConfig::new(url);
@@ -99,8 +94,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
         books: 0,
         balances: 0,
         connected: 0,
-        latency: Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)
-            .map_err(|e| e.to_string())?,
+        latency: VenueLag::new()?,
     };
     let deadline = started + options.deadline;
     // Both connections up and subscribed.
@@ -170,17 +164,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
         ..
     } = tally;
     let (by_status, all_terminal) = count_by_status(&statuses);
-    let mut types: Vec<_> = by_type.into_iter().collect();
-    types.sort_unstable();
-    let us = |q: f64| latency.value_at_quantile(q) as f64 / 1_000.0;
-    let mut notes = vec![format!(
-        "messages by type: {}",
-        types
-            .iter()
-            .map(|(t, n)| format!("{t} {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )];
+    let mut notes = vec![messages_by_type(by_type)];
     notes.push(format!(
         "books replaced (every orderbook message is a whole book): {books}"
     ));
@@ -193,13 +177,7 @@ pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
         "permessage-deflate: negotiated on {} of {} connections",
         stats.deflate, stats.connections
     ));
-    notes.push(format!(
-        "venue timestamp to decode (us, {} messages): p50 {:.0}, p99 {:.0}, max {:.0}",
-        latency.len(),
-        us(0.5),
-        us(0.99),
-        latency.max() as f64 / 1_000.0
-    ));
+    notes.push(latency.note());
     Ok(DemoReport {
         venue: "Upbit",
         by_status,
@@ -222,7 +200,7 @@ struct Tally {
     balances: usize,
     connected: usize,
     /// Venue timestamp to decode, ns.
-    latency: Histogram<u64>,
+    latency: VenueLag,
 }
 
 impl Tally {
@@ -243,8 +221,7 @@ impl Tally {
                     _ => None,
                 };
                 if let Some(ts) = ts {
-                    let ns = u64::try_from(wall_ns().saturating_sub(ts)).unwrap_or(0);
-                    self.latency.saturating_record(ns.max(1));
+                    self.latency.record(ts);
                 }
             }
             // Orders placed over REST are not the gateway's: their updates

@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use orderwire_engine::gateway::{ConnectionEvent, GatewayEvent, LatencyBook};
+use orderwire_engine::gateway::{ConnectionEvent, GatewayEvent};
 use orderwire_protocol::model::{Event, Method, OrderStatus};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -143,7 +143,7 @@ impl Collector for GatewayCollector {
                 prometheus_client::metrics::MetricType::Histogram,
             )?;
             for exchange in &self.exchanges {
-                let book = latency_book(exchange);
+                let book = exchange.latency();
                 for method in book.methods() {
                     let histogram = book.histogram(method);
                     let labels = vec![
@@ -180,7 +180,7 @@ impl Collector for GatewayCollector {
         )?;
         for exchange in &self.exchanges {
             for (status, name) in STATES {
-                let count = order_count(exchange, status);
+                let count = exchange.count_orders(status);
                 let labels = vec![
                     ("exchange", exchange.name().to_owned()),
                     ("state", name.to_owned()),
@@ -205,26 +205,6 @@ const STATES: [(OrderStatus, &str); 7] = [
 
 fn method_name(method: Method) -> &'static str {
     method.as_str()
-}
-
-fn latency_book(exchange: &ServiceExchange) -> LatencyBook {
-    match exchange {
-        ServiceExchange::Kraken(e) => e.gateway().core().lock().latency().clone(),
-        ServiceExchange::Binance(e) => e.gateway().core().lock().latency().clone(),
-        ServiceExchange::BinanceStreams(e) => e.gateway().core().lock().latency().clone(),
-        ServiceExchange::Upbit(e) => e.gateway().core().lock().latency().clone(),
-        ServiceExchange::DigiFinex(e) => e.gateway().core().lock().latency().clone(),
-    }
-}
-
-fn order_count(exchange: &ServiceExchange, status: OrderStatus) -> usize {
-    match exchange {
-        ServiceExchange::Kraken(e) => e.gateway().core().lock().count_orders(status),
-        ServiceExchange::Binance(e) => e.gateway().core().lock().count_orders(status),
-        ServiceExchange::BinanceStreams(e) => e.gateway().core().lock().count_orders(status),
-        ServiceExchange::Upbit(e) => e.gateway().core().lock().count_orders(status),
-        ServiceExchange::DigiFinex(e) => e.gateway().core().lock().count_orders(status),
-    }
 }
 
 /// The registry of a running service.

@@ -1,10 +1,76 @@
-//! The accept loop both mocks share: a non-blocking loopback listener, one
-//! thread per connection, rustls on top, until the mock stops.
+//! The accept loop every socket mock shares: a non-blocking loopback
+//! listener with its own certificate authority, one thread per connection,
+//! rustls on top, until the mock stops.
 
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use orderwire_testkit::TestPki;
+
+/// A mock's listener on a free loopback port: its certificate authority
+/// and its accept thread.
+pub(super) struct Listening {
+    port: u16,
+    pki: TestPki,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl Listening {
+    /// Binds, makes a certificate, and accepts as [`accept_tls`] does.
+    pub(super) fn start(
+        name: &str,
+        running: impl Fn() -> bool + Send + 'static,
+        on_accept: impl Fn() + Send + 'static,
+        serve: impl Fn(TlsStream, u64) + Send + Sync + 'static,
+    ) -> std::io::Result<Listening> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let pki = TestPki::new();
+        let acceptor = accept_tls(
+            name,
+            listener,
+            pki.server.clone(),
+            running,
+            on_accept,
+            serve,
+        )?;
+        Ok(Listening {
+            port,
+            pki,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// `wss://localhost:<port><path>`.
+    pub(super) fn url(&self, path: &str) -> String {
+        format!("wss://localhost:{}{path}", self.port)
+    }
+
+    /// The CA that signed the mock's certificate.
+    pub(super) fn ca_file(&self) -> PathBuf {
+        self.pki.ca_file.clone()
+    }
+
+    /// Sets the mock's `stop` flag (its sessions and the accept loop end)
+    /// and waits for the accept loop.
+    pub(super) fn stop(&mut self, stop: &AtomicBool) {
+        stop.store(true, Ordering::Relaxed);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+/// The wall clock now (ns since the epoch): a socket mock's clock zero.
+pub(super) fn wall_now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
 
 /// The TLS stream a mock connection is served over.
 pub(super) type TlsStream = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;

@@ -31,6 +31,8 @@ use super::session::{MockSession, MockVenue, Output};
 /// The wall clock at virtual time zero, for the gateway and the mocks:
 /// 2023-09-21T14:15:07Z, the day of kraken.md's examples.
 pub const WALL_ORIGIN_NS: i64 = 1_695_305_707_000_000_000;
+/// [`WALL_ORIGIN_NS`] in ms, for the mocks that keep ms clocks.
+pub const WALL_ORIGIN_MS: u64 = 1_695_305_707_000;
 
 /// What travels to the client.
 enum ToClient {

@@ -31,6 +31,28 @@ impl Socket for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
     }
 }
 
+/// Serves one accepted connection that any path may open: the WebSocket
+/// handshake, then the session `open` makes, driven on the mock's clock
+/// until either side ends it or `stop` is set.
+pub(crate) fn serve_plain<S: Socket, M: MockSession>(
+    socket: S,
+    stop: &AtomicBool,
+    now: impl Fn() -> Instant,
+    open: impl FnOnce(Instant) -> M,
+) {
+    let _ = socket.tcp().set_nodelay(true);
+    let Ok(mut ws) = tungstenite::accept(socket) else {
+        return;
+    };
+    // Reads time out so the session's timers run between messages.
+    let _ = ws
+        .get_ref()
+        .tcp()
+        .set_read_timeout(Some(std::time::Duration::from_millis(5)));
+    let mut session = open(now());
+    drive(&mut ws, &mut session, stop, now);
+}
+
 /// Drives `session` on `ws` until either side ends it or `stop` is set:
 /// reads (with the socket's read timeout), pongs and the session's timers
 /// in, its outputs out. `now` is the mock's clock.

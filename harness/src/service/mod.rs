@@ -122,6 +122,16 @@ impl ServiceExchange {
         each!(self, e => e.gateway().core().lock().capabilities().order_entry)
     }
 
+    /// Its request latencies so far (a copy).
+    pub fn latency(&self) -> orderwire_engine::gateway::LatencyBook {
+        each!(self, e => e.gateway().core().lock().latency().clone())
+    }
+
+    /// Its orders in `status`.
+    pub fn count_orders(&self, status: orderwire_protocol::model::OrderStatus) -> usize {
+        each!(self, e => e.gateway().core().lock().count_orders(status))
+    }
+
     /// See [`Exchange::shutdown`].
     pub fn shutdown(&self, grace: Duration) {
         each!(self, e => e.shutdown(grace))

@@ -7,6 +7,7 @@
 
 pub mod binance;
 pub mod digifinex;
+mod fields;
 mod io;
 pub mod kraken;
 mod offline;

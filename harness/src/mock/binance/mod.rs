@@ -19,25 +19,23 @@ mod streams;
 pub use streams::StreamsSession;
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::Sender;
 use orderwire_protocol::model::Side;
 use orderwire_protocol::num::Decimal;
-use orderwire_testkit::TestPki;
 use parking_lot::Mutex;
 
 use orderwire_engine::gateway::{GatewayConfig, GatewayCore};
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams};
 
+use super::listener::Listening;
 use super::matching::{Matching, Resting};
-use super::pair::{Pair, WALL_ORIGIN_NS};
+use super::pair::{Pair, WALL_ORIGIN_MS};
 use super::session::MockVenue;
 use limits::Limits;
 
@@ -348,8 +346,7 @@ impl BinanceStreamsPair {
     /// over [`BinanceStreams`] with `gateway`, connected at time zero.
     pub fn new(mock: MockConfig, path: &str, gateway: GatewayConfig) -> BinanceStreamsPair {
         let core = GatewayCore::new(BinanceStreams::new(), gateway);
-        let wall_origin_ms = u64::try_from(WALL_ORIGIN_NS / 1_000_000).unwrap_or(0);
-        Pair::with(core, BinanceMock::new(mock, wall_origin_ms).streams(path))
+        Pair::with(core, BinanceMock::new(mock, WALL_ORIGIN_MS).streams(path))
     }
 }
 
@@ -362,8 +359,7 @@ impl BinancePair {
     /// connected at time zero (see [`Pair::with`]).
     pub fn new(mock: MockConfig, venue: BinanceApi, gateway: GatewayConfig) -> BinancePair {
         let core = GatewayCore::new(venue, gateway);
-        let wall_origin_ms = u64::try_from(WALL_ORIGIN_NS / 1_000_000).unwrap_or(0);
-        Pair::with(core, BinanceMock::new(mock, wall_origin_ms))
+        Pair::with(core, BinanceMock::new(mock, WALL_ORIGIN_MS))
     }
 
     /// Applies a fault now.
@@ -392,29 +388,20 @@ fn order_status(shared: &Shared, client_order_id: &str) -> Option<&'static str> 
 
 /// A running mock venue. Dropping it stops it.
 pub struct MockBinance {
-    addr: SocketAddr,
-    pki: TestPki,
+    listening: Listening,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
 }
 
 impl MockBinance {
     /// Listens on a free loopback port.
     pub fn start(config: MockConfig) -> std::io::Result<MockBinance> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
-        let pki = TestPki::new();
-        let wall_origin_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let wall_origin_ms = u64::try_from(super::listener::wall_now_ns() / 1_000_000).unwrap_or(0);
         let shared = Arc::new(Shared::new(config, wall_origin_ms));
         let running = shared.clone();
         let counting = shared.clone();
         let serving = shared.clone();
-        let acceptor = super::listener::accept_tls(
+        let listening = Listening::start(
             "mock-binance",
-            listener,
-            pki.server.clone(),
             move || !running.stop.load(Ordering::Relaxed),
             move || counting.stats.lock().connections += 1,
             move |stream, id| {
@@ -422,27 +409,22 @@ impl MockBinance {
                 conn::serve(stream, shared, id);
             },
         )?;
-        Ok(MockBinance {
-            addr,
-            pki,
-            shared,
-            acceptor: Some(acceptor),
-        })
+        Ok(MockBinance { listening, shared })
     }
 
     /// `wss://localhost:<port>/ws-api/v3`.
     pub fn api_url(&self) -> String {
-        format!("wss://localhost:{}/ws-api/v3", self.addr.port())
+        self.listening.url("/ws-api/v3")
     }
 
     /// `wss://localhost:<port>/ws` (raw streams; subscribe with SUBSCRIBE).
     pub fn streams_url(&self) -> String {
-        format!("wss://localhost:{}/ws", self.addr.port())
+        self.listening.url("/ws")
     }
 
     /// The CA that signed the mock's certificate.
     pub fn ca_file(&self) -> PathBuf {
-        self.pki.ca_file.clone()
+        self.listening.ca_file()
     }
 
     /// Queues a fault (`ServerShutdown`, `ForeignWeight` and
@@ -470,9 +452,6 @@ impl MockBinance {
 
 impl Drop for MockBinance {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
+        self.listening.stop(&self.shared.stop);
     }
 }

@@ -22,11 +22,9 @@ mod session;
 mod wire;
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use orderwire_engine::gateway::{GatewayConfig, GatewayCore};
@@ -34,14 +32,14 @@ use orderwire_protocol::model::Side;
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::digifinex::DigiFinex;
-use orderwire_testkit::TestPki;
 use parking_lot::Mutex;
 
 pub use self::session::Session;
 
+use super::listener::Listening;
 use super::market::{ACCOUNT, Market};
 use super::matching::Execution;
-use super::pair::{Pair, WALL_ORIGIN_NS};
+use super::pair::{Pair, WALL_ORIGIN_MS};
 use super::session::MockVenue;
 
 /// What the mock serves.
@@ -570,55 +568,40 @@ impl DigiFinexPair {
     /// connected at time zero.
     pub fn new(mock: MockConfig, venue: DigiFinex, gateway: GatewayConfig) -> DigiFinexPair {
         let core = GatewayCore::new(venue, gateway);
-        let wall_origin_ms = u64::try_from(WALL_ORIGIN_NS / 1_000_000).unwrap_or(0);
-        Pair::with_path(core, DigiFinexMock::new(mock, wall_origin_ms), "/ws/v1/")
+        Pair::with_path(core, DigiFinexMock::new(mock, WALL_ORIGIN_MS), "/ws/v1/")
     }
 }
 
 /// A running mock DigiFinex. Dropping it stops it.
 pub struct MockDigiFinex {
-    addr: SocketAddr,
-    pki: TestPki,
+    listening: Listening,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
 }
 
 impl MockDigiFinex {
     /// Listens on a free loopback port.
     pub fn start(config: MockConfig) -> std::io::Result<MockDigiFinex> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
-        let pki = TestPki::new();
-        let wall_origin_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let wall_origin_ms = u64::try_from(super::listener::wall_now_ns() / 1_000_000).unwrap_or(0);
         let shared = Arc::new(Shared::new(config, wall_origin_ms));
         let running = shared.clone();
         let serving = shared.clone();
-        let acceptor = super::listener::accept_tls(
+        let listening = Listening::start(
             "mock-digifinex",
-            listener,
-            pki.server.clone(),
             move || !running.stop.load(Ordering::Relaxed),
             || {},
             move |stream, _id| session::serve(stream, serving.clone()),
         )?;
-        Ok(MockDigiFinex {
-            addr,
-            pki,
-            shared,
-            acceptor: Some(acceptor),
-        })
+        Ok(MockDigiFinex { listening, shared })
     }
 
     /// `wss://localhost:<port>/ws/v1/`.
     pub fn url(&self) -> String {
-        format!("wss://localhost:{}/ws/v1/", self.addr.port())
+        self.listening.url("/ws/v1/")
     }
 
     /// The CA that signed the mock's certificate.
     pub fn ca_file(&self) -> PathBuf {
-        self.pki.ca_file.clone()
+        self.listening.ca_file()
     }
 
     /// The account's key and secret.
@@ -670,9 +653,6 @@ impl MockDigiFinex {
 
 impl Drop for MockDigiFinex {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
+        self.listening.stop(&self.shared.stop);
     }
 }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -16,7 +15,7 @@ use serde_json::Value;
 use super::wire::{self, TickerFigures};
 use super::{BookView, Fault, Shared};
 use crate::mock::session::{MockSession, Output};
-use crate::mock::socket::{Socket, drive};
+use crate::mock::socket::{Socket, serve_plain};
 
 /// The mock's error codes (DigiFinex documents none for its WebSocket).
 pub(crate) mod code {
@@ -497,14 +496,10 @@ impl MockSession for Session {
 
 /// Serves one accepted connection until it closes.
 pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>) {
-    let _ = socket.tcp().set_nodelay(true);
-    let Ok(mut ws) = tungstenite::accept(socket) else {
-        return;
-    };
-    let _ = ws
-        .get_ref()
-        .tcp()
-        .set_read_timeout(Some(Duration::from_millis(5)));
-    let mut session = Session::open(shared.clone(), shared.now());
-    drive(&mut ws, &mut session, &shared.stop, || shared.now());
+    serve_plain(
+        socket,
+        &shared.stop,
+        || shared.now(),
+        |now| Session::open(shared.clone(), now),
+    );
 }

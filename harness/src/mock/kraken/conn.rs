@@ -18,7 +18,7 @@ use super::wire::{self, Req};
 use super::{Fault, Shared};
 use crate::mock::matching::{Outcome, Resting, rest_cost};
 use crate::mock::session::{MockSession, Output};
-use crate::mock::socket::{Socket, drive};
+use crate::mock::socket::{Socket, serve_plain};
 
 /// Aggregated levels, best first.
 type Levels = Vec<(Decimal, Decimal)>;
@@ -153,16 +153,12 @@ impl Drop for Session {
 /// Serves one accepted connection until it closes: the socket driver of a
 /// [`Session`], on the mock's clock.
 pub(crate) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
-    let _ = socket.tcp().set_nodelay(true);
-    let Ok(mut ws) = tungstenite::accept(socket) else {
-        return;
-    };
-    let _ = ws
-        .get_ref()
-        .tcp()
-        .set_read_timeout(Some(Duration::from_millis(5)));
-    let mut session = Session::open(shared.clone(), id, shared.now());
-    drive(&mut ws, &mut session, &shared.stop, || shared.now());
+    serve_plain(
+        socket,
+        &shared.stop,
+        || shared.now(),
+        |now| Session::open(shared.clone(), id, now),
+    );
 }
 
 impl Session {

@@ -21,18 +21,16 @@ use orderwire_protocol::venue::kraken::Kraken;
 pub type KrakenPair = Pair<Kraken, KrakenMock>;
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use orderwire_protocol::num::Decimal;
-use orderwire_testkit::TestPki;
 use parking_lot::Mutex;
 
+use crate::mock::listener::Listening;
 use crate::mock::matching::Matching;
 
 /// What the mock serves.
@@ -224,29 +222,20 @@ impl KrakenPair {
 
 /// A running mock venue. Dropping it stops it.
 pub struct MockKraken {
-    addr: SocketAddr,
-    pki: TestPki,
+    listening: Listening,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
 }
 
 impl MockKraken {
     /// Listens on a free loopback port.
     pub fn start(config: MockConfig) -> std::io::Result<MockKraken> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
-        let pki = TestPki::new();
-        let wall_origin_ns = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let wall_origin_ns = super::listener::wall_now_ns();
         let shared = Arc::new(Shared::new(config, wall_origin_ns));
         let running = shared.clone();
         let counting = shared.clone();
         let serving = shared.clone();
-        let acceptor = super::listener::accept_tls(
+        let listening = Listening::start(
             "mock-kraken",
-            listener,
-            pki.server.clone(),
             move || !running.stop.load(Ordering::Relaxed),
             move || counting.stats.lock().connections += 1,
             move |stream, id| {
@@ -254,23 +243,18 @@ impl MockKraken {
                 conn::serve(stream, shared, id);
             },
         )?;
-        Ok(MockKraken {
-            addr,
-            pki,
-            shared,
-            acceptor: Some(acceptor),
-        })
+        Ok(MockKraken { listening, shared })
     }
 
     /// `wss://localhost:<port>/v2`.
     pub fn url(&self) -> String {
-        format!("wss://localhost:{}/v2", self.addr.port())
+        self.listening.url("/v2")
     }
 
     /// The CA that signed the mock's certificate (for
     /// `TlsConfig::with_extra_ca_file`).
     pub fn ca_file(&self) -> PathBuf {
-        self.pki.ca_file.clone()
+        self.listening.ca_file()
     }
 
     /// The token private requests must carry.
@@ -291,9 +275,6 @@ impl MockKraken {
 
 impl Drop for MockKraken {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
+        self.listening.stop(&self.shared.stop);
     }
 }

@@ -23,11 +23,9 @@ mod session;
 mod wire;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -37,13 +35,13 @@ use orderwire_protocol::model::Side;
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::upbit::Upbit;
-use orderwire_testkit::TestPki;
 use parking_lot::Mutex;
 
 pub use self::session::Session;
 
+use super::listener::Listening;
 use super::market::Market;
-use super::pair::{Pair, WALL_ORIGIN_NS};
+use super::pair::{Pair, WALL_ORIGIN_MS};
 use super::session::MockVenue;
 
 /// What the mock serves.
@@ -476,65 +474,50 @@ impl UpbitPair {
     /// the venue has keys: pass `private`).
     pub fn new(mock: MockConfig, venue: Upbit, gateway: GatewayConfig, private: bool) -> UpbitPair {
         let core = GatewayCore::new(venue, gateway);
-        let wall_origin_ms = u64::try_from(WALL_ORIGIN_NS / 1_000_000).unwrap_or(0);
         let path = if private {
             "/websocket/v1/private"
         } else {
             "/websocket/v1"
         };
-        Pair::with_path(core, UpbitMock::new(mock, wall_origin_ms), path)
+        Pair::with_path(core, UpbitMock::new(mock, WALL_ORIGIN_MS), path)
     }
 }
 
 /// A running mock Upbit. Dropping it stops it.
 pub struct MockUpbit {
-    addr: SocketAddr,
-    pki: TestPki,
+    listening: Listening,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
 }
 
 impl MockUpbit {
     /// Listens on a free loopback port.
     pub fn start(config: MockConfig) -> std::io::Result<MockUpbit> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
-        let pki = TestPki::new();
-        let wall_origin_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let wall_origin_ms = u64::try_from(super::listener::wall_now_ns() / 1_000_000).unwrap_or(0);
         let shared = Arc::new(Shared::new(config, wall_origin_ms));
         let running = shared.clone();
         let serving = shared.clone();
-        let acceptor = super::listener::accept_tls(
+        let listening = Listening::start(
             "mock-upbit",
-            listener,
-            pki.server.clone(),
             move || !running.stop.load(Ordering::Relaxed),
             || {},
             move |stream, _id| session::serve(stream, serving.clone()),
         )?;
-        Ok(MockUpbit {
-            addr,
-            pki,
-            shared,
-            acceptor: Some(acceptor),
-        })
+        Ok(MockUpbit { listening, shared })
     }
 
     /// `wss://localhost:<port>/websocket/v1`.
     pub fn public_url(&self) -> String {
-        format!("wss://localhost:{}/websocket/v1", self.addr.port())
+        self.listening.url("/websocket/v1")
     }
 
     /// `wss://localhost:<port>/websocket/v1/private`.
     pub fn private_url(&self) -> String {
-        format!("wss://localhost:{}/websocket/v1/private", self.addr.port())
+        self.listening.url("/websocket/v1/private")
     }
 
     /// The CA that signed the mock's certificate.
     pub fn ca_file(&self) -> PathBuf {
-        self.pki.ca_file.clone()
+        self.listening.ca_file()
     }
 
     /// The account's keys.
@@ -572,9 +555,6 @@ impl MockUpbit {
 
 impl Drop for MockUpbit {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
+        self.listening.stop(&self.shared.stop);
     }
 }

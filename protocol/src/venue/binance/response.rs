@@ -17,7 +17,7 @@ use crate::model::{
 use crate::num::Decimal;
 use crate::venue::DecodeError;
 
-use super::stream::read_pairs;
+use crate::venue::fields::{field, read_pairs, text_decimal as decimal};
 
 /// What a request id asked, kept until its reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,10 +55,6 @@ pub struct SnapshotRef {
     pub event_index: usize,
 }
 
-fn field(field: &'static str, why: &'static str) -> DecodeError {
-    DecodeError::Field { field, why }
-}
-
 fn unsigned(scanner: &mut Scanner<'_>, name: &'static str) -> Result<u64, DecodeError> {
     scanner
         .unsigned()
@@ -74,18 +70,6 @@ fn signed(scanner: &mut Scanner<'_>, name: &'static str) -> Result<i64, DecodeEr
 
 fn millis_to_ns(ms: u64) -> Option<i64> {
     i64::try_from(ms).ok()?.checked_mul(1_000_000)
-}
-
-/// A decimal sent as a string (or, leniently, a number).
-fn decimal(scanner: &mut Scanner<'_>, name: &'static str) -> Result<Decimal, DecodeError> {
-    if let Some((mantissa, scale)) = scanner.quoted_plain_decimal() {
-        return Decimal::new(mantissa, scale).ok_or(field(name, "not an exact decimal"));
-    }
-    let raw = match scanner.kind()? {
-        Kind::String => scanner.string()?.raw,
-        _ => scanner.number()?,
-    };
-    Decimal::parse(raw).map_err(|_| field(name, "not an exact decimal"))
 }
 
 /// One entry of a place reply's `fills`.

@@ -11,10 +11,7 @@ use crate::model::{
 };
 use crate::num::Decimal;
 use crate::venue::DecodeError;
-
-fn field(field: &'static str, why: &'static str) -> DecodeError {
-    DecodeError::Field { field, why }
-}
+use crate::venue::fields::{field, read_pairs, text_decimal};
 
 /// One message (already inflated). Events of a message that turns out bad
 /// are taken back: a message gives all its events or an error.
@@ -170,17 +167,6 @@ fn finish_array(params: &mut Scanner<'_>) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn text_decimal(scanner: &mut Scanner<'_>, name: &'static str) -> Result<Decimal, DecodeError> {
-    if let Some((mantissa, scale)) = scanner.quoted_plain_decimal() {
-        return Decimal::new(mantissa, scale).ok_or(field(name, "not an exact decimal"));
-    }
-    let raw = match scanner.kind()? {
-        Kind::String => scanner.string()?.raw,
-        _ => scanner.number()?,
-    };
-    Decimal::parse(raw).map_err(|_| field(name, "not an exact decimal"))
-}
-
 fn symbol(scanner: &mut Scanner<'_>) -> Result<Symbol, DecodeError> {
     let text = scanner
         .string()?
@@ -304,11 +290,11 @@ fn depth(
         let start = out.levels.len();
         match key.raw {
             b"asks" => {
-                crate::venue::binance::stream::read_pairs(book, &mut out.levels)?;
+                read_pairs(book, &mut out.levels)?;
                 asks = start..out.levels.len();
             }
             b"bids" => {
-                crate::venue::binance::stream::read_pairs(book, &mut out.levels)?;
+                read_pairs(book, &mut out.levels)?;
                 bids = start..out.levels.len();
             }
             _ => {

@@ -16,10 +16,7 @@ use crate::model::{
 };
 use crate::num::Decimal;
 use crate::venue::DecodeError;
-
-fn field(field: &'static str, why: &'static str) -> DecodeError {
-    DecodeError::Field { field, why }
-}
+use crate::venue::fields::field;
 
 /// A message's fields, read in one pass. Every field kept means the same
 /// whatever the type (the one SIMPLE key that does not, `ap`, is avg_price
