@@ -1,5 +1,5 @@
 //! The engine against WebSocket servers we did not write: Python
-//! `websockets` and Node `ws` (both installed by .ci/run), over `ws://` and
+//! `websockets` and Node `ws` (both installed by scripts/install-peers), over `ws://` and
 //! over `wss://` with an rcgen certificate. Echo of text and binary up to
 //! 1 MiB, fragmented messages, a ping from the server, and a close from it.
 #![allow(

@@ -254,7 +254,7 @@ fn the_auth_signature_matches_pythons_hmac() {
         ("a secret with spaces & symbols/+=", "1764633600123"),
     ];
     for (secret, timestamp) in cases {
-        let output = std::process::Command::new("python3")
+        let output = std::process::Command::new(orderwire_testkit::peers::python())
             .args([
                 "-c",
                 "import base64, hashlib, hmac, sys; \
@@ -264,7 +264,7 @@ fn the_auth_signature_matches_pythons_hmac() {
                 timestamp,
             ])
             .output()
-            .expect("python3 runs (TESTING.md lists it)");
+            .expect("the peers' Python runs (scripts/install-peers)");
         assert!(output.status.success());
         let python = String::from_utf8(output.stdout).unwrap();
         assert_eq!(

@@ -140,7 +140,7 @@ struct PythonServer {
 
 impl PythonServer {
     fn start(deflate: bool) -> PythonServer {
-        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let python = orderwire_testkit::peers::python();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/ws_echo_server.py");
         let mut command = Command::new(&python);
         command
@@ -151,14 +151,21 @@ impl PythonServer {
             command.arg("--deflate");
         }
         let mut child = command.spawn().unwrap_or_else(|e| {
-            panic!("cannot start {python}: {e}; install with `pip install websockets==17.4`")
+            panic!(
+                "cannot start {}: {e}; run `{}`",
+                python.display(),
+                orderwire_testkit::peers::INSTALL
+            )
         });
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
         let port: u16 = line.trim().parse().unwrap_or_else(|_| {
-            panic!("the Python server did not start (is `websockets` 17.4 installed?): {line:?}")
+            panic!(
+                "the Python server did not start (run `{}`): {line:?}",
+                orderwire_testkit::peers::INSTALL
+            )
         });
         PythonServer {
             child,

@@ -1,6 +1,6 @@
 //! Upbit's JWT and the seed library's payload, each checked against an
 //! implementation we did not write, run at test time: Python's hmac,
-//! hashlib, base64 and json (and PyJWT too, when it is installed).
+//! hashlib, base64 and json, and PyJWT.
 
 use std::process::Command;
 
@@ -8,10 +8,10 @@ use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::upbit::{DataType, generate_payload, jwt};
 
 fn python(script: &str) -> String {
-    let output = Command::new("python3")
+    let output = Command::new(orderwire_testkit::peers::python())
         .args(["-c", script])
         .output()
-        .expect("python3 runs (TESTING.md lists it)");
+        .expect("the peers' Python runs (scripts/install-peers)");
     assert!(
         output.status.success(),
         "{}",
@@ -41,19 +41,15 @@ print(signing + "." + b64(signature))
 "#
     ));
     assert_eq!(ours.expose(), stdlib);
-    // PyJWT, the library Upbit's samples use, where it is installed.
+    // PyJWT, the library Upbit's samples use (pinned in
+    // scripts/install-peers; missing, the script fails and names it).
     let pyjwt = python(&format!(
         r#"
-try:
-    import jwt
-    print(jwt.encode({{"access_key": "{access}", "nonce": "{nonce}"}}, "{secret}", algorithm="HS512"))
-except ImportError:
-    print("absent")
+import jwt
+print(jwt.encode({{"access_key": "{access}", "nonce": "{nonce}"}}, "{secret}", algorithm="HS512"))
 "#
     ));
-    if pyjwt != "absent" {
-        assert_eq!(ours.expose(), pyjwt);
-    }
+    assert_eq!(ours.expose(), pyjwt);
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! globs, let a client run the cases, and read the verdicts it wrote.
 //!
 //! kosoku is found through `$KOSOKU`, then `<repo>/.venv-ab/bin/kosoku` (what
-//! `.ci/run` installs), then `PATH`.
+//! `scripts/install-peers` installs); a test fails naming that command when
+//! neither is there.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,15 +23,7 @@ pub struct Kosoku {
 }
 
 fn kosoku_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("KOSOKU") {
-        return path.into();
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-ab/bin/kosoku");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("kosoku")
-    }
+    crate::peers::kosoku()
 }
 
 impl Kosoku {
@@ -53,8 +46,8 @@ impl Kosoku {
             .stderr(Stdio::null());
         let mut child = command.spawn().unwrap_or_else(|e| {
             panic!(
-                "cannot start kosoku ({e}). Install it: python3 -m venv .venv-ab && \
-                 .venv-ab/bin/pip install kosoku==0.1.0 (or set KOSOKU)"
+                "cannot start kosoku ({e}): run `{}` (or set KOSOKU)",
+                crate::peers::INSTALL
             )
         });
         let started = Instant::now();

@@ -4,6 +4,7 @@
 
 pub mod alloc;
 pub mod autobahn;
+pub mod peers;
 pub mod server;
 
 use std::path::PathBuf;
@@ -105,7 +106,7 @@ impl PeerServer {
             "{}/interop/{script}",
             concat!(env!("CARGO_MANIFEST_DIR"), "/..")
         );
-        let mut command = Command::new(program);
+        let mut command = Command::new(peers::program(program));
         command
             .arg(&path)
             .stdin(Stdio::piped())
@@ -115,7 +116,7 @@ impl PeerServer {
         }
         let mut child = command
             .spawn()
-            .unwrap_or_else(|e| panic!("{program} {path}: {e} (.ci/run installs it)"));
+            .unwrap_or_else(|e| panic!("{program} {path}: {e} (run `{}`)", peers::INSTALL));
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
         std::io::BufReader::new(stdout)
