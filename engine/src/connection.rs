@@ -657,8 +657,14 @@ impl Connection {
         }
         self.ws = None;
         self.read_deferred = false;
-        // Handshake and TLS failures arrive here too, as the reason.
-        tracing::warn!(conn = self.id.0, reason = ?reason, "disconnected");
+        // Handshake and TLS failures arrive here too, as the reason. A
+        // close we asked for (shutdown, a disconnect, a recycle) is routine;
+        // WARN is kept for what a person should look at.
+        if self.ending || reason.by_us() {
+            tracing::info!(conn = self.id.0, reason = ?reason, "disconnected as asked");
+        } else {
+            tracing::warn!(conn = self.id.0, reason = ?reason, "disconnected");
+        }
         // A venue that refused the handshake for its rate (429, 418) is
         // given at least the wait it asks for.
         let floor = crate::backoff::refusal_floor(&reason).map(nanos);

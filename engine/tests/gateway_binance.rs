@@ -540,7 +540,7 @@ fn sharing_pair() -> [GatewayCore<BinanceApi>; 2] {
         let mut core = GatewayCore::new(
             binance(),
             GatewayConfig {
-                rate_budget: Some(budget.clone()),
+                rate_budget: Some(budget.shared()),
                 ..config()
             },
         );

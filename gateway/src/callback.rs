@@ -18,8 +18,8 @@ use std::sync::Arc;
 use orderwire_protocol::model::{Event, Method};
 use orderwire_protocol::venue::{FRAME_CAPACITY, redact_json, string_field};
 
-use super::core::SubmitError;
-use super::latency::{Latency, RequestSummary};
+use crate::SubmitError;
+use crate::latency::{Latency, RequestSummary};
 
 /// A per-request (or per-exchange) callback.
 pub type RequestCallback = Arc<dyn Fn(&RequestOutcome<'_>) + Send + Sync>;

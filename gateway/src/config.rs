@@ -73,7 +73,7 @@ pub struct GatewayConfig {
     pub report_all_requests: bool,
     /// Rate limits shared with other gateways on the same key (or IP
     /// budget); None: this gateway's own, made from the venue's policy.
-    pub rate_budget: Option<crate::gateway::ratelimit::RateBudget>,
+    pub rate_budget: Option<crate::ratelimit::SharedBudget>,
 }
 
 impl Default for GatewayConfig {

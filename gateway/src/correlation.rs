@@ -11,9 +11,9 @@ use orderwire_protocol::venue::{Reconcile, Venue};
 use super::GatewayCore;
 use super::events::GatewayEvent;
 use super::reconcile::Reconciliation;
-use crate::gateway::callback::{Completed, Completion, RequestCallback};
-use crate::gateway::latency::{Latency, RequestSummary};
-use crate::gateway::orders::Cause;
+use crate::callback::{Completed, Completion, RequestCallback};
+use crate::latency::{Latency, RequestSummary};
+use crate::orders::Cause;
 
 /// Orders one request may concern (a batch holds at most 15).
 pub(super) const MAX_ORDERS_PER_REQUEST: usize = 16;

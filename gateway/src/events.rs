@@ -8,8 +8,8 @@ use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::EncodeError;
 
 use super::watchdog::{DataChannel, Liveness};
-use crate::gateway::latency::{Latency, RequestSummary};
-use crate::gateway::orders::OrderEvent;
+use crate::latency::{Latency, RequestSummary};
+use crate::orders::OrderEvent;
 
 /// Why a request was not accepted.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub enum RecycleCause {
 
 /// Why a connection went down, as the engine reported it. Shared, so that
 /// events stay cheap to clone.
-pub type DisconnectReason = Arc<crate::Disconnect>;
+pub type DisconnectReason = Arc<crate::link::Disconnect>;
 
 /// Connection changes, as the polling thread sees them.
 #[derive(Clone, Debug)]
@@ -223,7 +223,7 @@ pub struct Outputs {
     pub latencies: Vec<(RequestSummary, Event, Latency)>,
     /// Requests that ended, for their callbacks: those with their own, or
     /// every request when `GatewayConfig::report_all_requests` is set.
-    pub completed: Vec<crate::gateway::callback::Completed>,
+    pub completed: Vec<crate::callback::Completed>,
 }
 
 impl Outputs {

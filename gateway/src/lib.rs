@@ -19,12 +19,22 @@
 //!
 //! No I/O and no clock: time is the driver's [`Instant`], the wall clock is
 //! that plus an offset the driver sets, and randomness comes from a seeded
-//! RNG, so the same inputs give the same bytes. engine/clippy.toml forbids
-//! clock reads here.
+//! RNG, so the same inputs give the same bytes. This crate depends on no
+//! mio, rustls, crossbeam or parking_lot, and gateway/clippy.toml forbids
+//! clock reads, threads, sockets and std locks: the crate boundary is the
+//! enforcement, as quinn-proto's is. The one shared point between
+//! gateways, a rate budget on one API key, reaches the core through
+//! [`ratelimit::SharedLimiter`], which the driver supplies.
+#![forbid(unsafe_code)]
 
+pub mod callback;
 mod config;
 mod correlation;
 mod events;
+pub mod latency;
+pub mod link;
+pub mod orders;
+pub mod ratelimit;
 mod reconcile;
 mod retry;
 mod staged;
@@ -59,10 +69,10 @@ use self::retry::{Queued, RETRY_RING, RetryEntry};
 use self::staged::Staged;
 use self::timers::Deadlines;
 use self::watchdog::Watchdog;
-use super::callback::{Completion, RequestCallback, SubmitOptions};
-use super::latency::{LatencyBook, RequestSummary};
-use super::orders::{Cause, FillDedup, OrderState, OrderTable};
-use super::ratelimit::{Budget, Charge, Limiter};
+use crate::callback::{Completion, RequestCallback, SubmitOptions};
+use crate::latency::{LatencyBook, RequestSummary};
+use crate::orders::{Cause, FillDedup, OrderState, OrderTable};
+use crate::ratelimit::{Budget, Charge, Limiter};
 
 /// The connection, as the gateway sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -688,7 +698,7 @@ impl<V: Venue> GatewayCore<V> {
         clippy::too_many_arguments,
         reason = "one call site each in send and staged; a struct would be built only to be taken apart"
     )]
-    pub(super) fn record(
+    pub(crate) fn record(
         &mut self,
         now: Instant,
         req_id: u64,

@@ -600,39 +600,50 @@ mod tests {
     }
 }
 
-/// One account's rate limits shared by several gateways: exchanges on the
-/// same API key (or the same IP budget) are charged together, so together
-/// they never exceed what the venue allows. Clones share the counts; each
-/// check-and-charge is one lock acquisition, so two gateways racing for the
-/// last unit cannot both take it.
-#[derive(Clone)]
-pub struct RateBudget(std::sync::Arc<parking_lot::Mutex<Limiter>>);
+/// The one point where gateways share state: one account's rate limits
+/// charged by several gateways on the same API key (or the same IP
+/// budget), so that together they never exceed what the venue allows.
+///
+/// The driver supplies it; the core never takes a lock of its own. The
+/// engine's `RateBudget` is a mutex around a [`Limiter`]; a single-threaded
+/// driver (the inline engine, a test Pair, the replayer) can hand every
+/// gateway the same `RefCell`-free implementation it likes. Each call is
+/// one check-and-charge, so two gateways racing for the last unit cannot
+/// both take it. docs/gateway.md names this as the one shared point.
+pub trait SharedLimiter: Send + Sync + std::fmt::Debug {
+    /// Runs `f` on the shared limiter, exclusively, and returns at once.
+    fn with_limiter(&self, f: &mut dyn FnMut(&mut Limiter));
+}
 
-impl RateBudget {
-    /// A budget for `policy` (the venue's), keeping `headroom_percent` of
-    /// every ceiling unused.
-    pub fn new(policy: RatePolicy, headroom_percent: u8) -> RateBudget {
-        RateBudget(std::sync::Arc::new(parking_lot::Mutex::new(Limiter::new(
-            policy,
-            headroom_percent,
-        ))))
+/// A handle to a [`SharedLimiter`], as [`GatewayConfig::rate_budget`]
+/// holds it; clones share the counts.
+///
+/// [`GatewayConfig::rate_budget`]: crate::GatewayConfig::rate_budget
+#[derive(Clone, Debug)]
+pub struct SharedBudget(std::sync::Arc<dyn SharedLimiter>);
+
+impl SharedBudget {
+    /// Wraps the driver's shared limiter.
+    pub fn new(limiter: std::sync::Arc<dyn SharedLimiter>) -> SharedBudget {
+        SharedBudget(limiter)
     }
 
     /// Whether two handles share one budget.
-    pub fn same(&self, other: &RateBudget) -> bool {
+    pub fn same(&self, other: &SharedBudget) -> bool {
         std::sync::Arc::ptr_eq(&self.0, &other.0)
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Limiter) -> R) -> R {
-        f(&mut self.0.lock())
-    }
-}
-
-impl std::fmt::Debug for RateBudget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateBudget")
-            .field("sharers", &std::sync::Arc::strong_count(&self.0))
-            .finish_non_exhaustive()
+        let mut f = Some(f);
+        let mut result = None;
+        self.0.with_limiter(&mut |limiter| {
+            if let Some(f) = f.take() {
+                result = Some(f(limiter));
+            }
+        });
+        // A `SharedLimiter` runs the closure exactly once (its contract);
+        // one that did not would be a bug in the driver, not input.
+        result.expect("SharedLimiter::with_limiter runs its closure once")
     }
 }
 
@@ -642,7 +653,7 @@ pub(crate) enum Budget {
     /// This gateway's alone (no lock).
     Own(Limiter),
     /// Shared with other gateways on the same key.
-    Shared(RateBudget),
+    Shared(SharedBudget),
 }
 
 impl Budget {

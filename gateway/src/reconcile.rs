@@ -12,8 +12,8 @@ use orderwire_protocol::venue::Venue;
 use super::GatewayCore;
 use super::correlation::Pending;
 use super::events::GatewayEvent;
-use crate::gateway::callback::Completion;
-use crate::gateway::orders::Cause;
+use crate::callback::Completion;
+use crate::orders::Cause;
 
 /// What settles the unknown orders next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

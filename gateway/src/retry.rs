@@ -11,9 +11,9 @@ use orderwire_protocol::venue::Venue;
 use super::GatewayCore;
 use super::config::WhenLimited;
 use super::events::{GatewayEvent, SubmitError};
-use crate::gateway::callback::{Completed, Completion, SubmitOptions};
-use crate::gateway::latency::RequestSummary;
-use crate::gateway::ratelimit::Charge;
+use crate::callback::{Completed, Completion, SubmitOptions};
+use crate::latency::RequestSummary;
+use crate::ratelimit::Charge;
 
 /// Recent requests kept for a resend after a 429 (the venue did not act
 /// on them). A ring of inline copies beside the pending table, not in it:

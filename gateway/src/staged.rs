@@ -17,8 +17,8 @@ use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{Expect, Venue};
 
 use super::GatewayCore;
-use crate::gateway::callback::RequestCallback;
-use crate::gateway::ratelimit::Charge;
+use crate::callback::RequestCallback;
+use crate::ratelimit::Charge;
 
 /// A sent request waiting to be recorded. (Not `Debug`: the text is
 /// unredacted.)

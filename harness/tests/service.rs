@@ -445,6 +445,15 @@ fn the_run_command_shuts_down_cleanly_on_ctrl_c() {
         stderr.contains("closed"),
         "the close handshakes ran: {stderr}"
     );
+    // The closes the shutdown asked for are routine: INFO, never WARN.
+    assert!(
+        stderr.contains("disconnected as asked"),
+        "the shutdown's closes are logged: {stderr}"
+    );
+    assert!(
+        !stderr.lines().any(|l| l.contains("WARN")),
+        "a clean shutdown logs nothing at WARN: {stderr}"
+    );
 }
 
 /// A value where a variable name belongs (a secret pasted in by mistake) is

@@ -17,7 +17,7 @@ use orderwire_protocol::ws::MessageKind;
 use parking_lot::Mutex;
 
 use super::callback::{Dispatcher, RequestCallback, SubmitOptions};
-use super::core::{
+use super::{
     ConnectionEvent, GatewayConfig, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError,
 };
 use super::{Gateway, Transport};

@@ -6,25 +6,25 @@
 //! [`Registry`] makes it a create-once, get-anywhere singleton.
 //! docs/gateway.md has the guarantees.
 
-pub mod callback;
-mod core;
+mod budget;
 mod exchange;
-pub mod latency;
-pub mod orders;
-pub mod ratelimit;
 mod registry;
 
-pub use self::core::{
+// The sans-IO core is its own crate (orderwire-gateway); its modules keep
+// their paths under `orderwire_engine::gateway` for users.
+pub use orderwire_gateway::{
     ConnectionEvent, DataChannel, DeadManSwitch, DisconnectReason, GatewayConfig, GatewayCore,
-    GatewayEvent, Outputs, RecycleCause, Submission, SubmitError, WhenLimited,
+    GatewayEvent, Outputs, RecycleCause, Submission, SubmitError, WhenLimited, callback, latency,
+    orders, ratelimit,
 };
+
+pub use budget::RateBudget;
 pub use callback::{
     Completed, Completion, Dispatcher, RequestCallback, RequestOutcome, SubmitOptions,
 };
 pub use exchange::{Exchange, ExchangeConfig, TokenFetch, TokenFetchError};
 pub use latency::{Latency, LatencyBook, RequestSummary, to_hgrm};
 pub use orders::{Cause, OrderEvent, OrderState};
-pub use ratelimit::RateBudget;
 pub use registry::{Registry, RegistryError};
 
 use orderwire_protocol::model::{AmendOrder, CancelOrders, NewOrder, Request};

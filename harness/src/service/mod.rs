@@ -342,7 +342,7 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
             let budget = budgets.entry(name.clone()).or_insert_with(|| {
                 RateBudget::new(rate_policy(&plan), plan.gateway.rate_headroom_percent)
             });
-            plan.gateway.rate_budget = Some(budget.clone());
+            plan.gateway.rate_budget = Some(budget.shared());
         }
         let exchange = create(registry, plan, options.on_request.clone())?;
         tracing::info!(
