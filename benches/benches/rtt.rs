@@ -1,9 +1,11 @@
 //! Loopback echo round trips, 64 B and 512 B text messages, in one run:
 //!
 //! 1. the floor, raw TCP ping-pong: blocking std sockets, and non-blocking
-//!    sockets with a busy-poll loop;
-//! 2. the orderwire engine over ws:// and wss://, from this (user) thread
-//!    through its queues, in `Block` and in `BusyPoll` mode;
+//!    sockets spun on, without yielding, by a thread pinned like the
+//!    engine's BusyPoll reactor;
+//! 2. the orderwire engine over ws:// and wss://: inline (one pinned thread
+//!    sends and busy-polls the loop itself), and threaded, from this (user)
+//!    thread through its queues, in `Block` and in `BusyPoll` mode;
 //! 3. tokio-tungstenite (tokio-rustls for wss://) on a current-thread
 //!    runtime.
 //!
@@ -30,8 +32,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use orderwire_engine::{
-    Clock, ConnectionConfig, Engine, EngineConfig, EngineEvent, ReconnectPolicy, TlsConfig,
-    WaitStrategy,
+    Clock, ConnectionConfig, Engine, EngineConfig, EngineEvent, InlineEngine, ReconnectPolicy,
+    TlsConfig, WaitStrategy,
 };
 use orderwire_protocol::ws::MessageKind;
 use orderwire_testkit::TestPki;
@@ -149,36 +151,51 @@ fn floor_blocking(
     })
 }
 
-/// Polls the non-blocking socket, yielding between polls as the engine's
-/// BusyPoll user thread does.
+/// The busy-poll floor: a thread pinned to the core the engine's BusyPoll
+/// reactor is pinned to (1) spins on the non-blocking socket without
+/// yielding, against the raw TCP echo thread (a blocking thread, as every
+/// WebSocket client's echo server is). Nothing a client adds on top of raw
+/// TCP can beat it, so "floor + x µs" means something.
 fn floor_busy_poll(
     clock: &Clock,
     addr: SocketAddr,
     payload: &[u8],
     rounds: usize,
 ) -> Histogram<u64> {
-    let mut stream = connect_no_delay(addr);
-    stream.set_nonblocking(true).expect("non-blocking");
-    let mut back = vec![0u8; payload.len()];
-    measure(clock, rounds, || {
-        let mut sent = 0;
-        while sent < payload.len() {
-            match stream.write(&payload[sent..]) {
-                Ok(n) => sent += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => panic!("write: {e}"),
+    let clock = clock.clone();
+    let payload = payload.to_vec();
+    std::thread::spawn(move || {
+        let pinned = core_affinity::set_for_current(core_affinity::CoreId { id: 1 });
+        assert!(pinned, "the busy-poll floor pins itself to core 1");
+        let mut stream = connect_no_delay(addr);
+        stream.set_nonblocking(true).expect("non-blocking");
+        let mut back = vec![0u8; payload.len()];
+        measure(&clock, rounds, || {
+            let mut sent = 0;
+            while sent < payload.len() {
+                match stream.write(&payload[sent..]) {
+                    Ok(n) => sent += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::hint::spin_loop();
+                    }
+                    Err(e) => panic!("write: {e}"),
+                }
             }
-        }
-        let mut got = 0;
-        while got < back.len() {
-            match stream.read(&mut back[got..]) {
-                Ok(0) => panic!("echo server closed"),
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
-                Err(e) => panic!("read: {e}"),
+            let mut got = 0;
+            while got < back.len() {
+                match stream.read(&mut back[got..]) {
+                    Ok(0) => panic!("echo server closed"),
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::hint::spin_loop();
+                    }
+                    Err(e) => panic!("read: {e}"),
+                }
             }
-        }
+        })
     })
+    .join()
+    .expect("the floor's thread")
 }
 
 fn orderwire(
@@ -233,6 +250,66 @@ fn orderwire(
     });
     engine.shutdown(Duration::from_secs(1));
     hist
+}
+
+/// The inline engine: the round trip runs on one thread pinned to core 1
+/// (the core the threaded BusyPoll reactor and the busy-poll floor use),
+/// which sends (down to the socket write) and busy-polls the loop itself:
+/// no reactor thread, no queue hop.
+fn orderwire_inline(
+    url: &str,
+    tls: Option<TlsConfig>,
+    payload: &[u8],
+    rounds: usize,
+) -> Histogram<u64> {
+    let url = url.to_owned();
+    let payload = payload.to_vec();
+    std::thread::spawn(move || {
+        let mut engine = InlineEngine::new(EngineConfig {
+            core: Some(1),
+            seed: Some(1),
+            ..EngineConfig::default()
+        })
+        .expect("inline engine on core 1");
+        let mut config = ConnectionConfig::new(url);
+        config.tls = tls;
+        config.reconnect = ReconnectPolicy {
+            enabled: false,
+            ..ReconnectPolicy::default()
+        };
+        let conn = engine.connect(config).expect("connects");
+        'open: loop {
+            engine.poll_once(Some(Duration::ZERO));
+            while let Some(event) = engine.next_event() {
+                match event {
+                    EngineEvent::Connected { .. } => break 'open,
+                    EngineEvent::Disconnected { reason, .. } => panic!("{reason:?}"),
+                    _ => {}
+                }
+            }
+        }
+        let clock = engine.clock().clone();
+        let hist = measure(&clock, rounds, || {
+            let mut buffer = engine.buffer();
+            buffer.extend_from_slice(&payload);
+            engine.send(conn, MessageKind::Text, buffer);
+            loop {
+                engine.poll_once(Some(Duration::ZERO));
+                match engine.next_event() {
+                    Some(EngineEvent::Message { data, .. }) => {
+                        engine.recycle(data);
+                        break;
+                    }
+                    Some(EngineEvent::Disconnected { reason, .. }) => panic!("{reason:?}"),
+                    _ => {}
+                }
+            }
+        });
+        engine.shutdown(Duration::from_secs(1));
+        hist
+    })
+    .join()
+    .expect("the inline client's thread")
 }
 
 /// In `BusyPoll` mode the user thread polls the queue too, yielding between
@@ -371,6 +448,20 @@ fn summary(hist: &Histogram<u64>) -> serde_json::Value {
     })
 }
 
+/// Which driver a row measures, for the JSON (`inline` or `threaded` for
+/// the engine; the floors and the peer say what they are).
+fn mode_of(name: &str) -> &'static str {
+    if name.contains("inline") {
+        "inline"
+    } else if name.starts_with("orderwire_") {
+        "threaded"
+    } else if name.starts_with("floor_") {
+        "floor"
+    } else {
+        "peer"
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing
     // else of interest. Either way the run is the same.
@@ -416,12 +507,20 @@ fn main() {
                 "floor_tcp_busy_poll",
                 Box::new(|| floor_busy_poll(&clock, raw, payload, rounds)),
             ),
+            (
+                "orderwire_ws_inline",
+                Box::new(|| orderwire_inline(&ws_url, None, payload, rounds)),
+            ),
             ("orderwire_ws_block", engine(block, SPIN, &ws_url, None)),
             (
                 "orderwire_ws_block_no_spin",
                 engine(block, no_spin, &ws_url, None),
             ),
             ("orderwire_ws_busy_poll", engine(busy, SPIN, &ws_url, None)),
+            (
+                "orderwire_wss_inline",
+                Box::new(|| orderwire_inline(&wss_url, Some(tls.clone()), payload, rounds)),
+            ),
             (
                 "orderwire_wss_block",
                 engine(block, SPIN, &wss_url, Some(&tls)),
@@ -466,7 +565,9 @@ fn main() {
                 us(hist.value_at_quantile(0.999)),
                 us(hist.max())
             );
-            results.insert(format!("{name}/{size}"), summary(hist));
+            let mut entry = summary(hist);
+            entry["mode"] = json!(mode_of(name));
+            results.insert(format!("{name}/{size}"), entry);
             by_name.insert(*name, hist);
         }
         if !complete {
@@ -474,6 +575,16 @@ fn main() {
         }
         let q = |name: &str, quantile: f64| us(by_name[name].value_at_quantile(quantile));
         let size_ratios = json!({
+            "ws_inline_minus_busy_floor_p50_us": q("orderwire_ws_inline", 0.5) - q("floor_tcp_busy_poll", 0.5),
+            "ws_inline_minus_busy_floor_p99_us": q("orderwire_ws_inline", 0.99) - q("floor_tcp_busy_poll", 0.99),
+            "wss_inline_minus_busy_floor_p50_us": q("orderwire_wss_inline", 0.5) - q("floor_tcp_busy_poll", 0.5),
+            "wss_inline_minus_busy_floor_p99_us": q("orderwire_wss_inline", 0.99) - q("floor_tcp_busy_poll", 0.99),
+            "tokio_over_orderwire_ws_inline_p50": q("tokio_tungstenite_ws", 0.5) / q("orderwire_ws_inline", 0.5),
+            "tokio_over_orderwire_ws_inline_p99": q("tokio_tungstenite_ws", 0.99) / q("orderwire_ws_inline", 0.99),
+            "tokio_over_orderwire_ws_inline_p999": q("tokio_tungstenite_ws", 0.999) / q("orderwire_ws_inline", 0.999),
+            "tokio_over_orderwire_wss_inline_p50": q("tokio_tungstenite_wss", 0.5) / q("orderwire_wss_inline", 0.5),
+            "tokio_over_orderwire_wss_inline_p99": q("tokio_tungstenite_wss", 0.99) / q("orderwire_wss_inline", 0.99),
+            "tokio_over_orderwire_wss_inline_p999": q("tokio_tungstenite_wss", 0.999) / q("orderwire_wss_inline", 0.999),
             "ws_block_over_blocking_floor_p50": q("orderwire_ws_block", 0.5) / q("floor_tcp_blocking", 0.5),
             "ws_block_no_spin_over_blocking_floor_p50": q("orderwire_ws_block_no_spin", 0.5) / q("floor_tcp_blocking", 0.5),
             "ws_busy_poll_minus_busy_floor_p50_us": q("orderwire_ws_busy_poll", 0.5) - q("floor_tcp_busy_poll", 0.5),

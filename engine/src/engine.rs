@@ -1,6 +1,6 @@
 //! The handle user threads hold: commands in, events out.
 
-use std::net::ToSocketAddrs;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread::JoinHandle;
@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::config::{ConnectionConfig, EngineConfig, WaitStrategy};
 use crate::event::{Command, ConnId, EngineEvent};
 use crate::pool::BufferPool;
-use crate::reactor::{Reactor, ReactorParts, WAKER};
+use crate::reactor::{EventSink, Reactor, ReactorParts, WAKER};
 
 /// Why the engine did not start.
 #[derive(Debug, thiserror::Error)]
@@ -92,8 +92,8 @@ impl Engine {
         });
         let reactor = Reactor::new(ReactorParts {
             poll,
-            commands: command_rx,
-            events: event_tx,
+            commands: Some(command_rx),
+            events: EventSink::Channel(event_tx),
             pool: pool.clone(),
             sleeping: sleeping.clone(),
             clock: clock.clone(),
@@ -108,12 +108,8 @@ impl Engine {
             .name(config.thread_name.clone())
             .spawn(move || {
                 if let Some(id) = core {
-                    // core_affinity indexes a fixed-size CPU set (glibc's
-                    // CPU_SETSIZE, 1024) with the id and panics past its
-                    // end; the kernel refuses ids of CPUs that do not exist.
-                    let in_set = id < 1024;
-                    if !in_set || !core_affinity::set_for_current(core_affinity::CoreId { id }) {
-                        let _ = ready_tx.send(Err(StartError::Pin(id)));
+                    if let Err(error) = pin(id) {
+                        let _ = ready_tx.send(Err(error));
                         return 0;
                     }
                 }
@@ -155,15 +151,7 @@ impl Engine {
     /// thread, so the reactor never waits on DNS; reconnects reuse the
     /// addresses.
     pub fn connect(&self, config: ConnectionConfig) -> Result<ConnId, ConnectError> {
-        let request = HandshakeRequest::from_url(&config.url)
-            .map_err(|e| ConnectError::Url(e.to_string()))?;
-        let addrs: Vec<_> = (request.host.as_str(), request.port)
-            .to_socket_addrs()
-            .map_err(|error| ConnectError::Resolve {
-                host: request.host.clone(),
-                error,
-            })?
-            .collect();
+        let addrs = resolve(&config)?;
         let conn = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
         match self.commander.submit(Command::Connect {
             conn,
@@ -335,6 +323,32 @@ impl Commander {
                 Err(QueueFull(command))
             }
         }
+    }
+}
+
+/// The addresses of `config.url`'s host, resolved on the caller's thread so
+/// that the loop never waits on DNS; reconnects reuse them.
+pub(crate) fn resolve(config: &ConnectionConfig) -> Result<Vec<SocketAddr>, ConnectError> {
+    let request =
+        HandshakeRequest::from_url(&config.url).map_err(|e| ConnectError::Url(e.to_string()))?;
+    Ok((request.host.as_str(), request.port)
+        .to_socket_addrs()
+        .map_err(|error| ConnectError::Resolve {
+            host: request.host.clone(),
+            error,
+        })?
+        .collect())
+}
+
+/// Pins the calling thread to `core`, as `EngineConfig::core` asks.
+pub(crate) fn pin(core: usize) -> Result<(), StartError> {
+    // core_affinity indexes a fixed-size CPU set (glibc's CPU_SETSIZE,
+    // 1024) with the id and panics past its end; the kernel refuses ids of
+    // CPUs that do not exist.
+    if core < 1024 && core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+        Ok(())
+    } else {
+        Err(StartError::Pin(core))
     }
 }
 

@@ -30,8 +30,10 @@ const OVERFLOW_RETRY: Duration = Duration::from_micros(200);
 /// What `Engine::start` hands the reactor thread.
 pub(crate) struct ReactorParts {
     pub(crate) poll: Poll,
-    pub(crate) commands: Receiver<Command>,
-    pub(crate) events: Sender<EngineEvent>,
+    /// The command queue (threaded); None when the caller drives the loop
+    /// itself and hands commands in directly (inline).
+    pub(crate) commands: Option<Receiver<Command>>,
+    pub(crate) events: EventSink,
     pub(crate) pool: BufferPool,
     pub(crate) sleeping: Arc<AtomicBool>,
     pub(crate) clock: Clock,
@@ -42,7 +44,7 @@ pub(crate) struct ReactorParts {
 
 pub(crate) struct Reactor {
     poll: Poll,
-    commands: Receiver<Command>,
+    commands: Option<Receiver<Command>>,
     sleeping: Arc<AtomicBool>,
     clock: Clock,
     wait: WaitStrategy,
@@ -64,9 +66,20 @@ struct State {
     stopping: Option<u64>,
 }
 
+/// Where events go: the bounded queue to a user thread (threaded), or a
+/// local queue the same thread drains after each turn (inline: no hop, no
+/// atomic; it is emptied by the caller between turns, so it holds at most
+/// one turn's events).
+pub(crate) enum EventSink {
+    /// The bounded lock-free queue of a threaded engine.
+    Channel(Sender<EngineEvent>),
+    /// The caller's own queue, on the caller's thread.
+    Local(VecDeque<EngineEvent>),
+}
+
 /// The event queue with its overflow.
 struct Queue {
-    events: Sender<EngineEvent>,
+    events: EventSink,
     overflow: VecDeque<EngineEvent>,
     pool: BufferPool,
 }
@@ -74,11 +87,15 @@ struct Queue {
 impl Outbox for Queue {
     #[inline]
     fn emit(&mut self, event: EngineEvent) {
+        let events = match &mut self.events {
+            EventSink::Local(events) => return events.push_back(event),
+            EventSink::Channel(events) => events,
+        };
         if !self.overflow.is_empty() {
             self.overflow.push_back(event);
             return;
         }
-        match self.events.try_send(event) {
+        match events.try_send(event) {
             Ok(()) => {}
             Err(TrySendError::Full(event)) => self.overflow.push_back(event),
             // No receiver: the Engine handle is gone; nobody can be told.
@@ -94,8 +111,12 @@ impl Outbox for Queue {
 impl Queue {
     /// Moves waiting events into the queue; returns whether none wait.
     fn drain_overflow(&mut self) -> bool {
+        let EventSink::Channel(events) = &self.events else {
+            // A local queue never overflows.
+            return true;
+        };
         while let Some(event) = self.overflow.pop_front() {
-            match self.events.try_send(event) {
+            match events.try_send(event) {
                 Ok(()) => {}
                 Err(TrySendError::Full(event)) => {
                     self.overflow.push_front(event);
@@ -137,57 +158,93 @@ impl Reactor {
     /// events could not be delivered.
     pub(crate) fn run(mut self) -> usize {
         let mut events = Events::with_capacity(1024);
-        loop {
-            let now = self.clock.now_ns();
-            let disconnected = self.drain_commands(now);
-            let queue_has_room = self.state.outbox.drain_overflow();
-            if queue_has_room {
-                self.resume_deferred_reads(now);
-            }
-            if disconnected && self.state.stopping.is_none() {
-                // Every Engine handle is gone: stop as if asked, quickly.
-                self.begin_shutdown(now, Duration::from_millis(100));
-            }
-            if self.finished(now) {
-                break;
-            }
-            let timeout = self.poll_timeout(now);
-            if timeout != Some(Duration::ZERO) {
-                self.sleeping.store(true, Ordering::SeqCst);
-                if !self.commands.is_empty() {
-                    self.sleeping.store(false, Ordering::SeqCst);
-                    continue;
-                }
-            }
-            let polled = self.poll.poll(&mut events, timeout);
-            self.sleeping.store(false, Ordering::SeqCst);
-            if let Err(error) = polled {
-                if error.kind() != std::io::ErrorKind::Interrupted {
-                    // epoll itself failed: nothing can be driven any more.
-                    self.fail_everything(error);
-                    break;
-                }
-            }
-            let now = self.clock.now_ns();
-            if events.iter().any(|e| e.token() != WAKER) {
-                self.last_activity = now;
-            }
-            let reads_allowed = self.state.outbox.overflow.is_empty();
-            let registry = self.poll.registry();
-            for event in events.iter() {
-                let slot = event.token().0;
-                if let Some(Some(conn)) = self.state.slots.get_mut(slot) {
-                    conn.on_ready(registry, event, now, &mut self.state.outbox, reads_allowed);
-                    self.state.timers.set(slot, conn.deadline());
-                }
-            }
-            self.fire_timers(now);
-            self.reap();
-        }
+        while !self.turn(&mut events, None) {}
         self.answer_pending_commands();
         self.state.outbox.emit(EngineEvent::Stopped);
         self.flush_before_exit();
         self.state.outbox.overflow.len()
+    }
+
+    /// One turn of the loop: commands, readiness (waiting at most the
+    /// earlier of the loop's own deadline and `cap`), the ready
+    /// connections, due deadlines. Returns whether the loop is finished
+    /// (shut down, every connection gone, or epoll failed).
+    pub(crate) fn turn(&mut self, events: &mut Events, cap: Option<Duration>) -> bool {
+        let now = self.clock.now_ns();
+        let disconnected = self.drain_commands(now);
+        let queue_has_room = self.state.outbox.drain_overflow();
+        if queue_has_room {
+            self.resume_deferred_reads(now);
+        }
+        if disconnected && self.state.stopping.is_none() {
+            // Every Engine handle is gone: stop as if asked, quickly.
+            self.begin_shutdown(now, Duration::from_millis(100));
+        }
+        if self.finished(now) {
+            return true;
+        }
+        let mut timeout = self.poll_timeout(now);
+        if let Some(cap) = cap {
+            timeout = Some(timeout.map_or(cap, |t| t.min(cap)));
+        }
+        if timeout != Some(Duration::ZERO) {
+            self.sleeping.store(true, Ordering::SeqCst);
+            if self.commands.as_ref().is_some_and(|c| !c.is_empty()) {
+                self.sleeping.store(false, Ordering::SeqCst);
+                return false;
+            }
+        }
+        let polled = self.poll.poll(events, timeout);
+        self.sleeping.store(false, Ordering::SeqCst);
+        if let Err(error) = polled {
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                // epoll itself failed: nothing can be driven any more.
+                self.fail_everything(error);
+                return true;
+            }
+        }
+        let now = self.clock.now_ns();
+        if events.iter().any(|e| e.token() != WAKER) {
+            self.last_activity = now;
+        }
+        let reads_allowed = self.state.outbox.overflow.is_empty();
+        let registry = self.poll.registry();
+        for event in events.iter() {
+            let slot = event.token().0;
+            if let Some(Some(conn)) = self.state.slots.get_mut(slot) {
+                conn.on_ready(registry, event, now, &mut self.state.outbox, reads_allowed);
+                self.state.timers.set(slot, conn.deadline());
+            }
+        }
+        self.fire_timers(now);
+        self.reap();
+        false
+    }
+
+    /// The events a turn or a command left in a local sink (inline).
+    pub(crate) fn local_events(&mut self) -> Option<&mut VecDeque<EngineEvent>> {
+        match &mut self.state.outbox.events {
+            EventSink::Local(events) => Some(events),
+            EventSink::Channel(_) => None,
+        }
+    }
+
+    /// Carries out a command now, on the caller's thread (inline).
+    pub(crate) fn command_now(&mut self, command: Command) {
+        let now = self.clock.now_ns();
+        self.last_activity = now;
+        self.command(command, now);
+    }
+
+    /// Starts the close handshakes of every connection (inline shutdown).
+    pub(crate) fn shut_down_now(&mut self, grace: Duration) {
+        let now = self.clock.now_ns();
+        self.begin_shutdown(now, grace);
+    }
+
+    /// After the last turn (inline): `Stopped`.
+    pub(crate) fn stopped(&mut self) {
+        self.state.outbox.emit(EngineEvent::Stopped);
     }
 
     fn poll_timeout(&self, now: u64) -> Option<Duration> {
@@ -217,7 +274,11 @@ impl Reactor {
     /// Returns whether the command queue has no sender left.
     fn drain_commands(&mut self, now: u64) -> bool {
         loop {
-            match self.commands.try_recv() {
+            // Inline: commands were carried out when they were given.
+            let Some(commands) = &self.commands else {
+                return false;
+            };
+            match commands.try_recv() {
                 Ok(command) => {
                     self.last_activity = now;
                     self.command(command, now);
@@ -382,7 +443,10 @@ impl Reactor {
 
     /// Every command still queued comes back as `Rejected`.
     fn answer_pending_commands(&mut self) {
-        while let Ok(command) = self.commands.try_recv() {
+        let Some(commands) = &self.commands else {
+            return;
+        };
+        while let Ok(command) = commands.try_recv() {
             self.state.outbox.emit(EngineEvent::Rejected {
                 command,
                 reason: Rejection::Closing,
