@@ -89,6 +89,35 @@ impl<F: FnMut(u32, &mut OpenSink<'_>) + Send> OpenSequence for F {
     }
 }
 
+/// The per-connect hooks a driver supplies once for every connection of
+/// its engine, in place of an [`OpenSequence`] in each connection's config.
+/// The inline gateway owns its core without a lock; the engine calls it
+/// here, on the same thread, once per (re)connect, with the connection's
+/// id. A connection whose config has an `OpenSequence` uses that instead.
+pub trait ConnHooks {
+    /// As [`OpenSequence::handshake_headers`], for connection `conn`.
+    fn handshake_headers(
+        &mut self,
+        conn: crate::ConnId,
+        attempt: u32,
+        out: &mut Vec<(String, Secret)>,
+    ) {
+        let _ = (conn, attempt, out);
+    }
+
+    /// As [`OpenSequence::on_open`], for connection `conn`.
+    fn on_open(&mut self, conn: crate::ConnId, attempt: u32, out: &mut OpenSink<'_>) {
+        let _ = (conn, attempt, out);
+    }
+}
+
+/// No per-connect hooks: the threaded engine, and an inline engine whose
+/// connections carry their own `OpenSequence` or need none.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoHooks;
+
+impl ConnHooks for NoHooks {}
+
 /// Where an [`OpenSequence`] puts its messages.
 pub struct OpenSink<'a> {
     pub(crate) conn: &'a mut ws::Conn,

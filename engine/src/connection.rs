@@ -28,6 +28,9 @@ const BACKLOG_LIMIT: usize = 4096;
 pub(crate) trait Outbox {
     fn emit(&mut self, event: EngineEvent);
     fn pool(&self) -> &BufferPool;
+    /// The driver's per-connect hooks (for connections without their own
+    /// `OpenSequence`).
+    fn hooks(&mut self) -> &mut dyn crate::config::ConnHooks;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -487,8 +490,11 @@ impl Connection {
         // Fixed headers, then what the open-sequence hook makes for this
         // attempt (a fresh JWT nonce): once per attempt, never in steady state.
         self.request.headers.clone_from(&self.config.headers);
-        if let Some(sequence) = self.config.open_sequence.as_mut() {
-            sequence.handshake_headers(self.opens, &mut self.request.headers);
+        match self.config.open_sequence.as_mut() {
+            Some(sequence) => sequence.handshake_headers(self.opens, &mut self.request.headers),
+            None => out
+                .hooks()
+                .handshake_headers(self.id, self.opens, &mut self.request.headers),
         }
         self.ws = Some(ws::Conn::client(
             self.config.ws.clone(),
@@ -556,8 +562,12 @@ impl Connection {
                     self.phase_deadline = None;
                     self.backoff.opened();
                     self.last_data_ns = now_ns;
-                    if let Some(sequence) = self.config.open_sequence.as_mut() {
-                        sequence.on_open(self.opens, &mut OpenSink { conn: ws });
+                    match self.config.open_sequence.as_mut() {
+                        Some(sequence) => sequence.on_open(self.opens, &mut OpenSink { conn: ws }),
+                        None => {
+                            out.hooks()
+                                .on_open(self.id, self.opens, &mut OpenSink { conn: ws })
+                        }
                     }
                     while let Some((kind, data)) = self.backlog.pop_front() {
                         let _ = ws.send(kind, &data);

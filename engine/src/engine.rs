@@ -100,6 +100,7 @@ impl Engine {
             wait: config.wait,
             spin_before_block: config.spin_before_block,
             seed,
+            hooks: crate::config::NoHooks,
         });
         let (ready_tx, ready_rx) = bounded::<Result<(), StartError>>(1);
         let core = config.core;

@@ -24,7 +24,7 @@ use mio::{Events, Poll};
 use orderwire_protocol::ws::MessageKind;
 
 use crate::clock::Clock;
-use crate::config::{ConnectionConfig, EngineConfig};
+use crate::config::{ConnHooks, ConnectionConfig, EngineConfig, NoHooks};
 use crate::engine::{ConnectError, StartError, pin, resolve};
 use crate::event::{Command, ConnId, EngineEvent};
 use crate::pool::BufferPool;
@@ -36,8 +36,8 @@ const LOCAL_EVENTS: usize = 1024;
 
 /// The engine driven by its caller: one thread owns it and every
 /// connection in it (see the module docs).
-pub struct InlineEngine {
-    reactor: Reactor,
+pub struct InlineEngine<H: ConnHooks = NoHooks> {
+    reactor: Reactor<H>,
     events: Events,
     pool: BufferPool,
     clock: Clock,
@@ -45,7 +45,7 @@ pub struct InlineEngine {
     stopped: bool,
 }
 
-impl std::fmt::Debug for InlineEngine {
+impl<H: ConnHooks> std::fmt::Debug for InlineEngine<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InlineEngine")
             .field("next_id", &self.next_id)
@@ -59,6 +59,17 @@ impl InlineEngine {
     /// (`config.wait`, the queue capacities and the thread name are the
     /// threaded engine's and are not used here).
     pub fn new(config: EngineConfig) -> Result<InlineEngine, StartError> {
+        InlineEngine::with_hooks(config, NoHooks)
+    }
+}
+
+impl<H: ConnHooks> InlineEngine<H> {
+    /// As [`InlineEngine::new`], with per-connect hooks that the engine
+    /// owns and calls on this thread for every connection without its own
+    /// `OpenSequence`; the caller reaches them with
+    /// [`InlineEngine::hooks_mut`] between turns (the inline gateway keeps
+    /// its core there, so no lock stands between it and the loop).
+    pub fn with_hooks(config: EngineConfig, hooks: H) -> Result<InlineEngine<H>, StartError> {
         if let Some(core) = config.core {
             pin(core)?;
         }
@@ -83,6 +94,7 @@ impl InlineEngine {
             wait: crate::config::WaitStrategy::Block,
             spin_before_block: Duration::ZERO,
             seed,
+            hooks,
         });
         Ok(InlineEngine {
             reactor,
@@ -92,6 +104,16 @@ impl InlineEngine {
             next_id: 1,
             stopped: false,
         })
+    }
+
+    /// The per-connect hooks.
+    pub fn hooks(&self) -> &H {
+        self.reactor.hooks()
+    }
+
+    /// The per-connect hooks, to change between turns.
+    pub fn hooks_mut(&mut self) -> &mut H {
+        self.reactor.hooks_mut()
     }
 
     /// Opens a connection: the host is resolved here, and the first TCP
@@ -116,8 +138,7 @@ impl InlineEngine {
     /// written. One the connection cannot take comes back as an
     /// `EngineEvent::Rejected`.
     pub fn send(&mut self, conn: ConnId, kind: MessageKind, data: Vec<u8>) {
-        self.reactor
-            .command_now(Command::Send { conn, kind, data });
+        self.reactor.command_now(Command::Send { conn, kind, data });
     }
 
     /// Sends a text message, copied into a pooled buffer.

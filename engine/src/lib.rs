@@ -34,9 +34,11 @@ mod transport;
 
 pub use backoff::{ReconnectPolicy, refusal_floor};
 pub use clock::Clock;
-pub use config::{ConnectionConfig, EngineConfig, OpenSequence, OpenSink, WaitStrategy};
+pub use config::{
+    ConnHooks, ConnectionConfig, EngineConfig, NoHooks, OpenSequence, OpenSink, WaitStrategy,
+};
 pub use engine::{Commander, ConnectError, Engine, QueueFull, StartError};
-pub use inline::InlineEngine;
 pub use event::{Command, ConnError, ConnId, Disconnect, EngineEvent, Rejection};
+pub use inline::InlineEngine;
 pub use pool::BufferPool;
 pub use tls::{TlsConfig, TlsSetupError};

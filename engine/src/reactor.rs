@@ -16,7 +16,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use mio::{Events, Poll, Registry, Token};
 
 use crate::clock::Clock;
-use crate::config::WaitStrategy;
+use crate::config::{ConnHooks, WaitStrategy};
 use crate::connection::{Connection, Outbox};
 use crate::event::{Command, ConnError, Disconnect, EngineEvent, Rejection};
 use crate::pool::BufferPool;
@@ -28,7 +28,7 @@ pub(crate) const WAKER: Token = Token(usize::MAX);
 const OVERFLOW_RETRY: Duration = Duration::from_micros(200);
 
 /// What `Engine::start` hands the reactor thread.
-pub(crate) struct ReactorParts {
+pub(crate) struct ReactorParts<H: ConnHooks> {
     pub(crate) poll: Poll,
     /// The command queue (threaded); None when the caller drives the loop
     /// itself and hands commands in directly (inline).
@@ -40,9 +40,11 @@ pub(crate) struct ReactorParts {
     pub(crate) wait: WaitStrategy,
     pub(crate) spin_before_block: Duration,
     pub(crate) seed: u64,
+    /// The driver's per-connect hooks.
+    pub(crate) hooks: H,
 }
 
-pub(crate) struct Reactor {
+pub(crate) struct Reactor<H: ConnHooks> {
     poll: Poll,
     commands: Option<Receiver<Command>>,
     sleeping: Arc<AtomicBool>,
@@ -52,15 +54,15 @@ pub(crate) struct Reactor {
     /// after the last command or socket event.
     spin_before_block: u64,
     last_activity: u64,
-    state: State,
+    state: State<H>,
 }
 
 /// Everything the loop mutates while it drives a connection.
-struct State {
+struct State<H: ConnHooks> {
     slots: Vec<Option<Connection>>,
     by_id: HashMap<u32, usize>,
     timers: Timers,
-    outbox: Queue,
+    outbox: Queue<H>,
     seed: u64,
     /// The shutdown deadline, once asked to stop.
     stopping: Option<u64>,
@@ -78,13 +80,14 @@ pub(crate) enum EventSink {
 }
 
 /// The event queue with its overflow.
-struct Queue {
+struct Queue<H: ConnHooks> {
     events: EventSink,
     overflow: VecDeque<EngineEvent>,
     pool: BufferPool,
+    hooks: H,
 }
 
-impl Outbox for Queue {
+impl<H: ConnHooks> Outbox for Queue<H> {
     #[inline]
     fn emit(&mut self, event: EngineEvent) {
         let events = match &mut self.events {
@@ -106,9 +109,13 @@ impl Outbox for Queue {
     fn pool(&self) -> &BufferPool {
         &self.pool
     }
+
+    fn hooks(&mut self) -> &mut dyn ConnHooks {
+        &mut self.hooks
+    }
 }
 
-impl Queue {
+impl<H: ConnHooks> Queue<H> {
     /// Moves waiting events into the queue; returns whether none wait.
     fn drain_overflow(&mut self) -> bool {
         let EventSink::Channel(events) = &self.events else {
@@ -129,8 +136,8 @@ impl Queue {
     }
 }
 
-impl Reactor {
-    pub(crate) fn new(parts: ReactorParts) -> Reactor {
+impl<H: ConnHooks> Reactor<H> {
+    pub(crate) fn new(parts: ReactorParts<H>) -> Reactor<H> {
         Reactor {
             poll: parts.poll,
             commands: parts.commands,
@@ -147,6 +154,7 @@ impl Reactor {
                     events: parts.events,
                     overflow: VecDeque::with_capacity(1024),
                     pool: parts.pool,
+                    hooks: parts.hooks,
                 },
                 seed: parts.seed,
                 stopping: None,
@@ -227,6 +235,17 @@ impl Reactor {
             EventSink::Local(events) => Some(events),
             EventSink::Channel(_) => None,
         }
+    }
+
+    /// The driver's per-connect hooks (inline: the driver reaches what it
+    /// owns through them between turns).
+    pub(crate) fn hooks_mut(&mut self) -> &mut H {
+        &mut self.state.outbox.hooks
+    }
+
+    /// See [`Reactor::hooks_mut`].
+    pub(crate) fn hooks(&self) -> &H {
+        &self.state.outbox.hooks
     }
 
     /// Carries out a command now, on the caller's thread (inline).
@@ -464,7 +483,7 @@ impl Reactor {
     }
 }
 
-fn fire_slot(state: &mut State, registry: &Registry, slot: usize, now: u64) {
+fn fire_slot<H: ConnHooks>(state: &mut State<H>, registry: &Registry, slot: usize, now: u64) {
     if let Some(Some(conn)) = state.slots.get_mut(slot) {
         conn.on_timeout(registry, now, &mut state.outbox);
         state.timers.set(slot, conn.deadline());
