@@ -125,10 +125,7 @@ fn config(server: &TestServer, pki: Option<&TestPki>) -> ConnectionConfig {
 }
 
 /// Takes events until `want` accepts one; panics naming what it saw.
-fn wait_for<T>(
-    driver: &mut impl Driver,
-    mut want: impl FnMut(&EngineEvent) -> Option<T>,
-) -> T {
+fn wait_for<T>(driver: &mut impl Driver, mut want: impl FnMut(&EngineEvent) -> Option<T>) -> T {
     let mut seen = Vec::new();
     for _ in 0..10_000 {
         let event = driver.next();
@@ -192,7 +189,10 @@ fn echo(mut driver: impl Driver, tls: bool) {
         matches!(event, EngineEvent::Closed { conn: c } if *c == conn).then_some(())
     });
     let after = driver.shutdown();
-    assert!(matches!(after.last(), Some(EngineEvent::Stopped)), "{after:?}");
+    assert!(
+        matches!(after.last(), Some(EngineEvent::Stopped)),
+        "{after:?}"
+    );
 }
 
 fn server_close_then_reconnect(mut driver: impl Driver) {

@@ -115,7 +115,7 @@ impl<V: Venue> OpenSequence for OpenHook<V> {
     clippy::disallowed_methods,
     reason = "the driver's one wall-clock read; the core takes the offset"
 )]
-fn wall_clock_ns() -> i64 {
+pub(super) fn wall_clock_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))

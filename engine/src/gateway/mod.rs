@@ -8,6 +8,7 @@
 
 mod budget;
 mod exchange;
+mod inline;
 mod registry;
 
 // The sans-IO core is its own crate (orderwire-gateway); its modules keep
@@ -22,7 +23,8 @@ pub use budget::RateBudget;
 pub use callback::{
     Completed, Completion, Dispatcher, RequestCallback, RequestOutcome, SubmitOptions,
 };
-pub use exchange::{Exchange, ExchangeConfig, TokenFetch, TokenFetchError};
+pub use exchange::{Exchange, ExchangeConfig, ExchangeError, TokenFetch, TokenFetchError};
+pub use inline::{CoreHooks, InlineExchange};
 pub use latency::{Latency, LatencyBook, RequestSummary, to_hgrm};
 pub use orders::{Cause, OrderEvent, OrderState};
 pub use registry::{Registry, RegistryError};

@@ -1,0 +1,374 @@
+//! A gateway on the caller's own thread: the [`InlineEngine`] and the
+//! [`GatewayCore`] it drives, with no reactor thread, no queue and no lock.
+//!
+//! The core lives inside the engine's per-connect hooks ([`CoreHooks`]), so
+//! the engine can run the open sequence (handshake headers, login,
+//! subscriptions) on a new connection ahead of anything else, and the
+//! caller reaches the same core between turns through `&mut self`. A submit
+//! encodes, and the frame is written to the socket before it returns; a
+//! turn of [`InlineExchange::poll_once`] reads, decodes, runs the core's
+//! timers and hands the events to the caller's handler. Everything happens
+//! on the thread that owns the exchange, which the caller pins
+//! (`EngineConfig::core`).
+//!
+//! The contract of inline mode: the core's timers (request deadlines,
+//! keepalive pings, the subscription watchdog, the dead-man switch) and the
+//! engine's (WebSocket pings, the data watchdog, reconnects) run only while
+//! the caller turns `poll_once`. A strategy that stops polling stops them;
+//! the threaded [`Exchange`](super::Exchange) does not depend on that.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orderwire_protocol::model::{AmendOrder, BookEvent, CancelOrders, Level, NewOrder, Request};
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::time::Instant;
+use orderwire_protocol::venue::{FrameKind, Frames, Venue};
+use orderwire_protocol::ws::MessageKind;
+
+use super::callback::{Dispatcher, RequestCallback, SubmitOptions};
+use super::exchange::{ExchangeConfig, ExchangeError, TokenFetch, wall_clock_ns};
+use super::{ConnectionEvent, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError};
+use crate::{Clock, Command, ConnHooks, ConnId, EngineEvent, InlineEngine, OpenSink};
+
+/// The gateway core as the inline engine's per-connect hooks: the engine
+/// owns it and calls it once per (re)connect; the exchange reaches it
+/// between turns.
+pub struct CoreHooks<V: Venue> {
+    core: GatewayCore<V>,
+    clock: Clock,
+    frames: Frames,
+}
+
+impl<V: Venue> ConnHooks for CoreHooks<V> {
+    fn handshake_headers(&mut self, _conn: ConnId, _attempt: u32, out: &mut Vec<(String, Secret)>) {
+        let now = self.clock.now();
+        self.core.handshake_headers(now, out);
+    }
+
+    fn on_open(&mut self, _conn: ConnId, attempt: u32, out: &mut OpenSink<'_>) {
+        let now = self.clock.now();
+        self.frames.clear();
+        self.core.on_connected(now, attempt, &mut self.frames);
+        for (kind, frame) in self.frames.iter() {
+            match kind {
+                FrameKind::Binary => out.binary(frame),
+                FrameKind::Pong => out.pong(frame),
+                _ => match std::str::from_utf8(frame) {
+                    Ok(text) => out.text(text),
+                    Err(_) => out.binary(frame),
+                },
+            }
+        }
+    }
+}
+
+/// A venue gateway driven on the caller's thread (see the module docs).
+pub struct InlineExchange<V: Venue> {
+    name: String,
+    engine: InlineEngine<CoreHooks<V>>,
+    conn: ConnId,
+    clock: Clock,
+    spare: Outputs,
+    on_request: Option<RequestCallback>,
+    dispatcher: Dispatcher,
+    token_fetch: Option<TokenFetch>,
+    /// The venue's secret keys, for redacting request texts.
+    secret_fields: &'static [&'static str],
+}
+
+impl<V: Venue> std::fmt::Debug for InlineExchange<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineExchange")
+            .field("name", &self.name)
+            .field("conn", &self.conn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V: Venue> InlineExchange<V> {
+    /// Makes the engine on this thread (pinned when `config.engine.core`
+    /// says so) and starts connecting; the open sequence runs on every
+    /// (re)connect inside [`InlineExchange::poll_once`].
+    pub fn start(
+        name: &str,
+        venue: V,
+        mut config: ExchangeConfig,
+    ) -> Result<InlineExchange<V>, ExchangeError> {
+        if config.on_request.is_some() {
+            config.gateway.report_all_requests = true;
+        }
+        let core = GatewayCore::new(venue, config.gateway);
+        let secret_fields = core.capabilities().secret_fields;
+        // The hooks hold the core; a per-connection OpenSequence would be
+        // called instead of them.
+        config.connection.open_sequence = None;
+        let hooks = CoreHooks {
+            core,
+            clock: Clock::new(),
+            frames: Frames::new(),
+        };
+        let mut engine = InlineEngine::with_hooks(config.engine, hooks)?;
+        // One clock for the engine's timestamps and the core's `now`.
+        let clock = engine.clock().clone();
+        let hooks = engine.hooks_mut();
+        hooks.clock = clock.clone();
+        // The venue's wall clock follows the engine clock from here on.
+        hooks.core.set_wall_offset(
+            wall_clock_ns().saturating_sub(i64::try_from(clock.now_ns()).unwrap_or(0)),
+        );
+        let conn = engine.connect(config.connection)?;
+        Ok(InlineExchange {
+            name: name.to_owned(),
+            engine,
+            conn,
+            clock,
+            spare: Outputs::default(),
+            on_request: config.on_request,
+            dispatcher: Dispatcher::default(),
+            token_fetch: config.token_fetch,
+            secret_fields,
+        })
+    }
+
+    /// The exchange id.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The engine's clock (the `now` of every latency figure).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The core (order states, latency histograms, the venue).
+    pub fn core(&self) -> &GatewayCore<V> {
+        &self.engine.hooks().core
+    }
+
+    /// The core, to change between turns (a venue token, say).
+    pub fn core_mut(&mut self) -> &mut GatewayCore<V> {
+        &mut self.engine.hooks_mut().core
+    }
+
+    /// The inline engine (for its clock, buffers, or a second connection
+    /// sharing its loop).
+    pub fn engine(&mut self) -> &mut InlineEngine<CoreHooks<V>> {
+        &mut self.engine
+    }
+
+    /// Submits any request: encoded, and its frames written to the socket,
+    /// before this returns.
+    pub fn submit(&mut self, request: Request<'_>) -> Result<Submission, SubmitError> {
+        self.submit_with(request, SubmitOptions::default())
+    }
+
+    /// Submits any request with a reserved id or its own callback.
+    pub fn submit_with(
+        &mut self,
+        request: Request<'_>,
+        options: SubmitOptions,
+    ) -> Result<Submission, SubmitError> {
+        let now = self.clock.now();
+        let submitted = self
+            .engine
+            .hooks_mut()
+            .core
+            .submit_with(now, request, options);
+        self.flush();
+        submitted
+    }
+
+    /// Reserves the next request id (docs/gateway.md, "Reserved request
+    /// ids").
+    pub fn next_request_id(&mut self) -> u64 {
+        self.engine.hooks_mut().core.next_request_id()
+    }
+
+    /// Places an order.
+    pub fn place_order(&mut self, order: &NewOrder) -> Result<Submission, SubmitError> {
+        self.submit(Request::Place(order))
+    }
+
+    /// Amends an order.
+    pub fn amend_order(&mut self, amend: &AmendOrder) -> Result<Submission, SubmitError> {
+        self.submit(Request::Amend(amend))
+    }
+
+    /// Cancels orders.
+    pub fn cancel_orders(&mut self, cancel: &CancelOrders) -> Result<Submission, SubmitError> {
+        self.submit(Request::Cancel(cancel))
+    }
+
+    /// Feeds a book snapshot taken on another connection; the synced book
+    /// comes out of the next [`InlineExchange::poll_once`].
+    pub fn feed_book_snapshot(&mut self, book: &BookEvent, levels: &[Level]) {
+        let now = self.clock.now();
+        self.engine
+            .hooks_mut()
+            .core
+            .feed_book_snapshot(now, book, levels);
+        self.flush();
+    }
+
+    /// Replaces the venue token (see [`Venue::set_token`]).
+    pub fn set_token(&mut self, token: Secret) {
+        self.engine.hooks_mut().core.venue_mut().set_token(token);
+    }
+
+    /// Writes every frame the core has for the socket, in order, now.
+    fn flush(&mut self) {
+        loop {
+            let mut frame = self.engine.buffer();
+            let Some(kind) = self.engine.hooks_mut().core.poll_transmit(&mut frame) else {
+                self.engine.recycle(frame);
+                return;
+            };
+            match kind {
+                FrameKind::Binary => self.engine.send(self.conn, MessageKind::Binary, frame),
+                FrameKind::Pong => self.engine.submit(Command::Pong {
+                    conn: self.conn,
+                    data: frame,
+                }),
+                _ => self.engine.send(self.conn, MessageKind::Text, frame),
+            }
+        }
+    }
+
+    /// One turn on this thread: the engine's loop (waiting at most
+    /// `timeout` for readiness: `Some(ZERO)` busy-polls, `None` blocks until
+    /// something happens or a deadline is due), every message through the
+    /// core, the core's due timers; then `on_event` for each gateway event
+    /// and each ended request's callback (its own, or the exchange's). A
+    /// reply's callback runs while its message is still in hand. Returns
+    /// how many events were delivered.
+    pub fn poll_once(
+        &mut self,
+        timeout: Option<Duration>,
+        mut on_event: impl FnMut(&GatewayEvent, &Outputs),
+    ) -> usize {
+        // The core's own next deadline bounds the wait, so its timers fire
+        // on time even when the caller blocks.
+        let core_due = self.engine.hooks_mut().core.poll_timeout();
+        let timeout = match core_due {
+            Some(at) => {
+                let left = Duration::from_nanos(at.0.saturating_sub(self.clock.now().0));
+                Some(timeout.map_or(left, |t| t.min(left)))
+            }
+            None => timeout,
+        };
+        self.engine.poll_once(timeout);
+        let mut delivered = 0;
+        let mut token_failures = Vec::new();
+        while let Some(event) = self.engine.next_event() {
+            let now = self.clock.now();
+            match event {
+                EngineEvent::Message {
+                    kind,
+                    mut data,
+                    received_at_ns,
+                    ..
+                } => {
+                    let kind = match kind {
+                        MessageKind::Binary => FrameKind::Binary,
+                        _ => FrameKind::Text,
+                    };
+                    self.engine.hooks_mut().core.handle_message(
+                        now,
+                        Instant(received_at_ns),
+                        kind,
+                        &mut data,
+                    );
+                    self.flush();
+                    delivered += self.deliver(Some(&data), &mut on_event);
+                    self.engine.recycle(data);
+                }
+                // The core reported it from the open-sequence hook.
+                EngineEvent::Connected { .. } => {}
+                EngineEvent::Disconnected { reason, .. } => {
+                    self.engine
+                        .hooks_mut()
+                        .core
+                        .on_disconnected(now, Arc::new(reason));
+                    if let Some(fetch) = &self.token_fetch {
+                        match fetch() {
+                            Ok(token) => self.set_token(token),
+                            Err(error) => token_failures.push(ConnectionEvent::TokenFetchFailed {
+                                error: Arc::from(error),
+                            }),
+                        }
+                    }
+                }
+                EngineEvent::Reconnecting { attempt, delay, .. } => {
+                    self.engine.hooks_mut().core.on_reconnecting(attempt, delay);
+                }
+                EngineEvent::Closed { .. } | EngineEvent::Stopped => {
+                    self.engine.hooks_mut().core.on_closed(now);
+                }
+                EngineEvent::Rejected { command, .. } => {
+                    if let Command::Send { data, .. } | Command::Pong { data, .. } = command {
+                        self.engine.recycle(data);
+                    }
+                }
+            }
+        }
+        // Frames the core queued while handling the connection's events.
+        self.flush();
+        let now = self.clock.now();
+        let core = &mut self.engine.hooks_mut().core;
+        if core.poll_timeout().is_some_and(|at| at <= now) {
+            core.handle_timeout(now);
+            self.flush();
+        }
+        for failure in token_failures {
+            on_event(&GatewayEvent::Connection(failure), &self.spare);
+            delivered += 1;
+        }
+        delivered + self.deliver(None, &mut on_event)
+    }
+
+    /// Takes the core's outputs and hands them out: callbacks for the
+    /// requests that ended (`response` is the message just handled, if
+    /// any), then the events. Asks for a reconnect when a drain is over.
+    fn deliver(
+        &mut self,
+        response: Option<&[u8]>,
+        on_event: &mut impl FnMut(&GatewayEvent, &Outputs),
+    ) -> usize {
+        self.engine.hooks_mut().core.poll_events(&mut self.spare);
+        if self
+            .spare
+            .events
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Recycle { .. }))
+        {
+            // The drain is over (serverShutdown, or the age limit is near).
+            self.engine.submit(Command::Reconnect { conn: self.conn });
+        }
+        self.dispatcher.dispatch(
+            &self.spare.completed,
+            response,
+            self.secret_fields,
+            self.on_request.as_ref(),
+        );
+        for event in &self.spare.events {
+            on_event(event, &self.spare);
+        }
+        self.spare.events.len()
+    }
+
+    /// Closes the connection with a close handshake, turning the loop on
+    /// this thread until it is done or `grace` has passed. What the
+    /// shutdown produced (the close, the end) comes out of the next
+    /// [`InlineExchange::poll_once`], which returns at once from then on.
+    /// Idempotent.
+    pub fn shutdown(&mut self, grace: Duration) {
+        self.engine.shutdown(grace);
+    }
+}
+
+impl<V: Venue> Drop for InlineExchange<V> {
+    fn drop(&mut self) {
+        self.shutdown(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,271 @@
+//! One set of gateway test bodies on both drivers, over real TLS to the
+//! mock Kraken on loopback: the threaded `Exchange` (its own reactor
+//! thread, polled from this one) and the `InlineExchange` (this thread
+//! runs the socket, TLS, the codec, the core and the handlers). An order
+//! cycle (subscribe, place, cancel, latency), a request that times out and
+//! leaves its order to the venue's word (never rejected on a guess), a
+//! venue drop followed by a reconnect and resubscription, and shutdown.
+
+mod support;
+
+use support::{gateway_config, resting_buy, status_of, subscribed};
+
+use std::time::{Duration, Instant};
+
+use orderwire::mock::kraken::{Fault, MockConfig, MockKraken};
+use orderwire_engine::gateway::{
+    ConnectionEvent, Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, InlineExchange,
+    Submission, SubmitError,
+};
+use orderwire_engine::{ConnectionConfig, EngineConfig, ReconnectPolicy, TlsConfig};
+use orderwire_protocol::model::{CancelOrders, Method, OrderRef, OrderStatus, Request, inline};
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::kraken::{Kraken, Tier};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// What a body needs of a gateway driver.
+trait Driver {
+    fn submit(&mut self, request: Request<'_>) -> Result<Submission, SubmitError>;
+    /// One poll: events into `seen`.
+    fn poll(&mut self, seen: &mut Vec<GatewayEvent>);
+    fn latency_count(&self, method: Method) -> u64;
+    fn shutdown(&mut self, seen: &mut Vec<GatewayEvent>);
+}
+
+impl Driver for Exchange<Kraken> {
+    fn submit(&mut self, request: Request<'_>) -> Result<Submission, SubmitError> {
+        Exchange::submit(self, request)
+    }
+    fn poll(&mut self, seen: &mut Vec<GatewayEvent>) {
+        Exchange::poll(self, |event, _| seen.push(event.clone()));
+        // Real sockets: give the reactor and the mock the core, no sleep.
+        std::thread::yield_now();
+    }
+    fn latency_count(&self, method: Method) -> u64 {
+        self.gateway()
+            .core()
+            .lock()
+            .latency()
+            .histogram(method)
+            .len()
+    }
+    fn shutdown(&mut self, seen: &mut Vec<GatewayEvent>) {
+        Exchange::shutdown(self, Duration::from_secs(1));
+        Exchange::poll(self, |event, _| seen.push(event.clone()));
+    }
+}
+
+impl Driver for InlineExchange<Kraken> {
+    fn submit(&mut self, request: Request<'_>) -> Result<Submission, SubmitError> {
+        InlineExchange::submit(self, request)
+    }
+    fn poll(&mut self, seen: &mut Vec<GatewayEvent>) {
+        // Blocks in epoll at most 5 ms; the mock runs on its own threads.
+        self.poll_once(Some(Duration::from_millis(5)), |event, _| {
+            seen.push(event.clone());
+        });
+    }
+    fn latency_count(&self, method: Method) -> u64 {
+        self.core().latency().histogram(method).len()
+    }
+    fn shutdown(&mut self, seen: &mut Vec<GatewayEvent>) {
+        InlineExchange::shutdown(self, Duration::from_secs(1));
+        self.poll_once(Some(Duration::ZERO), |event, _| seen.push(event.clone()));
+    }
+}
+
+fn config(mock: &MockKraken, gateway: GatewayConfig) -> ExchangeConfig {
+    let mut connection = ConnectionConfig::new(mock.url());
+    connection.tls = Some(TlsConfig::with_extra_ca_file(&mock.ca_file()).unwrap());
+    connection.reconnect = ReconnectPolicy {
+        base: Duration::from_millis(20),
+        cap: Duration::from_millis(100),
+        ..ReconnectPolicy::default()
+    };
+    ExchangeConfig {
+        engine: EngineConfig {
+            seed: Some(3),
+            ..EngineConfig::default()
+        },
+        connection,
+        gateway,
+        on_request: None,
+        token_fetch: None,
+    }
+}
+
+fn kraken(mock: &MockKraken) -> Kraken {
+    Kraken::new(Some(Secret::new(mock.token())), Tier::Pro)
+}
+
+fn threaded(mock: &MockKraken, gateway: GatewayConfig) -> Exchange<Kraken> {
+    Exchange::start("kraken-threaded", kraken(mock), config(mock, gateway)).unwrap()
+}
+
+fn inline_driver(mock: &MockKraken, gateway: GatewayConfig) -> InlineExchange<Kraken> {
+    InlineExchange::start("kraken-inline", kraken(mock), config(mock, gateway)).unwrap()
+}
+
+/// Polls until `done`, or panics naming what it saw.
+fn poll_until(
+    driver: &mut impl Driver,
+    seen: &mut Vec<GatewayEvent>,
+    done: impl Fn(&[GatewayEvent]) -> bool,
+) {
+    let start = Instant::now();
+    while !done(seen) {
+        driver.poll(seen);
+        assert!(start.elapsed() < PATIENCE, "gave up; saw {seen:#?}");
+    }
+}
+
+fn cancel_of(id: &str) -> CancelOrders {
+    CancelOrders {
+        symbol: None,
+        orders: vec![OrderRef::ClientOrderId(inline(id).unwrap())],
+    }
+}
+
+fn order_cycle(mut driver: impl Driver) {
+    let mut seen = Vec::new();
+    poll_until(&mut driver, &mut seen, |s| subscribed(s) == 2);
+    let order = resting_buy("cycle-1");
+    driver.submit(Request::Place(&order)).unwrap();
+    poll_until(&mut driver, &mut seen, |s| {
+        status_of(s, "cycle-1") == Some(OrderStatus::New)
+    });
+    driver
+        .submit(Request::Cancel(&cancel_of("cycle-1")))
+        .unwrap();
+    poll_until(&mut driver, &mut seen, |s| {
+        status_of(s, "cycle-1") == Some(OrderStatus::Canceled)
+    });
+    assert_eq!(driver.latency_count(Method::Place), 1);
+    assert_eq!(driver.latency_count(Method::Cancel), 1);
+    driver.shutdown(&mut seen);
+}
+
+fn a_timeout_leaves_the_order_to_the_venue(mock: &MockKraken, mut driver: impl Driver) {
+    let mut seen = Vec::new();
+    poll_until(&mut driver, &mut seen, |s| subscribed(s) == 2);
+    driver
+        .submit(Request::Place(&resting_buy("slow-1")))
+        .unwrap();
+    poll_until(&mut driver, &mut seen, |s| {
+        status_of(s, "slow-1") == Some(OrderStatus::New)
+    });
+    mock.inject(Fault::DropResponse);
+    driver
+        .submit(Request::Cancel(&cancel_of("slow-1")))
+        .unwrap();
+    poll_until(&mut driver, &mut seen, |s| {
+        s.iter().any(|e| {
+            matches!(
+                e,
+                GatewayEvent::TimedOut {
+                    method: Method::Cancel,
+                    ..
+                }
+            )
+        })
+    });
+    // The executions stream reports the cancel: the venue's word ends the
+    // order, and nothing was ever marked rejected.
+    poll_until(&mut driver, &mut seen, |s| {
+        status_of(s, "slow-1") == Some(OrderStatus::Canceled)
+    });
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Order(o) if o.status == OrderStatus::Rejected)),
+        "{seen:#?}"
+    );
+    driver.shutdown(&mut seen);
+}
+
+fn a_drop_reconnects_and_resubscribes(mock: &MockKraken, mut driver: impl Driver) {
+    let mut seen = Vec::new();
+    poll_until(&mut driver, &mut seen, |s| subscribed(s) == 2);
+    mock.inject(Fault::Disconnect);
+    // The next request meets the drop; the gateway reconnects and the open
+    // sequence subscribes again.
+    let _ = driver.submit(Request::Place(&resting_buy("drop-1")));
+    poll_until(&mut driver, &mut seen, |s| {
+        s.iter().any(|e| {
+            matches!(
+                e,
+                GatewayEvent::Connection(ConnectionEvent::Disconnected { .. })
+            )
+        }) && subscribed(s) >= 4
+    });
+    driver.shutdown(&mut seen);
+}
+
+fn shutdown_ends_the_connection(mut driver: impl Driver) {
+    let mut seen = Vec::new();
+    poll_until(&mut driver, &mut seen, |s| subscribed(s) == 2);
+    driver.shutdown(&mut seen);
+    assert!(
+        seen.iter().any(|e| matches!(
+            e,
+            GatewayEvent::Connection(ConnectionEvent::Disconnected { .. })
+        )),
+        "{seen:#?}"
+    );
+}
+
+fn timeout_config() -> GatewayConfig {
+    GatewayConfig {
+        request_timeout: Duration::from_millis(300),
+        ..gateway_config()
+    }
+}
+
+#[test]
+fn an_order_cycle_threaded() {
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    order_cycle(threaded(&mock, gateway_config()));
+}
+
+#[test]
+fn an_order_cycle_inline() {
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    order_cycle(inline_driver(&mock, gateway_config()));
+}
+
+#[test]
+fn a_timeout_threaded() {
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    a_timeout_leaves_the_order_to_the_venue(&mock, threaded(&mock, timeout_config()));
+}
+
+#[test]
+fn a_timeout_inline() {
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    a_timeout_leaves_the_order_to_the_venue(&mock, inline_driver(&mock, timeout_config()));
+}
+
+#[test]
+fn a_drop_reconnects_threaded() {
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    a_drop_reconnects_and_resubscribes(&mock, threaded(&mock, gateway_config()));
+}
+
+#[test]
+fn a_drop_reconnects_inline() {
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    a_drop_reconnects_and_resubscribes(&mock, inline_driver(&mock, gateway_config()));
+}
+
+#[test]
+fn shutdown_threaded() {
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    shutdown_ends_the_connection(threaded(&mock, gateway_config()));
+}
+
+#[test]
+fn shutdown_inline() {
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    shutdown_ends_the_connection(inline_driver(&mock, gateway_config()));
+}
