@@ -96,15 +96,21 @@ impl<V: Venue> OpenSequence for OpenHook<V> {
         self.core
             .lock()
             .on_connected(now, attempt, &mut self.frames);
-        for (kind, frame) in self.frames.iter() {
-            match kind {
-                FrameKind::Binary => out.binary(frame),
-                FrameKind::Pong => out.pong(frame),
-                _ => match std::str::from_utf8(frame) {
-                    Ok(text) => out.text(text),
-                    Err(_) => out.binary(frame),
-                },
-            }
+        write_open_sequence(&self.frames, out);
+    }
+}
+
+/// Writes the open sequence the core put in `frames` to a new connection,
+/// each frame as its kind (both drivers' per-connect hooks).
+pub(super) fn write_open_sequence(frames: &Frames, out: &mut OpenSink<'_>) {
+    for (kind, frame) in frames.iter() {
+        match kind {
+            FrameKind::Binary => out.binary(frame),
+            FrameKind::Pong => out.pong(frame),
+            _ => match std::str::from_utf8(frame) {
+                Ok(text) => out.text(text),
+                Err(_) => out.binary(frame),
+            },
         }
     }
 }

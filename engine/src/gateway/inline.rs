@@ -27,7 +27,9 @@ use orderwire_protocol::venue::{FrameKind, Frames, Venue};
 use orderwire_protocol::ws::MessageKind;
 
 use super::callback::{Dispatcher, RequestCallback, SubmitOptions};
-use super::exchange::{ExchangeConfig, ExchangeError, TokenFetch, wall_clock_ns};
+use super::exchange::{
+    ExchangeConfig, ExchangeError, TokenFetch, wall_clock_ns, write_open_sequence,
+};
 use super::{ConnectionEvent, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError};
 use crate::{Clock, Command, ConnHooks, ConnId, EngineEvent, InlineEngine, OpenSink};
 
@@ -50,16 +52,7 @@ impl<V: Venue> ConnHooks for CoreHooks<V> {
         let now = self.clock.now();
         self.frames.clear();
         self.core.on_connected(now, attempt, &mut self.frames);
-        for (kind, frame) in self.frames.iter() {
-            match kind {
-                FrameKind::Binary => out.binary(frame),
-                FrameKind::Pong => out.pong(frame),
-                _ => match std::str::from_utf8(frame) {
-                    Ok(text) => out.text(text),
-                    Err(_) => out.binary(frame),
-                },
-            }
-        }
+        write_open_sequence(&self.frames, out);
     }
 }
 
