@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use orderwire_engine::{
     ConnId, ConnectionConfig, Disconnect, Engine, EngineConfig, EngineEvent, InlineEngine,
-    ReconnectPolicy, TlsConfig,
 };
 use orderwire_protocol::ws::MessageKind;
 use support::*;
@@ -108,20 +107,7 @@ fn inline() -> InlineEngine {
 }
 
 fn config(server: &TestServer, pki: Option<&TestPki>) -> ConnectionConfig {
-    let mut config = match pki {
-        Some(pki) => {
-            let mut c = ConnectionConfig::new(server.url("wss"));
-            c.tls = Some(TlsConfig::with_extra_ca_file(&pki.ca_file).expect("CA file"));
-            c
-        }
-        None => ConnectionConfig::new(server.url("ws")),
-    };
-    config.reconnect = ReconnectPolicy {
-        base: Duration::from_millis(20),
-        cap: Duration::from_millis(100),
-        ..ReconnectPolicy::default()
-    };
-    config
+    test_connection(server, pki)
 }
 
 /// Takes events until `want` accepts one; panics naming what it saw.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use orderwire_engine::{
     ConnError, ConnId, ConnectionConfig, Disconnect, Engine, EngineConfig, EngineEvent, OpenSink,
-    ReconnectPolicy, TlsConfig, WaitStrategy,
+    TlsConfig, WaitStrategy,
 };
 use orderwire_protocol::ws::{MessageKind, WsError};
 use support::*;
@@ -30,20 +30,7 @@ fn engine(wait: WaitStrategy) -> Engine {
 }
 
 fn config(server: &TestServer, pki: Option<&TestPki>) -> ConnectionConfig {
-    let mut config = match pki {
-        Some(pki) => {
-            let mut c = ConnectionConfig::new(server.url("wss"));
-            c.tls = Some(TlsConfig::with_extra_ca_file(&pki.ca_file).expect("CA file"));
-            c
-        }
-        None => ConnectionConfig::new(server.url("ws")),
-    };
-    config.reconnect = ReconnectPolicy {
-        base: Duration::from_millis(20),
-        cap: Duration::from_millis(100),
-        ..ReconnectPolicy::default()
-    };
-    config
+    test_connection(server, pki)
 }
 
 fn connected(engine: &Engine, conn: ConnId) -> u32 {

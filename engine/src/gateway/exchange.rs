@@ -100,6 +100,37 @@ impl<V: Venue> OpenSequence for OpenHook<V> {
     }
 }
 
+/// Tells the core what became of the connection (both drivers): a drop
+/// (then a fresh token, when the exchange fetches one), a reconnect, the
+/// end. `Connected` needs nothing: the core heard it in the open-sequence
+/// hook. Messages and rejected commands are each driver's own. Returns a
+/// token fetch that failed, to report.
+pub(super) fn feed_link_event<V: Venue>(
+    core: &mut GatewayCore<V>,
+    now: Instant,
+    event: EngineEvent,
+    token_fetch: Option<&TokenFetch>,
+) -> Option<ConnectionEvent> {
+    match event {
+        EngineEvent::Disconnected { reason, .. } => {
+            core.on_disconnected(now, Arc::new(reason));
+            match token_fetch.map(|fetch| fetch()) {
+                Some(Ok(token)) => core.venue_mut().set_token(token),
+                Some(Err(error)) => {
+                    return Some(ConnectionEvent::TokenFetchFailed {
+                        error: Arc::from(error),
+                    });
+                }
+                None => {}
+            }
+        }
+        EngineEvent::Reconnecting { attempt, delay, .. } => core.on_reconnecting(attempt, delay),
+        EngineEvent::Closed { .. } | EngineEvent::Stopped => core.on_closed(now),
+        _ => {}
+    }
+    None
+}
+
 /// Writes the open sequence the core put in `frames` to a new connection,
 /// each frame as its kind (both drivers' per-connect hooks).
 pub(super) fn write_open_sequence(frames: &Frames, out: &mut OpenSink<'_>) {
@@ -329,33 +360,19 @@ impl<V: Venue> Exchange<V> {
                     delivered += self.deliver(&mut state, Some(&data), &mut on_event);
                     self.gateway.transport.commander.recycle(data);
                 }
-                // The core reported it from the open-sequence hook.
-                EngineEvent::Connected { .. } => {}
-                EngineEvent::Disconnected { reason, .. } => {
-                    self.gateway
-                        .core()
-                        .lock()
-                        .on_disconnected(now, Arc::new(reason));
-                    if let Some(fetch) = &self.token_fetch {
-                        match fetch() {
-                            Ok(token) => self.set_token(token),
-                            Err(error) => token_failures.push(ConnectionEvent::TokenFetchFailed {
-                                error: Arc::from(error),
-                            }),
-                        }
-                    }
-                }
-                EngineEvent::Reconnecting { attempt, delay, .. } => {
-                    self.gateway.core().lock().on_reconnecting(attempt, delay);
-                }
-                EngineEvent::Closed { .. } | EngineEvent::Stopped => {
-                    self.gateway.core().lock().on_closed(now);
-                }
                 EngineEvent::Rejected { command, .. } => {
                     if let crate::Command::Send { data, .. } | crate::Command::Pong { data, .. } =
                         command
                     {
                         self.gateway.transport.commander.recycle(data);
+                    }
+                }
+                link => {
+                    let mut core = self.gateway.core().lock();
+                    if let Some(failure) =
+                        feed_link_event(&mut core, now, link, self.token_fetch.as_ref())
+                    {
+                        token_failures.push(failure);
                     }
                 }
             }

@@ -17,7 +17,6 @@
 //! the caller turns `poll_once`. A strategy that stops polling stops them;
 //! the threaded [`Exchange`](super::Exchange) does not depend on that.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_protocol::model::{AmendOrder, BookEvent, CancelOrders, Level, NewOrder, Request};
@@ -28,9 +27,9 @@ use orderwire_protocol::ws::MessageKind;
 
 use super::callback::{Dispatcher, RequestCallback, SubmitOptions};
 use super::exchange::{
-    ExchangeConfig, ExchangeError, TokenFetch, wall_clock_ns, write_open_sequence,
+    ExchangeConfig, ExchangeError, TokenFetch, feed_link_event, wall_clock_ns, write_open_sequence,
 };
-use super::{ConnectionEvent, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError};
+use super::{GatewayCore, GatewayEvent, Outputs, Submission, SubmitError};
 use crate::{Clock, Command, ConnHooks, ConnId, EngineEvent, InlineEngine, OpenSink};
 
 /// The gateway core as the inline engine's per-connect hooks: the engine
@@ -212,9 +211,14 @@ impl<V: Venue> InlineExchange<V> {
     /// Writes every frame the core has for the socket, in order, now.
     fn flush(&mut self) {
         loop {
-            let mut frame = self.engine.buffer();
+            // Only a frame needs a pooled buffer: with nothing to send, the
+            // last call costs no pool round trip.
+            let mut frame = if self.engine.hooks().core.transmits_pending() > 0 {
+                self.engine.buffer()
+            } else {
+                Vec::new()
+            };
             let Some(kind) = self.engine.hooks_mut().core.poll_transmit(&mut frame) else {
-                self.engine.recycle(frame);
                 return;
             };
             match kind {
@@ -276,31 +280,17 @@ impl<V: Venue> InlineExchange<V> {
                     delivered += self.deliver(Some(&data), &mut on_event);
                     self.engine.recycle(data);
                 }
-                // The core reported it from the open-sequence hook.
-                EngineEvent::Connected { .. } => {}
-                EngineEvent::Disconnected { reason, .. } => {
-                    self.engine
-                        .hooks_mut()
-                        .core
-                        .on_disconnected(now, Arc::new(reason));
-                    if let Some(fetch) = &self.token_fetch {
-                        match fetch() {
-                            Ok(token) => self.set_token(token),
-                            Err(error) => token_failures.push(ConnectionEvent::TokenFetchFailed {
-                                error: Arc::from(error),
-                            }),
-                        }
-                    }
-                }
-                EngineEvent::Reconnecting { attempt, delay, .. } => {
-                    self.engine.hooks_mut().core.on_reconnecting(attempt, delay);
-                }
-                EngineEvent::Closed { .. } | EngineEvent::Stopped => {
-                    self.engine.hooks_mut().core.on_closed(now);
-                }
                 EngineEvent::Rejected { command, .. } => {
                     if let Command::Send { data, .. } | Command::Pong { data, .. } = command {
                         self.engine.recycle(data);
+                    }
+                }
+                link => {
+                    let core = &mut self.engine.hooks_mut().core;
+                    if let Some(failure) =
+                        feed_link_event(core, now, link, self.token_fetch.as_ref())
+                    {
+                        token_failures.push(failure);
                     }
                 }
             }

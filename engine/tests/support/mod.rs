@@ -45,6 +45,29 @@ pub(crate) fn wait_for<T>(
     }
 }
 
+/// A connection to `server` (wss:// with `pki`'s CA, else ws://) that
+/// reconnects quickly (20 ms base, 100 ms cap).
+pub(crate) fn test_connection(
+    server: &TestServer,
+    pki: Option<&TestPki>,
+) -> orderwire_engine::ConnectionConfig {
+    use orderwire_engine::{ConnectionConfig, ReconnectPolicy, TlsConfig};
+    let mut config = match pki {
+        Some(pki) => {
+            let mut c = ConnectionConfig::new(server.url("wss"));
+            c.tls = Some(TlsConfig::with_extra_ca_file(&pki.ca_file).expect("CA file"));
+            c
+        }
+        None => ConnectionConfig::new(server.url("ws")),
+    };
+    config.reconnect = ReconnectPolicy {
+        base: Duration::from_millis(20),
+        cap: Duration::from_millis(100),
+        ..ReconnectPolicy::default()
+    };
+    config
+}
+
 /// How long a test waits for something that should take milliseconds.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
