@@ -109,6 +109,21 @@ pub trait ConnHooks {
     fn on_open(&mut self, conn: crate::ConnId, attempt: u32, out: &mut OpenSink<'_>) {
         let _ = (conn, attempt, out);
     }
+
+    /// When the driver's own timers are next due, on the engine's clock
+    /// (ns): the loop wakes for it even when no socket is ready and no
+    /// command comes. Read on every turn, so keep it to an atomic load.
+    fn deadline_ns(&self) -> Option<u64> {
+        None
+    }
+
+    /// Called on the loop's thread, once a turn, while `deadline_ns` is at
+    /// or before `now_ns`: the threaded gateway runs its core's timers
+    /// (request deadlines, keepalive, the watchdog) here, so they do not
+    /// wait for a user thread to poll.
+    fn on_deadline(&mut self, now_ns: u64) {
+        let _ = now_ns;
+    }
 }
 
 /// No per-connect hooks: the threaded engine, and an inline engine whose

@@ -11,7 +11,7 @@ use mio::{Poll, Waker};
 use orderwire_protocol::ws::{HandshakeRequest, MessageKind};
 
 use crate::clock::Clock;
-use crate::config::{ConnectionConfig, EngineConfig, WaitStrategy};
+use crate::config::{ConnHooks, ConnectionConfig, EngineConfig, WaitStrategy};
 use crate::event::{Command, ConnId, EngineEvent};
 use crate::pool::BufferPool;
 use crate::reactor::{EventSink, Reactor, ReactorParts, WAKER};
@@ -80,13 +80,23 @@ pub struct Engine {
 impl Engine {
     /// Starts the reactor thread, pinned when `config.core` says so.
     pub fn start(config: EngineConfig) -> Result<Engine, StartError> {
+        Engine::start_with_hooks(config, Clock::new(), crate::config::NoHooks)
+    }
+
+    /// As [`Engine::start`], on `clock` (which the driver read before, for
+    /// its hooks), with per-connect hooks and driver timers that run on the
+    /// reactor thread (the threaded gateway's core timers).
+    pub fn start_with_hooks<H: ConnHooks + Send + 'static>(
+        config: EngineConfig,
+        clock: Clock,
+        hooks: H,
+    ) -> Result<Engine, StartError> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (command_tx, command_rx) = bounded(config.command_capacity.max(1));
         let (event_tx, event_rx) = bounded(config.event_capacity.max(1));
         let pool = BufferPool::new(config.pooled_buffers, config.pooled_buffer_capacity);
         let sleeping = Arc::new(AtomicBool::new(false));
-        let clock = Clock::new();
         let seed = config.seed.unwrap_or_else(|| {
             u64::from(std::process::id()).rotate_left(32) ^ clock.now_ns() ^ 0x5851_F42D_4C95_7F2D
         });
@@ -100,7 +110,7 @@ impl Engine {
             wait: config.wait,
             spin_before_block: config.spin_before_block,
             seed,
-            hooks: crate::config::NoHooks,
+            hooks,
         });
         let (ready_tx, ready_rx) = bounded::<Result<(), StartError>>(1);
         let core = config.core;
@@ -306,6 +316,15 @@ impl Commander {
     /// Closes the connection politely and opens a fresh one.
     pub fn reconnect(&self, conn: ConnId) -> Result<(), QueueFull> {
         self.submit(Command::Reconnect { conn })
+    }
+
+    /// Wakes the reactor if it sleeps in epoll: a driver deadline moved
+    /// earlier (see [`ConnHooks::deadline_ns`]).
+    pub fn wake(&self) {
+        if self.wait == WaitStrategy::Block && self.sleeping.load(Ordering::SeqCst) {
+            // A failed wake leaves the reactor to its next deadline.
+            let _ = self.waker.wake();
+        }
     }
 
     /// Queues any command. A full queue hands the command back; the reactor

@@ -197,7 +197,13 @@ impl<H: ConnHooks> Reactor<H> {
         }
         if timeout != Some(Duration::ZERO) {
             self.sleeping.store(true, Ordering::SeqCst);
-            if self.commands.as_ref().is_some_and(|c| !c.is_empty()) {
+            // A command, or a driver deadline moved earlier, between the
+            // timeout's computation and `sleeping`: the submitter saw the
+            // loop awake and did not wake it, so look again now.
+            let sooner = self.state.outbox.hooks.deadline_ns().is_some_and(|at| {
+                timeout.is_none_or(|t| at < now.saturating_add(crate::clock::nanos(t)))
+            });
+            if sooner || self.commands.as_ref().is_some_and(|c| !c.is_empty()) {
                 self.sleeping.store(false, Ordering::SeqCst);
                 return false;
             }
@@ -225,6 +231,15 @@ impl<H: ConnHooks> Reactor<H> {
             }
         }
         self.fire_timers(now);
+        if self
+            .state
+            .outbox
+            .hooks
+            .deadline_ns()
+            .is_some_and(|at| at <= now)
+        {
+            self.state.outbox.hooks.on_deadline(now);
+        }
         self.reap();
         false
     }
@@ -272,11 +287,14 @@ impl<H: ConnHooks> Reactor<H> {
         {
             return Some(Duration::ZERO);
         }
-        let mut timeout = self
-            .state
-            .timers
-            .next()
-            .map(|deadline| Duration::from_nanos(deadline.saturating_sub(now)));
+        let next = match (
+            self.state.timers.next(),
+            self.state.outbox.hooks.deadline_ns(),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut timeout = next.map(|deadline| Duration::from_nanos(deadline.saturating_sub(now)));
         // Events waiting for room: a user thread that makes room does not
         // wake the reactor, so it must look again soon. Checked now, not at
         // the top of the turn: the reads resumed since may have refilled it.

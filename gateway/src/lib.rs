@@ -159,6 +159,9 @@ pub struct GatewayCore<V: Venue> {
     text_pool: Vec<Vec<u8>>,
     /// The highest request id written so far.
     last_wire_id: Option<u64>,
+    /// A reconnect the core wants, until the driver takes it
+    /// ([`GatewayCore::poll_reconnect`]).
+    reconnect_wanted: Option<RecycleCause>,
 }
 
 impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
@@ -256,6 +259,7 @@ impl<V: Venue> GatewayCore<V> {
             },
             text_pool: Vec::with_capacity(TEXT_POOL),
             last_wire_id: None,
+            reconnect_wanted: None,
         }
     }
 
@@ -981,6 +985,8 @@ impl<V: Venue> GatewayCore<V> {
     /// its orders become `unknown` until reconciliation settles them.
     pub fn on_disconnected(&mut self, _now: Instant, reason: DisconnectReason) {
         self.finish_staged();
+        // The connection is gone already: a reconnect not yet taken is moot.
+        self.reconnect_wanted = None;
         self.out
             .events
             .push(GatewayEvent::Connection(ConnectionEvent::Disconnected {
@@ -1204,6 +1210,7 @@ impl<V: Venue> GatewayCore<V> {
             } => {
                 if self.in_flight.current == 0 || now >= deadline {
                     self.link = Link::Recycling;
+                    self.reconnect_wanted = Some(cause);
                     self.out.events.push(GatewayEvent::Recycle { cause });
                 }
                 return;
@@ -1332,6 +1339,23 @@ impl<V: Venue> GatewayCore<V> {
                 }
             }
         }
+    }
+
+    /// A reconnect the core wants now (the drain after a shutdown notice or
+    /// near the age limit is over): an output of its own, which the driver
+    /// carries out by closing politely and reconnecting, taken once. The
+    /// `Recycle` event beside it only tells the user.
+    pub fn poll_reconnect(&mut self) -> Option<RecycleCause> {
+        self.reconnect_wanted.take()
+    }
+
+    /// The driver could not carry out the reconnect it took from
+    /// [`GatewayCore::poll_reconnect`] (its queue is full, or the engine
+    /// stopped): reported to the user as `RecycleFailed`.
+    pub fn note_reconnect_failed(&mut self) {
+        self.out
+            .events
+            .push(GatewayEvent::Connection(ConnectionEvent::RecycleFailed));
     }
 
     /// When `handle_timeout` should next run.

@@ -269,3 +269,66 @@ fn shutdown_inline() {
     let mock = MockKraken::start(MockConfig::default()).unwrap();
     shutdown_ends_the_connection(inline_driver(&mock, gateway_config()));
 }
+
+/// Threaded only: the core's timers run on the reactor thread while no
+/// user thread polls. Application pings go out on the venue's schedule, and
+/// a cancel whose answer is lost times out: its order is `unknown` (never
+/// rejected) before anyone polls again; the poll then delivers the
+/// `TimedOut` the reactor produced.
+#[test]
+fn timers_run_without_polling_threaded() {
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    let mut exchange = threaded(
+        &mock,
+        GatewayConfig {
+            app_ping_every: Some(Duration::from_millis(40)),
+            ..timeout_config()
+        },
+    );
+    let mut seen = Vec::new();
+    poll_until(&mut exchange, &mut seen, |s| subscribed(s) == 2);
+    exchange
+        .submit(Request::Place(&resting_buy("idle-1")))
+        .unwrap();
+    poll_until(&mut exchange, &mut seen, |s| {
+        status_of(s, "idle-1") == Some(OrderStatus::New)
+    });
+    mock.inject(Fault::DropResponse);
+    let requests_before = mock.stats().requests;
+    exchange
+        .submit(Request::Cancel(&cancel_of("idle-1")))
+        .unwrap();
+    let id = inline("idle-1").unwrap();
+    let start = Instant::now();
+    // No poll from here: only the reactor runs the core's timers.
+    loop {
+        let status = exchange
+            .gateway()
+            .core()
+            .lock()
+            .order(&id)
+            .map(|o| o.status);
+        let pings = mock.stats().requests.saturating_sub(requests_before + 1);
+        if status == Some(OrderStatus::Unknown) && pings >= 3 {
+            break;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no timeout or pings without polling: {status:?}, {pings} pings"
+        );
+        std::thread::yield_now();
+    }
+    let mut after = Vec::new();
+    exchange.poll(|event, _| after.push(event.clone()));
+    assert!(
+        after.iter().any(|e| matches!(
+            e,
+            GatewayEvent::TimedOut {
+                method: Method::Cancel,
+                ..
+            }
+        )),
+        "{after:#?}"
+    );
+    exchange.shutdown(Duration::from_secs(1));
+}

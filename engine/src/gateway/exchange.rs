@@ -6,7 +6,8 @@
 //! (messages, a drop, a reconnect, the end) and the core's outputs into
 //! engine commands. Every decision is the core's.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use orderwire_protocol::model::{AmendOrder, BookEvent, CancelOrders, Level, NewOrder, Request};
@@ -55,6 +56,14 @@ pub struct ExchangeConfig {
 pub struct EngineTransport {
     commander: Commander,
     conn: ConnId,
+    /// When the core's timers are next due (engine ns; `u64::MAX`: never),
+    /// read by the reactor's timer hook on every turn.
+    next_timer_ns: Arc<AtomicU64>,
+}
+
+/// The core's next deadline as the reactor's hook reads it.
+fn timer_ns(next: Option<Instant>) -> u64 {
+    next.map_or(u64::MAX, Instant::as_nanos)
 }
 
 impl Transport for EngineTransport {
@@ -72,6 +81,63 @@ impl Transport for EngineTransport {
             crate::Command::Send { data, .. } | crate::Command::Pong { data, .. } => data,
             _ => Vec::new(),
         })
+    }
+
+    fn timers_changed(&self, next: Option<Instant>) {
+        let at = timer_ns(next);
+        let before = self.next_timer_ns.swap(at, Ordering::AcqRel);
+        if at < before {
+            // The reactor may sleep until the old deadline.
+            self.commander.wake();
+        }
+    }
+}
+
+/// The core's timers on the reactor thread (request deadlines, keepalive
+/// pings, the subscription watchdog, the dead-man switch, the end of a
+/// drain), so they run when no user thread polls. The reactor reads the
+/// deadline the last input published (an atomic load a turn) and, once it
+/// is due, runs the timers if no user thread holds the core; otherwise it
+/// tries again on its next turn. Frames go through the command queue like
+/// a submitter's, so the wire keeps request-id order; events wait in the
+/// core for the next [`Exchange::poll`].
+struct ReactorHooks<V: Venue> {
+    /// Set once the exchange is built (the engine starts first).
+    gateway: Arc<OnceLock<Weak<Gateway<V, EngineTransport>>>>,
+    next_timer_ns: Arc<AtomicU64>,
+    /// The open sequence.
+    open: OpenHook<V>,
+}
+
+impl<V: Venue> crate::ConnHooks for ReactorHooks<V> {
+    fn handshake_headers(&mut self, _conn: ConnId, attempt: u32, out: &mut Vec<(String, Secret)>) {
+        self.open.handshake_headers(attempt, out);
+    }
+
+    fn on_open(&mut self, _conn: ConnId, attempt: u32, out: &mut OpenSink<'_>) {
+        self.open.on_open(attempt, out);
+        // The connection's timers (keepalive, age, watchdog) start now.
+        let next = self.open.core.lock().poll_timeout();
+        self.next_timer_ns.store(timer_ns(next), Ordering::Release);
+    }
+
+    fn deadline_ns(&self) -> Option<u64> {
+        let at = self.next_timer_ns.load(Ordering::Acquire);
+        (at != u64::MAX).then_some(at)
+    }
+
+    fn on_deadline(&mut self, now_ns: u64) {
+        let Some(gateway) = self.gateway.get().and_then(Weak::upgrade) else {
+            // The exchange is gone: nothing to time.
+            self.next_timer_ns.store(u64::MAX, Ordering::Release);
+            return;
+        };
+        if gateway.try_handle_timeout(Instant(now_ns)).is_some() {
+            let transport = gateway.transport();
+            if transport.commander.reconnect(transport.conn).is_err() {
+                gateway.core().lock().note_reconnect_failed();
+            }
+        }
     }
 }
 
@@ -167,7 +233,7 @@ struct PollState {
 /// A venue gateway with its own reactor thread and connection.
 pub struct Exchange<V: Venue> {
     name: String,
-    gateway: Gateway<V, EngineTransport>,
+    gateway: Arc<Gateway<V, EngineTransport>>,
     engine: Mutex<Option<Engine>>,
     events: crossbeam_channel::Receiver<EngineEvent>,
     clock: Clock,
@@ -197,32 +263,44 @@ impl<V: Venue> Exchange<V> {
         venue: V,
         mut config: ExchangeConfig,
     ) -> Result<Exchange<V>, ExchangeError> {
-        let engine = Engine::start(config.engine)?;
-        let clock = engine.clock().clone();
         if config.on_request.is_some() {
             config.gateway.report_all_requests = true;
         }
         let mut gateway = GatewayCore::new(venue, config.gateway);
         let secret_fields = gateway.capabilities().secret_fields;
+        let clock = Clock::new();
         // The venue's wall clock follows the engine clock from here on.
         gateway.set_wall_offset(
             wall_clock_ns().saturating_sub(i64::try_from(clock.now_ns()).unwrap_or(0)),
         );
         let core = Arc::new(Mutex::new(gateway));
-        config.connection.open_sequence = Some(Box::new(OpenHook {
-            core: core.clone(),
-            clock: clock.clone(),
-            frames: Frames::new(),
-        }));
+        let next_timer_ns = Arc::new(AtomicU64::new(u64::MAX));
+        let built = Arc::new(OnceLock::new());
+        let hooks = ReactorHooks {
+            gateway: built.clone(),
+            next_timer_ns: next_timer_ns.clone(),
+            open: OpenHook {
+                core: core.clone(),
+                clock: clock.clone(),
+                frames: Frames::new(),
+            },
+        };
+        let engine = Engine::start_with_hooks(config.engine, clock.clone(), hooks)?;
+        // The gateway's open sequence runs through the engine's hooks.
+        config.connection.open_sequence = None;
         let conn = engine.connect(config.connection)?;
         let transport = EngineTransport {
             commander: engine.commander(),
             conn,
+            next_timer_ns,
         };
         let events = engine.events().clone();
+        let gateway = Arc::new(Gateway { core, transport });
+        // Set once, here; the hooks read nothing before it is.
+        let _ = built.set(Arc::downgrade(&gateway));
         Ok(Exchange {
             name: name.to_owned(),
-            gateway: Gateway { core, transport },
+            gateway,
             engine: Mutex::new(Some(engine)),
             events,
             clock,
@@ -374,6 +452,8 @@ impl<V: Venue> Exchange<V> {
                     {
                         token_failures.push(failure);
                     }
+                    drop(core);
+                    self.gateway.publish_timers();
                 }
             }
         }
@@ -408,12 +488,12 @@ impl<V: Venue> Exchange<V> {
             on_request,
             dispatcher,
         } = state;
-        self.gateway.poll_events(spare);
-        let recycle = spare
-            .events
-            .iter()
-            .any(|e| matches!(e, GatewayEvent::Recycle { .. }));
-        if recycle {
+        let reconnect = {
+            let mut core = self.gateway.core().lock();
+            core.poll_events(spare);
+            core.poll_reconnect()
+        };
+        if reconnect.is_some() {
             // The drain is over (serverShutdown, or the age limit is near).
             let queued = self
                 .gateway

@@ -318,13 +318,9 @@ impl<V: Venue> InlineExchange<V> {
         response: Option<&[u8]>,
         on_event: &mut impl FnMut(&GatewayEvent, &Outputs),
     ) -> usize {
-        self.engine.hooks_mut().core.poll_events(&mut self.spare);
-        if self
-            .spare
-            .events
-            .iter()
-            .any(|e| matches!(e, GatewayEvent::Recycle { .. }))
-        {
+        let core = &mut self.engine.hooks_mut().core;
+        core.poll_events(&mut self.spare);
+        if core.poll_reconnect().is_some() {
             // The drain is over (serverShutdown, or the age limit is near).
             self.engine.submit(Command::Reconnect { conn: self.conn });
         }

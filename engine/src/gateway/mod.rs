@@ -41,6 +41,19 @@ pub trait Transport: Send + Sync {
     fn buffer(&self) -> Vec<u8>;
     /// Queues a frame of `kind`; the frame comes back if the queue is full.
     fn send(&self, kind: FrameKind, frame: Vec<u8>) -> Result<(), Vec<u8>>;
+    /// The core's next deadline after an input (`None`: nothing is due):
+    /// a transport whose loop runs the core's timers (the threaded
+    /// [`Exchange`]'s reactor) wakes for it.
+    fn timers_changed(&self, next: Option<Instant>) {
+        let _ = next;
+    }
+}
+
+/// After any input: hands the core's frames to the transport and tells it
+/// when the core's timers are next due.
+fn settle<V: Venue>(core: &mut GatewayCore<V>, transport: &impl Transport) {
+    flush(core, transport);
+    transport.timers_changed(core.poll_timeout());
 }
 
 /// Hands every frame the core has written to the transport, in order; one
@@ -114,7 +127,7 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
             return Err(SubmitError::TransportFull);
         }
         let submitted = core.submit_with(now, request, options);
-        flush(&mut core, &self.transport);
+        settle(&mut core, &self.transport);
         submitted
     }
 
@@ -152,7 +165,7 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
     ) {
         let mut core = self.core.lock();
         core.handle_message(now, received_at, kind, message);
-        flush(&mut core, &self.transport);
+        settle(&mut core, &self.transport);
     }
 
     /// Feeds a book snapshot taken on another connection.
@@ -164,14 +177,31 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
     ) {
         let mut core = self.core.lock();
         core.feed_book_snapshot(now, book, levels);
-        flush(&mut core, &self.transport);
+        settle(&mut core, &self.transport);
     }
 
     /// Runs the core's timers (a spurious call is a no-op).
     pub fn handle_timeout(&self, now: Instant) {
         let mut core = self.core.lock();
         core.handle_timeout(now);
-        flush(&mut core, &self.transport);
+        settle(&mut core, &self.transport);
+    }
+
+    /// Runs the core's timers unless another thread holds the core (then
+    /// nothing: the caller tries again); returns the reconnect the core
+    /// wants, if the timers ended a drain. The reactor's timer hook.
+    pub fn try_handle_timeout(&self, now: Instant) -> Option<RecycleCause> {
+        let mut core = self.core.try_lock()?;
+        core.handle_timeout(now);
+        settle(&mut core, &self.transport);
+        core.poll_reconnect()
+    }
+
+    /// Tells the transport when the core's timers are next due, after an
+    /// input made outside these methods (a link event, the open sequence).
+    pub fn publish_timers(&self) {
+        let mut core = self.core.lock();
+        self.transport.timers_changed(core.poll_timeout());
     }
 
     /// Takes the events (swapped with `spare`, whose request texts the core

@@ -343,11 +343,7 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
         }
         self.spare.clear();
         self.core.poll_events(&mut self.spare);
-        let recycle = self
-            .spare
-            .events
-            .iter()
-            .any(|e| matches!(e, GatewayEvent::Recycle { .. }));
+        let recycle = self.core.poll_reconnect().is_some();
         let base = self.levels.len();
         for event in &mut self.spare.events {
             if let GatewayEvent::Market(Event::Book(book)) = event {
