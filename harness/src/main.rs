@@ -43,6 +43,11 @@ struct RunArgs {
     /// Start the mock venues in process and use them (no keys, no network).
     #[arg(long)]
     mock: bool,
+    /// The driver for every exchange, over the config's `[engine] mode`:
+    /// `threaded` (a reactor thread each) or `inline` (this thread drives
+    /// them all).
+    #[arg(long)]
+    mode: Option<orderwire::service::Mode>,
     /// A live summary once a second instead of every event.
     #[arg(long)]
     summary: bool,
@@ -80,6 +85,7 @@ fn run(args: RunArgs) -> Result<(), String> {
     let options = orderwire::run::RunOptions {
         config: args.config,
         mock: args.mock,
+        mode: args.mode,
         summary: args.summary,
         metrics: args.metrics,
         duration: args

@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub config: PathBuf,
     /// Start the mock venues in process.
     pub mock: bool,
+    /// Overrides every exchange's `[engine] mode`.
+    pub mode: Option<service::Mode>,
     /// A live summary (once a second) instead of every event.
     pub summary: bool,
     /// Serve Prometheus metrics here.
@@ -55,6 +57,7 @@ pub fn run(
         &config,
         StartOptions {
             mock: options.mock,
+            mode: options.mode,
             ..StartOptions::default()
         },
     )

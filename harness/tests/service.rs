@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use orderwire::mock::kraken::{MockConfig, MockKraken};
 use orderwire::run::{RunOptions, run};
-use orderwire::service::{ConfigErrorKind, ServiceConfig, StartOptions, start, start_with};
+use orderwire::service::{ConfigErrorKind, Mode, ServiceConfig, StartOptions, start, start_with};
 use orderwire_engine::gateway::{
-    Exchange, GatewayEvent, Registry, RequestCallback, RequestOutcome,
+    Exchange, GatewayEvent, InlineExchange, Registry, RequestCallback, RequestOutcome,
 };
 use orderwire_protocol::model::{Event, NewOrder, OrderKind, Side, TimeInForce, inline};
 use orderwire_protocol::venue::kraken::Kraken;
@@ -275,6 +275,7 @@ fn run_the_example_against_the_mocks_and_scrape_its_metrics() {
         &RunOptions {
             config: example,
             mock: true,
+            mode: None,
             summary: false,
             metrics: Some("127.0.0.1:0".parse().unwrap()),
             duration: Some(Duration::from_secs(2)),
@@ -481,5 +482,86 @@ fn a_bad_urls_error_hides_userinfo_and_query() {
     assert!(
         !shown.contains("hunter2") && !shown.contains("abc123"),
         "{shown}"
+    );
+}
+
+/// `[engine] mode = "inline"` (here the CLI's override): every exchange of
+/// the example runs on the thread that polls the service, registered as
+/// `Mutex<InlineExchange<V>>`; the mocks' books and tickers arrive, an
+/// order is placed and acknowledged, and the shutdown closes cleanly.
+#[test]
+fn the_example_runs_inline_on_the_polling_thread() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/service.toml");
+    let config = ServiceConfig::load(&example).unwrap();
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let mut service = start_with(
+        &config,
+        StartOptions {
+            mock: true,
+            registry: Some(registry),
+            mode: Some(Mode::Inline),
+            ..StartOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(service.exchanges().all(|e| e.mode() == Mode::Inline));
+    assert!(
+        registry
+            .get::<parking_lot::Mutex<InlineExchange<Kraken>>>("kraken")
+            .is_some()
+    );
+    assert!(registry.get::<Exchange<Kraken>>("kraken").is_none());
+    /// (exchange, event as Debug text).
+    type Seen = [(String, String)];
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut poll_until = |service: &orderwire::service::Service, done: &dyn Fn(&Seen) -> bool| {
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while !done(&seen) {
+            for exchange in service.exchanges() {
+                let name = exchange.name().to_owned();
+                exchange.poll(|event, _| seen.push((name.clone(), format!("{event:?}"))));
+            }
+            assert!(std::time::Instant::now() < until, "gave up: {seen:#?}");
+        }
+    };
+    poll_until(&service, &|seen| {
+        let has = |exchange: &str, text: &str| {
+            seen.iter()
+                .any(|(name, event)| name == exchange && event.contains(text))
+        };
+        has(
+            "kraken",
+            "Market(Book(BookEvent { symbol: \"BTC/USD\", snapshot: true",
+        ) && has("binance-streams", "Market(Ticker(")
+            && has("digifinex", "Market(Book(")
+    });
+    let kraken = service
+        .exchanges()
+        .find(|e| e.name() == "kraken")
+        .unwrap()
+        .clone();
+    let order = NewOrder {
+        client_order_id: inline("inline-svc-1").unwrap(),
+        symbol: inline("BTC/USD").unwrap(),
+        side: Side::Buy,
+        kind: OrderKind::Limit,
+        price: Some("20000".parse().unwrap()),
+        qty: "0.01".parse().unwrap(),
+        time_in_force: TimeInForce::GoodTillCanceled,
+        post_only: false,
+    };
+    kraken
+        .submit(orderwire_protocol::model::Request::Place(&order))
+        .unwrap();
+    poll_until(&service, &|seen| {
+        seen.iter().any(|(name, event)| {
+            name == "kraken" && event.contains("inline-svc-1") && event.contains("status: New")
+        })
+    });
+    service.shutdown(Duration::from_secs(1));
+    assert!(
+        registry
+            .get::<parking_lot::Mutex<InlineExchange<Kraken>>>("kraken")
+            .is_none()
     );
 }

@@ -77,7 +77,11 @@ impl VenueKind {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EngineSection {
-    /// Pin the reactor thread to this core.
+    /// `threaded` (default: a reactor thread per exchange, polled from any
+    /// thread) or `inline` (the service's own thread runs the socket, TLS,
+    /// codec, core and handlers; docs/service.md, "Driver").
+    pub mode: Option<Mode>,
+    /// Pin the reactor thread to this core (inline: the service's thread).
     pub core: Option<usize>,
     /// `block` (sleep in epoll after the spin window) or `busy`.
     pub wait: Option<Wait>,
@@ -87,6 +91,31 @@ pub struct EngineSection {
     pub command_queue: Option<usize>,
     /// Events queued from the reactor (bounded).
     pub event_queue: Option<usize>,
+}
+
+/// Which driver runs an exchange's gateway core.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Its own reactor thread; the core's timers run there.
+    #[default]
+    Threaded,
+    /// The thread that polls the service drives it; no reactor thread.
+    Inline,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Mode, String> {
+        match text {
+            "threaded" => Ok(Mode::Threaded),
+            "inline" => Ok(Mode::Inline),
+            other => Err(format!(
+                "unknown engine mode `{other}` (threaded or inline)"
+            )),
+        }
+    }
 }
 
 /// The reactor's wait strategy.
@@ -418,6 +447,7 @@ impl ServiceConfig {
     pub fn engine_section(&self, exchange: &ExchangeSection) -> EngineSection {
         let (own, all) = (&exchange.engine, &self.engine);
         EngineSection {
+            mode: own.mode.or(all.mode),
             core: own.core.or(all.core),
             wait: own.wait.or(all.wait),
             spin_before_block_us: own.spin_before_block_us.or(all.spin_before_block_us),

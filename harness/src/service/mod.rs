@@ -3,10 +3,13 @@
 //! can be checked before connecting (endpoints, credentials, names), then
 //! creates each exchange in `Registry::global()`, where
 //! `Registry::global().get::<Exchange<Kraken>>("kraken")` finds it from
-//! any thread. docs/service.md is the reference.
+//! any thread (`[engine] mode = "inline"`: `get::<Mutex<InlineExchange<
+//! Kraken>>>`, driven by the thread that polls the service).
+//! docs/service.md is the reference.
 
 mod config;
 mod credentials;
+mod driver;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,8 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_engine::gateway::{
-    Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Outputs, RateBudget, Registry,
-    RegistryError, RequestCallback, Submission, SubmitError,
+    ExchangeConfig, GatewayConfig, GatewayEvent, Outputs, RateBudget, Registry, RegistryError,
+    RequestCallback, Submission, SubmitError,
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig, TlsConfig};
 use orderwire_protocol::model::{Request, Subscription, Symbol, inline};
@@ -28,9 +31,10 @@ use orderwire_protocol::venue::upbit::{self, Upbit};
 
 pub use self::config::{
     Channel, ConfigError, ConfigErrorKind, CredentialNames, EngineSection, ExchangeSection,
-    GatewaySection, Limited, ServiceConfig, SubscriptionSection, VenueKind, Wait,
+    GatewaySection, Limited, Mode, ServiceConfig, SubscriptionSection, VenueKind, Wait,
 };
 pub use self::credentials::{CredentialSource, ed25519_key_from_pem};
+pub use self::driver::Driver;
 
 use crate::mock::binance::{MockBinance, MockConfig as BinanceMockConfig};
 use crate::mock::digifinex::{MockConfig as DigiFinexMockConfig, MockDigiFinex};
@@ -47,6 +51,9 @@ pub struct StartOptions {
     pub on_request: Option<RequestCallback>,
     /// The registry to create the exchanges in (default: the global one).
     pub registry: Option<&'static Registry>,
+    /// Runs every exchange on this driver, whatever `[engine] mode` says
+    /// (the CLI's `--mode`).
+    pub mode: Option<Mode>,
 }
 
 /// Why a service did not start.
@@ -69,29 +76,37 @@ pub enum ServiceError {
     Registry(#[from] RegistryError),
 }
 
-/// One started exchange, whatever its venue.
+/// One started exchange, whatever its venue and driver.
 #[derive(Clone)]
-pub enum ServiceExchange {
+pub struct ServiceExchange {
+    name: Arc<str>,
+    mode: Mode,
+    venue: ServiceVenue,
+}
+
+/// The exchange by venue.
+#[derive(Clone)]
+pub enum ServiceVenue {
     /// Kraken.
-    Kraken(Arc<Exchange<Kraken>>),
+    Kraken(Driver<Kraken>),
     /// Binance's WebSocket API.
-    Binance(Arc<Exchange<BinanceApi>>),
+    Binance(Driver<BinanceApi>),
     /// Binance's market streams.
-    BinanceStreams(Arc<Exchange<BinanceStreams>>),
+    BinanceStreams(Driver<BinanceStreams>),
     /// Upbit (public or private endpoint).
-    Upbit(Arc<Exchange<Upbit>>),
+    Upbit(Driver<Upbit>),
     /// DigiFinex.
-    DigiFinex(Arc<Exchange<DigiFinex>>),
+    DigiFinex(Driver<DigiFinex>),
 }
 
 macro_rules! each {
     ($self:expr, $exchange:ident => $body:expr) => {
-        match $self {
-            ServiceExchange::Kraken($exchange) => $body,
-            ServiceExchange::Binance($exchange) => $body,
-            ServiceExchange::BinanceStreams($exchange) => $body,
-            ServiceExchange::Upbit($exchange) => $body,
-            ServiceExchange::DigiFinex($exchange) => $body,
+        match &$self.venue {
+            ServiceVenue::Kraken($exchange) => $body,
+            ServiceVenue::Binance($exchange) => $body,
+            ServiceVenue::BinanceStreams($exchange) => $body,
+            ServiceVenue::Upbit($exchange) => $body,
+            ServiceVenue::DigiFinex($exchange) => $body,
         }
     };
 }
@@ -99,40 +114,50 @@ macro_rules! each {
 impl ServiceExchange {
     /// Its name.
     pub fn name(&self) -> &str {
-        each!(self, e => e.name())
+        &self.name
+    }
+
+    /// The driver it runs on.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The exchange by venue, for what the venue alone offers.
+    pub fn by_venue(&self) -> &ServiceVenue {
+        &self.venue
     }
 
     /// The venue's name in events.
     pub fn venue(&self) -> &'static str {
-        each!(self, e => e.gateway().core().lock().venue().name())
+        each!(self, e => e.venue())
     }
 
-    /// See [`Exchange::poll`].
+    /// See [`Driver::poll`].
     pub fn poll(&self, on_event: impl FnMut(&GatewayEvent, &Outputs)) -> usize {
         each!(self, e => e.poll(on_event))
     }
 
-    /// See [`Exchange::submit`].
+    /// See [`Driver::submit`].
     pub fn submit(&self, request: Request<'_>) -> Result<Submission, SubmitError> {
         each!(self, e => e.submit(request))
     }
 
     /// Whether it takes orders.
     pub fn takes_orders(&self) -> bool {
-        each!(self, e => e.gateway().core().lock().capabilities().order_entry)
+        each!(self, e => e.takes_orders())
     }
 
     /// Its request latencies so far (a copy).
     pub fn latency(&self) -> orderwire_engine::gateway::LatencyBook {
-        each!(self, e => e.gateway().core().lock().latency().clone())
+        each!(self, e => e.latency())
     }
 
     /// Its orders in `status`.
     pub fn count_orders(&self, status: orderwire_protocol::model::OrderStatus) -> usize {
-        each!(self, e => e.gateway().core().lock().count_orders(status))
+        each!(self, e => e.count_orders(status))
     }
 
-    /// See [`Exchange::shutdown`].
+    /// Closes the connection with a close handshake.
     pub fn shutdown(&self, grace: Duration) {
         each!(self, e => e.shutdown(grace))
     }
@@ -197,29 +222,13 @@ impl Drop for Service {
 }
 
 fn remove(registry: &Registry, exchange: &ServiceExchange) {
-    match exchange {
-        ServiceExchange::Kraken(e) => {
-            registry.remove::<Exchange<Kraken>>(e.name());
-        }
-        ServiceExchange::Binance(e) => {
-            registry.remove::<Exchange<BinanceApi>>(e.name());
-        }
-        ServiceExchange::BinanceStreams(e) => {
-            registry.remove::<Exchange<BinanceStreams>>(e.name());
-        }
-        ServiceExchange::Upbit(e) => {
-            registry.remove::<Exchange<Upbit>>(e.name());
-        }
-        ServiceExchange::DigiFinex(e) => {
-            registry.remove::<Exchange<DigiFinex>>(e.name());
-        }
-    }
+    each!(exchange, e => e.remove_from(registry, exchange.name()));
 }
 
 fn cancel_everything(exchange: &ServiceExchange, symbols: &[Symbol]) {
-    let result = match exchange {
+    let result = match exchange.by_venue() {
         // Kraken cancels every pair at once.
-        ServiceExchange::Kraken(_) => exchange.submit(Request::CancelAll { symbol: None }),
+        ServiceVenue::Kraken(_) => exchange.submit(Request::CancelAll { symbol: None }),
         // Binance cancels per pair: the pairs the config names.
         _ if symbols.is_empty() => {
             tracing::warn!(
@@ -251,6 +260,8 @@ struct Resolved {
     url: String,
     tls: Option<TlsConfig>,
     engine: EngineConfig,
+    /// The driver (`[engine] mode`, or the CLI's `--mode`).
+    mode: Mode,
     gateway: GatewayConfig,
     credentials: ResolvedCredentials,
     budget: Option<String>,
@@ -344,10 +355,14 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
             });
             plan.gateway.rate_budget = Some(budget.shared());
         }
+        if let Some(mode) = options.mode {
+            plan.mode = mode;
+        }
         let exchange = create(registry, plan, options.on_request.clone())?;
         tracing::info!(
             exchange = exchange.0.name(),
             venue = exchange.0.venue(),
+            mode = ?exchange.0.mode(),
             "exchange created"
         );
         service.exchanges.push(exchange);
@@ -644,6 +659,7 @@ fn resolve(
         kind,
         url,
         tls,
+        mode: config.engine_section(exchange).mode.unwrap_or_default(),
         engine: config.engine_section(exchange).apply(EngineConfig {
             thread_name: format!("orderwire-{}", exchange.name.get_ref()),
             ..EngineConfig::default()
@@ -721,12 +737,11 @@ fn create(
         token_fetch: None,
     };
     let name = plan.name.as_str();
-    let exchange = match (plan.kind, plan.credentials) {
-        (VenueKind::Kraken, ResolvedCredentials::Kraken { token, tier }) => {
-            ServiceExchange::Kraken(registry.create(name, || {
-                Exchange::start(name, Kraken::new(Some(token), tier), config).map_err(text)
-            })?)
-        }
+    let mode = plan.mode;
+    let venue = match (plan.kind, plan.credentials) {
+        (VenueKind::Kraken, ResolvedCredentials::Kraken { token, tier }) => ServiceVenue::Kraken(
+            Driver::create(registry, mode, name, Kraken::new(Some(token), tier), config)?,
+        ),
         (
             VenueKind::Binance,
             ResolvedCredentials::Binance {
@@ -737,29 +752,25 @@ fn create(
         ) => {
             let mut codec = BinanceApi::new(Some(Credentials { api_key, signer }));
             codec.set_session_logon(logon);
-            ServiceExchange::Binance(
-                registry.create(name, || Exchange::start(name, codec, config).map_err(text))?,
-            )
+            ServiceVenue::Binance(Driver::create(registry, mode, name, codec, config)?)
         }
-        (VenueKind::BinanceStreams, _) => {
-            ServiceExchange::BinanceStreams(registry.create(name, || {
-                Exchange::start(name, BinanceStreams::new(), config).map_err(text)
-            })?)
-        }
+        (VenueKind::BinanceStreams, _) => ServiceVenue::BinanceStreams(Driver::create(
+            registry,
+            mode,
+            name,
+            BinanceStreams::new(),
+            config,
+        )?),
         (VenueKind::Upbit, ResolvedCredentials::Upbit(keys)) => {
             let mut config = config;
             // Upbit supports permessage-deflate: offer it.
             config.connection.ws.deflate = Some(orderwire_protocol::ws::DeflateConfig::default());
             let codec = keys.map_or_else(Upbit::public, Upbit::private);
-            ServiceExchange::Upbit(
-                registry.create(name, || Exchange::start(name, codec, config).map_err(text))?,
-            )
+            ServiceVenue::Upbit(Driver::create(registry, mode, name, codec, config)?)
         }
         (VenueKind::Digifinex, ResolvedCredentials::DigiFinex(keys)) => {
             let codec = keys.map_or_else(DigiFinex::public, DigiFinex::private);
-            ServiceExchange::DigiFinex(
-                registry.create(name, || Exchange::start(name, codec, config).map_err(text))?,
-            )
+            ServiceVenue::DigiFinex(Driver::create(registry, mode, name, codec, config)?)
         }
         // `resolve` pairs every venue with its credentials.
         (_, _) => {
@@ -770,6 +781,11 @@ fn create(
                 )),
             });
         }
+    };
+    let exchange = ServiceExchange {
+        name: Arc::from(name),
+        mode,
+        venue,
     };
     Ok((exchange, plan.plan))
 }
