@@ -19,8 +19,33 @@
 //! the path in two: the gateway's work until the hand-over, and the
 //! reactor's pickup and write (the same part as the bare path's).
 //!
+//! Inline rows: the same bare send and `place_order` on the
+//! `InlineEngine` / `InlineExchange` on the submitting thread, where the
+//! socket write happens before the call returns.
+//!
+//! Spaced rows (`@100us`): Kraken on both drivers with orders 100 us apart
+//! (plus the same jitter), as a strategy sends them, the threaded reactor
+//! busy-polling.
+//!
+//! Contention rows: the threaded Kraken gateway while a second thread polls
+//! it and decodes a 30-level book stream (15 levels a side re-stated, depth
+//! 25, checksum verified) at 10,000 messages a second on the same
+//! connection, beside the same run with no stream; `p99_ratio` is the
+//! first's p99 over the second's.
+//!
+//! Every part runs twice, alternating, and a closing table prints each
+//! row's median and spread (max - min) over the runs. Each JSON row names
+//! its `mode` (`threaded` or `inline`) and `spacing_us`.
+//!
+//! The sink is `Script::Drain`: it reads on a 1 ms timer and never blocks in
+//! `recv`, because a loopback receiver asleep in `recv` makes the writer's
+//! `send` wake it across cores (10-20 us on this VM), which a NIC does not.
+//!
 //! `ORDERWIRE_ORDERS` sets the measured orders (default 100,000, after
-//! 5,000 warm-up ones); `ORDERWIRE_PATHS=kraken,...` runs only those venues;
+//! 5,000 warm-up ones; the spaced part takes at most 20,000, contention
+//! 50,000); `ORDERWIRE_PATHS=kraken,...` runs only those venues;
+//! `ORDERWIRE_MODE=threaded|inline` one driver;
+//! `ORDERWIRE_PARTS=tight,spaced,contention` those parts;
 //! `ORDERWIRE_WAIT=busy` runs the reactors in BusyPoll.
 #![forbid(unsafe_code)]
 
@@ -29,20 +54,23 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use orderwire_engine::gateway::InlineExchange;
 use orderwire_engine::gateway::{
     Exchange, ExchangeConfig, GatewayConfig, RequestCallback, RequestOutcome, SubmitOptions,
     WhenLimited,
 };
 use orderwire_engine::{
-    Clock, ConnectionConfig, Engine, EngineConfig, EngineEvent, ReconnectPolicy,
+    Clock, ConnectionConfig, Engine, EngineConfig, EngineEvent, InlineEngine, ReconnectPolicy,
 };
-use orderwire_protocol::model::{NewOrder, OrderKind, Request, Side, TimeInForce, inline};
+use orderwire_protocol::model::{
+    NewOrder, OrderKind, Request, Side, Subscription, TimeInForce, inline,
+};
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
 use orderwire_protocol::venue::{Offline, Venue, string_field};
 use orderwire_protocol::ws::MessageKind;
-use orderwire_testkit::server::{Script, TestServer};
+use orderwire_testkit::server::{Script, StreamScript, TestServer};
 use serde_json::json;
 
 const WARM_UP: usize = 5_000;
@@ -78,6 +106,11 @@ fn kraken_ack(text: &str) -> Option<String> {
 /// When the last frame was handed to the engine's command queue.
 static HANDED_OVER_NS: AtomicU64 = AtomicU64::new(0);
 static BEFORE_SEND_NS: AtomicU64 = AtomicU64::new(0);
+/// The gap between orders beyond the 0-4 us jitter: 0 in the tight runs,
+/// 100 us in the runs spaced as a strategy sends orders.
+static SPACING_NS: AtomicU64 = AtomicU64::new(0);
+/// Overrides `ORDERWIRE_WAIT` for the spaced runs (BusyPoll there).
+static FORCE_BUSY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Both ends stamp with this one clock (two `Clock`s have different origins).
 fn stamp() -> u64 {
@@ -131,6 +164,9 @@ fn wait_for_write(count: u64) -> u64 {
 /// `ORDERWIRE_WAIT=busy` runs both paths' reactors in BusyPoll (default:
 /// Block with the spin window, as a service would run).
 fn wait_strategy() -> orderwire_engine::WaitStrategy {
+    if FORCE_BUSY.load(Ordering::Relaxed) {
+        return orderwire_engine::WaitStrategy::BusyPoll;
+    }
     match std::env::var("ORDERWIRE_WAIT").as_deref() {
         Ok("busy") => orderwire_engine::WaitStrategy::BusyPoll,
         _ => orderwire_engine::WaitStrategy::Block,
@@ -145,7 +181,7 @@ fn wait_strategy() -> orderwire_engine::WaitStrategy {
 fn space_out(n: usize) {
     let mut x = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^= x >> 29;
-    let until = stamp() + x % 4_000;
+    let until = stamp() + SPACING_NS.load(Ordering::Relaxed) + x % 4_000;
     while stamp() < until {
         std::hint::spin_loop();
     }
@@ -371,6 +407,252 @@ fn bare_path(server: &TestServer, frames: &[Vec<u8>], answered: bool) -> Histogr
     hist
 }
 
+/// The inline engine on this thread, connected to `server` and settled.
+fn connected_inline_engine(server: &TestServer) -> (InlineEngine, orderwire_engine::ConnId) {
+    let mut engine = InlineEngine::new(EngineConfig::default()).expect("inline engine");
+    let conn = engine.connect(connection(server)).expect("connect");
+    let mut connected = false;
+    while !connected {
+        engine.poll_once(Some(Duration::from_millis(1)));
+        while let Some(event) = engine.next_event() {
+            connected |= matches!(event, EngineEvent::Connected { .. });
+        }
+    }
+    (engine, conn)
+}
+
+/// The bare send on the inline engine: this thread copies the frame into
+/// a pooled buffer and `send` writes it to the socket before it returns
+/// (the probe stamps the write). A zero-wait turn between orders, outside
+/// the measured part, as a strategy's loop would turn.
+fn inline_bare_path(server: &TestServer, frames: &[Vec<u8>]) -> Histogram<u64> {
+    let (mut engine, conn) = connected_inline_engine(server);
+    let mut hist = histogram();
+    for (n, frame) in frames.iter().enumerate() {
+        engine.poll_once(Some(Duration::ZERO));
+        while let Some(event) = engine.next_event() {
+            if let EngineEvent::Message { data, .. } = event {
+                engine.recycle(data);
+            }
+        }
+        let expected = WRITES.load(Ordering::Acquire) + 1;
+        space_out(n);
+        let start = stamp();
+        let mut buffer = engine.buffer();
+        buffer.extend_from_slice(frame);
+        engine.send(conn, MessageKind::Text, buffer);
+        let written = wait_for_write(expected);
+        if n >= WARM_UP {
+            hist.saturating_record(written.saturating_sub(start).max(1));
+        }
+    }
+    engine.shutdown(Duration::from_secs(1));
+    hist
+}
+
+/// `InlineExchange::place_order` on this thread: encode, record, write to
+/// the socket, all before it returns.
+fn inline_gateway_path<V: Venue>(
+    server: &TestServer,
+    venue: V,
+    orders: &[NewOrder],
+) -> Histogram<u64> {
+    let mut exchange = InlineExchange::start(
+        "bench-inline",
+        venue,
+        ExchangeConfig {
+            engine: EngineConfig::default(),
+            connection: connection(server),
+            gateway: bench_gateway_config(orders.len()),
+            on_request: None,
+            token_fetch: None,
+        },
+    )
+    .expect("inline exchange starts");
+    while !exchange.core().is_connected() {
+        exchange.poll_once(Some(Duration::from_millis(1)), |_, _| {});
+    }
+    // The open sequence's frames are written; let them settle.
+    for _ in 0..100 {
+        exchange.poll_once(Some(Duration::from_micros(100)), |_, _| {});
+    }
+    let mut hist = histogram();
+    for (n, order) in orders.iter().enumerate() {
+        exchange.poll_once(Some(Duration::ZERO), |_, _| {});
+        let expected = WRITES.load(Ordering::Acquire) + 1;
+        space_out(n);
+        let start = stamp();
+        exchange.place_order(order).expect("sent");
+        let written = wait_for_write(expected);
+        if n >= WARM_UP {
+            hist.saturating_record(written.saturating_sub(start).max(1));
+        }
+    }
+    exchange.shutdown(Duration::from_secs(1));
+    hist
+}
+
+/// The gateway settings every path runs with: no rate limits, room for
+/// every order, no timeouts during the run.
+fn bench_gateway_config(orders: usize) -> GatewayConfig {
+    GatewayConfig {
+        when_limited: WhenLimited::Off,
+        order_capacity: orders + 16,
+        request_timeout: Duration::from_secs(3600),
+        ..GatewayConfig::default()
+    }
+}
+
+/// A Kraken book of `depth` levels a side around 45,284, as a snapshot
+/// message, and an update that re-states `levels` a side of it with the
+/// same quantities (so the book and its checksum stay valid however often
+/// it comes), both with the checksum the codec verifies.
+fn kraken_book_stream(depth: usize, levels: usize) -> (String, String) {
+    let side = |n: usize, bid: bool| -> Vec<(String, String)> {
+        (0..n)
+            .map(|i| {
+                let tenths = if bid {
+                    452_835 - i as u64
+                } else {
+                    452_840 + i as u64
+                };
+                (
+                    format!("{}.{}", tenths / 10, tenths % 10),
+                    format!("{}.{:08}", 1 + i % 3, 12_345_678 + i * 1_111),
+                )
+            })
+            .collect()
+    };
+    let json = |levels: &[(String, String)]| {
+        let items: Vec<String> = levels
+            .iter()
+            .map(|(p, q)| format!(r#"{{"price":{p},"qty":{q}}}"#))
+            .collect();
+        format!("[{}]", items.join(","))
+    };
+    let message = |kind: &str, n: usize, checksum: u32| {
+        format!(
+            r#"{{"channel":"book","type":"{kind}","data":[{{"symbol":"BTC/USD","bids":{},"asks":{},"checksum":{checksum},"timestamp":"2023-10-06T17:35:55.440295Z"}}]}}"#,
+            json(&side(n, true)),
+            json(&side(n, false))
+        )
+    };
+    // The checksum is the codec's own: decode once with any checksum, then
+    // read the book the codec built.
+    let mut kraken = Kraken::new(None, Tier::Pro);
+    kraken.set_default_depth(depth);
+    let mut offline = Offline::new(0);
+    let mut first = message("snapshot", depth, 0).into_bytes();
+    let mut events = orderwire_protocol::model::Events::default();
+    let _ = offline.decode(
+        &mut kraken,
+        orderwire_protocol::venue::FrameKind::Text,
+        &mut first,
+        &mut events,
+    );
+    let checksum = kraken
+        .book("BTC/USD")
+        .map(orderwire_protocol::venue::kraken::book_checksum)
+        .expect("the snapshot built a book");
+    (
+        message("snapshot", depth, checksum),
+        message("update", levels, checksum),
+    )
+}
+
+/// Order-to-wire on the threaded gateway while another thread polls it
+/// and decodes a 30-level Kraken book stream at 10,000 messages a second
+/// on the same connection (the issue's contention case), against the
+/// same run with no stream. Returns (quiet, under the stream, messages
+/// the poller handled).
+fn contention_path(orders: &[NewOrder]) -> (Histogram<u64>, Histogram<u64>, u64) {
+    let (snapshot, update) = kraken_book_stream(25, 15);
+    let quiet_server = TestServer::start(None, vec![Script::Drain]);
+    let stream_server = TestServer::start(
+        None,
+        vec![Script::Stream(Arc::new(StreamScript {
+            first: vec![snapshot],
+            each: update,
+            per_second: 10_000,
+        }))],
+    );
+    let mut results = Vec::new();
+    let mut decoded = 0;
+    for server in [&quiet_server, &stream_server] {
+        let mut gateway = bench_gateway_config(orders.len());
+        gateway.subscriptions = vec![Subscription::Book {
+            symbols: vec![inline("BTC/USD").expect("short symbol")],
+            depth: 25,
+        }];
+        gateway.subscription_silence = None;
+        let exchange = Arc::new(
+            Exchange::start(
+                "bench-contention",
+                Kraken::new(Some(Secret::new("bench-token")), Tier::Pro),
+                ExchangeConfig {
+                    engine: EngineConfig {
+                        core: Some(1),
+                        wait: wait_strategy(),
+                        ..EngineConfig::default()
+                    },
+                    connection: connection(server),
+                    gateway,
+                    on_request: None,
+                    token_fetch: None,
+                },
+            )
+            .expect("exchange starts"),
+        );
+        while !exchange.gateway().core().lock().is_connected() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        // The polling thread, as a service runs one: it decodes every
+        // message under the gateway's lock.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let poller = {
+            let (exchange, stop) = (exchange.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut books = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let handled = exchange.poll(|event, _| {
+                        if matches!(
+                            event,
+                            orderwire_engine::gateway::GatewayEvent::Market(
+                                orderwire_protocol::model::Event::Book(_)
+                            )
+                        ) {
+                            books += 1;
+                        }
+                    });
+                    if handled == 0 {
+                        std::thread::sleep(Duration::from_micros(20));
+                    }
+                }
+                books
+            })
+        };
+        let mut hist = histogram();
+        for (n, order) in orders.iter().enumerate() {
+            let expected = WRITES.load(Ordering::Acquire) + 1;
+            space_out(n);
+            let start = stamp();
+            exchange.place_order(order).expect("queued");
+            let written = wait_for_write(expected);
+            if n >= WARM_UP {
+                hist.saturating_record(written.saturating_sub(start).max(1));
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        decoded = poller.join().unwrap_or(0);
+        exchange.shutdown(Duration::from_secs(1));
+        results.push(hist);
+    }
+    let stream = results.pop().unwrap_or_else(histogram);
+    let quiet = results.pop().unwrap_or_else(histogram);
+    (quiet, stream, decoded)
+}
+
 fn us(hist: &Histogram<u64>, q: f64) -> f64 {
     hist.value_at_quantile(q) as f64 / 1_000.0
 }
@@ -461,6 +743,73 @@ impl Path {
     }
 }
 
+/// One printed and recorded row.
+struct Row<'a> {
+    venue: &'static str,
+    round: usize,
+    mode: &'static str,
+    spacing_us: u64,
+    name: &'a str,
+}
+
+/// Prints one row and returns it as JSON; keeps it for the spread table.
+fn report(
+    row: &Row<'_>,
+    hist: &Histogram<u64>,
+    spreads: &mut Vec<(String, Vec<(f64, f64)>)>,
+) -> serde_json::Value {
+    let label = format!(
+        "{} {} {}{}",
+        row.venue,
+        row.mode,
+        row.name,
+        if row.spacing_us > 0 {
+            format!(" @{}us", row.spacing_us)
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "{:<62} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+        format!("{label} (run {})", row.round + 1),
+        us(hist, 0.5),
+        us(hist, 0.99),
+        us(hist, 0.999),
+        hist.max() as f64 / 1_000.0
+    );
+    match spreads.iter_mut().find(|(l, _)| *l == label) {
+        Some((_, runs)) => runs.push((us(hist, 0.5), us(hist, 0.99))),
+        None => spreads.push((label, vec![(us(hist, 0.5), us(hist, 0.99))])),
+    }
+    json!({
+        "venue": row.venue,
+        "run": row.round + 1,
+        "mode": row.mode,
+        "spacing_us": row.spacing_us,
+        "row": row.name,
+        "p50_us": us(hist, 0.5),
+        "p99_us": us(hist, 0.99),
+        "p999_us": us(hist, 0.999),
+        "max_us": hist.max() as f64 / 1_000.0,
+        "count": hist.len(),
+    })
+}
+
+/// The median of the runs' figures and their spread (max - min).
+fn median_and_spread(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    };
+    (median, values[n - 1] - values[0])
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -479,25 +828,37 @@ fn main() {
     );
     let measured = orders_to_measure();
     let total = WARM_UP + measured;
-    let server = TestServer::start(None, vec![Script::Deaf]);
+    // A sink that drains on a timer: a loopback reader blocked in recv
+    // would charge every write a cross-core wake-up (`Script::Drain`).
+    let server = TestServer::start(None, vec![Script::Drain]);
+    // `ORDERWIRE_MODE=threaded|inline` runs one driver (default both);
+    // `ORDERWIRE_PARTS=tight,spaced,contention` picks the parts.
+    let mode = std::env::var("ORDERWIRE_MODE").unwrap_or_else(|_| "both".into());
+    let (threaded, inline_mode) = (mode != "inline", mode != "threaded");
+    let parts =
+        std::env::var("ORDERWIRE_PARTS").unwrap_or_else(|_| "tight,spaced,contention".into());
+    let part = |name: &str| parts.split(',').any(|p| p == name);
     println!(
-        "order_to_wire: {measured} orders (after {WARM_UP} warm-up), ws:// loopback, reactor pinned to core 1, submitter to core 0"
+        "order_to_wire: {measured} orders (after {WARM_UP} warm-up), ws:// loopback, reactor pinned to core 1, submitter (and the inline engine) on core 0"
     );
     println!(
-        "{:<44} {:>9} {:>9} {:>9} {:>9}",
+        "{:<62} {:>9} {:>9} {:>9} {:>9}",
         "path (us)", "p50", "p99", "p99.9", "max"
     );
     let mut results = Vec::new();
+    let mut spreads = Vec::new();
+    let mut added = Vec::new();
     // `ORDERWIRE_PATHS=kraken,binance_hmac_sha256` runs only those.
     let only = std::env::var("ORDERWIRE_PATHS").ok();
     let answering = TestServer::start(None, vec![Script::Answer(kraken_ack)]);
-    for path in [
+    let paths = [
         Path::Kraken,
         Path::KrakenCallback,
         Path::BinanceHmac,
         Path::BinanceEd25519,
         Path::BinanceEd25519Logon,
-    ] {
+    ];
+    for path in paths.into_iter().filter(|_| part("tight")) {
         if only
             .as_deref()
             .is_some_and(|list| !list.split(',').any(|p| p == path.name()))
@@ -507,81 +868,183 @@ fn main() {
         let orders: Vec<NewOrder> = (0..total).map(|n| order(n, path.symbol())).collect();
         // The bare path sends the very bytes the gateway would.
         let frames = path.frames(&orders);
-        // Alternate the two paths twice, so that drift in the machine shows.
+        // Alternate the paths twice, so that drift in the machine shows.
         for round in 0..2 {
-            // `ORDERWIRE_SIDE=bare` or `gateway` runs one side only (for a
-            // profiler); the other side's figures are then empty.
-            let side = std::env::var("ORDERWIRE_SIDE").ok();
             let answered = path == Path::KrakenCallback;
             let peer = if answered { &answering } else { &server };
-            let bare = if side.as_deref() == Some("gateway") {
-                histogram()
-            } else {
-                bare_path(peer, &frames, answered)
+            let row = |mode, name| Row {
+                venue: path.name(),
+                round,
+                mode,
+                spacing_us: 0,
+                name,
             };
-            let (gateway, call) = if side.as_deref() == Some("bare") {
-                (histogram(), histogram())
-            } else {
-                path.gateway(peer, &orders)
-            };
-            let (split, split_handover) = match path {
-                Path::Kraken => split_path(
-                    &server,
-                    Kraken::new(Some(Secret::new("bench-token")), Tier::Pro),
-                    &orders,
-                ),
-                // The callback path's own rows are enough.
-                Path::KrakenCallback => (histogram(), histogram()),
-                _ => split_path(&server, path.binance(), &orders),
-            };
-            let bare_handover =
-                HANDOVER.with(|h| std::mem::replace(&mut *h.borrow_mut(), histogram()));
-            for (name, hist) in [
-                ("bare send", &bare),
-                ("  of which hand-over to write", &bare_handover),
-                ("gateway place_order", &gateway),
-                ("  of which the call", &call),
-                ("  gateway until the hand-over (split run)", &split),
-                ("  its hand-over to write (split run)", &split_handover),
-            ] {
-                if hist.is_empty() {
-                    continue;
+            if threaded {
+                let bare = bare_path(peer, &frames, answered);
+                let bare_handover =
+                    HANDOVER.with(|h| std::mem::replace(&mut *h.borrow_mut(), histogram()));
+                let (gateway, call) = path.gateway(peer, &orders);
+                let (split, split_handover) = match path {
+                    Path::Kraken => split_path(
+                        &server,
+                        Kraken::new(Some(Secret::new("bench-token")), Tier::Pro),
+                        &orders,
+                    ),
+                    // The callback path's own rows are enough.
+                    Path::KrakenCallback => (histogram(), histogram()),
+                    _ => split_path(&server, path.binance(), &orders),
+                };
+                for (name, hist) in [
+                    ("bare send", &bare),
+                    ("  of which hand-over to write", &bare_handover),
+                    ("gateway place_order", &gateway),
+                    ("  of which the call", &call),
+                    ("  gateway until the hand-over (split run)", &split),
+                    ("  its hand-over to write (split run)", &split_handover),
+                ] {
+                    if !hist.is_empty() {
+                        results.push(report(&row("threaded", name), hist, &mut spreads));
+                    }
                 }
+                let added_p50 = us(&gateway, 0.5) - us(&bare, 0.5);
                 println!(
-                    "{:<44} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-                    format!("{} {name} (run {})", path.name(), round + 1),
-                    us(hist, 0.5),
-                    us(hist, 0.99),
-                    us(hist, 0.999),
-                    hist.max() as f64 / 1_000.0
+                    "  threaded gateway adds: p50 {added_p50:+.2} us, p99 {:+.2} us",
+                    us(&gateway, 0.99) - us(&bare, 0.99)
                 );
+                added.push(json!({"venue": path.name(), "run": round + 1, "mode": "threaded", "spacing_us": 0, "gateway_added_p50_us": added_p50}));
             }
-            let added_p50 = us(&gateway, 0.5) - us(&bare, 0.5);
-            let added_p99 = us(&gateway, 0.99) - us(&bare, 0.99);
-            println!(
-                "  gateway adds: p50 {added_p50:+.2} us, p99 {added_p99:+.2} us; ratio p50 {:.2}x",
-                us(&gateway, 0.5) / us(&bare, 0.5)
-            );
-            let row = |hist: &Histogram<u64>| json!({"p50_us": us(hist, 0.5), "p99_us": us(hist, 0.99), "p999_us": us(hist, 0.999), "max_us": hist.max() as f64 / 1_000.0, "count": hist.len()});
-            results.push(json!({
-                "venue": path.name(),
+            if inline_mode && !answered {
+                let bare = inline_bare_path(&server, &frames);
+                let gateway = match path {
+                    Path::Kraken => inline_gateway_path(
+                        &server,
+                        Kraken::new(Some(Secret::new("bench-token")), Tier::Pro),
+                        &orders,
+                    ),
+                    _ => inline_gateway_path(&server, path.binance(), &orders),
+                };
+                results.push(report(&row("inline", "bare send"), &bare, &mut spreads));
+                results.push(report(
+                    &row("inline", "gateway place_order"),
+                    &gateway,
+                    &mut spreads,
+                ));
+                let added_p50 = us(&gateway, 0.5) - us(&bare, 0.5);
+                println!(
+                    "  inline gateway adds: p50 {added_p50:+.2} us, p99 {:+.2} us",
+                    us(&gateway, 0.99) - us(&bare, 0.99)
+                );
+                added.push(json!({"venue": path.name(), "run": round + 1, "mode": "inline", "spacing_us": 0, "gateway_added_p50_us": added_p50}));
+            }
+        }
+    }
+    // Orders 100 us apart, as a strategy sends them: Kraken, both drivers,
+    // the threaded reactor busy-polling (the figure the issue names).
+    if part("spaced") {
+        let spaced = WARM_UP + measured.min(20_000);
+        let orders: Vec<NewOrder> = (0..spaced).map(|n| order(n, "BTC/USD")).collect();
+        let frames = Path::Kraken.frames(&orders);
+        let kraken = || Kraken::new(Some(Secret::new("bench-token")), Tier::Pro);
+        SPACING_NS.store(100_000, Ordering::Relaxed);
+        FORCE_BUSY.store(true, Ordering::Relaxed);
+        for round in 0..2 {
+            let row = |mode, name| Row {
+                venue: "kraken",
+                round,
+                mode,
+                spacing_us: 100,
+                name,
+            };
+            if threaded {
+                let bare = bare_path(&server, &frames, false);
+                let bare_handover =
+                    HANDOVER.with(|h| std::mem::replace(&mut *h.borrow_mut(), histogram()));
+                let (gateway, _) = gateway_path(&server, kraken(), &orders, None);
+                let (split, split_handover) = split_path(&server, kraken(), &orders);
+                for (name, hist) in [
+                    ("bare send (busy-poll)", &bare),
+                    ("  of which hand-over to write", &bare_handover),
+                    ("gateway place_order (busy-poll)", &gateway),
+                    ("  gateway until the hand-over (split run)", &split),
+                    ("  its hand-over to write (split run)", &split_handover),
+                ] {
+                    results.push(report(&row("threaded", name), hist, &mut spreads));
+                }
+            }
+            if inline_mode {
+                let bare = inline_bare_path(&server, &frames);
+                let gateway = inline_gateway_path(&server, kraken(), &orders);
+                results.push(report(&row("inline", "bare send"), &bare, &mut spreads));
+                results.push(report(
+                    &row("inline", "gateway place_order"),
+                    &gateway,
+                    &mut spreads,
+                ));
+                let added_p50 = us(&gateway, 0.5) - us(&bare, 0.5);
+                println!("  inline gateway adds (100 us apart): p50 {added_p50:+.2} us");
+                added.push(json!({"venue": "kraken", "run": round + 1, "mode": "inline", "spacing_us": 100, "gateway_added_p50_us": added_p50}));
+            }
+        }
+        SPACING_NS.store(0, Ordering::Relaxed);
+        FORCE_BUSY.store(false, Ordering::Relaxed);
+    }
+    // The threaded gateway while another thread decodes a 30-level book
+    // stream at 10,000 messages/s on the same connection.
+    let mut contention = Vec::new();
+    if part("contention") && threaded {
+        let orders: Vec<NewOrder> = (0..WARM_UP + measured.min(50_000))
+            .map(|n| order(n, "BTC/USD"))
+            .collect();
+        for round in 0..2 {
+            let (quiet, stream, books) = contention_path(&orders);
+            let row = |name| Row {
+                venue: "kraken",
+                round,
+                mode: "threaded",
+                spacing_us: 0,
+                name,
+            };
+            results.push(report(&row("contention: quiet"), &quiet, &mut spreads));
+            results.push(report(
+                &row("contention: 30-level book stream 10k msg/s"),
+                &stream,
+                &mut spreads,
+            ));
+            let ratio = us(&stream, 0.99) / us(&quiet, 0.99);
+            println!("  contention p99_ratio {ratio:.2} ({books} books decoded by the poller)");
+            contention.push(json!({
+                "name": "contention",
                 "run": round + 1,
-                "bare_send": row(&bare),
-                "gateway_place_order": row(&gateway),
-                "place_order_call": row(&call),
-                "bare_handover_to_write": row(&bare_handover),
-                "split_until_handover": row(&split),
-                "split_handover_to_write": row(&split_handover),
-                "gateway_added_p50_us": added_p50,
-                "gateway_added_p99_us": added_p99,
+                "mode": "threaded",
+                "quiet_p99_us": us(&quiet, 0.99),
+                "stream_p99_us": us(&stream, 0.99),
+                "p99_ratio": ratio,
+                "books_decoded": books,
             }));
         }
+    }
+    println!();
+    println!(
+        "{:<62} {:>9} {:>9} {:>9} {:>9}",
+        "median of runs (us)", "p50", "spread", "p99", "spread"
+    );
+    let mut medians = Vec::new();
+    for (label, runs) in &spreads {
+        let (p50, p50_spread) =
+            median_and_spread(&mut runs.iter().map(|r| r.0).collect::<Vec<_>>());
+        let (p99, p99_spread) =
+            median_and_spread(&mut runs.iter().map(|r| r.1).collect::<Vec<_>>());
+        println!("{label:<62} {p50:>9.2} {p50_spread:>9.2} {p99:>9.2} {p99_spread:>9.2}");
+        medians.push(json!({"row": label, "runs": runs.len(), "p50_us": p50, "p50_spread_us": p50_spread, "p99_us": p99, "p99_spread_us": p99_spread}));
     }
     let report = json!({
         "command": "cargo bench -p orderwire-benches --bench order_to_wire",
         "orders": measured,
         "warm_up": WARM_UP,
         "runs": results,
+        "gateway_added": added,
+        "contention": contention,
+        "medians": medians,
     });
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-results");
     std::fs::create_dir_all(&dir).expect("results directory");

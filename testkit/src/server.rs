@@ -26,10 +26,33 @@ pub enum Script {
     /// Complete the handshake, then read and ignore every byte: no pong, no
     /// answer to a close.
     Deaf,
+    /// As `Deaf`, but the reader never blocks in `recv`: it drains the
+    /// socket without waiting, then sleeps a millisecond on a timer. A
+    /// loopback receiver blocked in `recv` makes every write that reaches
+    /// it wake it, a cross-core wake-up the writer pays inside its `send`
+    /// (10-20 us on a VM) that no NIC charges; benchmarks that stamp the
+    /// write use this sink. ws:// only (over TLS it behaves as `Deaf`).
+    Drain,
     /// Answer each text message with what the function makes of it (a
     /// venue's ack, for a benchmark's replies); nothing for `None`. Not
     /// logged in `received`.
     Answer(fn(&str) -> Option<String>),
+    /// After the handshake, send `first`, then `each` at `per_second`
+    /// messages a second (paced by elapsed time, a few per wake-up), and
+    /// read and ignore everything the client sends. ws:// only (the
+    /// writer and the reader share the socket); over TLS it closes.
+    Stream(Arc<StreamScript>),
+}
+
+/// What [`Script::Stream`] sends.
+#[derive(Debug)]
+pub struct StreamScript {
+    /// Sent once, in order, first.
+    pub first: Vec<String>,
+    /// Sent again and again.
+    pub each: String,
+    /// How many `each` a second.
+    pub per_second: u64,
 }
 
 /// A WebSocket server on 127.0.0.1, with TLS or without.
@@ -103,11 +126,16 @@ impl TestServer {
 
 trait Shutdown {
     fn kill(&mut self);
+    /// A second handle on the plain socket (None over TLS).
+    fn plain_clone(&self) -> Option<TcpStream>;
 }
 
 impl Shutdown for TcpStream {
     fn kill(&mut self) {
         let _ = self.shutdown(std::net::Shutdown::Both);
+    }
+    fn plain_clone(&self) -> Option<TcpStream> {
+        self.try_clone().ok()
     }
 }
 
@@ -115,9 +143,103 @@ impl Shutdown for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
     fn kill(&mut self) {
         let _ = self.sock.shutdown(std::net::Shutdown::Both);
     }
+    fn plain_clone(&self) -> Option<TcpStream> {
+        None
+    }
 }
 
-fn serve<S: Read + Write + Shutdown>(
+/// Reads and drops whatever arrives on a non-blocking socket, sleeping a
+/// millisecond whenever there is nothing (see [`Script::Drain`]), until the
+/// end or an error.
+fn drain_on_a_timer(mut socket: TcpStream) {
+    let mut sink = vec![0u8; 1 << 16];
+    loop {
+        match socket.read(&mut sink) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// `write_all` on a non-blocking socket: waits out a full send buffer.
+fn write_all_nonblocking(out: &mut TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        match out.write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// One unmasked server text frame.
+fn write_text_frame(out: &mut TcpStream, text: &str) -> std::io::Result<()> {
+    let len = text.len();
+    let mut header = Vec::with_capacity(10);
+    header.push(0x81);
+    match len {
+        0..=125 => header.push(u8::try_from(len).unwrap_or(125)),
+        126..=65535 => {
+            header.push(126);
+            header.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+        }
+        _ => {
+            header.push(127);
+            header.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    write_all_nonblocking(out, &header)?;
+    write_all_nonblocking(out, text.as_bytes())
+}
+
+/// [`Script::Stream`] on an open connection.
+fn stream_messages<S: Read + Write + Shutdown + Send + 'static>(
+    ws: WebSocket<S>,
+    script: &StreamScript,
+) {
+    let Some(mut out) = ws.get_ref().plain_clone() else {
+        return;
+    };
+    // The client's frames are drained on a timer, never waited for (see
+    // `Script::Drain`): the socket turns non-blocking for both sides.
+    drop(ws);
+    let (Ok(()), Ok(reader)) = (out.set_nonblocking(true), out.try_clone()) else {
+        return;
+    };
+    std::thread::spawn(move || drain_on_a_timer(reader));
+    for text in &script.first {
+        if write_text_frame(&mut out, text).is_err() {
+            return;
+        }
+    }
+    let start = std::time::Instant::now();
+    let mut sent = 0u64;
+    loop {
+        let due = u64::try_from(
+            start.elapsed().as_nanos() * u128::from(script.per_second) / 1_000_000_000,
+        )
+        .unwrap_or(u64::MAX);
+        while sent < due {
+            if write_text_frame(&mut out, &script.each).is_err() {
+                return;
+            }
+            sent += 1;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(50));
+    }
+}
+
+fn serve<S: Read + Write + Shutdown + Send + 'static>(
     mut stream: S,
     script: Script,
     index: usize,
@@ -131,7 +253,17 @@ fn serve<S: Read + Write + Shutdown>(
     let Ok(mut ws) = tungstenite::accept(stream) else {
         return;
     };
-    if let Script::Deaf = script {
+    if let Script::Stream(spec) = &script {
+        return stream_messages(ws, spec);
+    }
+    if let Script::Drain = script {
+        if let Some(raw) = ws.get_ref().plain_clone() {
+            if raw.set_nonblocking(true).is_ok() {
+                return drain_on_a_timer(raw);
+            }
+        }
+    }
+    if matches!(script, Script::Deaf | Script::Drain) {
         let mut sink = [0u8; 4096];
         while matches!(ws.get_mut().read(&mut sink), Ok(n) if n > 0) {}
         return;
