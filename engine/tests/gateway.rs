@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use orderwire_engine::gateway::{
     Cause, DataChannel, DeadManSwitch, Gateway, GatewayConfig, GatewayCore, GatewayEvent, Outputs,
-    Registry, RegistryError, Submission, SubmitError, Transport, WhenLimited,
+    Registry, RegistryError, Submission, SubmitError, Transmits, Transport, WhenLimited,
 };
 use orderwire_protocol::model::{
     CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind, OrderRef, OrderStatus,
@@ -266,6 +266,45 @@ fn a_submit_is_recorded_however_the_driver_drains() {
         core.submit(Instant(3 * MS), Request::Place(&order("late", "BTC/USD"))),
         Err(SubmitError::DuplicateClientOrderId)
     );
+}
+
+/// `submit_staged`: the frame is ready before the request is recorded,
+/// and dropping the guard records it; no later input has to.
+#[test]
+fn a_staged_submit_is_recorded_when_its_guard_drops() {
+    let mut core = GatewayCore::new(kraken(), config(WhenLimited::Off));
+    connected(&mut core, 0);
+    let mut frame = Vec::new();
+    {
+        let mut staged = core.submit_staged(
+            Instant(MS),
+            Request::Place(&order("staged", "BTC/USD")),
+            Default::default(),
+        );
+        assert_eq!(staged.result(), &Ok(Submission::Sent { req_id: 1 }));
+        assert_eq!(staged.poll_transmit(&mut frame), Some(FrameKind::Text));
+        assert!(String::from_utf8_lossy(&frame).contains(r#""cl_ord_id":"staged""#));
+        // The guard holds the core: nothing else can reach it until it
+        // drops, and it drops here.
+    }
+    assert_eq!(core.pending_requests(), 1);
+    assert_eq!(
+        core.order(&id("staged")).unwrap().status,
+        OrderStatus::PendingNew
+    );
+    // `finish` records too, and gives the result.
+    let staged = core.submit_staged(
+        Instant(2 * MS),
+        Request::Place(&order("finished", "BTC/USD")),
+        Default::default(),
+    );
+    assert_eq!(staged.finish(), Ok(Submission::Sent { req_id: 2 }));
+    assert_eq!(core.pending_requests(), 2);
+    // A plain submit records before it returns, frames untaken.
+    core.submit(Instant(3 * MS), Request::Place(&order("plain", "BTC/USD")))
+        .unwrap();
+    assert_eq!(core.pending_requests(), 3);
+    assert_eq!(core.transmits_pending(), 2);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use orderwire_protocol::model::{Event, Fill, Level, Method, Symbol};
 use orderwire_protocol::time::Instant;
-use orderwire_protocol::venue::EncodeError;
+use orderwire_protocol::venue::{DecodeError, EncodeError};
 
 use super::watchdog::{DataChannel, Liveness};
 use crate::latency::{Latency, RequestSummary};
@@ -187,9 +187,72 @@ pub enum GatewayEvent {
         /// The symbol.
         symbol: Symbol,
     },
-    /// Something the venue sent that could not be used, a checksum mismatch
-    /// (the book is resubscribed), or a sequence gap.
+    /// A checksum mismatch (the book is resubscribed), a sequence gap, a
+    /// book that needs a snapshot, or an error the venue reported in a
+    /// message of its own (`Event::VenueError`).
     Problem(Event),
+    /// A typed error: which venue, whose fault, what.
+    Error(GatewayError),
+}
+
+/// Whose fault an error is: what the caller should do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Blame {
+    /// The venue (or whatever sits between) sent what its documentation
+    /// does not allow: nothing the caller did. The message is dropped, what
+    /// decoded before the fault is kept, and the connection goes on.
+    Peer,
+    /// The caller asked for what cannot be done (a request the venue's
+    /// codec cannot write, a setting the venue does not support).
+    Misuse,
+}
+
+impl Blame {
+    /// `peer` or `misuse` (logs, JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Blame::Peer => "peer",
+            Blame::Misuse => "misuse",
+        }
+    }
+}
+
+/// What went wrong, typed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An inbound message the venue's codec could not use.
+    #[error("undecodable message: {0}")]
+    Decode(#[from] DecodeError),
+    /// A request the venue's codec could not write.
+    #[error("unencodable request: {0}")]
+    Encode(#[from] EncodeError),
+}
+
+/// A typed error the gateway reports, naming its venue: it reaches the
+/// user as [`GatewayEvent::Error`] with the codec's own error inside, not
+/// as text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{venue}: {kind} ({} fault)", blame.as_str())]
+pub struct GatewayError {
+    /// The venue's name (`kraken`).
+    pub venue: &'static str,
+    /// Whose fault.
+    pub blame: Blame,
+    /// What.
+    pub kind: ErrorKind,
+}
+
+impl GatewayError {
+    /// An inbound message `venue`'s codec could not use: the peer's fault.
+    pub fn decode(venue: &'static str, error: DecodeError) -> GatewayError {
+        GatewayError {
+            venue,
+            blame: Blame::Peer,
+            kind: ErrorKind::Decode(error),
+        }
+    }
 }
 
 impl From<Liveness> for GatewayEvent {

@@ -59,8 +59,10 @@ use rand_core::SeedableRng;
 
 pub use self::config::{DeadManSwitch, GatewayConfig, WhenLimited};
 pub use self::events::{
-    ConnectionEvent, DisconnectReason, GatewayEvent, Outputs, RecycleCause, Submission, SubmitError,
+    Blame, ConnectionEvent, DisconnectReason, ErrorKind, GatewayError, GatewayEvent, Outputs,
+    RecycleCause, Submission, SubmitError,
 };
+pub use self::staged::{StagedSubmit, Transmits};
 pub use self::watchdog::DataChannel;
 
 use self::correlation::{MAX_ORDERS_PER_REQUEST, OrderList, Pending, TEXT_POOL};
@@ -151,8 +153,12 @@ pub struct GatewayCore<V: Venue> {
     spare_buffers: Vec<Vec<u8>>,
     /// Liveness of the configured market-data subscriptions.
     watchdog: Watchdog,
-    /// The last sent request, until its frames are taken (`staged`).
+    /// The last sent request, while a [`StagedSubmit`] holds the core
+    /// (`staged`): recorded when the guard drops.
     staged: Option<Staged>,
+    /// Set while a [`StagedSubmit`] runs its send: only then is a send
+    /// staged; every other send records at once.
+    staging: bool,
     /// A staged cancel's orders (kept, so a copy reuses the capacity).
     staged_cancel: orderwire_protocol::model::CancelOrders,
     /// Buffers for request texts (`report_all_requests`, callbacks).
@@ -253,6 +259,7 @@ impl<V: Venue> GatewayCore<V> {
             transmits: VecDeque::with_capacity(transmit_capacity),
             spare_buffers: Vec::with_capacity(SPARE_BUFFERS),
             staged: None,
+            staging: false,
             staged_cancel: orderwire_protocol::model::CancelOrders {
                 orders: Vec::with_capacity(MAX_ORDERS_PER_REQUEST),
                 symbol: None,
@@ -342,11 +349,7 @@ impl<V: Venue> GatewayCore<V> {
     /// (empty) buffer the core keeps for a later frame, so a driver that
     /// hands in pooled buffers copies and allocates nothing.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<FrameKind> {
-        let Some((kind, mut bytes)) = self.transmits.pop_front() else {
-            // Every frame is out: record the request that wrote them.
-            self.finish_staged();
-            return None;
-        };
+        let (kind, mut bytes) = self.transmits.pop_front()?;
         std::mem::swap(buf, &mut bytes);
         if self.spare_buffers.len() < SPARE_BUFFERS {
             bytes.clear();
@@ -358,14 +361,12 @@ impl<V: Venue> GatewayCore<V> {
     /// Gives back a frame the transport could not take: it goes out first
     /// at the next `poll_transmit`.
     pub fn return_transmit(&mut self, kind: FrameKind, frame: Vec<u8>) {
-        self.finish_staged();
         self.transmits.push_front((kind, frame));
     }
 
     /// Swaps the events out into `spare` (which must be empty), so the
     /// caller can read them without holding the core.
     pub fn poll_events(&mut self, spare: &mut Outputs) {
-        self.finish_staged();
         // The previous round's request texts come back for reuse.
         for done in spare.completed.drain(..) {
             let mut text = done.request_text;
@@ -425,14 +426,25 @@ impl<V: Venue> GatewayCore<V> {
         req_id
     }
 
-    /// Submits a request with a reserved id or its own callback.
+    /// Submits a request with a reserved id or its own callback, recorded
+    /// before it returns. [`GatewayCore::submit_staged`] records it after
+    /// the driver has taken its frames.
     pub fn submit_with(
         &mut self,
         now: Instant,
         request: Request<'_>,
         options: SubmitOptions,
     ) -> Result<Submission, SubmitError> {
-        self.finish_staged();
+        self.submit_with_staging(now, request, options)
+    }
+
+    /// The submit itself; stages the send only inside `submit_staged`.
+    fn submit_with_staging(
+        &mut self,
+        now: Instant,
+        request: Request<'_>,
+        options: SubmitOptions,
+    ) -> Result<Submission, SubmitError> {
         let charge = self.validate(now, &request)?;
         if let Some(req_id) = options.req_id {
             self.check_reserved(req_id)?;
@@ -834,7 +846,6 @@ impl<V: Venue> GatewayCore<V> {
     /// Handshake headers for the next (re)connect, made by the venue now
     /// (Upbit's JWT with a fresh nonce). The values are secrets.
     pub fn handshake_headers(&mut self, now: Instant, out: &mut Vec<(String, Secret)>) {
-        self.finish_staged();
         let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
         self.venue.handshake_headers(&mut ctx, out);
     }
@@ -844,7 +855,6 @@ impl<V: Venue> GatewayCore<V> {
     /// fresh request id) to `out`, which the driver writes before anything
     /// queued for the connection.
     pub fn on_connected(&mut self, now: Instant, attempt: u32, out: &mut Frames) {
-        self.finish_staged();
         self.epoch += 1;
         self.in_flight = InFlight {
             current: self.in_flight.next,
@@ -984,7 +994,6 @@ impl<V: Venue> GatewayCore<V> {
     /// The connection dropped: every request sent on it is unanswerable, so
     /// its orders become `unknown` until reconciliation settles them.
     pub fn on_disconnected(&mut self, _now: Instant, reason: DisconnectReason) {
-        self.finish_staged();
         // The connection is gone already: a reconnect not yet taken is moot.
         self.reconnect_wanted = None;
         self.out
@@ -1003,7 +1012,6 @@ impl<V: Venue> GatewayCore<V> {
 
     /// The engine will try again after `delay` (reported as is).
     pub fn on_reconnecting(&mut self, attempt: u32, delay: Duration) {
-        self.finish_staged();
         self.out
             .events
             .push(GatewayEvent::Connection(ConnectionEvent::Reconnecting {
@@ -1015,7 +1023,6 @@ impl<V: Venue> GatewayCore<V> {
     /// The connection is gone for good (closed by the user, or the engine
     /// stopped): like a drop, then `Closed`.
     pub fn on_closed(&mut self, _now: Instant) {
-        self.finish_staged();
         if self.link != Link::Down {
             self.link = Link::Down;
             self.dead_man_next = None;
@@ -1037,7 +1044,6 @@ impl<V: Venue> GatewayCore<V> {
         kind: FrameKind,
         message: &mut [u8],
     ) {
-        self.finish_staged();
         let mut decoded = std::mem::take(&mut self.decoded);
         decoded.clear();
         self.replies.clear();
@@ -1045,9 +1051,6 @@ impl<V: Venue> GatewayCore<V> {
         let result = self
             .venue
             .decode(&mut ctx, kind, message, &mut decoded, &mut self.replies);
-        if let Err(error) = result {
-            decoded.list.push(Event::Error(error.to_string()));
-        }
         Self::queue_frames(
             &mut self.replies,
             &mut self.transmits,
@@ -1058,6 +1061,15 @@ impl<V: Venue> GatewayCore<V> {
             self.handle_event(now, received_at, event, &decoded.levels);
         }
         self.decoded = decoded;
+        // After what decoded before the fault, as the codec left it.
+        if let Err(error) = result {
+            self.out
+                .events
+                .push(GatewayEvent::Error(GatewayError::decode(
+                    self.venue.name(),
+                    error,
+                )));
+        }
     }
 
     fn handle_event(&mut self, now: Instant, received_at: Instant, event: Event, levels: &[Level]) {
@@ -1166,7 +1178,6 @@ impl<V: Venue> GatewayCore<V> {
     /// [`Venue::feed_book_snapshot`]); what the venue makes of it is reported
     /// like any market data.
     pub fn feed_book_snapshot(&mut self, now: Instant, book: &BookEvent, levels: &[Level]) {
-        self.finish_staged();
         let mut decoded = std::mem::take(&mut self.decoded);
         decoded.clear();
         let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
@@ -1198,7 +1209,6 @@ impl<V: Venue> GatewayCore<V> {
     /// recycles a drained connection, refreshes the dead-man switch and
     /// keeps the connection alive. A spurious call is a no-op.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.finish_staged();
         self.expire_requests(now);
         let since = match self.link {
             // Frames wait in the engine's backlog for the reconnect.
@@ -1360,7 +1370,6 @@ impl<V: Venue> GatewayCore<V> {
 
     /// When `handle_timeout` should next run.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        self.finish_staged();
         let pending = &self.pending;
         let mut next = self
             .deadlines

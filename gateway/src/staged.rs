@@ -11,13 +11,21 @@
 //! while the submitting thread records, and what the gateway adds before
 //! the hand-over is the encode (docs/gateway.md, "When a submit is
 //! recorded").
+//!
+//! The staging lives in a guard, [`StagedSubmit`], which
+//! [`GatewayCore::submit_staged`] returns: it borrows the core mutably, so
+//! no other input can reach the core while a request waits to be
+//! recorded, and dropping it records. Every other send records at once.
+//! Nothing has to remember to finish a staged request.
 
 use orderwire_protocol::model::{AmendOrder, CancelOrders, NewOrder, Request};
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{Expect, Venue};
 
-use super::GatewayCore;
-use crate::callback::RequestCallback;
+use orderwire_protocol::venue::FrameKind;
+
+use super::{GatewayCore, Submission, SubmitError};
+use crate::callback::{RequestCallback, SubmitOptions};
 use crate::ratelimit::Charge;
 
 /// A sent request waiting to be recorded. (Not `Debug`: the text is
@@ -71,6 +79,11 @@ impl<V: Venue> GatewayCore<V> {
             }
             _ => return self.record(now, req_id, request, charge, expect, callback, text),
         };
+        if !self.staging {
+            // Not inside a `StagedSubmit`: nothing will come back to
+            // record it, so record it now.
+            return self.record(now, req_id, request, charge, expect, callback, text);
+        }
         self.staged = Some(Staged {
             now,
             req_id,
@@ -82,8 +95,23 @@ impl<V: Venue> GatewayCore<V> {
         });
     }
 
-    /// Records the request whose frames were written last, if any. Every
-    /// input calls it first, so state is whole whatever the driver does.
+    /// Submits a request, staged: the frames are ready in the guard's
+    /// `poll_transmit` at once, and the request is recorded when the guard
+    /// drops, after the driver has handed them over.
+    pub fn submit_staged(
+        &mut self,
+        now: Instant,
+        request: Request<'_>,
+        options: SubmitOptions,
+    ) -> StagedSubmit<'_, V> {
+        self.staging = true;
+        let result = self.submit_with_staging(now, request, options);
+        self.staging = false;
+        StagedSubmit { core: self, result }
+    }
+
+    /// Records the request whose frames were written last, if any: the
+    /// guard's drop, and a second send inside one staged submit.
     pub(super) fn finish_staged(&mut self) {
         let Some(staged) = self.staged.take() else {
             return;
@@ -140,5 +168,65 @@ impl<V: Venue> GatewayCore<V> {
                 self.staged_cancel = cancel;
             }
         }
+    }
+}
+
+/// A submit whose request is recorded when this guard drops (see the
+/// module docs). Take the frames through it first.
+pub struct StagedSubmit<'a, V: Venue> {
+    core: &'a mut GatewayCore<V>,
+    result: Result<Submission, SubmitError>,
+}
+
+/// Where a driver takes frames from: the core, or a staged submit.
+pub trait Transmits {
+    /// Frames not yet taken.
+    fn transmits_pending(&self) -> usize;
+    /// The next frame, swapped into `buf`.
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<FrameKind>;
+    /// A frame the transport could not take, first in line again.
+    fn return_transmit(&mut self, kind: FrameKind, frame: Vec<u8>);
+}
+
+impl<V: Venue> Transmits for GatewayCore<V> {
+    fn transmits_pending(&self) -> usize {
+        GatewayCore::transmits_pending(self)
+    }
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<FrameKind> {
+        GatewayCore::poll_transmit(self, buf)
+    }
+    fn return_transmit(&mut self, kind: FrameKind, frame: Vec<u8>) {
+        GatewayCore::return_transmit(self, kind, frame);
+    }
+}
+
+impl<V: Venue> Transmits for StagedSubmit<'_, V> {
+    fn transmits_pending(&self) -> usize {
+        self.core.transmits_pending()
+    }
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<FrameKind> {
+        self.core.poll_transmit(buf)
+    }
+    fn return_transmit(&mut self, kind: FrameKind, frame: Vec<u8>) {
+        self.core.return_transmit(kind, frame);
+    }
+}
+
+impl<V: Venue> StagedSubmit<'_, V> {
+    /// What the submit came to.
+    pub fn result(&self) -> &Result<Submission, SubmitError> {
+        &self.result
+    }
+
+    /// Records the request now and gives the submit's result.
+    pub fn finish(self) -> Result<Submission, SubmitError> {
+        // Drop records; the result is cloned out first.
+        self.result.clone()
+    }
+}
+
+impl<V: Venue> Drop for StagedSubmit<'_, V> {
+    fn drop(&mut self) {
+        self.core.finish_staged();
     }
 }

@@ -52,6 +52,9 @@ impl Counters {
             GatewayEvent::Fill(_) => {
                 self.messages.get_or_create(&labels("fill")).inc();
             }
+            GatewayEvent::Error(_) => {
+                self.messages.get_or_create(&labels("error")).inc();
+            }
             GatewayEvent::Order(_) => {
                 self.messages.get_or_create(&labels("order_state")).inc();
             }

@@ -156,6 +156,7 @@ pub fn gateway_event_type(event: &GatewayEvent) -> &'static str {
         GatewayEvent::Dropped { .. } => "dropped",
         GatewayEvent::Connection(_) => "connection",
         GatewayEvent::Recycle { .. } => "recycle",
+        GatewayEvent::Error(_) => "error",
         GatewayEvent::SubscriptionSilent { .. } => "subscription_silent",
         GatewayEvent::SubscriptionResumed { .. } => "subscription_resumed",
         _ => "other",
@@ -207,6 +208,15 @@ fn write_gateway_event(
     write_json_string(venue, out);
     out.extend_from_slice(b",\"exchange\":");
     write_json_string(exchange, out);
+    if let GatewayEvent::Error(error) = event {
+        // Typed: whose fault, and the codec's own message.
+        out.extend_from_slice(b",\"type\":\"error\",\"blame\":");
+        write_json_string(error.blame.as_str(), out);
+        out.extend_from_slice(b",\"message\":");
+        write_json_string(&error.kind.to_string(), out);
+        out.push(b'}');
+        return;
+    }
     out.extend_from_slice(b",\"type\":\"gateway\",\"event\":");
     write_json_string(gateway_event_type(event), out);
     out.extend_from_slice(b",\"detail\":");

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use orderwire::mock::digifinex::{BookView, DigiFinexPair, Fault, MockConfig};
-use orderwire_engine::gateway::{ConnectionEvent, GatewayConfig, GatewayEvent};
+use orderwire_engine::gateway::{Blame, ConnectionEvent, ErrorKind, GatewayConfig, GatewayEvent};
 use orderwire_protocol::book::Book;
 use orderwire_protocol::model::{Event, Level, OrderStatus, Side, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
@@ -349,7 +349,12 @@ fn corrupt_truncated_and_bomb_frames_are_errors_and_the_connection_goes_on() {
         .events()
         .iter()
         .filter_map(|e| match e {
-            GatewayEvent::Problem(Event::Error(text)) => Some(text.clone()),
+            GatewayEvent::Error(error) => {
+                assert_eq!(error.venue, "digifinex");
+                assert_eq!(error.blame, Blame::Peer, "{error}");
+                assert!(matches!(error.kind, ErrorKind::Decode(_)), "{error}");
+                Some(error.to_string())
+            }
             _ => None,
         })
         .collect();

@@ -29,29 +29,77 @@ use super::callback::{Dispatcher, RequestCallback, SubmitOptions};
 use super::exchange::{
     ExchangeConfig, ExchangeError, TokenFetch, feed_link_event, wall_clock_ns, write_open_sequence,
 };
-use super::{GatewayCore, GatewayEvent, Outputs, Submission, SubmitError};
+use super::{GatewayCore, GatewayEvent, Outputs, Submission, SubmitError, Transmits};
 use crate::{Clock, Command, ConnHooks, ConnId, EngineEvent, InlineEngine, OpenSink};
 
 /// The gateway core as the inline engine's per-connect hooks: the engine
 /// owns it and calls it once per (re)connect; the exchange reaches it
 /// between turns.
 pub struct CoreHooks<V: Venue> {
-    core: GatewayCore<V>,
+    /// Always here, except inside `InlineExchange::submit_with`, which
+    /// takes it out while it writes a staged request's frames through the
+    /// engine (the loop does not turn then, so no hook runs).
+    core: Option<Box<GatewayCore<V>>>,
     clock: Clock,
     frames: Frames,
+}
+
+impl<V: Venue> CoreHooks<V> {
+    fn core(&self) -> &GatewayCore<V> {
+        // Out only within `submit_with`, which holds `&mut` the exchange.
+        self.core
+            .as_deref()
+            .expect("the core is in its hooks between calls")
+    }
+
+    fn core_mut(&mut self) -> &mut GatewayCore<V> {
+        // As in `core`.
+        self.core
+            .as_deref_mut()
+            .expect("the core is in its hooks between calls")
+    }
 }
 
 impl<V: Venue> ConnHooks for CoreHooks<V> {
     fn handshake_headers(&mut self, _conn: ConnId, _attempt: u32, out: &mut Vec<(String, Secret)>) {
         let now = self.clock.now();
-        self.core.handshake_headers(now, out);
+        if let Some(core) = self.core.as_deref_mut() {
+            core.handshake_headers(now, out);
+        }
     }
 
     fn on_open(&mut self, _conn: ConnId, attempt: u32, out: &mut OpenSink<'_>) {
         let now = self.clock.now();
         self.frames.clear();
-        self.core.on_connected(now, attempt, &mut self.frames);
+        if let Some(core) = self.core.as_deref_mut() {
+            core.on_connected(now, attempt, &mut self.frames);
+        }
         write_open_sequence(&self.frames, out);
+    }
+}
+
+/// Writes every frame `source` has to connection `conn`, in order, now.
+fn write_frames<H: ConnHooks>(
+    engine: &mut InlineEngine<H>,
+    conn: ConnId,
+    source: &mut impl Transmits,
+) {
+    loop {
+        // Only a frame needs a pooled buffer: with nothing to send, the
+        // last call costs no pool round trip.
+        let mut frame = if source.transmits_pending() > 0 {
+            engine.buffer()
+        } else {
+            Vec::new()
+        };
+        let Some(kind) = source.poll_transmit(&mut frame) else {
+            return;
+        };
+        match kind {
+            FrameKind::Binary => engine.send(conn, MessageKind::Binary, frame),
+            FrameKind::Pong => engine.submit(Command::Pong { conn, data: frame }),
+            _ => engine.send(conn, MessageKind::Text, frame),
+        }
     }
 }
 
@@ -90,13 +138,13 @@ impl<V: Venue> InlineExchange<V> {
         if config.on_request.is_some() {
             config.gateway.report_all_requests = true;
         }
-        let core = GatewayCore::new(venue, config.gateway);
+        let core = Box::new(GatewayCore::new(venue, config.gateway));
         let secret_fields = core.capabilities().secret_fields;
         // The hooks hold the core; a per-connection OpenSequence would be
         // called instead of them.
         config.connection.open_sequence = None;
         let hooks = CoreHooks {
-            core,
+            core: Some(core),
             clock: Clock::new(),
             frames: Frames::new(),
         };
@@ -106,7 +154,7 @@ impl<V: Venue> InlineExchange<V> {
         let hooks = engine.hooks_mut();
         hooks.clock = clock.clone();
         // The venue's wall clock follows the engine clock from here on.
-        hooks.core.set_wall_offset(
+        hooks.core_mut().set_wall_offset(
             wall_clock_ns().saturating_sub(i64::try_from(clock.now_ns()).unwrap_or(0)),
         );
         let conn = engine.connect(config.connection)?;
@@ -135,12 +183,12 @@ impl<V: Venue> InlineExchange<V> {
 
     /// The core (order states, latency histograms, the venue).
     pub fn core(&self) -> &GatewayCore<V> {
-        &self.engine.hooks().core
+        self.engine.hooks().core()
     }
 
     /// The core, to change between turns (a venue token, say).
     pub fn core_mut(&mut self) -> &mut GatewayCore<V> {
-        &mut self.engine.hooks_mut().core
+        self.engine.hooks_mut().core_mut()
     }
 
     /// The inline engine (for its clock, buffers, or a second connection
@@ -162,19 +210,25 @@ impl<V: Venue> InlineExchange<V> {
         options: SubmitOptions,
     ) -> Result<Submission, SubmitError> {
         let now = self.clock.now();
-        let submitted = self
-            .engine
-            .hooks_mut()
-            .core
-            .submit_with(now, request, options);
-        self.flush();
+        // The core leaves its hooks while its frames are written through
+        // the engine; the request is recorded after the write, when the
+        // staged submit drops (docs/gateway.md, "When a submit is
+        // recorded").
+        let Some(mut core) = self.engine.hooks_mut().core.take() else {
+            // Unreachable: only this method takes it, and puts it back.
+            return Err(SubmitError::TransportFull);
+        };
+        let mut staged = core.submit_staged(now, request, options);
+        write_frames(&mut self.engine, self.conn, &mut staged);
+        let submitted = staged.finish();
+        self.engine.hooks_mut().core = Some(core);
         submitted
     }
 
     /// Reserves the next request id (docs/gateway.md, "Reserved request
     /// ids").
     pub fn next_request_id(&mut self) -> u64 {
-        self.engine.hooks_mut().core.next_request_id()
+        self.engine.hooks_mut().core_mut().next_request_id()
     }
 
     /// Places an order.
@@ -198,38 +252,27 @@ impl<V: Venue> InlineExchange<V> {
         let now = self.clock.now();
         self.engine
             .hooks_mut()
-            .core
+            .core_mut()
             .feed_book_snapshot(now, book, levels);
         self.flush();
     }
 
     /// Replaces the venue token (see [`Venue::set_token`]).
     pub fn set_token(&mut self, token: Secret) {
-        self.engine.hooks_mut().core.venue_mut().set_token(token);
+        self.engine
+            .hooks_mut()
+            .core_mut()
+            .venue_mut()
+            .set_token(token);
     }
 
     /// Writes every frame the core has for the socket, in order, now.
     fn flush(&mut self) {
-        loop {
-            // Only a frame needs a pooled buffer: with nothing to send, the
-            // last call costs no pool round trip.
-            let mut frame = if self.engine.hooks().core.transmits_pending() > 0 {
-                self.engine.buffer()
-            } else {
-                Vec::new()
-            };
-            let Some(kind) = self.engine.hooks_mut().core.poll_transmit(&mut frame) else {
-                return;
-            };
-            match kind {
-                FrameKind::Binary => self.engine.send(self.conn, MessageKind::Binary, frame),
-                FrameKind::Pong => self.engine.submit(Command::Pong {
-                    conn: self.conn,
-                    data: frame,
-                }),
-                _ => self.engine.send(self.conn, MessageKind::Text, frame),
-            }
-        }
+        let Some(mut core) = self.engine.hooks_mut().core.take() else {
+            return;
+        };
+        write_frames(&mut self.engine, self.conn, core.as_mut());
+        self.engine.hooks_mut().core = Some(core);
     }
 
     /// One turn on this thread: the engine's loop (waiting at most
@@ -246,7 +289,7 @@ impl<V: Venue> InlineExchange<V> {
     ) -> usize {
         // The core's own next deadline bounds the wait, so its timers fire
         // on time even when the caller blocks.
-        let core_due = self.engine.hooks_mut().core.poll_timeout();
+        let core_due = self.engine.hooks_mut().core_mut().poll_timeout();
         let timeout = match core_due {
             Some(at) => {
                 let left = Duration::from_nanos(at.0.saturating_sub(self.clock.now().0));
@@ -270,7 +313,7 @@ impl<V: Venue> InlineExchange<V> {
                         MessageKind::Binary => FrameKind::Binary,
                         _ => FrameKind::Text,
                     };
-                    self.engine.hooks_mut().core.handle_message(
+                    self.engine.hooks_mut().core_mut().handle_message(
                         now,
                         Instant(received_at_ns),
                         kind,
@@ -286,7 +329,7 @@ impl<V: Venue> InlineExchange<V> {
                     }
                 }
                 link => {
-                    let core = &mut self.engine.hooks_mut().core;
+                    let core = self.engine.hooks_mut().core_mut();
                     if let Some(failure) =
                         feed_link_event(core, now, link, self.token_fetch.as_ref())
                     {
@@ -298,7 +341,7 @@ impl<V: Venue> InlineExchange<V> {
         // Frames the core queued while handling the connection's events.
         self.flush();
         let now = self.clock.now();
-        let core = &mut self.engine.hooks_mut().core;
+        let core = self.engine.hooks_mut().core_mut();
         if core.poll_timeout().is_some_and(|at| at <= now) {
             core.handle_timeout(now);
             self.flush();
@@ -318,7 +361,7 @@ impl<V: Venue> InlineExchange<V> {
         response: Option<&[u8]>,
         on_event: &mut impl FnMut(&GatewayEvent, &Outputs),
     ) -> usize {
-        let core = &mut self.engine.hooks_mut().core;
+        let core = self.engine.hooks_mut().core_mut();
         core.poll_events(&mut self.spare);
         if core.poll_reconnect().is_some() {
             // The drain is over (serverShutdown, or the age limit is near).

@@ -14,9 +14,9 @@ mod registry;
 // The sans-IO core is its own crate (orderwire-gateway); its modules keep
 // their paths under `orderwire_engine::gateway` for users.
 pub use orderwire_gateway::{
-    ConnectionEvent, DataChannel, DeadManSwitch, DisconnectReason, GatewayConfig, GatewayCore,
-    GatewayEvent, Outputs, RecycleCause, Submission, SubmitError, WhenLimited, callback, latency,
-    orders, ratelimit,
+    Blame, ConnectionEvent, DataChannel, DeadManSwitch, DisconnectReason, ErrorKind, GatewayConfig,
+    GatewayCore, GatewayError, GatewayEvent, Outputs, RecycleCause, StagedSubmit, Submission,
+    SubmitError, Transmits, WhenLimited, callback, latency, orders, ratelimit,
 };
 
 pub use budget::RateBudget;
@@ -60,7 +60,7 @@ fn settle<V: Venue>(core: &mut GatewayCore<V>, transport: &impl Transport) {
 /// the transport cannot take goes back to the core, first in line. Drains
 /// until `poll_transmit` says there is nothing left, the call that also
 /// records the request the frames belong to (after they are on their way).
-pub(crate) fn flush<V: Venue>(core: &mut GatewayCore<V>, transport: &impl Transport) {
+pub(crate) fn flush(core: &mut impl Transmits, transport: &impl Transport) {
     loop {
         // Only a frame needs a pooled buffer; the last call gets an empty
         // one, which costs nothing.
@@ -122,11 +122,14 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
         options: SubmitOptions,
     ) -> Result<Submission, SubmitError> {
         let mut core = self.core.lock();
-        flush(&mut core, &self.transport);
+        flush(&mut *core, &self.transport);
         if core.transmits_pending() > 0 {
             return Err(SubmitError::TransportFull);
         }
-        let submitted = core.submit_with(now, request, options);
+        // Recorded when `staged` drops, after its frames are handed over.
+        let mut staged = core.submit_staged(now, request, options);
+        flush(&mut staged, &self.transport);
+        let submitted = staged.finish();
         settle(&mut core, &self.transport);
         submitted
     }
