@@ -7,15 +7,22 @@
 //!   [`GatewayCore::on_disconnected`] (and the lifecycle notes
 //!   `on_reconnecting`, `on_closed`), [`GatewayCore::feed_book_snapshot`].
 //! - Outputs: [`GatewayCore::poll_transmit`] (frames, with their kind),
-//!   [`GatewayCore::poll_events`] (events, book levels, latencies, swapped
-//!   out whole), [`GatewayCore::poll_timeout`].
+//!   [`GatewayCore::poll_events`] (events, book levels, ended requests,
+//!   swapped out whole), [`GatewayCore::poll_reconnect`] (a reconnect the
+//!   core wants), [`GatewayCore::poll_timeout`].
 //! - Getters take `&self`.
 //!
-//! Invariant: after any input, the driver drains `poll_transmit` and
-//! `poll_events`, then calls `handle_timeout` no later than `poll_timeout`.
-//! The one input that answers directly is `on_connected`: the open sequence
-//! goes into the caller's `Frames`, because it must reach the new
-//! connection ahead of everything the engine holds for it.
+//! The drain order, as quinn-proto's: after any input, the driver takes
+//! every frame (`poll_transmit` until `None`), then the events
+//! (`poll_events`), then a wanted reconnect (`poll_reconnect`), and calls
+//! `handle_timeout` no later than `poll_timeout`. Nothing is scanned for:
+//! a reconnect is an output of its own, and the `Recycle` event beside it
+//! only informs the user. The two inputs that answer directly are
+//! `handshake_headers` and `on_connected`: their frames go into the
+//! caller's buffers, because they must reach the new connection ahead of
+//! everything the engine holds for it. A driver's own submit goes through
+//! [`GatewayCore::submit_staged`], whose guard records the request when it
+//! drops, after the driver has taken the frames (staged.rs).
 //!
 //! No I/O and no clock: time is the driver's [`Instant`], the wall clock is
 //! that plus an offset the driver sets, and randomness comes from a seeded
