@@ -437,6 +437,21 @@ fn us(ns: u64) -> f64 {
     ns as f64 / 1000.0
 }
 
+/// The median of the runs' figures and their spread (max - min).
+fn median_and_spread(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let Some((&low, &high)) = values.first().zip(values.last()) else {
+        return (0.0, 0.0);
+    };
+    let n = values.len();
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    };
+    (median, high - low)
+}
+
 fn summary(hist: &Histogram<u64>) -> serde_json::Value {
     json!({
         "count": hist.len(),
@@ -547,33 +562,79 @@ fn main() {
         // ORDERWIRE_RTT_ONLY=<substring> runs a subset (for profiling); the
         // ratios need the full set.
         let only = std::env::var("ORDERWIRE_RTT_ONLY").ok();
-        let runs: Vec<(&str, Histogram<u64>)> = clients
+        // Every client twice, the whole list in turn, so that drift in the
+        // machine shows as spread rather than as a difference between
+        // clients.
+        let selected: Vec<&(&str, Client)> = clients
             .iter()
             .filter(|(name, _)| only.as_deref().is_none_or(|o| name.contains(o)))
-            .map(|(name, run)| (*name, run()))
             .collect();
+        let mut runs: Vec<(&str, Vec<Histogram<u64>>)> =
+            selected.iter().map(|(name, _)| (*name, Vec::new())).collect();
+        for _ in 0..2 {
+            for (slot, (_, run)) in runs.iter_mut().zip(&selected) {
+                slot.1.push(run());
+            }
+        }
         let complete = runs.len() == clients.len();
-        println!("\nrtt {size} B ({rounds} round trips each, µs)");
+        println!("\nrtt {size} B ({rounds} round trips each, two runs, µs)");
         println!("| client | p50 | p99 | p99.9 | max |");
         println!("|---|---|---|---|---|");
+        for (name, hists) in &runs {
+            for (round, hist) in hists.iter().enumerate() {
+                println!(
+                    "| {name} (run {}) | {:.1} | {:.1} | {:.1} | {:.1} |",
+                    round + 1,
+                    us(hist.value_at_quantile(0.5)),
+                    us(hist.value_at_quantile(0.99)),
+                    us(hist.value_at_quantile(0.999)),
+                    us(hist.max())
+                );
+            }
+        }
+        println!("\nmedian of the runs (spread = max - min), µs");
+        println!("| client | p50 | spread | p99 | spread | p99.9 | spread |");
+        println!("|---|---|---|---|---|---|---|");
         let mut by_name = std::collections::BTreeMap::new();
-        for (name, hist) in &runs {
+        for (name, hists) in &runs {
+            let stat = |quantile: f64| {
+                let mut values: Vec<f64> = hists
+                    .iter()
+                    .map(|h| us(h.value_at_quantile(quantile)))
+                    .collect();
+                median_and_spread(&mut values)
+            };
+            let (p50, p50_spread) = stat(0.5);
+            let (p99, p99_spread) = stat(0.99);
+            let (p999, p999_spread) = stat(0.999);
             println!(
-                "| {name} | {:.1} | {:.1} | {:.1} | {:.1} |",
-                us(hist.value_at_quantile(0.5)),
-                us(hist.value_at_quantile(0.99)),
-                us(hist.value_at_quantile(0.999)),
-                us(hist.max())
+                "| {name} | {p50:.1} | {p50_spread:.1} | {p99:.1} | {p99_spread:.1} | {p999:.1} | {p999_spread:.1} |"
             );
-            let mut entry = summary(hist);
+            let mut entry = json!({
+                "runs": hists.iter().map(summary).collect::<Vec<_>>(),
+                "p50_us": p50,
+                "p50_spread_us": p50_spread,
+                "p99_us": p99,
+                "p99_spread_us": p99_spread,
+                "p999_us": p999,
+                "p999_spread_us": p999_spread,
+            });
             entry["mode"] = json!(mode_of(name));
             results.insert(format!("{name}/{size}"), entry);
-            by_name.insert(*name, hist);
+            by_name.insert(*name, (p50, p99, p999));
         }
         if !complete {
             continue;
         }
-        let q = |name: &str, quantile: f64| us(by_name[name].value_at_quantile(quantile));
+        // The ratios compare the medians of the two runs.
+        let q = |name: &str, quantile: f64| {
+            let (p50, p99, p999) = by_name[name];
+            match quantile {
+                0.5 => p50,
+                0.99 => p99,
+                _ => p999,
+            }
+        };
         let size_ratios = json!({
             "ws_inline_minus_busy_floor_p50_us": q("orderwire_ws_inline", 0.5) - q("floor_tcp_busy_poll", 0.5),
             "ws_inline_minus_busy_floor_p99_us": q("orderwire_ws_inline", 0.99) - q("floor_tcp_busy_poll", 0.99),
