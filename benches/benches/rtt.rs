@@ -569,8 +569,10 @@ fn main() {
             .iter()
             .filter(|(name, _)| only.as_deref().is_none_or(|o| name.contains(o)))
             .collect();
-        let mut runs: Vec<(&str, Vec<Histogram<u64>>)> =
-            selected.iter().map(|(name, _)| (*name, Vec::new())).collect();
+        let mut runs: Vec<(&str, Vec<Histogram<u64>>)> = selected
+            .iter()
+            .map(|(name, _)| (*name, Vec::new()))
+            .collect();
         for _ in 0..2 {
             for (slot, (_, run)) in runs.iter_mut().zip(&selected) {
                 slot.1.push(run());
