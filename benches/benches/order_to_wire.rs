@@ -407,6 +407,20 @@ fn bare_path(server: &TestServer, frames: &[Vec<u8>], answered: bool) -> Histogr
     hist
 }
 
+/// One order's path to the wire: waits its spacing, stamps, runs `send`,
+/// waits for the probe to see the write, and records the time (after the
+/// warm-up) in `hist`.
+fn time_to_write(n: usize, hist: &mut Histogram<u64>, send: impl FnOnce()) {
+    let expected = WRITES.load(Ordering::Acquire) + 1;
+    space_out(n);
+    let start = stamp();
+    send();
+    let written = wait_for_write(expected);
+    if n >= WARM_UP {
+        hist.saturating_record(written.saturating_sub(start).max(1));
+    }
+}
+
 /// The inline engine on this thread, connected to `server` and settled.
 fn connected_inline_engine(server: &TestServer) -> (InlineEngine, orderwire_engine::ConnId) {
     let mut engine = InlineEngine::new(EngineConfig::default()).expect("inline engine");
@@ -435,16 +449,11 @@ fn inline_bare_path(server: &TestServer, frames: &[Vec<u8>]) -> Histogram<u64> {
                 engine.recycle(data);
             }
         }
-        let expected = WRITES.load(Ordering::Acquire) + 1;
-        space_out(n);
-        let start = stamp();
-        let mut buffer = engine.buffer();
-        buffer.extend_from_slice(frame);
-        engine.send(conn, MessageKind::Text, buffer);
-        let written = wait_for_write(expected);
-        if n >= WARM_UP {
-            hist.saturating_record(written.saturating_sub(start).max(1));
-        }
+        time_to_write(n, &mut hist, || {
+            let mut buffer = engine.buffer();
+            buffer.extend_from_slice(frame);
+            engine.send(conn, MessageKind::Text, buffer);
+        });
     }
     engine.shutdown(Duration::from_secs(1));
     hist
@@ -479,14 +488,9 @@ fn inline_gateway_path<V: Venue>(
     let mut hist = histogram();
     for (n, order) in orders.iter().enumerate() {
         exchange.poll_once(Some(Duration::ZERO), |_, _| {});
-        let expected = WRITES.load(Ordering::Acquire) + 1;
-        space_out(n);
-        let start = stamp();
-        exchange.place_order(order).expect("sent");
-        let written = wait_for_write(expected);
-        if n >= WARM_UP {
-            hist.saturating_record(written.saturating_sub(start).max(1));
-        }
+        time_to_write(n, &mut hist, || {
+            exchange.place_order(order).expect("sent");
+        });
     }
     exchange.shutdown(Duration::from_secs(1));
     hist
@@ -634,14 +638,9 @@ fn contention_path(orders: &[NewOrder]) -> (Histogram<u64>, Histogram<u64>, u64)
         };
         let mut hist = histogram();
         for (n, order) in orders.iter().enumerate() {
-            let expected = WRITES.load(Ordering::Acquire) + 1;
-            space_out(n);
-            let start = stamp();
-            exchange.place_order(order).expect("queued");
-            let written = wait_for_write(expected);
-            if n >= WARM_UP {
-                hist.saturating_record(written.saturating_sub(start).max(1));
-            }
+            time_to_write(n, &mut hist, || {
+                exchange.place_order(order).expect("queued");
+            });
         }
         stop.store(true, Ordering::Relaxed);
         decoded = poller.join().unwrap_or(0);

@@ -197,6 +197,14 @@ pub(super) fn feed_link_event<V: Venue>(
     None
 }
 
+/// What the core calls a message of `kind` (both drivers).
+pub(super) fn frame_kind(kind: MessageKind) -> FrameKind {
+    match kind {
+        MessageKind::Binary => FrameKind::Binary,
+        _ => FrameKind::Text,
+    }
+}
+
 /// Writes the open sequence the core put in `frames` to a new connection,
 /// each frame as its kind (both drivers' per-connect hooks).
 pub(super) fn write_open_sequence(frames: &Frames, out: &mut OpenSink<'_>) {
@@ -429,10 +437,7 @@ impl<V: Venue> Exchange<V> {
                     received_at_ns,
                     ..
                 } => {
-                    let kind = match kind {
-                        MessageKind::Binary => FrameKind::Binary,
-                        _ => FrameKind::Text,
-                    };
+                    let kind = frame_kind(kind);
                     self.gateway
                         .handle_message(now, Instant(received_at_ns), kind, &mut data);
                     delivered += self.deliver(&mut state, Some(&data), &mut on_event);

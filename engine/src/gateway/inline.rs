@@ -27,7 +27,8 @@ use orderwire_protocol::ws::MessageKind;
 
 use super::callback::{Dispatcher, RequestCallback, SubmitOptions};
 use super::exchange::{
-    ExchangeConfig, ExchangeError, TokenFetch, feed_link_event, wall_clock_ns, write_open_sequence,
+    ExchangeConfig, ExchangeError, TokenFetch, feed_link_event, frame_kind, wall_clock_ns,
+    write_open_sequence,
 };
 use super::{GatewayCore, GatewayEvent, Outputs, Submission, SubmitError, Transmits};
 use crate::{Clock, Command, ConnHooks, ConnId, EngineEvent, InlineEngine, OpenSink};
@@ -309,10 +310,7 @@ impl<V: Venue> InlineExchange<V> {
                     received_at_ns,
                     ..
                 } => {
-                    let kind = match kind {
-                        MessageKind::Binary => FrameKind::Binary,
-                        _ => FrameKind::Text,
-                    };
+                    let kind = frame_kind(kind);
                     self.engine.hooks_mut().core_mut().handle_message(
                         now,
                         Instant(received_at_ns),
