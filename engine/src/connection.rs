@@ -76,6 +76,10 @@ pub(crate) struct Connection {
     seed: u64,
     /// Readiness arrived while the event queue was full; read later.
     read_deferred: bool,
+    /// The peer has shut its side (epoll said `RDHUP`, or an error): read
+    /// until the end, since no later edge will come for an end already
+    /// queued behind the data a short read takes.
+    read_closed: bool,
     /// The interest registered now, so that `epoll_ctl` runs only when it
     /// changes (a syscall per message otherwise).
     write_interest: bool,
@@ -129,6 +133,7 @@ impl Connection {
             close_on_open: None,
             seed,
             read_deferred: false,
+            read_closed: false,
             write_interest: false,
         })
     }
@@ -339,6 +344,9 @@ impl Connection {
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
                     self.read_deferred = true;
                 }
+                if event.is_read_closed() || event.is_error() {
+                    self.read_closed = true;
+                }
                 // While the event queue is full the read waits (the flag
                 // stays set), which pushes back on the server through TCP.
                 let read = reads_allowed && std::mem::take(&mut self.read_deferred);
@@ -410,6 +418,7 @@ impl Connection {
                     return self.fail(registry, error.into(), now_ns, out);
                 }
                 self.transport = Some(Transport::plain(tcp));
+                self.read_closed = false;
                 self.write_interest = true;
                 self.phase = Phase::TcpConnecting;
                 self.phase_deadline = Some(now_ns + nanos(self.config.connect_timeout));
@@ -477,6 +486,7 @@ impl Connection {
                 }
                 Err(error) => {
                     self.transport = Some(Transport::plain(tcp));
+                    self.read_closed = false;
                     return self.fail(registry, ConnError::Tls(error.to_string()), now_ns, out);
                 }
             },
@@ -486,6 +496,7 @@ impl Connection {
             }
         };
         self.transport = Some(transport);
+        self.read_closed = false;
         self.seed = self.seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
         // Fixed headers, then what the open-sequence hook makes for this
         // attempt (a fresh JWT nonce): once per attempt, never in steady state.
@@ -509,12 +520,13 @@ impl Connection {
     /// Reads (when `read`), hands codec events out, writes what the codec
     /// has to send, and updates interest.
     fn pump(&mut self, registry: &Registry, now_ns: u64, read: bool, out: &mut impl Outbox) {
+        let to_end = self.read_closed;
         let (Some(transport), Some(ws)) = (self.transport.as_mut(), self.ws.as_mut()) else {
             return;
         };
         let mut eof = false;
         if read {
-            match transport.read_into(ws, Instant(now_ns)) {
+            match transport.read_into(ws, Instant(now_ns), to_end) {
                 Ok(ReadStatus::Open) => {}
                 Ok(ReadStatus::Eof) => eof = true,
                 Err(error) => return self.fail_io(registry, error, now_ns, out),

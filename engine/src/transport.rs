@@ -81,8 +81,17 @@ impl Transport {
         }
     }
 
-    /// Reads everything the socket has into `ws`, decoding as it goes.
-    pub(crate) fn read_into(&mut self, ws: &mut Conn, now: Instant) -> io::Result<ReadStatus> {
+    /// Reads everything the socket has into `ws`, decoding as it goes. A
+    /// short read ends the loop (what arrives later raises a new edge),
+    /// unless `to_end`: the peer has shut its side, and its end may already
+    /// wait behind the data, with no edge to come, so read until the end
+    /// or `WouldBlock`.
+    pub(crate) fn read_into(
+        &mut self,
+        ws: &mut Conn,
+        now: Instant,
+        to_end: bool,
+    ) -> io::Result<ReadStatus> {
         match self {
             Transport::Plain { tcp, .. } => loop {
                 let room = ws.recv_buffer(READ_CHUNK);
@@ -93,7 +102,7 @@ impl Transport {
                         ws.handle_received(now, n);
                         // A short read took all the socket had; anything
                         // that arrives later raises a new readiness edge.
-                        if n < want {
+                        if n < want && !to_end {
                             return Ok(ReadStatus::Open);
                         }
                     }
@@ -126,7 +135,7 @@ impl Transport {
                     }
                 }
                 // As for plain TCP: a short read took all the socket had.
-                if n < inbound.len() {
+                if n < inbound.len() && !to_end {
                     return Ok(ReadStatus::Open);
                 }
             },

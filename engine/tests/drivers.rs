@@ -204,6 +204,31 @@ fn server_close_then_reconnect(mut driver: impl Driver) {
     driver.shutdown();
 }
 
+/// Data and the end of the connection arrive together: the message is
+/// delivered and the drop is seen (a short read that took the data must
+/// not leave the end unread: no later readiness edge would come for it).
+fn data_then_drop_is_seen(mut driver: impl Driver) {
+    let server = TestServer::start(
+        None,
+        vec![
+            Script::SendThenDrop(vec!["last words".into(), "and more".into()]),
+            Script::Silent,
+        ],
+    );
+    driver.connect(config(&server, None));
+    let mut messages = Vec::new();
+    wait_for(&mut driver, |event| match event {
+        EngineEvent::Message { data, .. } => {
+            messages.push(data.clone());
+            None
+        }
+        EngineEvent::Disconnected { .. } => Some(()),
+        _ => None,
+    });
+    assert_eq!(messages, [b"last words".to_vec(), b"and more".to_vec()]);
+    driver.shutdown();
+}
+
 fn watchdog(mut driver: impl Driver) {
     let server = TestServer::start(None, vec![Script::Silent]);
     let mut config = config(&server, None);
@@ -265,6 +290,16 @@ fn a_server_close_is_followed_by_a_reconnect_threaded() {
 #[test]
 fn a_server_close_is_followed_by_a_reconnect_inline() {
     server_close_then_reconnect(inline());
+}
+
+#[test]
+fn data_then_drop_is_seen_threaded() {
+    data_then_drop_is_seen(threaded());
+}
+
+#[test]
+fn data_then_drop_is_seen_inline() {
+    data_then_drop_is_seen(inline());
 }
 
 #[test]

@@ -19,6 +19,10 @@ pub enum Script {
     EchoThenKill(usize),
     /// After the handshake, send a close frame with this code.
     CloseAfterHandshake(u16),
+    /// After the handshake, send these text messages and drop the TCP
+    /// connection at once (no close frame): the end arrives right behind
+    /// the data, often in the same read.
+    SendThenDrop(Vec<String>),
     /// Accept TCP and never answer the WebSocket handshake.
     NeverHandshake,
     /// Complete the handshake, answer pings, send nothing.
@@ -253,6 +257,15 @@ fn serve<S: Read + Write + Shutdown + Send + 'static>(
     let Ok(mut ws) = tungstenite::accept(stream) else {
         return;
     };
+    if let Script::SendThenDrop(texts) = &script {
+        for text in texts {
+            if ws.write(Message::text(text.clone())).is_err() {
+                return;
+            }
+        }
+        let _ = ws.flush();
+        return kill(&mut ws);
+    }
     if let Script::Stream(spec) = &script {
         return stream_messages(ws, spec);
     }
