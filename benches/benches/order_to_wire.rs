@@ -227,12 +227,7 @@ fn split_path<V: Venue>(
     let (mut engine, conn) = connected_engine(server);
     let gateway = orderwire_engine::gateway::Gateway::new(
         venue,
-        GatewayConfig {
-            when_limited: WhenLimited::Off,
-            order_capacity: orders.len() + 16,
-            request_timeout: Duration::from_secs(3600),
-            ..GatewayConfig::default()
-        },
+        bench_gateway_config(orders.len()),
         StampingTransport {
             commander: engine.commander(),
             conn,
@@ -290,18 +285,9 @@ fn gateway_path<V: Venue>(
         "bench",
         venue,
         ExchangeConfig {
-            engine: EngineConfig {
-                core: Some(1),
-                wait: wait_strategy(),
-                ..EngineConfig::default()
-            },
+            engine: reactor_config(),
             connection: connection(server),
-            gateway: GatewayConfig {
-                when_limited: WhenLimited::Off,
-                order_capacity: orders.len() + 16,
-                request_timeout: Duration::from_secs(3600),
-                ..GatewayConfig::default()
-            },
+            gateway: bench_gateway_config(orders.len()),
             on_request: None,
             token_fetch: None,
         },
@@ -355,12 +341,7 @@ fn gateway_path<V: Venue>(
 
 /// An engine on the reactor core, connected to `server` and settled.
 fn connected_engine(server: &TestServer) -> (Engine, orderwire_engine::ConnId) {
-    let engine = Engine::start(EngineConfig {
-        core: Some(1),
-        wait: wait_strategy(),
-        ..EngineConfig::default()
-    })
-    .expect("engine");
+    let engine = Engine::start(reactor_config()).expect("engine");
     let conn = engine.connect(connection(server)).expect("connect");
     loop {
         if let Ok(EngineEvent::Connected { .. }) = engine.events().recv() {
@@ -496,6 +477,16 @@ fn inline_gateway_path<V: Venue>(
     hist
 }
 
+/// A threaded engine's settings: the reactor pinned to core 1, waiting
+/// as `wait_strategy` says.
+fn reactor_config() -> EngineConfig {
+    EngineConfig {
+        core: Some(1),
+        wait: wait_strategy(),
+        ..EngineConfig::default()
+    }
+}
+
 /// The gateway settings every path runs with: no rate limits, room for
 /// every order, no timeouts during the run.
 fn bench_gateway_config(orders: usize) -> GatewayConfig {
@@ -594,11 +585,7 @@ fn contention_path(orders: &[NewOrder]) -> (Histogram<u64>, Histogram<u64>, u64)
                 "bench-contention",
                 Kraken::new(Some(Secret::new("bench-token")), Tier::Pro),
                 ExchangeConfig {
-                    engine: EngineConfig {
-                        core: Some(1),
-                        wait: wait_strategy(),
-                        ..EngineConfig::default()
-                    },
+                    engine: reactor_config(),
                     connection: connection(server),
                     gateway,
                     on_request: None,

@@ -457,8 +457,10 @@ impl<V: Venue> Exchange<V> {
                     {
                         token_failures.push(failure);
                     }
-                    drop(core);
-                    self.gateway.publish_timers();
+                    // The link changed the core's timers (a drop stops
+                    // them); the reactor's hook reads the new deadline.
+                    let next = core.poll_timeout();
+                    self.gateway.transport.timers_changed(next);
                 }
             }
         }

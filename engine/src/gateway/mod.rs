@@ -200,13 +200,6 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
         core.poll_reconnect()
     }
 
-    /// Tells the transport when the core's timers are next due, after an
-    /// input made outside these methods (a link event, the open sequence).
-    pub fn publish_timers(&self) {
-        let mut core = self.core.lock();
-        self.transport.timers_changed(core.poll_timeout());
-    }
-
     /// Takes the events (swapped with `spare`, whose request texts the core
     /// takes back for reuse).
     pub fn poll_events(&self, spare: &mut Outputs) {
