@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use orderwire_engine::gateway::{
-    Completion, Dispatcher, Gateway, GatewayConfig, GatewayCore, Outputs, RequestCallback,
-    RequestOutcome, Submission, SubmitError, SubmitOptions, Transport, WhenLimited,
+    CallbackTable, Completion, Dispatcher, Gateway, GatewayConfig, GatewayCore, Outputs,
+    RequestCallback, RequestOutcome, Submission, SubmitError, SubmitOptions, Transport,
+    WhenLimited,
 };
 use orderwire_protocol::model::{
     CancelOrders, Event, NewOrder, OrderKind, OrderRef, Request, Side, TimeInForce, inline,
@@ -66,6 +67,7 @@ struct Driver<V: Venue> {
     core: GatewayCore<V>,
     out: Frames,
     spare: Outputs,
+    table: CallbackTable,
     dispatcher: Dispatcher,
 }
 
@@ -84,6 +86,7 @@ impl<V: Venue> Driver<V> {
             core,
             out: Frames::default(),
             spare: Outputs::default(),
+            table: CallbackTable::default(),
             dispatcher: Dispatcher::default(),
         }
     }
@@ -95,13 +98,10 @@ impl<V: Venue> Driver<V> {
         request: Request<'_>,
         callback: &RequestCallback,
     ) -> (u64, String) {
+        let options = self.table.tag(SubmitOptions::callback(callback.clone()));
         let submitted = self
             .core
-            .submit_with(
-                Instant(now),
-                request,
-                SubmitOptions::callback(callback.clone()),
-            )
+            .submit_with(Instant(now), request, options)
             .unwrap();
         drain(&mut self.core, &mut self.out);
         let Submission::Sent { req_id } = submitted else {
@@ -125,8 +125,14 @@ impl<V: Venue> Driver<V> {
     fn deliver(&mut self, response: Option<&[u8]>) {
         self.core.poll_events(&mut self.spare);
         let secrets = self.core.capabilities().secret_fields;
-        self.dispatcher
-            .dispatch(&self.spare.completed, response, secrets, None);
+        let table = &mut self.table;
+        self.dispatcher.dispatch(
+            &self.spare.completed,
+            response,
+            secrets,
+            |tag| table.take(tag),
+            None,
+        );
     }
 }
 
@@ -321,6 +327,18 @@ impl Transport for Wire {
     }
 }
 
+/// A Kraken gateway writing to a `Wire`, without rate limits.
+fn kraken_gateway() -> Gateway<Kraken, Wire> {
+    Gateway::new(
+        Kraken::new(Some(Secret::new(KRAKEN_TOKEN)), Tier::Pro),
+        GatewayConfig {
+            when_limited: WhenLimited::Off,
+            ..GatewayConfig::default()
+        },
+        Wire::default(),
+    )
+}
+
 fn wire_ids(frames: &[Vec<u8>]) -> Vec<u64> {
     frames
         .iter()
@@ -337,14 +355,7 @@ fn wire_ids(frames: &[Vec<u8>]) -> Vec<u64> {
 /// was never handed out is refused.
 #[test]
 fn reserved_ids_go_out_as_reserved_or_are_refused() {
-    let gateway = Gateway::new(
-        Kraken::new(Some(Secret::new(KRAKEN_TOKEN)), Tier::Pro),
-        GatewayConfig {
-            when_limited: WhenLimited::Off,
-            ..GatewayConfig::default()
-        },
-        Wire::default(),
-    );
+    let gateway = kraken_gateway();
     let first = gateway.next_request_id();
     let second = gateway.next_request_id();
     let reserved = |id| SubmitOptions {
@@ -471,4 +482,62 @@ fn a_reply_naming_a_secret_is_redacted_for_the_callback() {
     let response = call.response.unwrap();
     assert!(response.contains(r#""token":"***""#), "{response}");
     assert!(!response.contains(KRAKEN_TOKEN));
+}
+
+/// The core holds no callback: the gateway keeps it under a tag until the
+/// request's end comes out of the core, and a refused submit keeps nothing
+/// (its callback is never called).
+#[test]
+fn the_gateway_keeps_a_callback_until_its_request_ends() {
+    let gateway = kraken_gateway();
+    let _open = gateway.core().lock().connect_at(0);
+    let (callback, calls) = recorder();
+    let with_callback = || SubmitOptions::callback(callback.clone());
+    let Ok(Submission::Sent { req_id }) = gateway.submit_with(
+        Instant(0),
+        Request::Place(&order("a", "BTC/USD")),
+        with_callback(),
+    ) else {
+        panic!("sent")
+    };
+    assert_eq!(gateway.callbacks_waiting(), 1);
+    // The same client order id again: refused, and its callback not kept.
+    assert_eq!(
+        gateway.submit_with(
+            Instant(0),
+            Request::Place(&order("a", "BTC/USD")),
+            with_callback()
+        ),
+        Err(SubmitError::DuplicateClientOrderId)
+    );
+    assert_eq!(gateway.callbacks_waiting(), 1);
+    let ack = format!(
+        r#"{{"method":"add_order","req_id":{req_id},"result":{{"order_id":"O-1","cl_ord_id":"a"}},"success":true,"time_in":"2023-09-21T14:15:07.197274Z","time_out":"2023-09-21T14:15:07.205301Z"}}"#
+    );
+    let mut message = ack.clone().into_bytes();
+    gateway.handle_message(
+        Instant(1_000),
+        Instant(1_000),
+        FrameKind::Text,
+        &mut message,
+    );
+    let mut spare = Outputs::default();
+    gateway.poll_events(&mut spare);
+    let [done] = &spare.completed[..] else {
+        panic!("one completion: {:?}", spare.completed)
+    };
+    let tag = done.tag.expect("tagged");
+    let callback = gateway.take_callback(tag).expect("kept under its tag");
+    assert_eq!(gateway.callbacks_waiting(), 0);
+    assert!(gateway.take_callback(tag).is_none(), "taken once");
+    Dispatcher::default().dispatch(
+        &spare.completed,
+        Some(ack.as_bytes()),
+        &[],
+        |_| Some(callback.clone()),
+        None,
+    );
+    let call = only_call(&calls);
+    assert_eq!(call.req_id, req_id);
+    assert_eq!(call.completion, Completion::Answered);
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use orderwire_engine::gateway::{
-    Completion, Dispatcher, GatewayConfig, GatewayCore, Outputs, RequestCallback, RequestOutcome,
-    SubmitOptions, WhenLimited,
+    CallbackTable, Completion, Dispatcher, GatewayConfig, GatewayCore, Outputs, RequestCallback,
+    RequestOutcome, SubmitOptions, WhenLimited,
 };
 use orderwire_protocol::model::{
     CancelOrders, NewOrder, OrderKind, OrderRef, Request, Side, TimeInForce, inline,
@@ -150,6 +150,8 @@ fn kraken_cycles(callback: Option<RequestCallback>) -> (u64, usize) {
     };
     let mut spare = Outputs::default();
     let mut dispatcher = Dispatcher::default();
+    // As the drivers keep them: the core holds a tag, the table the callback.
+    let mut table = CallbackTable::default();
     let secret_fields = core.capabilities().secret_fields;
     let mut message = Vec::with_capacity(1024);
     let mut before = 0;
@@ -159,12 +161,18 @@ fn kraken_cycles(callback: Option<RequestCallback>) -> (u64, usize) {
             before = allocations();
         }
         let now = n as u64 * 1_000_000;
-        let options = SubmitOptions {
-            req_id: None,
-            callback: callback.clone(),
+        let options = |table: &mut CallbackTable| {
+            table.tag(SubmitOptions {
+                req_id: None,
+                callback: callback.clone(),
+            })
         };
-        core.submit_with(Instant(now), Request::Place(&orders[n]), options.clone())
-            .unwrap();
+        core.submit_with(
+            Instant(now),
+            Request::Place(&orders[n]),
+            options(&mut table),
+        )
+        .unwrap();
         drain(&mut core, &mut out);
         for (step, bytes) in script[n].iter().enumerate() {
             if step == 2 {
@@ -172,7 +180,7 @@ fn kraken_cycles(callback: Option<RequestCallback>) -> (u64, usize) {
                 core.submit_with(
                     Instant(now + 2_000),
                     Request::Cancel(&cancel),
-                    options.clone(),
+                    options(&mut table),
                 )
                 .unwrap();
                 drain(&mut core, &mut out);
@@ -183,7 +191,13 @@ fn kraken_cycles(callback: Option<RequestCallback>) -> (u64, usize) {
             // As `Exchange::poll` does: the callbacks run with the message
             // still in hand.
             core.poll_events(&mut spare);
-            dispatcher.dispatch(&spare.completed, Some(&message), secret_fields, None);
+            dispatcher.dispatch(
+                &spare.completed,
+                Some(&message),
+                secret_fields,
+                |tag| table.take(tag),
+                None,
+            );
         }
         if core.next_timeout().is_some_and(|at| at <= now) {
             core.timeout_at(now, &mut out);

@@ -1,56 +1,36 @@
-//! Per-request callbacks: what a service is told when one of its requests
-//! ends, in the shape of the Python framework our users come from
-//! (`(request_id, method, request, response, latency_us)`), with the
-//! normalised event and the venue's own times besides.
+//! Request completions: what the core reports when a request ends, and
+//! what a per-request callback sees, in the shape of the Python framework
+//! our users come from (`(request_id, method, request, response,
+//! latency_us)`), with the normalised event and the venue's own times
+//! besides.
 //!
-//! A callback is an `Arc`: a service makes one per purpose and clones it
-//! into each request, so a request with a callback allocates nothing. It is
-//! called once per request, on the thread that polls, with no lock held,
-//! when the last reply arrives, the deadline passes, or the gateway drops
-//! the request. The request text is the frame as written, redacted on the
-//! polling thread when the callback runs (the venue names its secret keys,
-//! `Capabilities::secret_fields`); the response is the venue's message as
-//! received, borrowed from the read buffer.
+//! The core holds no callback. A driver that wants to hear of a request's
+//! end submits it with a [`RequestTag`]; the core reports the end as an
+//! output ([`Completed`], in `Outputs::completed`) carrying the tag, and the
+//! driver calls whatever it keeps under that tag (the engine's
+//! `CallbackTable`), on its polling thread.
 
 use std::fmt;
-use std::sync::Arc;
 
 use orderwire_protocol::model::{Event, Method};
-use orderwire_protocol::venue::{FRAME_CAPACITY, redact_json, string_field};
 
 use crate::SubmitError;
 use crate::latency::{Latency, RequestSummary};
 
-/// A per-request (or per-exchange) callback.
-pub type RequestCallback = Arc<dyn Fn(&RequestOutcome<'_>) + Send + Sync>;
+/// The driver's handle for a request whose end it wants to hear about
+/// (the user's callback, kept by the driver). The core holds the number,
+/// never the callback, and hands it back in [`Completed::tag`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RequestTag(pub u32);
 
-/// How a request is submitted beyond the request itself.
-#[derive(Clone, Default)]
-pub struct SubmitOptions {
+/// What the core is told about a request beyond the request itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestOptions {
     /// An id taken with `next_request_id` (docs/gateway.md, "Reserved
     /// request ids"); without one, the next id.
     pub req_id: Option<u64>,
-    /// Called once when the request ends; without one, the exchange's.
-    pub callback: Option<RequestCallback>,
-}
-
-impl SubmitOptions {
-    /// Options with this callback.
-    pub fn callback(callback: RequestCallback) -> SubmitOptions {
-        SubmitOptions {
-            req_id: None,
-            callback: Some(callback),
-        }
-    }
-}
-
-impl fmt::Debug for SubmitOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SubmitOptions")
-            .field("req_id", &self.req_id)
-            .field("callback", &self.callback.is_some())
-            .finish()
-    }
+    /// Report the request's end, with this tag, in `Outputs::completed`.
+    pub tag: Option<RequestTag>,
 }
 
 /// How a request ended.
@@ -86,8 +66,8 @@ pub struct Completed {
     /// The frame as written, not yet redacted (empty if not kept). The core
     /// takes the buffer back at the next `poll_events`.
     pub request_text: Vec<u8>,
-    /// The request's own callback.
-    pub callback: Option<RequestCallback>,
+    /// The driver's tag, if it submitted the request with one.
+    pub tag: Option<RequestTag>,
 }
 
 impl fmt::Debug for Completed {
@@ -99,7 +79,7 @@ impl fmt::Debug for Completed {
             .field("event", &self.event)
             .field("latency", &self.latency)
             .field("request_text_len", &self.request_text.len())
-            .field("callback", &self.callback.is_some())
+            .field("tag", &self.tag)
             .finish()
     }
 }
@@ -156,76 +136,5 @@ impl RequestOutcome<'_> {
         }
         writeln!(out, "Request: {}", self.request)?;
         writeln!(out, "Response: {}", self.response.unwrap_or("(none)"))
-    }
-}
-
-/// Turns the core's completions into callback calls, with a reused buffer
-/// for the redacted text (no allocation once it has grown).
-#[derive(Debug)]
-pub struct Dispatcher {
-    redacted: Vec<u8>,
-    /// A reply that names a secret key (Binance's `session.logon` echoes
-    /// `apiKey`), redacted; replies that name none are borrowed as they are.
-    response: Vec<u8>,
-}
-
-impl Default for Dispatcher {
-    fn default() -> Dispatcher {
-        Dispatcher {
-            redacted: Vec::with_capacity(FRAME_CAPACITY),
-            response: Vec::with_capacity(FRAME_CAPACITY),
-        }
-    }
-}
-
-/// Whether `text` has `"key"` for one of `keys`.
-fn names_a_secret(text: &[u8], keys: &[&str]) -> bool {
-    keys.iter().any(|key| {
-        let key = key.as_bytes();
-        text.windows(key.len() + 2)
-            .any(|w| w[0] == b'"' && w[w.len() - 1] == b'"' && &w[1..w.len() - 1] == key)
-    })
-}
-
-impl Dispatcher {
-    /// Calls each completion's callback, or `fallback` for those without
-    /// one. `response` is the message the replies came in, if they did.
-    pub fn dispatch(
-        &mut self,
-        completed: &[Completed],
-        response: Option<&[u8]>,
-        secret_fields: &[&str],
-        fallback: Option<&RequestCallback>,
-    ) {
-        for done in completed {
-            let Some(callback) = done.callback.as_ref().or(fallback) else {
-                continue;
-            };
-            self.redacted.clear();
-            redact_json(&done.request_text, secret_fields, &mut self.redacted);
-            let request = std::str::from_utf8(&self.redacted).unwrap_or("(not UTF-8)");
-            let wire_method =
-                string_field(&done.request_text, "method").unwrap_or(done.summary.method.as_str());
-            let response = match (&done.completion, response) {
-                (Completion::Answered, Some(raw)) if names_a_secret(raw, secret_fields) => {
-                    self.response.clear();
-                    redact_json(raw, secret_fields, &mut self.response);
-                    std::str::from_utf8(&self.response).ok()
-                }
-                (Completion::Answered, Some(raw)) => std::str::from_utf8(raw).ok(),
-                _ => None,
-            };
-            callback(&RequestOutcome {
-                req_id: done.summary.req_id,
-                method: done.summary.method,
-                wire_method,
-                request,
-                response,
-                event: done.event.as_ref(),
-                completion: &done.completion,
-                summary: &done.summary,
-                latency: done.latency,
-            });
-        }
     }
 }

@@ -11,7 +11,8 @@ use orderwire_protocol::venue::{Reconcile, Venue};
 use super::GatewayCore;
 use super::events::GatewayEvent;
 use super::reconcile::Reconciliation;
-use crate::callback::{Completed, Completion, RequestCallback};
+use super::timers::TimerKind;
+use crate::callback::{Completed, Completion, RequestTag};
 use crate::latency::{Latency, RequestSummary};
 use crate::orders::Cause;
 
@@ -38,8 +39,8 @@ pub(super) struct Pending {
     /// For the open sequence's subscriptions: which configured one, so its
     /// acknowledgement arms its watchdog.
     pub(super) subscription: Option<usize>,
-    /// The request's own callback.
-    pub(super) callback: Option<RequestCallback>,
+    /// The driver's tag: report the request's end.
+    pub(super) tag: Option<RequestTag>,
     /// The frame as written, when its end is reported (else empty).
     pub(super) text: Vec<u8>,
 }
@@ -54,6 +55,8 @@ impl<V: Venue> GatewayCore<V> {
             self.in_flight.next += 1;
         }
         self.pending.insert(req_id, pending);
+        self.rearm(TimerKind::Request);
+        self.rearm(TimerKind::Drain);
     }
 
     /// Takes a request out of the pending table; its deadline entry goes
@@ -65,11 +68,13 @@ impl<V: Venue> GatewayCore<V> {
         } else {
             self.in_flight.next = self.in_flight.next.saturating_sub(1);
         }
+        self.rearm(TimerKind::Request);
+        self.rearm(TimerKind::Drain);
         Some(pending)
     }
 
-    /// A request ended: reported for its callback (its own, or the
-    /// exchange's when every request is reported); its text buffer is kept
+    /// A request ended: reported as an output when the driver tagged it
+    /// (or every request is reported); its text buffer is kept
     /// for the next request otherwise.
     pub(super) fn complete(
         &mut self,
@@ -78,7 +83,7 @@ impl<V: Venue> GatewayCore<V> {
         event: Option<&Event>,
         latency: Option<Latency>,
     ) {
-        if pending.callback.is_none() && !self.config.report_all_requests {
+        if pending.tag.is_none() && !self.config.report_all_requests {
             self.reuse_text(pending.text);
             return;
         }
@@ -88,7 +93,7 @@ impl<V: Venue> GatewayCore<V> {
             event: event.cloned(),
             latency,
             request_text: pending.text,
-            callback: pending.callback,
+            tag: pending.tag,
         });
     }
 
@@ -108,15 +113,21 @@ impl<V: Venue> GatewayCore<V> {
             return;
         };
         let summary = pending.summary;
-        if let (Some(index), Event::Response(response)) = (pending.subscription, event) {
-            if response.ok {
-                self.watchdog.arm(index, received_at);
-            }
-        }
+        let acknowledged = match (pending.subscription, event) {
+            (Some(index), Event::Response(response)) if response.ok => Some(index),
+            _ => None,
+        };
         let batch_index = pending.answered;
         pending.answered += 1;
         pending.replies_left = pending.replies_left.saturating_sub(1);
         let done = pending.replies_left == 0;
+        if let Some(index) = acknowledged {
+            self.watchdog.arm(index, received_at);
+            // `rearm(Watchdog)`, on the fields alone (`pending` is borrowed).
+            let up = matches!(self.link, super::Link::Up { .. });
+            let next = self.watchdog.next_sweep().filter(|_| up);
+            self.timers.set(TimerKind::Watchdog, next);
+        }
         // A cancel-replace answers once for each half; the event's method
         // says which.
         let method = match (summary.method, event) {
@@ -206,6 +217,7 @@ impl<V: Venue> GatewayCore<V> {
                 self.apply(order, OrderStatus::Unknown, Cause::Timeout);
                 if self.capabilities.reconcile == Reconcile::QueryEach {
                     self.reconciliation = Reconciliation::QueryDue;
+                    self.rearm(TimerKind::Reconcile);
                 }
             }
             (

@@ -77,8 +77,9 @@ use self::reconcile::Reconciliation;
 use self::retry::{Queued, RETRY_RING, RetryEntry};
 use self::staged::Staged;
 use self::timers::Deadlines;
+pub use self::timers::{TimerKind, TimerTable};
 use self::watchdog::Watchdog;
-use crate::callback::{Completion, RequestCallback, SubmitOptions};
+use crate::callback::{Completion, RequestOptions, RequestTag};
 use crate::latency::{LatencyBook, RequestSummary};
 use crate::orders::{Cause, FillDedup, OrderState, OrderTable};
 use crate::ratelimit::{Budget, Charge, Limiter};
@@ -145,6 +146,8 @@ pub struct GatewayCore<V: Venue> {
     seen_in_snapshot: HashSet<ClientOrderId>,
     last_sent: Instant,
     dead_man_next: Option<Instant>,
+    /// When each timer next fires, rearmed where its state changes.
+    timers: TimerTable,
     /// Wall clock = driver clock + this (ns); see `set_wall_offset`.
     wall_offset_ns: i64,
     retries: VecDeque<RetryEntry>,
@@ -168,7 +171,7 @@ pub struct GatewayCore<V: Venue> {
     staging: bool,
     /// A staged cancel's orders (kept, so a copy reuses the capacity).
     staged_cancel: orderwire_protocol::model::CancelOrders,
-    /// Buffers for request texts (`report_all_requests`, callbacks).
+    /// Buffers for request texts (`report_all_requests`, tagged requests).
     text_pool: Vec<Vec<u8>>,
     /// The highest request id written so far.
     last_wire_id: Option<u64>,
@@ -256,6 +259,7 @@ impl<V: Venue> GatewayCore<V> {
             reconciliation: Reconciliation::Idle,
             last_sent: Instant::ZERO,
             dead_man_next: None,
+            timers: TimerTable::default(),
             wall_offset_ns: 0,
             retries: VecDeque::with_capacity(RETRY_RING),
             capabilities,
@@ -421,11 +425,11 @@ impl<V: Venue> GatewayCore<V> {
         now: Instant,
         request: Request<'_>,
     ) -> Result<Submission, SubmitError> {
-        self.submit_with(now, request, SubmitOptions::default())
+        self.submit_with(now, request, RequestOptions::default())
     }
 
     /// Reserves the next request id: a request submitted with it (in
-    /// [`SubmitOptions::req_id`]) goes out with it, as long as no higher id
+    /// [`RequestOptions::req_id`]) goes out with it, as long as no higher id
     /// has gone out first (docs/gateway.md, "Reserved request ids").
     pub fn next_request_id(&mut self) -> u64 {
         let req_id = self.next_req_id;
@@ -433,14 +437,14 @@ impl<V: Venue> GatewayCore<V> {
         req_id
     }
 
-    /// Submits a request with a reserved id or its own callback, recorded
+    /// Submits a request with a reserved id or a tag, recorded
     /// before it returns. [`GatewayCore::submit_staged`] records it after
     /// the driver has taken its frames.
     pub fn submit_with(
         &mut self,
         now: Instant,
         request: Request<'_>,
-        options: SubmitOptions,
+        options: RequestOptions,
     ) -> Result<Submission, SubmitError> {
         self.submit_with_staging(now, request, options)
     }
@@ -450,7 +454,19 @@ impl<V: Venue> GatewayCore<V> {
         &mut self,
         now: Instant,
         request: Request<'_>,
-        options: SubmitOptions,
+        options: RequestOptions,
+    ) -> Result<Submission, SubmitError> {
+        let submitted = self.submit_checked(now, request, options);
+        // The FIFO or the budget may have moved.
+        self.rearm(TimerKind::RateQueue);
+        submitted
+    }
+
+    fn submit_checked(
+        &mut self,
+        now: Instant,
+        request: Request<'_>,
+        options: RequestOptions,
     ) -> Result<Submission, SubmitError> {
         let charge = self.validate(now, &request)?;
         if let Some(req_id) = options.req_id {
@@ -657,7 +673,7 @@ impl<V: Venue> GatewayCore<V> {
         now: Instant,
         request: &Request<'_>,
         charge: &Charge,
-        options: SubmitOptions,
+        options: RequestOptions,
     ) -> Result<u64, SubmitError> {
         // One request is staged at a time: several sends in one input (the
         // rate-limit FIFO released) record all but the last at once.
@@ -684,10 +700,10 @@ impl<V: Venue> GatewayCore<V> {
                 return Err(SubmitError::Encode(error));
             }
         };
-        // The text for the callback: a copy before the frames go (the
+        // The text for the completion: a copy before the frames go (the
         // redaction waits for the polling thread).
         let mut text = Vec::new();
-        if options.callback.is_some() || self.config.report_all_requests {
+        if options.tag.is_some() || self.config.report_all_requests {
             text = self
                 .text_pool
                 .pop()
@@ -709,8 +725,8 @@ impl<V: Venue> GatewayCore<V> {
             self.next_req_id += 1;
         }
         self.last_wire_id = Some(req_id);
-        self.last_sent = now;
-        self.stage(now, req_id, request, charge, expect, options.callback, text);
+        self.note_sent(now);
+        self.stage(now, req_id, request, charge, expect, options.tag, text);
         Ok(req_id)
     }
 
@@ -728,7 +744,7 @@ impl<V: Venue> GatewayCore<V> {
         request: &Request<'_>,
         charge: &Charge,
         expect: Expect,
-        callback: Option<RequestCallback>,
+        tag: Option<RequestTag>,
         text: Vec<u8>,
     ) {
         self.register_orders(request);
@@ -814,7 +830,7 @@ impl<V: Venue> GatewayCore<V> {
                     answered: 0,
                     epoch,
                     subscription: None,
-                    callback,
+                    tag,
                     text,
                 };
                 return self.complete(written, Completion::Sent, None, None);
@@ -830,7 +846,7 @@ impl<V: Venue> GatewayCore<V> {
                 answered: 0,
                 epoch,
                 subscription: None,
-                callback,
+                tag,
                 text,
             },
         );
@@ -862,6 +878,12 @@ impl<V: Venue> GatewayCore<V> {
     /// fresh request id) to `out`, which the driver writes before anything
     /// queued for the connection.
     pub fn on_connected(&mut self, now: Instant, attempt: u32, out: &mut Frames) {
+        self.open_connection(now, attempt, out);
+        // The link, the last send and the dead-man switch changed.
+        self.rearm_all();
+    }
+
+    fn open_connection(&mut self, now: Instant, attempt: u32, out: &mut Frames) {
         self.epoch += 1;
         self.in_flight = InFlight {
             current: self.in_flight.next,
@@ -986,7 +1008,7 @@ impl<V: Venue> GatewayCore<V> {
                     answered: 0,
                     epoch: self.epoch,
                     subscription: Some(index),
-                    callback: None,
+                    tag: None,
                     text,
                 },
             );
@@ -1015,6 +1037,7 @@ impl<V: Venue> GatewayCore<V> {
         self.dead_man_next = None;
         self.watchdog.disarm();
         self.mark_lost_orders();
+        self.rearm_all();
     }
 
     /// The engine will try again after `delay` (reported as is).
@@ -1035,6 +1058,7 @@ impl<V: Venue> GatewayCore<V> {
             self.dead_man_next = None;
             self.watchdog.disarm();
             self.mark_lost_orders();
+            self.rearm_all();
         }
         self.out
             .events
@@ -1142,10 +1166,12 @@ impl<V: Venue> GatewayCore<V> {
                             as_of,
                         )
                     });
+                    self.rearm(TimerKind::RateQueue);
                 }
             }
             Event::Throttled { req_id, until, .. } => {
                 self.on_throttled(now, received_at, req_id, until, &event);
+                self.rearm(TimerKind::RateQueue);
             }
             Event::ServerShutdown { .. } => {
                 self.out.events.push(GatewayEvent::Problem(event));
@@ -1178,6 +1204,7 @@ impl<V: Venue> GatewayCore<V> {
                 deadline: now + self.config.request_timeout,
                 cause,
             };
+            self.rearm_all();
         }
     }
 
@@ -1216,66 +1243,71 @@ impl<V: Venue> GatewayCore<V> {
     /// recycles a drained connection, refreshes the dead-man switch and
     /// keeps the connection alive. A spurious call is a no-op.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.run_timers(now);
+        // The FIFO and the budget moved; every other kind is rearmed where
+        // its state changed.
+        self.rearm(TimerKind::RateQueue);
+    }
+
+    fn run_timers(&mut self, now: Instant) {
         self.expire_requests(now);
-        let since = match self.link {
+        match self.link {
             // Frames wait in the engine's backlog for the reconnect.
             Link::Down => return self.release_queued(now),
             // Nothing new goes out on a connection being recycled.
             Link::Recycling => return,
-            Link::Draining {
-                deadline, cause, ..
-            } => {
-                if self.in_flight.current == 0 || now >= deadline {
+            Link::Draining { cause, .. } => {
+                if self.timers.is_due(TimerKind::Drain, now) {
                     self.link = Link::Recycling;
                     self.reconnect_wanted = Some(cause);
                     self.out.events.push(GatewayEvent::Recycle { cause });
+                    self.rearm_all();
                 }
                 return;
             }
-            Link::Up { since } => since,
+            Link::Up { .. } => {}
         };
-        let events = &mut self.out.events;
-        self.watchdog
-            .sweep(now, &mut |change| events.push(GatewayEvent::from(change)));
-        if let Some(due) = self.age_limit_at(since) {
-            if now >= due {
-                self.start_drain(now, RecycleCause::MaxAge);
-                return;
-            }
+        if self.timers.is_due(TimerKind::Watchdog, now) {
+            let events = &mut self.out.events;
+            self.watchdog
+                .sweep(now, &mut |change| events.push(GatewayEvent::from(change)));
+            self.rearm(TimerKind::Watchdog);
+        }
+        if self.timers.is_due(TimerKind::Age, now) {
+            self.start_drain(now, RecycleCause::MaxAge);
+            return;
         }
         self.release_queued(now);
-        if self.reconciliation == Reconciliation::QueryDue {
+        if self.timers.is_due(TimerKind::Reconcile, now) {
             self.query_unknown_orders(now);
         }
-        if let (Some(at), Some(switch)) = (self.dead_man_next, self.config.dead_man) {
-            if at <= now {
-                let timeout_secs = u32::try_from(switch.timeout.as_secs()).unwrap_or(u32::MAX);
-                // The switch is refreshed ahead of anything rate-limited: it
-                // costs nothing on the trading counter, and a missed refresh
-                // cancels every order.
-                if self.send_housekeeping(now, Request::CancelAllAfter { timeout_secs }) {
-                    tracing::debug!(
-                        venue = self.venue.name(),
-                        timeout_secs,
-                        "dead-man switch refreshed"
-                    );
-                    self.dead_man_next =
-                        Some(now + switch.refresh_every.max(Duration::from_secs(1)));
-                } else {
-                    // The venue has no such switch (or refused to encode
-                    // it): reported once, not retried on every timer.
-                    tracing::warn!(
-                        venue = self.venue.name(),
-                        "dead-man switch not supported; off"
-                    );
-                    self.dead_man_next = None;
-                }
+        let dead_man_due = self.timers.is_due(TimerKind::DeadMan, now);
+        if let Some(switch) = self.config.dead_man.filter(|_| dead_man_due) {
+            let timeout_secs = u32::try_from(switch.timeout.as_secs()).unwrap_or(u32::MAX);
+            // The switch is refreshed ahead of anything rate-limited: it
+            // costs nothing on the trading counter, and a missed refresh
+            // cancels every order.
+            if self.send_housekeeping(now, Request::CancelAllAfter { timeout_secs }) {
+                tracing::debug!(
+                    venue = self.venue.name(),
+                    timeout_secs,
+                    "dead-man switch refreshed"
+                );
+                self.dead_man_next = Some(now + switch.refresh_every.max(Duration::from_secs(1)));
+                self.rearm(TimerKind::DeadMan);
+            } else {
+                // The venue has no such switch (or refused to encode
+                // it): reported once, not retried on every timer.
+                tracing::warn!(
+                    venue = self.venue.name(),
+                    "dead-man switch not supported; off"
+                );
+                self.dead_man_next = None;
+                self.rearm(TimerKind::DeadMan);
             }
         }
-        if let Some(every) = self.keepalive.app_ping_every {
-            if now.saturating_duration_since(self.last_sent) >= every {
-                self.send_housekeeping(now, Request::Ping);
-            }
+        if self.timers.is_due(TimerKind::Keepalive, now) {
+            self.send_housekeeping(now, Request::Ping);
         }
     }
 
@@ -1299,7 +1331,7 @@ impl<V: Venue> GatewayCore<V> {
         if let Some(budget) = self.limiter.as_mut() {
             budget.with(|limiter| limiter.charge(now.as_nanos(), &charge));
         }
-        match self.send_now(now, &request, &charge, SubmitOptions::default()) {
+        match self.send_now(now, &request, &charge, RequestOptions::default()) {
             Ok(_) => true,
             Err(error) => {
                 self.out.events.push(GatewayEvent::Dropped {
@@ -1352,6 +1384,7 @@ impl<V: Venue> GatewayCore<V> {
                     self.out.events.push(GatewayEvent::Order(event));
                     if self.capabilities.reconcile == Reconcile::QueryEach {
                         self.reconciliation = Reconciliation::QueryDue;
+                        self.rearm(TimerKind::Reconcile);
                     }
                 }
             }
@@ -1375,51 +1408,100 @@ impl<V: Venue> GatewayCore<V> {
             .push(GatewayEvent::Connection(ConnectionEvent::RecycleFailed));
     }
 
-    /// When `handle_timeout` should next run.
+    /// When `handle_timeout` should next run: the earliest entry of the
+    /// timer table.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        let pending = &self.pending;
-        let mut next = self
-            .deadlines
-            .next(|id, at| pending.get(&id).is_some_and(|p| p.deadline == at));
-        let mut consider = |at: Instant| next = Some(next.map_or(at, |n| n.min(at)));
-        let queue_front = self.queue.front().filter(|_| !self.is_draining());
-        if let (Some(front), Some(budget)) = (queue_front, self.limiter.as_mut()) {
-            // `check` with the current counters answers "ready at"; asking
-            // at time 0 would be wrong, so ask at the last send time.
-            let last_sent = self.last_sent.as_nanos();
-            match budget.with(|limiter| limiter.check(last_sent, &front.charge)) {
-                Ok(()) => consider(self.last_sent),
-                Err(at) if at != u64::MAX => consider(Instant(at)),
-                Err(_) => {}
+        #[cfg(debug_assertions)]
+        self.check_timers();
+        self.timers.next().map(|(at, _)| at)
+    }
+
+    /// The timer table: when each timer next fires.
+    pub fn timers(&self) -> &TimerTable {
+        &self.timers
+    }
+
+    /// When `kind` should next fire, from the state it depends on.
+    fn timer_due(&mut self, kind: TimerKind) -> Option<Instant> {
+        let up = matches!(self.link, Link::Up { .. });
+        match kind {
+            TimerKind::Request => {
+                let pending = &self.pending;
+                self.deadlines
+                    .next(|id, at| pending.get(&id).is_some_and(|p| p.deadline == at))
+            }
+            TimerKind::RateQueue => {
+                if self.is_draining() {
+                    return None;
+                }
+                let front = self.queue.front()?;
+                let budget = self.limiter.as_mut()?;
+                // `check` with the current counters answers "ready at";
+                // asking at time 0 would be wrong, so ask at the last send.
+                let last_sent = self.last_sent.as_nanos();
+                match budget.with(|limiter| limiter.check(last_sent, &front.charge)) {
+                    Ok(()) => Some(self.last_sent),
+                    Err(at) if at != u64::MAX => Some(Instant(at)),
+                    Err(_) => None,
+                }
+            }
+            TimerKind::Drain => match self.link {
+                Link::Draining { deadline, .. } if self.in_flight.current > 0 => Some(deadline),
+                Link::Draining { .. } => Some(self.last_sent),
+                _ => None,
+            },
+            TimerKind::Watchdog => self.watchdog.next_sweep().filter(|_| up),
+            TimerKind::Reconcile => {
+                (up && self.reconciliation == Reconciliation::QueryDue).then_some(self.last_sent)
+            }
+            TimerKind::Age => match self.link {
+                Link::Up { since } => self.age_limit_at(since),
+                _ => None,
+            },
+            TimerKind::DeadMan => self.dead_man_next.filter(|_| up),
+            TimerKind::Keepalive => {
+                let every = self.keepalive.app_ping_every.filter(|_| up)?;
+                Some(self.last_sent + every)
             }
         }
-        match self.link {
-            Link::Down | Link::Recycling => {}
-            Link::Draining { deadline, .. } => {
-                consider(if self.in_flight.current == 0 {
-                    self.last_sent
-                } else {
-                    deadline
-                });
-            }
-            Link::Up { since } => {
-                if let Some(at) = self.watchdog.next_sweep() {
-                    consider(at);
-                }
-                if self.reconciliation == Reconciliation::QueryDue {
-                    consider(self.last_sent);
-                }
-                if let Some(at) = self.age_limit_at(since) {
-                    consider(at);
-                }
-                if let Some(at) = self.dead_man_next {
-                    consider(at);
-                }
-                if let Some(every) = self.keepalive.app_ping_every {
-                    consider(self.last_sent + every);
-                }
-            }
+    }
+
+    /// Recomputes `kind`'s entry.
+    fn rearm(&mut self, kind: TimerKind) {
+        let at = self.timer_due(kind);
+        self.timers.set(kind, at);
+    }
+
+    /// Recomputes every entry (the link changed).
+    fn rearm_all(&mut self) {
+        for kind in TimerKind::ALL {
+            self.rearm(kind);
         }
-        next
+    }
+
+    /// A frame went out at `now`: the timers that count from the last send.
+    fn note_sent(&mut self, now: Instant) {
+        self.last_sent = now;
+        self.rearm(TimerKind::Keepalive);
+        self.rearm(TimerKind::Drain);
+        self.rearm(TimerKind::Reconcile);
+        self.rearm(TimerKind::RateQueue);
+    }
+
+    /// Debug builds (every test) check that each entry was rearmed where its
+    /// state changed. The rate FIFO's entry may be early when a budget is
+    /// shared (another gateway's charge moves it later): a spurious timeout
+    /// is a no-op.
+    #[cfg(debug_assertions)]
+    fn check_timers(&mut self) {
+        let shared = matches!(self.limiter, Some(Budget::Shared(_)));
+        for kind in TimerKind::ALL {
+            if shared && kind == TimerKind::RateQueue {
+                continue;
+            }
+            let table = self.timers.get(kind);
+            let state = self.timer_due(kind);
+            debug_assert_eq!(table, state, "the {} timer was not rearmed", kind.as_str());
+        }
     }
 }

@@ -12,6 +12,7 @@ use orderwire_protocol::venue::Venue;
 use super::GatewayCore;
 use super::correlation::Pending;
 use super::events::GatewayEvent;
+use super::timers::TimerKind;
 use crate::callback::Completion;
 use crate::orders::Cause;
 
@@ -120,6 +121,7 @@ impl<V: Venue> GatewayCore<V> {
     /// reconcile by query), through the rate limiter like any request.
     pub(super) fn query_unknown_orders(&mut self, now: Instant) {
         self.reconciliation = Reconciliation::Idle;
+        self.rearm(TimerKind::Reconcile);
         let unknown: Vec<(ClientOrderId, Symbol)> = self
             .orders
             .live()
@@ -154,6 +156,7 @@ impl<V: Venue> GatewayCore<V> {
             return;
         }
         self.reconciliation = Reconciliation::Idle;
+        self.rearm(TimerKind::Reconcile);
         let epoch = self.epoch;
         let settle: Vec<(ClientOrderId, OrderStatus)> = self
             .orders

@@ -11,7 +11,7 @@ use orderwire_protocol::venue::Venue;
 use super::GatewayCore;
 use super::config::WhenLimited;
 use super::events::{GatewayEvent, SubmitError};
-use crate::callback::{Completed, Completion, SubmitOptions};
+use crate::callback::{Completed, Completion, RequestOptions};
 use crate::latency::RequestSummary;
 use crate::ratelimit::Charge;
 
@@ -66,8 +66,8 @@ impl Retry {
 pub(super) struct Queued {
     pub(super) request: OwnedRequest,
     pub(super) charge: Charge,
-    /// Its reserved id and callback.
-    pub(super) options: SubmitOptions,
+    /// Its reserved id and tag.
+    pub(super) options: RequestOptions,
 }
 
 impl<V: Venue> GatewayCore<V> {
@@ -120,19 +120,16 @@ impl<V: Venue> GatewayCore<V> {
             return;
         };
         // Sent again under a fresh id (the old one went out), with its
-        // callback.
-        let callback = self.remove_pending(entry.req_id).and_then(|pending| {
+        // tag.
+        let tag = self.remove_pending(entry.req_id).and_then(|pending| {
             self.reuse_text(pending.text);
-            pending.callback
+            pending.tag
         });
         self.out.events.push(GatewayEvent::Reply(event.clone()));
         self.queue.push_front(Queued {
             request: entry.retry.into_request(),
             charge: entry.charge,
-            options: SubmitOptions {
-                req_id: None,
-                callback,
-            },
+            options: RequestOptions { req_id: None, tag },
         });
     }
 
@@ -155,7 +152,7 @@ impl<V: Venue> GatewayCore<V> {
                 break;
             };
             let request = queued.request.as_request();
-            match self.send_now(now, &request, &queued.charge, queued.options.clone()) {
+            match self.send_now(now, &request, &queued.charge, queued.options) {
                 Ok(req_id) => self.out.events.push(GatewayEvent::Released {
                     req_id,
                     method: queued.charge.method,
@@ -166,7 +163,7 @@ impl<V: Venue> GatewayCore<V> {
                     break;
                 }
                 Err(error) => {
-                    if queued.options.callback.is_some() || self.config.report_all_requests {
+                    if queued.options.tag.is_some() || self.config.report_all_requests {
                         self.out.completed.push(Completed {
                             summary: RequestSummary {
                                 req_id: queued.options.req_id.unwrap_or(0),
@@ -182,7 +179,7 @@ impl<V: Venue> GatewayCore<V> {
                             event: None,
                             latency: None,
                             request_text: Vec::new(),
-                            callback: queued.options.callback.clone(),
+                            tag: queued.options.tag,
                         });
                     }
                     self.out.events.push(GatewayEvent::Dropped {

@@ -25,7 +25,7 @@ use orderwire_protocol::venue::{Expect, Venue};
 use orderwire_protocol::venue::FrameKind;
 
 use super::{GatewayCore, Submission, SubmitError};
-use crate::callback::{RequestCallback, SubmitOptions};
+use crate::callback::{RequestOptions, RequestTag};
 use crate::ratelimit::Charge;
 
 /// A sent request waiting to be recorded. (Not `Debug`: the text is
@@ -36,7 +36,7 @@ pub(super) struct Staged {
     charge: Charge,
     expect: Expect,
     request: StagedRequest,
-    callback: Option<RequestCallback>,
+    tag: Option<RequestTag>,
     text: Vec<u8>,
 }
 
@@ -63,7 +63,7 @@ impl<V: Venue> GatewayCore<V> {
         request: &Request<'_>,
         charge: &Charge,
         expect: Expect,
-        callback: Option<RequestCallback>,
+        tag: Option<RequestTag>,
         text: Vec<u8>,
     ) {
         let copy = match request {
@@ -77,12 +77,12 @@ impl<V: Venue> GatewayCore<V> {
                 self.staged_cancel.symbol = cancel.symbol;
                 StagedRequest::Cancel
             }
-            _ => return self.record(now, req_id, request, charge, expect, callback, text),
+            _ => return self.record(now, req_id, request, charge, expect, tag, text),
         };
         if !self.staging {
             // Not inside a `StagedSubmit`: nothing will come back to
             // record it, so record it now.
-            return self.record(now, req_id, request, charge, expect, callback, text);
+            return self.record(now, req_id, request, charge, expect, tag, text);
         }
         self.staged = Some(Staged {
             now,
@@ -90,7 +90,7 @@ impl<V: Venue> GatewayCore<V> {
             charge: *charge,
             expect,
             request: copy,
-            callback,
+            tag,
             text,
         });
     }
@@ -102,7 +102,7 @@ impl<V: Venue> GatewayCore<V> {
         &mut self,
         now: Instant,
         request: Request<'_>,
-        options: SubmitOptions,
+        options: RequestOptions,
     ) -> StagedSubmit<'_, V> {
         self.staging = true;
         let result = self.submit_with_staging(now, request, options);
@@ -122,7 +122,7 @@ impl<V: Venue> GatewayCore<V> {
             charge,
             expect,
             request,
-            callback,
+            tag,
             text,
         } = staged;
         match request {
@@ -133,7 +133,7 @@ impl<V: Venue> GatewayCore<V> {
                     &Request::Place(&order),
                     &charge,
                     expect,
-                    callback,
+                    tag,
                     text,
                 );
             }
@@ -144,7 +144,7 @@ impl<V: Venue> GatewayCore<V> {
                     &Request::Amend(&amend),
                     &charge,
                     expect,
-                    callback,
+                    tag,
                     text,
                 );
             }
@@ -162,7 +162,7 @@ impl<V: Venue> GatewayCore<V> {
                     &Request::Cancel(&cancel),
                     &charge,
                     expect,
-                    callback,
+                    tag,
                     text,
                 );
                 self.staged_cancel = cancel;

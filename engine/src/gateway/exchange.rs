@@ -17,7 +17,7 @@ use orderwire_protocol::venue::{FrameKind, Frames, Venue};
 use orderwire_protocol::ws::MessageKind;
 use parking_lot::Mutex;
 
-use super::callback::{Dispatcher, RequestCallback, SubmitOptions};
+use super::callbacks::{Dispatcher, RequestCallback, SubmitOptions};
 use super::{
     ConnectionEvent, GatewayConfig, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError,
 };
@@ -303,7 +303,7 @@ impl<V: Venue> Exchange<V> {
             next_timer_ns,
         };
         let events = engine.events().clone();
-        let gateway = Arc::new(Gateway { core, transport });
+        let gateway = Arc::new(Gateway::with_core(core, transport));
         // Set once, here; the hooks read nothing before it is.
         let _ = built.set(Arc::downgrade(&gateway));
         Ok(Exchange {
@@ -517,6 +517,7 @@ impl<V: Venue> Exchange<V> {
             &spare.completed,
             response,
             self.secret_fields,
+            |tag| self.gateway.take_callback(tag),
             on_request.as_ref(),
         );
         for event in &spare.events {

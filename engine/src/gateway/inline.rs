@@ -25,7 +25,7 @@ use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{FrameKind, Frames, Venue};
 use orderwire_protocol::ws::MessageKind;
 
-use super::callback::{Dispatcher, RequestCallback, SubmitOptions};
+use super::callbacks::{CallbackTable, Dispatcher, RequestCallback, SubmitOptions};
 use super::exchange::{
     ExchangeConfig, ExchangeError, TokenFetch, feed_link_event, frame_kind, wall_clock_ns,
     write_open_sequence,
@@ -112,6 +112,8 @@ pub struct InlineExchange<V: Venue> {
     clock: Clock,
     spare: Outputs,
     on_request: Option<RequestCallback>,
+    /// The callbacks of requests in flight (no lock: one thread).
+    callbacks: CallbackTable,
     dispatcher: Dispatcher,
     token_fetch: Option<TokenFetch>,
     /// The venue's secret keys, for redacting request texts.
@@ -166,6 +168,7 @@ impl<V: Venue> InlineExchange<V> {
             clock,
             spare: Outputs::default(),
             on_request: config.on_request,
+            callbacks: CallbackTable::default(),
             dispatcher: Dispatcher::default(),
             token_fetch: config.token_fetch,
             secret_fields,
@@ -219,10 +222,15 @@ impl<V: Venue> InlineExchange<V> {
             // Unreachable: only this method takes it, and puts it back.
             return Err(SubmitError::TransportFull);
         };
-        let mut staged = core.submit_staged(now, request, options);
+        let tagged = self.callbacks.tag(options);
+        let mut staged = core.submit_staged(now, request, tagged);
         write_frames(&mut self.engine, self.conn, &mut staged);
         let submitted = staged.finish();
         self.engine.hooks_mut().core = Some(core);
+        if let (Err(_), Some(tag)) = (&submitted, tagged.tag) {
+            // Refused: nothing will report its end.
+            self.callbacks.take(tag);
+        }
         submitted
     }
 
@@ -365,10 +373,12 @@ impl<V: Venue> InlineExchange<V> {
             // The drain is over (serverShutdown, or the age limit is near).
             self.engine.submit(Command::Reconnect { conn: self.conn });
         }
+        let callbacks = &mut self.callbacks;
         self.dispatcher.dispatch(
             &self.spare.completed,
             response,
             self.secret_fields,
+            |tag| callbacks.take(tag),
             self.on_request.as_ref(),
         );
         for event in &self.spare.events {

@@ -7,6 +7,7 @@
 //! docs/gateway.md has the guarantees.
 
 mod budget;
+mod callbacks;
 mod exchange;
 mod inline;
 mod registry;
@@ -20,9 +21,8 @@ pub use orderwire_gateway::{
 };
 
 pub use budget::RateBudget;
-pub use callback::{
-    Completed, Completion, Dispatcher, RequestCallback, RequestOutcome, SubmitOptions,
-};
+pub use callback::{Completed, Completion, RequestOptions, RequestOutcome, RequestTag};
+pub use callbacks::{CallbackTable, Dispatcher, RequestCallback, SubmitOptions};
 pub use exchange::{Exchange, ExchangeConfig, ExchangeError, TokenFetch, TokenFetchError};
 pub use inline::{CoreHooks, InlineExchange};
 pub use latency::{Latency, LatencyBook, RequestSummary, to_hgrm};
@@ -86,14 +86,27 @@ pub(crate) fn flush(core: &mut impl Transmits, transport: &impl Transport) {
 /// their ids were taken, and ids strictly increase on the wire.
 pub struct Gateway<V: Venue, T: Transport> {
     core: std::sync::Arc<Mutex<GatewayCore<V>>>,
+    /// The callbacks of requests in flight. Its own lock, never held with
+    /// the core's nor while a callback runs; taken only by a submit with a
+    /// callback and by the poller for each tagged completion.
+    callbacks: Mutex<CallbackTable>,
     transport: T,
 }
 
 impl<V: Venue, T: Transport> Gateway<V, T> {
     /// A gateway for `venue` writing to `transport`.
     pub fn new(venue: V, config: GatewayConfig, transport: T) -> Gateway<V, T> {
+        Gateway::with_core(
+            std::sync::Arc::new(Mutex::new(GatewayCore::new(venue, config))),
+            transport,
+        )
+    }
+
+    /// A gateway around a core already shared (with the reactor's hooks).
+    pub(crate) fn with_core(core: std::sync::Arc<Mutex<GatewayCore<V>>>, transport: T) -> Self {
         Gateway {
-            core: std::sync::Arc::new(Mutex::new(GatewayCore::new(venue, config))),
+            core,
+            callbacks: Mutex::new(CallbackTable::default()),
             transport,
         }
     }
@@ -121,6 +134,27 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
         request: Request<'_>,
         options: SubmitOptions,
     ) -> Result<Submission, SubmitError> {
+        let tagged = match options.callback {
+            Some(_) => self.callbacks.lock().tag(options),
+            None => RequestOptions {
+                req_id: options.req_id,
+                tag: None,
+            },
+        };
+        let submitted = self.submit_tagged(now, request, tagged);
+        if let (Err(_), Some(tag)) = (&submitted, tagged.tag) {
+            // Refused: nothing will report its end.
+            self.callbacks.lock().take(tag);
+        }
+        submitted
+    }
+
+    fn submit_tagged(
+        &self,
+        now: Instant,
+        request: Request<'_>,
+        options: RequestOptions,
+    ) -> Result<Submission, SubmitError> {
         let mut core = self.core.lock();
         flush(&mut *core, &self.transport);
         if core.transmits_pending() > 0 {
@@ -132,6 +166,17 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
         let submitted = staged.finish();
         settle(&mut core, &self.transport);
         submitted
+    }
+
+    /// How many callbacks wait for their request's end.
+    pub fn callbacks_waiting(&self) -> usize {
+        self.callbacks.lock().len()
+    }
+
+    /// The callback of a tagged request that ended (the poller's side of
+    /// the table).
+    pub fn take_callback(&self, tag: RequestTag) -> Option<RequestCallback> {
+        self.callbacks.lock().take(tag)
     }
 
     /// Reserves the next request id (see [`GatewayCore::next_request_id`]).
