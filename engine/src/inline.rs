@@ -116,6 +116,12 @@ impl<H: ConnHooks> InlineEngine<H> {
         self.reactor.hooks_mut()
     }
 
+    /// The id the next [`InlineEngine::connect`] will give its connection
+    /// (a driver registers the connection's hooks under it first).
+    pub fn next_conn(&self) -> ConnId {
+        ConnId(self.next_id)
+    }
+
     /// Opens a connection: the host is resolved here, and the first TCP
     /// attempt starts before this returns.
     pub fn connect(&mut self, config: ConnectionConfig) -> Result<ConnId, ConnectError> {

@@ -9,46 +9,19 @@ use std::time::{Duration, Instant};
 
 use orderwire::demo::DemoOptions;
 use orderwire::mock::binance::{MockBinance, MockConfig};
-use orderwire_engine::gateway::{
-    Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, WhenLimited,
-};
-use orderwire_engine::{ConnectionConfig, EngineConfig, ReconnectPolicy, TlsConfig};
-use orderwire_protocol::model::{Event, OrderStatus, Subscription};
-use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
+use orderwire_engine::gateway::{Exchange, GatewayEvent};
+use orderwire_protocol::model::{Event, OrderStatus};
+use orderwire_protocol::venue::binance::BinanceApi;
+
+mod support;
+
+use support::binance_on_mock;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
 fn exchange(mock: &MockBinance, secret: &str) -> Exchange<BinanceApi> {
-    let mut connection = ConnectionConfig::new(mock.api_url());
-    connection.tls = Some(TlsConfig::with_extra_ca_file(&mock.ca_file()).unwrap());
-    connection.reconnect = ReconnectPolicy {
-        base: Duration::from_millis(20),
-        ..ReconnectPolicy::default()
-    };
-    let venue = BinanceApi::new(Some(Credentials {
-        api_key: Secret::new(MockConfig::default().api_key),
-        signer: Signer::Hmac(Secret::new(secret)),
-    }));
-    Exchange::start(
-        "binance-test",
-        venue,
-        ExchangeConfig {
-            engine: EngineConfig::default(),
-            connection,
-            gateway: GatewayConfig {
-                when_limited: WhenLimited::Queue { capacity: 4096 },
-                subscriptions: vec![Subscription::Executions {
-                    snapshot_orders: false,
-                    snapshot_trades: false,
-                }],
-                ..GatewayConfig::default()
-            },
-            on_request: None,
-            token_fetch: None,
-        },
-    )
-    .unwrap()
+    let (venue, config) = binance_on_mock(mock, secret);
+    Exchange::start("binance-test", venue, config).unwrap()
 }
 
 /// What the keepalive test waits for.

@@ -8,17 +8,20 @@
 
 mod support;
 
-use support::{gateway_config, resting_buy, status_of, subscribed};
+use support::{binance_on_mock, gateway_config, resting_buy, status_of, subscribed};
 
 use std::time::{Duration, Instant};
 
+use orderwire::mock::binance::{self, MockBinance};
 use orderwire::mock::kraken::{Fault, MockConfig, MockKraken};
 use orderwire_engine::gateway::{
     ConnectionEvent, Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, InlineExchange,
-    Submission, SubmitError,
+    InlineGroup, Submission, SubmitError,
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig, ReconnectPolicy, TlsConfig};
-use orderwire_protocol::model::{CancelOrders, Method, OrderRef, OrderStatus, Request, inline};
+use orderwire_protocol::model::{
+    CancelOrders, Method, NewOrder, OrderRef, OrderStatus, Request, inline,
+};
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
 
@@ -331,4 +334,94 @@ fn timers_run_without_polling_threaded() {
         "{after:#?}"
     );
     exchange.shutdown(Duration::from_secs(1));
+}
+
+/// Two venues on one inline engine (one mio `Poll`, this thread): the
+/// mock Kraken and the mock Binance each get their open sequence, an order
+/// placed and canceled on each reaches its own venue only, and every event
+/// comes out named by the exchange it belongs to.
+#[test]
+fn two_venues_share_one_inline_loop() {
+    let kraken_mock = MockKraken::start(MockConfig::default()).unwrap();
+    let binance_mock = MockBinance::start(binance::MockConfig::default()).unwrap();
+    let mut group = InlineGroup::new(EngineConfig {
+        seed: Some(3),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let kraken_key = group
+        .add(
+            "kraken",
+            kraken(&kraken_mock),
+            config(&kraken_mock, gateway_config()),
+        )
+        .unwrap();
+    let (binance_venue, binance_config) = binance_on_mock(&binance_mock, "mock-hmac-secret");
+    let binance_key = group.add("binance", binance_venue, binance_config).unwrap();
+    assert_eq!(group.len(), 2);
+    assert_eq!(group.name(binance_key.index()), Some("binance"));
+    // Events by exchange, in arrival order.
+    let mut seen: [Vec<GatewayEvent>; 2] = [Vec::new(), Vec::new()];
+    let mut poll_until = |group: &mut InlineGroup,
+                          done: &dyn Fn(&[Vec<GatewayEvent>; 2]) -> bool| {
+        let start = Instant::now();
+        while !done(&seen) {
+            group.poll_once(Some(Duration::from_millis(5)), |index, event, _| {
+                seen[index].push(event.clone());
+            });
+            assert!(start.elapsed() < PATIENCE, "gave up; saw {seen:#?}");
+        }
+    };
+    let (k, b) = (kraken_key.index(), binance_key.index());
+    poll_until(&mut group, &|s| {
+        subscribed(&s[k]) == 2 && subscribed(&s[b]) == 1
+    });
+    let binance_order = NewOrder {
+        symbol: inline("BTCUSDT").unwrap(),
+        ..resting_buy("b-1")
+    };
+    group
+        .submit(kraken_key, Request::Place(&resting_buy("k-1")))
+        .unwrap();
+    group
+        .submit(binance_key, Request::Place(&binance_order))
+        .unwrap();
+    poll_until(&mut group, &|s| {
+        status_of(&s[k], "k-1") == Some(OrderStatus::New)
+            && status_of(&s[b], "b-1") == Some(OrderStatus::New)
+    });
+    group
+        .submit(kraken_key, Request::Cancel(&cancel_of("k-1")))
+        .unwrap();
+    group
+        .submit(
+            binance_key,
+            Request::Cancel(&CancelOrders {
+                symbol: Some(inline("BTCUSDT").unwrap()),
+                ..cancel_of("b-1")
+            }),
+        )
+        .unwrap();
+    poll_until(&mut group, &|s| {
+        status_of(&s[k], "k-1") == Some(OrderStatus::Canceled)
+            && status_of(&s[b], "b-1") == Some(OrderStatus::Canceled)
+    });
+    // Each core holds its own order only, and each venue saw its own.
+    let (k_1, b_1) = (inline("k-1").unwrap(), inline("b-1").unwrap());
+    assert!(group.core(kraken_key).order(&k_1).is_some());
+    assert!(group.core(kraken_key).order(&b_1).is_none());
+    assert!(group.core(binance_key).order(&b_1).is_some());
+    assert!(group.core(binance_key).order(&k_1).is_none());
+    assert_eq!(status_of(&seen[k], "b-1"), None);
+    assert_eq!(status_of(&seen[b], "k-1"), None);
+    assert_eq!(
+        group
+            .core(kraken_key)
+            .latency()
+            .histogram(Method::Place)
+            .len(),
+        1,
+        "one place answered on Kraken"
+    );
+    group.shutdown(Duration::from_secs(1));
 }

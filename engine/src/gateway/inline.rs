@@ -1,15 +1,20 @@
-//! A gateway on the caller's own thread: the [`InlineEngine`] and the
-//! [`GatewayCore`] it drives, with no reactor thread, no queue and no lock.
+//! Gateways on the caller's own thread: the [`InlineEngine`] and the
+//! [`GatewayCore`]s it drives, with no reactor thread, no queue and no lock.
 //!
-//! The core lives inside the engine's per-connect hooks ([`CoreHooks`]), so
-//! the engine can run the open sequence (handshake headers, login,
-//! subscriptions) on a new connection ahead of anything else, and the
-//! caller reaches the same core between turns through `&mut self`. A submit
-//! encodes, and the frame is written to the socket before it returns; a
-//! turn of [`InlineExchange::poll_once`] reads, decodes, runs the core's
-//! timers and hands the events to the caller's handler. Everything happens
-//! on the thread that owns the exchange, which the caller pins
-//! (`EngineConfig::core`).
+//! An [`InlineGroup`] is one engine (one mio `Poll`) and any number of
+//! exchanges, each with its own core and connection, of any venue: a
+//! strategy on one pinned thread trades on Kraken and Binance through one
+//! `poll_once`. An [`InlineExchange`] is a group of one, typed.
+//!
+//! The cores live inside the engine's per-connect hooks ([`GroupHooks`],
+//! found by connection), so the engine can run each one's open sequence
+//! (handshake headers, login, subscriptions) on a new connection ahead of
+//! anything else, and the caller reaches the same core between turns
+//! through `&mut self`. A submit encodes, and the frame is written to the
+//! socket before it returns; a turn of [`InlineGroup::poll_once`] reads,
+//! decodes, runs every core's timers and hands the events to the caller's
+//! handler with the exchange they came from. Everything happens on the
+//! thread that owns the group, which the caller pins (`EngineConfig::core`).
 //!
 //! The contract of inline mode: the core's timers (request deadlines,
 //! keepalive pings, the subscription watchdog, the dead-man switch) and the
@@ -17,6 +22,8 @@
 //! the caller turns `poll_once`. A strategy that stops polling stops them;
 //! the threaded [`Exchange`](super::Exchange) does not depend on that.
 
+use std::any::Any;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use orderwire_protocol::model::{AmendOrder, BookEvent, CancelOrders, Level, NewOrder, Request};
@@ -30,52 +37,145 @@ use super::exchange::{
     ExchangeConfig, ExchangeError, TokenFetch, feed_link_event, frame_kind, wall_clock_ns,
     write_open_sequence,
 };
-use super::{GatewayCore, GatewayEvent, Outputs, Submission, SubmitError, Transmits};
-use crate::{Clock, Command, ConnHooks, ConnId, EngineEvent, InlineEngine, OpenSink};
+use super::{
+    ConnectionEvent, GatewayCore, GatewayEvent, Outputs, RecycleCause, RequestOptions, Submission,
+    SubmitError, Transmits,
+};
+use crate::{
+    Clock, Command, ConnHooks, ConnId, EngineConfig, EngineEvent, InlineEngine, OpenSink,
+    StartError,
+};
 
-/// The gateway core as the inline engine's per-connect hooks: the engine
-/// owns it and calls it once per (re)connect; the exchange reaches it
-/// between turns.
-pub struct CoreHooks<V: Venue> {
-    /// Always here, except inside `InlineExchange::submit_with`, which
-    /// takes it out while it writes a staged request's frames through the
-    /// engine (the loop does not turn then, so no hook runs).
-    core: Option<Box<GatewayCore<V>>>,
+/// One exchange's core as the group drives it, its venue type erased so
+/// that one group holds cores of different venues. Implemented by every
+/// [`GatewayCore`].
+trait Member: Send {
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn handshake_headers(&mut self, now: Instant, out: &mut Vec<(String, Secret)>);
+    fn on_connected(&mut self, now: Instant, attempt: u32, out: &mut Frames);
+    fn handle_message(&mut self, now: Instant, at: Instant, kind: FrameKind, data: &mut [u8]);
+    fn link_event(
+        &mut self,
+        now: Instant,
+        event: EngineEvent,
+        token_fetch: Option<&TokenFetch>,
+    ) -> Option<ConnectionEvent>;
+    fn poll_timeout(&mut self) -> Option<Instant>;
+    fn handle_timeout(&mut self, now: Instant);
+    fn poll_reconnect(&mut self) -> Option<RecycleCause>;
+    fn poll_events(&mut self, spare: &mut Outputs);
+    fn transmits(&mut self) -> &mut dyn Transmits;
+    /// Submits staged: `write` takes the frames, then the request is
+    /// recorded (docs/gateway.md, "When a submit is recorded").
+    fn submit(
+        &mut self,
+        now: Instant,
+        request: Request<'_>,
+        options: RequestOptions,
+        write: &mut dyn FnMut(&mut dyn Transmits),
+    ) -> Result<Submission, SubmitError>;
+}
+
+impl<V: Venue + 'static> Member for GatewayCore<V> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn handshake_headers(&mut self, now: Instant, out: &mut Vec<(String, Secret)>) {
+        GatewayCore::handshake_headers(self, now, out);
+    }
+    fn on_connected(&mut self, now: Instant, attempt: u32, out: &mut Frames) {
+        GatewayCore::on_connected(self, now, attempt, out);
+    }
+    fn handle_message(&mut self, now: Instant, at: Instant, kind: FrameKind, data: &mut [u8]) {
+        GatewayCore::handle_message(self, now, at, kind, data);
+    }
+    fn link_event(
+        &mut self,
+        now: Instant,
+        event: EngineEvent,
+        token_fetch: Option<&TokenFetch>,
+    ) -> Option<ConnectionEvent> {
+        feed_link_event(self, now, event, token_fetch)
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        GatewayCore::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        GatewayCore::handle_timeout(self, now);
+    }
+    fn poll_reconnect(&mut self) -> Option<RecycleCause> {
+        GatewayCore::poll_reconnect(self)
+    }
+    fn poll_events(&mut self, spare: &mut Outputs) {
+        GatewayCore::poll_events(self, spare);
+    }
+    fn transmits(&mut self) -> &mut dyn Transmits {
+        self
+    }
+    fn submit(
+        &mut self,
+        now: Instant,
+        request: Request<'_>,
+        options: RequestOptions,
+        write: &mut dyn FnMut(&mut dyn Transmits),
+    ) -> Result<Submission, SubmitError> {
+        let mut staged = self.submit_staged(now, request, options);
+        write(&mut staged);
+        staged.finish()
+    }
+}
+
+/// The group's cores as the inline engine's per-connect hooks: the engine
+/// owns them and calls the one whose connection (re)connects; the group
+/// reaches them between turns.
+pub struct GroupHooks {
+    /// By member index. A core is out of its slot only inside a group
+    /// method that writes its frames through the engine (the loop does not
+    /// turn then, so no hook runs).
+    members: Vec<Option<Box<dyn Member>>>,
+    /// Each member's connection, by member index.
+    conns: Vec<ConnId>,
     clock: Clock,
     frames: Frames,
 }
 
-impl<V: Venue> CoreHooks<V> {
-    fn core(&self) -> &GatewayCore<V> {
-        // Out only within `submit_with`, which holds `&mut` the exchange.
-        self.core
-            .as_deref()
-            .expect("the core is in its hooks between calls")
-    }
-
-    fn core_mut(&mut self) -> &mut GatewayCore<V> {
-        // As in `core`.
-        self.core
-            .as_deref_mut()
-            .expect("the core is in its hooks between calls")
+impl std::fmt::Debug for GroupHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupHooks")
+            .field("conns", &self.conns)
+            .finish_non_exhaustive()
     }
 }
 
-impl<V: Venue> ConnHooks for CoreHooks<V> {
-    fn handshake_headers(&mut self, _conn: ConnId, _attempt: u32, out: &mut Vec<(String, Secret)>) {
+impl GroupHooks {
+    /// The member on `conn` (a group holds a few: a scan is the cheapest).
+    fn member_on(&mut self, conn: ConnId) -> Option<&mut (dyn Member + 'static)> {
+        let index = self.conns.iter().position(|&c| c == conn)?;
+        self.members.get_mut(index)?.as_deref_mut()
+    }
+}
+
+impl ConnHooks for GroupHooks {
+    fn handshake_headers(&mut self, conn: ConnId, _attempt: u32, out: &mut Vec<(String, Secret)>) {
         let now = self.clock.now();
-        if let Some(core) = self.core.as_deref_mut() {
-            core.handshake_headers(now, out);
+        if let Some(member) = self.member_on(conn) {
+            member.handshake_headers(now, out);
         }
     }
 
-    fn on_open(&mut self, _conn: ConnId, attempt: u32, out: &mut OpenSink<'_>) {
+    fn on_open(&mut self, conn: ConnId, attempt: u32, out: &mut OpenSink<'_>) {
         let now = self.clock.now();
-        self.frames.clear();
-        if let Some(core) = self.core.as_deref_mut() {
-            core.on_connected(now, attempt, &mut self.frames);
+        let mut frames = std::mem::take(&mut self.frames);
+        frames.clear();
+        if let Some(member) = self.member_on(conn) {
+            member.on_connected(now, attempt, &mut frames);
         }
-        write_open_sequence(&self.frames, out);
+        write_open_sequence(&frames, out);
+        self.frames = frames;
     }
 }
 
@@ -83,7 +183,7 @@ impl<V: Venue> ConnHooks for CoreHooks<V> {
 fn write_frames<H: ConnHooks>(
     engine: &mut InlineEngine<H>,
     conn: ConnId,
-    source: &mut impl Transmits,
+    source: &mut (impl Transmits + ?Sized),
 ) {
     loop {
         // Only a frame needs a pooled buffer: with nothing to send, the
@@ -104,32 +204,442 @@ fn write_frames<H: ConnHooks>(
     }
 }
 
-/// A venue gateway driven on the caller's thread (see the module docs).
-pub struct InlineExchange<V: Venue> {
+/// A typed handle on one exchange of an [`InlineGroup`]: which member, and
+/// its venue, so that [`InlineGroup::core`] gives the venue's core.
+pub struct ExchangeKey<V> {
+    index: usize,
+    venue: PhantomData<fn() -> V>,
+}
+
+impl<V> Clone for ExchangeKey<V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for ExchangeKey<V> {}
+
+impl<V> std::fmt::Debug for ExchangeKey<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExchangeKey({})", self.index)
+    }
+}
+
+impl<V> ExchangeKey<V> {
+    /// The member index, as [`InlineGroup::poll_once`] names the exchange
+    /// an event came from.
+    pub fn index(self) -> usize {
+        self.index
+    }
+}
+
+/// What the group keeps per exchange outside the engine's hooks.
+struct Slot {
     name: String,
-    engine: InlineEngine<CoreHooks<V>>,
     conn: ConnId,
-    clock: Clock,
-    spare: Outputs,
     on_request: Option<RequestCallback>,
     /// The callbacks of requests in flight (no lock: one thread).
     callbacks: CallbackTable,
-    dispatcher: Dispatcher,
     token_fetch: Option<TokenFetch>,
     /// The venue's secret keys, for redacting request texts.
     secret_fields: &'static [&'static str],
 }
 
-impl<V: Venue> std::fmt::Debug for InlineExchange<V> {
+/// Several exchanges on one inline engine: one mio `Poll`, one thread (see
+/// the module docs).
+pub struct InlineGroup {
+    engine: InlineEngine<GroupHooks>,
+    clock: Clock,
+    slots: Vec<Slot>,
+    spare: Outputs,
+    dispatcher: Dispatcher,
+}
+
+impl std::fmt::Debug for InlineGroup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InlineExchange")
-            .field("name", &self.name)
-            .field("conn", &self.conn)
+        let names: Vec<&str> = self.slots.iter().map(|s| s.name.as_str()).collect();
+        f.debug_struct("InlineGroup")
+            .field("exchanges", &names)
             .finish_non_exhaustive()
     }
 }
 
-impl<V: Venue> InlineExchange<V> {
+impl InlineGroup {
+    /// Makes the engine on this thread (pinned when `config.core` says so);
+    /// exchanges join with [`InlineGroup::add`].
+    pub fn new(config: EngineConfig) -> Result<InlineGroup, StartError> {
+        let hooks = GroupHooks {
+            members: Vec::new(),
+            conns: Vec::new(),
+            clock: Clock::new(),
+            frames: Frames::new(),
+        };
+        let mut engine = InlineEngine::with_hooks(config, hooks)?;
+        // One clock for the engine's timestamps and every core's `now`.
+        let clock = engine.clock().clone();
+        engine.hooks_mut().clock = clock.clone();
+        Ok(InlineGroup {
+            engine,
+            clock,
+            slots: Vec::new(),
+            spare: Outputs::default(),
+            dispatcher: Dispatcher::default(),
+        })
+    }
+
+    /// Adds an exchange and starts connecting it; its open sequence runs on
+    /// every (re)connect inside [`InlineGroup::poll_once`]. The group's
+    /// engine serves it: `config.engine` is not used.
+    pub fn add<V: Venue + 'static>(
+        &mut self,
+        name: &str,
+        venue: V,
+        mut config: ExchangeConfig,
+    ) -> Result<ExchangeKey<V>, ExchangeError> {
+        if config.on_request.is_some() {
+            config.gateway.report_all_requests = true;
+        }
+        let mut core = Box::new(GatewayCore::new(venue, config.gateway));
+        let secret_fields = core.capabilities().secret_fields;
+        // The venue's wall clock follows the engine clock from here on.
+        core.set_wall_offset(
+            wall_clock_ns().saturating_sub(i64::try_from(self.clock.now_ns()).unwrap_or(0)),
+        );
+        // The hooks hold the core; a per-connection OpenSequence would be
+        // called instead of them.
+        config.connection.open_sequence = None;
+        // Registered under the id the connection will get, before it starts.
+        let conn = self.engine.next_conn();
+        let hooks = self.engine.hooks_mut();
+        hooks.members.push(Some(core));
+        hooks.conns.push(conn);
+        if let Err(error) = self.engine.connect(config.connection) {
+            let hooks = self.engine.hooks_mut();
+            hooks.members.pop();
+            hooks.conns.pop();
+            return Err(error.into());
+        }
+        self.slots.push(Slot {
+            name: name.to_owned(),
+            conn,
+            on_request: config.on_request,
+            callbacks: CallbackTable::default(),
+            token_fetch: config.token_fetch,
+            secret_fields,
+        });
+        Ok(ExchangeKey {
+            index: self.slots.len() - 1,
+            venue: PhantomData,
+        })
+    }
+
+    /// How many exchanges the group drives.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether it drives none.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The name of exchange `index`.
+    pub fn name(&self, index: usize) -> Option<&str> {
+        self.slots.get(index).map(|slot| slot.name.as_str())
+    }
+
+    /// The engine's clock (the `now` of every latency figure).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The inline engine (its clock, buffers, or a connection of its own
+    /// sharing the loop).
+    pub fn engine(&mut self) -> &mut InlineEngine<GroupHooks> {
+        &mut self.engine
+    }
+
+    fn member(&self, index: usize) -> &dyn Member {
+        // In its slot between calls: only `with_member` takes it out, and
+        // puts it back before it returns.
+        self.engine.hooks().members[index]
+            .as_deref()
+            .expect("a core is in its hooks between calls")
+    }
+
+    fn member_mut(&mut self, index: usize) -> &mut (dyn Member + 'static) {
+        // As in `member`.
+        self.engine.hooks_mut().members[index]
+            .as_deref_mut()
+            .expect("a core is in its hooks between calls")
+    }
+
+    /// Runs `f` on member `index` with the engine free to write its frames.
+    fn with_member<R>(
+        &mut self,
+        index: usize,
+        f: impl FnOnce(&mut dyn Member, &mut InlineEngine<GroupHooks>, ConnId) -> R,
+    ) -> Option<R> {
+        let conn = self.slots.get(index)?.conn;
+        let mut member = self.engine.hooks_mut().members.get_mut(index)?.take()?;
+        let result = f(member.as_mut(), &mut self.engine, conn);
+        self.engine.hooks_mut().members[index] = Some(member);
+        Some(result)
+    }
+
+    /// Exchange `key`'s core (order states, latency histograms, the venue).
+    pub fn core<V: Venue + 'static>(&self, key: ExchangeKey<V>) -> &GatewayCore<V> {
+        // A key is only made by `add`, with the venue it added.
+        self.member(key.index)
+            .as_any()
+            .downcast_ref()
+            .expect("an exchange key names its venue")
+    }
+
+    /// Exchange `key`'s core, to change between turns (a venue token, say).
+    pub fn core_mut<V: Venue + 'static>(&mut self, key: ExchangeKey<V>) -> &mut GatewayCore<V> {
+        // As in `core`.
+        self.member_mut(key.index)
+            .as_any_mut()
+            .downcast_mut()
+            .expect("an exchange key names its venue")
+    }
+
+    /// Submits a request on exchange `key`, with a reserved id or its own
+    /// callback: encoded, and its frames written to the socket, before this
+    /// returns.
+    pub fn submit_with<V>(
+        &mut self,
+        key: ExchangeKey<V>,
+        request: Request<'_>,
+        options: SubmitOptions,
+    ) -> Result<Submission, SubmitError> {
+        let now = self.clock.now();
+        let Some(slot) = self.slots.get_mut(key.index) else {
+            return Err(SubmitError::NoOrderEntry);
+        };
+        let tagged = slot.callbacks.tag(options);
+        let submitted = self
+            .with_member(key.index, |member, engine, conn| {
+                member.submit(now, request, tagged, &mut |frames| {
+                    write_frames(engine, conn, frames);
+                })
+            })
+            // Unreachable: the key came from `add`, and the core is home.
+            .unwrap_or(Err(SubmitError::TransportFull));
+        if let (Err(_), Some(tag)) = (&submitted, tagged.tag) {
+            // Refused: nothing will report its end.
+            self.slots[key.index].callbacks.take(tag);
+        }
+        submitted
+    }
+
+    /// Submits a request on exchange `key`.
+    pub fn submit<V>(
+        &mut self,
+        key: ExchangeKey<V>,
+        request: Request<'_>,
+    ) -> Result<Submission, SubmitError> {
+        self.submit_with(key, request, SubmitOptions::default())
+    }
+
+    /// Writes every frame member `index` has for its socket, in order, now.
+    fn flush(&mut self, index: usize) {
+        self.with_member(index, |member, engine, conn| {
+            write_frames(engine, conn, member.transmits());
+        });
+    }
+
+    /// Feeds exchange `key` a book snapshot taken on another connection;
+    /// the synced book comes out of the next [`InlineGroup::poll_once`].
+    pub fn feed_book_snapshot<V: Venue + 'static>(
+        &mut self,
+        key: ExchangeKey<V>,
+        book: &BookEvent,
+        levels: &[Level],
+    ) {
+        let now = self.clock.now();
+        self.core_mut(key).feed_book_snapshot(now, book, levels);
+        self.flush(key.index);
+    }
+
+    /// One turn for every exchange: the engine's I/O (waiting up to
+    /// `timeout` for readiness, bounded by the earliest core deadline:
+    /// `Some(ZERO)` busy-polls, `None` blocks until something happens or a
+    /// deadline is due), every message through its exchange's core, every
+    /// core's due timers; then `on_event(index, event, outputs)` for each
+    /// gateway event (`index` as [`ExchangeKey::index`]) and each ended
+    /// request's callback. A reply's callback runs while its message is
+    /// still in hand. Returns how many events were delivered.
+    pub fn poll_once(
+        &mut self,
+        timeout: Option<Duration>,
+        mut on_event: impl FnMut(usize, &GatewayEvent, &Outputs),
+    ) -> usize {
+        // The cores' own next deadline bounds the wait, so their timers fire
+        // on time even when the caller blocks.
+        let core_due = (0..self.slots.len())
+            .filter_map(|index| self.member_mut(index).poll_timeout())
+            .min();
+        let timeout = match core_due {
+            Some(at) => {
+                let left = Duration::from_nanos(at.0.saturating_sub(self.clock.now().0));
+                Some(timeout.map_or(left, |t| t.min(left)))
+            }
+            None => timeout,
+        };
+        self.engine.poll_once(timeout);
+        let mut delivered = 0;
+        let mut token_failures = Vec::new();
+        while let Some(event) = self.engine.next_event() {
+            let now = self.clock.now();
+            let conn = match &event {
+                EngineEvent::Message { conn, .. }
+                | EngineEvent::Connected { conn, .. }
+                | EngineEvent::Disconnected { conn, .. }
+                | EngineEvent::Reconnecting { conn, .. }
+                | EngineEvent::Closed { conn } => Some(*conn),
+                _ => None,
+            };
+            let index = conn.and_then(|c| self.slots.iter().position(|s| s.conn == c));
+            match (event, index) {
+                (
+                    EngineEvent::Message {
+                        kind,
+                        mut data,
+                        received_at_ns,
+                        ..
+                    },
+                    Some(index),
+                ) => {
+                    let kind = frame_kind(kind);
+                    self.member_mut(index).handle_message(
+                        now,
+                        Instant(received_at_ns),
+                        kind,
+                        &mut data,
+                    );
+                    self.flush(index);
+                    delivered += self.deliver(index, Some(&data), &mut on_event);
+                    self.engine.recycle(data);
+                }
+                (EngineEvent::Rejected { command, .. }, _) => {
+                    if let Command::Send { data, .. } | Command::Pong { data, .. } = command {
+                        self.engine.recycle(data);
+                    }
+                }
+                (EngineEvent::Stopped, _) => {
+                    for index in 0..self.slots.len() {
+                        self.link_event(index, now, EngineEvent::Stopped, &mut token_failures);
+                    }
+                }
+                (link, Some(index)) => self.link_event(index, now, link, &mut token_failures),
+                // A connection of the caller's own on the engine.
+                (_, None) => {}
+            }
+        }
+        let now = self.clock.now();
+        for index in 0..self.slots.len() {
+            // Frames the core queued while handling its connection's events.
+            self.flush(index);
+            let member = self.member_mut(index);
+            if member.poll_timeout().is_some_and(|at| at <= now) {
+                member.handle_timeout(now);
+                self.flush(index);
+            }
+        }
+        for (index, failure) in token_failures {
+            on_event(index, &GatewayEvent::Connection(failure), &self.spare);
+            delivered += 1;
+        }
+        for index in 0..self.slots.len() {
+            delivered += self.deliver(index, None, &mut on_event);
+        }
+        delivered
+    }
+
+    fn link_event(
+        &mut self,
+        index: usize,
+        now: Instant,
+        event: EngineEvent,
+        token_failures: &mut Vec<(usize, ConnectionEvent)>,
+    ) {
+        let token_fetch = self.slots[index].token_fetch.clone();
+        if let Some(failure) = self
+            .member_mut(index)
+            .link_event(now, event, token_fetch.as_ref())
+        {
+            token_failures.push((index, failure));
+        }
+    }
+
+    /// Takes member `index`'s outputs and hands them out: callbacks for
+    /// the requests that ended (`response` is the message just handled, if
+    /// any), then the events. Asks for a reconnect when a drain is over.
+    fn deliver(
+        &mut self,
+        index: usize,
+        response: Option<&[u8]>,
+        on_event: &mut impl FnMut(usize, &GatewayEvent, &Outputs),
+    ) -> usize {
+        let mut spare = std::mem::take(&mut self.spare);
+        let member = self.member_mut(index);
+        member.poll_events(&mut spare);
+        let reconnect = member.poll_reconnect();
+        if reconnect.is_some() {
+            // The drain is over (serverShutdown, or the age limit is near).
+            let conn = self.slots[index].conn;
+            self.engine.submit(Command::Reconnect { conn });
+        }
+        let slot = &mut self.slots[index];
+        let callbacks = &mut slot.callbacks;
+        self.dispatcher.dispatch(
+            &spare.completed,
+            response,
+            slot.secret_fields,
+            |tag| callbacks.take(tag),
+            slot.on_request.as_ref(),
+        );
+        for event in &spare.events {
+            on_event(index, event, &spare);
+        }
+        let delivered = spare.events.len();
+        self.spare = spare;
+        delivered
+    }
+
+    /// Closes every connection with a close handshake, turning the loop on
+    /// this thread until they are done or `grace` has passed. What the
+    /// shutdown produced comes out of the next [`InlineGroup::poll_once`],
+    /// which returns at once from then on. Idempotent.
+    pub fn shutdown(&mut self, grace: Duration) {
+        self.engine.shutdown(grace);
+    }
+}
+
+impl Drop for InlineGroup {
+    fn drop(&mut self) {
+        self.shutdown(Duration::from_millis(200));
+    }
+}
+
+/// A venue gateway driven on the caller's thread: a group of one, typed
+/// (see the module docs).
+pub struct InlineExchange<V: Venue + 'static> {
+    group: InlineGroup,
+    key: ExchangeKey<V>,
+}
+
+impl<V: Venue + 'static> std::fmt::Debug for InlineExchange<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineExchange")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V: Venue + 'static> InlineExchange<V> {
     /// Makes the engine on this thread (pinned when `config.engine.core`
     /// says so) and starts connecting; the open sequence runs on every
     /// (re)connect inside [`InlineExchange::poll_once`].
@@ -138,73 +648,42 @@ impl<V: Venue> InlineExchange<V> {
         venue: V,
         mut config: ExchangeConfig,
     ) -> Result<InlineExchange<V>, ExchangeError> {
-        if config.on_request.is_some() {
-            config.gateway.report_all_requests = true;
-        }
-        let core = Box::new(GatewayCore::new(venue, config.gateway));
-        let secret_fields = core.capabilities().secret_fields;
-        // The hooks hold the core; a per-connection OpenSequence would be
-        // called instead of them.
-        config.connection.open_sequence = None;
-        let hooks = CoreHooks {
-            core: Some(core),
-            clock: Clock::new(),
-            frames: Frames::new(),
-        };
-        let mut engine = InlineEngine::with_hooks(config.engine, hooks)?;
-        // One clock for the engine's timestamps and the core's `now`.
-        let clock = engine.clock().clone();
-        let hooks = engine.hooks_mut();
-        hooks.clock = clock.clone();
-        // The venue's wall clock follows the engine clock from here on.
-        hooks.core_mut().set_wall_offset(
-            wall_clock_ns().saturating_sub(i64::try_from(clock.now_ns()).unwrap_or(0)),
-        );
-        let conn = engine.connect(config.connection)?;
-        Ok(InlineExchange {
-            name: name.to_owned(),
-            engine,
-            conn,
-            clock,
-            spare: Outputs::default(),
-            on_request: config.on_request,
-            callbacks: CallbackTable::default(),
-            dispatcher: Dispatcher::default(),
-            token_fetch: config.token_fetch,
-            secret_fields,
-        })
+        let engine = std::mem::take(&mut config.engine);
+        let mut group = InlineGroup::new(engine)?;
+        let key = group.add(name, venue, config)?;
+        Ok(InlineExchange { group, key })
     }
 
     /// The exchange id.
     pub fn name(&self) -> &str {
-        &self.name
+        self.group.name(self.key.index).unwrap_or_default()
     }
 
     /// The engine's clock (the `now` of every latency figure).
     pub fn clock(&self) -> &Clock {
-        &self.clock
+        self.group.clock()
     }
 
     /// The core (order states, latency histograms, the venue).
     pub fn core(&self) -> &GatewayCore<V> {
-        self.engine.hooks().core()
+        self.group.core(self.key)
     }
 
     /// The core, to change between turns (a venue token, say).
     pub fn core_mut(&mut self) -> &mut GatewayCore<V> {
-        self.engine.hooks_mut().core_mut()
+        self.group.core_mut(self.key)
     }
 
-    /// The inline engine (for its clock, buffers, or a second connection
+    /// The group of one underneath (its engine, or a second exchange
     /// sharing its loop).
-    pub fn engine(&mut self) -> &mut InlineEngine<CoreHooks<V>> {
-        &mut self.engine
+    pub fn group(&mut self) -> &mut InlineGroup {
+        &mut self.group
     }
 
     /// Submits any request: encoded, and its frames written to the socket,
     /// before this returns.
     pub fn submit(&mut self, request: Request<'_>) -> Result<Submission, SubmitError> {
-        self.submit_with(request, SubmitOptions::default())
+        self.group.submit(self.key, request)
     }
 
     /// Submits any request with a reserved id or its own callback.
@@ -213,31 +692,13 @@ impl<V: Venue> InlineExchange<V> {
         request: Request<'_>,
         options: SubmitOptions,
     ) -> Result<Submission, SubmitError> {
-        let now = self.clock.now();
-        // The core leaves its hooks while its frames are written through
-        // the engine; the request is recorded after the write, when the
-        // staged submit drops (docs/gateway.md, "When a submit is
-        // recorded").
-        let Some(mut core) = self.engine.hooks_mut().core.take() else {
-            // Unreachable: only this method takes it, and puts it back.
-            return Err(SubmitError::TransportFull);
-        };
-        let tagged = self.callbacks.tag(options);
-        let mut staged = core.submit_staged(now, request, tagged);
-        write_frames(&mut self.engine, self.conn, &mut staged);
-        let submitted = staged.finish();
-        self.engine.hooks_mut().core = Some(core);
-        if let (Err(_), Some(tag)) = (&submitted, tagged.tag) {
-            // Refused: nothing will report its end.
-            self.callbacks.take(tag);
-        }
-        submitted
+        self.group.submit_with(self.key, request, options)
     }
 
     /// Reserves the next request id (docs/gateway.md, "Reserved request
     /// ids").
     pub fn next_request_id(&mut self) -> u64 {
-        self.engine.hooks_mut().core_mut().next_request_id()
+        self.core_mut().next_request_id()
     }
 
     /// Places an order.
@@ -258,147 +719,29 @@ impl<V: Venue> InlineExchange<V> {
     /// Feeds a book snapshot taken on another connection; the synced book
     /// comes out of the next [`InlineExchange::poll_once`].
     pub fn feed_book_snapshot(&mut self, book: &BookEvent, levels: &[Level]) {
-        let now = self.clock.now();
-        self.engine
-            .hooks_mut()
-            .core_mut()
-            .feed_book_snapshot(now, book, levels);
-        self.flush();
+        self.group.feed_book_snapshot(self.key, book, levels);
     }
 
     /// Replaces the venue token (see [`Venue::set_token`]).
     pub fn set_token(&mut self, token: Secret) {
-        self.engine
-            .hooks_mut()
-            .core_mut()
-            .venue_mut()
-            .set_token(token);
+        self.core_mut().venue_mut().set_token(token);
     }
 
-    /// Writes every frame the core has for the socket, in order, now.
-    fn flush(&mut self) {
-        let Some(mut core) = self.engine.hooks_mut().core.take() else {
-            return;
-        };
-        write_frames(&mut self.engine, self.conn, core.as_mut());
-        self.engine.hooks_mut().core = Some(core);
-    }
-
-    /// One turn on this thread: the engine's loop (waiting at most
-    /// `timeout` for readiness: `Some(ZERO)` busy-polls, `None` blocks until
-    /// something happens or a deadline is due), every message through the
-    /// core, the core's due timers; then `on_event` for each gateway event
-    /// and each ended request's callback (its own, or the exchange's). A
-    /// reply's callback runs while its message is still in hand. Returns
-    /// how many events were delivered.
+    /// One turn (see [`InlineGroup::poll_once`]); `on_event` for each
+    /// gateway event and each ended request's callback (its own, or the
+    /// exchange's). Returns how many events were delivered.
     pub fn poll_once(
         &mut self,
         timeout: Option<Duration>,
         mut on_event: impl FnMut(&GatewayEvent, &Outputs),
     ) -> usize {
-        // The core's own next deadline bounds the wait, so its timers fire
-        // on time even when the caller blocks.
-        let core_due = self.engine.hooks_mut().core_mut().poll_timeout();
-        let timeout = match core_due {
-            Some(at) => {
-                let left = Duration::from_nanos(at.0.saturating_sub(self.clock.now().0));
-                Some(timeout.map_or(left, |t| t.min(left)))
-            }
-            None => timeout,
-        };
-        self.engine.poll_once(timeout);
-        let mut delivered = 0;
-        let mut token_failures = Vec::new();
-        while let Some(event) = self.engine.next_event() {
-            let now = self.clock.now();
-            match event {
-                EngineEvent::Message {
-                    kind,
-                    mut data,
-                    received_at_ns,
-                    ..
-                } => {
-                    let kind = frame_kind(kind);
-                    self.engine.hooks_mut().core_mut().handle_message(
-                        now,
-                        Instant(received_at_ns),
-                        kind,
-                        &mut data,
-                    );
-                    self.flush();
-                    delivered += self.deliver(Some(&data), &mut on_event);
-                    self.engine.recycle(data);
-                }
-                EngineEvent::Rejected { command, .. } => {
-                    if let Command::Send { data, .. } | Command::Pong { data, .. } = command {
-                        self.engine.recycle(data);
-                    }
-                }
-                link => {
-                    let core = self.engine.hooks_mut().core_mut();
-                    if let Some(failure) =
-                        feed_link_event(core, now, link, self.token_fetch.as_ref())
-                    {
-                        token_failures.push(failure);
-                    }
-                }
-            }
-        }
-        // Frames the core queued while handling the connection's events.
-        self.flush();
-        let now = self.clock.now();
-        let core = self.engine.hooks_mut().core_mut();
-        if core.poll_timeout().is_some_and(|at| at <= now) {
-            core.handle_timeout(now);
-            self.flush();
-        }
-        for failure in token_failures {
-            on_event(&GatewayEvent::Connection(failure), &self.spare);
-            delivered += 1;
-        }
-        delivered + self.deliver(None, &mut on_event)
-    }
-
-    /// Takes the core's outputs and hands them out: callbacks for the
-    /// requests that ended (`response` is the message just handled, if
-    /// any), then the events. Asks for a reconnect when a drain is over.
-    fn deliver(
-        &mut self,
-        response: Option<&[u8]>,
-        on_event: &mut impl FnMut(&GatewayEvent, &Outputs),
-    ) -> usize {
-        let core = self.engine.hooks_mut().core_mut();
-        core.poll_events(&mut self.spare);
-        if core.poll_reconnect().is_some() {
-            // The drain is over (serverShutdown, or the age limit is near).
-            self.engine.submit(Command::Reconnect { conn: self.conn });
-        }
-        let callbacks = &mut self.callbacks;
-        self.dispatcher.dispatch(
-            &self.spare.completed,
-            response,
-            self.secret_fields,
-            |tag| callbacks.take(tag),
-            self.on_request.as_ref(),
-        );
-        for event in &self.spare.events {
-            on_event(event, &self.spare);
-        }
-        self.spare.events.len()
+        self.group
+            .poll_once(timeout, |_, event, outputs| on_event(event, outputs))
     }
 
     /// Closes the connection with a close handshake, turning the loop on
-    /// this thread until it is done or `grace` has passed. What the
-    /// shutdown produced (the close, the end) comes out of the next
-    /// [`InlineExchange::poll_once`], which returns at once from then on.
-    /// Idempotent.
+    /// this thread until it is done or `grace` has passed. Idempotent.
     pub fn shutdown(&mut self, grace: Duration) {
-        self.engine.shutdown(grace);
-    }
-}
-
-impl<V: Venue> Drop for InlineExchange<V> {
-    fn drop(&mut self) {
-        self.shutdown(Duration::from_millis(200));
+        self.group.shutdown(grace);
     }
 }

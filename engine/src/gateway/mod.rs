@@ -24,7 +24,7 @@ pub use budget::RateBudget;
 pub use callback::{Completed, Completion, RequestOptions, RequestOutcome, RequestTag};
 pub use callbacks::{CallbackTable, Dispatcher, RequestCallback, SubmitOptions};
 pub use exchange::{Exchange, ExchangeConfig, ExchangeError, TokenFetch, TokenFetchError};
-pub use inline::{CoreHooks, InlineExchange};
+pub use inline::{ExchangeKey, GroupHooks, InlineExchange, InlineGroup};
 pub use latency::{Latency, LatencyBook, RequestSummary, to_hgrm};
 pub use orders::{Cause, OrderEvent, OrderState};
 pub use registry::{Registry, RegistryError};

@@ -1,11 +1,18 @@
-//! Helpers the Kraken test suites share: the subscriptions every scenario
-//! starts with, a resting order, and questions asked of the events.
+//! Helpers the test suites share: the subscriptions every Kraken scenario
+//! starts with, a Binance exchange on its mock, a resting order, and
+//! questions asked of the events.
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
-use orderwire_engine::gateway::{GatewayConfig, GatewayEvent};
+use std::time::Duration;
+
+use orderwire::mock::binance::{MockBinance, MockConfig as BinanceMockConfig};
+use orderwire_engine::gateway::{ExchangeConfig, GatewayConfig, GatewayEvent, WhenLimited};
+use orderwire_engine::{ConnectionConfig, EngineConfig, ReconnectPolicy, TlsConfig};
 use orderwire_protocol::model::{
     Event, Method, NewOrder, OrderKind, OrderStatus, Side, Subscription, TimeInForce, inline,
 };
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
 
 /// The book and the executions stream, as every Kraken scenario starts.
 pub(crate) fn gateway_config() -> GatewayConfig {
@@ -51,4 +58,35 @@ pub(crate) fn resting_buy(id: &str) -> NewOrder {
         time_in_force: TimeInForce::GoodTillCanceled,
         post_only: false,
     }
+}
+
+/// The Binance API venue signing with `secret` (the mock's key), and an
+/// exchange config for the mock: TLS trusting its CA, a quick reconnect,
+/// a queueing gateway on the user data stream.
+pub(crate) fn binance_on_mock(mock: &MockBinance, secret: &str) -> (BinanceApi, ExchangeConfig) {
+    let mut connection = ConnectionConfig::new(mock.api_url());
+    connection.tls = Some(TlsConfig::with_extra_ca_file(&mock.ca_file()).unwrap());
+    connection.reconnect = ReconnectPolicy {
+        base: Duration::from_millis(20),
+        ..ReconnectPolicy::default()
+    };
+    let venue = BinanceApi::new(Some(Credentials {
+        api_key: Secret::new(BinanceMockConfig::default().api_key),
+        signer: Signer::Hmac(Secret::new(secret)),
+    }));
+    let config = ExchangeConfig {
+        engine: EngineConfig::default(),
+        connection,
+        gateway: GatewayConfig {
+            when_limited: WhenLimited::Queue { capacity: 4096 },
+            subscriptions: vec![Subscription::Executions {
+                snapshot_orders: false,
+                snapshot_trades: false,
+            }],
+            ..GatewayConfig::default()
+        },
+        on_request: None,
+        token_fetch: None,
+    };
+    (venue, config)
 }
