@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use orderwire_engine::gateway::{
     Cause, DataChannel, DeadManSwitch, Gateway, GatewayConfig, GatewayCore, GatewayEvent, Outputs,
-    Registry, RegistryError, Submission, SubmitError, Transmits, Transport, WhenLimited,
+    Registry, RegistryError, Submission, SubmitError, TimerKind, Transmits, Transport, WhenLimited,
 };
 use orderwire_protocol::model::{
     CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind, OrderRef, OrderStatus,
@@ -633,6 +633,44 @@ fn dead_man_switch_and_keepalive_pings_in_virtual_time() {
     quiet.timeout_at(at, &mut out);
     assert_eq!(at, 20 * SEC);
     assert_eq!(out.methods(), ["ping"]);
+}
+
+/// A refresh the driver cannot take now (its transport is full) leaves the
+/// switch on and is tried again soon; only a venue without the switch turns
+/// it off.
+#[test]
+fn a_dead_man_refresh_held_back_by_the_driver_is_tried_again() {
+    let mut core = GatewayCore::new(
+        kraken(),
+        GatewayConfig {
+            dead_man: Some(DeadManSwitch {
+                timeout: Duration::from_secs(60),
+                refresh_every: Duration::from_secs(20),
+            }),
+            // Nothing fits: every send is held back.
+            transmit_capacity: 0,
+            ..config(WhenLimited::Off)
+        },
+    );
+    connected(&mut core, 0);
+    core.handle_timeout(Instant(SEC));
+    let events = outputs(&mut core);
+    assert!(
+        events.events.iter().any(|e| matches!(
+            e,
+            GatewayEvent::Dropped {
+                error: SubmitError::TransportFull,
+                ..
+            }
+        )),
+        "{:?}",
+        events.events
+    );
+    assert_eq!(
+        core.timers().get(TimerKind::DeadMan),
+        Some(Instant(SEC + 50 * MS)),
+        "still on, retried in 50 ms"
+    );
 }
 
 #[test]

@@ -120,6 +120,9 @@ struct InFlight {
 /// Spare frame buffers the core keeps; more are dropped.
 const SPARE_BUFFERS: usize = 64;
 
+/// How soon a dead-man refresh the driver could not take is tried again.
+const DEAD_MAN_RETRY: Duration = Duration::from_millis(50);
+
 /// The gateway state machine for one exchange.
 pub struct GatewayCore<V: Venue> {
     venue: V,
@@ -1235,8 +1238,9 @@ impl<V: Venue> GatewayCore<V> {
             symbols: vec![symbol],
             depth,
         };
-        self.send_housekeeping(now, Request::Unsubscribe(&subscription));
-        self.send_housekeeping(now, Request::Subscribe(&subscription));
+        // A failure is reported as `Dropped`; the next mismatch tries again.
+        let _ = self.send_housekeeping(now, Request::Unsubscribe(&subscription));
+        let _ = self.send_housekeeping(now, Request::Subscribe(&subscription));
     }
 
     /// Expires deadlines, releases rate-limited requests that now fit,
@@ -1287,27 +1291,36 @@ impl<V: Venue> GatewayCore<V> {
             // The switch is refreshed ahead of anything rate-limited: it
             // costs nothing on the trading counter, and a missed refresh
             // cancels every order.
-            if self.send_housekeeping(now, Request::CancelAllAfter { timeout_secs }) {
-                tracing::debug!(
-                    venue = self.venue.name(),
-                    timeout_secs,
-                    "dead-man switch refreshed"
-                );
-                self.dead_man_next = Some(now + switch.refresh_every.max(Duration::from_secs(1)));
-                self.rearm(TimerKind::DeadMan);
-            } else {
-                // The venue has no such switch (or refused to encode
-                // it): reported once, not retried on every timer.
-                tracing::warn!(
-                    venue = self.venue.name(),
-                    "dead-man switch not supported; off"
-                );
-                self.dead_man_next = None;
-                self.rearm(TimerKind::DeadMan);
+            match self.send_housekeeping(now, Request::CancelAllAfter { timeout_secs }) {
+                Ok(()) => {
+                    tracing::debug!(
+                        venue = self.venue.name(),
+                        timeout_secs,
+                        "dead-man switch refreshed"
+                    );
+                    self.dead_man_next =
+                        Some(now + switch.refresh_every.max(Duration::from_secs(1)));
+                }
+                Err(SubmitError::Encode(_)) => {
+                    // The venue has no such switch (or refused to encode
+                    // it): reported once, not retried on every timer.
+                    tracing::warn!(
+                        venue = self.venue.name(),
+                        "dead-man switch not supported; off"
+                    );
+                    self.dead_man_next = None;
+                }
+                Err(_) => {
+                    // Not written now (the driver holds frames back): the
+                    // switch stays on and the refresh is tried again soon.
+                    self.dead_man_next = Some(now + DEAD_MAN_RETRY);
+                }
             }
+            self.rearm(TimerKind::DeadMan);
         }
         if self.timers.is_due(TimerKind::Keepalive, now) {
-            self.send_housekeeping(now, Request::Ping);
+            // A failure is reported as `Dropped`; the timer stays due.
+            let _ = self.send_housekeeping(now, Request::Ping);
         }
     }
 
@@ -1320,7 +1333,7 @@ impl<V: Venue> GatewayCore<V> {
 
     /// Sends a request the gateway makes itself (keepalive, dead-man switch,
     /// resubscribe) outside the rate-limit FIFO; a failure is reported.
-    fn send_housekeeping(&mut self, now: Instant, request: Request<'_>) -> bool {
+    fn send_housekeeping(&mut self, now: Instant, request: Request<'_>) -> Result<(), SubmitError> {
         let charge = Charge {
             method: request.method(),
             symbol: None,
@@ -1330,15 +1343,17 @@ impl<V: Venue> GatewayCore<V> {
         // Outside the FIFO, but counted: the venue counts it too.
         if let Some(budget) = self.limiter.as_mut() {
             budget.with(|limiter| limiter.charge(now.as_nanos(), &charge));
+            // The charge moved the FIFO's time, sent or not.
+            self.rearm(TimerKind::RateQueue);
         }
         match self.send_now(now, &request, &charge, RequestOptions::default()) {
-            Ok(_) => true,
+            Ok(_) => Ok(()),
             Err(error) => {
                 self.out.events.push(GatewayEvent::Dropped {
                     method: request.method(),
-                    error,
+                    error: error.clone(),
                 });
-                false
+                Err(error)
             }
         }
     }
@@ -1411,6 +1426,11 @@ impl<V: Venue> GatewayCore<V> {
     /// When `handle_timeout` should next run: the earliest entry of the
     /// timer table.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
+        if matches!(self.limiter, Some(Budget::Shared(_))) {
+            // Other gateways move a shared budget, earlier or later, with
+            // no input here: ask it again.
+            self.rearm(TimerKind::RateQueue);
+        }
         #[cfg(debug_assertions)]
         self.check_timers();
         self.timers.next().map(|(at, _)| at)
@@ -1489,9 +1509,8 @@ impl<V: Venue> GatewayCore<V> {
     }
 
     /// Debug builds (every test) check that each entry was rearmed where its
-    /// state changed. The rate FIFO's entry may be early when a budget is
-    /// shared (another gateway's charge moves it later): a spurious timeout
-    /// is a no-op.
+    /// state changed. Not the rate FIFO's under a shared budget: another
+    /// gateway's thread may move it between the rearm and the check.
     #[cfg(debug_assertions)]
     fn check_timers(&mut self) {
         let shared = matches!(self.limiter, Some(Budget::Shared(_)));

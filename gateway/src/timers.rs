@@ -5,8 +5,8 @@
 //! core rearms an entry where the state it depends on changes (a send, a
 //! pending request added or removed, a link change, the dead-man refresh,
 //! the watchdog's sweep), so `poll_timeout` reads the table (a minimum over
-//! its few entries) and scans nothing, and `handle_timeout` runs only the
-//! kinds that are due.
+//! its few entries) and scans nothing, and `handle_timeout` acts on a kind
+//! only when its entry is due.
 //!
 //! Every request's deadline is its send time plus the one request timeout,
 //! and the driver's clock does not go back, so deadlines arrive in order: a

@@ -24,6 +24,7 @@
 
 use std::any::Any;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use orderwire_protocol::model::{AmendOrder, BookEvent, CancelOrders, Level, NewOrder, Request};
@@ -204,9 +205,15 @@ fn write_frames<H: ConnHooks>(
     }
 }
 
-/// A typed handle on one exchange of an [`InlineGroup`]: which member, and
-/// its venue, so that [`InlineGroup::core`] gives the venue's core.
+/// Numbers the groups, so that a key names its own.
+static GROUPS: AtomicU64 = AtomicU64::new(1);
+
+/// A typed handle on one exchange of an [`InlineGroup`]: which group, which
+/// member, and its venue, so that [`InlineGroup::core`] gives the venue's
+/// core. A group's methods panic on a key of another group (a misuse, like
+/// an index out of bounds).
 pub struct ExchangeKey<V> {
+    group: u64,
     index: usize,
     venue: PhantomData<fn() -> V>,
 }
@@ -248,6 +255,8 @@ struct Slot {
 /// Several exchanges on one inline engine: one mio `Poll`, one thread (see
 /// the module docs).
 pub struct InlineGroup {
+    /// This group's number (in its keys).
+    id: u64,
     engine: InlineEngine<GroupHooks>,
     clock: Clock,
     slots: Vec<Slot>,
@@ -279,6 +288,7 @@ impl InlineGroup {
         let clock = engine.clock().clone();
         engine.hooks_mut().clock = clock.clone();
         Ok(InlineGroup {
+            id: GROUPS.fetch_add(1, Ordering::Relaxed),
             engine,
             clock,
             slots: Vec::new(),
@@ -328,6 +338,7 @@ impl InlineGroup {
             secret_fields,
         });
         Ok(ExchangeKey {
+            group: self.id,
             index: self.slots.len() - 1,
             venue: PhantomData,
         })
@@ -353,8 +364,8 @@ impl InlineGroup {
         &self.clock
     }
 
-    /// The inline engine (its clock, buffers, or a connection of its own
-    /// sharing the loop).
+    /// The inline engine (its clock and buffers). Events of a connection
+    /// the group did not make are dropped by `poll_once`.
     pub fn engine(&mut self) -> &mut InlineEngine<GroupHooks> {
         &mut self.engine
     }
@@ -387,10 +398,16 @@ impl InlineGroup {
         Some(result)
     }
 
+    /// The member index of `key`, checked to be this group's.
+    fn own<V>(&self, key: ExchangeKey<V>) -> usize {
+        assert_eq!(key.group, self.id, "an exchange key of another group");
+        key.index
+    }
+
     /// Exchange `key`'s core (order states, latency histograms, the venue).
     pub fn core<V: Venue + 'static>(&self, key: ExchangeKey<V>) -> &GatewayCore<V> {
         // A key is only made by `add`, with the venue it added.
-        self.member(key.index)
+        self.member(self.own(key))
             .as_any()
             .downcast_ref()
             .expect("an exchange key names its venue")
@@ -399,7 +416,8 @@ impl InlineGroup {
     /// Exchange `key`'s core, to change between turns (a venue token, say).
     pub fn core_mut<V: Venue + 'static>(&mut self, key: ExchangeKey<V>) -> &mut GatewayCore<V> {
         // As in `core`.
-        self.member_mut(key.index)
+        let index = self.own(key);
+        self.member_mut(index)
             .as_any_mut()
             .downcast_mut()
             .expect("an exchange key names its venue")
@@ -415,12 +433,10 @@ impl InlineGroup {
         options: SubmitOptions,
     ) -> Result<Submission, SubmitError> {
         let now = self.clock.now();
-        let Some(slot) = self.slots.get_mut(key.index) else {
-            return Err(SubmitError::NoOrderEntry);
-        };
-        let tagged = slot.callbacks.tag(options);
+        let index = self.own(key);
+        let tagged = self.slots[index].callbacks.tag(options);
         let submitted = self
-            .with_member(key.index, |member, engine, conn| {
+            .with_member(index, |member, engine, conn| {
                 member.submit(now, request, tagged, &mut |frames| {
                     write_frames(engine, conn, frames);
                 })
@@ -429,7 +445,7 @@ impl InlineGroup {
             .unwrap_or(Err(SubmitError::TransportFull));
         if let (Err(_), Some(tag)) = (&submitted, tagged.tag) {
             // Refused: nothing will report its end.
-            self.slots[key.index].callbacks.take(tag);
+            self.slots[index].callbacks.take(tag);
         }
         submitted
     }
@@ -534,7 +550,9 @@ impl InlineGroup {
                     }
                 }
                 (link, Some(index)) => self.link_event(index, now, link, &mut token_failures),
-                // A connection of the caller's own on the engine.
+                // A connection the group did not make: dropped, its buffer
+                // back in the pool.
+                (EngineEvent::Message { data, .. }, None) => self.engine.recycle(data),
                 (_, None) => {}
             }
         }

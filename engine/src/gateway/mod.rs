@@ -17,7 +17,8 @@ mod registry;
 pub use orderwire_gateway::{
     Blame, ConnectionEvent, DataChannel, DeadManSwitch, DisconnectReason, ErrorKind, GatewayConfig,
     GatewayCore, GatewayError, GatewayEvent, Outputs, RecycleCause, StagedSubmit, Submission,
-    SubmitError, Transmits, WhenLimited, callback, latency, orders, ratelimit,
+    SubmitError, TimerKind, TimerTable, Transmits, WhenLimited, callback, latency, orders,
+    ratelimit,
 };
 
 pub use budget::RateBudget;
