@@ -1039,7 +1039,36 @@ impl<V: Venue> GatewayCore<V> {
         self.link = Link::Down;
         self.dead_man_next = None;
         self.watchdog.disarm();
-        self.mark_lost_orders();
+        self.mark_lost_orders(self.epoch);
+        self.rearm_all();
+    }
+
+    /// The drop of connection number `connection` (1 is the first: the
+    /// driver counts the opens it has seen). A driver whose reconnects can
+    /// run ahead of the drops it reports (the threaded reactor opens the
+    /// next connection before a user thread sees the drop) says which
+    /// connection dropped: a drop of an earlier connection than the core's
+    /// current one only reports, and ends what that connection carried
+    /// (its requests lost, its orders unknown); the live link stays up.
+    pub fn on_disconnected_from(
+        &mut self,
+        now: Instant,
+        reason: DisconnectReason,
+        connection: u64,
+    ) {
+        if connection >= self.epoch {
+            return self.on_disconnected(now, reason);
+        }
+        self.out
+            .events
+            .push(GatewayEvent::Connection(ConnectionEvent::Disconnected {
+                reason,
+            }));
+        self.mark_lost_orders(connection);
+        if self.capabilities.reconcile == Reconcile::QueryEach {
+            // The reopen's queries may have run before these went unknown.
+            self.reconciliation = Reconciliation::QueryDue;
+        }
         self.rearm_all();
     }
 
@@ -1060,7 +1089,7 @@ impl<V: Venue> GatewayCore<V> {
             self.link = Link::Down;
             self.dead_man_next = None;
             self.watchdog.disarm();
-            self.mark_lost_orders();
+            self.mark_lost_orders(self.epoch);
             self.rearm_all();
         }
         self.out

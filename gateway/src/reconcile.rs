@@ -32,8 +32,7 @@ impl<V: Venue> GatewayCore<V> {
     /// The connection dropped: the orders of every request written on it,
     /// and every other live order of it, become `unknown`. Orders still in the
     /// rate-limit queue were never sent: they stay pending.
-    pub(super) fn mark_lost_orders(&mut self) {
-        let epoch = self.epoch;
+    pub(super) fn mark_lost_orders(&mut self, epoch: u64) {
         // Once per drop: the ids, then the entries (MSRV 1.85 has no
         // `extract_if`).
         let mut ids: Vec<u64> = self
@@ -47,7 +46,9 @@ impl<V: Venue> GatewayCore<V> {
             .into_iter()
             .filter_map(|req_id| self.pending.remove(&req_id).map(|p| (req_id, p)))
             .collect();
-        self.in_flight.current = 0;
+        if epoch == self.epoch {
+            self.in_flight.current = 0;
+        }
         // In the order the requests were sent, whatever the table's order.
         for (_, pending) in lost {
             for id in &pending.orders {

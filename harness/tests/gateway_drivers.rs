@@ -425,3 +425,51 @@ fn two_venues_share_one_inline_loop() {
     );
     group.shutdown(Duration::from_secs(1));
 }
+
+/// The reactor reopens a dropped connection before the user thread sees
+/// the drop (nobody polls in between): the drop, seen late, belongs to the
+/// old connection and leaves the new one up, its timers running.
+#[test]
+fn a_drop_seen_after_the_reconnect_leaves_the_new_connection_up() {
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    let mut exchange = threaded(&mock, gateway_config());
+    let mut seen = Vec::new();
+    poll_until(&mut exchange, &mut seen, |s| subscribed(s) == 2);
+    exchange
+        .submit(Request::Place(&resting_buy("old-1")))
+        .unwrap();
+    poll_until(&mut exchange, &mut seen, |s| {
+        status_of(s, "old-1") == Some(OrderStatus::New)
+    });
+    mock.inject(Fault::Disconnect);
+    // Meets the drop; the reactor reconnects and runs the open sequence.
+    let _ = exchange.submit(Request::Place(&resting_buy("old-2")));
+    let start = Instant::now();
+    // No poll from here until the core has opened the next connection.
+    while exchange.gateway().core().lock().connections() < 2 {
+        assert!(start.elapsed() < PATIENCE, "no reconnect");
+        std::thread::yield_now();
+    }
+    poll_until(&mut exchange, &mut seen, |s| {
+        s.iter().any(|e| {
+            matches!(
+                e,
+                GatewayEvent::Connection(ConnectionEvent::Disconnected { .. })
+            )
+        }) && subscribed(s) >= 4
+    });
+    assert!(
+        exchange.gateway().core().lock().is_connected(),
+        "the late drop took the live connection down"
+    );
+    // The order of the old connection is unknown until reconciled, never
+    // rejected; a new order goes out on the new connection.
+    assert_ne!(status_of(&seen, "old-1"), Some(OrderStatus::Rejected));
+    exchange
+        .submit(Request::Place(&resting_buy("new-1")))
+        .unwrap();
+    poll_until(&mut exchange, &mut seen, |s| {
+        status_of(s, "new-1") == Some(OrderStatus::New)
+    });
+    Driver::shutdown(&mut exchange, &mut seen);
+}

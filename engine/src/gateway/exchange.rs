@@ -168,18 +168,22 @@ impl<V: Venue> OpenSequence for OpenHook<V> {
 
 /// Tells the core what became of the connection (both drivers): a drop
 /// (then a fresh token, when the exchange fetches one), a reconnect, the
-/// end. `Connected` needs nothing: the core heard it in the open-sequence
-/// hook. Messages and rejected commands are each driver's own. Returns a
+/// end. `Connected` only counts the opens (`opens_seen`, the driver's):
+/// the core heard it in the open-sequence hook. Messages and rejected commands are each driver's own. Returns a
 /// token fetch that failed, to report.
 pub(super) fn feed_link_event<V: Venue>(
     core: &mut GatewayCore<V>,
     now: Instant,
     event: EngineEvent,
+    opens_seen: &mut u64,
     token_fetch: Option<&TokenFetch>,
 ) -> Option<ConnectionEvent> {
     match event {
+        // Counted here, in event order, so that a drop names its connection
+        // even when the reactor has opened the next one already.
+        EngineEvent::Connected { .. } => *opens_seen += 1,
         EngineEvent::Disconnected { reason, .. } => {
-            core.on_disconnected(now, Arc::new(reason));
+            core.on_disconnected_from(now, Arc::new(reason), *opens_seen);
             match token_fetch.map(|fetch| fetch()) {
                 Some(Ok(token)) => core.venue_mut().set_token(token),
                 Some(Err(error)) => {
@@ -234,6 +238,8 @@ pub(super) fn wall_clock_ns() -> i64 {
 
 struct PollState {
     spare: Outputs,
+    /// `Connected` events seen, in order: which connection a drop is of.
+    opens_seen: u64,
     on_request: Option<RequestCallback>,
     dispatcher: Dispatcher,
 }
@@ -314,6 +320,7 @@ impl<V: Venue> Exchange<V> {
             clock,
             poll_state: Mutex::new(PollState {
                 spare: Outputs::default(),
+                opens_seen: 0,
                 on_request: config.on_request,
                 dispatcher: Dispatcher::default(),
             }),
@@ -452,9 +459,13 @@ impl<V: Venue> Exchange<V> {
                 }
                 link => {
                     let mut core = self.gateway.core().lock();
-                    if let Some(failure) =
-                        feed_link_event(&mut core, now, link, self.token_fetch.as_ref())
-                    {
+                    if let Some(failure) = feed_link_event(
+                        &mut core,
+                        now,
+                        link,
+                        &mut state.opens_seen,
+                        self.token_fetch.as_ref(),
+                    ) {
                         token_failures.push(failure);
                     }
                     // The link changed the core's timers (a drop stops
@@ -494,6 +505,7 @@ impl<V: Venue> Exchange<V> {
             spare,
             on_request,
             dispatcher,
+            ..
         } = state;
         let reconnect = {
             let mut core = self.gateway.core().lock();

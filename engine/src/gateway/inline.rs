@@ -60,6 +60,7 @@ trait Member: Send {
         &mut self,
         now: Instant,
         event: EngineEvent,
+        opens_seen: &mut u64,
         token_fetch: Option<&TokenFetch>,
     ) -> Option<ConnectionEvent>;
     fn poll_timeout(&mut self) -> Option<Instant>;
@@ -98,9 +99,10 @@ impl<V: Venue + 'static> Member for GatewayCore<V> {
         &mut self,
         now: Instant,
         event: EngineEvent,
+        opens_seen: &mut u64,
         token_fetch: Option<&TokenFetch>,
     ) -> Option<ConnectionEvent> {
-        feed_link_event(self, now, event, token_fetch)
+        feed_link_event(self, now, event, opens_seen, token_fetch)
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
         GatewayCore::poll_timeout(self)
@@ -248,6 +250,8 @@ struct Slot {
     /// The callbacks of requests in flight (no lock: one thread).
     callbacks: CallbackTable,
     token_fetch: Option<TokenFetch>,
+    /// `Connected` events seen, in order: which connection a drop is of.
+    opens_seen: u64,
     /// The venue's secret keys, for redacting request texts.
     secret_fields: &'static [&'static str],
 }
@@ -335,6 +339,7 @@ impl InlineGroup {
             on_request: config.on_request,
             callbacks: CallbackTable::default(),
             token_fetch: config.token_fetch,
+            opens_seen: 0,
             secret_fields,
         });
         Ok(ExchangeKey {
@@ -584,10 +589,12 @@ impl InlineGroup {
         token_failures: &mut Vec<(usize, ConnectionEvent)>,
     ) {
         let token_fetch = self.slots[index].token_fetch.clone();
-        if let Some(failure) = self
-            .member_mut(index)
-            .link_event(now, event, token_fetch.as_ref())
-        {
+        let mut opens_seen = self.slots[index].opens_seen;
+        let failure =
+            self.member_mut(index)
+                .link_event(now, event, &mut opens_seen, token_fetch.as_ref());
+        self.slots[index].opens_seen = opens_seen;
+        if let Some(failure) = failure {
             token_failures.push((index, failure));
         }
     }
