@@ -597,15 +597,18 @@ fn cancels_can_jump_the_rate_limit_queue() {
     assert_eq!(out.json(sent)["method"], "cancel_order");
 }
 
+/// A 60 s switch refreshed every 20 s.
+const DEAD_MAN: DeadManSwitch = DeadManSwitch {
+    timeout: Duration::from_secs(60),
+    refresh_every: Duration::from_secs(20),
+};
+
 #[test]
 fn dead_man_switch_and_keepalive_pings_in_virtual_time() {
     let mut core = GatewayCore::new(
         kraken(),
         GatewayConfig {
-            dead_man: Some(DeadManSwitch {
-                timeout: Duration::from_secs(60),
-                refresh_every: Duration::from_secs(20),
-            }),
+            dead_man: Some(DEAD_MAN),
             ..config(WhenLimited::Off)
         },
     );
@@ -643,10 +646,7 @@ fn a_dead_man_refresh_held_back_by_the_driver_is_tried_again() {
     let mut core = GatewayCore::new(
         kraken(),
         GatewayConfig {
-            dead_man: Some(DeadManSwitch {
-                timeout: Duration::from_secs(60),
-                refresh_every: Duration::from_secs(20),
-            }),
+            dead_man: Some(DEAD_MAN),
             // Nothing fits: every send is held back.
             transmit_capacity: 0,
             ..config(WhenLimited::Off)
