@@ -10,6 +10,7 @@ pub mod digifinex;
 mod fields;
 mod io;
 pub mod kraken;
+mod notes;
 mod offline;
 mod policy;
 mod redact;
@@ -18,6 +19,7 @@ pub mod upbit;
 pub use io::{
     BookKind, Capabilities, Correlation, Ctx, Expect, FRAME_CAPACITY, FrameKind, Frames, Reconcile,
 };
+pub use notes::{Note, NoteQueue};
 pub use offline::Offline;
 pub use policy::{Cost, Keepalive, LimitScope, RateLimit, RatePolicy};
 pub use redact::{REDACTED, redact_json, string_field};
@@ -179,6 +181,35 @@ pub trait Venue: Send + 'static {
 
     /// Forgets per-connection state (book, sequence numbers) after a drop.
     fn reset(&mut self);
+
+    /// Splits the codec in two so that one thread can decode while another
+    /// encodes: `self` becomes the encoding half (`handshake_headers`,
+    /// `login`, `subscribe_all`, `set_token`, `encode`) and the value
+    /// returned the decoding half (`decode`, `feed_book_snapshot`); both are
+    /// `reset` at each new connection. What one half writes and the other
+    /// reads crosses as [`Note`]s: the driver takes each half's notes
+    /// (`take_note`) and gives them to the other (`apply_note`) in order,
+    /// the encoder's before any message that could answer them is decoded.
+    /// The decoding half holds no secret. Called once, before the first
+    /// connection. `None`: the codec cannot split, and the driver decodes
+    /// it under the same lock as it encodes.
+    fn split(&mut self) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
+    }
+
+    /// The oldest note this half has written for the other (only after
+    /// [`Venue::split`]).
+    fn take_note(&mut self) -> Option<Note> {
+        None
+    }
+
+    /// A note the other half wrote.
+    fn apply_note(&mut self, note: Note) {
+        let _ = note;
+    }
 
     /// The venue's keepalive rules. An application ping is a
     /// [`Request::Ping`] through `encode` (Kraken `ping`, Upbit `PING`,
