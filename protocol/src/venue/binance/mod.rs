@@ -27,7 +27,7 @@ use crate::model::{
 };
 use crate::venue::{
     BookKind, Capabilities, Correlation, Ctx, DecodeError, EncodeError, Expect, FrameKind, Frames,
-    Keepalive, LimitScope, RateLimit, RatePolicy, Reconcile, Venue,
+    Keepalive, LimitScope, Note, NoteQueue, RateLimit, RatePolicy, Reconcile, Venue,
 };
 
 /// The WebSocket API endpoint.
@@ -104,6 +104,9 @@ pub struct Binance {
     /// snapshot comes, and gaps are still reported.
     passive: bool,
     session_logon: bool,
+    /// Once split: requests sent and books subscribed (encoder to
+    /// decoder), a refused logon (decoder to encoder).
+    notes: NoteQueue,
 }
 
 impl Binance {
@@ -123,6 +126,7 @@ impl Binance {
             depth: DEFAULT_DEPTH,
             passive: false,
             session_logon: true,
+            notes: NoteQueue::default(),
         }
     }
 
@@ -147,7 +151,19 @@ impl Binance {
         crate::model::inline(symbol).and_then(|s: Symbol| self.books.get(&s))
     }
 
+    /// A request sent: its reply's shape is kept here and, once split,
+    /// told to the decoding half.
     fn remember(&mut self, req_id: u64, inflight: Inflight) {
+        self.notes.push(Note::Sent {
+            req_id,
+            method: inflight.method,
+            symbol: inflight.symbol,
+            login: inflight.logon,
+        });
+        self.store_inflight(req_id, inflight);
+    }
+
+    fn store_inflight(&mut self, req_id: u64, inflight: Inflight) {
         let slot = usize::try_from(req_id % INFLIGHT_SLOTS as u64).unwrap_or(0);
         self.inflight[slot] = Some((req_id, inflight));
     }
@@ -213,6 +229,10 @@ impl Binance {
                     let upper =
                         crate::model::inline::<32>(&symbol.to_ascii_uppercase()).unwrap_or(*symbol);
                     self.sync_for(upper);
+                    self.notes.push(Note::Book {
+                        symbol: upper,
+                        depth: self.depth,
+                    });
                 }
             }
         }
@@ -412,6 +432,15 @@ macro_rules! delegate_venue {
             fn reset(&mut self) {
                 self.0.reset();
             }
+            fn split(&mut self) -> Option<Self> {
+                self.0.split().map(Self)
+            }
+            fn take_note(&mut self) -> Option<Note> {
+                self.0.take_note()
+            }
+            fn apply_note(&mut self, note: Note) {
+                self.0.apply_note(note);
+            }
             fn keepalive(&self) -> Keepalive {
                 self.0.keepalive()
             }
@@ -553,6 +582,7 @@ impl Venue for Binance {
             ApiMessage::Handled { logon, snapshot } => {
                 if logon == Some(false) {
                     self.writer.logged_on = false;
+                    self.notes.push(Note::LoginRefused);
                 }
                 if self.endpoint == Endpoint::Streams {
                     self.snapshots_after_subscribe(out);
@@ -607,6 +637,44 @@ impl Venue for Binance {
     fn reset(&mut self) {
         self.books.values_mut().for_each(DepthSync::reset);
         self.inflight.iter_mut().for_each(|slot| *slot = None);
+    }
+
+    fn split(&mut self) -> Option<Binance> {
+        // The decoder holds no key: it reads replies and streams only.
+        let mut decoder = Binance::new(self.endpoint, None);
+        decoder.depth = self.depth;
+        decoder.passive = self.passive;
+        decoder.session_logon = self.session_logon;
+        decoder.notes.start();
+        self.notes.start();
+        Some(decoder)
+    }
+
+    fn take_note(&mut self) -> Option<Note> {
+        self.notes.pop()
+    }
+
+    fn apply_note(&mut self, note: Note) {
+        // Applied without writing a note back, so none echoes.
+        match note {
+            Note::Sent {
+                req_id,
+                method,
+                symbol,
+                login,
+            } => self.store_inflight(
+                req_id,
+                Inflight {
+                    method,
+                    symbol,
+                    logon: login,
+                },
+            ),
+            Note::Book { symbol, .. } => {
+                self.sync_for(symbol);
+            }
+            Note::LoginRefused => self.writer.logged_on = false,
+        }
     }
 
     fn keepalive(&self) -> Keepalive {

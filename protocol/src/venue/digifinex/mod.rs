@@ -15,11 +15,11 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::model::{Events, Request, Subscription, Symbol, write_json_string};
+use crate::model::{Events, Method, Request, Subscription, Symbol, write_json_string};
 use crate::secret::Secret;
 use crate::venue::{
     BookKind, Capabilities, Correlation, Ctx, DecodeError, EncodeError, Expect, FrameKind, Frames,
-    Keepalive, RatePolicy, Reconcile, Venue,
+    Keepalive, Note, NoteQueue, RatePolicy, Reconcile, Venue,
 };
 
 pub use self::inflate::{Inflater, MAX_INFLATED};
@@ -47,6 +47,8 @@ pub struct DigiFinex {
     /// The id `server.auth` went out with on this connection: its error is
     /// reported as the failed login it is, not as a stray reply.
     auth_id: Option<u64>,
+    /// Once split: the login's id, for the decoding half.
+    notes: NoteQueue,
 }
 
 /// `base64(HMAC-SHA256(secret, timestamp))`, the `server.auth` signature.
@@ -67,6 +69,7 @@ impl DigiFinex {
             inflater: Inflater::new(),
             synced: HashSet::new(),
             auth_id: None,
+            notes: NoteQueue::default(),
         }
     }
 
@@ -130,6 +133,12 @@ impl Venue for DigiFinex {
         let timestamp = (ctx.wall_ns / 1_000_000).to_string();
         let signature = auth_signature(&credentials.secret, &timestamp);
         self.auth_id = Some(req_id);
+        self.notes.push(Note::Sent {
+            req_id,
+            method: Method::Other,
+            symbol: None,
+            login: true,
+        });
         DigiFinex::request(
             out.frame(FrameKind::Text),
             req_id,
@@ -211,6 +220,27 @@ impl Venue for DigiFinex {
         // No sequence numbers: after a drop, books wait for a clean one.
         self.synced.clear();
         self.auth_id = None;
+    }
+
+    fn split(&mut self) -> Option<DigiFinex> {
+        // The decoder needs the login's id, not the credentials.
+        self.notes.start();
+        Some(DigiFinex::public())
+    }
+
+    fn take_note(&mut self) -> Option<Note> {
+        self.notes.pop()
+    }
+
+    fn apply_note(&mut self, note: Note) {
+        if let Note::Sent {
+            req_id,
+            login: true,
+            ..
+        } = note
+        {
+            self.auth_id = Some(req_id);
+        }
     }
 
     fn keepalive(&self) -> Keepalive {

@@ -6,7 +6,7 @@ use crate::model::{
     write_json_string,
 };
 use crate::num::Decimal;
-use crate::venue::EncodeError;
+use crate::venue::{EncodeError, Note};
 
 impl Kraken {
     pub(super) fn encode_request(
@@ -177,6 +177,10 @@ impl Kraken {
                 if subscribe {
                     for symbol in symbols {
                         self.book_depths.insert(*symbol, *depth as usize);
+                        self.notes.push(Note::Book {
+                            symbol: *symbol,
+                            depth: *depth,
+                        });
                     }
                 }
             }

@@ -18,7 +18,7 @@ use crate::num::Decimal;
 use crate::secret::Secret;
 use crate::venue::{
     BookKind, Capabilities, Correlation, Cost, Ctx, DecodeError, EncodeError, Expect, FrameKind,
-    Frames, Keepalive, LimitScope, RateLimit, RatePolicy, Reconcile, Venue,
+    Frames, Keepalive, LimitScope, Note, NoteQueue, RateLimit, RatePolicy, Reconcile, Venue,
 };
 
 /// Public endpoint.
@@ -139,6 +139,8 @@ pub struct Kraken {
     exec_sequence: Option<u64>,
     /// foldhash: several times faster than SipHash on 48-byte ids.
     orders: HashMap<OrderId, KnownOrder, foldhash::fast::FixedState>,
+    /// Book depths subscribed, for the decoding half once split.
+    notes: NoteQueue,
 }
 
 impl std::fmt::Debug for Kraken {
@@ -171,6 +173,7 @@ impl Kraken {
             books: HashMap::new(),
             exec_sequence: None,
             orders: HashMap::with_capacity_and_hasher(ORDER_CAPACITY, Default::default()),
+            notes: NoteQueue::default(),
         }
     }
 
@@ -262,6 +265,26 @@ impl Venue for Kraken {
     fn reset(&mut self) {
         self.books.clear();
         self.exec_sequence = None;
+    }
+
+    fn split(&mut self) -> Option<Kraken> {
+        // The decoder needs the subscribed depths (the checksum covers that
+        // many levels), not the token.
+        self.notes.start();
+        let mut decoder = Kraken::new(None, self.tier);
+        decoder.book_depths = self.book_depths.clone();
+        decoder.default_depth = self.default_depth;
+        Some(decoder)
+    }
+
+    fn take_note(&mut self) -> Option<Note> {
+        self.notes.pop()
+    }
+
+    fn apply_note(&mut self, note: Note) {
+        if let Note::Book { symbol, depth } = note {
+            self.book_depths.insert(symbol, depth as usize);
+        }
     }
 
     fn keepalive(&self) -> Keepalive {

@@ -256,6 +256,12 @@ impl Venue for Upbit {
         self.types.clear();
     }
 
+    fn split(&mut self) -> Option<Upbit> {
+        // Decoding keeps no state: a message names its type and code, and
+        // the decoding half needs neither the keys nor the ticket.
+        Some(Upbit::public())
+    }
+
     fn keepalive(&self) -> Keepalive {
         Keepalive {
             // Upbit closes a connection idle for 120 s; PING every 60 s.
