@@ -599,7 +599,8 @@ fn contention_path(orders: &[NewOrder]) -> (Histogram<u64>, Histogram<u64>, u64)
         }
         std::thread::sleep(Duration::from_millis(20));
         // The polling thread, as a service runs one: it decodes every
-        // message under the gateway's lock.
+        // message (under the decoder's lock since the codec split; under
+        // the gateway's lock before).
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let poller = {
             let (exchange, stop) = (exchange.clone(), stop.clone());

@@ -37,6 +37,7 @@
 pub mod callback;
 mod config;
 mod correlation;
+mod decoder;
 mod events;
 pub mod latency;
 pub mod link;
@@ -65,6 +66,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
 pub use self::config::{DeadManSwitch, GatewayConfig, WhenLimited};
+pub use self::decoder::Decoder;
 pub use self::events::{
     Blame, ConnectionEvent, DisconnectReason, ErrorKind, GatewayError, GatewayEvent, Outputs,
     RecycleCause, Submission, SubmitError,
@@ -73,6 +75,7 @@ pub use self::staged::{StagedSubmit, Transmits};
 pub use self::watchdog::DataChannel;
 
 use self::correlation::{MAX_ORDERS_PER_REQUEST, OrderList, Pending, TEXT_POOL};
+use self::decoder::Crossing;
 use self::reconcile::Reconciliation;
 use self::retry::{Queued, RETRY_RING, RetryEntry};
 use self::staged::Staged;
@@ -181,6 +184,9 @@ pub struct GatewayCore<V: Venue> {
     /// A reconnect the core wants, until the driver takes it
     /// ([`GatewayCore::poll_reconnect`]).
     reconnect_wanted: Option<RecycleCause>,
+    /// Once a decoder is split off: what the encoding half wrote for it
+    /// and the connections opened, in order, until `pass_notes`.
+    crossings: Option<VecDeque<Crossing>>,
 }
 
 impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
@@ -281,6 +287,7 @@ impl<V: Venue> GatewayCore<V> {
             text_pool: Vec::with_capacity(TEXT_POOL),
             last_wire_id: None,
             reconnect_wanted: None,
+            crossings: None,
         }
     }
 
@@ -898,6 +905,10 @@ impl<V: Venue> GatewayCore<V> {
             .push(GatewayEvent::Connection(ConnectionEvent::Connected {
                 attempt,
             }));
+        self.collect_notes();
+        if let Some(crossings) = self.crossings.as_mut() {
+            crossings.push_back(Crossing::Connected(self.epoch));
+        }
         self.venue.reset();
         if self.epoch > 1 {
             self.seen_in_snapshot.clear();
@@ -1108,24 +1119,99 @@ impl<V: Venue> GatewayCore<V> {
         message: &mut [u8],
     ) {
         let mut decoded = std::mem::take(&mut self.decoded);
+        let mut replies = std::mem::take(&mut self.replies);
         decoded.clear();
-        self.replies.clear();
+        replies.clear();
         let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
         let result = self
             .venue
-            .decode(&mut ctx, kind, message, &mut decoded, &mut self.replies);
-        Self::queue_frames(
-            &mut self.replies,
-            &mut self.transmits,
-            &mut self.spare_buffers,
-            true,
-        );
+            .decode(&mut ctx, kind, message, &mut decoded, &mut replies);
+        self.absorb(now, received_at, &mut decoded, &mut replies, result.err());
+        self.decoded = decoded;
+        self.replies = replies;
+    }
+
+    /// Splits the venue codec so that messages can be decoded with no core
+    /// in reach (the [`Decoder`] module says how). Call once, before the
+    /// first connection; `None` if the codec cannot split (then drivers use
+    /// `handle_message`) or is split already.
+    pub fn split_decoder(&mut self) -> Option<Decoder<V>> {
+        if self.crossings.is_some() {
+            return None;
+        }
+        let decoding_half = self.venue.split()?;
+        self.crossings = Some(VecDeque::with_capacity(FRAME_CAPACITY));
+        Some(Decoder::new(
+            decoding_half,
+            self.config.seed,
+            self.wall_offset_ns,
+        ))
+    }
+
+    /// Moves the encoding half's notes into the crossing queue.
+    fn collect_notes(&mut self) {
+        let Some(crossings) = self.crossings.as_mut() else {
+            return;
+        };
+        while let Some(note) = self.venue.take_note() {
+            crossings.push_back(Crossing::Note(note));
+        }
+    }
+
+    /// Gives `decoder` what the encoding half wrote since the last call, in
+    /// order, up to connection `reached`: a driver that opens connections
+    /// ahead of the messages it has read (the threaded reactor) names the
+    /// last connection it has seen open in the message stream, so the
+    /// decoder forgets the old connection only after its last message.
+    /// `None`: every connection. Call before each decode.
+    pub fn pass_notes(&mut self, decoder: &mut Decoder<V>, reached: Option<u64>) {
+        self.collect_notes();
+        decoder.set_wall_offset(self.wall_offset_ns);
+        let Some(crossings) = self.crossings.as_mut() else {
+            return;
+        };
+        while let Some(&crossing) = crossings.front() {
+            if let (Crossing::Connected(connection), Some(reached)) = (crossing, reached) {
+                if connection > reached {
+                    break;
+                }
+            }
+            crossings.pop_front();
+            decoder.receive(crossing);
+        }
+    }
+
+    /// Takes in what `decoder` decoded (after [`Decoder::decode`] or
+    /// [`Decoder::feed_book_snapshot`]) as `handle_message` would: the
+    /// decoder's notes for the encoding half, then its replies, ahead of
+    /// anything else, then its events, then the fault it met.
+    pub fn handle_decoded(&mut self, now: Instant, received_at: Instant, decoder: &mut Decoder<V>) {
+        while let Some(note) = decoder.venue_mut().take_note() {
+            self.venue.apply_note(note);
+        }
+        let error = decoder.error.take();
+        let mut decoded = std::mem::take(&mut decoder.decoded);
+        let mut replies = std::mem::take(&mut decoder.replies);
+        self.absorb(now, received_at, &mut decoded, &mut replies, error);
+        decoder.decoded = decoded;
+        decoder.replies = replies;
+    }
+
+    /// A decode's outputs: replies first, then events, then the fault.
+    fn absorb(
+        &mut self,
+        now: Instant,
+        received_at: Instant,
+        decoded: &mut Events,
+        replies: &mut Frames,
+        error: Option<orderwire_protocol::venue::DecodeError>,
+    ) {
+        Self::queue_frames(replies, &mut self.transmits, &mut self.spare_buffers, true);
         for event in decoded.list.drain(..) {
             self.handle_event(now, received_at, event, &decoded.levels);
         }
-        self.decoded = decoded;
         // After what decoded before the fault, as the codec left it.
-        if let Err(error) = result {
+        if let Some(error) = error {
             self.out
                 .events
                 .push(GatewayEvent::Error(GatewayError::decode(

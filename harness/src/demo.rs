@@ -357,10 +357,17 @@ impl Driver<'_> {
                     self.book_messages += 1;
                     // The gateway's book is in the codec; the demo tracks the
                     // top from the messages (a snapshot, then changed levels).
-                    let core = self.exchange.gateway().core().lock();
-                    if let Some(book) = core.venue().book(&self.symbol) {
-                        self.best_bid = book.best_bid().map(|l| l.price);
-                        self.best_ask = book.best_ask().map(|l| l.price);
+                    let top = self.exchange.gateway().with_decoding_venue(|codec| {
+                        codec.book(&self.symbol).map(|book| {
+                            (
+                                book.best_bid().map(|l| l.price),
+                                book.best_ask().map(|l| l.price),
+                            )
+                        })
+                    });
+                    if let Some((best_bid, best_ask)) = top {
+                        self.best_bid = best_bid;
+                        self.best_ask = best_ask;
                     } else if snapshot {
                         self.best_bid = bid;
                         self.best_ask = ask;

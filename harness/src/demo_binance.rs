@@ -190,12 +190,13 @@ impl Driver<'_> {
 
     /// The synced book's best bid and ask.
     fn best(&self) -> Option<(Decimal, Decimal)> {
-        let core = self.streams.gateway().core().lock();
-        let sync = core.venue().book(&self.symbol)?;
-        if !sync.is_synced() {
-            return None;
-        }
-        Some((sync.book().best_bid()?.price, sync.book().best_ask()?.price))
+        self.streams.gateway().with_decoding_venue(|codec| {
+            let sync = codec.book(&self.symbol)?;
+            if !sync.is_synced() {
+                return None;
+            }
+            Some((sync.book().best_bid()?.price, sync.book().best_ask()?.price))
+        })
     }
 
     fn poll(&mut self) -> Result<(), String> {

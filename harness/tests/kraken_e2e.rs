@@ -137,17 +137,12 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
         s.iter()
             .any(|e| matches!(e, GatewayEvent::Market(Event::Book(b)) if b.snapshot))
     });
+    // The book lives in the decoding half of the split codec.
     assert_eq!(
         public
             .gateway()
-            .core()
-            .lock()
-            .venue()
-            .book("BTC/USD")
-            .unwrap()
-            .bids()
-            .len(),
-        25
+            .with_decoding_venue(|codec| codec.book("BTC/USD").map(|b| b.bids().len())),
+        Some(25)
     );
     // The stale token is refused...
     let mut seen = Vec::new();
@@ -173,15 +168,11 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
     });
     // The public connection saw the new order's level in its book.
     poll_until(&public, &mut public_seen, |_| {
-        public
-            .gateway()
-            .core()
-            .lock()
-            .venue()
-            .book("BTC/USD")
-            .is_some_and(|b| {
+        public.gateway().with_decoding_venue(|codec| {
+            codec.book("BTC/USD").is_some_and(|b| {
                 b.bid_qty_at("45283.0".parse().unwrap()) == Some("2.00000000".parse().unwrap())
             })
+        })
     });
 }
 

@@ -156,13 +156,16 @@ fn digifinex_the_decoder_knows_the_auth_reply_by_the_login_note() {
         api_key: Secret::new("key"),
         secret: Secret::new("secret"),
     };
-    let refused = r#"{"error":{"code":4,"message":"invalid apikey or signature"},"result":null,"id":1}"#;
+    let refused =
+        r#"{"error":{"code":4,"message":"invalid apikey or signature"},"result":null,"id":1}"#;
     let mut whole = DigiFinex::private(credentials());
     Offline::new(0)
         .login(&mut whole, 1, &mut Vec::new())
         .unwrap();
     let expected = decode(&mut whole, FrameKind::Text, refused);
-    assert!(matches!(&expected.list[..], [Event::VenueError { name, .. }] if name == "server.auth"));
+    assert!(
+        matches!(&expected.list[..], [Event::VenueError { name, .. }] if name == "server.auth")
+    );
 
     let mut encoder = DigiFinex::private(credentials());
     let mut decoder = encoder.split().expect("DigiFinex splits");

@@ -287,6 +287,9 @@ impl<V: Venue> Exchange<V> {
         gateway.set_wall_offset(
             wall_clock_ns().saturating_sub(i64::try_from(clock.now_ns()).unwrap_or(0)),
         );
+        // Split before the reactor can open the connection: the decoder
+        // must hear of every frame the open sequence writes.
+        let decoder = gateway.split_decoder();
         let core = Arc::new(Mutex::new(gateway));
         let next_timer_ns = Arc::new(AtomicU64::new(u64::MAX));
         let built = Arc::new(OnceLock::new());
@@ -309,7 +312,10 @@ impl<V: Venue> Exchange<V> {
             next_timer_ns,
         };
         let events = engine.events().clone();
-        let gateway = Arc::new(Gateway::with_core(core, transport));
+        let gateway = Arc::new(Gateway::with_core(core, decoder, transport));
+        // The reactor opens connections ahead of the messages this poller
+        // reads; `poll` moves this on at each `Connected` it reads.
+        gateway.set_opens_reached(0);
         // Set once, here; the hooks read nothing before it is.
         let _ = built.set(Arc::downgrade(&gateway));
         Ok(Exchange {
@@ -468,6 +474,7 @@ impl<V: Venue> Exchange<V> {
                     ) {
                         token_failures.push(failure);
                     }
+                    self.gateway.set_opens_reached(state.opens_seen);
                     // The link changed the core's timers (a drop stops
                     // them); the reactor's hook reads the new deadline.
                     let next = core.poll_timeout();

@@ -15,10 +15,10 @@ mod registry;
 // The sans-IO core is its own crate (orderwire-gateway); its modules keep
 // their paths under `orderwire_engine::gateway` for users.
 pub use orderwire_gateway::{
-    Blame, ConnectionEvent, DataChannel, DeadManSwitch, DisconnectReason, ErrorKind, GatewayConfig,
-    GatewayCore, GatewayError, GatewayEvent, Outputs, RecycleCause, StagedSubmit, Submission,
-    SubmitError, TimerKind, TimerTable, Transmits, WhenLimited, callback, latency, orders,
-    ratelimit,
+    Blame, ConnectionEvent, DataChannel, DeadManSwitch, Decoder, DisconnectReason, ErrorKind,
+    GatewayConfig, GatewayCore, GatewayError, GatewayEvent, Outputs, RecycleCause, StagedSubmit,
+    Submission, SubmitError, TimerKind, TimerTable, Transmits, WhenLimited, callback, latency,
+    orders, ratelimit,
 };
 
 pub use budget::RateBudget;
@@ -85,8 +85,23 @@ pub(crate) fn flush(core: &mut impl Transmits, transport: &impl Transport) {
 /// Ordering: the lock is held from taking the request id to handing the
 /// frame to the transport's FIFO, so frames reach the transport in the order
 /// their ids were taken, and ids strictly increase on the wire.
+///
+/// Decoding holds no lock a submitter needs: the venue codec is split
+/// ([`GatewayCore::split_decoder`]), and a message is decoded under the
+/// decoder's own lock, which only the polling thread takes; the core's
+/// lock is taken around it twice, briefly, to pass the encoder's notes and
+/// to correlate what was decoded. A codec that cannot split is decoded
+/// under the core's lock, as before.
 pub struct Gateway<V: Venue, T: Transport> {
     core: std::sync::Arc<Mutex<GatewayCore<V>>>,
+    /// The decoding half of the codec. Lock order: decoder, then core.
+    decoder: Mutex<Option<Decoder<V>>>,
+    /// The last connection the message stream has reached (the driver's
+    /// count of `Connected` events): the decoder forgets a connection's
+    /// state only once its last message is read. `u64::MAX`: every
+    /// connection the core opened (a driver that opens connections in
+    /// step with its messages).
+    opens_reached: std::sync::atomic::AtomicU64,
     /// The callbacks of requests in flight. Its own lock, never held with
     /// the core's nor while a callback runs; taken only by a submit with a
     /// callback and by the poller for each tagged completion.
@@ -97,16 +112,22 @@ pub struct Gateway<V: Venue, T: Transport> {
 impl<V: Venue, T: Transport> Gateway<V, T> {
     /// A gateway for `venue` writing to `transport`.
     pub fn new(venue: V, config: GatewayConfig, transport: T) -> Gateway<V, T> {
-        Gateway::with_core(
-            std::sync::Arc::new(Mutex::new(GatewayCore::new(venue, config))),
-            transport,
-        )
+        let mut core = GatewayCore::new(venue, config);
+        let decoder = core.split_decoder();
+        Gateway::with_core(std::sync::Arc::new(Mutex::new(core)), decoder, transport)
     }
 
-    /// A gateway around a core already shared (with the reactor's hooks).
-    pub(crate) fn with_core(core: std::sync::Arc<Mutex<GatewayCore<V>>>, transport: T) -> Self {
+    /// A gateway around a core already shared (with the reactor's hooks)
+    /// and the decoder split from it before it first connected.
+    pub(crate) fn with_core(
+        core: std::sync::Arc<Mutex<GatewayCore<V>>>,
+        decoder: Option<Decoder<V>>,
+        transport: T,
+    ) -> Self {
         Gateway {
             core,
+            decoder: Mutex::new(decoder),
+            opens_reached: std::sync::atomic::AtomicU64::new(u64::MAX),
             callbacks: Mutex::new(CallbackTable::default()),
             transport,
         }
@@ -204,7 +225,9 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
         self.submit(now, Request::Cancel(cancel))
     }
 
-    /// Feeds one inbound message of `kind`.
+    /// Feeds one inbound message of `kind`. With a split codec the decode
+    /// runs under the decoder's lock only; submitters wait for the core's
+    /// two short holds at most.
     pub fn handle_message(
         &self,
         now: Instant,
@@ -212,8 +235,17 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
         kind: FrameKind,
         message: &mut [u8],
     ) {
+        let mut decoder = self.decoder.lock();
+        let Some(decoder) = decoder.as_mut() else {
+            let mut core = self.core.lock();
+            core.handle_message(now, received_at, kind, message);
+            settle(&mut core, &self.transport);
+            return;
+        };
+        self.core.lock().pass_notes(decoder, self.reached());
+        decoder.decode(now, kind, message);
         let mut core = self.core.lock();
-        core.handle_message(now, received_at, kind, message);
+        core.handle_decoded(now, received_at, decoder);
         settle(&mut core, &self.transport);
     }
 
@@ -224,9 +256,52 @@ impl<V: Venue, T: Transport> Gateway<V, T> {
         book: &orderwire_protocol::model::BookEvent,
         levels: &[orderwire_protocol::model::Level],
     ) {
+        let mut decoder = self.decoder.lock();
+        let Some(decoder) = decoder.as_mut() else {
+            let mut core = self.core.lock();
+            core.feed_book_snapshot(now, book, levels);
+            settle(&mut core, &self.transport);
+            return;
+        };
+        self.core.lock().pass_notes(decoder, self.reached());
+        decoder.feed_book_snapshot(now, book, levels);
         let mut core = self.core.lock();
-        core.feed_book_snapshot(now, book, levels);
+        core.handle_decoded(now, now, decoder);
         settle(&mut core, &self.transport);
+    }
+
+    /// Reads the half of the codec that decodes (its books, for example):
+    /// the decoder's when the codec is split, else the core's.
+    pub fn with_decoding_venue<R>(&self, read: impl FnOnce(&V) -> R) -> R {
+        let decoder = self.decoder.lock();
+        match decoder.as_ref() {
+            Some(decoder) => read(decoder.venue()),
+            None => read(self.core.lock().venue()),
+        }
+    }
+
+    /// Whether messages are decoded outside the core's lock (the codec
+    /// split).
+    pub fn decodes_apart(&self) -> bool {
+        self.decoder.lock().is_some()
+    }
+
+    /// Tells the gateway how many connections its message stream has
+    /// reached, for a driver whose reactor opens a connection (and runs its
+    /// open sequence) before the poller has read the last one's messages.
+    pub fn set_opens_reached(&self, opens: u64) {
+        self.opens_reached
+            .store(opens, std::sync::atomic::Ordering::Release);
+    }
+
+    fn reached(&self) -> Option<u64> {
+        match self
+            .opens_reached
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            u64::MAX => None,
+            opens => Some(opens),
+        }
     }
 
     /// Runs the core's timers (a spurious call is a no-op).
