@@ -45,7 +45,7 @@
 //! 5,000 warm-up ones; the spaced part takes at most 20,000, contention
 //! 50,000); `ORDERWIRE_PATHS=kraken,...` runs only those venues;
 //! `ORDERWIRE_MODE=threaded|inline` one driver;
-//! `ORDERWIRE_PARTS=tight,spaced,contention` those parts;
+//! `ORDERWIRE_PARTS=tight,spaced,contention,decode_lock` those parts;
 //! `ORDERWIRE_WAIT=busy` runs the reactors in BusyPoll.
 #![forbid(unsafe_code)]
 
@@ -640,6 +640,139 @@ fn contention_path(orders: &[NewOrder]) -> (Histogram<u64>, Histogram<u64>, u64)
     (quiet, stream, decoded)
 }
 
+/// Kraken with its split turned off: the gateway decodes it under the
+/// core's lock, as every codec was before the split (the `decode_lock`
+/// part's peer).
+struct WholeKraken(Kraken);
+
+impl Venue for WholeKraken {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn capabilities(&self) -> orderwire_protocol::venue::Capabilities {
+        self.0.capabilities()
+    }
+    fn encode(
+        &mut self,
+        ctx: &mut orderwire_protocol::venue::Ctx<'_>,
+        req_id: u64,
+        request: &Request<'_>,
+        out: &mut orderwire_protocol::venue::Frames,
+    ) -> Result<orderwire_protocol::venue::Expect, orderwire_protocol::venue::EncodeError> {
+        self.0.encode(ctx, req_id, request, out)
+    }
+    fn decode(
+        &mut self,
+        ctx: &mut orderwire_protocol::venue::Ctx<'_>,
+        kind: orderwire_protocol::venue::FrameKind,
+        message: &mut [u8],
+        out: &mut orderwire_protocol::model::Events,
+        reply: &mut orderwire_protocol::venue::Frames,
+    ) -> Result<(), orderwire_protocol::venue::DecodeError> {
+        self.0.decode(ctx, kind, message, out, reply)
+    }
+    fn reset(&mut self) {
+        self.0.reset();
+    }
+    fn keepalive(&self) -> orderwire_protocol::venue::Keepalive {
+        self.0.keepalive()
+    }
+    fn rate_policy(&self) -> orderwire_protocol::venue::RatePolicy {
+        self.0.rate_policy()
+    }
+}
+
+/// A transport that takes every frame and keeps none.
+struct DropWire;
+
+impl orderwire_engine::gateway::Transport for DropWire {
+    fn buffer(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    fn send(
+        &self,
+        _kind: orderwire_protocol::venue::FrameKind,
+        _frame: Vec<u8>,
+    ) -> Result<(), Vec<u8>> {
+        Ok(())
+    }
+}
+
+/// How long `place_order` takes on the threaded gateway (no socket: the
+/// transport drops frames) while a thread pinned to core 1 decodes
+/// 30-level Kraken book updates back to back through the same gateway.
+/// With `venue` split, a submitter waits only for the core's two short
+/// holds around each decode; whole, for the decode itself. What the lock
+/// costs an order, without the network's or the reactor's noise. Returns
+/// the histogram and the messages decoded meanwhile.
+fn decode_lock_path<V: Venue>(
+    venue: V,
+    orders: &[NewOrder],
+    stream: bool,
+) -> (Histogram<u64>, u64) {
+    use orderwire_protocol::time::Instant;
+    use orderwire_protocol::venue::FrameKind;
+    let (snapshot, update) = kraken_book_stream(25, 15);
+    let mut config = bench_gateway_config(orders.len());
+    config.subscriptions = vec![Subscription::Book {
+        symbols: vec![inline("BTC/USD").expect("short symbol")],
+        depth: 25,
+    }];
+    config.subscription_silence = None;
+    let gateway = Arc::new(orderwire_engine::gateway::Gateway::new(
+        venue, config, DropWire,
+    ));
+    let mut open = orderwire_protocol::venue::Frames::new();
+    gateway
+        .core()
+        .lock()
+        .on_connected(Instant(stamp()), 0, &mut open);
+    let mut first = snapshot.into_bytes();
+    gateway.handle_message(
+        Instant(stamp()),
+        Instant(stamp()),
+        FrameKind::Text,
+        &mut first,
+    );
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let decoder = {
+        let (gateway, stop) = (gateway.clone(), stop.clone());
+        std::thread::spawn(move || {
+            if let Some(core) =
+                core_affinity::get_core_ids().and_then(|ids| ids.into_iter().find(|id| id.id == 1))
+            {
+                core_affinity::set_for_current(core);
+            }
+            let mut message = Vec::with_capacity(update.len());
+            let mut spare = orderwire_engine::gateway::Outputs::default();
+            let mut decoded = 0u64;
+            while stream && !stop.load(Ordering::Relaxed) {
+                message.clear();
+                message.extend_from_slice(update.as_bytes());
+                let now = Instant(stamp());
+                gateway.handle_message(now, now, FrameKind::Text, &mut message);
+                gateway.poll_events(&mut spare);
+                decoded += 1;
+            }
+            decoded
+        })
+    };
+    let mut hist = histogram();
+    for (n, order) in orders.iter().enumerate() {
+        space_out(n);
+        let start = stamp();
+        gateway
+            .place_order(Instant(start), order)
+            .expect("the gateway takes the order");
+        if n >= WARM_UP {
+            hist.saturating_record(stamp().saturating_sub(start).max(1));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let decoded = decoder.join().unwrap_or(0);
+    (hist, decoded)
+}
+
 fn us(hist: &Histogram<u64>, q: f64) -> f64 {
     hist.value_at_quantile(q) as f64 / 1_000.0
 }
@@ -739,6 +872,25 @@ struct Row<'a> {
     name: &'a str,
 }
 
+/// The orders of the parts run under a decoding thread (Kraken, at most
+/// 50,000 measured).
+fn kraken_orders_under_load(measured: usize) -> Vec<NewOrder> {
+    (0..WARM_UP + measured.min(50_000))
+        .map(|n| order(n, "BTC/USD"))
+        .collect()
+}
+
+/// A threaded Kraken row of `round`, orders back to back.
+fn kraken_threaded_row(round: usize, name: &str) -> Row<'_> {
+    Row {
+        venue: "kraken",
+        round,
+        mode: "threaded",
+        spacing_us: 0,
+        name,
+    }
+}
+
 /// Prints one row and returns it as JSON; keeps it for the spread table.
 fn report(
     row: &Row<'_>,
@@ -822,8 +974,8 @@ fn main() {
     // `ORDERWIRE_PARTS=tight,spaced,contention` picks the parts.
     let mode = std::env::var("ORDERWIRE_MODE").unwrap_or_else(|_| "both".into());
     let (threaded, inline_mode) = (mode != "inline", mode != "threaded");
-    let parts =
-        std::env::var("ORDERWIRE_PARTS").unwrap_or_else(|_| "tight,spaced,contention".into());
+    let parts = std::env::var("ORDERWIRE_PARTS")
+        .unwrap_or_else(|_| "tight,spaced,contention,decode_lock".into());
     let part = |name: &str| parts.split(',').any(|p| p == name);
     println!(
         "order_to_wire: {measured} orders (after {WARM_UP} warm-up), ws:// loopback, reactor pinned to core 1, submitter (and the inline engine) on core 0"
@@ -979,18 +1131,10 @@ fn main() {
     // stream at 10,000 messages/s on the same connection.
     let mut contention = Vec::new();
     if part("contention") && threaded {
-        let orders: Vec<NewOrder> = (0..WARM_UP + measured.min(50_000))
-            .map(|n| order(n, "BTC/USD"))
-            .collect();
+        let orders = kraken_orders_under_load(measured);
         for round in 0..2 {
             let (quiet, stream, books) = contention_path(&orders);
-            let row = |name| Row {
-                venue: "kraken",
-                round,
-                mode: "threaded",
-                spacing_us: 0,
-                name,
-            };
+            let row = |name| kraken_threaded_row(round, name);
             results.push(report(&row("contention: quiet"), &quiet, &mut spreads));
             results.push(report(
                 &row("contention: 30-level book stream 10k msg/s"),
@@ -1007,6 +1151,56 @@ fn main() {
                 "stream_p99_us": us(&stream, 0.99),
                 "p99_ratio": ratio,
                 "books_decoded": books,
+            }));
+        }
+    }
+    // The lock alone: submit while another thread decodes books back to
+    // back, split codec against the same codec decoded under the core.
+    let mut decode_lock = Vec::new();
+    if part("decode_lock") && threaded {
+        let orders = kraken_orders_under_load(measured);
+        let kraken = || Kraken::new(Some(Secret::new("bench-token")), Tier::Pro);
+        for round in 0..2 {
+            let (quiet, _) = decode_lock_path(kraken(), &orders, false);
+            let (whole, whole_books) = decode_lock_path(WholeKraken(kraken()), &orders, true);
+            let (split, split_books) = decode_lock_path(kraken(), &orders, true);
+            let row = |name| kraken_threaded_row(round, name);
+            results.push(report(
+                &row("decode_lock: submit, no books"),
+                &quiet,
+                &mut spreads,
+            ));
+            results.push(report(
+                &row("decode_lock: submit, books decoded under the core's lock"),
+                &whole,
+                &mut spreads,
+            ));
+            results.push(report(
+                &row("decode_lock: submit, books decoded by the split codec"),
+                &split,
+                &mut spreads,
+            ));
+            let ratio = us(&split, 0.99) / us(&whole, 0.99);
+            let split_ratio = us(&split, 0.99) / us(&quiet, 0.99);
+            let whole_ratio = us(&whole, 0.99) / us(&quiet, 0.99);
+            println!(
+                "  decode_lock p99_ratio to no books: whole {whole_ratio:.2}, split {split_ratio:.2}; split/whole {ratio:.2} ({whole_books} and {split_books} books decoded meanwhile)"
+            );
+            decode_lock.push(json!({
+                "name": "decode_lock",
+                "run": round + 1,
+                "mode": "threaded",
+                "quiet_p50_us": us(&quiet, 0.5),
+                "quiet_p99_us": us(&quiet, 0.99),
+                "p99_ratio": split_ratio,
+                "whole_p99_ratio": whole_ratio,
+                "whole_p50_us": us(&whole, 0.5),
+                "whole_p99_us": us(&whole, 0.99),
+                "split_p50_us": us(&split, 0.5),
+                "split_p99_us": us(&split, 0.99),
+                "split_over_whole_p99": ratio,
+                "books_decoded_whole": whole_books,
+                "books_decoded_split": split_books,
             }));
         }
     }
@@ -1031,6 +1225,7 @@ fn main() {
         "runs": results,
         "gateway_added": added,
         "contention": contention,
+        "decode_lock": decode_lock,
         "medians": medians,
     });
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-results");
