@@ -33,6 +33,13 @@ pub(crate) enum Crossing {
     Connected(u64),
 }
 
+impl Crossing {
+    /// A request's note, the kind dropped first from a queue nobody reads.
+    pub(crate) fn is_request_note(&self) -> bool {
+        matches!(self, Crossing::Note(Note::Sent { .. }))
+    }
+}
+
 /// Mixed into the core's seed, so the decoder's draws differ from the
 /// encoder's and neither shifts the other's.
 const DECODER_SEED_MIX: u64 = 0x0064_6563_6f64_6572; // "decoder"

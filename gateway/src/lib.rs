@@ -60,7 +60,7 @@ use orderwire_protocol::secret::Secret;
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{
     Capabilities, Ctx, EncodeError, Expect, FRAME_CAPACITY, FrameKind, Frames, Keepalive,
-    Reconcile, Venue,
+    Reconcile, Venue, push_bounded,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
@@ -304,7 +304,8 @@ impl<V: Venue> GatewayCore<V> {
             .saturating_add(self.wall_offset_ns)
     }
 
-    /// The venue codec (its books, for example).
+    /// The venue codec (its books, for example; once split, the encoding
+    /// half, and the books are the [`Decoder`]'s).
     pub fn venue(&self) -> &V {
         &self.venue
     }
@@ -907,7 +908,11 @@ impl<V: Venue> GatewayCore<V> {
             }));
         self.collect_notes();
         if let Some(crossings) = self.crossings.as_mut() {
-            crossings.push_back(Crossing::Connected(self.epoch));
+            push_bounded(
+                crossings,
+                Crossing::Connected(self.epoch),
+                Crossing::is_request_note,
+            );
         }
         self.venue.reset();
         if self.epoch > 1 {
@@ -1118,6 +1123,10 @@ impl<V: Venue> GatewayCore<V> {
         kind: FrameKind,
         message: &mut [u8],
     ) {
+        debug_assert!(
+            self.crossings.is_none(),
+            "a split core's messages go through its Decoder and handle_decoded"
+        );
         let mut decoded = std::mem::take(&mut self.decoded);
         let mut replies = std::mem::take(&mut self.replies);
         decoded.clear();
@@ -1154,7 +1163,7 @@ impl<V: Venue> GatewayCore<V> {
             return;
         };
         while let Some(note) = self.venue.take_note() {
-            crossings.push_back(Crossing::Note(note));
+            push_bounded(crossings, Crossing::Note(note), Crossing::is_request_note);
         }
     }
 
@@ -1330,6 +1339,10 @@ impl<V: Venue> GatewayCore<V> {
     /// [`Venue::feed_book_snapshot`]); what the venue makes of it is reported
     /// like any market data.
     pub fn feed_book_snapshot(&mut self, now: Instant, book: &BookEvent, levels: &[Level]) {
+        debug_assert!(
+            self.crossings.is_none(),
+            "a split core's snapshots go through its Decoder and handle_decoded"
+        );
         let mut decoded = std::mem::take(&mut self.decoded);
         decoded.clear();
         let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);

@@ -151,6 +151,40 @@ fn binance_a_refused_logon_reaches_the_encoder_and_signing_resumes() {
 }
 
 #[test]
+fn binance_a_refused_logon_of_a_replaced_connection_leaves_the_new_session_alone() {
+    let mut encoder = BinanceApi::new(Some(Credentials {
+        api_key: Secret::new("ed-key"),
+        signer: Signer::ed25519_from_bytes(&[7u8; 32]),
+    }));
+    let mut decoder = encoder.split().unwrap();
+    assert!(
+        Offline::new(0)
+            .login(&mut encoder, 1, &mut Vec::new())
+            .unwrap()
+    );
+    pass_notes(&mut encoder, &mut decoder);
+    // The reactor reconnects and logs on again before the poller reads the
+    // old connection's refusal.
+    encoder.reset();
+    assert!(
+        Offline::new(0)
+            .login(&mut encoder, 2, &mut Vec::new())
+            .unwrap()
+    );
+    decode(
+        &mut decoder,
+        FrameKind::Text,
+        r#"{"id":1,"status":401,"error":{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}}"#,
+    );
+    assert_eq!(pass_notes(&mut decoder, &mut encoder), 1);
+    let unsigned = encode(&mut encoder, 3, Request::Place(&order("c")));
+    assert!(
+        unsigned["params"].get("signature").is_none(),
+        "the new session stays logged on: {unsigned}"
+    );
+}
+
+#[test]
 fn digifinex_the_decoder_knows_the_auth_reply_by_the_login_note() {
     let credentials = || digifinex::Credentials {
         api_key: Secret::new("key"),

@@ -19,7 +19,7 @@ pub mod upbit;
 pub use io::{
     BookKind, Capabilities, Correlation, Ctx, Expect, FRAME_CAPACITY, FrameKind, Frames, Reconcile,
 };
-pub use notes::{Note, NoteQueue};
+pub use notes::{NOTE_LIMIT, Note, NoteQueue, push_bounded};
 pub use offline::Offline;
 pub use policy::{Cost, Keepalive, LimitScope, RateLimit, RatePolicy};
 pub use redact::{REDACTED, redact_json, string_field};

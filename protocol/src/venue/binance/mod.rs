@@ -107,6 +107,9 @@ pub struct Binance {
     /// Once split: requests sent and books subscribed (encoder to
     /// decoder), a refused logon (decoder to encoder).
     notes: NoteQueue,
+    /// The id of the current connection's `session.logon`, so a refusal
+    /// noted for an older connection is ignored.
+    logon_id: Option<u64>,
 }
 
 impl Binance {
@@ -127,6 +130,7 @@ impl Binance {
             passive: false,
             session_logon: true,
             notes: NoteQueue::default(),
+            logon_id: None,
         }
     }
 
@@ -169,7 +173,11 @@ impl Binance {
     }
 
     fn sync_for(&mut self, symbol: Symbol) -> &mut DepthSync {
-        let (depth, passive) = (self.depth as usize, self.passive);
+        self.sync_at_depth(symbol, self.depth)
+    }
+
+    fn sync_at_depth(&mut self, symbol: Symbol, depth: u32) -> &mut DepthSync {
+        let (depth, passive) = (depth as usize, self.passive);
         self.books.entry(symbol).or_insert_with(|| {
             let mut sync = DepthSync::new(depth);
             sync.set_passive(passive);
@@ -493,6 +501,7 @@ impl Venue for Binance {
         self.writer.logged_on = false;
         self.writer
             .encode_logon(req_id, out.frame(FrameKind::Text))?;
+        self.logon_id = Some(req_id);
         self.remember(
             req_id,
             Inflight {
@@ -570,19 +579,29 @@ impl Venue for Binance {
             }
         }
         let inflight = &mut self.inflight;
+        // The logon a reply answers, so a refusal names it.
+        let mut logon_answered = None;
         let mut take = |id: u64| {
             let slot = &mut inflight[usize::try_from(id % INFLIGHT_SLOTS as u64).unwrap_or(0)];
             match slot {
-                Some((held, _)) if *held == id => slot.take().map(|(_, i)| i),
+                Some((held, _)) if *held == id => slot.take().map(|(_, i)| {
+                    if i.logon {
+                        logon_answered = Some(id);
+                    }
+                    i
+                }),
                 _ => None,
             }
         };
-        match decode_api(message, &mut take, out)? {
+        let decoded = decode_api(message, &mut take, out)?;
+        match decoded {
             ApiMessage::NotApi => self.decode_stream_message(message, out),
             ApiMessage::Handled { logon, snapshot } => {
                 if logon == Some(false) {
                     self.writer.logged_on = false;
-                    self.notes.push(Note::LoginRefused);
+                    if let Some(req_id) = logon_answered {
+                        self.notes.push(Note::LoginRefused { req_id });
+                    }
                 }
                 if self.endpoint == Endpoint::Streams {
                     self.snapshots_after_subscribe(out);
@@ -670,10 +689,15 @@ impl Venue for Binance {
                     logon: login,
                 },
             ),
-            Note::Book { symbol, .. } => {
-                self.sync_for(symbol);
+            Note::Book { symbol, depth } => {
+                self.sync_at_depth(symbol, depth);
             }
-            Note::LoginRefused => self.writer.logged_on = false,
+            // Only the current connection's logon: a refusal of one the
+            // reactor has since replaced leaves the new session alone.
+            Note::LoginRefused { req_id } if self.logon_id == Some(req_id) => {
+                self.writer.logged_on = false;
+            }
+            Note::LoginRefused { .. } => {}
         }
     }
 

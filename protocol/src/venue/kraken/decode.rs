@@ -308,7 +308,7 @@ impl Kraken {
                 .book_depths
                 .get(&symbol)
                 .copied()
-                .unwrap_or(super::DEFAULT_DEPTH);
+                .unwrap_or(self.default_depth);
             let book = self
                 .books
                 .entry(symbol)
