@@ -100,6 +100,19 @@ impl Offline {
         venue.feed_book_snapshot(&mut ctx, book, levels, out);
     }
 
+    /// Hands every note one half of a split codec has written to the
+    /// other half, in order ([`Venue::split`]); how many there were. The
+    /// engine's gateway does this itself; tests and tools driving both
+    /// halves by hand call this.
+    pub fn pass_notes<V: Venue + ?Sized>(from: &mut V, to: &mut V) -> usize {
+        let mut passed = 0;
+        while let Some(note) = from.take_note() {
+            to.apply_note(note);
+            passed += 1;
+        }
+        passed
+    }
+
     fn append_frames(&self, out: &mut Vec<u8>) {
         for (index, (_, data)) in self.frames.iter().enumerate() {
             if index > 0 {
