@@ -635,3 +635,79 @@ fn market_and_maker_orders_and_the_result_reply_shape() {
     assert_eq!(update.status, OrderStatus::Expired);
     assert_eq!(update.filled_qty.unwrap().to_string(), "0.00400000");
 }
+
+const REFUSED_LOGON: &str = r#"{"id":1,"status":401,"error":{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}}"#;
+
+fn ed25519_codec() -> BinanceApi {
+    BinanceApi::new(Some(Credentials {
+        api_key: Secret::new("ed-key"),
+        signer: Signer::ed25519_from_bytes(&[7u8; 32]),
+    }))
+}
+
+/// Split (`Venue::split`), a depth reply gets its pair from the request's
+/// note, as the whole codec gets it from its in-flight table.
+#[test]
+fn split_a_depth_reply_gets_its_pair_from_the_request_note() {
+    use orderwire_protocol::venue::Venue;
+    let reply = r#"{"id":22,"status":200,"result":{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[["4.00000200","12.00000000"]]}}"#;
+    let request = || Request::BookSnapshot {
+        symbol: inline("BTCUSDT").unwrap(),
+        limit: 5,
+    };
+    let mut whole = hmac_codec();
+    encode(&mut whole, 22, request());
+    let expected = decode(&mut whole, reply);
+    assert!(
+        expected
+            .iter()
+            .any(|e| matches!(e, Event::Book(b) if b.symbol.as_str() == "BTCUSDT"))
+    );
+    let mut encoder = hmac_codec();
+    let mut decoder = encoder.split().expect("Binance splits");
+    encode(&mut encoder, 22, request());
+    assert_eq!(Offline::pass_notes(&mut encoder, &mut decoder), 1);
+    assert_eq!(decode(&mut decoder, reply), expected);
+}
+
+/// Split, a refused logon goes back to the encoder and signing resumes.
+#[test]
+fn split_a_refused_logon_reaches_the_encoder_and_signing_resumes() {
+    use orderwire_protocol::venue::Venue;
+    let mut encoder = ed25519_codec();
+    let mut decoder = encoder.split().unwrap();
+    assert!(offline(0).login(&mut encoder, 1, &mut Vec::new()).unwrap());
+    let unsigned = encode(&mut encoder, 2, Request::Place(&order("a")));
+    assert!(unsigned["params"].get("signature").is_none());
+    assert_eq!(Offline::pass_notes(&mut encoder, &mut decoder), 2);
+    let events = decode(&mut decoder, REFUSED_LOGON);
+    assert!(
+        matches!(&events[..], [Event::Response(r)] if !r.ok),
+        "{events:?}"
+    );
+    assert_eq!(Offline::pass_notes(&mut decoder, &mut encoder), 1);
+    let signed = encode(&mut encoder, 3, Request::Place(&order("b")));
+    assert!(signed["params"]["signature"].is_string());
+}
+
+/// Split, the refusal of a logon the reactor has since replaced leaves
+/// the new session logged on.
+#[test]
+fn split_a_refused_logon_of_a_replaced_connection_leaves_the_new_session_alone() {
+    use orderwire_protocol::venue::Venue;
+    let mut encoder = ed25519_codec();
+    let mut decoder = encoder.split().unwrap();
+    assert!(offline(0).login(&mut encoder, 1, &mut Vec::new()).unwrap());
+    Offline::pass_notes(&mut encoder, &mut decoder);
+    // The reactor reconnects and logs on again before the poller reads the
+    // old connection's refusal.
+    encoder.reset();
+    assert!(offline(0).login(&mut encoder, 2, &mut Vec::new()).unwrap());
+    decode(&mut decoder, REFUSED_LOGON);
+    assert_eq!(Offline::pass_notes(&mut decoder, &mut encoder), 1);
+    let unsigned = encode(&mut encoder, 3, Request::Place(&order("c")));
+    assert!(
+        unsigned["params"].get("signature").is_none(),
+        "the new session stays logged on: {unsigned}"
+    );
+}

@@ -435,3 +435,35 @@ fn params_first_and_a_message_that_fails_part_way() {
         spaced.list
     );
 }
+
+/// Split (`Venue::split`), the decoding half knows the `server.auth` reply
+/// by the login's note, and holds no credentials.
+#[test]
+fn split_the_decoder_knows_the_auth_reply_by_the_login_note() {
+    let credentials = || Credentials {
+        api_key: Secret::new("key"),
+        secret: Secret::new("secret"),
+    };
+    let refused =
+        br#"{"error":{"code":4,"message":"invalid apikey or signature"},"result":null,"id":1}"#;
+    let mut whole = DigiFinex::private(credentials());
+    Offline::new(0)
+        .login(&mut whole, 1, &mut Vec::new())
+        .unwrap();
+    let expected = decode_with(&mut whole, FrameKind::Text, refused).unwrap();
+    assert!(
+        matches!(&expected.list[..], [Event::VenueError { name, .. }] if name == "server.auth")
+    );
+    let mut encoder = DigiFinex::private(credentials());
+    let mut decoder = encoder.split().expect("DigiFinex splits");
+    Offline::new(0)
+        .login(&mut encoder, 1, &mut Vec::new())
+        .unwrap();
+    assert_eq!(Offline::pass_notes(&mut encoder, &mut decoder), 1);
+    assert_eq!(
+        decode_with(&mut decoder, FrameKind::Text, refused)
+            .unwrap()
+            .list,
+        expected.list
+    );
+}

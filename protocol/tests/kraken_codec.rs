@@ -501,3 +501,37 @@ fn garbage_is_an_error_not_a_panic() {
         );
     }
 }
+
+/// Split (`Venue::split`), the decoding half learns the book depth from
+/// the subscribe's note; without the note it would truncate to the default.
+#[test]
+fn split_the_decoder_learns_the_book_depth_from_the_subscribe() {
+    use orderwire_protocol::venue::Venue;
+    let book = Subscription::Book {
+        symbols: vec![inline("BTC/USD").unwrap()],
+        depth: 25,
+    };
+    let update = r#"{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":45284.0,"qty":0.5},{"price":45283.45,"qty":1},{"price":45283.4,"qty":0}],"asks":[],"checksum":0,"timestamp":"2023-10-06T17:35:55.440295Z"}]}"#;
+    let bids_after = |decoder: &mut Kraken| {
+        decode(decoder, SNAPSHOT);
+        decode(decoder, update);
+        decoder.book("BTC/USD").unwrap().bids().len()
+    };
+    let mut whole = kraken();
+    encode(&mut whole, 1, Request::Subscribe(&book));
+    let mut encoder = kraken();
+    let mut decoder = encoder.split().expect("Kraken splits");
+    encode(&mut encoder, 1, Request::Subscribe(&book));
+    assert_eq!(Offline::pass_notes(&mut encoder, &mut decoder), 1);
+    // Ten levels plus two new bids less one deleted: eleven, kept at depth
+    // 25; a decoder that missed the note cuts them to the default 10.
+    assert_eq!(bids_after(&mut decoder), 11);
+    assert_eq!(bids_after(&mut whole), 11);
+    assert_eq!(bids_after(&mut kraken().split().unwrap()), 10);
+    assert!(
+        format!("{decoder:?}").contains("token: None"),
+        "the decoding half holds no token: {decoder:?}"
+    );
+    // A codec that is not split writes no notes.
+    assert_eq!(whole.take_note(), None);
+}

@@ -399,3 +399,30 @@ fn review_cases_prevented_reduce_unknown_remaining_lists_and_trailing_bytes() {
     );
     assert!(events.list.is_empty(), "{:?}", events.list);
 }
+
+/// Split (`Venue::split`), Upbit decodes with no notes at all.
+#[test]
+fn split_decodes_with_no_notes_at_all() {
+    let ticker = r#"{"type":"ticker","code":"KRW-BTC","trade_price":98000000.0,"timestamp":1704067200000,"stream_type":"REALTIME"}"#;
+    let mut encoder = Upbit::public();
+    let mut decoder = encoder.split().expect("Upbit splits");
+    let subscribe = Subscription::Ticker {
+        symbols: vec![inline("KRW-BTC").unwrap()],
+    };
+    Offline::new(0)
+        .encode(
+            &mut encoder,
+            1,
+            &Request::Subscribe(&subscribe),
+            &mut Vec::new(),
+        )
+        .unwrap();
+    assert_eq!(Offline::pass_notes(&mut encoder, &mut decoder), 0);
+    let mut events = Events::default();
+    let mut bytes = ticker.as_bytes().to_vec();
+    Offline::new(1)
+        .decode(&mut decoder, FrameKind::Binary, &mut bytes, &mut events)
+        .unwrap();
+    assert!(!events.list.is_empty());
+    assert_eq!(events.list, decode(ticker).list);
+}
