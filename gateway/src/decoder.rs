@@ -40,6 +40,14 @@ impl Crossing {
     }
 }
 
+/// The wall clock at `now`: the driver's clock plus its offset (both
+/// halves of a split codec sign with the same clock).
+pub(crate) fn wall_clock_ns(now: Instant, offset_ns: i64) -> i64 {
+    i64::try_from(now.as_nanos())
+        .unwrap_or(i64::MAX)
+        .saturating_add(offset_ns)
+}
+
 /// Mixed into the core's seed, so the decoder's draws differ from the
 /// encoder's and neither shifts the other's.
 const DECODER_SEED_MIX: u64 = 0x0064_6563_6f64_6572; // "decoder"
@@ -97,9 +105,7 @@ impl<V: Venue> Decoder<V> {
     }
 
     fn wall_ns(&self, now: Instant) -> i64 {
-        i64::try_from(now.as_nanos())
-            .unwrap_or(i64::MAX)
-            .saturating_add(self.wall_offset_ns)
+        wall_clock_ns(now, self.wall_offset_ns)
     }
 
     /// Decodes one inbound message of `kind`, for

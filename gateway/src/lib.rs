@@ -299,9 +299,7 @@ impl<V: Venue> GatewayCore<V> {
     }
 
     fn wall_ns(&self, now: Instant) -> i64 {
-        i64::try_from(now.as_nanos())
-            .unwrap_or(i64::MAX)
-            .saturating_add(self.wall_offset_ns)
+        decoder::wall_clock_ns(now, self.wall_offset_ns)
     }
 
     /// The venue codec (its books, for example; once split, the encoding
