@@ -235,18 +235,19 @@ fn split_path<V: Venue>(
     );
     let clock = engine.clock().clone();
     // The open sequence, as `Exchange` runs it (Binance's session.logon).
-    let mut open = orderwire_protocol::venue::Frames::new();
-    gateway
-        .core()
-        .lock()
-        .on_connected(clock.now(), 0, &mut open);
-    for (_, frame) in open.iter() {
-        let mut buffer = engine.buffer();
-        buffer.extend_from_slice(frame);
+    let mut core = gateway.core().lock();
+    core.on_connected(clock.now(), 0);
+    let mut buffer = engine.buffer();
+    while core.poll_open_transmit(&mut buffer).is_some() {
         engine
-            .send(conn, MessageKind::Text, buffer)
+            .send(
+                conn,
+                MessageKind::Text,
+                std::mem::replace(&mut buffer, engine.buffer()),
+            )
             .expect("queued");
     }
+    drop(core);
     std::thread::sleep(Duration::from_millis(5));
     let mut until_handover = histogram();
     let mut handover = histogram();
@@ -722,11 +723,8 @@ fn decode_lock_path<V: Venue>(
     let gateway = Arc::new(orderwire_engine::gateway::Gateway::new(
         venue, config, DropWire,
     ));
-    let mut open = orderwire_protocol::venue::Frames::new();
-    gateway
-        .core()
-        .lock()
-        .on_connected(Instant(stamp()), 0, &mut open);
+    // The open sequence stays queued in the core: `DropWire` drops it.
+    gateway.core().lock().on_connected(Instant(stamp()), 0);
     let mut first = snapshot.into_bytes();
     gateway.handle_message(
         Instant(stamp()),

@@ -125,12 +125,19 @@ fn book_config(depth: u32) -> GatewayConfig {
 }
 
 fn connect<V: Venue>(gateway: &Gateway<V, Wire>, now: u64) {
-    let mut frames = Frames::new();
-    let attempt = u32::try_from(gateway.core().lock().connections()).unwrap();
-    gateway
-        .core()
-        .lock()
-        .on_connected(Instant(now), attempt, &mut frames);
+    let mut core = gateway.core().lock();
+    let attempt = u32::try_from(core.connections()).unwrap();
+    core.on_connected(Instant(now), attempt);
+    // The open sequence goes on the wire first, as the drivers' open hook
+    // writes it.
+    let mut frame = Vec::new();
+    while core.poll_open_transmit(&mut frame).is_some() {
+        gateway
+            .transport()
+            .0
+            .lock()
+            .push(std::mem::take(&mut frame));
+    }
 }
 
 fn feed<V: Venue>(gateway: &Gateway<V, Wire>, now: u64, message: &str) {

@@ -165,7 +165,9 @@ impl<V: Venue> GatewayCore<V> {
         let several = matches!(summary.method, Method::BatchPlace | Method::CancelReplace);
         if !several || batch_index == 0 {
             self.latency.record(summary.method, latency.nanos);
-            self.out.latencies.push((summary, event.clone(), latency));
+            self.out
+                .events
+                .push(GatewayEvent::Answered { summary, latency });
         }
         if let Some(pending) = finished {
             self.complete(pending, Completion::Answered, Some(event), Some(latency));

@@ -139,6 +139,16 @@ pub enum GatewayEvent {
     /// The account's state as the venue pushed it (`Event::Balance`),
     /// whoever placed the orders that moved it.
     Account(Event),
+    /// A request was answered: which request, and how long the reply
+    /// took. Comes just before the reply's own event (`Reply`, or the
+    /// `Order` it moved), so a user sees every request's latency in the
+    /// one event stream. A batch answers once, so it reports once.
+    Answered {
+        /// The request.
+        summary: RequestSummary,
+        /// From the hand-over to the reply.
+        latency: Latency,
+    },
     /// A request got no (complete) answer by its deadline.
     TimedOut {
         /// Its id.
@@ -276,16 +286,22 @@ impl From<Liveness> for GatewayEvent {
 
 /// The core's events, swapped out whole by the poller: no copy, and the
 /// buffers' capacity is reused.
+///
+/// One stream, not parallel lists: `events` is the only ordered output
+/// for the user (a reply's latency is its own `Answered` event in it).
+/// `levels` is storage that book events index, so a book costs no
+/// allocation of its own. `completed` is for the driver, not the user: the
+/// ended requests whose callbacks the driver calls, since the core holds
+/// none.
 #[derive(Debug, Default)]
 pub struct Outputs {
     /// Events in order.
     pub events: Vec<GatewayEvent>,
     /// Book levels indexed by `GatewayEvent::Market(Event::Book(..))`.
     pub levels: Vec<Level>,
-    /// One entry per reply: the request, the reply, the latency.
-    pub latencies: Vec<(RequestSummary, Event, Latency)>,
-    /// Requests that ended, for their callbacks: those with their own, or
-    /// every request when `GatewayConfig::report_all_requests` is set.
+    /// Requests that ended, for the driver to call their callbacks: those
+    /// with their own, or every request when
+    /// `GatewayConfig::report_all_requests` is set.
     pub completed: Vec<crate::callback::Completed>,
 }
 
@@ -294,7 +310,6 @@ impl Outputs {
     pub fn clear(&mut self) {
         self.events.clear();
         self.levels.clear();
-        self.latencies.clear();
         self.completed.clear();
     }
 

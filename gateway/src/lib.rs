@@ -17,10 +17,12 @@
 //! (`poll_events`), then a wanted reconnect (`poll_reconnect`), and calls
 //! `handle_timeout` no later than `poll_timeout`. Nothing is scanned for:
 //! a reconnect is an output of its own, and the `Recycle` event beside it
-//! only informs the user. The two inputs that answer directly are
-//! `handshake_headers` and `on_connected`: their frames go into the
-//! caller's buffers, because they must reach the new connection ahead of
-//! everything the engine holds for it. A driver's own submit goes through
+//! only informs the user. `on_connected` queues the open sequence at the
+//! front of the transmits; the driver's open hook takes exactly that part
+//! ([`GatewayCore::poll_open_transmit`]), so it reaches the new connection
+//! ahead of everything the driver holds for it. `handshake_headers` is a
+//! query, answered at once: the driver needs the headers before a
+//! connection exists. A driver's own submit goes through
 //! [`GatewayCore::submit_staged`], whose guard records the request when it
 //! drops, after the driver has taken the frames (staged.rs).
 //!
@@ -165,6 +167,11 @@ pub struct GatewayCore<V: Venue> {
     replies: Frames,
     /// Frames for the driver, in order.
     transmits: VecDeque<(FrameKind, Vec<u8>)>,
+    /// How many frames at the front of `transmits` are the open sequence
+    /// of the connection that just opened ([`GatewayCore::poll_open_transmit`]).
+    opening: usize,
+    /// The venue's handshake headers for the next connect (secrets).
+    headers: Vec<(String, Secret)>,
     /// Empty buffers the driver handed in, reused for frames.
     spare_buffers: Vec<Vec<u8>>,
     /// Liveness of the configured market-data subscriptions.
@@ -277,6 +284,8 @@ impl<V: Venue> GatewayCore<V> {
             replies: Frames::new(),
             watchdog,
             transmits: VecDeque::with_capacity(transmit_capacity),
+            opening: 0,
+            headers: Vec::new(),
             spare_buffers: Vec::with_capacity(SPARE_BUFFERS),
             staged: None,
             staging: false,
@@ -370,6 +379,7 @@ impl<V: Venue> GatewayCore<V> {
     /// hands in pooled buffers copies and allocates nothing.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<FrameKind> {
         let (kind, mut bytes) = self.transmits.pop_front()?;
+        self.opening = self.opening.saturating_sub(1);
         std::mem::swap(buf, &mut bytes);
         if self.spare_buffers.len() < SPARE_BUFFERS {
             bytes.clear();
@@ -378,10 +388,26 @@ impl<V: Venue> GatewayCore<V> {
         Some(kind)
     }
 
+    /// As [`GatewayCore::poll_transmit`], but only the open sequence that
+    /// [`GatewayCore::on_connected`] queued: `None` once it is all taken,
+    /// however much else waits. A driver writes these in its open hook,
+    /// ahead of what it already holds for the connection, and the rest at
+    /// its usual drain, so request ids stay in wire order.
+    pub fn poll_open_transmit(&mut self, buf: &mut Vec<u8>) -> Option<FrameKind> {
+        if self.opening == 0 {
+            return None;
+        }
+        self.poll_transmit(buf)
+    }
+
     /// Gives back a frame the transport could not take: it goes out first
     /// at the next `poll_transmit`.
     pub fn return_transmit(&mut self, kind: FrameKind, frame: Vec<u8>) {
         self.transmits.push_front((kind, frame));
+        if self.opening > 0 {
+            // It came from the front, so from the open sequence.
+            self.opening += 1;
+        }
     }
 
     /// Swaps the events out into `spare` (which must be empty), so the
@@ -876,18 +902,34 @@ impl<V: Venue> GatewayCore<V> {
     }
 
     /// Handshake headers for the next (re)connect, made by the venue now
-    /// (Upbit's JWT with a fresh nonce). The values are secrets.
-    pub fn handshake_headers(&mut self, now: Instant, out: &mut Vec<(String, Secret)>) {
+    /// (Upbit's JWT with a fresh nonce). The values are secrets. A query
+    /// answered at once: the driver needs them before the connection
+    /// exists, so they are no output to drain.
+    pub fn handshake_headers(&mut self, now: Instant) -> &[(String, Secret)] {
+        self.headers.clear();
         let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
-        self.venue.handshake_headers(&mut ctx, out);
+        self.venue.handshake_headers(&mut ctx, &mut self.headers);
+        &self.headers
     }
 
-    /// The connection opened (`attempt` 0 is the first): appends the open
+    /// The connection opened (`attempt` 0 is the first): queues the open
     /// sequence (login, then every configured subscription, each with a
-    /// fresh request id) to `out`, which the driver writes before anything
-    /// queued for the connection.
-    pub fn on_connected(&mut self, now: Instant, attempt: u32, out: &mut Frames) {
-        self.open_connection(now, attempt, out);
+    /// fresh request id) at the front of the transmits. The driver takes
+    /// it with [`GatewayCore::poll_open_transmit`] and writes it before
+    /// anything it holds for the connection.
+    pub fn on_connected(&mut self, now: Instant, attempt: u32) {
+        let mut frames = std::mem::take(&mut self.frames);
+        frames.clear();
+        self.open_connection(now, attempt, &mut frames);
+        // Frames left from the last connection stay behind the new login.
+        self.opening = frames.len();
+        Self::queue_frames(
+            &mut frames,
+            &mut self.transmits,
+            &mut self.spare_buffers,
+            true,
+        );
+        self.frames = frames;
         // The link, the last send and the dead-man switch changed.
         self.rearm_all();
     }

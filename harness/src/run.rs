@@ -151,6 +151,7 @@ pub fn gateway_event_type(event: &GatewayEvent) -> &'static str {
         | GatewayEvent::Problem(e) => event_type(e),
         GatewayEvent::Fill(_) => "fill",
         GatewayEvent::Order(_) => "order_state",
+        GatewayEvent::Answered { .. } => "answered",
         GatewayEvent::TimedOut { .. } => "timed_out",
         GatewayEvent::Released { .. } => "released",
         GatewayEvent::Dropped { .. } => "dropped",

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use orderwire_protocol::model::{AmendOrder, BookEvent, CancelOrders, Level, NewOrder, Request};
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::time::Instant;
-use orderwire_protocol::venue::{FrameKind, Frames, Venue};
+use orderwire_protocol::venue::{FrameKind, Venue};
 use orderwire_protocol::ws::MessageKind;
 use parking_lot::Mutex;
 
@@ -147,22 +147,21 @@ impl<V: Venue> crate::ConnHooks for ReactorHooks<V> {
 struct OpenHook<V: Venue> {
     core: Arc<Mutex<GatewayCore<V>>>,
     clock: Clock,
-    frames: Frames,
+    /// Each open-sequence frame passes through this buffer.
+    frame: Vec<u8>,
 }
 
 impl<V: Venue> OpenSequence for OpenHook<V> {
     fn handshake_headers(&mut self, _attempt: u32, out: &mut Vec<(String, Secret)>) {
         let now = self.clock.now();
-        self.core.lock().handshake_headers(now, out);
+        out.extend_from_slice(self.core.lock().handshake_headers(now));
     }
 
     fn on_open(&mut self, attempt: u32, out: &mut OpenSink<'_>) {
         let now = self.clock.now();
-        self.frames.clear();
-        self.core
-            .lock()
-            .on_connected(now, attempt, &mut self.frames);
-        write_open_sequence(&self.frames, out);
+        let mut core = self.core.lock();
+        core.on_connected(now, attempt);
+        write_open_sequence(|buf| core.poll_open_transmit(buf), &mut self.frame, out);
     }
 }
 
@@ -209,10 +208,16 @@ pub(super) fn frame_kind(kind: MessageKind) -> FrameKind {
     }
 }
 
-/// Writes the open sequence the core put in `frames` to a new connection,
-/// each frame as its kind (both drivers' per-connect hooks).
-pub(super) fn write_open_sequence(frames: &Frames, out: &mut OpenSink<'_>) {
-    for (kind, frame) in frames.iter() {
+/// Writes the open sequence the core queued (`poll_open`, the core's
+/// `poll_open_transmit`) to a new connection, ahead of anything queued for
+/// it. Text that is not UTF-8 goes as binary rather than be lost.
+pub(super) fn write_open_sequence(
+    mut poll_open: impl FnMut(&mut Vec<u8>) -> Option<FrameKind>,
+    frame: &mut Vec<u8>,
+    out: &mut OpenSink<'_>,
+) {
+    frame.clear();
+    while let Some(kind) = poll_open(frame) {
         match kind {
             FrameKind::Binary => out.binary(frame),
             FrameKind::Pong => out.pong(frame),
@@ -221,6 +226,7 @@ pub(super) fn write_open_sequence(frames: &Frames, out: &mut OpenSink<'_>) {
                 Err(_) => out.binary(frame),
             },
         }
+        frame.clear();
     }
 }
 
@@ -299,7 +305,7 @@ impl<V: Venue> Exchange<V> {
             open: OpenHook {
                 core: core.clone(),
                 clock: clock.clone(),
-                frames: Frames::new(),
+                frame: Vec::new(),
             },
         };
         let engine = Engine::start_with_hooks(config.engine, clock.clone(), hooks)?;

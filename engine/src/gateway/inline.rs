@@ -30,7 +30,7 @@ use std::time::Duration;
 use orderwire_protocol::model::{AmendOrder, BookEvent, CancelOrders, Level, NewOrder, Request};
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::time::Instant;
-use orderwire_protocol::venue::{FrameKind, Frames, Venue};
+use orderwire_protocol::venue::{FrameKind, Venue};
 use orderwire_protocol::ws::MessageKind;
 
 use super::callbacks::{CallbackTable, Dispatcher, RequestCallback, SubmitOptions};
@@ -53,8 +53,9 @@ use crate::{
 trait Member: Send {
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    fn handshake_headers(&mut self, now: Instant, out: &mut Vec<(String, Secret)>);
-    fn on_connected(&mut self, now: Instant, attempt: u32, out: &mut Frames);
+    fn handshake_headers(&mut self, now: Instant) -> &[(String, Secret)];
+    fn on_connected(&mut self, now: Instant, attempt: u32);
+    fn poll_open_transmit(&mut self, buf: &mut Vec<u8>) -> Option<FrameKind>;
     fn handle_message(&mut self, now: Instant, at: Instant, kind: FrameKind, data: &mut [u8]);
     fn link_event(
         &mut self,
@@ -86,11 +87,14 @@ impl<V: Venue + 'static> Member for GatewayCore<V> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
-    fn handshake_headers(&mut self, now: Instant, out: &mut Vec<(String, Secret)>) {
-        GatewayCore::handshake_headers(self, now, out);
+    fn handshake_headers(&mut self, now: Instant) -> &[(String, Secret)] {
+        GatewayCore::handshake_headers(self, now)
     }
-    fn on_connected(&mut self, now: Instant, attempt: u32, out: &mut Frames) {
-        GatewayCore::on_connected(self, now, attempt, out);
+    fn on_connected(&mut self, now: Instant, attempt: u32) {
+        GatewayCore::on_connected(self, now, attempt);
+    }
+    fn poll_open_transmit(&mut self, buf: &mut Vec<u8>) -> Option<FrameKind> {
+        GatewayCore::poll_open_transmit(self, buf)
     }
     fn handle_message(&mut self, now: Instant, at: Instant, kind: FrameKind, data: &mut [u8]) {
         GatewayCore::handle_message(self, now, at, kind, data);
@@ -143,7 +147,8 @@ pub struct GroupHooks {
     /// Each member's connection, by member index.
     conns: Vec<ConnId>,
     clock: Clock,
-    frames: Frames,
+    /// Each open-sequence frame passes through this buffer.
+    frame: Vec<u8>,
 }
 
 impl std::fmt::Debug for GroupHooks {
@@ -166,19 +171,18 @@ impl ConnHooks for GroupHooks {
     fn handshake_headers(&mut self, conn: ConnId, _attempt: u32, out: &mut Vec<(String, Secret)>) {
         let now = self.clock.now();
         if let Some(member) = self.member_on(conn) {
-            member.handshake_headers(now, out);
+            out.extend_from_slice(member.handshake_headers(now));
         }
     }
 
     fn on_open(&mut self, conn: ConnId, attempt: u32, out: &mut OpenSink<'_>) {
         let now = self.clock.now();
-        let mut frames = std::mem::take(&mut self.frames);
-        frames.clear();
+        let mut frame = std::mem::take(&mut self.frame);
         if let Some(member) = self.member_on(conn) {
-            member.on_connected(now, attempt, &mut frames);
+            member.on_connected(now, attempt);
+            write_open_sequence(|buf| member.poll_open_transmit(buf), &mut frame, out);
         }
-        write_open_sequence(&frames, out);
-        self.frames = frames;
+        self.frame = frame;
     }
 }
 
@@ -285,7 +289,7 @@ impl InlineGroup {
             members: Vec::new(),
             conns: Vec::new(),
             clock: Clock::new(),
-            frames: Frames::new(),
+            frame: Vec::new(),
         };
         let mut engine = InlineEngine::with_hooks(config, hooks)?;
         // One clock for the engine's timestamps and every core's `now`.

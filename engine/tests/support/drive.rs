@@ -108,7 +108,12 @@ impl<V: Venue> Drive for GatewayCore<V> {
     fn connect_at(&mut self, now: u64) -> VenueFrames {
         let mut frames = VenueFrames::new();
         let attempt = u32::try_from(self.connections()).unwrap_or(u32::MAX);
-        self.on_connected(Instant(now), attempt, &mut frames);
+        self.on_connected(Instant(now), attempt);
+        let mut frame = Vec::new();
+        while let Some(kind) = self.poll_open_transmit(&mut frame) {
+            frames.frame(kind).extend_from_slice(&frame);
+            frame.clear();
+        }
         frames
     }
 

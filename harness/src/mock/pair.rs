@@ -24,7 +24,7 @@ use orderwire_engine::gateway::{
 use orderwire_engine::{ConnError, Disconnect};
 use orderwire_protocol::model::{Event, Level, Request};
 use orderwire_protocol::time::Instant;
-use orderwire_protocol::venue::{FrameKind, Frames, Venue};
+use orderwire_protocol::venue::{FrameKind, Venue};
 
 use super::session::{MockSession, MockVenue, Output};
 
@@ -263,9 +263,9 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
     fn connect(&mut self) {
         // The handshake: the headers the venue makes for this attempt (a
         // fresh JWT), which the mock may refuse with an HTTP status.
-        let mut secrets = Vec::new();
-        self.core.handshake_headers(self.now, &mut secrets);
-        let headers: Vec<(String, String)> = secrets
+        let headers: Vec<(String, String)> = self
+            .core
+            .handshake_headers(self.now)
             .iter()
             .map(|(name, value)| (name.clone(), value.expose().to_owned()))
             .collect();
@@ -285,11 +285,12 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
         self.session = Some(self.mock.open(self.connections, self.now));
         let attempt = u32::try_from(self.connections).unwrap_or(u32::MAX);
         self.connections += 1;
-        let mut open = Frames::new();
-        self.core.on_connected(self.now, attempt, &mut open);
+        self.core.on_connected(self.now, attempt);
         let at = self.now + self.latency;
-        for (_, frame) in open.iter() {
-            self.to_venue.push_back((at, ToVenue::Text(frame.to_vec())));
+        let mut frame = Vec::new();
+        while self.core.poll_open_transmit(&mut frame).is_some() {
+            self.to_venue
+                .push_back((at, ToVenue::Text(std::mem::take(&mut frame))));
         }
         for frame in self.backlog.drain(..) {
             self.to_venue.push_back((at, ToVenue::Text(frame)));
