@@ -147,6 +147,10 @@ pub enum Correlation {
     /// The reply names a key of the request (KIS `tr_id` + `tr_key`): the
     /// codec keeps the key-to-id map and puts the id on the reply event.
     ByKey,
+    /// Replies echo the request id, but some errors carry none (Koscom):
+    /// an error without an id answers the oldest request still waiting,
+    /// because the venue answers in order.
+    ByIdThenInOrder,
     /// Nothing is answered (Upbit): requests never wait.
     None,
 }
@@ -203,6 +207,26 @@ pub struct Capabilities {
     /// `apiKey` and `signature`): redacted wherever a request is shown
     /// ([`super::redact_json`]).
     pub secret_fields: &'static [&'static str],
+    /// The venue's cap on concurrent subscriptions per connection, counted
+    /// in registrations (one per symbol and channel: KIS 41, Koscom 200).
+    /// A subscribe past it is refused locally, before anything is sent.
+    pub max_subscriptions: Option<u32>,
+}
+
+impl Default for Capabilities {
+    /// A connection that takes no orders, answers by id, has no books, no
+    /// secret fields and no cap: a codec states what differs, and a field
+    /// added later edits no codec that does not need it.
+    fn default() -> Capabilities {
+        Capabilities {
+            order_entry: false,
+            correlation: Correlation::ById,
+            reconcile: Reconcile::NotApplicable,
+            book: BookKind::None,
+            secret_fields: &[],
+            max_subscriptions: None,
+        }
+    }
 }
 
 #[cfg(test)]

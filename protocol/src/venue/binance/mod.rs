@@ -475,6 +475,7 @@ impl Venue for Binance {
                 reconcile: Reconcile::QueryEach,
                 book: BookKind::None,
                 secret_fields: &["apiKey", "signature"],
+                ..Capabilities::default()
             },
             Endpoint::Streams => Capabilities {
                 order_entry: false,
@@ -482,6 +483,7 @@ impl Venue for Binance {
                 reconcile: Reconcile::NotApplicable,
                 book: BookKind::SequencedWithSnapshot,
                 secret_fields: &[],
+                ..Capabilities::default()
             },
         }
     }

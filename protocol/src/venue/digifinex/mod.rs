@@ -116,6 +116,7 @@ impl Venue for DigiFinex {
             // server.auth carries the key and signature by position: the
             // whole params array is hidden where requests are shown.
             secret_fields: &["params"],
+            ..Capabilities::default()
         }
     }
 

@@ -232,6 +232,7 @@ impl Venue for Kraken {
             reconcile: Reconcile::FromSnapshot,
             book: BookKind::Checksummed,
             secret_fields: &["token"],
+            ..Capabilities::default()
         }
     }
 

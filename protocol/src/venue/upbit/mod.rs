@@ -164,6 +164,7 @@ impl Venue for Upbit {
             reconcile: Reconcile::NotApplicable,
             book: BookKind::Whole,
             secret_fields: &[],
+            ..Capabilities::default()
         }
     }
 
