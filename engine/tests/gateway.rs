@@ -20,7 +20,8 @@ use orderwire_protocol::secret::Secret;
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
 use orderwire_protocol::venue::{
-    Capabilities, Ctx, DecodeError, EncodeError, Expect, FrameKind, Frames as VenueFrames, Venue,
+    Capabilities, Correlation, Ctx, DecodeError, EncodeError, Expect, FrameKind,
+    Frames as VenueFrames, Venue,
 };
 use parking_lot::Mutex;
 use proptest::prelude::*;
@@ -908,6 +909,8 @@ struct Probe {
     seen: Vec<i64>,
     subscriptions_expect_nothing: bool,
     order_entry: bool,
+    max_subscriptions: Option<u32>,
+    correlation: Option<Correlation>,
 }
 
 impl Probe {
@@ -917,6 +920,8 @@ impl Probe {
             seen: Vec::new(),
             subscriptions_expect_nothing: false,
             order_entry: true,
+            max_subscriptions: None,
+            correlation: None,
         }
     }
 }
@@ -926,9 +931,12 @@ impl Venue for Probe {
         self.inner.name()
     }
     fn capabilities(&self) -> Capabilities {
+        let inner = self.inner.capabilities();
         Capabilities {
             order_entry: self.order_entry,
-            ..self.inner.capabilities()
+            max_subscriptions: self.max_subscriptions,
+            correlation: self.correlation.unwrap_or(inner.correlation),
+            ..inner
         }
     }
     fn handshake_headers(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<(String, Secret)>) {
@@ -1188,4 +1196,107 @@ fn the_open_sequence_goes_out_ahead_of_frames_left_from_the_last_connection() {
     frame.clear();
     assert!(core.poll_transmit(&mut frame).is_some());
     assert!(String::from_utf8_lossy(&frame).contains("\"cl_ord_id\":\"left\""));
+}
+
+fn trades(symbols: &[&str]) -> Subscription {
+    Subscription::Trades {
+        symbols: symbols.iter().map(|s| inline(s).unwrap()).collect(),
+    }
+}
+
+#[test]
+fn a_subscription_past_the_venues_cap_is_refused_before_anything_is_sent() {
+    let mut probe = Probe::new();
+    probe.max_subscriptions = Some(3);
+    let mut settings = config(WhenLimited::Off);
+    settings.subscriptions = vec![trades(&["A/USD"])];
+    let mut core = GatewayCore::new(probe, settings);
+    connected(&mut core, 0);
+    let mut out = Frames::default();
+    core.submit_at(MS, Request::Subscribe(&trades(&["B/USD"])), &mut out)
+        .unwrap();
+    let written = out.0.len();
+    // Two more would make four registrations: refused, nothing written.
+    let refused = core.submit_at(
+        MS,
+        Request::Subscribe(&trades(&["C/USD", "D/USD"])),
+        &mut out,
+    );
+    assert_eq!(
+        refused,
+        Err(SubmitError::SubscriptionCap {
+            cap: 3,
+            held: 2,
+            asked: 2
+        })
+    );
+    assert_eq!(out.0.len(), written, "nothing went out");
+    // A pair already held costs nothing; an unsubscribe frees a place.
+    core.submit_at(
+        MS,
+        Request::Subscribe(&trades(&["A/USD", "C/USD"])),
+        &mut out,
+    )
+    .unwrap();
+    core.submit_at(MS, Request::Unsubscribe(&trades(&["B/USD"])), &mut out)
+        .unwrap();
+    core.submit_at(MS, Request::Subscribe(&trades(&["D/USD"])), &mut out)
+        .unwrap();
+}
+
+#[test]
+fn an_error_without_an_id_answers_the_oldest_request_on_a_venue_that_answers_in_order() {
+    let mut probe = Probe::new();
+    probe.correlation = Some(Correlation::ByIdThenInOrder);
+    let mut core = GatewayCore::new(probe, config(WhenLimited::Off));
+    connected(&mut core, 0);
+    let mut out = Frames::default();
+    let Ok(Submission::Sent { req_id: first }) =
+        core.submit_at(MS, Request::Place(&order("first", "BTC/USD")), &mut out)
+    else {
+        panic!()
+    };
+    core.submit_at(MS, Request::Place(&order("second", "BTC/USD")), &mut out)
+        .unwrap();
+    assert_eq!(core.pending_requests(), 2);
+    // No req_id: the venue answers in order, so it is the first's.
+    feed(
+        &mut core,
+        2 * MS,
+        r#"{"method":"add_order","success":false,"error":"EOrder:Insufficient funds"}"#,
+        &mut out,
+    );
+    assert_eq!(core.pending_requests(), 1);
+    let events = outputs(&mut core).events;
+    let answered: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Answered { summary, .. } => Some(summary.req_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answered, [first]);
+    assert_eq!(
+        order_events(&Outputs {
+            events,
+            ..Outputs::default()
+        }),
+        [("first".to_owned(), OrderStatus::Rejected, Cause::Reject)]
+    );
+}
+
+#[test]
+fn an_error_without_an_id_answers_nothing_on_a_venue_that_correlates_by_id_only() {
+    let mut core = GatewayCore::new(Probe::new(), config(WhenLimited::Off));
+    connected(&mut core, 0);
+    let mut out = Frames::default();
+    core.submit_at(MS, Request::Place(&order("first", "BTC/USD")), &mut out)
+        .unwrap();
+    feed(
+        &mut core,
+        2 * MS,
+        r#"{"method":"add_order","success":false,"error":"EOrder:Insufficient funds"}"#,
+        &mut out,
+    );
+    assert_eq!(core.pending_requests(), 1, "never matched on a guess");
 }

@@ -6,7 +6,7 @@ use orderwire_protocol::model::{
     ClientOrderId, Event, Fill, Method, OrderStatus, OrderUpdate, RejectReason,
 };
 use orderwire_protocol::time::Instant;
-use orderwire_protocol::venue::{Reconcile, Venue};
+use orderwire_protocol::venue::{Correlation, Reconcile, Venue};
 
 use super::GatewayCore;
 use super::events::GatewayEvent;
@@ -36,9 +36,9 @@ pub(super) struct Pending {
     pub(super) answered: usize,
     /// The connection the request is written on (see `send_epoch`).
     pub(super) epoch: u64,
-    /// For the open sequence's subscriptions: which configured one, so its
-    /// acknowledgement arms its watchdog.
-    pub(super) subscription: Option<usize>,
+    /// For a subscribe: the key of the remembered subscription, so its
+    /// acknowledgement arms its watch (and a refusal forgets it).
+    pub(super) subscription: Option<u32>,
     /// The driver's tag: report the request's end.
     pub(super) tag: Option<RequestTag>,
     /// The frame as written, when its end is reported (else empty).
@@ -97,6 +97,29 @@ impl<V: Venue> GatewayCore<V> {
         });
     }
 
+    /// The request an error without an id answers, on a venue that answers
+    /// in order (`Correlation::ByIdThenInOrder`): the oldest one still
+    /// waiting on the current connection. A scan, but only for id-less
+    /// errors, which are rare.
+    fn answered_in_order(&self, event: &Event) -> Option<u64> {
+        if self.capabilities.correlation != Correlation::ByIdThenInOrder {
+            return None;
+        }
+        let is_error = match event {
+            Event::Response(response) => !response.ok,
+            Event::OrderReject(_) => true,
+            _ => false,
+        };
+        if !is_error {
+            return None;
+        }
+        self.pending
+            .iter()
+            .filter(|(_, pending)| pending.epoch == self.epoch && pending.replies_left > 0)
+            .map(|(&req_id, _)| req_id)
+            .min()
+    }
+
     /// A request-text buffer back into the pool.
     pub(super) fn reuse_text(&mut self, mut text: Vec<u8>) {
         if text.capacity() > 0 && self.text_pool.len() < TEXT_POOL {
@@ -107,22 +130,31 @@ impl<V: Venue> GatewayCore<V> {
 
     /// A reply: latency, pending bookkeeping and the order's status.
     pub(super) fn correlate(&mut self, received_at: Instant, req_id: Option<u64>, event: &Event) {
+        let req_id = req_id.or_else(|| self.answered_in_order(event));
         let Some(pending) = req_id.and_then(|id| self.pending.get_mut(&id)) else {
             self.out.events.push(GatewayEvent::Reply(event.clone()));
             self.late_reply(received_at, event);
             return;
         };
         let summary = pending.summary;
-        let acknowledged = match (pending.subscription, event) {
-            (Some(index), Event::Response(response)) if response.ok => Some(index),
-            _ => None,
+        let (acknowledged, refused) = match (pending.subscription, event) {
+            (Some(key), Event::Response(response)) if response.ok => (Some(key), None),
+            (Some(key), Event::Response(_) | Event::VenueError { .. }) => (None, Some(key)),
+            _ => (None, None),
         };
         let batch_index = pending.answered;
         pending.answered += 1;
         pending.replies_left = pending.replies_left.saturating_sub(1);
         let done = pending.replies_left == 0;
-        if let Some(index) = acknowledged {
-            self.watchdog.arm(index, received_at);
+        if let Some(key) = refused.filter(|&key| !self.subscriptions.is_configured(key)) {
+            // The venue refused a runtime subscribe: not replayed at the
+            // next connect. A configured one stays: the configuration
+            // asks for it.
+            self.subscriptions.forget_key(key);
+            self.watchdog.rebuild(&self.subscriptions);
+        }
+        if let Some(key) = acknowledged {
+            self.watchdog.arm(key, received_at);
             // `rearm(Watchdog)`, on the fields alone (`pending` is borrowed).
             let up = matches!(self.link, super::Link::Up { .. });
             let next = self.watchdog.next_sweep().filter(|_| up);

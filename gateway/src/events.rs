@@ -57,6 +57,18 @@ pub enum SubmitError {
         /// The id.
         req_id: u64,
     },
+    /// The subscription would take the connection past the venue's cap on
+    /// concurrent subscriptions (`Capabilities::max_subscriptions`, in
+    /// registrations); nothing was sent. Unsubscribe something first.
+    #[error("subscription cap: {held} of {cap} registrations held, {asked} more asked")]
+    SubscriptionCap {
+        /// The venue's cap.
+        cap: u32,
+        /// Registrations held now.
+        held: usize,
+        /// Registrations the subscribe would add.
+        asked: usize,
+    },
 }
 
 /// What became of an accepted request.

@@ -48,6 +48,7 @@ pub mod ratelimit;
 mod reconcile;
 mod retry;
 mod staged;
+mod subscriptions;
 mod timers;
 mod watchdog;
 
@@ -81,6 +82,7 @@ use self::decoder::Crossing;
 use self::reconcile::Reconciliation;
 use self::retry::{Queued, RETRY_RING, RetryEntry};
 use self::staged::Staged;
+use self::subscriptions::SubscriptionSet;
 use self::timers::Deadlines;
 pub use self::timers::{TimerKind, TimerTable};
 use self::watchdog::Watchdog;
@@ -174,7 +176,10 @@ pub struct GatewayCore<V: Venue> {
     headers: Vec<(String, Secret)>,
     /// Empty buffers the driver handed in, reused for frames.
     spare_buffers: Vec<Vec<u8>>,
-    /// Liveness of the configured market-data subscriptions.
+    /// The configured subscriptions and those made at runtime, replayed
+    /// after every reconnect.
+    subscriptions: SubscriptionSet,
+    /// Liveness of the remembered market-data subscriptions.
     watchdog: Watchdog,
     /// The last sent request, while a [`StagedSubmit`] holds the core
     /// (`staged`): recorded when the guard drops.
@@ -250,7 +255,8 @@ impl<V: Venue> GatewayCore<V> {
         let capabilities = venue.capabilities();
         let seed = config.seed;
         let transmit_capacity = config.transmit_capacity;
-        let watchdog = Watchdog::new(&config.subscriptions, config.subscription_silence);
+        let subscriptions = SubscriptionSet::new(&config.subscriptions);
+        let watchdog = Watchdog::new(&subscriptions, config.subscription_silence);
         GatewayCore {
             orders: OrderTable::new(config.order_capacity),
             fills: FillDedup::new(config.fill_memory),
@@ -282,6 +288,7 @@ impl<V: Venue> GatewayCore<V> {
             rng: ChaCha8Rng::seed_from_u64(seed),
             frames: Frames::new(),
             replies: Frames::new(),
+            subscriptions,
             watchdog,
             transmits: VecDeque::with_capacity(transmit_capacity),
             opening: 0,
@@ -507,6 +514,47 @@ impl<V: Venue> GatewayCore<V> {
         if let Some(req_id) = options.req_id {
             self.check_reserved(req_id)?;
         }
+        // A subscription made now is remembered (and replayed after a
+        // reconnect) from now; one the submit refuses is not.
+        let remembered = self.remember_subscriptions(&request);
+        let submitted = self.submit_remembered(now, request, charge, options);
+        if submitted.is_err()
+            && let Some(before) = remembered
+        {
+            self.subscriptions = before;
+            self.watchdog.rebuild(&self.subscriptions);
+        }
+        submitted
+    }
+
+    /// Updates the remembered subscriptions for a subscribe or an
+    /// unsubscribe; returns the set as it was, to undo it.
+    fn remember_subscriptions(&mut self, request: &Request<'_>) -> Option<SubscriptionSet> {
+        let before = match request {
+            Request::Subscribe(subscription) => {
+                let before = self.subscriptions.clone();
+                self.subscriptions.remember(subscription);
+                before
+            }
+            Request::Unsubscribe(subscription) => {
+                let before = self.subscriptions.clone();
+                self.subscriptions.forget(subscription);
+                before
+            }
+            _ => return None,
+        };
+        self.watchdog.rebuild(&self.subscriptions);
+        self.rearm(TimerKind::Watchdog);
+        Some(before)
+    }
+
+    fn submit_remembered(
+        &mut self,
+        now: Instant,
+        request: Request<'_>,
+        charge: Charge,
+        options: RequestOptions,
+    ) -> Result<Submission, SubmitError> {
         let draining = self.is_draining();
         let Some(limiter) = self.limiter.as_mut() else {
             return self
@@ -593,6 +641,15 @@ impl<V: Venue> GatewayCore<V> {
             orders: 1,
         };
         match request {
+            Request::Subscribe(subscription) => {
+                if let Some(cap) = self.capabilities.max_subscriptions {
+                    let held = self.subscriptions.registrations();
+                    let asked = self.subscriptions.registrations_added(subscription);
+                    if held + asked > usize::try_from(cap).unwrap_or(usize::MAX) {
+                        return Err(SubmitError::SubscriptionCap { cap, held, asked });
+                    }
+                }
+            }
             Request::Place(order) => {
                 if order.client_order_id.is_empty() {
                     return Err(SubmitError::MissingClientOrderId);
@@ -849,6 +906,10 @@ impl<V: Venue> GatewayCore<V> {
                 state.epoch = epoch;
             }
         }
+        let subscription = match request {
+            Request::Subscribe(subscription) => self.subscriptions.key_of(subscription),
+            _ => None,
+        };
         let replies_left = match (expect, request) {
             (Expect::Replies(_), Request::BatchPlace(batch)) => {
                 u32::try_from(batch.len()).unwrap_or(u32::MAX)
@@ -857,6 +918,11 @@ impl<V: Venue> GatewayCore<V> {
             // Nothing will answer: no pending entry, no deadline; it ended
             // when it was written.
             _ => {
+                if let Some(key) = subscription {
+                    // Nothing acknowledges it: watched from now.
+                    self.watchdog.arm(key, now);
+                    self.rearm(TimerKind::Watchdog);
+                }
                 let written = Pending {
                     summary,
                     deadline: now,
@@ -880,7 +946,7 @@ impl<V: Venue> GatewayCore<V> {
                 orders,
                 answered: 0,
                 epoch,
-                subscription: None,
+                subscription,
                 tag,
                 text,
             },
@@ -986,15 +1052,15 @@ impl<V: Venue> GatewayCore<V> {
         let mut ctx = Ctx::new(now, wall_ns, &mut self.rng);
         match self
             .venue
-            .subscribe_all(&mut ctx, &self.config.subscriptions, out)
+            .subscribe_all(&mut ctx, self.subscriptions.as_slice(), out)
         {
             Some(Ok(())) => {
                 if out.len() > before_all {
                     self.last_wire_id = Some(self.next_req_id);
                     self.next_req_id += 1;
                 }
-                for index in 0..self.config.subscriptions.len() {
-                    self.watchdog.arm(index, now);
+                for (key, _) in self.subscriptions.iter() {
+                    self.watchdog.arm(key, now);
                 }
                 self.last_sent = now;
                 if self.config.dead_man.is_some() && self.capabilities.order_entry {
@@ -1012,9 +1078,33 @@ impl<V: Venue> GatewayCore<V> {
             }
             None => {}
         }
-        for index in 0..self.config.subscriptions.len() {
+        // Configured subscriptions past the venue's cap are not sent (a
+        // runtime subscribe past it is refused at submit).
+        let cap = self
+            .capabilities
+            .max_subscriptions
+            .map_or(usize::MAX, |cap| usize::try_from(cap).unwrap_or(usize::MAX));
+        let mut held = 0;
+        for index in 0..self.subscriptions.as_slice().len() {
             let req_id = self.next_req_id;
-            let request = Request::Subscribe(&self.config.subscriptions[index]);
+            let Some(key) = self.subscriptions.key_at(index) else {
+                continue;
+            };
+            let request = Request::Subscribe(&self.subscriptions.as_slice()[index]);
+            let registrations =
+                subscriptions::registrations_of(&self.subscriptions.as_slice()[index]);
+            if held + registrations > cap {
+                self.out.events.push(GatewayEvent::Dropped {
+                    method: Method::Subscribe,
+                    error: SubmitError::SubscriptionCap {
+                        cap: u32::try_from(cap).unwrap_or(u32::MAX),
+                        held,
+                        asked: registrations,
+                    },
+                });
+                continue;
+            }
+            held += registrations;
             let before = out.len();
             let mut ctx = Ctx::new(now, wall_ns, &mut self.rng);
             let expect = match self.venue.encode(&mut ctx, req_id, &request, out) {
@@ -1032,7 +1122,7 @@ impl<V: Venue> GatewayCore<V> {
             self.next_req_id += 1;
             let Expect::Replies(replies_left) = expect else {
                 // Nothing will acknowledge it: watch it from now.
-                self.watchdog.arm(index, now);
+                self.watchdog.arm(key, now);
                 continue;
             };
             let mut text = Vec::new();
@@ -1066,7 +1156,7 @@ impl<V: Venue> GatewayCore<V> {
                     orders: OrderList::new(),
                     answered: 0,
                     epoch: self.epoch,
-                    subscription: Some(index),
+                    subscription: Some(key),
                     tag: None,
                     text,
                 },
@@ -1397,7 +1487,7 @@ impl<V: Venue> GatewayCore<V> {
     /// A book whose checksum failed is rebuilt from a fresh snapshot:
     /// unsubscribe, then subscribe again.
     fn resubscribe_book(&mut self, now: Instant, symbol: orderwire_protocol::model::Symbol) {
-        let depth = self.config.subscriptions.iter().find_map(|s| match s {
+        let depth = self.subscriptions.as_slice().iter().find_map(|s| match s {
             Subscription::Book { symbols, depth } if symbols.contains(&symbol) => Some(*depth),
             _ => None,
         });

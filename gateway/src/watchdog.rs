@@ -17,6 +17,8 @@ use std::time::Duration;
 use orderwire_protocol::model::{Subscription, Symbol};
 use orderwire_protocol::time::Instant;
 
+use crate::subscriptions::SubscriptionSet;
+
 /// A market-data channel a watch follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -33,8 +35,8 @@ pub enum DataChannel {
 struct Watch {
     channel: DataChannel,
     symbol: Symbol,
-    /// Which configured subscription it belongs to.
-    subscription: usize,
+    /// The key of the subscription it belongs to.
+    subscription: u32,
     armed: bool,
     last_data: Instant,
     silent: bool,
@@ -65,37 +67,53 @@ pub(super) struct Watchdog {
 }
 
 impl Watchdog {
-    /// Watches for `subscriptions`; `silence` None turns watching off.
-    pub(super) fn new(subscriptions: &[Subscription], silence: Option<Duration>) -> Watchdog {
-        let mut watches = Vec::new();
-        let mut index = HashMap::default();
-        if silence.is_some() {
-            for (position, subscription) in subscriptions.iter().enumerate() {
-                let (channel, symbols) = match subscription {
-                    Subscription::Trades { symbols } => (DataChannel::Trades, symbols),
-                    Subscription::Ticker { symbols } => (DataChannel::Ticker, symbols),
-                    Subscription::Book { symbols, .. } => (DataChannel::Book, symbols),
-                    // Private streams have no regular traffic to expect.
-                    _ => continue,
-                };
-                for symbol in symbols {
-                    index.insert((channel, *symbol), watches.len());
-                    watches.push(Watch {
-                        channel,
-                        symbol: *symbol,
-                        subscription: position,
-                        armed: false,
-                        last_data: Instant::ZERO,
-                        silent: false,
-                    });
-                }
-            }
-        }
-        Watchdog {
+    /// Watches for the subscriptions of `set`; `silence` None turns
+    /// watching off.
+    pub(super) fn new(set: &SubscriptionSet, silence: Option<Duration>) -> Watchdog {
+        let mut watchdog = Watchdog {
             silence,
-            watches,
-            index,
+            watches: Vec::new(),
+            index: HashMap::default(),
             next_sweep: None,
+        };
+        watchdog.rebuild(set);
+        watchdog
+    }
+
+    /// Watches the subscriptions of `set` now (one was made or dropped at
+    /// runtime). A watch that stays keeps its state: armed, last data,
+    /// silent.
+    pub(super) fn rebuild(&mut self, set: &SubscriptionSet) {
+        if self.silence.is_none() {
+            return;
+        }
+        let old = std::mem::take(&mut self.watches);
+        self.index.clear();
+        for (key, subscription) in set.iter() {
+            let (channel, symbols) = match subscription {
+                Subscription::Trades { symbols } => (DataChannel::Trades, symbols),
+                Subscription::Ticker { symbols } => (DataChannel::Ticker, symbols),
+                Subscription::Book { symbols, .. } => (DataChannel::Book, symbols),
+                // Private streams have no regular traffic to expect.
+                _ => continue,
+            };
+            for symbol in symbols {
+                if self.index.contains_key(&(channel, *symbol)) {
+                    continue;
+                }
+                let kept = old
+                    .iter()
+                    .find(|w| w.channel == channel && w.symbol == *symbol && w.subscription == key);
+                self.index.insert((channel, *symbol), self.watches.len());
+                self.watches.push(Watch {
+                    channel,
+                    symbol: *symbol,
+                    subscription: key,
+                    armed: kept.is_some_and(|w| w.armed),
+                    last_data: kept.map_or(Instant::ZERO, |w| w.last_data),
+                    silent: kept.is_some_and(|w| w.silent),
+                });
+            }
         }
     }
 
@@ -109,12 +127,12 @@ impl Watchdog {
         self.next_sweep = None;
     }
 
-    /// Subscription `index` was acknowledged (or sent, where nothing is
-    /// acknowledged) at `now`.
-    pub(super) fn arm(&mut self, index: usize, now: Instant) {
+    /// The subscription with key `key` was acknowledged (or sent, where
+    /// nothing is acknowledged) at `now`.
+    pub(super) fn arm(&mut self, key: u32, now: Instant) {
         let Some(silence) = self.silence else { return };
         for watch in &mut self.watches {
-            if watch.subscription == index && !watch.armed {
+            if watch.subscription == key && !watch.armed {
                 watch.armed = true;
                 watch.last_data = now;
             }

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use orderwire::mock::kraken::{Fault, KrakenPair, MockConfig};
 use orderwire_engine::gateway::{
-    ConnectionEvent, GatewayConfig, GatewayEvent, Submission, WhenLimited,
+    ConnectionEvent, DataChannel, GatewayConfig, GatewayEvent, Submission, WhenLimited,
 };
 use orderwire_protocol::model::{
-    CancelOrders, Event, Method, OrderRef, OrderStatus, Request, inline,
+    CancelOrders, Event, Method, OrderRef, OrderStatus, Request, Subscription, inline,
 };
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
@@ -288,4 +288,67 @@ fn the_same_inputs_give_the_same_events() {
         format!("{:?}", pair.events())
     };
     assert_eq!(run(), run(), "a replay in virtual time is exact");
+}
+
+fn ticker() -> Subscription {
+    Subscription::Ticker {
+        symbols: vec![inline("BTC/USD").unwrap()],
+    }
+}
+
+/// Ticker snapshots at or after event `from` (the mock sends one on each
+/// subscribe).
+fn tickers_since(seen: &[GatewayEvent], from: usize) -> usize {
+    seen.iter()
+        .skip(from)
+        .filter(|e| matches!(e, GatewayEvent::Market(Event::Ticker(_))))
+        .count()
+}
+
+/// Index of the first `Connected` of attempt 1 or later.
+fn reconnected_at(seen: &[GatewayEvent]) -> Option<usize> {
+    seen.iter().position(|e| {
+        matches!(e, GatewayEvent::Connection(ConnectionEvent::Connected { attempt }) if *attempt >= 1)
+    })
+}
+
+#[test]
+fn a_runtime_subscription_is_replayed_after_a_reconnect_and_watched() {
+    let mut pair = subscribed_pair(GatewayConfig {
+        subscription_silence: Some(Duration::from_secs(2)),
+        ..gateway_config()
+    });
+    pair.submit(Request::Subscribe(&ticker())).unwrap();
+    assert!(pair.run_until(Duration::from_secs(1), |s| tickers_since(s, 0) == 1));
+    pair.mock.inject(Fault::Disconnect);
+    // The next request meets the drop.
+    pair.submit(Request::Ping).unwrap();
+    assert!(pair.run_until(Duration::from_secs(5), |s| {
+        reconnected_at(s).is_some_and(|at| tickers_since(s, at) == 1)
+    }));
+    // The mock sends one snapshot per subscribe and nothing after: the
+    // watchdog, which watches the runtime ticker too, says so.
+    assert!(pair.run_until(Duration::from_secs(10), |s| {
+        s.iter().any(|e| {
+            matches!(e, GatewayEvent::SubscriptionSilent { channel: DataChannel::Ticker, symbol, .. } if &**symbol == "BTC/USD")
+        })
+    }));
+}
+
+#[test]
+fn an_unsubscribed_runtime_subscription_is_not_replayed() {
+    let mut pair = subscribed_pair(gateway_config());
+    pair.submit(Request::Subscribe(&ticker())).unwrap();
+    assert!(pair.run_until(Duration::from_secs(1), |s| tickers_since(s, 0) == 1));
+    pair.submit(Request::Unsubscribe(&ticker())).unwrap();
+    pair.run_for(Duration::from_millis(100));
+    pair.mock.inject(Fault::Disconnect);
+    pair.submit(Request::Ping).unwrap();
+    // Reconnected, and both configured subscriptions acknowledged again.
+    assert!(pair.run_until(Duration::from_secs(5), |s| {
+        reconnected_at(s).is_some_and(|at| subscribed(&s[at..]) >= 2)
+    }));
+    pair.run_for(Duration::from_secs(1));
+    let at = reconnected_at(pair.events()).unwrap();
+    assert_eq!(tickers_since(pair.events(), at), 0, "the ticker stayed off");
 }
