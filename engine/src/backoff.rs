@@ -13,20 +13,33 @@ use std::time::Duration;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-/// The least wait after a handshake the venue refused for its rate: HTTP
-/// 429 (too many requests) waits at least a second, 418 (Upbit's ban for
-/// carrying on after a 429) a minute. A client that retried on its usual
-/// backoff (100 ms, then 200 ms) would only deepen the refusal.
+/// The least wait after a handshake the venue refused: the venue's own
+/// figure when its answer carries one (`Retry-After`, which Binance sends
+/// with 429 and 418 and our Upbit mock with its 418 block time), and never
+/// less than the floor for its status: 429 (too many requests) a second,
+/// 418 (a ban for carrying on after a 429) a minute. A client that retried
+/// on its usual backoff, or before the block ends, would only deepen the
+/// refusal: Upbit's blocks grow with each repeat.
 pub fn refusal_floor(reason: &crate::Disconnect) -> Option<Duration> {
     use orderwire_protocol::ws::{HandshakeError, WsError};
     match reason {
         crate::Disconnect::Failed(crate::ConnError::Ws(WsError::Handshake(
-            HandshakeError::Status { status, .. },
-        ))) => match status {
-            429 => Some(Duration::from_secs(1)),
-            418 => Some(Duration::from_secs(60)),
-            _ => None,
-        },
+            HandshakeError::Status {
+                status,
+                retry_after,
+                ..
+            },
+        ))) => {
+            let floor = match status {
+                429 => Some(Duration::from_secs(1)),
+                418 => Some(Duration::from_secs(60)),
+                _ => None,
+            };
+            match (floor, *retry_after) {
+                (Some(floor), Some(asked)) => Some(floor.max(asked)),
+                (floor, asked) => floor.or(asked),
+            }
+        }
         _ => None,
     }
 }
@@ -256,17 +269,33 @@ mod tests {
     #[test]
     fn a_refused_handshake_sets_a_floor_by_its_status() {
         use orderwire_protocol::ws::{HandshakeError, WsError};
-        let refused = |status| {
+        let refused_after = |status, retry_after| {
             crate::Disconnect::Failed(crate::ConnError::Ws(WsError::Handshake(
                 HandshakeError::Status {
                     status,
                     body: String::new(),
+                    retry_after,
                 },
             )))
         };
-        assert_eq!(refusal_floor(&refused(429)), Some(Duration::from_secs(1)));
-        assert_eq!(refusal_floor(&refused(418)), Some(Duration::from_secs(60)));
+        let refused = |status| refused_after(status, None);
+        let secs = Duration::from_secs;
+        assert_eq!(refusal_floor(&refused(429)), Some(secs(1)));
+        assert_eq!(refusal_floor(&refused(418)), Some(secs(60)));
         assert_eq!(refusal_floor(&refused(401)), None);
+        // The venue's figure wins when longer; the floor stays the least.
+        assert_eq!(
+            refusal_floor(&refused_after(418, Some(secs(300)))),
+            Some(secs(300))
+        );
+        assert_eq!(
+            refusal_floor(&refused_after(418, Some(secs(5)))),
+            Some(secs(60))
+        );
+        assert_eq!(
+            refusal_floor(&refused_after(503, Some(secs(30)))),
+            Some(secs(30))
+        );
         assert_eq!(
             refusal_floor(&crate::Disconnect::Failed(crate::ConnError::Eof)),
             None

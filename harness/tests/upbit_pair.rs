@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use orderwire::mock::session::MockVenue;
+use orderwire::mock::session::{MockVenue, Refusal};
 use orderwire::mock::upbit::{MockConfig, UpbitMock, UpbitPair};
 use orderwire_engine::gateway::{ConnectionEvent, DataChannel, GatewayConfig, GatewayEvent};
 use orderwire_protocol::model::{Event, OrderStatus, Request, Side, Subscription, Symbol, inline};
@@ -213,7 +213,7 @@ fn a_reused_nonce_is_refused() {
         mock.accept(Instant(0), "/websocket/v1/private", &headers()),
         Ok(())
     );
-    let Err((status, body)) =
+    let Err(Refusal { status, body, .. }) =
         mock.accept(Instant(1_000_000_000), "/websocket/v1/private", &headers())
     else {
         panic!("a reused nonce was accepted")
@@ -272,24 +272,19 @@ fn a_connection_storm_gets_429_then_418() {
     assert!(mock.accept(at(0), "/websocket/v1", &[]).is_ok());
     assert!(mock.accept(at(100), "/websocket/v1", &[]).is_ok());
     assert_eq!(
-        mock.accept(at(200), "/websocket/v1", &[]).map_err(|e| e.0),
+        mock.accept(at(200), "/websocket/v1", &[])
+            .map_err(|e| e.status),
         Err(429)
     );
-    assert_eq!(
-        mock.accept(at(300), "/websocket/v1", &[]).map_err(|e| e.0),
-        Err(418),
-        "kept connecting"
-    );
-    assert_eq!(
-        mock.accept(at(5_000), "/websocket/v1", &[])
-            .map_err(|e| e.0),
-        Err(418),
-        "banned"
-    );
-    assert!(
-        mock.accept(at(31_000), "/websocket/v1", &[]).is_ok(),
-        "the ban ends"
-    );
+    let refused = |ms| {
+        mock.accept(at(ms), "/websocket/v1", &[])
+            .map_err(|e| (e.status, e.retry_after.map(|d| d.as_secs())))
+    };
+    assert_eq!(refused(300), Err((418, Some(30))), "kept connecting");
+    // Knocking during the block earns a longer one, from then.
+    assert_eq!(refused(5_000), Err((418, Some(60))), "banned, longer");
+    assert_eq!(mock.stats().bans, 2);
+    assert!(refused(65_001).is_ok(), "the second block ends");
 }
 
 #[test]
@@ -365,5 +360,61 @@ fn a_refused_handshake_is_backed_off_from_and_never_banned() {
     assert_eq!(
         orderwire_engine::refusal_floor(&orderwire_engine::Disconnect::Requested),
         None
+    );
+}
+
+#[test]
+fn a_418_block_longer_than_a_minute_is_waited_out_and_a_second_longer_block_too() {
+    let mock = MockConfig {
+        // Closed idle every 50 ms, so the client knocks every 150 ms.
+        idle_close: Duration::from_millis(50),
+        connections_per_second: 100,
+        ban: Duration::from_secs(90),
+        ..MockConfig::default()
+    };
+    let config = GatewayConfig {
+        app_ping_every: Some(Duration::from_secs(3_600)),
+        subscription_silence: None,
+        ..public_config()
+    };
+    let mut pair = UpbitPair::new(mock, Upbit::public(), config, false);
+    // Caught over the limit: a 90 s block, longer than the 60 s floor.
+    assert_eq!(pair.mock.block(pair.now()), Duration::from_secs(90));
+    // Closed idle at 50 ms, refused at 150 ms with the time left.
+    pair.run_for(Duration::from_secs(89));
+    assert_eq!(pair.mock.stats().refused, 1);
+    assert_eq!(
+        pair.mock.stats().connections,
+        1,
+        "no knock before the block ends"
+    );
+    pair.run_for(Duration::from_secs(2));
+    let stats = pair.mock.stats();
+    assert!(stats.connections >= 2, "back once it ended: {stats:?}");
+    assert_eq!((stats.refused, stats.bans), (1, 1), "never extended");
+    // A second block is twice as long, and is waited out the same way.
+    assert_eq!(pair.mock.block(pair.now()), Duration::from_secs(180));
+    let before = pair.mock.stats().connections;
+    pair.run_for(Duration::from_secs(179));
+    assert_eq!(pair.mock.stats().connections, before);
+    pair.run_for(Duration::from_secs(2));
+    let stats = pair.mock.stats();
+    assert!(stats.connections > before, "{stats:?}");
+    assert_eq!((stats.refused, stats.bans), (2, 2), "never extended");
+    let refusals: Vec<String> = pair
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Connection(ConnectionEvent::Disconnected { reason }) => {
+                Some(format!("{reason:?}"))
+            }
+            _ => None,
+        })
+        .filter(|r| r.contains("418"))
+        .collect();
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    assert!(
+        refusals[1].contains("retry_after: Some(180s)"),
+        "{refusals:?}"
     );
 }

@@ -39,7 +39,8 @@ fn a_bad_handshake_fails_without_a_close_frame() {
         pair.events(),
         vec![Ev::Failed(WsError::Handshake(HandshakeError::Status {
             status: 403,
-            body: "denied".into()
+            body: "denied".into(),
+            retry_after: None,
         }))]
     );
     assert_eq!(pair.conn.state(), State::Failed);

@@ -26,7 +26,7 @@ use orderwire_protocol::model::{Event, Level, Request};
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{FrameKind, Venue};
 
-use super::session::{MockSession, MockVenue, Output};
+use super::session::{MockSession, MockVenue, Output, Refusal};
 
 /// The wall clock at virtual time zero, for the gateway and the mocks:
 /// 2023-09-21T14:15:07Z, the day of kraken.md's examples.
@@ -269,11 +269,20 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
             .iter()
             .map(|(name, value)| (name.clone(), value.expose().to_owned()))
             .collect();
-        if let Err((status, body)) = self.mock.accept(self.now, &self.path, &headers) {
+        if let Err(Refusal {
+            status,
+            body,
+            retry_after,
+        }) = self.mock.accept(self.now, &self.path, &headers)
+        {
             self.connections += 1;
             let refused =
                 Disconnect::Failed(ConnError::Ws(orderwire_protocol::ws::WsError::Handshake(
-                    orderwire_protocol::ws::HandshakeError::Status { status, body },
+                    orderwire_protocol::ws::HandshakeError::Status {
+                        status,
+                        body,
+                        retry_after,
+                    },
                 )));
             // As the engine does: at least the wait the refusal asks for.
             let floor = orderwire_engine::refusal_floor(&refused).unwrap_or_default();

@@ -3,6 +3,17 @@
 
 use orderwire_protocol::time::Instant;
 
+/// A refused WebSocket handshake, as the mock answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The HTTP status (401, 418, 429).
+    pub status: u16,
+    /// The body.
+    pub body: String,
+    /// A `Retry-After` header, in whole seconds (a block's length).
+    pub retry_after: Option<std::time::Duration>,
+}
+
 /// What a session wants done on its connection, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -55,7 +66,7 @@ pub trait MockVenue {
         now: Instant,
         path: &str,
         headers: &[(String, String)],
-    ) -> Result<(), (u16, String)> {
+    ) -> Result<(), Refusal> {
         let _ = (now, path, headers);
         Ok(())
     }

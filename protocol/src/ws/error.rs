@@ -17,6 +17,11 @@ pub enum HandshakeError {
         status: u16,
         /// The start of the response body.
         body: String,
+        /// The server's `Retry-After`, in seconds (RFC 9110 §10.2.3; the
+        /// HTTP-date form needs a wall clock this codec does not read, so
+        /// it counts as absent). Binance sends it with 429 and 418; the
+        /// reconnect waits at least this long.
+        retry_after: Option<std::time::Duration>,
     },
     /// The response is not HTTP.
     #[error("malformed handshake response: {0}")]

@@ -233,6 +233,24 @@ pub struct Offer {
     pub max_header_len: usize,
 }
 
+/// The longest `Retry-After` taken at its word: a day. A larger figure
+/// is clamped, not trusted to park a connection for a year.
+const RETRY_AFTER_LIMIT: u64 = 86_400;
+
+/// `Retry-After: <delta-seconds>` (digits only, surrounding spaces
+/// allowed); anything else is None.
+fn retry_after_seconds(value: &[u8]) -> Option<std::time::Duration> {
+    let text = std::str::from_utf8(value).ok()?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds = text
+        .parse::<u64>()
+        .unwrap_or(u64::MAX)
+        .min(RETRY_AFTER_LIMIT);
+    Some(std::time::Duration::from_secs(seconds))
+}
+
 /// Parses the server's response from the start of `buf`.
 pub fn parse_response(buf: &[u8], offer: &Offer) -> Result<ResponseStatus, HandshakeError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
@@ -259,9 +277,15 @@ pub fn parse_response(buf: &[u8], offer: &Offer) -> Result<ResponseStatus, Hands
     if status != 101 {
         let body = &buf[header_len..];
         let excerpt = String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT)]).into_owned();
+        let retry_after = response
+            .headers
+            .iter()
+            .find(|header| header.name.eq_ignore_ascii_case("retry-after"))
+            .and_then(|header| retry_after_seconds(header.value));
         return Err(HandshakeError::Status {
             status,
             body: excerpt,
+            retry_after,
         });
     }
     let mut upgrade_ok = false;
@@ -444,10 +468,39 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_carries_the_servers_retry_after_in_seconds() {
+        let refusal = |header: &str| match response_error(&format!(
+            "HTTP/1.1 418 I'm a teapot\r\n{header}Content-Length: 0\r\n\r\n"
+        )) {
+            HandshakeError::Status {
+                status: 418,
+                retry_after,
+                ..
+            } => retry_after,
+            other => panic!("unexpected {other:?}"),
+        };
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(refusal("Retry-After: 120\r\n"), Some(secs(120)));
+        assert_eq!(refusal("retry-after:  7 \r\n"), Some(secs(7)));
+        assert_eq!(refusal(""), None);
+        assert_eq!(
+            refusal("Retry-After: Fri, 31 Dec 1999 23:59:59 GMT\r\n"),
+            None,
+            "the date form needs a clock"
+        );
+        assert_eq!(refusal("Retry-After: -5\r\n"), None);
+        assert_eq!(
+            refusal("Retry-After: 99999999999999999999999\r\n"),
+            Some(secs(86_400)),
+            "clamped to a day"
+        );
+    }
+
+    #[test]
     fn rejects_bad_responses() {
         assert!(matches!(
             response_error("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
-            HandshakeError::Status { status: 200, ref body } if body == "hello"
+            HandshakeError::Status { status: 200, ref body, .. } if body == "hello"
         ));
         assert!(matches!(
             response_error(&GOOD.replace("Upgrade: websocket\r\n", "")),

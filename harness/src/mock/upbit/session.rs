@@ -470,10 +470,17 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>) {
                 }
                 Ok(response)
             }
-            Err((status, body)) => {
-                let mut refusal = tungstenite::handshake::server::ErrorResponse::new(Some(body));
-                *refusal.status_mut() = tungstenite::http::StatusCode::from_u16(status)
+            Err(refused) => {
+                let mut refusal =
+                    tungstenite::handshake::server::ErrorResponse::new(Some(refused.body));
+                *refusal.status_mut() = tungstenite::http::StatusCode::from_u16(refused.status)
                     .unwrap_or(tungstenite::http::StatusCode::BAD_REQUEST);
+                if let Some(wait) = refused.retry_after {
+                    refusal.headers_mut().insert(
+                        "Retry-After",
+                        tungstenite::http::HeaderValue::from(wait.as_secs()),
+                    );
+                }
                 Err(refusal)
             }
         }
