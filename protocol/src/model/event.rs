@@ -235,6 +235,7 @@ pub struct Response {
 
 /// Which of the venue's counters a [`RateUsage`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RateCounter {
     /// Request weight (Binance's `REQUEST_WEIGHT`).
     RequestWeight,

@@ -179,6 +179,7 @@ pub struct CancelReplace {
 
 /// A market-data or private channel.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Subscription {
     /// Order book to `depth` levels.
     Book {

@@ -197,9 +197,8 @@ impl Binance {
             Subscription::Book { symbols, .. } => (symbols, "@depth@100ms"),
             Subscription::Trades { symbols } => (symbols, "@trade"),
             Subscription::Ticker { symbols } => (symbols, "@bookTicker"),
-            Subscription::Executions { .. }
-            | Subscription::Orders { .. }
-            | Subscription::Balances { .. } => {
+            // Private feeds, and channels added for other venues.
+            _ => {
                 return Err(EncodeError::Unsupported(
                     "executions on the market streams (use the WebSocket API)",
                 ));

@@ -174,9 +174,9 @@ impl RequestWriter {
             Request::CancelAllAfter { .. } => {
                 return Err(EncodeError::Unsupported("cancel_all_after on Binance Spot"));
             }
-            Request::BatchPlace(_) => {
-                return Err(EncodeError::Unsupported("batch orders on Binance Spot"));
-            }
+            // Batch orders (none on Binance Spot), and requests added for
+            // other venues.
+            _ => return Err(EncodeError::Unsupported(request.method().as_str())),
         };
         write_id_and_method(req_id, method, out);
         if security == Security::Public {

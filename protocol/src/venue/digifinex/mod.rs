@@ -184,7 +184,8 @@ impl Venue for DigiFinex {
             Subscription::Ticker { symbols } => ("ticker", symbols),
             Subscription::Orders { symbols } => ("order", symbols),
             Subscription::Balances { assets } => ("balance", assets),
-            Subscription::Executions { .. } => {
+            // Executions, and channels added for other venues.
+            _ => {
                 return Err(EncodeError::Unsupported(
                     "DigiFinex subscribes orders by pair and balances by asset: \
                      subscribe Orders and Balances",

@@ -108,7 +108,9 @@ impl Kraken {
             Request::CancelReplace(_) => return Err(EncodeError::Unsupported("cancel_replace")),
             Request::QueryOrder { .. } => return Err(EncodeError::Unsupported("query_order")),
             Request::BookSnapshot { .. } => return Err(EncodeError::Unsupported("book_snapshot")),
-            Request::ServerTime => return Err(EncodeError::Unsupported("server_time")),
+            // Anything else (server time, and requests added for other
+            // venues) is not a Kraken v2 request.
+            _ => return Err(EncodeError::Unsupported(request.method().as_str())),
         }
         Ok(())
     }
@@ -205,7 +207,9 @@ impl Kraken {
                 }
                 self.token_field(out)?;
             }
-            Subscription::Orders { .. } | Subscription::Balances { .. } => {
+            // Per-pair order and balance feeds, and channels added for
+            // other venues.
+            _ => {
                 return Err(EncodeError::Unsupported(
                     "Kraken's executions channel covers every pair: subscribe Executions",
                 ));

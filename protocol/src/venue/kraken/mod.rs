@@ -209,11 +209,8 @@ impl Kraken {
                 | crate::model::Subscription::Trades { symbols } => {
                     u32::try_from(symbols.len()).unwrap_or(u32::MAX).max(1)
                 }
-                crate::model::Subscription::Orders { symbols }
-                | crate::model::Subscription::Balances { assets: symbols } => {
-                    u32::try_from(symbols.len()).unwrap_or(u32::MAX).max(1)
-                }
-                crate::model::Subscription::Executions { .. } => 1,
+                // Executions, and what Kraken refuses to encode.
+                _ => 1,
             },
             _ => 1,
         }

@@ -113,11 +113,6 @@ impl Upbit {
                     ..TypeRequest::new(DataType::Orderbook, &[])
                 }]
             }
-            Subscription::Orders { .. } | Subscription::Balances { .. } => {
-                return Err(EncodeError::Unsupported(
-                    "Upbit's myOrder and myAsset come together: subscribe Executions",
-                ));
-            }
             Subscription::Executions { .. } => {
                 if self.credentials.is_none() {
                     return Err(EncodeError::Unsupported(
@@ -129,6 +124,13 @@ impl Upbit {
                     TypeRequest::new(DataType::MyOrder, &[]),
                     TypeRequest::new(DataType::MyAsset, &[]),
                 ]
+            }
+            // Per-pair order and balance feeds, and channels added for
+            // other venues.
+            _ => {
+                return Err(EncodeError::Unsupported(
+                    "Upbit's myOrder and myAsset come together: subscribe Executions",
+                ));
             }
         };
         let mut changed = false;
