@@ -211,6 +211,12 @@ pub struct Capabilities {
     /// in registrations (one per symbol and channel: KIS 41, Koscom 200).
     /// A subscribe past it is refused locally, before anything is sent.
     pub max_subscriptions: Option<u32>,
+    /// The venue wants the login acknowledged before anything is
+    /// subscribed (DigiFinex's private channels need `server.auth` first;
+    /// Koscom's `init`): the gateway holds the open sequence's
+    /// subscriptions until the login's reply, and sends none if it is
+    /// refused.
+    pub subscribe_after_login: bool,
 }
 
 impl Default for Capabilities {
@@ -225,6 +231,7 @@ impl Default for Capabilities {
             book: BookKind::None,
             secret_fields: &[],
             max_subscriptions: None,
+            subscribe_after_login: false,
         }
     }
 }

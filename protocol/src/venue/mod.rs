@@ -135,6 +135,16 @@ pub trait Venue: Send + 'static {
         None
     }
 
+    /// Whether a refused login will be refused again however often it is
+    /// retried (a bad or revoked key, KIS `OPSP8996`), read from the
+    /// refusal's text: then the gateway stops reconnecting and says so,
+    /// instead of knocking until the venue bans the address. Default: no,
+    /// retry under the reconnect policy.
+    fn login_refusal_is_permanent(&self, message: &str) -> bool {
+        let _ = message;
+        false
+    }
+
     /// Replaces the venue token or session credential (a fresh one before a
     /// reconnect). Venues without tokens ignore it.
     fn set_token(&mut self, token: Secret) {

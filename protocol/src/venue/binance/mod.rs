@@ -448,6 +448,9 @@ macro_rules! delegate_venue {
             fn apply_note(&mut self, note: Note) {
                 self.0.apply_note(note);
             }
+            fn login_refusal_is_permanent(&self, message: &str) -> bool {
+                self.0.login_refusal_is_permanent(message)
+            }
             fn keepalive(&self) -> Keepalive {
                 self.0.keepalive()
             }
@@ -464,6 +467,17 @@ delegate_venue!(BinanceStreams);
 impl Venue for Binance {
     fn name(&self) -> &'static str {
         "binance"
+    }
+
+    /// `-2015` (invalid API key, IP or permissions) and `-1022` (a
+    /// signature the key's secret did not make) come back however often
+    /// the logon is sent; `-1021` (timestamp outside recvWindow) and the
+    /// rate refusals do not. The decoder writes `session.logon: <code>:
+    /// <msg>`.
+    fn login_refusal_is_permanent(&self, message: &str) -> bool {
+        ["-2015:", "-1022:"]
+            .iter()
+            .any(|code| message.contains(code))
     }
 
     fn capabilities(&self) -> Capabilities {

@@ -116,6 +116,8 @@ impl Venue for DigiFinex {
             // server.auth carries the key and signature by position: the
             // whole params array is hidden where requests are shown.
             secret_fields: &["params"],
+            // The private channels answer only an authenticated connection.
+            subscribe_after_login: true,
             ..Capabilities::default()
         }
     }
