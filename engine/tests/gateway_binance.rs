@@ -15,7 +15,7 @@ use orderwire_engine::gateway::{
 };
 use orderwire_protocol::model::{
     AmendOrder, CancelOrders, CancelReplace, NewOrder, OrderKind, OrderRef, OrderStatus,
-    ReplaceMode, Request, Side, TimeInForce, inline,
+    ReplaceMode, Request, Side, Subscription, TimeInForce, inline,
 };
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
@@ -641,4 +641,117 @@ proptest! {
         prop_assert!(peak(&sends, 10 * SEC, |s| s.orders) <= 50, "ORDERS peaked at {}", peak(&sends, 10 * SEC, |s| s.orders));
         prop_assert!(peak(&sends, 60 * SEC, |s| s.weight) <= 6_000);
     }
+}
+
+const LOGON_OK: &str = r#"{"id":1,"status":200,"result":{"apiKey":"key","authorizedSince":1649729878532,"connectedSince":1649729873021,"returnRateLimits":false,"serverTime":1649729878630,"userDataStream":false}}"#;
+
+/// An Ed25519 key: the only kind Binance takes a `session.logon` with.
+fn logging_on() -> GatewayCore<BinanceApi> {
+    let venue = BinanceApi::new(Some(Credentials {
+        api_key: Secret::new("key"),
+        signer: Signer::ed25519_from_bytes(&[9u8; 32]),
+    }));
+    let mut core = GatewayCore::new(venue, config());
+    core.connect_at(0);
+    core
+}
+
+fn connection_events(core: &mut GatewayCore<BinanceApi>) -> Vec<String> {
+    let mut spare = Outputs::default();
+    core.poll_events(&mut spare);
+    spare
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Connection(c) => Some(format!("{c:?}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_open_sequence_is_charged_to_the_rate_policy() {
+    use orderwire_protocol::venue::Venue;
+    let budget = RateBudget::new(binance().rate_policy(), 0);
+    let venue = BinanceApi::new(Some(Credentials {
+        api_key: Secret::new("key"),
+        signer: Signer::ed25519_from_bytes(&[9u8; 32]),
+    }));
+    let minute = Duration::from_secs(60);
+    assert_eq!(budget.window_total(0, "REQUEST_WEIGHT", minute), Some(0));
+    let mut core = GatewayCore::new(
+        venue,
+        GatewayConfig {
+            rate_budget: Some(budget.shared()),
+            subscriptions: vec![Subscription::Executions {
+                snapshot_orders: false,
+                snapshot_trades: false,
+            }],
+            ..config()
+        },
+    );
+    let open = core.connect_at(0);
+    assert_eq!(open.len(), 2, "session.logon, then the user data stream");
+    // Both cost weight, as the venue counts them.
+    assert!(budget.window_total(0, "REQUEST_WEIGHT", minute).unwrap() >= 2);
+}
+
+#[test]
+fn a_logon_unanswered_by_its_deadline_ends_the_connection_to_reconnect() {
+    let mut core = logging_on();
+    connection_events(&mut core);
+    let mut out = Frames::default();
+    core.timeout_at(4 * SEC, &mut out);
+    assert!(core.poll_reconnect().is_none(), "still inside the deadline");
+    core.timeout_at(6 * SEC, &mut out);
+    let events = connection_events(&mut core);
+    assert!(events.iter().any(|e| e == "LoginTimedOut"), "{events:?}");
+    let cause = core.poll_reconnect().expect("a reconnect");
+    assert!(cause.reconnects());
+}
+
+#[test]
+fn an_accepted_logon_is_reported_and_its_deadline_cleared() {
+    let mut core = logging_on();
+    let mut out = Frames::default();
+    feed(&mut core, MS, LOGON_OK, &mut out);
+    assert!(connection_events(&mut core).iter().any(|e| e == "LoggedIn"));
+    core.timeout_at(60 * SEC, &mut out);
+    assert!(core.poll_reconnect().is_none());
+}
+
+#[test]
+fn a_logon_refused_for_a_bad_key_stops_reconnecting_and_a_skewed_clock_retries() {
+    let mut core = logging_on();
+    let mut out = Frames::default();
+    feed(
+        &mut core,
+        MS,
+        r#"{"id":1,"status":401,"error":{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}}"#,
+        &mut out,
+    );
+    let events = connection_events(&mut core);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("LoginRefused") && e.contains("permanent: true")),
+        "{events:?}"
+    );
+    assert!(!core.poll_reconnect().expect("closed").reconnects());
+
+    let mut core = logging_on();
+    feed(
+        &mut core,
+        MS,
+        r#"{"id":1,"status":400,"error":{"code":-1021,"msg":"Timestamp for this request was 1000ms ahead of the server's time."}}"#,
+        &mut out,
+    );
+    let events = connection_events(&mut core);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("LoginRefused") && e.contains("permanent: false")),
+        "{events:?}"
+    );
+    assert!(core.poll_reconnect().expect("reconnect").reconnects());
 }

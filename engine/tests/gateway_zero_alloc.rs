@@ -245,6 +245,10 @@ fn the_binance_order_path_allocates_nothing_in_steady_state() {
         };
         let open = core.connect_at(0);
         let first_id = 1 + open.len() as u64;
+        // The venue accepts the logon (id 1), as a real session does: the
+        // gateway tracks it, and a logon left unanswered ends the session.
+        let mut logon_reply = br#"{"id":1,"status":200,"result":{"apiKey":"key","authorizedSince":1649729878532,"connectedSince":1649729873021,"returnRateLimits":false,"serverTime":1649729878630,"userDataStream":false}}"#.to_vec();
+        core.message_at(1, 1, &mut logon_reply, &mut out);
         let rounds = WARM_UP + MEASURED;
         let limits = r#""rateLimits":[{"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":50,"count":1},{"rateLimitType":"ORDERS","interval":"DAY","intervalNum":1,"limit":160000,"count":1},{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":2}]"#;
         let mut script: Vec<[Vec<u8>; 4]> = Vec::with_capacity(rounds);

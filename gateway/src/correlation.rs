@@ -9,7 +9,7 @@ use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{Correlation, Reconcile, Venue};
 
 use super::GatewayCore;
-use super::events::GatewayEvent;
+use super::events::{ConnectionEvent, GatewayEvent, RecycleCause};
 use super::reconcile::Reconciliation;
 use super::timers::TimerKind;
 use crate::callback::{Completed, Completion, RequestTag};
@@ -39,6 +39,9 @@ pub(super) struct Pending {
     /// For a subscribe: the key of the remembered subscription, so its
     /// acknowledgement arms its watch (and a refusal forgets it).
     pub(super) subscription: Option<u32>,
+    /// The open sequence's login: its reply or its deadline decides
+    /// whether the connection goes on.
+    pub(super) login: bool,
     /// The driver's tag: report the request's end.
     pub(super) tag: Option<RequestTag>,
     /// The frame as written, when its end is reported (else empty).
@@ -137,6 +140,7 @@ impl<V: Venue> GatewayCore<V> {
             return;
         };
         let summary = pending.summary;
+        let login = pending.login;
         let (acknowledged, refused) = match (pending.subscription, event) {
             (Some(key), Event::Response(response)) if response.ok => (Some(key), None),
             (Some(key), Event::Response(_) | Event::VenueError { .. }) => (None, Some(key)),
@@ -205,6 +209,9 @@ impl<V: Venue> GatewayCore<V> {
             self.complete(pending, Completion::Answered, Some(event), Some(latency));
         }
         self.out.events.push(GatewayEvent::Reply(event.clone()));
+        if login {
+            return self.login_answered(received_at, event);
+        }
         // Which order the reply is about.
         let named = match event {
             Event::OrderAck(a) => a
@@ -220,6 +227,58 @@ impl<V: Venue> GatewayCore<V> {
         };
         let Some(order) = order else { return };
         self.reply_settles(method, &order, received_at, event);
+    }
+
+    /// The login's reply: on success the held subscriptions go out; a
+    /// refusal closes the connection, to reconnect under the policy or, if
+    /// the venue calls it permanent, to stay closed.
+    fn login_answered(&mut self, now: Instant, event: &Event) {
+        let refusal = match event {
+            Event::Response(response) if response.ok => None,
+            Event::Response(response) => Some(response.message.clone().unwrap_or_default()),
+            Event::VenueError { message, .. } => Some(message.clone()),
+            // Anything else the venue says to a login is not a refusal.
+            _ => None,
+        };
+        let Some(message) = refusal else {
+            self.out
+                .events
+                .push(GatewayEvent::Connection(ConnectionEvent::LoggedIn));
+            if std::mem::take(&mut self.subscriptions_held) {
+                let mut frames = std::mem::take(&mut self.frames);
+                frames.clear();
+                self.open_subscriptions(now, &mut frames);
+                Self::queue_frames(
+                    &mut frames,
+                    &mut self.transmits,
+                    &mut self.spare_buffers,
+                    false,
+                );
+                self.frames = frames;
+                self.rearm_all();
+            }
+            return;
+        };
+        let permanent = self.venue.login_refusal_is_permanent(&message);
+        tracing::warn!(
+            venue = self.venue.name(),
+            permanent,
+            message = message.as_str(),
+            "login refused"
+        );
+        self.subscriptions_held = false;
+        self.out
+            .events
+            .push(GatewayEvent::Connection(ConnectionEvent::LoginRefused {
+                message: message.into(),
+                permanent,
+            }));
+        let cause = if permanent {
+            RecycleCause::LoginRefusedForGood
+        } else {
+            RecycleCause::LoginRefused
+        };
+        self.end_connection_for(cause);
     }
 
     /// What a reply does to the order it concerns: an accepted place makes

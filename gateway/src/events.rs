@@ -92,6 +92,21 @@ pub enum RecycleCause {
     ServerShutdown,
     /// The connection is near the venue's age limit (Binance: 24 h).
     MaxAge,
+    /// The venue refused the login: reconnect under the policy.
+    LoginRefused,
+    /// The login got no answer by its deadline: reconnect under the policy.
+    LoginTimedOut,
+    /// The venue refused the login in a way it calls permanent (a bad key):
+    /// close, and do not reconnect.
+    LoginRefusedForGood,
+}
+
+impl RecycleCause {
+    /// Whether the driver reconnects after closing (every cause but a
+    /// permanent login refusal).
+    pub fn reconnects(self) -> bool {
+        self != RecycleCause::LoginRefusedForGood
+    }
 }
 
 /// Why a connection went down, as the engine reported it. Shared, so that
@@ -132,6 +147,21 @@ pub enum ConnectionEvent {
     RecycleFailed,
     /// Gone for good.
     Closed,
+    /// The venue accepted the login (Binance `session.logon`, DigiFinex
+    /// `server.auth`); held subscriptions go out now.
+    LoggedIn,
+    /// The venue refused the login. The connection is closed, then
+    /// reconnected under the policy unless `permanent`
+    /// (`Venue::login_refusal_is_permanent`), when it stays closed.
+    LoginRefused {
+        /// The venue's words.
+        message: Arc<str>,
+        /// The venue will refuse it again: nothing reconnects.
+        permanent: bool,
+    },
+    /// The login got no answer by `GatewayConfig::request_timeout`: the
+    /// connection is closed and reconnected under the policy.
+    LoginTimedOut,
 }
 
 /// What the gateway reports to the polling thread.

@@ -193,6 +193,9 @@ pub struct GatewayCore<V: Venue> {
     text_pool: Vec<Vec<u8>>,
     /// The highest request id written so far.
     last_wire_id: Option<u64>,
+    /// The open sequence's subscriptions wait for the login's reply
+    /// (`Capabilities::subscribe_after_login`).
+    subscriptions_held: bool,
     /// A reconnect the core wants, until the driver takes it
     /// ([`GatewayCore::poll_reconnect`]).
     reconnect_wanted: Option<RecycleCause>,
@@ -302,6 +305,7 @@ impl<V: Venue> GatewayCore<V> {
             },
             text_pool: Vec::with_capacity(TEXT_POOL),
             last_wire_id: None,
+            subscriptions_held: false,
             reconnect_wanted: None,
             crossings: None,
         }
@@ -931,6 +935,7 @@ impl<V: Venue> GatewayCore<V> {
                     answered: 0,
                     epoch,
                     subscription: None,
+                    login: false,
                     tag,
                     text,
                 };
@@ -947,6 +952,7 @@ impl<V: Venue> GatewayCore<V> {
                 answered: 0,
                 epoch,
                 subscription,
+                login: false,
                 tag,
                 text,
             },
@@ -1029,23 +1035,86 @@ impl<V: Venue> GatewayCore<V> {
                 _ => Reconciliation::Idle,
             };
         }
-        let wall_ns = self.wall_ns(now);
+        self.subscriptions_held = false;
+        let logged_in_with = self.open_login(now, out);
+        if logged_in_with.is_some() && self.capabilities.subscribe_after_login {
+            // The subscriptions wait for the login's reply (`login_answered`).
+            self.subscriptions_held = true;
+            self.last_sent = now;
+            return;
+        }
+        self.open_subscriptions(now, out);
+    }
+
+    /// Writes the login of a fresh connection, if the venue has one, as a
+    /// request: an id, a charge to the rate policy, and a deadline. Returns
+    /// its id.
+    fn open_login(&mut self, now: Instant, out: &mut Frames) -> Option<u64> {
         let before = out.len();
-        let mut ctx = Ctx::new(now, wall_ns, &mut self.rng);
-        match self.venue.login(&mut ctx, self.next_req_id, out) {
-            Ok(()) if out.len() > before => {
-                self.last_wire_id = Some(self.next_req_id);
-                self.next_req_id += 1;
-            }
-            Ok(()) => {}
+        let req_id = self.next_req_id;
+        let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
+        match self.venue.login(&mut ctx, req_id, out) {
+            Ok(()) if out.len() > before => {}
+            Ok(()) => return None,
             Err(error) => {
                 out.truncate(before);
                 self.out.events.push(GatewayEvent::Dropped {
                     method: Method::Other,
                     error: SubmitError::Encode(error),
                 });
+                return None;
             }
         }
+        self.last_wire_id = Some(req_id);
+        self.next_req_id += 1;
+        self.charge_unchecked(now, Method::Other);
+        self.insert_pending(
+            req_id,
+            Pending {
+                summary: RequestSummary {
+                    req_id,
+                    method: Method::Other,
+                    client_order_id: None,
+                    symbol: None,
+                    side: None,
+                    price: None,
+                    qty: None,
+                    sent_at_ns: now.as_nanos(),
+                },
+                deadline: now + self.config.request_timeout,
+                replies_left: 1,
+                orders: OrderList::new(),
+                answered: 0,
+                epoch: self.epoch,
+                subscription: None,
+                login: true,
+                tag: None,
+                text: Vec::new(),
+            },
+        );
+        Some(req_id)
+    }
+
+    /// Charges a request of the open sequence to the rate policy: it goes
+    /// out whatever the budget says (a connection cannot wait for its own
+    /// login), but the venue counts it, so the gateway does too.
+    fn charge_unchecked(&mut self, now: Instant, method: Method) {
+        if let Some(budget) = self.limiter.as_mut() {
+            let charge = Charge {
+                method,
+                symbol: None,
+                rested: None,
+                orders: 1,
+            };
+            budget.with(|limiter| limiter.charge(now.as_nanos(), &charge));
+        }
+    }
+
+    /// Writes the open sequence's subscriptions (every remembered one),
+    /// right behind the login, or when the login is answered on venues that
+    /// want it first.
+    fn open_subscriptions(&mut self, now: Instant, out: &mut Frames) {
+        let wall_ns = self.wall_ns(now);
         // A venue that takes them all in one request (Upbit) writes them
         // at once; nothing acknowledges them, so each is watched from now.
         let before_all = out.len();
@@ -1058,6 +1127,7 @@ impl<V: Venue> GatewayCore<V> {
                 if out.len() > before_all {
                     self.last_wire_id = Some(self.next_req_id);
                     self.next_req_id += 1;
+                    self.charge_unchecked(now, Method::Subscribe);
                 }
                 for (key, _) in self.subscriptions.iter() {
                     self.watchdog.arm(key, now);
@@ -1120,6 +1190,7 @@ impl<V: Venue> GatewayCore<V> {
             };
             self.last_wire_id = Some(req_id);
             self.next_req_id += 1;
+            self.charge_unchecked(now, Method::Subscribe);
             let Expect::Replies(replies_left) = expect else {
                 // Nothing will acknowledge it: watch it from now.
                 self.watchdog.arm(key, now);
@@ -1157,6 +1228,7 @@ impl<V: Venue> GatewayCore<V> {
                     answered: 0,
                     epoch: self.epoch,
                     subscription: Some(key),
+                    login: false,
                     tag: None,
                     text,
                 },
@@ -1599,11 +1671,9 @@ impl<V: Venue> GatewayCore<V> {
             orders: 1,
         };
         // Outside the FIFO, but counted: the venue counts it too.
-        if let Some(budget) = self.limiter.as_mut() {
-            budget.with(|limiter| limiter.charge(now.as_nanos(), &charge));
-            // The charge moved the FIFO's time, sent or not.
-            self.rearm(TimerKind::RateQueue);
-        }
+        self.charge_unchecked(now, charge.method);
+        // The charge moved the FIFO's time, sent or not.
+        self.rearm(TimerKind::RateQueue);
         match self.send_now(now, &request, &charge, RequestOptions::default()) {
             Ok(_) => Ok(()),
             Err(error) => {
@@ -1628,6 +1698,19 @@ impl<V: Venue> GatewayCore<V> {
                 continue;
             };
             let method = expired.summary.method;
+            if expired.login {
+                let current = expired.epoch == self.epoch;
+                self.complete(expired, Completion::TimedOut, None, None);
+                if current {
+                    tracing::warn!(venue = self.venue.name(), req_id, "login unanswered");
+                    self.subscriptions_held = false;
+                    self.out
+                        .events
+                        .push(GatewayEvent::Connection(ConnectionEvent::LoginTimedOut));
+                    self.end_connection_for(RecycleCause::LoginTimedOut);
+                }
+                continue;
+            }
             tracing::warn!(
                 venue = self.venue.name(),
                 req_id,
@@ -1662,6 +1745,15 @@ impl<V: Venue> GatewayCore<V> {
                 }
             }
         }
+    }
+
+    /// Ends the connection at once for `cause` (a refused or silent login):
+    /// nothing more goes out on it, and the driver closes it, then
+    /// reconnects unless the cause says not to.
+    fn end_connection_for(&mut self, cause: RecycleCause) {
+        self.link = Link::Recycling;
+        self.reconnect_wanted = Some(cause);
+        self.rearm_all();
     }
 
     /// A reconnect the core wants now (the drain after a shutdown notice or

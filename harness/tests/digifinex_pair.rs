@@ -11,7 +11,9 @@ use std::time::Duration;
 use orderwire::mock::digifinex::{BookView, DigiFinexPair, Fault, MockConfig};
 use orderwire_engine::gateway::{Blame, ConnectionEvent, ErrorKind, GatewayConfig, GatewayEvent};
 use orderwire_protocol::book::Book;
-use orderwire_protocol::model::{Event, Level, OrderStatus, Side, Subscription, Symbol, inline};
+use orderwire_protocol::model::{
+    Event, Level, Method, OrderStatus, Side, Subscription, Symbol, inline,
+};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::digifinex::{Credentials, DigiFinex};
@@ -306,35 +308,72 @@ fn without_keepalive_the_silence_drop_comes_and_the_gateway_reconnects() {
 }
 
 #[test]
-fn a_bad_signature_is_reported_clearly_and_private_channels_refused() {
+fn a_bad_signature_is_a_refused_login_nothing_is_subscribed_and_it_reconnects() {
     let mut pair = DigiFinexPair::new(MockConfig::default(), venue("not-the-secret"), config());
-    pair.run_for(Duration::from_secs(1));
+    // Less than the Pair's 100 ms reconnect delay.
+    pair.run_for(Duration::from_millis(50));
     let stats = pair.mock.stats();
-    assert_eq!((stats.auths, stats.auth_failures), (0, 1));
-    let auth = pair
-        .events()
-        .iter()
-        .find_map(|e| match e {
-            GatewayEvent::Problem(Event::VenueError { name, message }) => {
-                Some((name.clone(), message.clone()))
-            }
-            _ => None,
-        })
-        .expect("the refused login is a problem event");
-    assert_eq!(auth.0, "server.auth");
-    assert!(auth.1.contains("invalid apikey or signature"), "{auth:?}");
-    let refused: Vec<_> = pair
+    assert_eq!((stats.auths, stats.auth_failures), (0, 1), "{stats:?}");
+    let refusals: Vec<(String, bool)> = pair
         .events()
         .iter()
         .filter_map(|e| match e {
-            GatewayEvent::Reply(Event::Response(r)) if !r.ok => r.message.clone(),
+            GatewayEvent::Connection(ConnectionEvent::LoginRefused { message, permanent }) => {
+                Some((message.to_string(), *permanent))
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(refused.len(), 2, "order and balance: {refused:?}");
-    assert!(refused.iter().all(|m| m.contains("server.auth first")));
-    // Market data still flows.
-    assert_eq!(stats.snapshots, 2);
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0].0.contains("invalid apikey or signature"),
+        "{refusals:?}"
+    );
+    assert!(
+        !refusals[0].1,
+        "DigiFinex documents no permanent code: retried"
+    );
+    // The subscriptions waited for the login, so none went out.
+    assert_eq!((stats.subscribes, stats.snapshots), (0, 0), "{stats:?}");
+    // Closed, and back under the reconnect policy: refused again.
+    assert!(pair.run_until(Duration::from_secs(5), |seen| {
+        seen.iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    GatewayEvent::Connection(ConnectionEvent::LoginRefused { .. })
+                )
+            })
+            .count()
+            >= 2
+    }));
+    assert!(pair.mock.stats().connections >= 2);
+}
+
+#[test]
+fn the_subscriptions_wait_for_the_login_to_be_accepted() {
+    let mut pair = DigiFinexPair::new(MockConfig::default(), venue(&right_secret()), config());
+    assert!(pair.run_until(Duration::from_secs(1), |seen| {
+        seen.iter()
+            .any(|e| matches!(e, GatewayEvent::Connection(ConnectionEvent::LoggedIn)))
+    }));
+    let logged_in = pair
+        .events()
+        .iter()
+        .position(|e| matches!(e, GatewayEvent::Connection(ConnectionEvent::LoggedIn)))
+        .unwrap();
+    let first_ack = pair
+        .events()
+        .iter()
+        .position(|e| matches!(e, GatewayEvent::Reply(Event::Response(r)) if r.ok && r.method == Method::Subscribe));
+    pair.run_for(Duration::from_millis(100));
+    let stats = pair.mock.stats();
+    assert_eq!((stats.auths, stats.auth_failures), (1, 0));
+    assert_eq!(
+        stats.subscribes, 5,
+        "every subscription, once the login was accepted"
+    );
+    assert!(first_ack.is_none_or(|at| at > logged_in));
 }
 
 #[test]

@@ -330,7 +330,7 @@ fn private_channels_all_tickers_unsubscribes_and_what_is_refused() {
 }
 
 #[test]
-fn a_refused_auth_is_a_venue_error_and_other_replies_stay_responses() {
+fn a_refused_auth_is_the_logins_refusal_and_other_replies_stay_responses() {
     let mut codec = DigiFinex::private(Credentials {
         api_key: Secret::new("key"),
         secret: Secret::new("secret"),
@@ -345,8 +345,10 @@ fn a_refused_auth_is_a_venue_error_and_other_replies_stay_responses() {
     )
     .unwrap();
     match &refused.list[..] {
-        [Event::VenueError { name, message }] => {
-            assert_eq!(name, "server.auth");
+        [Event::Response(r)] => {
+            assert_eq!((r.req_id, r.ok), (Some(1), false));
+            let message = r.message.as_deref().unwrap_or_default();
+            assert!(message.starts_with("server.auth: "), "{message}");
             assert!(message.contains("invalid apikey or signature"), "{message}");
         }
         other => panic!("{other:?}"),
@@ -452,7 +454,11 @@ fn split_the_decoder_knows_the_auth_reply_by_the_login_note() {
         .unwrap();
     let expected = decode_with(&mut whole, FrameKind::Text, refused).unwrap();
     assert!(
-        matches!(&expected.list[..], [Event::VenueError { name, .. }] if name == "server.auth")
+        matches!(&expected.list[..], [Event::Response(r)]
+            if r.req_id == Some(1) && !r.ok
+                && r.message.as_deref().is_some_and(|m| m.starts_with("server.auth: "))),
+        "{:?}",
+        expected.list
     );
     let mut encoder = DigiFinex::private(credentials());
     let mut decoder = encoder.split().expect("DigiFinex splits");

@@ -47,6 +47,17 @@ impl RateBudget {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
+    /// The units counted now (engine clock, ns) in the window `name` of
+    /// length `window`: what every sharer has spent (tests, summaries).
+    pub fn window_total(
+        &self,
+        now_ns: u64,
+        name: &str,
+        window: std::time::Duration,
+    ) -> Option<u64> {
+        self.0.0.lock().window_total(now_ns, name, window)
+    }
+
     /// The handle a [`GatewayConfig`](orderwire_gateway::GatewayConfig)
     /// takes as `rate_budget`.
     pub fn shared(&self) -> SharedBudget {

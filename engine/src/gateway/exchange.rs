@@ -132,9 +132,9 @@ impl<V: Venue> crate::ConnHooks for ReactorHooks<V> {
             self.next_timer_ns.store(u64::MAX, Ordering::Release);
             return;
         };
-        if gateway.try_handle_timeout(Instant(now_ns)).is_some() {
+        if let Some(cause) = gateway.try_handle_timeout(Instant(now_ns)) {
             let transport = gateway.transport();
-            if transport.commander.reconnect(transport.conn).is_err() {
+            if carry_out(&transport.commander, transport.conn, cause).is_err() {
                 gateway.core().lock().note_reconnect_failed();
             }
         }
@@ -164,6 +164,24 @@ impl<V: Venue> OpenSequence for OpenHook<V> {
         write_open_sequence(|buf| core.poll_open_transmit(buf), &mut self.frame, out);
     }
 }
+
+/// The close and reconnect the core asked for: a reconnect, or, after a
+/// login the venue refused for good, a close that stays closed.
+pub(super) fn carry_out(
+    commander: &Commander,
+    conn: ConnId,
+    cause: orderwire_gateway::RecycleCause,
+) -> Result<(), crate::QueueFull> {
+    if cause.reconnects() {
+        commander.reconnect(conn)
+    } else {
+        commander.close(conn, CLOSE_FOR_GOOD.0, CLOSE_FOR_GOOD.1)
+    }
+}
+
+/// The close code and reason after a login refused for good (1008, policy
+/// violation: the venue will not take these credentials).
+pub(super) const CLOSE_FOR_GOOD: (u16, &str) = (1008, "login refused for good");
 
 /// Tells the core what became of the connection (both drivers): a drop
 /// (then a fresh token, when the exchange fetches one), a reconnect, the
@@ -525,13 +543,14 @@ impl<V: Venue> Exchange<V> {
             core.poll_events(spare);
             core.poll_reconnect()
         };
-        if reconnect.is_some() {
-            // The drain is over (serverShutdown, or the age limit is near).
-            let queued = self
-                .gateway
-                .transport
-                .commander
-                .reconnect(self.gateway.transport.conn);
+        if let Some(cause) = reconnect {
+            // The drain is over (serverShutdown, or the age limit is near),
+            // or the login failed.
+            let queued = carry_out(
+                &self.gateway.transport.commander,
+                self.gateway.transport.conn,
+                cause,
+            );
             if queued.is_err() {
                 spare
                     .events

@@ -616,10 +616,19 @@ impl InlineGroup {
         let member = self.member_mut(index);
         member.poll_events(&mut spare);
         let reconnect = member.poll_reconnect();
-        if reconnect.is_some() {
-            // The drain is over (serverShutdown, or the age limit is near).
+        if let Some(cause) = reconnect {
+            // The drain is over (serverShutdown, or the age limit is near),
+            // or the login failed.
             let conn = self.slots[index].conn;
-            self.engine.submit(Command::Reconnect { conn });
+            if cause.reconnects() {
+                self.engine.submit(Command::Reconnect { conn });
+            } else {
+                self.engine.submit(Command::Close {
+                    conn,
+                    code: super::exchange::CLOSE_FOR_GOOD.0,
+                    reason: super::exchange::CLOSE_FOR_GOOD.1.to_owned(),
+                });
+            }
         }
         let slot = &mut self.slots[index];
         let callbacks = &mut slot.callbacks;

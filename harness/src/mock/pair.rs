@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_engine::gateway::{
-    DisconnectReason, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError,
+    DisconnectReason, GatewayCore, GatewayEvent, Outputs, RecycleCause, Submission, SubmitError,
 };
 use orderwire_engine::{ConnError, Disconnect};
 use orderwire_protocol::model::{Event, Level, Request};
@@ -65,6 +65,8 @@ pub struct Pair<V: Venue, M: MockVenue> {
     /// open sequence, as the engine's backlog is.
     backlog: Vec<Vec<u8>>,
     reconnect_at: Option<Instant>,
+    /// The gateway asked to close for good (a login refused for good).
+    closed_for_good: bool,
     connections: u64,
     events: Vec<GatewayEvent>,
     /// Every book level so far; the book events' ranges index it.
@@ -97,6 +99,7 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
             to_client: VecDeque::new(),
             backlog: Vec::new(),
             reconnect_at: None,
+            closed_for_good: false,
             connections: 0,
             events: Vec::new(),
             levels: Vec::new(),
@@ -236,7 +239,12 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
                 }
                 ToClient::Down(reason) => {
                     self.core.on_disconnected(self.now, reason);
-                    self.reconnect_at = Some(self.now + self.reconnect_delay);
+                    if self.closed_for_good {
+                        // As the engine after `Command::Close`: no reconnect.
+                        self.core.on_closed(self.now);
+                    } else {
+                        self.reconnect_at = Some(self.now + self.reconnect_delay);
+                    }
                 }
             }
             self.pump();
@@ -353,7 +361,7 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
         }
         self.spare.clear();
         self.core.poll_events(&mut self.spare);
-        let recycle = self.core.poll_reconnect().is_some();
+        let recycle = self.core.poll_reconnect();
         let base = self.levels.len();
         for event in &mut self.spare.events {
             if let GatewayEvent::Market(Event::Book(book)) = event {
@@ -363,8 +371,8 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
         }
         self.levels.append(&mut self.spare.levels);
         self.events.append(&mut self.spare.events);
-        if recycle {
-            self.recycle();
+        if let Some(cause) = recycle {
+            self.recycle(cause);
         }
     }
 
@@ -372,14 +380,16 @@ impl<V: Venue, M: MockVenue> Pair<V, M> {
     /// the venue announced a shutdown): as the engine does, the client
     /// closes this one and connects again. What the venue sent before it
     /// saw the close still arrives; then the connection is down.
-    fn recycle(&mut self) {
+    /// A login refused for good closes it for good.
+    fn recycle(&mut self, cause: RecycleCause) {
         if self.session.take().is_none() {
             return;
         }
         self.to_venue.clear();
         let at = self.now + self.latency + self.latency;
+        self.closed_for_good = !cause.reconnects();
         let closed = Disconnect::Closed {
-            code: Some(1000),
+            code: Some(if self.closed_for_good { 1008 } else { 1000 }),
             reason: "recycle".to_owned(),
             by_peer: false,
         };

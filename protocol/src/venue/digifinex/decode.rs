@@ -114,10 +114,16 @@ fn decode_one_pass(
         };
         if error.is_some() && id.is_some() && id == auth_id {
             // A refused server.auth: the private channels will not come.
-            out.list.push(Event::VenueError {
-                name: "server.auth".to_owned(),
-                message: text(error).unwrap_or_default(),
-            });
+            // A reply to the login's id, so the gateway's tracked login
+            // sees it (and reconnects, or stops for good).
+            out.list.push(Event::Response(Response {
+                req_id: id,
+                method: Method::Other,
+                ok: false,
+                message: Some(format!("server.auth: {}", text(error).unwrap_or_default())),
+                ts_in: None,
+                ts_out: None,
+            }));
             return Ok(());
         }
         out.list.push(Event::Response(Response {
