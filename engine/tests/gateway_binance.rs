@@ -755,3 +755,23 @@ fn a_logon_refused_for_a_bad_key_stops_reconnecting_and_a_skewed_clock_retries()
     );
     assert!(core.poll_reconnect().expect("reconnect").reconnects());
 }
+
+#[test]
+fn a_logon_the_venue_throttles_is_not_taken_for_logged_in() {
+    let mut core = logging_on();
+    let mut out = Frames::default();
+    feed(
+        &mut core,
+        MS,
+        r#"{"id":1,"status":429,"error":{"code":-1003,"msg":"Too many requests; current limit of IP(127.0.0.1) request weight is 6000 per 1 MINUTE.","data":{"serverTime":1659127093000,"retryAfter":1659127113000}}}"#,
+        &mut out,
+    );
+    let events = connection_events(&mut core);
+    assert!(!events.iter().any(|e| e == "LoggedIn"), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("LoginRefused") && e.contains("permanent: false")),
+        "{events:?}"
+    );
+}

@@ -140,10 +140,19 @@ impl<V: Venue> GatewayCore<V> {
             return;
         };
         let summary = pending.summary;
-        let login = pending.login;
+        // A late reply to an earlier connection's login says nothing about
+        // this one's.
+        let login = pending.login && pending.epoch == self.epoch;
         let (acknowledged, refused) = match (pending.subscription, event) {
             (Some(key), Event::Response(response)) if response.ok => (Some(key), None),
-            (Some(key), Event::Response(_) | Event::VenueError { .. }) => (None, Some(key)),
+            // Forgotten only when the refusal is the whole answer: a venue
+            // that answers symbol by symbol (Kraken) may have taken the
+            // others, which stay live and remembered.
+            (Some(key), Event::Response(_) | Event::VenueError { .. })
+                if pending.answered == 0 && pending.replies_left <= 1 =>
+            {
+                (None, Some(key))
+            }
             _ => (None, None),
         };
         let batch_index = pending.answered;
@@ -233,12 +242,13 @@ impl<V: Venue> GatewayCore<V> {
     /// refusal closes the connection, to reconnect under the policy or, if
     /// the venue calls it permanent, to stay closed.
     fn login_answered(&mut self, now: Instant, event: &Event) {
+        // Only an accepted reply logs in: anything else the venue answers
+        // the login with (an error, a rate refusal) is a refusal.
         let refusal = match event {
             Event::Response(response) if response.ok => None,
             Event::Response(response) => Some(response.message.clone().unwrap_or_default()),
             Event::VenueError { message, .. } => Some(message.clone()),
-            // Anything else the venue says to a login is not a refusal.
-            _ => None,
+            other => Some(format!("{other:?}")),
         };
         let Some(message) = refusal else {
             self.out

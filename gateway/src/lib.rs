@@ -1161,8 +1161,8 @@ impl<V: Venue> GatewayCore<V> {
                 continue;
             };
             let request = Request::Subscribe(&self.subscriptions.as_slice()[index]);
-            let registrations =
-                subscriptions::registrations_of(&self.subscriptions.as_slice()[index]);
+            // Counted as at submit: a pair an earlier entry holds is free.
+            let registrations = self.subscriptions.registrations_new_at(index);
             if held + registrations > cap {
                 self.out.events.push(GatewayEvent::Dropped {
                     method: Method::Subscribe,
@@ -1417,7 +1417,26 @@ impl<V: Venue> GatewayCore<V> {
         replies: &mut Frames,
         error: Option<orderwire_protocol::venue::DecodeError>,
     ) {
-        Self::queue_frames(replies, &mut self.transmits, &mut self.spare_buffers, true);
+        if self.opening == 0 {
+            Self::queue_frames(replies, &mut self.transmits, &mut self.spare_buffers, true);
+        } else {
+            // Behind the open sequence the driver has not taken yet, ahead
+            // of everything else.
+            let mut at = self.opening;
+            let count = replies.len();
+            for index in 0..count {
+                if let Some((kind, frame)) = replies.get_mut(index) {
+                    let mut bytes = self
+                        .spare_buffers
+                        .pop()
+                        .unwrap_or_else(|| Vec::with_capacity(FRAME_CAPACITY));
+                    std::mem::swap(frame, &mut bytes);
+                    self.transmits.insert(at, (kind, bytes));
+                    at += 1;
+                }
+            }
+            replies.clear();
+        }
         for event in decoded.list.drain(..) {
             self.handle_event(now, received_at, event, &decoded.levels);
         }

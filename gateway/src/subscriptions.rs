@@ -65,25 +65,29 @@ impl SubscriptionSet {
     /// registers each `tr_id` and `tr_key` pair; Koscom each code), one
     /// for a subscription that names none.
     pub(super) fn registrations(&self) -> usize {
-        self.subscriptions
-            .iter()
-            .enumerate()
-            .map(|(index, subscription)| {
-                let earlier = &self.subscriptions[..index];
-                match symbols_of(subscription) {
-                    // A pair two entries both name is one registration.
-                    Some(symbols) => symbols
-                        .iter()
-                        .filter(|symbol| {
-                            !earlier
-                                .iter()
-                                .any(|e| same_channel(e, subscription) && holds(e, symbol))
-                        })
-                        .count(),
-                    None => 1,
-                }
-            })
+        (0..self.subscriptions.len())
+            .map(|index| self.registrations_new_at(index))
             .sum()
+    }
+
+    /// The registrations the entry at `index` adds to those before it (a
+    /// pair two entries both name is one registration).
+    pub(super) fn registrations_new_at(&self, index: usize) -> usize {
+        let Some(subscription) = self.subscriptions.get(index) else {
+            return 0;
+        };
+        let earlier = &self.subscriptions[..index];
+        match symbols_of(subscription) {
+            Some(symbols) => symbols
+                .iter()
+                .filter(|symbol| {
+                    !earlier
+                        .iter()
+                        .any(|e| same_channel(e, subscription) && holds(e, symbol))
+                })
+                .count(),
+            None => 1,
+        }
     }
 
     /// The registrations `subscription` would add: those of its symbols
@@ -162,11 +166,6 @@ impl SubscriptionSet {
             }
         }
     }
-}
-
-/// The registrations one subscription holds.
-pub(super) fn registrations_of(subscription: &Subscription) -> usize {
-    symbols_of(subscription).map_or(1, <[Symbol]>::len)
 }
 
 fn symbols_of(subscription: &Subscription) -> Option<&[Symbol]> {

@@ -103,7 +103,7 @@ impl Watchdog {
                 }
                 let kept = old
                     .iter()
-                    .find(|w| w.channel == channel && w.symbol == *symbol && w.subscription == key);
+                    .find(|w| w.channel == channel && w.symbol == *symbol);
                 self.index.insert((channel, *symbol), self.watches.len());
                 self.watches.push(Watch {
                     channel,
