@@ -419,18 +419,21 @@ fn a_request_unanswered_at_its_deadline_goes_unknown_never_rejected() {
     );
 }
 
+/// Kraken's executions stream with both snapshots, as a private session
+/// opens.
+fn executions_config() -> GatewayConfig {
+    GatewayConfig {
+        subscriptions: vec![Subscription::Executions {
+            snapshot_orders: true,
+            snapshot_trades: true,
+        }],
+        ..config(WhenLimited::Off)
+    }
+}
+
 #[test]
 fn reconnect_makes_orders_unknown_and_the_snapshot_settles_each_once() {
-    let mut core = GatewayCore::new(
-        kraken(),
-        GatewayConfig {
-            subscriptions: vec![Subscription::Executions {
-                snapshot_orders: true,
-                snapshot_trades: true,
-            }],
-            ..config(WhenLimited::Off)
-        },
-    );
+    let mut core = GatewayCore::new(kraken(), executions_config());
     let mut out = Frames::default();
     let opened = connected(&mut core, 0);
     assert!(String::from_utf8_lossy(&opened[0]).contains("\"channel\":\"executions\""));
@@ -1168,16 +1171,7 @@ fn an_acknowledged_subscription_that_goes_silent_is_reported_once_and_again_when
 
 #[test]
 fn the_open_sequence_goes_out_ahead_of_frames_left_from_the_last_connection() {
-    let mut core = GatewayCore::new(
-        kraken(),
-        GatewayConfig {
-            subscriptions: vec![Subscription::Executions {
-                snapshot_orders: true,
-                snapshot_trades: true,
-            }],
-            ..config(WhenLimited::Off)
-        },
-    );
+    let mut core = GatewayCore::new(kraken(), executions_config());
     connected(&mut core, 0);
     // An order the driver has not taken when the link drops.
     core.submit(Instant(MS), Request::Place(&order("left", "BTC/USD")))

@@ -262,7 +262,7 @@ impl<V: Venue> GatewayCore<V> {
                     &mut frames,
                     &mut self.transmits,
                     &mut self.spare_buffers,
-                    false,
+                    None,
                 );
                 self.frames = frames;
                 self.rearm_all();

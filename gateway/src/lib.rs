@@ -436,17 +436,16 @@ impl<V: Venue> GatewayCore<V> {
         std::mem::swap(&mut self.out, spare);
     }
 
-    /// Moves what `frames` holds into `transmits`, at the back, or at the
-    /// front for answers that go out before anything else.
+    /// Moves what `frames` holds into `transmits`, in order: at the back
+    /// (`at` None), or from position `at` on (Some(0): answers that go
+    /// out before anything else).
     fn queue_frames(
         frames: &mut Frames,
         transmits: &mut VecDeque<(FrameKind, Vec<u8>)>,
         spare: &mut Vec<Vec<u8>>,
-        at_front: bool,
+        at: Option<usize>,
     ) {
-        let count = frames.len();
-        for step in 0..count {
-            let index = if at_front { count - 1 - step } else { step };
+        for index in 0..frames.len() {
             let Some((kind, frame)) = frames.get_mut(index) else {
                 continue;
             };
@@ -454,10 +453,9 @@ impl<V: Venue> GatewayCore<V> {
                 .pop()
                 .unwrap_or_else(|| Vec::with_capacity(FRAME_CAPACITY));
             std::mem::swap(frame, &mut bytes);
-            if at_front {
-                transmits.push_front((kind, bytes));
-            } else {
-                transmits.push_back((kind, bytes));
+            match at {
+                Some(at) => transmits.insert(at + index, (kind, bytes)),
+                None => transmits.push_back((kind, bytes)),
             }
         }
         frames.clear();
@@ -815,7 +813,7 @@ impl<V: Venue> GatewayCore<V> {
             &mut self.frames,
             &mut self.transmits,
             &mut self.spare_buffers,
-            false,
+            None,
         );
         if options.req_id.is_none() {
             self.next_req_id += 1;
@@ -999,7 +997,7 @@ impl<V: Venue> GatewayCore<V> {
             &mut frames,
             &mut self.transmits,
             &mut self.spare_buffers,
-            true,
+            Some(0),
         );
         self.frames = frames;
         // The link, the last send and the dead-man switch changed.
@@ -1417,26 +1415,9 @@ impl<V: Venue> GatewayCore<V> {
         replies: &mut Frames,
         error: Option<orderwire_protocol::venue::DecodeError>,
     ) {
-        if self.opening == 0 {
-            Self::queue_frames(replies, &mut self.transmits, &mut self.spare_buffers, true);
-        } else {
-            // Behind the open sequence the driver has not taken yet, ahead
-            // of everything else.
-            let mut at = self.opening;
-            let count = replies.len();
-            for index in 0..count {
-                if let Some((kind, frame)) = replies.get_mut(index) {
-                    let mut bytes = self
-                        .spare_buffers
-                        .pop()
-                        .unwrap_or_else(|| Vec::with_capacity(FRAME_CAPACITY));
-                    std::mem::swap(frame, &mut bytes);
-                    self.transmits.insert(at, (kind, bytes));
-                    at += 1;
-                }
-            }
-            replies.clear();
-        }
+        // First out, but behind an open sequence the driver has not taken.
+        let at = Some(self.opening);
+        Self::queue_frames(replies, &mut self.transmits, &mut self.spare_buffers, at);
         for event in decoded.list.drain(..) {
             self.handle_event(now, received_at, event, &decoded.levels);
         }

@@ -326,6 +326,19 @@ fn the_watchdog_fires_for_the_one_market_the_mock_goes_silent_on() {
 /// A 429 at the handshake: the gateway's connection waits the second the
 /// refusal asks for (`refusal_floor`, as the engine's reconnect does), so
 /// the next attempt is accepted and never earns the 418 ban.
+/// The drops whose reason mentions `text` (a refused handshake's status).
+fn refused_handshakes(seen: &[GatewayEvent], text: &str) -> Vec<String> {
+    seen.iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Connection(ConnectionEvent::Disconnected { reason }) => {
+                Some(format!("{reason:?}"))
+            }
+            _ => None,
+        })
+        .filter(|r| r.contains(text))
+        .collect()
+}
+
 #[test]
 fn a_refused_handshake_is_backed_off_from_and_never_banned() {
     let mock = MockConfig {
@@ -341,17 +354,7 @@ fn a_refused_handshake_is_backed_off_from_and_never_banned() {
     // Closed idle at 50 ms, back at 150 ms: a second connect within the
     // second, refused with 429; then after a second, accepted.
     pair.run_for(Duration::from_millis(1_300));
-    let refusals: Vec<String> = pair
-        .events()
-        .iter()
-        .filter_map(|e| match e {
-            GatewayEvent::Connection(ConnectionEvent::Disconnected { reason }) => {
-                Some(format!("{reason:?}"))
-            }
-            _ => None,
-        })
-        .filter(|r| r.contains("status"))
-        .collect();
+    let refusals = refused_handshakes(pair.events(), "status");
     assert_eq!(refusals.len(), 1, "{refusals:?}");
     assert!(refusals[0].contains("429"), "{refusals:?}");
     let stats = pair.mock.stats();
@@ -401,17 +404,7 @@ fn a_418_block_longer_than_a_minute_is_waited_out_and_a_second_longer_block_too(
     let stats = pair.mock.stats();
     assert!(stats.connections > before, "{stats:?}");
     assert_eq!((stats.refused, stats.bans), (2, 2), "never extended");
-    let refusals: Vec<String> = pair
-        .events()
-        .iter()
-        .filter_map(|e| match e {
-            GatewayEvent::Connection(ConnectionEvent::Disconnected { reason }) => {
-                Some(format!("{reason:?}"))
-            }
-            _ => None,
-        })
-        .filter(|r| r.contains("418"))
-        .collect();
+    let refusals = refused_handshakes(pair.events(), "418");
     assert_eq!(refusals.len(), 2, "{refusals:?}");
     assert!(
         refusals[1].contains("retry_after: Some(180s)"),
