@@ -18,11 +18,11 @@ use base64::Engine as _;
 use orderwire_protocol::model::{Event, Events, write_event_json};
 use orderwire_protocol::venue::{FrameKind, Offline};
 
-use crate::venues::VenueName;
+use crate::venues::VenueEntry;
 
 /// Decodes every line of `input` to `output`; returns (lines, errors).
 pub fn run(
-    venue: VenueName,
+    venue: &dyn VenueEntry,
     book_depth: u32,
     input: &mut dyn BufRead,
     output: &mut dyn Write,

@@ -1,27 +1,28 @@
-//! `orderwire demo`: the embedded default. It starts the mock Kraken
-//! in-process, connects the engine over wss:// on loopback, subscribes to
-//! the book and executions, then places, amends and cancels N orders (every
-//! fifth crosses the book and fills instead), and prints a summary.
-//! No keys, no network.
+//! `orderwire demo`: one driver for every venue. A venue's registry entry
+//! starts its mock in process and the connections its demo uses
+//! ([`DemoVenue`], beside the venue in crate::venues); this driver waits
+//! until they are ready, then runs N orders through the venue's script
+//! (place, amend, cancel-replace, cancel, cross the book, or an order
+//! placed elsewhere: over the mock's REST hook where the venue takes
+//! orders over REST), counts what comes back, and prints one summary.
+//! No keys, no network. Nothing here names a venue.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orderwire_engine::gateway::{
-    DeadManSwitch, Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, RequestCallback,
-    RequestOutcome, Submission, WhenLimited,
+    ConnectionEvent, GatewayEvent, Outputs, RequestCallback, RequestOutcome, Submission,
 };
-use orderwire_engine::{ConnectionConfig, EngineConfig, TlsConfig};
 use orderwire_protocol::model::{
-    AmendOrder, CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind, OrderRef,
-    OrderStatus, Request, Side, Subscription, Symbol, TimeInForce, inline,
+    AmendOrder, CancelOrders, CancelReplace, ClientOrderId, Event, Method, NewOrder, OrderKind,
+    OrderRef, OrderStatus, ReplaceMode, Request, Side, Symbol, TimeInForce, inline,
 };
 use orderwire_protocol::num::Decimal;
-use orderwire_protocol::secret::Secret;
-use orderwire_protocol::venue::kraken::{Kraken, Tier};
+use orderwire_protocol::venue::BookKind;
 
-use crate::mock::kraken::{MockConfig, MockKraken};
+use crate::service::AnyExchange;
+use crate::venues::VenueEntry;
 
 /// What the demo did.
 #[derive(Debug, Default)]
@@ -38,19 +39,24 @@ pub struct DemoReport {
     pub all_terminal: bool,
     /// Book updates received.
     pub book_messages: usize,
-    /// Checksum mismatches (Kraken) or sequence gaps (Binance) among them.
+    /// Book integrity problems among them: checksum mismatches or
+    /// sequence gaps, as the venue's books are checked.
     pub checksum_mismatches: usize,
+    /// What [`DemoReport::checksum_mismatches`] counts, from the venue's
+    /// `Capabilities::book`; `None` for books that carry nothing to check
+    /// (whole books, a clean flag).
+    pub book_check: Option<&'static str>,
     /// How long it took.
     pub elapsed: Duration,
-    /// Venue-specific lines for the summary (Upbit: messages by type, books
-    /// replaced, UP heartbeats, venue-to-decode latency).
+    /// Venue-specific lines for the summary (messages by type, books
+    /// replaced, heartbeats, venue-to-decode latency).
     pub notes: Vec<String>,
 }
 
 /// Demo settings.
 #[derive(Clone, Copy, Debug)]
 pub struct DemoOptions {
-    /// Orders to run through place, amend and cancel.
+    /// Orders to run through the venue's script.
     pub orders: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
@@ -59,6 +65,278 @@ pub struct DemoOptions {
     /// Print every request as the framework's default callback does
     /// ([`print_requests`]).
     pub verbose: bool,
+}
+
+/// What the demo does with one order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// A buy under the best bid rests, is amended as [`OrderShape::amend`]
+    /// says, then canceled.
+    RestAmendCancel,
+    /// A buy under the best bid rests, is cancel-replaced a tick higher in
+    /// one request, and the new one is canceled.
+    RestReplaceCancel,
+    /// A buy at the best ask fills at once.
+    Cross,
+    /// The venue places it elsewhere ([`DemoVenue::place_elsewhere`]).
+    Elsewhere,
+}
+
+/// How an amend changes a resting order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AmendShape {
+    /// Its price a tick up.
+    PriceUpTick,
+    /// Its quantity lowered to this (Binance keeps priority so).
+    QtyDownTo(&'static str),
+}
+
+/// The demo's orders on a venue that takes them on the connection.
+#[derive(Clone, Copy, Debug)]
+pub struct OrderShape {
+    /// Which connection takes the orders (index into
+    /// [`DemoVenue::exchanges`]).
+    pub connection: usize,
+    /// A resting order's quantity (text: an exact decimal).
+    pub rest_qty: &'static str,
+    /// A crossing order's quantity.
+    pub cross_qty: &'static str,
+    /// How far under the best bid a resting buy goes.
+    pub offset: &'static str,
+    /// One price tick.
+    pub tick: &'static str,
+    /// What an amend does.
+    pub amend: AmendShape,
+    /// Whether amends and cancels name the pair (Binance needs it).
+    pub symbol_in_requests: bool,
+}
+
+/// An order the venue placed elsewhere: its key in the events that report
+/// it, and whether it ends by itself (it crossed) or rests until
+/// [`DemoVenue::finish`] cancels it.
+#[derive(Clone, Copy, Debug)]
+pub struct PlacedElsewhere {
+    /// `client_order_id`, or the venue's order id where its updates carry
+    /// no client id.
+    pub key: ClientOrderId,
+    /// It fills by itself.
+    pub ends: bool,
+}
+
+/// One venue's part of the demo: the connections its entry started and
+/// what only that venue knows. The driver does the rest.
+pub trait DemoVenue {
+    /// The venue's name in the summary.
+    fn title(&self) -> &'static str;
+    /// The demo's connections, polled in this order.
+    fn exchanges(&self) -> Vec<Arc<dyn AnyExchange>>;
+    /// The pair the demo trades.
+    fn symbol(&self) -> Symbol;
+    /// Ready for the first order (logged in, subscribed, a book to price
+    /// from).
+    fn ready(&self, tally: &Tally) -> bool;
+    /// Called once when ready (Upbit sends a PING).
+    fn on_ready(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    /// Sees each event before the tally (Binance notes a depth snapshot to
+    /// relay). Do not submit from here: the poll is still running.
+    fn on_event(&mut self, connection: usize, event: &GatewayEvent, outputs: &Outputs) {
+        let _ = (connection, event, outputs);
+    }
+    /// After each poll of every connection: act on what `on_event` noted.
+    fn after_poll(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    /// The best bid and ask to price from.
+    fn top(&self) -> Option<(Decimal, Decimal)> {
+        None
+    }
+    /// What happens to the n-th order.
+    fn step(&self, n: usize) -> Step;
+    /// The orders' shape, where the connection takes orders.
+    fn orders(&self) -> Option<OrderShape> {
+        None
+    }
+    /// Places the n-th order elsewhere (the mock's REST hook).
+    fn place_elsewhere(&mut self, n: usize) -> Result<PlacedElsewhere, String> {
+        Err(format!("order {n}: this venue places no order elsewhere"))
+    }
+    /// After the last order: cancel what rests elsewhere.
+    fn finish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    /// How long to keep reading after every order ended (the last trades'
+    /// book and ticker messages).
+    fn settle(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// Fills, as the venue reports them (default: fill events).
+    fn fills(&self, tally: &Tally) -> usize {
+        tally.fills
+    }
+    /// Lines for the summary, after the run (mock statistics).
+    fn notes(&mut self, tally: &Tally) -> Vec<String> {
+        let _ = tally;
+        Vec::new()
+    }
+}
+
+/// What the driver counts, for every venue alike.
+#[derive(Debug)]
+pub struct Tally {
+    /// Market events by type (crate::metrics::event_type), and order
+    /// updates, fills and balances.
+    pub by_type: HashMap<&'static str, usize>,
+    /// Orders by key, last status.
+    pub statuses: HashMap<ClientOrderId, OrderStatus>,
+    /// Fill events.
+    pub fills: usize,
+    /// Order updates that filled more (venues whose fills come as updates).
+    pub filled_updates: usize,
+    /// Book messages: snapshots and deltas.
+    pub book_snapshots: usize,
+    /// Book deltas.
+    pub book_deltas: usize,
+    /// Checksum mismatches and sequence gaps.
+    pub book_problems: usize,
+    /// Balance updates.
+    pub balances: usize,
+    /// Connections made.
+    pub connected: usize,
+    /// Logins accepted.
+    pub logged_in: usize,
+    /// Subscriptions acknowledged.
+    pub subscribed: usize,
+    /// Successful replies of any kind.
+    pub acks: usize,
+    /// Refusals: replies that say no, venue errors, refused logins.
+    pub refusals: Vec<String>,
+    /// Replies to requests by id: accepted or not.
+    pub replies: HashMap<u64, bool>,
+    /// Venue timestamp to decode.
+    pub lag: VenueLag,
+}
+
+impl Tally {
+    fn new() -> Result<Tally, String> {
+        Ok(Tally {
+            by_type: HashMap::new(),
+            statuses: HashMap::new(),
+            fills: 0,
+            filled_updates: 0,
+            book_snapshots: 0,
+            book_deltas: 0,
+            book_problems: 0,
+            balances: 0,
+            connected: 0,
+            logged_in: 0,
+            subscribed: 0,
+            acks: 0,
+            refusals: Vec::new(),
+            replies: HashMap::new(),
+            lag: VenueLag::new()?,
+        })
+    }
+
+    fn count(&mut self, what: &'static str) {
+        *self.by_type.entry(what).or_default() += 1;
+    }
+
+    fn handle(&mut self, event: &GatewayEvent) {
+        match event {
+            GatewayEvent::Market(e) => {
+                self.count(crate::metrics::event_type(e));
+                let ts = match e {
+                    Event::Trade(t) => t.ts,
+                    Event::Ticker(t) => t.ts,
+                    Event::Book(b) => {
+                        if b.snapshot {
+                            self.book_snapshots += 1;
+                        } else {
+                            self.book_deltas += 1;
+                        }
+                        b.ts
+                    }
+                    _ => None,
+                };
+                if let Some(ts) = ts {
+                    self.lag.record(ts);
+                }
+            }
+            GatewayEvent::Order(order) => {
+                self.statuses.insert(order.client_order_id, order.status);
+            }
+            GatewayEvent::Fill(_) | GatewayEvent::Reply(Event::Fill(_)) => {
+                self.count("fill");
+                self.fills += 1;
+            }
+            // An order the gateway did not place (REST): its key is the
+            // client id where the update has one, else the venue's id.
+            GatewayEvent::Reply(Event::OrderUpdate(update)) => {
+                self.count("order_update");
+                let key = update
+                    .client_order_id
+                    .or_else(|| inline(update.order_id.as_str()));
+                if let Some(key) = key {
+                    if matches!(
+                        update.status,
+                        OrderStatus::PartiallyFilled | OrderStatus::Filled
+                    ) {
+                        self.filled_updates += 1;
+                    }
+                    self.statuses.insert(key, update.status);
+                }
+            }
+            GatewayEvent::Account(Event::Balance(_)) => {
+                self.count("balance");
+                self.balances += 1;
+            }
+            GatewayEvent::Problem(Event::ChecksumMismatch { .. } | Event::SequenceGap { .. }) => {
+                self.book_problems += 1;
+            }
+            GatewayEvent::Problem(Event::VenueError { name, message }) => {
+                self.refusals.push(format!("{name}: {message}"));
+            }
+            GatewayEvent::Reply(Event::Response(r)) => {
+                if let Some(id) = r.req_id {
+                    self.replies.insert(id, r.ok);
+                }
+                if r.ok {
+                    self.acks += 1;
+                    if r.method == Method::Subscribe {
+                        self.subscribed += 1;
+                    }
+                } else {
+                    self.refusals
+                        .push(r.message.clone().unwrap_or_else(|| "no message".into()));
+                }
+            }
+            GatewayEvent::Reply(Event::OrderAck(a)) => {
+                if let Some(id) = a.req_id {
+                    self.replies.insert(id, true);
+                }
+            }
+            GatewayEvent::Reply(Event::OrderReject(r)) => {
+                if let Some(id) = r.req_id {
+                    self.replies.insert(id, false);
+                }
+            }
+            GatewayEvent::Connection(ConnectionEvent::Connected { .. }) => self.connected += 1,
+            GatewayEvent::Connection(ConnectionEvent::LoggedIn) => self.logged_in += 1,
+            GatewayEvent::Connection(ConnectionEvent::LoginRefused { message, .. }) => {
+                self.refusals.push(format!("login refused: {message}"));
+            }
+            _ => {}
+        }
+    }
+
+    /// The status of the order keyed `key`.
+    pub fn status(&self, key: &ClientOrderId) -> Option<OrderStatus> {
+        self.statuses.get(key).copied()
+    }
 }
 
 /// The framework's default per-request callback: for each request that
@@ -73,120 +351,279 @@ pub fn print_requests() -> RequestCallback {
     })
 }
 
-/// A tier generous enough that the demo's burst is not held back long; the
-/// mock enforces the same numbers (it holds the other side of the account).
-const DEMO_TIER: (u64, u64) = (500_000, 250_000);
-
-/// Runs the demo.
-pub fn run(options: DemoOptions) -> Result<DemoReport, String> {
+/// Runs the demo of `entry`'s venue.
+pub fn run(entry: &dyn VenueEntry, options: DemoOptions) -> Result<DemoReport, String> {
     let started = Instant::now();
-    let mock = MockKraken::start(MockConfig {
-        tier: DEMO_TIER,
-        ..MockConfig::default()
-    })
-    .map_err(|e| format!("mock Kraken: {e}"))?;
-    let symbol: Symbol = inline("BTC/USD").ok_or("symbol")?;
-    let tls = TlsConfig::with_extra_ca_file(&mock.ca_file()).map_err(|e| e.to_string())?;
-    let mut connection = ConnectionConfig::new(mock.url());
-    connection.tls = Some(tls);
-    let venue = Kraken::new(
-        Some(Secret::new(mock.token())),
-        Tier::Custom {
-            threshold_milli: DEMO_TIER.0,
-            decay_milli_per_sec: DEMO_TIER.1,
-        },
-    );
-    let exchange = Exchange::start(
-        "kraken-demo",
+    let venue = entry.demo(&options)?;
+    let mut driver = DemoDriver {
+        exchanges: venue.exchanges(),
         venue,
-        ExchangeConfig {
-            engine: EngineConfig::default(),
-            connection,
-            gateway: GatewayConfig {
-                when_limited: WhenLimited::Queue { capacity: 4096 },
-                dead_man: Some(DeadManSwitch {
-                    timeout: Duration::from_secs(60),
-                    refresh_every: Duration::from_secs(20),
-                }),
-                subscriptions: vec![
-                    Subscription::Book {
-                        symbols: vec![symbol],
-                        depth: 10,
-                    },
-                    Subscription::Executions {
-                        snapshot_orders: true,
-                        snapshot_trades: false,
-                    },
-                ],
-                ..GatewayConfig::default()
-            },
-            on_request: options.verbose.then(print_requests),
-            token_fetch: None,
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    let progress = progress_bar(&options);
-    let mut driver = Driver {
-        exchange: &exchange,
-        symbol,
-        statuses: HashMap::new(),
-        best_bid: None,
-        best_ask: None,
-        fills: 0,
-        book_messages: 0,
-        checksum_mismatches: 0,
-        subscribed: 0,
-        replies: HashMap::new(),
+        tally: Tally::new()?,
         deadline: started + options.deadline,
     };
-    driver.wait(
-        |d| d.subscribed >= 2 && d.best_ask.is_some(),
-        "subscriptions",
-    )?;
-    for n in 0..options.orders {
-        if n % 5 == 4 {
-            driver.cross(n)?;
-        } else {
-            driver.place_amend_cancel(n)?;
-        }
-        if let Some(bar) = &progress {
-            bar.inc(1);
-        }
+    let result = driver.run(&options);
+    for exchange in &driver.exchanges {
+        exchange.shutdown(Duration::from_millis(500));
     }
-    if let Some(bar) = &progress {
-        bar.finish_with_message("done");
+    result?;
+    let DemoDriver {
+        exchanges,
+        mut venue,
+        tally,
+        ..
+    } = driver;
+    let (by_status, all_terminal) = count_by_status(&tally.statuses);
+    let mut notes = vec![messages_by_type(&tally.by_type)];
+    notes.extend(venue.notes(&tally));
+    if !tally.lag.0.is_empty() {
+        notes.push(tally.lag.note());
     }
-    let (by_status, all_terminal) = count_by_status(&driver.statuses);
-    let latency = latency_rows(&exchange);
-    let report = DemoReport {
-        venue: "Kraken",
+    let book_check = exchanges.iter().find_map(|e| match e.capabilities().book {
+        BookKind::Checksummed => Some("checksum mismatches"),
+        BookKind::SequencedWithSnapshot => Some("sequence gaps"),
+        _ => None,
+    });
+    Ok(DemoReport {
+        venue: venue.title(),
         by_status,
-        fills: driver.fills,
-        latency,
+        fills: venue.fills(&tally),
+        latency: latency_rows(&exchanges),
         all_terminal,
-        book_messages: driver.book_messages,
-        checksum_mismatches: driver.checksum_mismatches,
+        book_messages: tally.book_snapshots + tally.book_deltas,
+        checksum_mismatches: tally.book_problems,
+        book_check,
         elapsed: started.elapsed(),
-        notes: Vec::new(),
-    };
-    exchange.shutdown(Duration::from_secs(1));
-    Ok(report)
+        notes,
+    })
 }
 
-/// Submits; `Some(req_id)` if sent now, `None` if queued.
-pub(crate) fn submit_to<V: orderwire_protocol::venue::Venue>(
-    exchange: &Exchange<V>,
-    request: Request<'_>,
-) -> Result<Option<u64>, String> {
-    match exchange.submit(request) {
-        Ok(Submission::Sent { req_id }) => Ok(Some(req_id)),
-        Ok(Submission::Queued) => Ok(None),
-        Err(error) => Err(format!("{} refused: {error}", request.method().as_str())),
+/// The shared driver: the venue's connections, its part, the tally.
+struct DemoDriver {
+    venue: Box<dyn DemoVenue>,
+    exchanges: Vec<Arc<dyn AnyExchange>>,
+    tally: Tally,
+    deadline: Instant,
+}
+
+impl DemoDriver {
+    fn run(&mut self, options: &DemoOptions) -> Result<(), String> {
+        self.wait("the connections ready", |d| d.venue.ready(&d.tally))?;
+        self.venue.on_ready()?;
+        let progress = progress_bar(options);
+        for n in 0..options.orders {
+            match self.venue.step(n) {
+                Step::RestAmendCancel => self.rest_amend_cancel(n)?,
+                Step::RestReplaceCancel => self.rest_replace_cancel(n)?,
+                Step::Cross => self.cross(n)?,
+                Step::Elsewhere => {
+                    let placed = self.venue.place_elsewhere(n)?;
+                    self.tally
+                        .statuses
+                        .entry(placed.key)
+                        .or_insert(OrderStatus::PendingNew);
+                    let key = placed.key;
+                    if placed.ends {
+                        self.wait("an order placed elsewhere to end", |d| {
+                            d.tally.status(&key).is_some_and(OrderStatus::is_terminal)
+                        })?;
+                    } else {
+                        self.wait("an order placed elsewhere to rest", |d| {
+                            d.tally
+                                .status(&key)
+                                .is_some_and(|s| s != OrderStatus::PendingNew)
+                        })?;
+                    }
+                }
+            }
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+        }
+        self.venue.finish()?;
+        self.wait("every order to end", |d| {
+            d.tally.statuses.values().all(|s| s.is_terminal())
+        })?;
+        let settle = Instant::now() + self.venue.settle();
+        while Instant::now() < settle {
+            self.poll()?;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+        Ok(())
     }
+
+    fn poll(&mut self) -> Result<usize, String> {
+        let mut handled = 0;
+        for (index, exchange) in self.exchanges.iter().enumerate() {
+            let (venue, tally) = (&mut self.venue, &mut self.tally);
+            handled += exchange.poll(&mut |event, outputs| {
+                venue.on_event(index, event, outputs);
+                tally.handle(event);
+            });
+        }
+        self.venue.after_poll()?;
+        Ok(handled)
+    }
+
+    /// Polls until `done` holds; a refusal before the first order ends the
+    /// demo with it.
+    fn wait(&mut self, what: &str, done: impl Fn(&Self) -> bool) -> Result<(), String> {
+        loop {
+            let handled = self.poll()?;
+            if done(self) {
+                return Ok(());
+            }
+            if let Some(refusal) = self.tally.refusals.first() {
+                if self.tally.statuses.is_empty() {
+                    return Err(format!("{} refused: {refusal}", self.venue.title()));
+                }
+            }
+            if Instant::now() > self.deadline {
+                return Err(format!("timed out waiting for {what}"));
+            }
+            if handled == 0 {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    fn shape(&self) -> Result<OrderShape, String> {
+        self.venue
+            .orders()
+            .ok_or_else(|| format!("{} takes no orders on its connection", self.venue.title()))
+    }
+
+    fn submit(&mut self, request: Request<'_>) -> Result<Option<u64>, String> {
+        let shape = self.shape()?;
+        let exchange = self
+            .exchanges
+            .get(shape.connection)
+            .ok_or("no order connection")?;
+        match exchange.submit(request) {
+            Ok(Submission::Sent { req_id }) => Ok(Some(req_id)),
+            Ok(Submission::Queued) => Ok(None),
+            Err(error) => Err(format!("{} refused: {error}", request.method().as_str())),
+        }
+    }
+
+    fn symbol_in_requests(&self) -> Result<Option<Symbol>, String> {
+        Ok(self
+            .shape()?
+            .symbol_in_requests
+            .then(|| self.venue.symbol()))
+    }
+
+    /// A buy `offset` under the best bid, acknowledged.
+    fn resting_bid(&mut self, n: usize) -> Result<NewOrder, String> {
+        let shape = self.shape()?;
+        let (bid, _) = self.venue.top().ok_or("no book to price from")?;
+        let price = bid.checked_sub(dec(shape.offset)?).ok_or("price")?;
+        let order = demo_order(n, self.venue.symbol(), Side::Buy, price, shape.rest_qty)?;
+        let id = order.client_order_id;
+        self.tally.statuses.insert(id, OrderStatus::PendingNew);
+        self.submit(Request::Place(&order))?;
+        self.wait("an ack", |d| {
+            d.tally
+                .status(&id)
+                .is_some_and(|s| s != OrderStatus::PendingNew)
+        })?;
+        Ok(order)
+    }
+
+    fn cancel(&mut self, id: ClientOrderId) -> Result<(), String> {
+        let cancel = CancelOrders {
+            symbol: self.symbol_in_requests()?,
+            orders: vec![OrderRef::ClientOrderId(id)],
+        };
+        self.submit(Request::Cancel(&cancel))?;
+        self.wait("the cancel", |d| {
+            d.tally.status(&id).is_some_and(OrderStatus::is_terminal)
+        })
+    }
+
+    fn rest_amend_cancel(&mut self, n: usize) -> Result<(), String> {
+        let shape = self.shape()?;
+        let order = self.resting_bid(n)?;
+        let id = order.client_order_id;
+        if self.tally.status(&id) != Some(OrderStatus::New) {
+            return Ok(());
+        }
+        let (price, qty) = match shape.amend {
+            AmendShape::PriceUpTick => (
+                Some(
+                    order
+                        .price
+                        .and_then(|p| p.checked_add(dec(shape.tick).ok()?))
+                        .ok_or("price")?,
+                ),
+                None,
+            ),
+            AmendShape::QtyDownTo(qty) => (None, Some(dec(qty)?)),
+        };
+        let amend = AmendOrder {
+            symbol: self.symbol_in_requests()?,
+            order: OrderRef::ClientOrderId(id),
+            price,
+            qty,
+        };
+        if let Some(req_id) = self.submit(Request::Amend(&amend))? {
+            self.wait("the amend's reply", |d| {
+                d.tally.replies.contains_key(&req_id)
+            })?;
+        }
+        self.cancel(id)
+    }
+
+    fn rest_replace_cancel(&mut self, n: usize) -> Result<(), String> {
+        let shape = self.shape()?;
+        let order = self.resting_bid(n)?;
+        let old = order.client_order_id;
+        let mut new_order = order.clone();
+        new_order.client_order_id = inline(&format!("demo-{n:04}r")).ok_or("client id")?;
+        new_order.price = order
+            .price
+            .and_then(|p| p.checked_add(dec(shape.tick).ok()?));
+        let new = new_order.client_order_id;
+        self.tally.statuses.insert(new, OrderStatus::PendingNew);
+        let replace = CancelReplace {
+            cancel: OrderRef::ClientOrderId(old),
+            mode: ReplaceMode::StopOnFailure,
+            new_order,
+        };
+        self.submit(Request::CancelReplace(&replace))?;
+        self.wait("the cancel-replace", |d| {
+            d.tally.status(&old).is_some_and(OrderStatus::is_terminal)
+                && d.tally
+                    .status(&new)
+                    .is_some_and(|s| s != OrderStatus::PendingNew)
+        })?;
+        if self.tally.status(&new) == Some(OrderStatus::New) {
+            self.cancel(new)?;
+        }
+        Ok(())
+    }
+
+    fn cross(&mut self, n: usize) -> Result<(), String> {
+        let shape = self.shape()?;
+        let (_, ask) = self.venue.top().ok_or("no book to price from")?;
+        let order = demo_order(n, self.venue.symbol(), Side::Buy, ask, shape.cross_qty)?;
+        let id = order.client_order_id;
+        self.tally.statuses.insert(id, OrderStatus::PendingNew);
+        self.submit(Request::Place(&order))?;
+        self.wait("a fill", |d| {
+            d.tally.status(&id).is_some_and(OrderStatus::is_terminal)
+        })
+    }
+}
+
+fn dec(text: &str) -> Result<Decimal, String> {
+    text.parse().map_err(|_| format!("not a decimal: {text}"))
 }
 
 /// The demo's n-th order: a GTC limit order named `demo-NNNN`.
-pub(crate) fn demo_order(
+pub fn demo_order(
     n: usize,
     symbol: Symbol,
     side: Side,
@@ -199,14 +636,14 @@ pub(crate) fn demo_order(
         side,
         kind: OrderKind::Limit,
         price: Some(price),
-        qty: qty.parse().map_err(|_| "qty")?,
+        qty: dec(qty)?,
         time_in_force: TimeInForce::GoodTillCanceled,
         post_only: false,
     })
 }
 
 /// The progress bar on stderr, if asked for.
-pub(crate) fn progress_bar(options: &DemoOptions) -> Option<indicatif::ProgressBar> {
+fn progress_bar(options: &DemoOptions) -> Option<indicatif::ProgressBar> {
     options.progress.then(|| {
         let bar = indicatif::ProgressBar::new(options.orders as u64);
         bar.set_style(
@@ -218,7 +655,7 @@ pub(crate) fn progress_bar(options: &DemoOptions) -> Option<indicatif::ProgressB
 }
 
 /// Orders by final state (sorted by name), and whether every one ended.
-pub(crate) fn count_by_status(
+fn count_by_status(
     statuses: &HashMap<ClientOrderId, OrderStatus>,
 ) -> (Vec<(OrderStatus, usize)>, bool) {
     let mut counts: HashMap<OrderStatus, usize> = HashMap::new();
@@ -230,20 +667,21 @@ pub(crate) fn count_by_status(
     (by_status, statuses.values().all(|s| s.is_terminal()))
 }
 
-/// Venue timestamp to decode over a demo's market data, for the summary
-/// line of the venues whose messages carry the venue's time.
-pub(crate) struct VenueLag(hdrhistogram::Histogram<u64>);
+/// Venue timestamp to decode over a demo's market data, for the venues
+/// whose messages carry the venue's time.
+#[derive(Debug)]
+pub struct VenueLag(hdrhistogram::Histogram<u64>);
 
 impl VenueLag {
     /// Up to a minute, three significant figures.
-    pub(crate) fn new() -> Result<VenueLag, String> {
+    fn new() -> Result<VenueLag, String> {
         hdrhistogram::Histogram::new_with_bounds(1, 60_000_000_000, 3)
             .map(VenueLag)
             .map_err(|e| e.to_string())
     }
 
     /// A message stamped `ts_ns` (ns since the epoch) decoded now.
-    pub(crate) fn record(&mut self, ts_ns: i64) {
+    fn record(&mut self, ts_ns: i64) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
@@ -252,7 +690,7 @@ impl VenueLag {
     }
 
     /// `venue timestamp to decode (us, N messages): p50 .., p99 .., max ..`.
-    pub(crate) fn note(&self) -> String {
+    fn note(&self) -> String {
         let us = |q: f64| self.0.value_at_quantile(q) as f64 / 1_000.0;
         format!(
             "venue timestamp to decode (us, {} messages): p50 {:.0}, p99 {:.0}, max {:.0}",
@@ -265,23 +703,35 @@ impl VenueLag {
 }
 
 /// `messages by type: book_delta 19, trade 38, ..`, sorted by type.
-pub(crate) fn messages_by_type(by_type: HashMap<&'static str, usize>) -> String {
-    let mut types: Vec<_> = by_type.into_iter().collect();
+fn messages_by_type(by_type: &HashMap<&'static str, usize>) -> String {
+    let mut types: Vec<_> = by_type.iter().collect();
     types.sort_unstable();
     let listed: Vec<String> = types.iter().map(|(t, n)| format!("{t} {n}")).collect();
     format!("messages by type: {}", listed.join(", "))
 }
 
 /// Per method: (count, p50, p99, p99.9, max) in microseconds, from the
-/// gateway's histograms.
-pub(crate) fn latency_rows<V: orderwire_protocol::venue::Venue>(
-    exchange: &Exchange<V>,
-) -> Vec<(Method, u64, f64, f64, f64, f64)> {
-    let core = exchange.gateway().core().lock();
-    let book = core.latency();
-    book.methods()
-        .map(|method| {
+/// gateways' histograms, merged over the demo's connections (each has its
+/// subscribes).
+fn latency_rows(exchanges: &[Arc<dyn AnyExchange>]) -> Vec<(Method, u64, f64, f64, f64, f64)> {
+    let mut merged: Vec<(Method, hdrhistogram::Histogram<u64>)> = Vec::new();
+    for exchange in exchanges {
+        let book = exchange.latency();
+        for method in book.methods() {
             let h = book.histogram(method);
+            match merged.iter_mut().find(|(m, _)| *m == method) {
+                // Same bounds on every connection: the add cannot fail;
+                // were it to, the row would undercount, not lie.
+                Some((_, into)) => {
+                    let _ = into.add(h);
+                }
+                None => merged.push((method, h.clone())),
+            }
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(method, h)| {
             let us = |q: f64| h.value_at_quantile(q) as f64 / 1_000.0;
             (
                 method,
@@ -293,168 +743,6 @@ pub(crate) fn latency_rows<V: orderwire_protocol::venue::Venue>(
             )
         })
         .collect()
-}
-
-struct Driver<'a> {
-    exchange: &'a Exchange<Kraken>,
-    symbol: Symbol,
-    statuses: HashMap<ClientOrderId, OrderStatus>,
-    best_bid: Option<Decimal>,
-    best_ask: Option<Decimal>,
-    fills: usize,
-    book_messages: usize,
-    checksum_mismatches: usize,
-    subscribed: usize,
-    /// Replies seen per (method, req_id).
-    replies: HashMap<u64, bool>,
-    deadline: Instant,
-}
-
-impl Driver<'_> {
-    /// Polls until `done` holds.
-    fn wait(&mut self, done: impl Fn(&Self) -> bool, what: &str) -> Result<(), String> {
-        loop {
-            self.poll();
-            if done(self) {
-                return Ok(());
-            }
-            if Instant::now() > self.deadline {
-                return Err(format!("timed out waiting for {what}"));
-            }
-            std::thread::yield_now();
-        }
-    }
-
-    fn poll(&mut self) {
-        let mut updates = Vec::new();
-        self.exchange.poll(|event, outputs| match event {
-            GatewayEvent::Order(order) => {
-                updates.push(Update::Status(order.client_order_id, order.status))
-            }
-            GatewayEvent::Fill(_) => updates.push(Update::Fill),
-            GatewayEvent::Market(Event::Book(book)) => {
-                let bid = outputs.levels(&book.bids).first().map(|l| l.price);
-                let ask = outputs.levels(&book.asks).first().map(|l| l.price);
-                updates.push(Update::Book(book.snapshot, bid, ask));
-            }
-            GatewayEvent::Problem(Event::ChecksumMismatch { .. }) => updates.push(Update::Mismatch),
-            GatewayEvent::Reply(Event::Response(r)) if r.method == Method::Subscribe && r.ok => {
-                updates.push(Update::Subscribed)
-            }
-            GatewayEvent::Reply(Event::OrderAck(a)) => updates.push(Update::Reply(a.req_id, true)),
-            GatewayEvent::Reply(Event::OrderReject(r)) => {
-                updates.push(Update::Reply(r.req_id, false))
-            }
-            _ => {}
-        });
-        for update in updates {
-            match update {
-                Update::Status(id, status) => {
-                    self.statuses.insert(id, status);
-                }
-                Update::Fill => self.fills += 1,
-                Update::Book(snapshot, bid, ask) => {
-                    self.book_messages += 1;
-                    // The gateway's book is in the codec; the demo tracks the
-                    // top from the messages (a snapshot, then changed levels).
-                    let top = self.exchange.gateway().with_decoding_venue(|codec| {
-                        codec.book(&self.symbol).map(|book| {
-                            (
-                                book.best_bid().map(|l| l.price),
-                                book.best_ask().map(|l| l.price),
-                            )
-                        })
-                    });
-                    if let Some((best_bid, best_ask)) = top {
-                        self.best_bid = best_bid;
-                        self.best_ask = best_ask;
-                    } else if snapshot {
-                        self.best_bid = bid;
-                        self.best_ask = ask;
-                    }
-                }
-                Update::Mismatch => self.checksum_mismatches += 1,
-                Update::Subscribed => self.subscribed += 1,
-                Update::Reply(Some(req_id), ok) => {
-                    self.replies.insert(req_id, ok);
-                }
-                Update::Reply(None, _) => {}
-            }
-        }
-    }
-
-    fn submit(&mut self, request: Request<'_>) -> Result<Option<u64>, String> {
-        submit_to(self.exchange, request)
-    }
-
-    fn order(&self, n: usize, side: Side, price: Decimal, qty: &str) -> Result<NewOrder, String> {
-        demo_order(n, self.symbol, side, price, qty)
-    }
-
-    fn status(&self, id: &ClientOrderId) -> Option<OrderStatus> {
-        self.statuses.get(id).copied()
-    }
-
-    /// A buy 10 ticks under the best bid: rests, is amended a tick up, then
-    /// canceled.
-    fn place_amend_cancel(&mut self, n: usize) -> Result<(), String> {
-        let tick: Decimal = "0.1".parse().map_err(|_| "tick")?;
-        let below: Decimal = "1.0".parse().map_err(|_| "offset")?;
-        let best_bid = self.best_bid.ok_or("no best bid")?;
-        let price = best_bid.checked_sub(below).ok_or("price")?;
-        let order = self.order(n, Side::Buy, price, "0.01000000")?;
-        let id = order.client_order_id;
-        self.statuses.insert(id, OrderStatus::PendingNew);
-        self.submit(Request::Place(&order))?;
-        self.wait(
-            |d| d.status(&id).is_some_and(|s| s != OrderStatus::PendingNew),
-            "an ack",
-        )?;
-        if self.status(&id) != Some(OrderStatus::New) {
-            return Ok(());
-        }
-        let amend = AmendOrder {
-            symbol: None,
-            order: OrderRef::ClientOrderId(id),
-            price: Some(price.checked_add(tick).ok_or("price")?),
-            qty: None,
-        };
-        let amend_id = self.submit(Request::Amend(&amend))?;
-        if let Some(req_id) = amend_id {
-            self.wait(|d| d.replies.contains_key(&req_id), "the amend's reply")?;
-        }
-        let cancel = CancelOrders {
-            symbol: None,
-            orders: vec![OrderRef::ClientOrderId(id)],
-        };
-        self.submit(Request::Cancel(&cancel))?;
-        self.wait(
-            |d| d.status(&id).is_some_and(OrderStatus::is_terminal),
-            "the cancel",
-        )
-    }
-
-    /// A buy at the best ask: fills at once.
-    fn cross(&mut self, n: usize) -> Result<(), String> {
-        let ask = self.best_ask.ok_or("no best ask")?;
-        let order = self.order(n, Side::Buy, ask, "0.00500000")?;
-        let id = order.client_order_id;
-        self.statuses.insert(id, OrderStatus::PendingNew);
-        self.submit(Request::Place(&order))?;
-        self.wait(
-            |d| d.status(&id).is_some_and(OrderStatus::is_terminal),
-            "a fill",
-        )
-    }
-}
-
-enum Update {
-    Status(ClientOrderId, OrderStatus),
-    Fill,
-    Book(bool, Option<Decimal>, Option<Decimal>),
-    Mismatch,
-    Subscribed,
-    Reply(Option<u64>, bool),
 }
 
 /// The summary the CLI prints.
@@ -471,17 +759,13 @@ pub fn summary(report: &DemoReport) -> String {
         out.push_str(&format!("  {:<18} {count}\n", status.as_str()));
     }
     out.push_str(&format!("fills: {}\n", report.fills));
-    match report.venue {
-        "Kraken" => out.push_str(&format!(
-            "book messages: {} ({} checksum mismatches)\n",
+    match report.book_check {
+        Some(check) => out.push_str(&format!(
+            "book messages: {} ({} {check})\n",
             report.book_messages, report.checksum_mismatches
         )),
-        "Binance" => out.push_str(&format!(
-            "book messages: {} ({} sequence gaps)\n",
-            report.book_messages, report.checksum_mismatches
-        )),
-        // Whole books: nothing to check them against.
-        _ => out.push_str(&format!("book messages: {}\n", report.book_messages)),
+        // Whole books or a clean flag: nothing to check them against.
+        None => out.push_str(&format!("book messages: {}\n", report.book_messages)),
     }
     if !report.latency.is_empty() {
         out.push_str("request-to-reply latency (us):\n");

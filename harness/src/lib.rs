@@ -5,9 +5,6 @@
 
 pub mod decode;
 pub mod demo;
-pub mod demo_binance;
-pub mod demo_digifinex;
-pub mod demo_upbit;
 pub mod metrics;
 pub mod mock;
 pub mod run;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use orderwire::venues::VenueName;
+use orderwire::venues::Venues;
 
 mod wscat;
 
@@ -99,9 +99,10 @@ fn run(args: RunArgs) -> Result<(), String> {
 
 #[derive(clap::Args)]
 struct DemoArgs {
-    /// Which mock venue.
-    #[arg(long, value_enum, default_value = "kraken")]
-    venue: VenueName,
+    /// Which mock venue: a name in the venue registry (kraken, binance,
+    /// binance_streams, upbit, digifinex).
+    #[arg(long, default_value = "kraken")]
+    venue: String,
     /// Orders to run through place, amend and cancel (every fifth fills).
     #[arg(long, short = 'n', default_value_t = 20)]
     orders: usize,
@@ -119,9 +120,9 @@ struct DemoArgs {
 
 #[derive(clap::Args)]
 struct DecodeArgs {
-    /// Which venue's messages.
-    #[arg(long, value_enum)]
-    venue: VenueName,
+    /// Which venue's messages: a name in the venue registry.
+    #[arg(long)]
+    venue: String,
     /// Book depth the messages were subscribed with.
     #[arg(long, default_value_t = 10)]
     depth: u32,
@@ -130,13 +131,14 @@ struct DecodeArgs {
 }
 
 fn decode(args: DecodeArgs) -> Result<(), String> {
+    let entry = Venues::builtin().find(&args.venue)?;
     let stdout = std::io::stdout();
     let mut output = std::io::BufWriter::new(stdout.lock());
     let result = match &args.file {
         Some(path) => {
             let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
             orderwire::decode::run(
-                args.venue,
+                entry,
                 args.depth,
                 &mut std::io::BufReader::new(file),
                 &mut output,
@@ -144,7 +146,7 @@ fn decode(args: DecodeArgs) -> Result<(), String> {
         }
         None => {
             let stdin = std::io::stdin();
-            orderwire::decode::run(args.venue, args.depth, &mut stdin.lock(), &mut output)
+            orderwire::decode::run(entry, args.depth, &mut stdin.lock(), &mut output)
         }
     };
     result.map(|_| ()).map_err(|e| format!("decode: {e}"))
@@ -157,7 +159,8 @@ fn demo(args: DemoArgs) -> Result<(), String> {
         deadline: std::time::Duration::from_secs(args.timeout),
         verbose: args.verbose,
     };
-    let report = args.venue.run_demo(options)?;
+    let entry = Venues::builtin().find(&args.venue)?;
+    let report = orderwire::demo::run(entry, options)?;
     print!("{}", orderwire::demo::summary(&report));
     if report.all_terminal {
         Ok(())

@@ -54,12 +54,15 @@ impl Seen {
 
 #[test]
 fn the_binance_demo_runs_every_order_to_a_terminal_state() {
-    let report = orderwire::demo_binance::run(DemoOptions {
-        verbose: false,
-        orders: 15,
-        progress: false,
-        deadline: PATIENCE,
-    })
+    let report = orderwire::demo::run(
+        &orderwire::venues::binance::BINANCE,
+        DemoOptions {
+            verbose: false,
+            orders: 15,
+            progress: false,
+            deadline: PATIENCE,
+        },
+    )
     .unwrap();
     assert!(report.all_terminal, "{report:?}");
     let count = |status| {

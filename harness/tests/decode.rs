@@ -8,7 +8,7 @@ const SESSION: &str = include_str!("fixtures/kraken_session.txt");
 fn decode(input: &str) -> (Vec<serde_json::Value>, usize, usize) {
     let mut output = Vec::new();
     let (lines, errors) = orderwire::decode::run(
-        orderwire::venues::VenueName::Kraken,
+        &orderwire::venues::kraken::KRAKEN,
         10,
         &mut input.as_bytes(),
         &mut output,
@@ -119,7 +119,7 @@ const BINANCE_SESSION: &str = include_str!("fixtures/binance_session.txt");
 fn a_binance_capture_of_api_and_streams_decodes_with_books_per_symbol() {
     let mut output = Vec::new();
     let (lines, errors) = orderwire::decode::run(
-        orderwire::venues::VenueName::Binance,
+        &orderwire::venues::binance::BINANCE,
         1000,
         &mut BINANCE_SESSION.as_bytes(),
         &mut output,
@@ -216,7 +216,7 @@ const DIGIFINEX_SESSION: &str = include_str!("fixtures/digifinex_session.txt");
 fn a_digifinex_capture_of_text_and_zlib_frames_decodes() {
     let mut output = Vec::new();
     let (lines, errors) = orderwire::decode::run(
-        orderwire::venues::VenueName::Digifinex,
+        &orderwire::venues::digifinex::DIGIFINEX,
         30,
         &mut DIGIFINEX_SESSION.as_bytes(),
         &mut output,

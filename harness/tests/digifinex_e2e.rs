@@ -18,12 +18,15 @@ use orderwire_protocol::venue::digifinex::{Credentials, DigiFinex};
 
 #[test]
 fn the_digifinex_demo_runs_over_tls_with_zlib_frames() {
-    let report = orderwire::demo_digifinex::run(DemoOptions {
-        verbose: false,
-        orders: 12,
-        progress: false,
-        deadline: Duration::from_secs(30),
-    })
+    let report = orderwire::demo::run(
+        &orderwire::venues::digifinex::DIGIFINEX,
+        DemoOptions {
+            verbose: false,
+            orders: 12,
+            progress: false,
+            deadline: Duration::from_secs(30),
+        },
+    )
     .unwrap();
     assert!(report.all_terminal, "{report:?}");
     // Every fourth order rests and is canceled; the others fill.

@@ -41,12 +41,15 @@ fn poll_until(
 
 #[test]
 fn the_demo_ends_every_order() {
-    let report = demo::run(DemoOptions {
-        verbose: false,
-        orders: 10,
-        progress: false,
-        deadline: PATIENCE,
-    })
+    let report = demo::run(
+        &orderwire::venues::kraken::KRAKEN,
+        DemoOptions {
+            verbose: false,
+            orders: 10,
+            progress: false,
+            deadline: PATIENCE,
+        },
+    )
     .unwrap();
     assert!(report.all_terminal, "{report:?}");
     let count = |s: OrderStatus| {

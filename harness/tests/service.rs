@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use orderwire::mock::kraken::{MockConfig, MockKraken};
 use orderwire::run::{RunOptions, run};
-use orderwire::service::{ConfigErrorKind, Mode, ServiceConfig, StartOptions, start, start_with};
+use orderwire::service::{
+    ConfigErrorKind, Mode, ServiceConfig, ServiceError, StartOptions, start, start_with,
+};
 use orderwire_engine::gateway::{
     Exchange, GatewayEvent, InlineExchange, Registry, RequestCallback, RequestOutcome,
 };
@@ -34,7 +36,12 @@ fn parse(text: &str) -> Result<ServiceConfig, orderwire::service::ConfigError> {
 
 #[test]
 fn an_unknown_venue_names_the_line_and_the_choices() {
-    let error = parse("[[ws_apis]]\nname = \"a\"\nexchange = \"krakn\"\n").unwrap_err();
+    // Venues are the registry's: the name is checked when the service
+    // starts (before anything connects), against the registry it is given.
+    let config = parse("[[ws_apis]]\nname = \"a\"\nexchange = \"krakn\"\n").unwrap();
+    let Err(ServiceError::Config(error)) = start(&config) else {
+        panic!("started, or failed for another reason")
+    };
     assert_eq!(error.line.map(|l| l.0), Some(3));
     let text = error.to_string();
     assert!(text.starts_with("orderwire.toml:3:"), "{text}");

@@ -9,12 +9,15 @@ use orderwire_protocol::model::OrderStatus;
 
 #[test]
 fn the_upbit_demo_runs_over_tls_and_every_order_fills() {
-    let report = orderwire::demo_upbit::run(DemoOptions {
-        verbose: false,
-        orders: 12,
-        progress: false,
-        deadline: Duration::from_secs(30),
-    })
+    let report = orderwire::demo::run(
+        &orderwire::venues::upbit::UPBIT,
+        DemoOptions {
+            verbose: false,
+            orders: 12,
+            progress: false,
+            deadline: Duration::from_secs(30),
+        },
+    )
     .unwrap();
     assert!(report.all_terminal, "{report:?}");
     assert_eq!(report.by_status, [(OrderStatus::Filled, 12)]);

@@ -41,37 +41,6 @@ pub struct ServiceConfig {
     pub text: String,
 }
 
-/// Which venue an exchange talks to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VenueKind {
-    /// Kraken Spot WebSocket v2 (orders and executions, books).
-    Kraken,
-    /// Binance Spot WebSocket API (orders, the user data stream).
-    Binance,
-    /// Binance Spot market streams (no orders).
-    BinanceStreams,
-    /// Upbit's WebSocket feeds (no orders: REST takes them): the private
-    /// endpoint when keys are named, else the public one.
-    Upbit,
-    /// DigiFinex WebSocket v1 (no orders: REST takes them): `server.auth`
-    /// and the private channels when keys are named.
-    Digifinex,
-}
-
-impl VenueKind {
-    /// The name in the config.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VenueKind::Kraken => "kraken",
-            VenueKind::Binance => "binance",
-            VenueKind::BinanceStreams => "binance_streams",
-            VenueKind::Upbit => "upbit",
-            VenueKind::Digifinex => "digifinex",
-        }
-    }
-}
-
 /// Engine settings (all optional; an exchange's own override the
 /// defaults key by key).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -173,20 +142,23 @@ pub enum Limited {
 pub struct ExchangeSection {
     /// Its id in the registry (`Registry::global().get(name)`).
     pub name: Spanned<String>,
-    /// The venue.
-    pub exchange: Spanned<VenueKind>,
+    /// The venue: an entry of the venue registry (crate::venues), checked
+    /// when the service starts.
+    pub exchange: Spanned<String>,
     /// `production` (default), `testnet`, `mock`, or a `ws://`/`wss://` URL.
     pub endpoint: Option<Spanned<String>>,
     /// A PEM file of extra CA certificates to trust besides Mozilla's roots
     /// (a private deployment, a local mock); relative to the config file.
     /// Verification stays on.
     pub tls_ca_file: Option<Spanned<PathBuf>>,
-    /// Kraken's rate tier: `starter` (default), `intermediate`, `pro`.
+    /// A venue's rate tier (Kraken: `starter` (default), `intermediate`,
+    /// `pro`); checked by the venue's registry entry.
     pub tier: Option<Spanned<String>>,
     /// Exchanges naming the same budget share one rate limiter (one key,
     /// one account).
     pub rate_budget: Option<String>,
-    /// The environment variables holding the credentials.
+    /// The environment variables holding the credentials, by the names
+    /// the venue's registry entry gives them (`token`, `api_key`, ...).
     #[serde(default)]
     pub credentials: CredentialNames,
     /// The pairs this exchange trades, besides those its subscriptions
@@ -204,28 +176,10 @@ pub struct ExchangeSection {
     pub gateway: GatewaySection,
 }
 
-/// Names of environment variables (never values).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CredentialNames {
-    /// Kraken: the WebSocket token (`KRAKEN_WS_TOKEN`), from REST
-    /// `GetWebSocketsToken`.
-    pub token: Option<Spanned<String>>,
-    /// Binance, DigiFinex: the API key (`BINANCE_API_KEY`,
-    /// `DIGIFINEX_API_KEY`).
-    pub api_key: Option<Spanned<String>>,
-    /// DigiFinex: the API secret (`DIGIFINEX_API_SECRET`).
-    pub api_secret: Option<Spanned<String>>,
-    /// Upbit: the access key (`UPBIT_ACCESS_KEY`).
-    pub access_key: Option<Spanned<String>>,
-    /// Upbit: the secret key (`UPBIT_SECRET_KEY`).
-    pub secret_key: Option<Spanned<String>>,
-    /// Binance: an HMAC secret (`BINANCE_HMAC_SECRET`).
-    pub hmac_secret: Option<Spanned<String>>,
-    /// Binance: the path of an Ed25519 private key, PKCS#8 PEM
-    /// (`BINANCE_ED25519_KEY_FILE`).
-    pub ed25519_key_file: Option<Spanned<String>>,
-}
+/// Names of environment variables (never values), by credential name.
+/// Which names a venue takes is its registry entry's
+/// (`VenueEntry::credentials`); docs/service.md lists them per venue.
+pub type CredentialNames = std::collections::BTreeMap<String, Spanned<String>>;
 
 /// One subscription.
 #[derive(Clone, Debug, Deserialize)]
@@ -402,14 +356,7 @@ impl ServiceConfig {
                     ),
                 ));
             }
-            let names = &exchange.credentials;
-            for (what, name) in [
-                ("token", &names.token),
-                ("api_key", &names.api_key),
-                ("hmac_secret", &names.hmac_secret),
-                ("ed25519_key_file", &names.ed25519_key_file),
-            ] {
-                let Some(name) = name else { continue };
+            for (what, name) in &exchange.credentials {
                 let text = name.get_ref();
                 let valid = text
                     .chars()
@@ -427,20 +374,29 @@ impl ServiceConfig {
                     ));
                 }
             }
-            if let Some(tier) = &exchange.tier {
-                if kraken_tier(tier.get_ref()).is_none() {
-                    return Err(self.error(
-                        Some(tier.span()),
-                        format!("ws_apis[{index}].tier"),
-                        ConfigErrorKind::Invalid(format!(
-                            "unknown tier {:?} (starter, intermediate, pro)",
-                            tier.get_ref()
-                        )),
-                    ));
-                }
-            }
         }
         Ok(())
+    }
+
+    /// Each exchange's registry entry, in order; an unknown venue is an
+    /// error at its line that lists the known ones.
+    pub fn check_venues(
+        &self,
+        venues: &crate::venues::Venues,
+    ) -> Result<Vec<&'static dyn crate::venues::VenueEntry>, ConfigError> {
+        self.ws_apis
+            .iter()
+            .enumerate()
+            .map(|(index, exchange)| {
+                venues.find(exchange.exchange.get_ref()).map_err(|reason| {
+                    self.error(
+                        Some(exchange.exchange.span()),
+                        format!("ws_apis[{index}].exchange"),
+                        ConfigErrorKind::Invalid(reason),
+                    )
+                })
+            })
+            .collect()
     }
 
     /// The engine settings of `exchange`: its own over the defaults.
@@ -535,17 +491,6 @@ impl GatewaySection {
             config.order_capacity = n;
         }
         config
-    }
-}
-
-/// Kraken's tier by its config name.
-pub(crate) fn kraken_tier(name: &str) -> Option<orderwire_protocol::venue::kraken::Tier> {
-    use orderwire_protocol::venue::kraken::Tier;
-    match name {
-        "starter" => Some(Tier::Starter),
-        "intermediate" => Some(Tier::Intermediate),
-        "pro" => Some(Tier::Pro),
-        _ => None,
     }
 }
 

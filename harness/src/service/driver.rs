@@ -12,7 +12,7 @@ use orderwire_engine::gateway::{
     RegistryError, Submission, SubmitError,
 };
 use orderwire_protocol::model::{OrderStatus, Request};
-use orderwire_protocol::venue::Venue;
+use orderwire_protocol::venue::{Capabilities, Venue};
 use parking_lot::Mutex;
 
 use super::config::Mode;
@@ -37,7 +37,7 @@ impl<V: Venue> Clone for Driver<V> {
 
 impl<V: Venue> Driver<V> {
     /// Starts `venue` on the driver `mode` names and registers it as `name`.
-    pub(super) fn create(
+    pub(crate) fn create(
         registry: &Registry,
         mode: Mode,
         name: &str,
@@ -57,7 +57,7 @@ impl<V: Venue> Driver<V> {
     }
 
     /// Takes it out of `registry`.
-    pub(super) fn remove_from(&self, registry: &Registry, name: &str) {
+    pub fn remove_from(&self, registry: &Registry, name: &str) {
         match self {
             Driver::Threaded(_) => drop(registry.remove::<Exchange<V>>(name)),
             Driver::Inline(_) => drop(registry.remove::<Mutex<InlineExchange<V>>>(name)),
@@ -89,12 +89,17 @@ impl<V: Venue> Driver<V> {
         }
     }
 
+    /// What the venue offers on this connection.
+    pub fn capabilities(&self) -> Capabilities {
+        match self {
+            Driver::Threaded(e) => *e.gateway().core().lock().capabilities(),
+            Driver::Inline(e) => *e.lock().core().capabilities(),
+        }
+    }
+
     /// Whether the venue takes orders on this connection.
     pub fn takes_orders(&self) -> bool {
-        match self {
-            Driver::Threaded(e) => e.gateway().core().lock().capabilities().order_entry,
-            Driver::Inline(e) => e.lock().core().capabilities().order_entry,
-        }
+        self.capabilities().order_entry
     }
 
     /// Its request latencies so far (a copy).
@@ -119,5 +124,68 @@ impl<V: Venue> Driver<V> {
             Driver::Threaded(e) => e.shutdown(grace),
             Driver::Inline(e) => e.lock().shutdown(grace),
         }
+    }
+}
+
+/// An exchange of any venue on either driver: what the service, the demo
+/// driver and the CLI use, so that none of them names a venue. The venue's
+/// own type is one downcast away ([`AnyExchange::as_any`] to
+/// `Driver<V>`) for what only that venue offers.
+pub trait AnyExchange: Send + Sync {
+    /// The venue's name in events.
+    fn venue(&self) -> &'static str;
+    /// What the venue offers on this connection.
+    fn capabilities(&self) -> Capabilities;
+    /// See [`Driver::poll`].
+    fn poll(&self, on_event: &mut dyn FnMut(&GatewayEvent, &Outputs)) -> usize;
+    /// See [`Driver::submit`].
+    fn submit(&self, request: Request<'_>) -> Result<Submission, SubmitError>;
+    /// Its request latencies so far (a copy).
+    fn latency(&self) -> LatencyBook;
+    /// Its orders in `status`.
+    fn count_orders(&self, status: OrderStatus) -> usize;
+    /// Closes the connection with a close handshake.
+    fn shutdown(&self, grace: Duration);
+    /// Takes it out of `registry`, where it is registered as `name`.
+    fn remove_from(&self, registry: &Registry, name: &str);
+    /// The `Driver<V>` it is.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+impl<V: Venue> AnyExchange for Driver<V> {
+    fn venue(&self) -> &'static str {
+        Driver::venue(self)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Driver::capabilities(self)
+    }
+
+    fn poll(&self, on_event: &mut dyn FnMut(&GatewayEvent, &Outputs)) -> usize {
+        Driver::poll(self, on_event)
+    }
+
+    fn submit(&self, request: Request<'_>) -> Result<Submission, SubmitError> {
+        Driver::submit(self, request)
+    }
+
+    fn latency(&self) -> LatencyBook {
+        Driver::latency(self)
+    }
+
+    fn count_orders(&self, status: OrderStatus) -> usize {
+        Driver::count_orders(self, status)
+    }
+
+    fn shutdown(&self, grace: Duration) {
+        Driver::shutdown(self, grace);
+    }
+
+    fn remove_from(&self, registry: &Registry, name: &str) {
+        Driver::remove_from(self, registry, name);
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

@@ -12,7 +12,6 @@ mod credentials;
 mod driver;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,24 +21,16 @@ use orderwire_engine::gateway::{
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig, TlsConfig};
 use orderwire_protocol::model::{Request, Subscription, Symbol, inline};
-use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::Venue;
-use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams, Credentials, Signer};
-use orderwire_protocol::venue::digifinex::{self, DigiFinex};
-use orderwire_protocol::venue::kraken::{Kraken, Tier};
-use orderwire_protocol::venue::upbit::{self, Upbit};
 
 pub use self::config::{
     Channel, ConfigError, ConfigErrorKind, CredentialNames, EngineSection, ExchangeSection,
-    GatewaySection, Limited, Mode, ServiceConfig, SubscriptionSection, VenueKind, Wait,
+    GatewaySection, Limited, Mode, ServiceConfig, SubscriptionSection, Wait,
 };
 pub use self::credentials::{CredentialSource, ed25519_key_from_pem};
-pub use self::driver::Driver;
+pub use self::driver::{AnyExchange, Driver};
 
-use crate::mock::binance::{MockBinance, MockConfig as BinanceMockConfig};
-use crate::mock::digifinex::{MockConfig as DigiFinexMockConfig, MockDigiFinex};
-use crate::mock::kraken::{MockConfig as KrakenMockConfig, MockKraken};
-use crate::mock::upbit::{MockConfig as UpbitMockConfig, MockUpbit};
+use crate::venues::{BuildContext, StartCodec, VenueEntry, VenueMock, Venues};
 
 /// How to start.
 #[derive(Clone, Default)]
@@ -54,6 +45,9 @@ pub struct StartOptions {
     /// Runs every exchange on this driver, whatever `[engine] mode` says
     /// (the CLI's `--mode`).
     pub mode: Option<Mode>,
+    /// The venues `exchange = "..."` may name (default:
+    /// [`Venues::builtin`]).
+    pub venues: Option<Venues>,
 }
 
 /// Why a service did not start.
@@ -81,34 +75,8 @@ pub enum ServiceError {
 pub struct ServiceExchange {
     name: Arc<str>,
     mode: Mode,
-    venue: ServiceVenue,
-}
-
-/// The exchange by venue.
-#[derive(Clone)]
-pub enum ServiceVenue {
-    /// Kraken.
-    Kraken(Driver<Kraken>),
-    /// Binance's WebSocket API.
-    Binance(Driver<BinanceApi>),
-    /// Binance's market streams.
-    BinanceStreams(Driver<BinanceStreams>),
-    /// Upbit (public or private endpoint).
-    Upbit(Driver<Upbit>),
-    /// DigiFinex.
-    DigiFinex(Driver<DigiFinex>),
-}
-
-macro_rules! each {
-    ($self:expr, $exchange:ident => $body:expr) => {
-        match &$self.venue {
-            ServiceVenue::Kraken($exchange) => $body,
-            ServiceVenue::Binance($exchange) => $body,
-            ServiceVenue::BinanceStreams($exchange) => $body,
-            ServiceVenue::Upbit($exchange) => $body,
-            ServiceVenue::DigiFinex($exchange) => $body,
-        }
-    };
+    entry: &'static dyn VenueEntry,
+    exchange: Arc<dyn AnyExchange>,
 }
 
 impl ServiceExchange {
@@ -122,44 +90,55 @@ impl ServiceExchange {
         self.mode
     }
 
-    /// The exchange by venue, for what the venue alone offers.
-    pub fn by_venue(&self) -> &ServiceVenue {
-        &self.venue
+    /// Its venue's registry entry.
+    pub fn entry(&self) -> &'static dyn VenueEntry {
+        self.entry
+    }
+
+    /// The exchange, whatever its venue.
+    pub fn exchange(&self) -> &Arc<dyn AnyExchange> {
+        &self.exchange
+    }
+
+    /// The exchange as its venue's own driver, for what that venue alone
+    /// offers (`None` when it is another venue).
+    pub fn driver<V: Venue>(&self) -> Option<&Driver<V>> {
+        self.exchange.as_any().downcast_ref()
     }
 
     /// The venue's name in events.
     pub fn venue(&self) -> &'static str {
-        each!(self, e => e.venue())
+        self.exchange.venue()
     }
 
     /// See [`Driver::poll`].
-    pub fn poll(&self, on_event: impl FnMut(&GatewayEvent, &Outputs)) -> usize {
-        each!(self, e => e.poll(on_event))
+    pub fn poll(&self, mut on_event: impl FnMut(&GatewayEvent, &Outputs)) -> usize {
+        self.exchange.poll(&mut on_event)
     }
 
     /// See [`Driver::submit`].
     pub fn submit(&self, request: Request<'_>) -> Result<Submission, SubmitError> {
-        each!(self, e => e.submit(request))
+        self.exchange.submit(request)
     }
 
     /// Whether it takes orders.
     pub fn takes_orders(&self) -> bool {
-        each!(self, e => e.takes_orders())
+        self.exchange.capabilities().order_entry
     }
 
     /// Its request latencies so far (a copy).
     pub fn latency(&self) -> orderwire_engine::gateway::LatencyBook {
-        each!(self, e => e.latency())
+        self.exchange.latency()
     }
 
     /// Its orders in `status`.
     pub fn count_orders(&self, status: orderwire_protocol::model::OrderStatus) -> usize {
-        each!(self, e => e.count_orders(status))
+        self.exchange.count_orders(status)
     }
 
     /// Closes the connection with a close handshake.
     pub fn shutdown(&self, grace: Duration) {
-        each!(self, e => e.shutdown(grace))
+        self.exchange.shutdown(grace)
     }
 }
 
@@ -168,10 +147,9 @@ impl ServiceExchange {
 pub struct Service {
     exchanges: Vec<(ServiceExchange, Plan)>,
     registry: &'static Registry,
-    _kraken_mock: Option<MockKraken>,
-    _binance_mock: Option<MockBinance>,
-    _upbit_mock: Option<MockUpbit>,
-    _digifinex_mock: Option<MockDigiFinex>,
+    /// The mocks it started, by mock key; dropped (stopped) after the
+    /// exchanges.
+    _mocks: Vec<(&'static str, Box<dyn VenueMock>)>,
 }
 
 /// What an exchange was made from, kept for the shutdown.
@@ -222,22 +200,22 @@ impl Drop for Service {
 }
 
 fn remove(registry: &Registry, exchange: &ServiceExchange) {
-    each!(exchange, e => e.remove_from(registry, exchange.name()));
+    exchange.exchange.remove_from(registry, exchange.name());
 }
 
 fn cancel_everything(exchange: &ServiceExchange, symbols: &[Symbol]) {
-    let result = match exchange.by_venue() {
-        // Kraken cancels every pair at once.
-        ServiceVenue::Kraken(_) => exchange.submit(Request::CancelAll { symbol: None }),
-        // Binance cancels per pair: the pairs the config names.
-        _ if symbols.is_empty() => {
+    let result = match exchange.entry.cancels_every_pair_at_once() {
+        // One cancel-all reaches every pair (Kraken).
+        true => exchange.submit(Request::CancelAll { symbol: None }),
+        // Else per pair: the pairs the config names.
+        false if symbols.is_empty() => {
             tracing::warn!(
                 exchange = exchange.name(),
                 "cancel_on_shutdown: no pairs named in the subscriptions, nothing canceled"
             );
             return;
         }
-        _ => symbols
+        false => symbols
             .iter()
             .map(|s| exchange.submit(Request::CancelAll { symbol: Some(*s) }))
             .find(Result::is_err)
@@ -256,33 +234,16 @@ fn cancel_everything(exchange: &ServiceExchange, symbols: &[Symbol]) {
 /// Everything an exchange needs, resolved before anything connects.
 struct Resolved {
     name: String,
-    kind: VenueKind,
+    entry: &'static dyn VenueEntry,
     url: String,
     tls: Option<TlsConfig>,
     engine: EngineConfig,
     /// The driver (`[engine] mode`, or the CLI's `--mode`).
     mode: Mode,
     gateway: GatewayConfig,
-    credentials: ResolvedCredentials,
+    codec: Box<dyn StartCodec>,
     budget: Option<String>,
     plan: Plan,
-}
-
-enum ResolvedCredentials {
-    None,
-    Kraken {
-        token: Secret,
-        tier: Tier,
-    },
-    Binance {
-        api_key: Secret,
-        signer: Signer,
-        logon: bool,
-    },
-    /// Keys, or none for the public feed.
-    Upbit(Option<upbit::Credentials>),
-    /// Keys, or none for market data only.
-    DigiFinex(Option<digifinex::Credentials>),
 }
 
 /// Starts every exchange of `config` in `Registry::global()`.
@@ -293,6 +254,7 @@ pub fn start(config: &ServiceConfig) -> Result<Service, ServiceError> {
 /// Starts every exchange of `config`, with options (the mocks, a callback).
 pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Service, ServiceError> {
     let registry = options.registry.unwrap_or_else(Registry::global);
+    let venues = options.venues.clone().unwrap_or_default();
     let dotenv = config.env_file.clone().map_or_else(
         || config.path.with_file_name(".env"),
         |path| {
@@ -308,50 +270,41 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
         field: None,
         kind: ConfigErrorKind::Invalid(reason),
     })?;
-    let needs = |kind: VenueKind| {
-        options.mock
-            && config.ws_apis.iter().any(|e| {
-                *e.exchange.get_ref() == kind
-                    || (kind == VenueKind::Binance
-                        && *e.exchange.get_ref() == VenueKind::BinanceStreams)
-            })
-    };
-    let kraken_mock = start_mock(needs(VenueKind::Kraken), "kraken", || {
-        MockKraken::start(KrakenMockConfig::default())
-    })?;
-    let binance_mock = start_mock(needs(VenueKind::Binance), "binance", || {
-        MockBinance::start(BinanceMockConfig::default())
-    })?;
-    let upbit_mock = start_mock(needs(VenueKind::Upbit), "upbit", || {
-        MockUpbit::start(UpbitMockConfig::default())
-    })?;
-    let digifinex_mock = start_mock(needs(VenueKind::Digifinex), "digifinex", || {
-        MockDigiFinex::start(DigiFinexMockConfig::default())
-    })?;
-    let mocks = Mocks {
-        kraken: kraken_mock.as_ref(),
-        binance: binance_mock.as_ref(),
-        upbit: upbit_mock.as_ref(),
-        digifinex: digifinex_mock.as_ref(),
-    };
+    let entries = config.check_venues(&venues)?;
+    // One mock per mock key the config needs, started before anything is
+    // resolved: on mocks, credentials are the mock's.
+    let mut mocks: Vec<(&'static str, Box<dyn VenueMock>)> = Vec::new();
+    if options.mock {
+        for entry in &entries {
+            if mocks.iter().any(|(key, _)| *key == entry.mock_key()) {
+                continue;
+            }
+            let mock = entry.start_mock().map_err(|error| ServiceError::Mock {
+                venue: entry.name(),
+                error,
+            })?;
+            mocks.push((entry.mock_key(), mock));
+        }
+    }
     // Everything checked first: nothing connects if anything is wrong.
     let mut resolved = Vec::new();
-    for (index, exchange) in config.ws_apis.iter().enumerate() {
-        resolved.push(resolve(config, index, exchange, &source, &mocks)?);
+    for (index, (exchange, entry)) in config.ws_apis.iter().zip(&entries).enumerate() {
+        let mock = mocks
+            .iter()
+            .find(|(key, _)| *key == entry.mock_key())
+            .map(|(_, mock)| &**mock);
+        resolved.push(resolve(config, index, exchange, *entry, &source, mock)?);
     }
     let mut budgets: HashMap<String, RateBudget> = HashMap::new();
     let mut service = Service {
         exchanges: Vec::new(),
         registry,
-        _kraken_mock: None,
-        _binance_mock: None,
-        _upbit_mock: None,
-        _digifinex_mock: None,
+        _mocks: Vec::new(),
     };
     for mut plan in resolved {
         if let Some(name) = &plan.budget {
             let budget = budgets.entry(name.clone()).or_insert_with(|| {
-                RateBudget::new(rate_policy(&plan), plan.gateway.rate_headroom_percent)
+                RateBudget::new(plan.codec.rate_policy(), plan.gateway.rate_headroom_percent)
             });
             plan.gateway.rate_budget = Some(budget.shared());
         }
@@ -367,248 +320,104 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
         );
         service.exchanges.push(exchange);
     }
-    service._kraken_mock = kraken_mock;
-    service._binance_mock = binance_mock;
-    service._upbit_mock = upbit_mock;
-    service._digifinex_mock = digifinex_mock;
+    service._mocks = mocks;
     Ok(service)
-}
-
-/// The mock of one venue, if the config needs it.
-fn start_mock<M>(
-    needed: bool,
-    venue: &'static str,
-    start: impl FnOnce() -> std::io::Result<M>,
-) -> Result<Option<M>, ServiceError> {
-    needed
-        .then(start)
-        .transpose()
-        .map_err(|error| ServiceError::Mock { venue, error })
-}
-
-struct Mocks<'a> {
-    kraken: Option<&'a MockKraken>,
-    binance: Option<&'a MockBinance>,
-    upbit: Option<&'a MockUpbit>,
-    digifinex: Option<&'a MockDigiFinex>,
-}
-
-/// The venue's rate policy, for a shared budget.
-fn rate_policy(plan: &Resolved) -> orderwire_protocol::venue::RatePolicy {
-    match (&plan.kind, &plan.credentials) {
-        (VenueKind::Kraken, ResolvedCredentials::Kraken { tier, .. }) => {
-            Kraken::new(None, *tier).rate_policy()
-        }
-        (VenueKind::BinanceStreams, _) => BinanceStreams::new().rate_policy(),
-        (VenueKind::Kraken, _) => Kraken::public().rate_policy(),
-        (VenueKind::Binance, _) => BinanceApi::new(None).rate_policy(),
-        (VenueKind::Upbit, _) => Upbit::public().rate_policy(),
-        (VenueKind::Digifinex, _) => DigiFinex::public().rate_policy(),
-    }
 }
 
 fn resolve(
     config: &ServiceConfig,
     index: usize,
     exchange: &ExchangeSection,
+    entry: &'static dyn VenueEntry,
     source: &CredentialSource,
-    mocks: &Mocks<'_>,
+    mock: Option<&dyn VenueMock>,
 ) -> Result<Resolved, ConfigError> {
-    let kind = *exchange.exchange.get_ref();
     let field = |name: &str| format!("ws_apis[{index}].{name}");
     let endpoint_span = exchange.endpoint.as_ref().map(toml::Spanned::span);
     let endpoint = exchange
         .endpoint
         .as_ref()
         .map_or("production", |e| e.get_ref().as_str());
-    let mocked = mocks.kraken.is_some()
-        || mocks.binance.is_some()
-        || mocks.upbit.is_some()
-        || mocks.digifinex.is_some();
-    // Upbit and DigiFinex are private when keys are named.
     let names = &exchange.credentials;
-    let private = match kind {
-        VenueKind::Upbit => names.access_key.is_some() || names.secret_key.is_some(),
-        VenueKind::Digifinex => names.api_key.is_some() || names.api_secret.is_some(),
-        _ => true,
-    };
-    let (url, tls) = if mocked {
-        mock_endpoint(kind, private, mocks)
-    } else {
-        let url = match (endpoint, kind) {
-            ("production", VenueKind::Kraken) => "wss://ws-auth.kraken.com/v2".to_owned(),
-            ("testnet", VenueKind::Kraken) => "wss://beta-ws-auth.kraken.com/v2".to_owned(),
-            ("production", VenueKind::Binance) => {
-                "wss://ws-api.binance.com:443/ws-api/v3".to_owned()
-            }
-            ("testnet", VenueKind::Binance) => {
-                "wss://ws-api.testnet.binance.vision/ws-api/v3".to_owned()
-            }
-            ("production", VenueKind::BinanceStreams) => {
-                "wss://stream.binance.com:9443/ws".to_owned()
-            }
-            ("testnet", VenueKind::BinanceStreams) => {
-                "wss://stream.testnet.binance.vision/ws".to_owned()
-            }
-            ("production", VenueKind::Upbit) if private => {
-                "wss://api.upbit.com/websocket/v1/private".to_owned()
-            }
-            ("production", VenueKind::Upbit) => "wss://api.upbit.com/websocket/v1".to_owned(),
-            ("production", VenueKind::Digifinex) => digifinex::URL.to_owned(),
-            ("testnet", VenueKind::Upbit | VenueKind::Digifinex) => {
-                return Err(config.error(
-                    endpoint_span,
-                    field("endpoint"),
-                    ConfigErrorKind::BadUrl(format!("{} has no testnet", kind.as_str())),
-                ));
-            }
-            ("mock", _) => {
-                return Err(config.error(
-                    endpoint_span,
-                    field("endpoint"),
-                    ConfigErrorKind::BadUrl("`mock` needs the mocks started (--mock)".into()),
-                ));
-            }
-            (url, _) => {
-                check_url(url).map_err(|reason| {
-                    config.error(
-                        endpoint_span.clone(),
-                        field("endpoint"),
-                        ConfigErrorKind::BadUrl(reason),
-                    )
-                })?;
-                url.to_owned()
-            }
-        };
-        let tls = match &exchange.tls_ca_file {
-            None => None,
-            Some(file) => {
-                let path = config
-                    .path
-                    .parent()
-                    .map_or_else(|| file.get_ref().clone(), |dir| dir.join(file.get_ref()));
-                Some(TlsConfig::with_extra_ca_file(&path).map_err(|e| {
-                    config.error(
-                        Some(file.span()),
-                        field("tls_ca_file"),
-                        ConfigErrorKind::Invalid(e.to_string()),
-                    )
-                })?)
-            }
-        };
-        (url, tls)
-    };
-    let tier = exchange
-        .tier
-        .as_ref()
-        .and_then(|t| config::kraken_tier(t.get_ref()))
-        .unwrap_or_default();
-    let secret = |name: &Option<toml::Spanned<String>>, what: &'static str| {
-        let Some(variable) = name else {
+    for (name, variable) in names {
+        if !entry.credentials().iter().any(|(known, _)| known == name) {
+            let known: Vec<&str> = entry.credentials().iter().map(|(n, _)| *n).collect();
             return Err(config.error(
-                Some(exchange.exchange.span()),
-                field("credentials"),
-                ConfigErrorKind::MissingCredential(what),
-            ));
-        };
-        source.get(variable.get_ref()).ok_or_else(|| {
-            config.error(
                 Some(variable.span()),
-                field(&format!("credentials.{what}")),
-                ConfigErrorKind::MissingSecret {
-                    variable: variable.get_ref().clone(),
-                },
-            )
-        })
-    };
-    let credentials = match (kind, mocked) {
-        (VenueKind::BinanceStreams, _) => ResolvedCredentials::None,
-        (VenueKind::Upbit, _) if !private => ResolvedCredentials::Upbit(None),
-        (VenueKind::Upbit, true) => {
-            let (access_key, secret_key) = mocks.upbit.map(MockUpbit::keys).unwrap_or_default();
-            ResolvedCredentials::Upbit(Some(upbit::Credentials {
-                access_key: Secret::new(access_key),
-                secret_key: Secret::new(secret_key),
-            }))
+                field(&format!("credentials.{name}")),
+                ConfigErrorKind::Invalid(format!(
+                    "{} takes no credential `{name}` (it takes: {})",
+                    entry.name(),
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                )),
+            ));
         }
-        (VenueKind::Upbit, false) => ResolvedCredentials::Upbit(Some(upbit::Credentials {
-            access_key: secret(&names.access_key, "access_key")?,
-            secret_key: secret(&names.secret_key, "secret_key")?,
-        })),
-        (VenueKind::Digifinex, _) if !private => ResolvedCredentials::DigiFinex(None),
-        (VenueKind::Digifinex, true) => {
-            let (api_key, secret) = mocks.digifinex.map(MockDigiFinex::keys).unwrap_or_default();
-            ResolvedCredentials::DigiFinex(Some(digifinex::Credentials {
-                api_key: Secret::new(api_key),
-                secret: Secret::new(secret),
-            }))
-        }
-        (VenueKind::Digifinex, false) => {
-            ResolvedCredentials::DigiFinex(Some(digifinex::Credentials {
-                api_key: secret(&names.api_key, "api_key")?,
-                secret: secret(&names.api_secret, "api_secret")?,
-            }))
-        }
-        (VenueKind::Kraken, true) => ResolvedCredentials::Kraken {
-            token: Secret::new(mocks.kraken.map_or("", |m| m.token())),
-            tier,
-        },
-        (VenueKind::Kraken, false) => ResolvedCredentials::Kraken {
-            token: secret(&names.token, "token")?,
-            tier,
-        },
-        (VenueKind::Binance, true) => {
-            let mock = BinanceMockConfig::default();
-            ResolvedCredentials::Binance {
-                api_key: Secret::new(mock.api_key),
-                signer: Signer::Hmac(Secret::new(mock.hmac_secret.unwrap_or_default())),
-                logon: false,
-            }
-        }
-        (VenueKind::Binance, false) => {
-            let api_key = secret(&names.api_key, "api_key")?;
-            let (signer, logon) = match (&names.hmac_secret, &names.ed25519_key_file) {
-                (Some(_), _) => (
-                    Signer::Hmac(secret(&names.hmac_secret, "hmac_secret")?),
-                    false,
-                ),
-                (None, Some(variable)) => {
-                    let path = secret(&names.ed25519_key_file, "ed25519_key_file")?;
-                    let pem = std::fs::read_to_string(path.expose()).map_err(|e| {
-                        config.error(
-                            Some(variable.span()),
-                            field("credentials.ed25519_key_file"),
-                            ConfigErrorKind::Invalid(format!(
-                                "the key file named by {} cannot be read: {}",
-                                variable.get_ref(),
-                                e.kind()
-                            )),
-                        )
-                    })?;
-                    let key = ed25519_key_from_pem(&pem).map_err(|reason| {
-                        config.error(
-                            Some(variable.span()),
-                            field("credentials.ed25519_key_file"),
-                            ConfigErrorKind::Invalid(reason.to_owned()),
-                        )
-                    })?;
-                    (Signer::ed25519_from_bytes(&key), true)
-                }
-                (None, None) => {
+    }
+    let private = entry.private(&|credential| names.contains_key(credential));
+    let (url, tls) = match mock {
+        Some(mock) => (
+            mock.url(entry.name(), private),
+            TlsConfig::with_extra_ca_file(&mock.ca_file()).ok(),
+        ),
+        None => {
+            let named = entry.endpoint(endpoint, private).map_err(|reason| {
+                config.error(
+                    endpoint_span.clone(),
+                    field("endpoint"),
+                    ConfigErrorKind::BadUrl(reason),
+                )
+            })?;
+            let url = match named {
+                Some(url) => url,
+                None if endpoint == "mock" => {
                     return Err(config.error(
-                        Some(exchange.exchange.span()),
-                        field("credentials"),
-                        ConfigErrorKind::MissingCredential("hmac_secret or ed25519_key_file"),
+                        endpoint_span,
+                        field("endpoint"),
+                        ConfigErrorKind::BadUrl("`mock` needs the mocks started (--mock)".into()),
                     ));
                 }
+                None => {
+                    check_url(endpoint).map_err(|reason| {
+                        config.error(
+                            endpoint_span.clone(),
+                            field("endpoint"),
+                            ConfigErrorKind::BadUrl(reason),
+                        )
+                    })?;
+                    endpoint.to_owned()
+                }
             };
-            ResolvedCredentials::Binance {
-                api_key,
-                signer,
-                logon,
-            }
+            let tls = match &exchange.tls_ca_file {
+                None => None,
+                Some(file) => {
+                    let path = config
+                        .path
+                        .parent()
+                        .map_or_else(|| file.get_ref().clone(), |dir| dir.join(file.get_ref()));
+                    Some(TlsConfig::with_extra_ca_file(&path).map_err(|e| {
+                        config.error(
+                            Some(file.span()),
+                            field("tls_ca_file"),
+                            ConfigErrorKind::Invalid(e.to_string()),
+                        )
+                    })?)
+                }
+            };
+            (url, tls)
         }
     };
+    let codec = entry.build(&BuildContext {
+        config,
+        index,
+        section: exchange,
+        source,
+        mock,
+        private,
+    })?;
     let mut subscriptions = Vec::new();
     let mut symbols = Vec::new();
     for symbol in &exchange.symbols {
@@ -656,7 +465,7 @@ fn resolve(
     gateway.subscriptions = subscriptions;
     Ok(Resolved {
         name: exchange.name.get_ref().clone(),
-        kind,
+        entry,
         url,
         tls,
         mode: config.engine_section(exchange).mode.unwrap_or_default(),
@@ -665,7 +474,7 @@ fn resolve(
             ..EngineConfig::default()
         }),
         gateway,
-        credentials,
+        codec,
         budget: exchange.rate_budget.clone(),
         plan: Plan {
             cancel_on_shutdown: gateway_section.cancel_on_shutdown.unwrap_or(false),
@@ -702,26 +511,6 @@ fn printable_url(url: &str) -> String {
     }
 }
 
-fn mock_endpoint(kind: VenueKind, private: bool, mocks: &Mocks<'_>) -> (String, Option<TlsConfig>) {
-    let trust = |ca: PathBuf| TlsConfig::with_extra_ca_file(&ca).ok();
-    match kind {
-        VenueKind::Kraken => mocks.kraken.map(|m| (m.url(), trust(m.ca_file()))),
-        VenueKind::Binance => mocks.binance.map(|m| (m.api_url(), trust(m.ca_file()))),
-        VenueKind::BinanceStreams => mocks.binance.map(|m| (m.streams_url(), trust(m.ca_file()))),
-        VenueKind::Upbit => mocks.upbit.map(|m| {
-            let url = if private {
-                m.private_url()
-            } else {
-                m.public_url()
-            };
-            (url, trust(m.ca_file()))
-        }),
-        VenueKind::Digifinex => mocks.digifinex.map(|m| (m.url(), trust(m.ca_file()))),
-    }
-    // `start_with` starts a mock for every venue the config names.
-    .unwrap_or_default()
-}
-
 fn create(
     registry: &Registry,
     plan: Resolved,
@@ -729,6 +518,7 @@ fn create(
 ) -> Result<(ServiceExchange, Plan), RegistryError> {
     let mut connection = ConnectionConfig::new(plan.url.clone());
     connection.tls = plan.tls.clone();
+    plan.entry.connection(&mut connection);
     let config = ExchangeConfig {
         engine: plan.engine,
         connection,
@@ -737,55 +527,12 @@ fn create(
         token_fetch: None,
     };
     let name = plan.name.as_str();
-    let mode = plan.mode;
-    let venue = match (plan.kind, plan.credentials) {
-        (VenueKind::Kraken, ResolvedCredentials::Kraken { token, tier }) => ServiceVenue::Kraken(
-            Driver::create(registry, mode, name, Kraken::new(Some(token), tier), config)?,
-        ),
-        (
-            VenueKind::Binance,
-            ResolvedCredentials::Binance {
-                api_key,
-                signer,
-                logon,
-            },
-        ) => {
-            let mut codec = BinanceApi::new(Some(Credentials { api_key, signer }));
-            codec.set_session_logon(logon);
-            ServiceVenue::Binance(Driver::create(registry, mode, name, codec, config)?)
-        }
-        (VenueKind::BinanceStreams, _) => ServiceVenue::BinanceStreams(Driver::create(
-            registry,
-            mode,
-            name,
-            BinanceStreams::new(),
-            config,
-        )?),
-        (VenueKind::Upbit, ResolvedCredentials::Upbit(keys)) => {
-            let mut config = config;
-            // Upbit supports permessage-deflate: offer it.
-            config.connection.ws.deflate = Some(orderwire_protocol::ws::DeflateConfig::default());
-            let codec = keys.map_or_else(Upbit::public, Upbit::private);
-            ServiceVenue::Upbit(Driver::create(registry, mode, name, codec, config)?)
-        }
-        (VenueKind::Digifinex, ResolvedCredentials::DigiFinex(keys)) => {
-            let codec = keys.map_or_else(DigiFinex::public, DigiFinex::private);
-            ServiceVenue::DigiFinex(Driver::create(registry, mode, name, codec, config)?)
-        }
-        // `resolve` pairs every venue with its credentials.
-        (_, _) => {
-            return Err(RegistryError::Build {
-                id: name.to_owned(),
-                error: Arc::new(ExchangeErrorText(
-                    "credentials do not match the venue".to_owned(),
-                )),
-            });
-        }
-    };
+    let exchange = plan.codec.start(registry, plan.mode, name, config)?;
     let exchange = ServiceExchange {
         name: Arc::from(name),
-        mode,
-        venue,
+        mode: plan.mode,
+        entry: plan.entry,
+        exchange,
     };
     Ok((exchange, plan.plan))
 }
