@@ -73,3 +73,22 @@ fn upbit_decode_corpus() {
 fn digifinex_decode_corpus() {
     replay("digifinex_decode", venue::digifinex_decode);
 }
+
+/// Every venue's corpus through every codec in the registry: the
+/// `registry_decode` target's corpus is the union of the venues'.
+#[test]
+fn every_venue_corpus_through_every_registered_codec() {
+    for venue_corpus in [
+        "kraken_decode",
+        "binance_stream",
+        "binance_api",
+        "upbit_decode",
+        "digifinex_decode",
+    ] {
+        replay(venue_corpus, venue::registry_decode);
+    }
+    assert!(
+        orderwire_protocol::venue::registry::codec("kraken").is_some()
+            && orderwire_protocol::venue::registry::CODECS.len() >= 4
+    );
+}

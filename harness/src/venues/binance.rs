@@ -17,9 +17,7 @@ use orderwire_protocol::model::{BookEvent, Event, Level, Request, Subscription, 
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::Venue;
-use orderwire_protocol::venue::binance::{
-    Binance, BinanceApi, BinanceStreams, Credentials, Signer,
-};
+use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams, Credentials, Signer};
 use sha2::Digest;
 
 use super::{BuildContext, StartCodec, VenueEntry, VenueMock, trust};
@@ -38,12 +36,6 @@ pub static BINANCE: BinanceApiEntry = BinanceApiEntry;
 
 /// The market streams (no orders).
 pub static BINANCE_STREAMS: BinanceStreamsEntry = BinanceStreamsEntry;
-
-fn offline(book_depth: u32) -> Box<dyn Venue> {
-    let mut binance = Binance::offline();
-    binance.set_depth(book_depth.max(1));
-    Box::new(binance)
-}
 
 fn start_mock() -> std::io::Result<Box<dyn VenueMock>> {
     Ok(Box::new(MockBinance::start(MockConfig::default())?))
@@ -121,7 +113,7 @@ impl VenueEntry for BinanceApiEntry {
     }
 
     fn offline_codec(&self, book_depth: u32) -> Box<dyn Venue> {
-        offline(book_depth)
+        orderwire_protocol::venue::binance::offline_codec(book_depth)
     }
 
     fn demo(&self, options: &DemoOptions) -> Result<Box<dyn DemoVenue>, String> {
@@ -163,7 +155,7 @@ impl VenueEntry for BinanceStreamsEntry {
     }
 
     fn offline_codec(&self, book_depth: u32) -> Box<dyn Venue> {
-        offline(book_depth)
+        orderwire_protocol::venue::binance::offline_codec(book_depth)
     }
 
     /// One demo for both: the streams' book prices the API's orders.

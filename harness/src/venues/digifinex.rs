@@ -72,10 +72,8 @@ impl VenueEntry for DigiFinexEntry {
         })))
     }
 
-    /// Deltas before a capture's first clean snapshot are held back, as
-    /// live.
-    fn offline_codec(&self, _book_depth: u32) -> Box<dyn Venue> {
-        Box::new(DigiFinex::public())
+    fn offline_codec(&self, book_depth: u32) -> Box<dyn Venue> {
+        digifinex::offline_codec(book_depth)
     }
 
     fn demo(&self, options: &DemoOptions) -> Result<Box<dyn DemoVenue>, String> {

@@ -88,9 +88,7 @@ impl VenueEntry for KrakenEntry {
     }
 
     fn offline_codec(&self, book_depth: u32) -> Box<dyn Venue> {
-        let mut kraken = Kraken::public();
-        kraken.set_default_depth(usize::try_from(book_depth).unwrap_or(usize::MAX));
-        Box::new(kraken)
+        orderwire_protocol::venue::kraken::offline_codec(book_depth)
     }
 
     fn demo(&self, options: &DemoOptions) -> Result<Box<dyn DemoVenue>, String> {

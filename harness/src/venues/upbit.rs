@@ -78,9 +78,8 @@ impl VenueEntry for UpbitEntry {
         connection.ws.deflate = Some(orderwire_protocol::ws::DeflateConfig::default());
     }
 
-    /// Every orderbook message is a whole book: no depth to keep.
-    fn offline_codec(&self, _book_depth: u32) -> Box<dyn Venue> {
-        Box::new(Upbit::public())
+    fn offline_codec(&self, book_depth: u32) -> Box<dyn Venue> {
+        orderwire_protocol::venue::upbit::offline_codec(book_depth)
     }
 
     fn demo(&self, options: &DemoOptions) -> Result<Box<dyn DemoVenue>, String> {

@@ -14,6 +14,7 @@ mod notes;
 mod offline;
 mod policy;
 mod redact;
+pub mod registry;
 pub mod upbit;
 
 pub use io::{

@@ -766,3 +766,11 @@ impl Venue for Binance {
         }
     }
 }
+
+/// A codec for captured messages of the WebSocket API and the market
+/// streams alike, with diff-depth books of `book_depth` levels.
+pub fn offline_codec(book_depth: u32) -> Box<dyn Venue> {
+    let mut binance = Binance::offline();
+    binance.set_depth(book_depth.max(1));
+    Box::new(binance)
+}

@@ -263,3 +263,9 @@ impl Venue for DigiFinex {
         RatePolicy { limits: Vec::new() }
     }
 }
+
+/// A codec for captured messages: deltas before a capture's first clean
+/// snapshot are held back, as live.
+pub fn offline_codec(_book_depth: u32) -> Box<dyn Venue> {
+    Box::new(DigiFinex::public())
+}

@@ -306,3 +306,12 @@ impl Venue for Kraken {
         }
     }
 }
+
+/// A codec for captured messages, with books of `book_depth` levels (the
+/// depth the capture subscribed with): Kraken's checksums cover the top
+/// levels of a book of that depth.
+pub fn offline_codec(book_depth: u32) -> Box<dyn Venue> {
+    let mut kraken = Kraken::public();
+    kraken.set_default_depth(usize::try_from(book_depth).unwrap_or(usize::MAX));
+    Box::new(kraken)
+}

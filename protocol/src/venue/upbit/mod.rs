@@ -296,3 +296,9 @@ impl Venue for Upbit {
         }
     }
 }
+
+/// A codec for captured messages: every orderbook message is a whole book,
+/// so there is no depth to keep.
+pub fn offline_codec(_book_depth: u32) -> Box<dyn Venue> {
+    Box::new(Upbit::public())
+}
