@@ -572,3 +572,20 @@ fn the_example_runs_inline_on_the_polling_thread() {
             .is_none()
     );
 }
+
+#[test]
+fn a_credential_the_venue_does_not_take_is_refused_with_the_ones_it_does() {
+    let text = "[[ws_apis]]\nname = \"a\"\nexchange = \"kraken\"\ncredentials = { tokn = \"KRAKEN_WS_TOKEN\" }\n";
+    let config = parse(text).unwrap();
+    let Err(ServiceError::Config(error)) = start(&config) else {
+        panic!("started, or failed for another reason")
+    };
+    assert_eq!(error.line.map(|l| l.0), Some(4));
+    assert_eq!(error.field.as_deref(), Some("ws_apis[0].credentials.tokn"));
+    assert!(
+        error
+            .to_string()
+            .contains("kraken takes no credential `tokn` (it takes: token)"),
+        "{error}"
+    );
+}
