@@ -20,7 +20,7 @@ use orderwire_protocol::secret::Secret;
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
 use orderwire_protocol::venue::{
-    Capabilities, Correlation, Ctx, DecodeError, EncodeError, Expect, FrameKind,
+    BookKind, Capabilities, Correlation, Ctx, DecodeError, EncodeError, Expect, FrameKind,
     Frames as VenueFrames, Venue,
 };
 use parking_lot::Mutex;
@@ -914,6 +914,7 @@ struct Probe {
     order_entry: bool,
     max_subscriptions: Option<u32>,
     correlation: Option<Correlation>,
+    book: Option<BookKind>,
 }
 
 impl Probe {
@@ -925,6 +926,7 @@ impl Probe {
             order_entry: true,
             max_subscriptions: None,
             correlation: None,
+            book: None,
         }
     }
 }
@@ -939,6 +941,7 @@ impl Venue for Probe {
             order_entry: self.order_entry,
             max_subscriptions: self.max_subscriptions,
             correlation: self.correlation.unwrap_or(inner.correlation),
+            book: self.book.unwrap_or(inner.book),
             ..inner
         }
     }
@@ -1236,6 +1239,45 @@ fn a_subscription_past_the_venues_cap_is_refused_before_anything_is_sent() {
         .unwrap();
     core.submit_at(MS, Request::Subscribe(&trades(&["D/USD"])), &mut out)
         .unwrap();
+}
+
+#[test]
+fn a_book_subscription_on_a_connection_without_books_is_refused_locally() {
+    let mut probe = Probe::new();
+    probe.book = Some(BookKind::None);
+    let mut settings = config(WhenLimited::Off);
+    let book = Subscription::Book {
+        symbols: vec![inline("A/USD").unwrap()],
+        depth: 10,
+    };
+    // Configured: dropped from the open sequence with the reason; the
+    // other subscription still goes out.
+    settings.subscriptions = vec![book.clone(), trades(&["B/USD"])];
+    let mut core = GatewayCore::new(probe, settings);
+    let open = connected(&mut core, 0);
+    assert_eq!(open.len(), 1, "the trades subscription only");
+    let events = outputs(&mut core).events;
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            GatewayEvent::Dropped {
+                method: Method::Subscribe,
+                error: SubmitError::NoBooks
+            }
+        )),
+        "{events:?}"
+    );
+    // At runtime: refused before anything is written.
+    let mut out = Frames::default();
+    assert_eq!(
+        core.submit_at(MS, Request::Subscribe(&book), &mut out),
+        Err(SubmitError::NoBooks)
+    );
+    assert!(out.0.is_empty());
+    assert!(
+        core.submit_at(MS, Request::Subscribe(&trades(&["C/USD"])), &mut out)
+            .is_ok()
+    );
 }
 
 #[test]

@@ -69,6 +69,12 @@ pub enum SubmitError {
         /// Registrations the subscribe would add.
         asked: usize,
     },
+    /// A book subscription on a connection whose venue sends no books
+    /// (`Capabilities::book` is `BookKind::None`: Binance's WebSocket API
+    /// takes `depth` snapshots, its market streams the books); nothing was
+    /// sent.
+    #[error("this venue connection has no books")]
+    NoBooks,
 }
 
 /// What became of an accepted request.

@@ -632,6 +632,19 @@ impl<V: Venue> GatewayCore<V> {
     }
 
     /// Checks the request against the order table; returns its rate charge.
+    /// A book subscription needs a venue connection with books
+    /// (`Capabilities::book`).
+    fn has_books_for(&self, subscription: &Subscription) -> Result<(), SubmitError> {
+        match subscription {
+            Subscription::Book { .. }
+                if self.capabilities.book == orderwire_protocol::venue::BookKind::None =>
+            {
+                Err(SubmitError::NoBooks)
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn validate(&self, now: Instant, request: &Request<'_>) -> Result<Charge, SubmitError> {
         if !self.capabilities.order_entry && request.is_order_entry() {
             return Err(SubmitError::NoOrderEntry);
@@ -644,6 +657,7 @@ impl<V: Venue> GatewayCore<V> {
         };
         match request {
             Request::Subscribe(subscription) => {
+                self.has_books_for(subscription)?;
                 if let Some(cap) = self.capabilities.max_subscriptions {
                     let held = self.subscriptions.registrations();
                     let asked = self.subscriptions.registrations_added(subscription);
@@ -1159,6 +1173,13 @@ impl<V: Venue> GatewayCore<V> {
                 continue;
             };
             let request = Request::Subscribe(&self.subscriptions.as_slice()[index]);
+            if let Err(error) = self.has_books_for(&self.subscriptions.as_slice()[index]) {
+                self.out.events.push(GatewayEvent::Dropped {
+                    method: Method::Subscribe,
+                    error,
+                });
+                continue;
+            }
             // Counted as at submit: a pair an earlier entry holds is free.
             let registrations = self.subscriptions.registrations_new_at(index);
             if held + registrations > cap {
