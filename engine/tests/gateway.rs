@@ -915,6 +915,8 @@ struct Probe {
     max_subscriptions: Option<u32>,
     correlation: Option<Correlation>,
     book: Option<BookKind>,
+    /// Writes `login <id>` as the open sequence's login.
+    login: bool,
 }
 
 impl Probe {
@@ -927,6 +929,7 @@ impl Probe {
             max_subscriptions: None,
             correlation: None,
             book: None,
+            login: false,
         }
     }
 }
@@ -952,6 +955,18 @@ impl Venue for Probe {
             "Authorization".into(),
             Secret::new(format!("Bearer {nonce:016x}")),
         ));
+    }
+    fn login(
+        &mut self,
+        _: &mut Ctx<'_>,
+        req_id: u64,
+        out: &mut VenueFrames,
+    ) -> Result<(), EncodeError> {
+        if self.login {
+            out.frame(FrameKind::Text)
+                .extend_from_slice(format!("login {req_id}").as_bytes());
+        }
+        Ok(())
     }
     fn encode(
         &mut self,
@@ -1239,6 +1254,87 @@ fn a_subscription_past_the_venues_cap_is_refused_before_anything_is_sent() {
         .unwrap();
     core.submit_at(MS, Request::Subscribe(&trades(&["D/USD"])), &mut out)
         .unwrap();
+}
+
+#[test]
+fn a_subscribe_made_while_the_link_is_down_goes_out_once_with_the_open_sequence() {
+    let mut settings = config(WhenLimited::Off);
+    settings.subscriptions = vec![trades(&["A/USD"])];
+    let mut core = GatewayCore::new(Probe::new(), settings);
+    connected(&mut core, 0);
+    let mut frame = Vec::new();
+    while core.poll_transmit(&mut frame).is_some() {
+        frame.clear();
+    }
+    core.disconnect_at(MS);
+    let mut out = Frames::default();
+    // Held, not written: the remembered set changes, nothing else.
+    assert_eq!(
+        core.submit_at(2 * MS, Request::Subscribe(&trades(&["B/USD"])), &mut out),
+        Ok(Submission::Queued)
+    );
+    assert_eq!(
+        core.submit_at(2 * MS, Request::Unsubscribe(&trades(&["A/USD"])), &mut out),
+        Ok(Submission::Queued)
+    );
+    assert!(out.0.is_empty(), "nothing for the backlog");
+    let mut written: Vec<String> = connected(&mut core, 3 * MS)
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    while core.poll_transmit(&mut frame).is_some() {
+        written.push(String::from_utf8_lossy(&frame).into_owned());
+        frame.clear();
+    }
+    let naming = |pair: &str| written.iter().filter(|f| f.contains(pair)).count();
+    assert_eq!(naming("B/USD"), 1, "subscribed once: {written:?}");
+    assert_eq!(naming("A/USD"), 0, "unsubscribed while down: {written:?}");
+}
+
+#[test]
+fn an_id_less_error_answers_what_went_first_on_the_wire_not_the_lowest_id() {
+    let mut probe = Probe::new();
+    probe.correlation = Some(Correlation::ByIdThenInOrder);
+    probe.login = true;
+    let mut core = GatewayCore::new(probe, config(WhenLimited::Off));
+    connected(&mut core, 0);
+    core.disconnect_at(MS);
+    // Written to the backlog with id 2, for the next connection...
+    let mut out = Frames::default();
+    let Ok(Submission::Sent { req_id: backlog }) =
+        core.submit_at(2 * MS, Request::Place(&order("left", "BTC/USD")), &mut out)
+    else {
+        panic!()
+    };
+    // ...whose login (id 3) goes out ahead of it.
+    let open = connected(&mut core, 3 * MS);
+    assert_eq!(open, [b"login 3".to_vec()]);
+    let _ = outputs(&mut core);
+    feed(
+        &mut core,
+        4 * MS,
+        r#"{"method":"add_order","success":false,"error":"EGeneral:Invalid arguments"}"#,
+        &mut out,
+    );
+    let events = outputs(&mut core).events;
+    let answered: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Answered { summary, .. } => Some(summary.req_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answered, [3], "the login, first on the wire: {events:?}");
+    assert!(
+        order_events(&Outputs {
+            events,
+            ..Outputs::default()
+        })
+        .iter()
+        .all(|(_, status, _)| *status != OrderStatus::Rejected),
+        "the order behind it is not rejected on a guess"
+    );
+    assert!(core.pending_requests() >= 1, "order {backlog} still waits");
 }
 
 #[test]

@@ -26,6 +26,10 @@ pub(super) const TEXT_POOL: usize = 256;
 
 /// A request sent and not yet (fully) answered. (Not `Debug`: the text is
 /// unredacted.)
+/// Ranks below this belong to an open sequence (a login and the
+/// subscriptions: far fewer).
+const OPEN_SEQUENCE_RANKS: u64 = 1 << 32;
+
 pub(super) struct Pending {
     pub(super) summary: RequestSummary,
     pub(super) deadline: Instant,
@@ -42,6 +46,9 @@ pub(super) struct Pending {
     /// The open sequence's login: its reply or its deadline decides
     /// whether the connection goes on.
     pub(super) login: bool,
+    /// Its place on the wire within its connection (set by
+    /// `insert_pending`): an id-less error answers the lowest.
+    pub(super) wire_rank: u64,
     /// The driver's tag: report the request's end.
     pub(super) tag: Option<RequestTag>,
     /// The frame as written, when its end is reported (else empty).
@@ -50,7 +57,20 @@ pub(super) struct Pending {
 
 impl<V: Venue> GatewayCore<V> {
     /// Adds a pending request and its deadline.
-    pub(super) fn insert_pending(&mut self, req_id: u64, pending: Pending) {
+    pub(super) fn insert_pending(&mut self, req_id: u64, mut pending: Pending) {
+        // The open sequence goes out ahead of frames left from the last
+        // connection (the backlog), whose ids are lower: ranks, not ids,
+        // say what went first.
+        pending.wire_rank = match &mut self.open_rank {
+            Some(rank) => {
+                *rank += 1;
+                *rank
+            }
+            None => {
+                self.back_rank += 1;
+                OPEN_SEQUENCE_RANKS + self.back_rank
+            }
+        };
         self.deadlines.push(pending.deadline, req_id);
         if pending.epoch == self.epoch {
             self.in_flight.current += 1;
@@ -119,8 +139,8 @@ impl<V: Venue> GatewayCore<V> {
         self.pending
             .iter()
             .filter(|(_, pending)| pending.epoch == self.epoch && pending.replies_left > 0)
+            .min_by_key(|(_, pending)| pending.wire_rank)
             .map(|(&req_id, _)| req_id)
-            .min()
     }
 
     /// A request-text buffer back into the pool.

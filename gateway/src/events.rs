@@ -85,7 +85,10 @@ pub enum Submission {
         /// The request id on the wire.
         req_id: u64,
     },
-    /// Waiting in the rate-limit FIFO; it gets its id when it leaves.
+    /// Waiting in the rate-limit FIFO; it gets its id when it leaves. A
+    /// subscribe or unsubscribe made while no connection is up is held
+    /// the same way: it changes the remembered set, which the next open
+    /// sequence sends whole (one request, with its own id).
     Queued,
 }
 

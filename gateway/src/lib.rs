@@ -193,6 +193,13 @@ pub struct GatewayCore<V: Venue> {
     text_pool: Vec<Vec<u8>>,
     /// The highest request id written so far.
     last_wire_id: Option<u64>,
+    /// Wire order of pending requests, for venues that answer an id-less
+    /// error in order: the open sequence's ranks while it is being made
+    /// (it goes out ahead of frames left from the last connection), else
+    /// `None`.
+    open_rank: Option<u64>,
+    /// The rank of the last request queued behind everything else.
+    back_rank: u64,
     /// The open sequence's subscriptions wait for the login's reply
     /// (`Capabilities::subscribe_after_login`).
     subscriptions_held: bool,
@@ -305,6 +312,8 @@ impl<V: Venue> GatewayCore<V> {
             },
             text_pool: Vec::with_capacity(TEXT_POOL),
             last_wire_id: None,
+            open_rank: None,
+            back_rank: 0,
             subscriptions_held: false,
             reconnect_wanted: None,
             crossings: None,
@@ -557,6 +566,11 @@ impl<V: Venue> GatewayCore<V> {
         charge: Charge,
         options: RequestOptions,
     ) -> Result<Submission, SubmitError> {
+        if self.folds_into_open_sequence(&request) {
+            // Remembered already: the next open sequence subscribes the
+            // whole remembered set, so sending it too would subscribe twice.
+            return Ok(Submission::Queued);
+        }
         let draining = self.is_draining();
         let Some(limiter) = self.limiter.as_mut() else {
             return self
@@ -948,6 +962,7 @@ impl<V: Venue> GatewayCore<V> {
                     epoch,
                     subscription: None,
                     login: false,
+                    wire_rank: 0,
                     tag,
                     text,
                 };
@@ -965,6 +980,7 @@ impl<V: Venue> GatewayCore<V> {
                 epoch,
                 subscription,
                 login: false,
+                wire_rank: 0,
                 tag,
                 text,
             },
@@ -1004,7 +1020,9 @@ impl<V: Venue> GatewayCore<V> {
     pub fn on_connected(&mut self, now: Instant, attempt: u32) {
         let mut frames = std::mem::take(&mut self.frames);
         frames.clear();
+        self.open_rank = Some(0);
         self.open_connection(now, attempt, &mut frames);
+        self.open_rank = None;
         // Frames left from the last connection stay behind the new login.
         self.opening = frames.len();
         Self::queue_frames(
@@ -1018,7 +1036,23 @@ impl<V: Venue> GatewayCore<V> {
         self.rearm_all();
     }
 
+    /// A subscribe or unsubscribe while no connection is up changes only
+    /// the remembered set, which the next open sequence sends whole.
+    fn folds_into_open_sequence(&self, request: &Request<'_>) -> bool {
+        self.link == Link::Down
+            && matches!(request, Request::Subscribe(_) | Request::Unsubscribe(_))
+    }
+
     fn open_connection(&mut self, now: Instant, attempt: u32, out: &mut Frames) {
+        // Subscribes and unsubscribes still waiting in the rate-limit FIFO
+        // are in the remembered set the open sequence sends: sent again
+        // after it, they would subscribe twice.
+        self.queue.retain(|queued| {
+            !matches!(
+                queued.request.as_request(),
+                Request::Subscribe(_) | Request::Unsubscribe(_)
+            )
+        });
         self.epoch += 1;
         self.in_flight = InFlight {
             current: self.in_flight.next,
@@ -1100,6 +1134,7 @@ impl<V: Venue> GatewayCore<V> {
                 epoch: self.epoch,
                 subscription: None,
                 login: true,
+                wire_rank: 0,
                 tag: None,
                 text: Vec::new(),
             },
@@ -1248,6 +1283,7 @@ impl<V: Venue> GatewayCore<V> {
                     epoch: self.epoch,
                     subscription: Some(key),
                     login: false,
+                    wire_rank: 0,
                     tag: None,
                     text,
                 },

@@ -135,6 +135,11 @@ impl<V: Venue> GatewayCore<V> {
 
     pub(super) fn release_queued(&mut self, now: Instant) {
         while let Some(front) = self.queue.front() {
+            if self.folds_into_open_sequence(&front.request.as_request()) {
+                // The reconnect's open sequence subscribes it.
+                self.queue.pop_front();
+                continue;
+            }
             if self.transmits.len() >= self.config.transmit_capacity {
                 // The driver has not taken what is written: try later,
                 // before anything is charged.
