@@ -1432,3 +1432,129 @@ fn an_error_without_an_id_answers_nothing_on_a_venue_that_correlates_by_id_only(
     );
     assert_eq!(core.pending_requests(), 1, "never matched on a guess");
 }
+
+/// A venue that answers by key (KIS's shape): `sub <pair>` and
+/// `unsub <pair>` are answered `ack <pair>`, with no id.
+struct Keyed {
+    keys: orderwire_protocol::venue::keyed::ReplyKeys,
+}
+
+impl Venue for Keyed {
+    fn name(&self) -> &'static str {
+        "keyed"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            correlation: Correlation::ByKey,
+            ..Capabilities::default()
+        }
+    }
+    fn encode(
+        &mut self,
+        _: &mut Ctx<'_>,
+        req_id: u64,
+        request: &Request<'_>,
+        out: &mut VenueFrames,
+    ) -> Result<Expect, EncodeError> {
+        let (verb, subscription) = match request {
+            Request::Subscribe(s) => ("sub", s),
+            Request::Unsubscribe(s) => ("unsub", s),
+            _ => return Err(EncodeError::Unsupported("anything but subscriptions")),
+        };
+        let Subscription::Trades { symbols } = subscription else {
+            return Err(EncodeError::Unsupported("anything but trades"));
+        };
+        let pair = symbols.first().ok_or(EncodeError::Invalid("no pair"))?;
+        self.keys.insert(pair, req_id);
+        out.frame(FrameKind::Text)
+            .extend_from_slice(format!("{verb} {pair}").as_bytes());
+        Ok(Expect::Replies(1))
+    }
+    fn decode(
+        &mut self,
+        _: &mut Ctx<'_>,
+        _: FrameKind,
+        message: &mut [u8],
+        out: &mut orderwire_protocol::model::Events,
+        _: &mut VenueFrames,
+    ) -> Result<(), DecodeError> {
+        let text = std::str::from_utf8(message).map_err(|_| DecodeError::Field {
+            field: "line",
+            why: "utf-8",
+        })?;
+        let Some(pair) = text.strip_prefix("ack ") else {
+            return Err(DecodeError::Field {
+                field: "line",
+                why: "not an ack",
+            });
+        };
+        out.list
+            .push(Event::Response(orderwire_protocol::model::Response {
+                req_id: self.keys.take(pair),
+                method: Method::Subscribe,
+                ok: true,
+                message: None,
+                ts_in: None,
+                ts_out: None,
+            }));
+        Ok(())
+    }
+    fn reset(&mut self) {
+        self.keys.clear();
+    }
+    fn keepalive(&self) -> orderwire_protocol::venue::Keepalive {
+        orderwire_protocol::venue::Keepalive {
+            idle_close_after: None,
+            app_ping_every: None,
+            heartbeat_every: None,
+            max_connection_age: None,
+        }
+    }
+    fn rate_policy(&self) -> orderwire_protocol::venue::RatePolicy {
+        orderwire_protocol::venue::RatePolicy::default()
+    }
+}
+
+#[test]
+fn a_reply_is_matched_by_the_key_the_venue_echoes() {
+    let keyed = Keyed {
+        keys: Default::default(),
+    };
+    let mut settings = config(WhenLimited::Off);
+    settings.subscription_silence = None;
+    let mut core = GatewayCore::new(keyed, settings);
+    connected(&mut core, 0);
+    let mut out = Frames::default();
+    let mut sent =
+        |core: &mut GatewayCore<Keyed>, request| match core.submit_at(MS, request, &mut out) {
+            Ok(Submission::Sent { req_id }) => req_id,
+            other => panic!("{other:?}"),
+        };
+    let (aaa, bbb) = (trades(&["AAA"]), trades(&["BBB"]));
+    let a = sent(&mut core, Request::Subscribe(&aaa));
+    let b = sent(&mut core, Request::Subscribe(&bbb));
+    assert_eq!(core.pending_requests(), 2);
+    // Answered out of order, each by its key; a key nothing waits on
+    // answers nothing.
+    let mut out = Frames::default();
+    for line in ["ack BBB", "ack ZZZ", "ack AAA"] {
+        feed(&mut core, 2 * MS, line, &mut out);
+    }
+    let events = outputs(&mut core).events;
+    let answered: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Answered { summary, .. } => Some(summary.req_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answered, [b, a]);
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            GatewayEvent::Reply(Event::Response(r)) if r.req_id.is_none()
+        )),
+        "the unknown key is reported, not matched: {events:?}"
+    );
+    assert_eq!(core.pending_requests(), 0);
+}

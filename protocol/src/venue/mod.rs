@@ -9,6 +9,7 @@ pub mod binance;
 pub mod digifinex;
 mod fields;
 mod io;
+pub mod keyed;
 pub mod kraken;
 mod notes;
 mod offline;
