@@ -1,7 +1,8 @@
 //! The gateway against the mock Binance WebSocket API in virtual time
 //! (`BinancePair`): a 429 from another session's orders and the back-off
-//! to `retryAfter`, a `serverShutdown` in the middle of a burst, and a
-//! signature the venue refuses. No socket, no clock: the ten-second
+//! to `retryAfter`, a `serverShutdown` in the middle of a burst, a
+//! signature the venue refuses, and a `session.logon` refused for good
+//! (no reconnect) or accepted. No socket, no clock: the ten-second
 //! back-off runs in milliseconds. `binance_e2e.rs` keeps the demo and the
 //! ping/pong keepalive over real TLS.
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 use orderwire::mock::binance::{BinancePair, BinanceStreamsPair, Fault, MockConfig};
 use orderwire::mock::pair::WALL_ORIGIN_NS;
 use orderwire::mock::session::{MockSession, Output};
-use orderwire_engine::gateway::{Cause, GatewayConfig, GatewayEvent, WhenLimited};
+use orderwire_engine::gateway::{Cause, ConnectionEvent, GatewayConfig, GatewayEvent, WhenLimited};
 use orderwire_protocol::model::{
     CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind, OrderRef, OrderStatus,
     RejectReason, Request, Side, Subscription, TimeInForce, inline,
@@ -301,4 +302,66 @@ fn streams_deliver_trades_and_keep_the_connection_alive() {
     assert_eq!(stats.pongs, stats.pings);
     assert_eq!(stats.pong_timeouts, 0);
     assert_eq!(stats.connections, 1);
+}
+
+/// A `session.logon` pair: the mock knows the public half of `mock_key`,
+/// the gateway signs with `signing_key`.
+fn logon_pair(mock_key: [u8; 32], signing_key: [u8; 32]) -> BinancePair {
+    let mock = MockConfig {
+        ed25519_public: Some(
+            ed25519_dalek::SigningKey::from_bytes(&mock_key)
+                .verifying_key()
+                .to_bytes(),
+        ),
+        hmac_secret: None,
+        ..MockConfig::default()
+    };
+    let mut venue = BinanceApi::new(Some(Credentials {
+        api_key: Secret::new(MockConfig::default().api_key),
+        signer: Signer::ed25519_from_bytes(&signing_key),
+    }));
+    venue.set_session_logon(true);
+    let gateway = GatewayConfig {
+        subscriptions: vec![Subscription::Executions {
+            snapshot_orders: false,
+            snapshot_trades: false,
+        }],
+        ..GatewayConfig::default()
+    };
+    BinancePair::new(mock, venue, gateway)
+}
+
+fn login_outcomes(seen: &[GatewayEvent]) -> (usize, Vec<bool>) {
+    let mut logged_in = 0;
+    let mut refusals = Vec::new();
+    for event in seen {
+        match event {
+            GatewayEvent::Connection(ConnectionEvent::LoggedIn) => logged_in += 1,
+            GatewayEvent::Connection(ConnectionEvent::LoginRefused { permanent, .. }) => {
+                refusals.push(*permanent)
+            }
+            _ => {}
+        }
+    }
+    (logged_in, refusals)
+}
+
+#[test]
+fn a_logon_the_venue_refuses_for_good_closes_the_connection_and_never_reconnects() {
+    // The mock knows another key: the logon's signature is refused with
+    // -1022, which Binance means for good (a wrong key stays wrong).
+    let mut pair = logon_pair([7; 32], [8; 32]);
+    pair.run_for(Duration::from_secs(30));
+    let (logged_in, refusals) = login_outcomes(pair.events());
+    assert_eq!((logged_in, refusals), (0, vec![true]));
+    assert_eq!(pair.mock.stats().connections, 1, "no reconnect in 30 s");
+    assert!(pair.mock.stats().bad_signatures >= 1);
+}
+
+#[test]
+fn the_key_the_venue_knows_logs_on_and_the_user_data_stream_follows() {
+    let mut pair = logon_pair([7; 32], [7; 32]);
+    assert!(pair.run_until(Duration::from_secs(1), subscribed));
+    assert_eq!(login_outcomes(pair.events()), (1, vec![]));
+    assert_eq!(pair.mock.stats().connections, 1);
 }
