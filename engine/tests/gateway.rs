@@ -1558,3 +1558,55 @@ fn a_reply_is_matched_by_the_key_the_venue_echoes() {
     );
     assert_eq!(core.pending_requests(), 0);
 }
+
+#[test]
+fn an_order_the_gateway_did_not_place_is_tracked_with_the_same_events() {
+    // Placed elsewhere (another session, REST): the order stream reports
+    // it; it comes out as order and fill events marked external, its fill
+    // once however often the venue repeats it, and no disconnect makes it
+    // unknown (no request of ours is at stake).
+    let mut core = GatewayCore::new(kraken(), config(WhenLimited::Off));
+    connected(&mut core, 0);
+    let mut out = Frames::default();
+    let new = r#"{"channel":"executions","type":"update","data":[{"order_id":"OX-1","cl_ord_id":"web-1","exec_type":"new","order_status":"new","order_qty":1,"cum_qty":0,"symbol":"BTC/USD","side":"buy"}],"sequence":1}"#;
+    let fill = r#"{"channel":"executions","type":"update","data":[{"order_id":"OX-1","exec_id":"EX1","exec_type":"trade","last_qty":0.4,"last_price":100.5,"order_status":"partially_filled","cum_qty":0.4}],"sequence":2}"#;
+    feed(&mut core, MS, new, &mut out);
+    feed(&mut core, 2 * MS, fill, &mut out);
+    feed(&mut core, 3 * MS, fill, &mut out);
+    core.disconnect_at(4 * MS);
+    let outputs = outputs(&mut core);
+    let orders: Vec<(OrderStatus, bool)> = outputs
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Order(o) if o.client_order_id.as_str() == "web-1" => {
+                Some((o.status, o.external))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        orders,
+        [
+            (OrderStatus::New, true),
+            (OrderStatus::PartiallyFilled, true)
+        ]
+    );
+    let fills: Vec<Option<String>> = outputs
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Fill(f) => Some(f.client_order_id.map(|id| id.to_string())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fills, [Some("web-1".to_owned())], "once, on its order");
+    assert!(
+        !outputs.events.iter().any(|e| matches!(
+            e,
+            GatewayEvent::Reply(Event::OrderUpdate(_) | Event::Fill(_))
+        )),
+        "nothing left as a bare reply"
+    );
+    assert_eq!(core.count_orders(OrderStatus::Unknown), 0);
+}

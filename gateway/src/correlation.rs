@@ -3,8 +3,10 @@
 
 use arrayvec::ArrayVec;
 use orderwire_protocol::model::{
-    ClientOrderId, Event, Fill, Method, OrderStatus, OrderUpdate, RejectReason,
+    ClientOrderId, Event, Fill, Method, OrderId, OrderStatus, OrderUpdate, RejectReason, Side,
+    Symbol,
 };
+use orderwire_protocol::num::Decimal;
 use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::{Correlation, Reconcile, Venue};
 
@@ -14,7 +16,7 @@ use super::reconcile::Reconciliation;
 use super::timers::TimerKind;
 use crate::callback::{Completed, Completion, RequestTag};
 use crate::latency::{Latency, RequestSummary};
-use crate::orders::Cause;
+use crate::orders::{Cause, OrderState};
 
 /// Orders one request may concern (a batch holds at most 15).
 pub(super) const MAX_ORDERS_PER_REQUEST: usize = 16;
@@ -423,11 +425,18 @@ impl<V: Venue> GatewayCore<V> {
             .client_order_id
             .filter(|id| self.orders.contains(id))
             .or_else(|| self.orders.client_id_of(&update.order_id));
-        let Some(id) = known else {
-            self.out
-                .events
-                .push(GatewayEvent::Reply(Event::OrderUpdate(update)));
-            return;
+        let id = match known {
+            Some(id) => id,
+            // An order the gateway did not place (REST, another session):
+            // tracked from its first update, with the same states and
+            // events as the gateway's own.
+            None => self.track_external(
+                update.client_order_id,
+                update.order_id,
+                update.symbol,
+                update.side,
+                update.qty,
+            ),
         };
         if let Some(state) = self.orders.get_mut(&id) {
             if state.order_id.is_none() {
@@ -459,6 +468,40 @@ impl<V: Venue> GatewayCore<V> {
         self.apply(&id, update.status, cause);
     }
 
+    /// Starts tracking an order the gateway did not place, keyed by the
+    /// venue's client id, else its order id (both 48-byte ids).
+    fn track_external(
+        &mut self,
+        client_order_id: Option<ClientOrderId>,
+        order_id: OrderId,
+        symbol: Option<Symbol>,
+        side: Option<Side>,
+        qty: Option<Decimal>,
+    ) -> ClientOrderId {
+        let id = client_order_id
+            .or_else(|| ClientOrderId::from(order_id.as_str()).ok())
+            .unwrap_or_default();
+        if !self.orders.contains(&id) {
+            self.orders.insert(
+                id,
+                OrderState {
+                    order_id: Some(order_id),
+                    symbol: symbol.unwrap_or_default(),
+                    side: side.unwrap_or(Side::Buy),
+                    qty: qty.unwrap_or(Decimal::ZERO),
+                    filled_qty: Decimal::ZERO,
+                    status: OrderStatus::PendingNew,
+                    accepted_at: None,
+                    epoch: self.epoch,
+                    acknowledged: false,
+                    external: true,
+                },
+            );
+        }
+        self.orders.set_order_id(&id, order_id);
+        id
+    }
+
     /// A fill: dropped if seen before, else settled onto its order.
     pub(super) fn on_fill(&mut self, fill: Fill) {
         if !self.fills.first_time(fill.dedup_key()) {
@@ -468,16 +511,26 @@ impl<V: Venue> GatewayCore<V> {
             .client_order_id
             .filter(|id| self.orders.contains(id))
             .or_else(|| self.orders.client_id_of(&fill.order_id));
-        let Some(id) = known else {
-            self.out.events.push(GatewayEvent::Reply(Event::Fill(fill)));
-            return;
+        let id = match known {
+            Some(id) => id,
+            None => self.track_external(
+                fill.client_order_id,
+                fill.order_id,
+                fill.symbol,
+                fill.side,
+                None,
+            ),
         };
         if let Some(state) = self.orders.get_mut(&id) {
             if state.order_id.is_none() {
                 state.order_id = Some(fill.order_id);
             }
-            // The order stream's cum_qty overrides this when it comes.
-            if let Some(total) = state.filled_qty.checked_add(fill.qty) {
+            // The order stream's cum_qty overrides this when it comes; an
+            // external order's updates always carry it (Upbit's myOrder
+            // reports the cumulative volume before the trade's own).
+            if !state.external
+                && let Some(total) = state.filled_qty.checked_add(fill.qty)
+            {
                 state.filled_qty = total;
             }
         }

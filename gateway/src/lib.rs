@@ -236,6 +236,7 @@ fn new_order_state(order: &NewOrder, epoch: u64) -> OrderState {
         accepted_at: None,
         epoch,
         acknowledged: false,
+        external: false,
     }
 }
 

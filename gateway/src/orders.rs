@@ -50,6 +50,10 @@ pub struct OrderEvent {
     /// venue's word is applied anyway (it is the source of truth), unless
     /// `previous` was terminal, in which case the order stays where it was.
     pub valid: bool,
+    /// The gateway did not place it (an order placed over REST, or by
+    /// another session): `client_order_id` is the venue's client id, or
+    /// its order id where it has none.
+    pub external: bool,
 }
 
 /// What the gateway knows of one order.
@@ -73,6 +77,11 @@ pub struct OrderState {
     pub epoch: u64,
     /// Whether the venue ever acknowledged it.
     pub acknowledged: bool,
+    /// The gateway did not place it: its symbol, side and quantity are as
+    /// the venue's first message about it said (an empty symbol, a buy, a
+    /// zero quantity where it said nothing), and no disconnect makes it
+    /// unknown (no request of ours is at stake).
+    pub external: bool,
 }
 
 /// Orders by client id, plus the venue-id index.
@@ -156,6 +165,7 @@ impl OrderTable {
             filled_qty: state.filled_qty,
             cause,
             valid,
+            external: state.external,
         };
         if valid && status.is_terminal() {
             self.finished.push_back(*id);

@@ -77,7 +77,12 @@ impl<V: Venue> GatewayCore<V> {
             .orders
             .live()
             .filter(|(id, s)| {
-                s.epoch <= epoch && s.status != OrderStatus::Unknown && !queued.contains(*id)
+                // An external order's state is the venue's: none of our
+                // requests is at stake.
+                !s.external
+                    && s.epoch <= epoch
+                    && s.status != OrderStatus::Unknown
+                    && !queued.contains(*id)
             })
             .map(|(id, _)| *id)
             .collect();
@@ -162,7 +167,9 @@ impl<V: Venue> GatewayCore<V> {
         let settle: Vec<(ClientOrderId, OrderStatus)> = self
             .orders
             .live()
-            .filter(|(id, s)| s.epoch < epoch && !self.seen_in_snapshot.contains(*id))
+            .filter(|(id, s)| {
+                !s.external && s.epoch < epoch && !self.seen_in_snapshot.contains(*id)
+            })
             .map(|(id, s)| {
                 let status = if s.filled_qty >= s.qty {
                     OrderStatus::Filled

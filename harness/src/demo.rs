@@ -267,28 +267,23 @@ impl Tally {
                 }
             }
             GatewayEvent::Order(order) => {
-                self.statuses.insert(order.client_order_id, order.status);
-            }
-            GatewayEvent::Fill(_) | GatewayEvent::Reply(Event::Fill(_)) => {
-                self.count("fill");
-                self.fills += 1;
-            }
-            // An order the gateway did not place (REST): its key is the
-            // client id where the update has one, else the venue's id.
-            GatewayEvent::Reply(Event::OrderUpdate(update)) => {
-                self.count("order_update");
-                let key = update
-                    .client_order_id
-                    .or_else(|| inline(update.order_id.as_str()));
-                if let Some(key) = key {
+                // An order the gateway did not place (REST) is tracked all
+                // the same: its key is the venue's client id, or its
+                // order id where the venue gives none.
+                if order.external {
+                    self.count("order_update");
                     if matches!(
-                        update.status,
+                        order.status,
                         OrderStatus::PartiallyFilled | OrderStatus::Filled
                     ) {
                         self.filled_updates += 1;
                     }
-                    self.statuses.insert(key, update.status);
                 }
+                self.statuses.insert(order.client_order_id, order.status);
+            }
+            GatewayEvent::Fill(_) => {
+                self.count("fill");
+                self.fills += 1;
             }
             GatewayEvent::Account(Event::Balance(_)) => {
                 self.count("balance");

@@ -114,8 +114,10 @@ fn order_statuses(events: &[GatewayEvent], id: &str) -> Vec<OrderStatus> {
     events
         .iter()
         .filter_map(|e| match e {
-            GatewayEvent::Reply(Event::OrderUpdate(u)) if u.order_id.as_str() == id => {
-                Some(u.status)
+            // Placed over REST: tracked as an external order, keyed by the
+            // venue's order id (DigiFinex's updates carry no client id).
+            GatewayEvent::Order(o) if o.external && o.client_order_id.as_str() == id => {
+                Some(o.status)
             }
             _ => None,
         })

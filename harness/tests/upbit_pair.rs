@@ -158,23 +158,24 @@ fn the_private_feed_needs_a_fresh_jwt_and_follows_the_accounts_orders() {
         )
         .unwrap();
     pair.run_for(Duration::from_millis(10));
-    let updates: Vec<OrderStatus> = pair
+    // Placed over REST, not by the gateway: tracked as an external order,
+    // with the same order and fill events as its own.
+    let updates: Vec<(OrderStatus, bool)> = pair
         .events()
         .iter()
         .filter_map(|e| match e {
-            GatewayEvent::Reply(Event::OrderUpdate(u)) => Some(u.status),
+            GatewayEvent::Order(o) if o.client_order_id.as_str() == "svc-1" => {
+                Some((o.status, o.external))
+            }
             _ => None,
         })
         .collect();
     let fills = pair
         .events()
         .iter()
-        .filter(|e| {
-            matches!(
-                e,
-                GatewayEvent::Fill(_) | GatewayEvent::Reply(Event::Fill(_))
-            )
-        })
+        .filter(
+            |e| matches!(e, GatewayEvent::Fill(f) if f.client_order_id.as_deref() == Some("svc-1")),
+        )
         .count();
     let balances = pair
         .events()
@@ -184,12 +185,11 @@ fn the_private_feed_needs_a_fresh_jwt_and_follows_the_accounts_orders() {
     assert_eq!(
         updates,
         [
-            OrderStatus::New,
-            OrderStatus::PartiallyFilled,
-            OrderStatus::Filled,
-            OrderStatus::Filled
+            (OrderStatus::New, true),
+            (OrderStatus::PartiallyFilled, true),
+            (OrderStatus::Filled, true),
         ],
-        "wait, trade, trade, done"
+        "wait, trade, trade; the last trade's `done` changes nothing"
     );
     assert_eq!(fills, 2, "one fill per house level taken");
     assert!(balances >= 1, "{:?}", pair.events());
