@@ -1566,10 +1566,12 @@ fn an_order_the_gateway_did_not_place_is_tracked_with_the_same_events() {
     // once however often the venue repeats it, and no disconnect makes it
     // unknown (no request of ours is at stake).
     let mut core = GatewayCore::new(kraken(), config(WhenLimited::Off));
+    // The wall clock reads the fill's timestamp at time zero.
+    core.set_wall_offset(1_695_378_785_709_993_000);
     connected(&mut core, 0);
     let mut out = Frames::default();
     let new = r#"{"channel":"executions","type":"update","data":[{"order_id":"OX-1","cl_ord_id":"web-1","exec_type":"new","order_status":"new","order_qty":1,"cum_qty":0,"symbol":"BTC/USD","side":"buy"}],"sequence":1}"#;
-    let fill = r#"{"channel":"executions","type":"update","data":[{"order_id":"OX-1","exec_id":"EX1","exec_type":"trade","last_qty":0.4,"last_price":100.5,"order_status":"partially_filled","cum_qty":0.4}],"sequence":2}"#;
+    let fill = r#"{"channel":"executions","type":"update","data":[{"order_id":"OX-1","exec_id":"EX1","exec_type":"trade","last_qty":0.4,"last_price":100.5,"order_status":"partially_filled","cum_qty":0.4,"timestamp":"2023-09-22T10:33:05.709993Z"}],"sequence":2}"#;
     feed(&mut core, MS, new, &mut out);
     feed(&mut core, 2 * MS, fill, &mut out);
     feed(&mut core, 3 * MS, fill, &mut out);

@@ -465,7 +465,15 @@ impl<V: Venue> GatewayCore<V> {
         if update.status == OrderStatus::PendingNew {
             return;
         }
+        let reported = self.out.events.len();
         self.apply(&id, update.status, cause);
+        let lag = update.ts.and_then(|ts| {
+            let nanos = self.wall_ns(now).checked_sub(ts)?;
+            Some(std::time::Duration::from_nanos(u64::try_from(nanos).ok()?))
+        });
+        if let Some(GatewayEvent::Order(event)) = self.out.events.get_mut(reported) {
+            event.venue_to_gateway = lag;
+        }
     }
 
     /// Starts tracking an order the gateway did not place, keyed by the

@@ -54,6 +54,12 @@ pub struct OrderEvent {
     /// another session): `client_order_id` is the venue's client id, or
     /// its order id where it has none.
     pub external: bool,
+    /// From the venue's timestamp on the update that caused the change to
+    /// the gateway's decode of it (its wall clock), where the venue stamps
+    /// its updates (Upbit, DigiFinex, Kraken, Binance): the one latency an
+    /// order placed elsewhere has, and the venue-to-us leg of the
+    /// gateway's own.
+    pub venue_to_gateway: Option<std::time::Duration>,
 }
 
 /// What the gateway knows of one order.
@@ -166,6 +172,7 @@ impl OrderTable {
             cause,
             valid,
             external: state.external,
+            venue_to_gateway: None,
         };
         if valid && status.is_terminal() {
             self.finished.push_back(*id);
