@@ -3,7 +3,7 @@
 //! `registry_decode` fuzz target and the corpus replay test, which reach
 //! every codec listed here without naming one. A new venue adds its line.
 
-use super::Venue;
+use super::{FrameKind, Venue};
 
 /// A codec that decodes captured inbound messages.
 #[derive(Clone, Copy, Debug)]
@@ -13,6 +13,10 @@ pub struct CodecEntry {
     /// A codec for captured messages, with books of `book_depth` levels
     /// where the venue keeps books by depth.
     pub offline: fn(book_depth: u32) -> Box<dyn Venue>,
+    /// One public trade message as the venue's documentation shows it,
+    /// in the frame kind its codec takes it in: the registry bench
+    /// (`benches/benches/registry_decode.rs`) decodes it with every codec.
+    pub sample: (FrameKind, &'static str),
 }
 
 /// The codecs orderwire ships, one line each.
@@ -20,22 +24,66 @@ pub static CODECS: &[CodecEntry] = &[
     CodecEntry {
         name: "kraken",
         offline: super::kraken::offline_codec,
+        sample: (
+            FrameKind::Text,
+            r#"{"channel":"trade","type":"update","data":[{"symbol":"MATIC/USD","side":"sell","price":0.5117,"qty":40.0,"ord_type":"market","trade_id":4665906,"timestamp":"2023-09-25T07:49:37.708706Z"}]}"#,
+        ),
     },
     CodecEntry {
         name: "binance",
         offline: super::binance::offline_codec,
+        sample: (
+            FrameKind::Text,
+            r#"{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}"#,
+        ),
     },
     CodecEntry {
         name: "upbit",
         offline: super::upbit::offline_codec,
+        // Upbit sends JSON in binary frames.
+        sample: (
+            FrameKind::Binary,
+            r#"{"type":"trade","code":"KRW-BTC","timestamp":1730336862082,"trade_date":"2024-10-31","trade_time":"01:07:42","trade_timestamp":1730336862047,"trade_price":100473000.00000000,"trade_volume":0.00014208,"ask_bid":"BID","prev_closing_price":100571000.00000000,"change":"FALL","change_price":98000.00000000,"sequential_id":17303368620470000,"best_ask_price":100473000,"best_ask_size":0.43139478,"best_bid_price":100465000,"best_bid_size":0.01990656,"stream_type":"REALTIME"}"#,
+        ),
     },
     CodecEntry {
         name: "digifinex",
         offline: super::digifinex::offline_codec,
+        // Live frames are zlib in binary frames; the codec takes the
+        // inflated text too, which keeps this sample readable.
+        sample: (
+            FrameKind::Text,
+            r#"{"method":"trades.update","params":[false,[{"id":7172173,"time":1523339279.761838,"price":"398.59","amount":"0.027","type":"buy"}],"ETH_USDT"],"id":null}"#,
+        ),
     },
 ];
 
 /// The codec named `name`.
 pub fn codec(name: &str) -> Option<&'static CodecEntry> {
     CODECS.iter().find(|c| c.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Event, Events};
+    use crate::venue::Offline;
+
+    #[test]
+    fn every_codec_decodes_its_sample_into_a_trade() {
+        for entry in CODECS {
+            let mut codec = (entry.offline)(10);
+            let mut events = Events::default();
+            let mut bytes = entry.sample.1.as_bytes().to_vec();
+            Offline::new(0)
+                .decode(&mut *codec, entry.sample.0, &mut bytes, &mut events)
+                .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+            assert!(
+                events.list.iter().any(|e| matches!(e, Event::Trade(_))),
+                "{}: {:?}",
+                entry.name,
+                events.list
+            );
+        }
+    }
 }
