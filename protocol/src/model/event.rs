@@ -360,6 +360,29 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The event's type as logs, metrics and summaries name it
+    /// (`trade`, `book_snapshot`, `order_update`, ...; `other` for control
+    /// events).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::Trade(_) => "trade",
+            Event::Ticker(_) => "ticker",
+            Event::Book(b) if b.snapshot => "book_snapshot",
+            Event::Book(_) => "book_delta",
+            Event::OrderAck(_) => "order_ack",
+            Event::OrderReject(_) => "order_reject",
+            Event::OrderUpdate(_) => "order_update",
+            Event::Fill(_) => "fill",
+            Event::Balance(_) => "balance",
+            Event::Response(_) => "response",
+            Event::Heartbeat => "heartbeat",
+            Event::Error(_) | Event::VenueError { .. } => "error",
+            _ => "other",
+        }
+    }
+}
+
 /// Where a codec puts what one message decoded to. Reused across messages,
 /// so steady-state decoding allocates nothing.
 #[derive(Clone, Debug, Default)]

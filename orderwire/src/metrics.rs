@@ -88,21 +88,7 @@ impl Counters {
 
 /// The normalised type name of an event (as `decode` prints it).
 pub fn event_type(event: &Event) -> &'static str {
-    match event {
-        Event::Trade(_) => "trade",
-        Event::Ticker(_) => "ticker",
-        Event::Book(b) if b.snapshot => "book_snapshot",
-        Event::Book(_) => "book_delta",
-        Event::OrderAck(_) => "order_ack",
-        Event::OrderReject(_) => "order_reject",
-        Event::OrderUpdate(_) => "order_update",
-        Event::Fill(_) => "fill",
-        Event::Balance(_) => "balance",
-        Event::Response(_) => "response",
-        Event::Heartbeat => "heartbeat",
-        Event::Error(_) | Event::VenueError { .. } => "error",
-        _ => "other",
-    }
+    event.type_name()
 }
 
 /// Reads the gateways at scrape time.

@@ -187,7 +187,7 @@ pub trait DemoVenue {
 /// What the driver counts, for every venue alike.
 #[derive(Debug)]
 pub struct Tally {
-    /// Market events by type (crate::metrics::event_type), and order
+    /// Market events by type (`Event::type_name`), and order
     /// updates, fills and balances.
     pub by_type: HashMap<&'static str, usize>,
     /// Orders by key, last status.
@@ -248,7 +248,7 @@ impl Tally {
     fn handle(&mut self, event: &GatewayEvent) {
         match event {
             GatewayEvent::Market(e) => {
-                self.count(crate::metrics::event_type(e));
+                self.count(e.type_name());
                 let ts = match e {
                     Event::Trade(t) => t.ts,
                     Event::Ticker(t) => t.ts,
