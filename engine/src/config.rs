@@ -70,7 +70,10 @@ impl Default for EngineConfig {
 
 /// Queues the open sequence of a connection (authentication,
 /// subscriptions): called on every open, before anything else is sent.
-pub trait OpenSequence: Send {
+/// `Sync` too, so that a config handed back in an error (`ConnectError::
+/// QueueFull`) keeps the error `Send + Sync`, as `?` into
+/// `Box<dyn Error + Send + Sync>` and `anyhow` need.
+pub trait OpenSequence: Send + Sync {
     /// Called before each attempt's WebSocket handshake: headers made fresh
     /// for it (Upbit's JWT with a new nonce), sent after
     /// [`ConnectionConfig::headers`]. The values are secrets, never printed.
@@ -83,7 +86,7 @@ pub trait OpenSequence: Send {
     fn on_open(&mut self, attempt: u32, out: &mut OpenSink<'_>);
 }
 
-impl<F: FnMut(u32, &mut OpenSink<'_>) + Send> OpenSequence for F {
+impl<F: FnMut(u32, &mut OpenSink<'_>) + Send + Sync> OpenSequence for F {
     fn on_open(&mut self, attempt: u32, out: &mut OpenSink<'_>) {
         self(attempt, out)
     }

@@ -138,3 +138,12 @@ impl RequestOutcome<'_> {
         writeln!(out, "Response: {}", self.response.unwrap_or("(none)"))
     }
 }
+
+/// hftpy's default format ([`RequestOutcome::write_default`]): the request
+/// id, the wire method and the latency in µs, then the request (secrets
+/// redacted) and the raw response.
+impl fmt::Display for RequestOutcome<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_default(f)
+    }
+}

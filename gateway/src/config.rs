@@ -74,6 +74,28 @@ pub struct GatewayConfig {
     /// Rate limits shared with other gateways on the same key (or IP
     /// budget); None: this gateway's own, made from the venue's policy.
     pub rate_budget: Option<crate::ratelimit::SharedBudget>,
+    /// What a request submitted while no connection is up does (before
+    /// the first connection opens, or during a reconnect).
+    pub when_disconnected: WhenDisconnected,
+}
+
+/// What a request submitted while no connection is up does. Either way a
+/// held request's latency runs from the write of its frame, not from the
+/// submit that waited for the handshake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WhenDisconnected {
+    /// Held, and written right behind the next connection's open sequence
+    /// (login, subscriptions). The default: a cancel made during a
+    /// reconnect must still reach the venue, and an order placed at start
+    /// goes out as soon as it can.
+    #[default]
+    Hold,
+    /// Refused with `SubmitError::NotConnected`, nothing kept: for a
+    /// strategy that would rather re-decide than send an order priced
+    /// before the connection came back. Subscriptions still fold into the
+    /// next open sequence.
+    Refuse,
 }
 
 impl Default for GatewayConfig {
@@ -95,6 +117,7 @@ impl Default for GatewayConfig {
             transmit_capacity: 1024,
             report_all_requests: false,
             rate_budget: None,
+            when_disconnected: WhenDisconnected::Hold,
         }
     }
 }

@@ -75,6 +75,10 @@ pub enum SubmitError {
     /// sent.
     #[error("this venue connection has no books")]
     NoBooks,
+    /// No connection is up and the gateway refuses requests until one is
+    /// (`GatewayConfig::when_disconnected` is `Refuse`); nothing was kept.
+    #[error("not connected")]
+    NotConnected,
 }
 
 /// What became of an accepted request.

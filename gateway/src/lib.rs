@@ -68,7 +68,7 @@ use orderwire_protocol::venue::{
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-pub use self::config::{DeadManSwitch, GatewayConfig, WhenLimited};
+pub use self::config::{DeadManSwitch, GatewayConfig, WhenDisconnected, WhenLimited};
 pub use self::decoder::Decoder;
 pub use self::events::{
     Blame, ConnectionEvent, DisconnectReason, ErrorKind, GatewayError, GatewayEvent, Outputs,
@@ -378,6 +378,17 @@ impl<V: Venue> GatewayCore<V> {
         self.link != Link::Down
     }
 
+    /// Whether the connection is up and ready for requests: open, and its
+    /// login (where the venue has one) accepted.
+    pub fn is_ready(&self) -> bool {
+        matches!(self.link, Link::Up { .. })
+            && !self
+                .pending
+                .values()
+                .any(|p| p.login && p.epoch == self.epoch)
+            && !self.subscriptions_held
+    }
+
     /// Whether new requests wait for a reconnect (a drain is under way).
     pub fn is_draining(&self) -> bool {
         matches!(self.link, Link::Draining { .. } | Link::Recycling)
@@ -571,6 +582,9 @@ impl<V: Venue> GatewayCore<V> {
             // Remembered already: the next open sequence subscribes the
             // whole remembered set, so sending it too would subscribe twice.
             return Ok(Submission::Queued);
+        }
+        if self.link == Link::Down && self.config.when_disconnected == WhenDisconnected::Refuse {
+            return Err(SubmitError::NotConnected);
         }
         let draining = self.is_draining();
         let Some(limiter) = self.limiter.as_mut() else {
@@ -1024,6 +1038,7 @@ impl<V: Venue> GatewayCore<V> {
         self.open_rank = Some(0);
         self.open_connection(now, attempt, &mut frames);
         self.open_rank = None;
+        self.restart_held_requests(now);
         // Frames left from the last connection stay behind the new login.
         self.opening = frames.len();
         Self::queue_frames(
@@ -1035,6 +1050,23 @@ impl<V: Venue> GatewayCore<V> {
         self.frames = frames;
         // The link, the last send and the dead-man switch changed.
         self.rearm_all();
+    }
+
+    /// Requests written while no connection was up go out now, behind the
+    /// open sequence: their latency and their deadline run from here, not
+    /// from a submit that waited for the handshake.
+    fn restart_held_requests(&mut self, now: Instant) {
+        let deadline = now + self.config.request_timeout;
+        for (req_id, pending) in self.pending.iter_mut() {
+            if pending.epoch == self.epoch
+                && !pending.login
+                && pending.summary.sent_at_ns < now.as_nanos()
+            {
+                pending.summary.sent_at_ns = now.as_nanos();
+                pending.deadline = deadline;
+                self.deadlines.push(deadline, *req_id);
+            }
+        }
     }
 
     /// A subscribe or unsubscribe while no connection is up changes only

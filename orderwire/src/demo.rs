@@ -11,9 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use orderwire_engine::gateway::{
-    ConnectionEvent, GatewayEvent, Outputs, RequestCallback, RequestOutcome, Submission,
-};
+use orderwire_engine::gateway::{ConnectionEvent, GatewayEvent, Outputs, Submission};
 use orderwire_protocol::model::{
     AmendOrder, CancelOrders, CancelReplace, ClientOrderId, Event, Method, NewOrder, OrderKind,
     OrderRef, OrderStatus, ReplaceMode, Request, Side, Symbol, TimeInForce, inline,
@@ -334,17 +332,9 @@ impl Tally {
     }
 }
 
-/// The framework's default per-request callback: for each request that
-/// ends, `WebSocket Request - ID: 2 | Method: add_order | Latency: 12958μs`,
-/// then the request (secrets redacted) and the response, on stdout.
-pub fn print_requests() -> RequestCallback {
-    Arc::new(|outcome: &RequestOutcome<'_>| {
-        let mut text = String::new();
-        if outcome.write_default(&mut text).is_ok() {
-            print!("{text}");
-        }
-    })
-}
+/// The framework's default per-request callback (re-exported from the
+/// engine, where it lives).
+pub use orderwire_engine::gateway::print_requests;
 
 /// Runs the demo of `entry`'s venue.
 pub fn run(entry: &dyn VenueEntry, options: DemoOptions) -> Result<DemoReport, String> {

@@ -24,6 +24,15 @@ use orderwire_protocol::venue::{FRAME_CAPACITY, redact_json, string_field};
 /// A per-request (or per-exchange) callback.
 pub type RequestCallback = Arc<dyn Fn(&RequestOutcome<'_>) + Send + Sync>;
 
+/// The framework's default per-request callback, as hftpy prints it: for
+/// each request that ends, `WebSocket Request - ID: 2 | Method: add_order |
+/// Latency: 129μs`, then the request (secrets redacted) and the response,
+/// on stdout. One `print!` per request, so lines from several exchanges
+/// do not interleave.
+pub fn print_requests() -> RequestCallback {
+    Arc::new(|outcome: &RequestOutcome<'_>| print!("{outcome}"))
+}
+
 /// How a request is submitted beyond the request itself.
 #[derive(Clone, Default)]
 pub struct SubmitOptions {

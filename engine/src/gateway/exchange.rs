@@ -6,7 +6,7 @@
 //! (messages, a drop, a reconnect, the end) and the core's outputs into
 //! engine commands. Every decision is the core's.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,6 +18,7 @@ use orderwire_protocol::ws::MessageKind;
 use parking_lot::Mutex;
 
 use super::callbacks::{Dispatcher, RequestCallback, SubmitOptions};
+use super::waiting::{Ticket, WaitError, Waiter, Waits, drain_held, hold, ticket_callback};
 use super::{
     ConnectionEvent, GatewayConfig, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError,
 };
@@ -50,6 +51,36 @@ pub struct ExchangeConfig {
     pub on_request: Option<RequestCallback>,
     /// Fetches a fresh token when the connection drops.
     pub token_fetch: Option<TokenFetch>,
+}
+
+impl ExchangeConfig {
+    /// Defaults for a connection to `url`: a reactor thread with the
+    /// engine's defaults, the gateway's defaults, no callback.
+    pub fn new(url: impl Into<String>) -> ExchangeConfig {
+        ExchangeConfig {
+            engine: EngineConfig::default(),
+            connection: ConnectionConfig::new(url),
+            gateway: GatewayConfig::default(),
+            on_request: None,
+            token_fetch: None,
+        }
+    }
+
+    /// With this callback for every request that ends (see
+    /// [`ExchangeConfig::on_request`]).
+    pub fn on_request(mut self, callback: RequestCallback) -> ExchangeConfig {
+        self.on_request = Some(callback);
+        self
+    }
+}
+
+/// The defaults with no URL: set `connection.url` (or use
+/// [`ExchangeConfig::new`]) before starting; an empty URL fails to start
+/// with `ConnectError::Url`.
+impl Default for ExchangeConfig {
+    fn default() -> ExchangeConfig {
+        ExchangeConfig::new("")
+    }
 }
 
 /// Frames to the engine's command queue.
@@ -266,19 +297,37 @@ struct PollState {
     opens_seen: u64,
     on_request: Option<RequestCallback>,
     dispatcher: Dispatcher,
+    /// Events a waiter's poll took, for the next user poll.
+    held: Outputs,
 }
 
-/// A venue gateway with its own reactor thread and connection.
-pub struct Exchange<V: Venue> {
-    name: String,
+/// Where a poll's events go: to the caller, or held for the next caller
+/// (a thread waiting on a request or the connection polls for everyone).
+enum Sink<'a> {
+    User(&'a mut dyn FnMut(&GatewayEvent, &Outputs)),
+    Hold,
+}
+
+/// Everything a poll and a wait need, shared by the exchange, its
+/// tickets and its dispatcher thread.
+pub(super) struct Poller<V: Venue> {
     gateway: Arc<Gateway<V, EngineTransport>>,
-    engine: Mutex<Option<Engine>>,
     events: crossbeam_channel::Receiver<EngineEvent>,
     clock: Clock,
     poll_state: Mutex<PollState>,
     token_fetch: Option<TokenFetch>,
     /// The venue's secret keys, for redacting request texts.
     secret_fields: &'static [&'static str],
+    waits: Waits,
+    /// Set by `shutdown`: waits and the dispatcher thread end.
+    closed: AtomicBool,
+}
+
+/// A venue gateway with its own reactor thread and connection.
+pub struct Exchange<V: Venue> {
+    name: String,
+    engine: Mutex<Option<Engine>>,
+    poller: Arc<Poller<V>>,
 }
 
 /// Why an exchange could not start.
@@ -344,18 +393,23 @@ impl<V: Venue> Exchange<V> {
         let _ = built.set(Arc::downgrade(&gateway));
         Ok(Exchange {
             name: name.to_owned(),
-            gateway,
             engine: Mutex::new(Some(engine)),
-            events,
-            clock,
-            poll_state: Mutex::new(PollState {
-                spare: Outputs::default(),
-                opens_seen: 0,
-                on_request: config.on_request,
-                dispatcher: Dispatcher::default(),
+            poller: Arc::new(Poller {
+                gateway,
+                events,
+                clock,
+                poll_state: Mutex::new(PollState {
+                    spare: Outputs::default(),
+                    opens_seen: 0,
+                    on_request: config.on_request,
+                    dispatcher: Dispatcher::default(),
+                    held: Outputs::default(),
+                }),
+                secret_fields,
+                token_fetch: config.token_fetch,
+                waits: Waits::default(),
+                closed: AtomicBool::new(false),
             }),
-            secret_fields,
-            token_fetch: config.token_fetch,
         })
     }
 
@@ -366,21 +420,21 @@ impl<V: Venue> Exchange<V> {
 
     /// The engine's clock (the `now` of every latency figure).
     pub fn clock(&self) -> &Clock {
-        &self.clock
+        &self.poller.clock
     }
 
     fn now(&self) -> Instant {
-        self.clock.now()
+        self.poller.clock.now()
     }
 
     /// The gateway (its core: order states, latency histograms).
     pub fn gateway(&self) -> &Gateway<V, EngineTransport> {
-        &self.gateway
+        &self.poller.gateway
     }
 
     /// Submits any request.
     pub fn submit(&self, request: Request<'_>) -> Result<Submission, SubmitError> {
-        self.gateway.submit(self.now(), request)
+        self.poller.gateway.submit(self.now(), request)
     }
 
     /// Submits any request with a reserved id or its own callback.
@@ -389,13 +443,15 @@ impl<V: Venue> Exchange<V> {
         request: Request<'_>,
         options: SubmitOptions,
     ) -> Result<Submission, SubmitError> {
-        self.gateway.submit_with(self.now(), request, options)
+        self.poller
+            .gateway
+            .submit_with(self.now(), request, options)
     }
 
     /// Reserves the next request id (docs/gateway.md, "Reserved request
     /// ids"): pass it in `SubmitOptions::req_id`.
     pub fn next_request_id(&self) -> u64 {
-        self.gateway.next_request_id()
+        self.poller.gateway.next_request_id()
     }
 
     /// Places an order.
@@ -444,67 +500,166 @@ impl<V: Venue> Exchange<V> {
     /// reply on the API connection, for this streams connection's diff
     /// depth); the synced book comes out of the next [`Exchange::poll`].
     pub fn feed_book_snapshot(&self, book: &BookEvent, levels: &[Level]) {
-        self.gateway.feed_book_snapshot(self.now(), book, levels);
+        self.poller
+            .gateway
+            .feed_book_snapshot(self.now(), book, levels);
     }
 
     /// Replaces the venue token (see [`Venue::set_token`]).
     pub fn set_token(&self, token: Secret) {
-        self.gateway.core().lock().venue_mut().set_token(token);
+        self.poller
+            .gateway
+            .core()
+            .lock()
+            .venue_mut()
+            .set_token(token);
     }
 
     /// Handles what the reactor sent and the gateway's timers, then calls
     /// `on_event` for each gateway event and each ended request's callback
     /// (its own, or the exchange's), on this thread, with no lock held
     /// (callbacks may submit). A reply's callback runs while its message is
-    /// still in hand, so the callback borrows the raw text. Only one thread
-    /// polls at a time; a concurrent call returns 0. Returns how many events
-    /// were delivered.
+    /// still in hand, so the callback borrows the raw text. Events a
+    /// waiting thread's poll took come first. Only one thread polls at a
+    /// time; a concurrent call returns 0. Never blocks. Returns how many
+    /// events were delivered.
     pub fn poll(&self, mut on_event: impl FnMut(&GatewayEvent, &Outputs)) -> usize {
+        self.poller.poll(None, &mut on_event)
+    }
+
+    /// As [`Exchange::poll`], but blocks on the engine's event queue until
+    /// something arrives, a gateway timer is due, or `timeout` passes.
+    /// While another thread polls, it waits for that poll to end and
+    /// returns 0.
+    pub fn poll_timeout(
+        &self,
+        timeout: Duration,
+        mut on_event: impl FnMut(&GatewayEvent, &Outputs),
+    ) -> usize {
+        self.poller.poll(Some(timeout), &mut on_event)
+    }
+
+    /// Blocks until the connection is up and its login (where the venue
+    /// has one) accepted, or `timeout` passes.
+    pub fn wait_connected(&self, timeout: Duration) -> Result<(), WaitError> {
+        let gateway = &self.poller.gateway;
+        let ready = || gateway.core().lock().is_ready();
+        if self.poller.block_for(timeout, &ready) {
+            Ok(())
+        } else {
+            Err(WaitError::Elapsed)
+        }
+    }
+
+    /// Submits a request and returns a [`Ticket`] to wait on its end. The
+    /// exchange's own callback (`ExchangeConfig::on_request`) still runs.
+    pub fn submit_ticket(&self, request: Request<'_>) -> Result<Ticket, SubmitError> {
+        let end = Arc::new(Mutex::new(None));
+        let then = self.poller.poll_state.lock().on_request.clone();
+        let options = SubmitOptions::callback(ticket_callback(end.clone(), then));
+        let submission = self.submit_with(request, options)?;
+        Ok(Ticket::new(submission, end, Some(self.poller.clone())))
+    }
+
+    /// Places an order; the ticket waits on its ack or reject.
+    pub fn place(&self, order: &NewOrder) -> Result<Ticket, SubmitError> {
+        self.submit_ticket(Request::Place(order))
+    }
+
+    /// Amends an order; the ticket waits on the venue's answer.
+    pub fn amend(&self, amend: &AmendOrder) -> Result<Ticket, SubmitError> {
+        self.submit_ticket(Request::Amend(amend))
+    }
+
+    /// Cancels orders; the ticket waits on the venue's answer.
+    pub fn cancel(&self, cancel: &CancelOrders) -> Result<Ticket, SubmitError> {
+        self.submit_ticket(Request::Cancel(cancel))
+    }
+
+    /// Delivers this exchange's events and callbacks on a thread of its
+    /// own, as hftpy's callbacks fire: nobody needs to poll. The thread
+    /// blocks on the engine's event queue and ends when the exchange shuts
+    /// down. Waits and tickets work beside it.
+    pub fn spawn_dispatcher(
+        &self,
+        mut on_event: impl FnMut(&GatewayEvent, &Outputs) + Send + 'static,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let poller = self.poller.clone();
+        std::thread::Builder::new()
+            .name(format!("{}-dispatch", self.name))
+            .spawn(move || {
+                while !poller.closed.load(Ordering::Acquire) {
+                    poller.poll(Some(Duration::from_millis(100)), &mut on_event);
+                }
+            })
+    }
+
+    /// Closes the connection with a close handshake, stops the reactor and
+    /// joins it. Idempotent.
+    pub fn shutdown(&self, grace: Duration) {
+        if let Some(mut engine) = self.engine.lock().take() {
+            engine.shutdown(grace);
+        }
+        self.poller.closed.store(true, Ordering::Release);
+        self.poller.waits.signal();
+    }
+}
+
+impl<V: Venue> Poller<V> {
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// One poll for a caller (`block`: at most this long for the first
+    /// event), then a signal to the waiters.
+    fn poll(
+        &self,
+        block: Option<Duration>,
+        on_event: &mut dyn FnMut(&GatewayEvent, &Outputs),
+    ) -> usize {
+        let seen = self.waits.generation();
         let Some(mut state) = self.poll_state.try_lock() else {
+            if let Some(block) = block {
+                // Another thread polls: wait for its poll to end.
+                self.waits.sleep(seen, block);
+            }
             return 0;
         };
-        let mut delivered = 0;
+        let delivered = self.poll_locked(&mut state, block, &mut Sink::User(on_event));
+        drop(state);
+        self.waits.signal();
+        delivered
+    }
+
+    /// The poll itself, under the poll lock.
+    fn poll_locked(
+        &self,
+        state: &mut PollState,
+        block: Option<Duration>,
+        sink: &mut Sink<'_>,
+    ) -> usize {
+        let mut delivered = match sink {
+            Sink::User(on_event) => drain_held(&mut state.held, *on_event),
+            Sink::Hold => 0,
+        };
         let mut token_failures = Vec::new();
-        while let Ok(event) = self.events.try_recv() {
+        if let Some(block) = block.filter(|_| delivered == 0 && self.events.is_empty()) {
+            // Not past the gateway's next timer: its events come out then.
             let now = self.now();
-            match event {
-                EngineEvent::Message {
-                    kind,
-                    mut data,
-                    received_at_ns,
-                    ..
-                } => {
-                    let kind = frame_kind(kind);
-                    self.gateway
-                        .handle_message(now, Instant(received_at_ns), kind, &mut data);
-                    delivered += self.deliver(&mut state, Some(&data), &mut on_event);
-                    self.gateway.transport.commander.recycle(data);
-                }
-                EngineEvent::Rejected { command, .. } => {
-                    if let crate::Command::Send { data, .. } | crate::Command::Pong { data, .. } =
-                        command
-                    {
-                        self.gateway.transport.commander.recycle(data);
-                    }
-                }
-                link => {
-                    let mut core = self.gateway.core().lock();
-                    if let Some(failure) = feed_link_event(
-                        &mut core,
-                        now,
-                        link,
-                        &mut state.opens_seen,
-                        self.token_fetch.as_ref(),
-                    ) {
-                        token_failures.push(failure);
-                    }
-                    self.gateway.set_opens_reached(state.opens_seen);
-                    // The link changed the core's timers (a drop stops
-                    // them); the reactor's hook reads the new deadline.
-                    let next = core.poll_timeout();
-                    self.gateway.transport.timers_changed(next);
-                }
+            let timer = self
+                .gateway
+                .core()
+                .lock()
+                .poll_timeout()
+                .map_or(block, |at| {
+                    Duration::from_nanos(at.as_nanos().saturating_sub(now.as_nanos()))
+                });
+            if let Ok(event) = self.events.recv_timeout(block.min(timer)) {
+                delivered += self.handle_engine_event(state, event, sink, &mut token_failures);
             }
+        }
+        while let Ok(event) = self.events.try_recv() {
+            delivered += self.handle_engine_event(state, event, sink, &mut token_failures);
         }
         let now = self.now();
         let due = self
@@ -517,10 +672,67 @@ impl<V: Venue> Exchange<V> {
             self.gateway.handle_timeout(now);
         }
         for failure in token_failures {
-            on_event(&GatewayEvent::Connection(failure), &state.spare);
+            let event = GatewayEvent::Connection(failure);
+            match sink {
+                Sink::User(on_event) => on_event(&event, &state.spare),
+                Sink::Hold => hold(&mut state.held, &event, &state.spare),
+            }
             delivered += 1;
         }
-        delivered + self.deliver(&mut state, None, &mut on_event)
+        delivered + self.deliver(state, None, sink)
+    }
+
+    /// One event from the reactor into the core; returns the gateway
+    /// events it delivered.
+    fn handle_engine_event(
+        &self,
+        state: &mut PollState,
+        event: EngineEvent,
+        sink: &mut Sink<'_>,
+        token_failures: &mut Vec<ConnectionEvent>,
+    ) -> usize {
+        let now = self.now();
+        match event {
+            EngineEvent::Message {
+                kind,
+                mut data,
+                received_at_ns,
+                ..
+            } => {
+                let kind = frame_kind(kind);
+                self.gateway
+                    .handle_message(now, Instant(received_at_ns), kind, &mut data);
+                let delivered = self.deliver(state, Some(&data), sink);
+                self.gateway.transport.commander.recycle(data);
+                delivered
+            }
+            EngineEvent::Rejected { command, .. } => {
+                if let crate::Command::Send { data, .. } | crate::Command::Pong { data, .. } =
+                    command
+                {
+                    self.gateway.transport.commander.recycle(data);
+                }
+                0
+            }
+            link => {
+                let mut core = self.gateway.core().lock();
+                if let Some(failure) = feed_link_event(
+                    &mut core,
+                    now,
+                    link,
+                    &mut state.opens_seen,
+                    self.token_fetch.as_ref(),
+                ) {
+                    token_failures.push(failure);
+                }
+                self.gateway.set_opens_reached(state.opens_seen);
+                // The link changed the core's timers (a drop stops
+                // them); the reactor's hook reads the new deadline.
+                let next = core.poll_timeout();
+                self.gateway.transport.timers_changed(next);
+                0
+            }
+        }
     }
 
     /// Takes the core's outputs and hands them out: callbacks for the
@@ -530,12 +742,13 @@ impl<V: Venue> Exchange<V> {
         &self,
         state: &mut PollState,
         response: Option<&[u8]>,
-        on_event: &mut impl FnMut(&GatewayEvent, &Outputs),
+        sink: &mut Sink<'_>,
     ) -> usize {
         let PollState {
             spare,
             on_request,
             dispatcher,
+            held,
             ..
         } = state;
         let reconnect = {
@@ -564,17 +777,42 @@ impl<V: Venue> Exchange<V> {
             |tag| self.gateway.take_callback(tag),
             on_request.as_ref(),
         );
-        for event in &spare.events {
-            on_event(event, spare);
+        match sink {
+            Sink::User(on_event) => {
+                for event in &spare.events {
+                    on_event(event, spare);
+                }
+            }
+            Sink::Hold => {
+                for event in &spare.events {
+                    hold(held, event, spare);
+                }
+            }
         }
         spare.events.len()
     }
+}
 
-    /// Closes the connection with a close handshake, stops the reactor and
-    /// joins it. Idempotent.
-    pub fn shutdown(&self, grace: Duration) {
-        if let Some(mut engine) = self.engine.lock().take() {
-            engine.shutdown(grace);
+impl<V: Venue> Waiter for Poller<V> {
+    fn block_for(&self, timeout: Duration, done: &dyn Fn() -> bool) -> bool {
+        let deadline = self.now() + timeout;
+        loop {
+            if done() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(self.now());
+            if left.is_zero() || self.closed.load(Ordering::Acquire) {
+                return done();
+            }
+            let seen = self.waits.generation();
+            match self.poll_state.try_lock() {
+                Some(mut state) => {
+                    self.poll_locked(&mut state, Some(left), &mut Sink::Hold);
+                    drop(state);
+                    self.waits.signal();
+                }
+                None => self.waits.sleep(seen, left),
+            }
         }
     }
 }

@@ -24,6 +24,7 @@
 
 use std::any::Any;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -38,6 +39,7 @@ use super::exchange::{
     ExchangeConfig, ExchangeError, TokenFetch, feed_link_event, frame_kind, wall_clock_ns,
     write_open_sequence,
 };
+use super::waiting::{RequestEnd, Ticket, WaitError, drain_held, hold, ticket_callback};
 use super::{
     ConnectionEvent, GatewayCore, GatewayEvent, Outputs, RecycleCause, RequestOptions, Submission,
     SubmitError, Transmits,
@@ -413,6 +415,14 @@ impl InlineGroup {
         key.index
     }
 
+    /// Exchange `key`'s own callback for every request
+    /// (`ExchangeConfig::on_request`).
+    pub fn on_request<V>(&self, key: ExchangeKey<V>) -> Option<RequestCallback> {
+        self.slots
+            .get(self.own(key))
+            .and_then(|slot| slot.on_request.clone())
+    }
+
     /// Exchange `key`'s core (order states, latency histograms, the venue).
     pub fn core<V: Venue + 'static>(&self, key: ExchangeKey<V>) -> &GatewayCore<V> {
         // A key is only made by `add`, with the venue it added.
@@ -667,6 +677,8 @@ impl Drop for InlineGroup {
 pub struct InlineExchange<V: Venue + 'static> {
     group: InlineGroup,
     key: ExchangeKey<V>,
+    /// Events a wait's turns took, for the next `poll_once`.
+    held: Outputs,
 }
 
 impl<V: Venue + 'static> std::fmt::Debug for InlineExchange<V> {
@@ -689,7 +701,11 @@ impl<V: Venue + 'static> InlineExchange<V> {
         let engine = std::mem::take(&mut config.engine);
         let mut group = InlineGroup::new(engine)?;
         let key = group.add(name, venue, config)?;
-        Ok(InlineExchange { group, key })
+        Ok(InlineExchange {
+            group,
+            key,
+            held: Outputs::default(),
+        })
     }
 
     /// The exchange id.
@@ -768,13 +784,77 @@ impl<V: Venue + 'static> InlineExchange<V> {
     /// One turn (see [`InlineGroup::poll_once`]); `on_event` for each
     /// gateway event and each ended request's callback (its own, or the
     /// exchange's). Returns how many events were delivered.
+    /// Events a wait took come first (and then the turn does not block).
     pub fn poll_once(
         &mut self,
         timeout: Option<Duration>,
         mut on_event: impl FnMut(&GatewayEvent, &Outputs),
     ) -> usize {
-        self.group
+        let held = drain_held(&mut self.held, &mut on_event);
+        let timeout = if held > 0 {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
+        held + self
+            .group
             .poll_once(timeout, |_, event, outputs| on_event(event, outputs))
+    }
+
+    /// One turn of at most `timeout`, its events held for the next
+    /// [`InlineExchange::poll_once`] (a waiter's turn).
+    pub(crate) fn turn_once(&mut self, timeout: Duration) {
+        let held = &mut self.held;
+        self.group.poll_once(Some(timeout), |_, event, outputs| {
+            hold(held, event, outputs)
+        });
+    }
+
+    /// Turns the loop until `done` holds or `timeout` passes, holding the
+    /// events for the next [`InlineExchange::poll_once`].
+    fn turn_for(&mut self, timeout: Duration, done: &dyn Fn(&InlineExchange<V>) -> bool) -> bool {
+        let deadline = self.clock().now() + timeout;
+        loop {
+            if done(self) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(self.clock().now());
+            if left.is_zero() {
+                return false;
+            }
+            self.turn_once(left);
+        }
+    }
+
+    /// Turns the loop until the connection is up and its login (where the
+    /// venue has one) accepted, or `timeout` passes.
+    pub fn wait_connected(&mut self, timeout: Duration) -> Result<(), WaitError> {
+        if self.turn_for(timeout, &|e| e.core().is_ready()) {
+            Ok(())
+        } else {
+            Err(WaitError::Elapsed)
+        }
+    }
+
+    /// Submits a request and returns a [`Ticket`] for it; wait on it with
+    /// [`InlineExchange::wait_for`] (this thread turns the loop). The
+    /// exchange's own callback still runs.
+    pub fn submit_ticket(&mut self, request: Request<'_>) -> Result<Ticket, SubmitError> {
+        let end = Arc::new(parking_lot::Mutex::new(None));
+        let then = self.group.on_request(self.key);
+        let options = SubmitOptions::callback(ticket_callback(end.clone(), then));
+        let submission = self.submit_with(request, options)?;
+        Ok(Ticket::new(submission, end, None))
+    }
+
+    /// Turns the loop until `ticket`'s request ends or `timeout` passes.
+    pub fn wait_for(
+        &mut self,
+        ticket: &Ticket,
+        timeout: Duration,
+    ) -> Result<RequestEnd, WaitError> {
+        self.turn_for(timeout, &|_| ticket.end().is_some());
+        ticket.end().ok_or(WaitError::Elapsed)
     }
 
     /// Closes the connection with a close handshake, turning the loop on

@@ -9,26 +9,30 @@
 mod budget;
 mod callbacks;
 mod exchange;
+mod handle;
 mod inline;
 mod registry;
+mod waiting;
 
 // The sans-IO core is its own crate (orderwire-gateway); its modules keep
 // their paths under `orderwire_engine::gateway` for users.
 pub use orderwire_gateway::{
     Blame, ConnectionEvent, DataChannel, DeadManSwitch, Decoder, DisconnectReason, ErrorKind,
     GatewayConfig, GatewayCore, GatewayError, GatewayEvent, Outputs, RecycleCause, StagedSubmit,
-    Submission, SubmitError, TimerKind, TimerTable, Transmits, WhenLimited, callback, latency,
-    orders, ratelimit,
+    Submission, SubmitError, TimerKind, TimerTable, Transmits, WhenDisconnected, WhenLimited,
+    callback, latency, orders, ratelimit,
 };
 
 pub use budget::RateBudget;
 pub use callback::{Completed, Completion, RequestOptions, RequestOutcome, RequestTag};
-pub use callbacks::{CallbackTable, Dispatcher, RequestCallback, SubmitOptions};
+pub use callbacks::{CallbackTable, Dispatcher, RequestCallback, SubmitOptions, print_requests};
 pub use exchange::{Exchange, ExchangeConfig, ExchangeError, TokenFetch, TokenFetchError};
+pub use handle::{ExchangeHandle, Registrable};
 pub use inline::{ExchangeKey, GroupHooks, InlineExchange, InlineGroup};
 pub use latency::{Latency, LatencyBook, RequestSummary, to_hgrm};
 pub use orders::{Cause, OrderEvent, OrderState};
 pub use registry::{Registry, RegistryError};
+pub use waiting::{RequestEnd, Ticket, WaitError, Waiter};
 
 use orderwire_protocol::model::{AmendOrder, CancelOrders, NewOrder, Request};
 use orderwire_protocol::time::Instant;

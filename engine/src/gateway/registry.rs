@@ -9,7 +9,27 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use std::time::Duration;
+
 use parking_lot::RwLock;
+
+use super::handle::{ExchangeHandle, Registrable};
+
+/// Closes what is left in the global registry when the main thread's
+/// thread-locals are destroyed: at process exit.
+struct ShutdownAtExit;
+
+impl Drop for ShutdownAtExit {
+    fn drop(&mut self) {
+        if let Some(registry) = GLOBAL_REGISTRY.get() {
+            registry.shutdown_all(Duration::from_millis(200));
+        }
+    }
+}
+
+thread_local! {
+    static AT_EXIT: ShutdownAtExit = const { ShutdownAtExit };
+}
 
 /// Why a registry call failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,10 +49,18 @@ pub enum RegistryError {
     },
 }
 
+static GLOBAL_REGISTRY: OnceLock<Registry> = OnceLock::new();
+
+/// One registered value, and its typeless handle where it is an exchange.
+struct Entry {
+    value: Arc<dyn Any + Send + Sync>,
+    handle: Option<Arc<dyn ExchangeHandle>>,
+}
+
 /// Exchanges by id.
 #[derive(Default)]
 pub struct Registry {
-    entries: RwLock<HashMap<String, Arc<dyn Any + Send + Sync>>>,
+    entries: RwLock<HashMap<String, Entry>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -48,10 +76,16 @@ impl Registry {
         Registry::default()
     }
 
-    /// The process-wide registry.
+    /// The process-wide registry. Exchanges still in it when the process
+    /// exits close their connections cleanly (a close handshake, up to
+    /// 200 ms): the main thread's first use sets a guard whose destructor
+    /// runs at exit (Linux with glibc runs the main thread's thread-local
+    /// destructors there; elsewhere call [`Registry::shutdown_all`]).
     pub fn global() -> &'static Registry {
-        static GLOBAL: OnceLock<Registry> = OnceLock::new();
-        GLOBAL.get_or_init(Registry::new)
+        if std::thread::current().name() == Some("main") {
+            AT_EXIT.with(|_| {});
+        }
+        GLOBAL_REGISTRY.get_or_init(Registry::new)
     }
 
     /// Builds and registers the exchange `id`. The write lock is held while
@@ -63,7 +97,7 @@ impl Registry {
         build: impl FnOnce() -> Result<T, E>,
     ) -> Result<Arc<T>, RegistryError>
     where
-        T: Send + Sync + 'static,
+        T: Registrable,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let mut entries = self.entries.write();
@@ -74,13 +108,37 @@ impl Registry {
             id: id.to_owned(),
             error: Arc::from(error.into()),
         })?);
-        entries.insert(id.to_owned(), value.clone());
+        let handle = value.clone().exchange_handle();
+        entries.insert(
+            id.to_owned(),
+            Entry {
+                value: value.clone(),
+                handle,
+            },
+        );
         Ok(value)
+    }
+
+    /// The exchange `id`, whatever its venue and driver: place, amend,
+    /// cancel, wait and poll without naming its type.
+    pub fn exchange(&self, id: &str) -> Option<Arc<dyn ExchangeHandle>> {
+        self.entries.read().get(id)?.handle.clone()
+    }
+
+    /// Takes every exchange out and closes its connection (a close
+    /// handshake, waiting up to `grace` each).
+    pub fn shutdown_all(&self, grace: Duration) {
+        let entries: Vec<Entry> = self.entries.write().drain().map(|(_, e)| e).collect();
+        for entry in entries {
+            if let Some(handle) = entry.handle {
+                handle.shutdown(grace);
+            }
+        }
     }
 
     /// The exchange `id`, if it exists and is a `T`.
     pub fn get<T: Send + Sync + 'static>(&self, id: &str) -> Option<Arc<T>> {
-        let entry = self.entries.read().get(id)?.clone();
+        let entry = self.entries.read().get(id)?.value.clone();
         entry.downcast::<T>().ok()
     }
 
@@ -88,7 +146,7 @@ impl Registry {
     /// still hold the `Arc` keep a working handle until they drop it.
     pub fn remove<T: Send + Sync + 'static>(&self, id: &str) -> Option<Arc<T>> {
         let mut entries = self.entries.write();
-        let entry = entries.get(id)?.clone();
+        let entry = entries.get(id)?.value.clone();
         let typed = entry.downcast::<T>().ok()?;
         entries.remove(id);
         Some(typed)

@@ -45,13 +45,11 @@ impl<V: Venue> Driver<V> {
         config: ExchangeConfig,
     ) -> Result<Driver<V>, RegistryError> {
         Ok(match mode {
-            Mode::Threaded => Driver::Threaded(registry.create(name, || {
-                Exchange::start(name, venue, config).map_err(super::text)
-            })?),
+            Mode::Threaded => {
+                Driver::Threaded(registry.create(name, || Exchange::start(name, venue, config))?)
+            }
             Mode::Inline => Driver::Inline(registry.create(name, || {
-                InlineExchange::start(name, venue, config)
-                    .map(Mutex::new)
-                    .map_err(super::text)
+                InlineExchange::start(name, venue, config).map(Mutex::new)
             })?),
         })
     }

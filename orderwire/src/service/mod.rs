@@ -536,21 +536,3 @@ fn create(
     };
     Ok((exchange, plan.plan))
 }
-
-/// An exchange's start error as text: the engine's error hands back the
-/// connection config, which is not `Sync`, and the registry keeps errors
-/// shareable.
-#[derive(Debug)]
-struct ExchangeErrorText(String);
-
-fn text(error: impl std::fmt::Display) -> ExchangeErrorText {
-    ExchangeErrorText(error.to_string())
-}
-
-impl std::fmt::Display for ExchangeErrorText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ExchangeErrorText {}
