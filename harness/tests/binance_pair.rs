@@ -275,7 +275,7 @@ fn streams_deliver_trades_and_keep_the_connection_alive() {
     let mut offline = Offline::new(7);
     offline.wall_ns = WALL_ORIGIN_NS + i64::try_from(pair.now().as_nanos()).unwrap();
     let mut taker = order("taker");
-    taker.price = Some("50000.0".parse().unwrap());
+    taker.price = Some("95000.0".parse().unwrap());
     let mut frame = Vec::new();
     offline
         .encode(&mut codec, 1, &Request::Place(&taker), &mut frame)

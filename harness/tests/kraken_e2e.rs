@@ -161,9 +161,9 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
             && s.iter().any(|e| matches!(e, GatewayEvent::Reply(Event::Response(r)) if r.ok && r.method == Method::Subscribe))
     });
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
-    // Inside the public book's 25 levels (the house bids 45281.5..45283.9).
+    // Inside the public book's 25 levels (the house bids 89997.5..89999.9).
     let mut order = resting_buy("with-fresh-token");
-    order.price = Some("45283.0".parse().unwrap());
+    order.price = Some("89999.0".parse().unwrap());
     order.qty = "0.5".parse().unwrap();
     private.place_order(&order).unwrap();
     poll_until(&private, &mut seen, |s| {
@@ -173,7 +173,7 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
     poll_until(&public, &mut public_seen, |_| {
         public.gateway().with_decoding_venue(|codec| {
             codec.book("BTC/USD").is_some_and(|b| {
-                b.bid_qty_at("45283.0".parse().unwrap()) == Some("2.00000000".parse().unwrap())
+                b.bid_qty_at("89999.0".parse().unwrap()) == Some("2.00000000".parse().unwrap())
             })
         })
     });

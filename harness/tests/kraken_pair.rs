@@ -153,9 +153,9 @@ fn a_disconnect_reconnects_replays_subscriptions_and_reconciles() {
 fn a_corrupt_checksum_resubscribes_and_the_fresh_book_verifies() {
     let mut pair = subscribed_pair(gateway_config());
     pair.mock.inject(Fault::CorruptChecksum);
-    // A new best bid (the house's is 45283.9), so the top of the book moves.
+    // A new best bid (the house's is 89999.9), so the top of the book moves.
     let mut order = resting_buy("moves-the-book");
-    order.price = Some("45284.0".parse().unwrap());
+    order.price = Some("90000.0".parse().unwrap());
     pair.submit(Request::Place(&order)).unwrap();
     assert!(pair.run_until(Duration::from_secs(1), |s| {
         let mismatch = s

@@ -189,7 +189,10 @@ impl VenueEntry for EchoEntry {
     fn endpoint(&self, _: &str, _: bool) -> Result<Option<String>, String> {
         Ok(None)
     }
-    fn start_mock(&self) -> std::io::Result<Box<dyn VenueMock>> {
+    fn start_mock(
+        &self,
+        _: Option<orderwire_protocol::num::Decimal>,
+    ) -> std::io::Result<Box<dyn VenueMock>> {
         Ok(Box::new(EchoMock::start()?))
     }
     fn build(&self, _: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {

@@ -32,6 +32,10 @@ pub enum DecimalError {
     /// More digits than an i128 mantissa holds, or a scale beyond 38.
     #[error("decimal out of range")]
     Range,
+    /// A float that is not the nearest `f64` to any decimal with that many
+    /// places (`0.1 + 0.2` at 8 places), or not finite.
+    #[error("not exactly a decimal at that many places")]
+    Inexact,
 }
 
 /// Sign, 39 digits, the point and a leading zero fit.
@@ -53,6 +57,37 @@ impl Decimal {
         mantissa: 0,
         scale: 0,
     };
+
+    /// The decimal with `places` digits after the point whose nearest
+    /// `f64` is `value`: the explicit way in for a float (hftpy passes
+    /// floats), at the venue's precision. `80000.0` at 1 place is
+    /// `80000.0`; `0.001` at 8 is `0.00100000`; `0.1 + 0.2` at 8 is refused
+    /// ([`DecimalError::Inexact`]): it is `0.30000000000000004`, which no
+    /// 8-place decimal rounds to. Never used on the hot path: orders built
+    /// from text or decimals skip it.
+    pub fn from_f64(value: f64, places: u8) -> Result<Decimal, DecimalError> {
+        // An f64 has 17 significant digits at most: more places add none.
+        if !value.is_finite() || places > 17 {
+            return Err(DecimalError::Inexact);
+        }
+        let scaled = (value * 10f64.powi(i32::from(places))).round();
+        if scaled.abs() >= 1e36 {
+            return Err(DecimalError::Range);
+        }
+        // In range (checked above), and integral (rounded).
+        #[allow(clippy::cast_possible_truncation)]
+        let decimal = Decimal::new(scaled as i128, places).ok_or(DecimalError::Range)?;
+        let mut text = arrayvec::ArrayString::<TEXT_CAPACITY>::new();
+        if fmt::write(&mut text, format_args!("{decimal}")).is_err() {
+            return Err(DecimalError::Range);
+        }
+        // Rust's float parser rounds correctly: equal means `value` is the
+        // float nearest to the decimal.
+        match text.parse::<f64>() {
+            Ok(back) if back == value => Ok(decimal),
+            _ => Err(DecimalError::Inexact),
+        }
+    }
 
     /// `mantissa * 10^-scale`; `None` if the scale is over [`MAX_SCALE`].
     pub const fn new(mantissa: i128, scale: u8) -> Option<Decimal> {

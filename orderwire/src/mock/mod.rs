@@ -2,6 +2,7 @@
 //! WebSocket on loopback, with fault injection.
 
 pub mod binance;
+mod builder;
 pub mod digifinex;
 pub mod kraken;
 mod listener;
@@ -11,3 +12,5 @@ pub mod pair;
 pub mod session;
 mod socket;
 pub mod upbit;
+
+pub use builder::{MockBuilder, MockSettings};

@@ -33,12 +33,25 @@ pub struct ServiceConfig {
     /// The exchanges, as the framework's `ws_apis` list.
     #[serde(default)]
     pub ws_apis: Vec<ExchangeSection>,
+    /// The mock venues `--mock` starts.
+    #[serde(default)]
+    pub mock: MockSection,
     /// Where it was read from (for errors and the `.env` path).
     #[serde(skip)]
     pub path: PathBuf,
     /// The text, for line numbers.
     #[serde(skip)]
     pub text: String,
+}
+
+/// The mock venues (`--mock`, `StartOptions::mock`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockSection {
+    /// The middle of each mock's house book, by venue registry name
+    /// (`mid = { kraken = "95000.0" }`); each mock's default otherwise.
+    #[serde(default)]
+    pub mid: std::collections::BTreeMap<String, Spanned<String>>,
 }
 
 /// Engine settings (all optional; an exchange's own override the

@@ -25,7 +25,7 @@ use orderwire_protocol::venue::Venue;
 
 pub use self::config::{
     Channel, ConfigError, ConfigErrorKind, CredentialNames, EngineSection, ExchangeSection,
-    GatewaySection, Limited, Mode, ServiceConfig, SubscriptionSection, Wait,
+    GatewaySection, Limited, MockSection, Mode, ServiceConfig, SubscriptionSection, Wait,
 };
 pub use self::credentials::{CredentialSource, ed25519_key_from_pem};
 pub use self::driver::{AnyExchange, Driver};
@@ -279,7 +279,17 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
             if mocks.iter().any(|(key, _)| *key == entry.mock_key()) {
                 continue;
             }
-            let mock = entry.start_mock().map_err(|error| ServiceError::Mock {
+            let mid = match config.mock.mid.get(entry.mock_key()) {
+                None => None,
+                Some(text) => Some(text.get_ref().parse().map_err(|_| {
+                    config.error(
+                        Some(text.span()),
+                        format!("mock.mid.{}", entry.mock_key()),
+                        ConfigErrorKind::Invalid(format!("{:?} is not a decimal", text.get_ref())),
+                    )
+                })?),
+            };
+            let mock = entry.start_mock(mid).map_err(|error| ServiceError::Mock {
                 venue: entry.name(),
                 error,
             })?;

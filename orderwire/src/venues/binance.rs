@@ -37,8 +37,10 @@ pub static BINANCE: BinanceApiEntry = BinanceApiEntry;
 /// The market streams (no orders).
 pub static BINANCE_STREAMS: BinanceStreamsEntry = BinanceStreamsEntry;
 
-fn start_mock() -> std::io::Result<Box<dyn VenueMock>> {
-    Ok(Box::new(MockBinance::start(MockConfig::default())?))
+fn start_mock(mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
+    Ok(Box::new(
+        super::with_mid(MockBinance::builder(), mid).start()?,
+    ))
 }
 
 impl VenueEntry for BinanceApiEntry {
@@ -73,8 +75,8 @@ impl VenueEntry for BinanceApiEntry {
         "binance"
     }
 
-    fn start_mock(&self) -> std::io::Result<Box<dyn VenueMock>> {
-        start_mock()
+    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
+        start_mock(mid)
     }
 
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {
@@ -146,8 +148,8 @@ impl VenueEntry for BinanceStreamsEntry {
         "binance"
     }
 
-    fn start_mock(&self) -> std::io::Result<Box<dyn VenueMock>> {
-        start_mock()
+    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
+        start_mock(mid)
     }
 
     fn build(&self, _context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {

@@ -58,8 +58,10 @@ impl VenueEntry for DigiFinexEntry {
         }
     }
 
-    fn start_mock(&self) -> std::io::Result<Box<dyn VenueMock>> {
-        Ok(Box::new(MockDigiFinex::start(MockConfig::default())?))
+    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
+        Ok(Box::new(
+            super::with_mid(MockDigiFinex::builder(), mid).start()?,
+        ))
     }
 
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {

@@ -61,8 +61,10 @@ impl VenueEntry for KrakenEntry {
         })
     }
 
-    fn start_mock(&self) -> std::io::Result<Box<dyn VenueMock>> {
-        Ok(Box::new(MockKraken::start(MockConfig::default())?))
+    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
+        Ok(Box::new(
+            super::with_mid(MockKraken::builder(), mid).start()?,
+        ))
     }
 
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {

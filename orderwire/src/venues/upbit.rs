@@ -59,8 +59,10 @@ impl VenueEntry for UpbitEntry {
         }
     }
 
-    fn start_mock(&self) -> std::io::Result<Box<dyn VenueMock>> {
-        Ok(Box::new(MockUpbit::start(MockConfig::default())?))
+    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
+        Ok(Box::new(
+            super::with_mid(MockUpbit::builder(), mid).start()?,
+        ))
     }
 
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {

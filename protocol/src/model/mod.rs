@@ -5,11 +5,15 @@
 //! that decoding an ack or an execution allocates nothing; only error texts
 //! (rare, and worth keeping whole) are `String`s.
 
+mod builder;
 mod event;
 mod json_out;
 mod order;
 mod request;
 
+pub use builder::{
+    BuildError, IntoAmount, OrderBuilder, next_client_order_id, set_client_order_id_prefix,
+};
 pub use event::{
     Balance, BookEvent, Event, Events, Fill, Level, OrderAck, OrderReject, OrderUpdate,
     RateCounter, RateUsage, RejectReason, Response, Ticker, Trade,

@@ -75,7 +75,8 @@ impl Default for MockConfig {
     fn default() -> MockConfig {
         MockConfig {
             symbol: "BTCUSDT".to_owned(),
-            mid: Decimal::new(452_840, 1).unwrap_or(Decimal::ZERO),
+            // A realistic BTCUSDT price (late 2026).
+            mid: Decimal::new(900_000, 1).unwrap_or(Decimal::ZERO),
             tick: Decimal::new(1, 1).unwrap_or(Decimal::ZERO),
             levels: 25,
             api_key: "mock-api-key".to_owned(),
@@ -392,7 +393,43 @@ pub struct MockBinance {
     shared: Arc<Shared>,
 }
 
+impl super::MockSettings for MockConfig {
+    type Mock = MockBinance;
+
+    fn start_mock(self) -> std::io::Result<MockBinance> {
+        MockBinance::start(self)
+    }
+
+    fn set_mid(&mut self, mid: Decimal) {
+        self.mid = mid;
+    }
+}
+
 impl MockBinance {
+    /// The defaults (BTCUSDT around 90,000.0), to change and start.
+    pub fn builder() -> super::MockBuilder<MockConfig> {
+        super::MockBuilder::new(MockConfig::default())
+    }
+
+    /// A ready exchange config for the WebSocket API: the mock's URL, its
+    /// CA trusted (TLS verification stays on).
+    pub fn exchange_config(&self) -> orderwire_engine::gateway::ExchangeConfig {
+        super::builder::exchange_config(self.api_url(), &self.ca_file())
+    }
+
+    /// A WebSocket API codec with the mock's key, signing with its HMAC
+    /// secret (none when the mock takes Ed25519 only: give the codec your
+    /// key then).
+    pub fn venue(&self) -> BinanceApi {
+        use orderwire_protocol::secret::Secret;
+        use orderwire_protocol::venue::binance::{BinanceApi, Credentials, Signer};
+        let config = &self.shared.config;
+        BinanceApi::new(config.hmac_secret.as_ref().map(|secret| Credentials {
+            api_key: Secret::new(config.api_key.clone()),
+            signer: Signer::Hmac(Secret::new(secret.clone())),
+        }))
+    }
+
     /// Listens on a free loopback port.
     pub fn start(config: MockConfig) -> std::io::Result<MockBinance> {
         let wall_origin_ms = u64::try_from(super::listener::wall_now_ns() / 1_000_000).unwrap_or(0);

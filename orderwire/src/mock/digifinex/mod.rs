@@ -578,7 +578,43 @@ pub struct MockDigiFinex {
     shared: Arc<Shared>,
 }
 
+impl super::MockSettings for MockConfig {
+    type Mock = MockDigiFinex;
+
+    fn start_mock(self) -> std::io::Result<MockDigiFinex> {
+        MockDigiFinex::start(self)
+    }
+
+    /// The first market's mid.
+    fn set_mid(&mut self, mid: Decimal) {
+        if let Some(first) = self.markets.first_mut() {
+            first.1 = mid;
+        }
+    }
+}
+
 impl MockDigiFinex {
+    /// The defaults, to change and start.
+    pub fn builder() -> super::MockBuilder<MockConfig> {
+        super::MockBuilder::new(MockConfig::default())
+    }
+
+    /// A ready exchange config: the mock's URL, its CA trusted (TLS
+    /// verification stays on).
+    pub fn exchange_config(&self) -> orderwire_engine::gateway::ExchangeConfig {
+        super::builder::exchange_config(self.url(), &self.ca_file())
+    }
+
+    /// A DigiFinex codec with the mock's keys (`server.auth`).
+    pub fn venue(&self) -> DigiFinex {
+        use orderwire_protocol::secret::Secret;
+        let (api_key, secret) = self.keys();
+        DigiFinex::private(orderwire_protocol::venue::digifinex::Credentials {
+            api_key: Secret::new(api_key),
+            secret: Secret::new(secret),
+        })
+    }
+
     /// Listens on a free loopback port.
     pub fn start(config: MockConfig) -> std::io::Result<MockDigiFinex> {
         let wall_origin_ms = u64::try_from(super::listener::wall_now_ns() / 1_000_000).unwrap_or(0);

@@ -59,7 +59,9 @@ impl Default for MockConfig {
     fn default() -> MockConfig {
         MockConfig {
             symbol: "BTC/USD".to_owned(),
-            mid: Decimal::new(452_840, 1).unwrap_or(Decimal::ZERO),
+            // A realistic BTC/USD price (late 2026): an example's post-only
+            // buy at 80,000 rests instead of crossing.
+            mid: Decimal::new(900_000, 1).unwrap_or(Decimal::ZERO),
             tick: Decimal::new(1, 1).unwrap_or(Decimal::ZERO),
             levels: 25,
             token: "mock-token".to_owned(),
@@ -226,7 +228,40 @@ pub struct MockKraken {
     shared: Arc<Shared>,
 }
 
+impl super::MockSettings for MockConfig {
+    type Mock = MockKraken;
+
+    fn start_mock(self) -> std::io::Result<MockKraken> {
+        MockKraken::start(self)
+    }
+
+    fn set_mid(&mut self, mid: Decimal) {
+        self.mid = mid;
+    }
+}
+
 impl MockKraken {
+    /// The defaults (BTC/USD around 90,000.0), to change and start:
+    /// `MockKraken::builder().mid("95000").start()`.
+    pub fn builder() -> super::MockBuilder<MockConfig> {
+        super::MockBuilder::new(MockConfig::default())
+    }
+
+    /// A ready exchange config: the mock's URL, its CA trusted (TLS
+    /// verification stays on).
+    pub fn exchange_config(&self) -> orderwire_engine::gateway::ExchangeConfig {
+        super::builder::exchange_config(self.url(), &self.ca_file())
+    }
+
+    /// A Kraken codec with the mock's token (the Starter tier the mock
+    /// enforces by default).
+    pub fn venue(&self) -> Kraken {
+        Kraken::new(
+            Some(orderwire_protocol::secret::Secret::new(self.token())),
+            orderwire_protocol::venue::kraken::Tier::Starter,
+        )
+    }
+
     /// Listens on a free loopback port.
     pub fn start(config: MockConfig) -> std::io::Result<MockKraken> {
         let wall_origin_ns = super::listener::wall_now_ns();

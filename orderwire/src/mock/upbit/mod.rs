@@ -540,7 +540,43 @@ pub struct MockUpbit {
     shared: Arc<Shared>,
 }
 
+impl super::MockSettings for MockConfig {
+    type Mock = MockUpbit;
+
+    fn start_mock(self) -> std::io::Result<MockUpbit> {
+        MockUpbit::start(self)
+    }
+
+    /// The first market's mid.
+    fn set_mid(&mut self, mid: Decimal) {
+        if let Some(first) = self.markets.first_mut() {
+            first.1 = mid;
+        }
+    }
+}
+
 impl MockUpbit {
+    /// The defaults, to change and start.
+    pub fn builder() -> super::MockBuilder<MockConfig> {
+        super::MockBuilder::new(MockConfig::default())
+    }
+
+    /// A ready exchange config: the mock's URL, its CA trusted (TLS
+    /// verification stays on).
+    pub fn exchange_config(&self) -> orderwire_engine::gateway::ExchangeConfig {
+        super::builder::exchange_config(self.private_url(), &self.ca_file())
+    }
+
+    /// An Upbit codec for the private feed, with the mock's keys.
+    pub fn venue(&self) -> Upbit {
+        use orderwire_protocol::secret::Secret;
+        let (access_key, secret_key) = self.keys();
+        Upbit::private(orderwire_protocol::venue::upbit::Credentials {
+            access_key: Secret::new(access_key),
+            secret_key: Secret::new(secret_key),
+        })
+    }
+
     /// Listens on a free loopback port.
     pub fn start(config: MockConfig) -> std::io::Result<MockUpbit> {
         let wall_origin_ms = u64::try_from(super::listener::wall_now_ns() / 1_000_000).unwrap_or(0);
