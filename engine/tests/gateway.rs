@@ -1612,3 +1612,71 @@ fn an_order_the_gateway_did_not_place_is_tracked_with_the_same_events() {
     );
     assert_eq!(core.count_orders(OrderStatus::Unknown), 0);
 }
+
+#[test]
+fn a_request_held_for_the_connection_is_timed_from_its_write_not_its_submit() {
+    let mut core = GatewayCore::new(kraken(), config(WhenLimited::Off));
+    // Before the first connection opens: held (the default).
+    let mut out = Frames::default();
+    let Ok(Submission::Sent { req_id }) =
+        core.submit_at(MS, Request::Place(&order("early", "BTC/USD")), &mut out)
+    else {
+        panic!()
+    };
+    // The handshake takes 9 ms; the frame goes out behind the open
+    // sequence at 10 ms, and the ack comes 1 ms later.
+    connected(&mut core, 10 * MS);
+    feed(
+        &mut core,
+        11 * MS,
+        &add_ack(req_id, "O-early", "early"),
+        &mut out,
+    );
+    let latencies: Vec<u64> = outputs(&mut core)
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Answered { summary, latency } if summary.req_id == req_id => {
+                Some(latency.nanos)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        latencies,
+        [MS],
+        "1 ms from the write, not 10 ms from the submit"
+    );
+}
+
+#[test]
+fn refusing_while_disconnected_is_a_typed_error_and_keeps_nothing() {
+    let mut settings = config(WhenLimited::Off);
+    settings.when_disconnected = orderwire_engine::gateway::WhenDisconnected::Refuse;
+    let mut core = GatewayCore::new(kraken(), settings);
+    let mut out = Frames::default();
+    assert_eq!(
+        core.submit_at(MS, Request::Place(&order("early", "BTC/USD")), &mut out),
+        Err(SubmitError::NotConnected)
+    );
+    assert!(out.0.is_empty());
+    assert_eq!(
+        core.count_orders(OrderStatus::PendingNew),
+        0,
+        "nothing kept"
+    );
+    // A subscription still folds into the next open sequence.
+    assert_eq!(
+        core.submit_at(MS, Request::Subscribe(&trades(&["A/USD"])), &mut out),
+        Ok(Submission::Queued)
+    );
+    let open = connected(&mut core, 2 * MS);
+    assert!(
+        open.iter()
+            .any(|f| String::from_utf8_lossy(f).contains("A/USD"))
+    );
+    assert!(matches!(
+        core.submit_at(3 * MS, Request::Place(&order("later", "BTC/USD")), &mut out),
+        Ok(Submission::Sent { .. })
+    ));
+}

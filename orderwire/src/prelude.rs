@@ -1,14 +1,15 @@
 //! What an embedding program names, in one `use orderwire::prelude::*`.
 
 pub use orderwire_engine::gateway::{
-    ConnectionEvent, Exchange, ExchangeConfig, ExchangeError, GatewayConfig, GatewayEvent,
-    InlineExchange, Outputs, Registry, RegistryError, RequestCallback, RequestOutcome, Submission,
-    SubmitError, WhenLimited,
+    ConnectionEvent, Exchange, ExchangeConfig, ExchangeError, ExchangeHandle, GatewayConfig,
+    GatewayEvent, InlineExchange, Outputs, Registry, RegistryError, RequestCallback, RequestEnd,
+    RequestOutcome, Submission, SubmitError, Ticket, WaitError, WhenDisconnected, WhenLimited,
+    print_requests,
 };
 pub use orderwire_engine::{ConnectionConfig, EngineConfig, TlsConfig};
 pub use orderwire_protocol::model::{
-    AmendOrder, CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind, OrderRef,
-    OrderStatus, Request, Side, Subscription, Symbol, TimeInForce,
+    AmendOrder, BuildError, CancelOrders, ClientOrderId, Event, Method, NewOrder, OrderKind,
+    OrderRef, OrderStatus, Request, Side, Subscription, Symbol, TimeInForce,
 };
 pub use orderwire_protocol::num::Decimal;
 pub use orderwire_protocol::secret::Secret;
