@@ -12,7 +12,7 @@ pub enum WhenLimited {
         /// The FIFO's bound; beyond it, submit fails with `QueueFull`.
         capacity: usize,
     },
-    /// Refuse it at once with [`SubmitError::RateLimited`].
+    /// Refuse it at once with [`SubmitError::RateLimited`](crate::SubmitError::RateLimited).
     Reject,
     /// Do not enforce limits (benchmarks, or a venue that enforces its own).
     Off,

@@ -55,3 +55,18 @@ pub mod run;
 pub mod service;
 #[cfg(feature = "service")]
 pub mod venues;
+
+// Every Rust block in the README and docs/ compiles (and runs, unless
+// marked `no_run`) as a doctest of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/embedding.md")]
+mod embedding_md {}
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/engine.md")]
+mod engine_md {}
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/service.md")]
+mod service_md {}

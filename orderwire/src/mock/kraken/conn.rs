@@ -1,7 +1,7 @@
 //! One client connection to the mock, as a sans-IO session: requests in,
 //! responses, executions, book updates and heartbeats out, faults applied.
 //! [`Session`] reads no clock and touches no socket: the TLS socket driver
-//! ([`serve`]) and the virtual-time test pair (`crate::mock::pair`) feed
+//! (`serve`) and the virtual-time test pair (`crate::mock::pair`) feed
 //! it text and time and carry out what it asks.
 
 use std::collections::VecDeque;
