@@ -163,11 +163,11 @@ fn auth_then_market_data_on_two_markets_and_the_private_feeds() {
     pair.mock.house_trade(now, "ETH_USDT", Side::Sell, dec("2"));
     let id = pair
         .mock
-        .place(now, "BTC_USDT", Side::Buy, dec("9700.05"), dec("2"))
+        .place(now, "BTC_USDT", Side::Buy, dec("90000.05"), dec("2"))
         .unwrap();
     let resting = pair
         .mock
-        .place(now, "BTC_USDT", Side::Sell, dec("9800"), dec("0.5"))
+        .place(now, "BTC_USDT", Side::Sell, dec("91000"), dec("0.5"))
         .unwrap();
     pair.run_for(Duration::from_millis(10));
     assert_eq!(
@@ -190,8 +190,9 @@ fn auth_then_market_data_on_two_markets_and_the_private_feeds() {
     assert!(moved.iter().any(|(c, _, _)| c == "BTC"));
     let usdt: Vec<_> = moved.iter().filter(|(c, _, _)| c == "USDT").collect();
     assert!(!usdt.is_empty());
-    // 1.5 at 9700.01 and 0.5 at 9700.02, with the lock at 9700.05 refunded.
-    let spent = dec("14550.015").checked_add(dec("4850.01")).unwrap();
+    // 1.5 at 90000.01 and 0.5 at 90000.02, with the lock at 90000.05
+    // refunded.
+    let spent = dec("135000.015").checked_add(dec("45000.01")).unwrap();
     let last = usdt.last().unwrap();
     assert_eq!(last.1, dec("1000000").checked_sub(spent).unwrap(), "free");
     assert!(last.2.is_zero(), "nothing left locked: {last:?}");

@@ -201,10 +201,10 @@ impl DemoVenue for DigiFinexDemo {
             dec("0.01")?,
         );
         let (side, price, qty) = match (market, n % 4 == 3) {
-            ("BTC_USDT", false) => (Side::Buy, dec("9750")?, dec("0.1")?),
-            ("BTC_USDT", true) => (Side::Sell, dec("9900")?, dec("0.1")?),
-            (_, false) => (Side::Buy, dec("410")?, dec("1")?),
-            (_, true) => (Side::Sell, dec("420")?, dec("1")?),
+            ("BTC_USDT", false) => (Side::Buy, dec("90500")?, dec("0.1")?),
+            ("BTC_USDT", true) => (Side::Sell, dec("91500")?, dec("0.1")?),
+            (_, false) => (Side::Buy, dec("3050")?, dec("1")?),
+            (_, true) => (Side::Sell, dec("3150")?, dec("1")?),
         };
         let id = self
             .mock

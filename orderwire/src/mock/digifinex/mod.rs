@@ -78,8 +78,9 @@ impl Default for MockConfig {
         let dec = |text: &str| text.parse().unwrap_or(Decimal::ZERO);
         MockConfig {
             markets: vec![
-                ("BTC_USDT".into(), dec("9700.00"), dec("0.01")),
-                ("ETH_USDT".into(), dec("398.59"), dec("0.01")),
+                // Realistic prices (late 2026).
+                ("BTC_USDT".into(), dec("90000.00"), dec("0.01")),
+                ("ETH_USDT".into(), dec("3000.00"), dec("0.01")),
             ],
             api_key: "5a8e6b662ddb0".into(),
             api_secret: "mock-digifinex-secret".into(),
