@@ -1482,6 +1482,14 @@ impl Venue for Keyed {
             field: "line",
             why: "utf-8",
         })?;
+        if text == "refused" {
+            out.list.push(Event::SessionRefused {
+                code: "OPSP8996".into(),
+                message: "ALREADY IN USE appkey".into(),
+                permanent: true,
+            });
+            return Ok(());
+        }
         let Some(pair) = text.strip_prefix("ack ") else {
             return Err(DecodeError::Field {
                 field: "line",
@@ -1679,4 +1687,31 @@ fn refusing_while_disconnected_is_a_typed_error_and_keeps_nothing() {
         core.submit_at(3 * MS, Request::Place(&order("later", "BTC/USD")), &mut out),
         Ok(Submission::Sent { .. })
     ));
+}
+
+#[test]
+fn a_session_the_venue_refuses_for_good_closes_and_stays_closed() {
+    let mut core = GatewayCore::new(
+        Keyed {
+            keys: Default::default(),
+        },
+        config(WhenLimited::Off),
+    );
+    connected(&mut core, 0);
+    let mut out = Frames::default();
+    feed(&mut core, MS, "refused", &mut out);
+    let events = outputs(&mut core).events;
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            GatewayEvent::Connection(orderwire_engine::gateway::ConnectionEvent::LoginRefused {
+                message,
+                permanent: true
+            })
+                if message.starts_with("OPSP8996")
+        )),
+        "{events:?}"
+    );
+    let cause = core.poll_reconnect().expect("the connection ends");
+    assert!(!cause.reconnects(), "closed for good, no reconnect loop");
 }

@@ -1597,8 +1597,37 @@ impl<V: Venue> GatewayCore<V> {
                 self.start_drain(now, RecycleCause::ServerShutdown);
             }
             Event::Balance(_) => self.out.events.push(GatewayEvent::Account(event)),
+            Event::SessionRefused {
+                code,
+                message,
+                permanent,
+            } => self.session_refused(&code, &message, permanent),
             _ => self.out.events.push(GatewayEvent::Problem(event)),
         }
+    }
+
+    /// The venue refused the session (KIS OPSP8996): as a refused login,
+    /// the connection closes, and reconnects only if the refusal is not
+    /// permanent.
+    fn session_refused(&mut self, code: &str, message: &str, permanent: bool) {
+        tracing::warn!(
+            venue = self.venue.name(),
+            code,
+            message,
+            permanent,
+            "the venue refused the session"
+        );
+        self.out
+            .events
+            .push(GatewayEvent::Connection(ConnectionEvent::LoginRefused {
+                message: format!("{code}: {message}").into(),
+                permanent,
+            }));
+        self.end_connection_for(if permanent {
+            RecycleCause::LoginRefusedForGood
+        } else {
+            RecycleCause::LoginRefused
+        });
     }
 
     /// A data message for a watched subscription: it is alive (again).

@@ -343,6 +343,17 @@ pub enum Event {
         /// Venue time of the notice.
         ts: Option<i64>,
     },
+    /// The venue refused the session itself, not one request (KIS OPSP8996,
+    /// `ALREADY IN USE appkey`: a second session on one key). The gateway
+    /// closes the connection, and reconnects only if not `permanent`.
+    SessionRefused {
+        /// The venue's code (`OPSP8996`).
+        code: String,
+        /// The venue's text.
+        message: String,
+        /// Reconnecting would be refused again: stop.
+        permanent: bool,
+    },
     /// A book lost its sync (or was never synced) and needs a snapshot
     /// (a [`crate::model::Request::BookSnapshot`]) to continue.
     NeedBookSnapshot {
@@ -378,6 +389,7 @@ impl Event {
             Event::Response(_) => "response",
             Event::Heartbeat => "heartbeat",
             Event::Error(_) | Event::VenueError { .. } => "error",
+            Event::SessionRefused { .. } => "session_refused",
             _ => "other",
         }
     }

@@ -155,6 +155,18 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
             w.bool_field("ok", true);
             w.str_field("message", Some("serverShutdown: reconnect"));
         }
+        Event::SessionRefused {
+            code,
+            message,
+            permanent,
+        } => {
+            w.str_field("type", Some("error"));
+            let message = format!(
+                "session refused ({}): {code}: {message}",
+                if *permanent { "for good" } else { "for now" }
+            );
+            w.str_field("message", Some(&message));
+        }
         Event::NeedBookSnapshot { symbol } => {
             w.str_field("type", Some("error"));
             let message = format!("{symbol} book needs a snapshot");
