@@ -1715,3 +1715,64 @@ fn a_session_the_venue_refuses_for_good_closes_and_stays_closed() {
     let cause = core.poll_reconnect().expect("the connection ends");
     assert!(!cause.reconnects(), "closed for good, no reconnect loop");
 }
+
+#[test]
+fn a_held_request_does_not_time_out_while_the_link_is_down() {
+    let mut core = GatewayCore::new(kraken(), config(WhenLimited::Off));
+    let mut out = Frames::default();
+    let Ok(Submission::Sent { req_id }) =
+        core.submit_at(MS, Request::Place(&order("patient", "BTC/USD")), &mut out)
+    else {
+        panic!()
+    };
+    // Far past the 5 s request timeout, still no connection: not written,
+    // so not timed out.
+    core.timeout_at(60 * SEC, &mut out);
+    connected(&mut core, 61 * SEC);
+    feed(
+        &mut core,
+        61 * SEC + MS,
+        &add_ack(req_id, "O-patient", "patient"),
+        &mut out,
+    );
+    let events = outputs(&mut core).events;
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::TimedOut { .. })),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        GatewayEvent::Answered { summary, latency } if summary.req_id == req_id && latency.nanos == MS
+    )));
+}
+
+#[test]
+fn a_tagged_subscribe_folded_into_the_open_sequence_still_ends() {
+    let mut core = GatewayCore::new(kraken(), config(WhenLimited::Off));
+    let options = orderwire_engine::gateway::RequestOptions {
+        req_id: None,
+        tag: Some(orderwire_engine::gateway::RequestTag(7)),
+    };
+    let subscription = trades(&["A/USD"]);
+    assert_eq!(
+        core.submit_with(Instant(MS), Request::Subscribe(&subscription), options),
+        Ok(Submission::Queued)
+    );
+    let mut spare = Outputs::default();
+    core.poll_events(&mut spare);
+    let ended: Vec<_> = spare
+        .completed
+        .iter()
+        .map(|c| (c.tag, c.completion.clone()))
+        .collect();
+    assert_eq!(
+        ended,
+        [(
+            Some(orderwire_engine::gateway::RequestTag(7)),
+            orderwire_engine::gateway::Completion::Sent
+        )],
+        "its ticket or callback hears of it"
+    );
+}

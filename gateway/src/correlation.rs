@@ -26,12 +26,12 @@ pub(super) type OrderList = ArrayVec<ClientOrderId, MAX_ORDERS_PER_REQUEST>;
 /// Request-text buffers kept for reuse; more are dropped.
 pub(super) const TEXT_POOL: usize = 256;
 
-/// A request sent and not yet (fully) answered. (Not `Debug`: the text is
-/// unredacted.)
 /// Ranks below this belong to an open sequence (a login and the
 /// subscriptions: far fewer).
 const OPEN_SEQUENCE_RANKS: u64 = 1 << 32;
 
+/// A request sent and not yet (fully) answered. (Not `Debug`: the text is
+/// unredacted.)
 pub(super) struct Pending {
     pub(super) summary: RequestSummary,
     pub(super) deadline: Instant,
@@ -442,6 +442,15 @@ impl<V: Venue> GatewayCore<V> {
             if state.order_id.is_none() {
                 state.order_id = Some(update.order_id);
             }
+            if state.external {
+                // What the first update did not say, a later one may.
+                state.symbol = update
+                    .symbol
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(state.symbol);
+                state.side = update.side.unwrap_or(state.side);
+                state.qty = update.qty.filter(|q| !q.is_zero()).unwrap_or(state.qty);
+            }
             if let Some(filled) = update.filled_qty {
                 state.filled_qty = filled;
             }
@@ -477,7 +486,8 @@ impl<V: Venue> GatewayCore<V> {
     }
 
     /// Starts tracking an order the gateway did not place, keyed by the
-    /// venue's client id, else its order id (both 48-byte ids).
+    /// venue's client id, else its order id (both 48-byte ids; `ext:` and
+    /// the order id where that would name one of our own orders).
     fn track_external(
         &mut self,
         client_order_id: Option<ClientOrderId>,
@@ -486,9 +496,21 @@ impl<V: Venue> GatewayCore<V> {
         side: Option<Side>,
         qty: Option<Decimal>,
     ) -> ClientOrderId {
-        let id = client_order_id
+        let mut id = client_order_id
             .or_else(|| ClientOrderId::from(order_id.as_str()).ok())
             .unwrap_or_default();
+        if self.orders.get(&id).is_some_and(|state| !state.external) {
+            // The venue's id reads like one of our client ids: never alias
+            // our order; the external one gets a prefixed key.
+            let mut prefixed = ClientOrderId::new();
+            let _ = prefixed.try_push_str("ext:");
+            for c in order_id.chars() {
+                if prefixed.try_push(c).is_err() {
+                    break;
+                }
+            }
+            id = prefixed;
+        }
         if !self.orders.contains(&id) {
             self.orders.insert(
                 id,
@@ -519,15 +541,11 @@ impl<V: Venue> GatewayCore<V> {
             .client_order_id
             .filter(|id| self.orders.contains(id))
             .or_else(|| self.orders.client_id_of(&fill.order_id));
-        let id = match known {
-            Some(id) => id,
-            None => self.track_external(
-                fill.client_order_id,
-                fill.order_id,
-                fill.symbol,
-                fill.side,
-                None,
-            ),
+        let Some(id) = known else {
+            // A fill of an order nobody told us of (its update, which
+            // would start tracking it, has not come): passed on, once.
+            self.out.events.push(GatewayEvent::Fill(fill));
+            return;
         };
         if let Some(state) = self.orders.get_mut(&id) {
             if state.order_id.is_none() {

@@ -581,6 +581,7 @@ impl<V: Venue> GatewayCore<V> {
         if self.folds_into_open_sequence(&request) {
             // Remembered already: the next open sequence subscribes the
             // whole remembered set, so sending it too would subscribe twice.
+            self.end_unwritten(now, &charge, options, Completion::Sent);
             return Ok(Submission::Queued);
         }
         if self.link == Link::Down && self.config.when_disconnected == WhenDisconnected::Refuse {
@@ -660,7 +661,6 @@ impl<V: Venue> GatewayCore<V> {
         Ok(())
     }
 
-    /// Checks the request against the order table; returns its rate charge.
     /// A book subscription needs a venue connection with books
     /// (`Capabilities::book`).
     fn has_books_for(&self, subscription: &Subscription) -> Result<(), SubmitError> {
@@ -674,6 +674,7 @@ impl<V: Venue> GatewayCore<V> {
         }
     }
 
+    /// Checks the request against the order table; returns its rate charge.
     fn validate(&self, now: Instant, request: &Request<'_>) -> Result<Charge, SubmitError> {
         if !self.capabilities.order_entry && request.is_order_entry() {
             return Err(SubmitError::NoOrderEntry);
@@ -1080,12 +1081,18 @@ impl<V: Venue> GatewayCore<V> {
         // Subscribes and unsubscribes still waiting in the rate-limit FIFO
         // are in the remembered set the open sequence sends: sent again
         // after it, they would subscribe twice.
-        self.queue.retain(|queued| {
-            !matches!(
+        let mut kept = VecDeque::with_capacity(self.queue.len());
+        while let Some(queued) = self.queue.pop_front() {
+            if matches!(
                 queued.request.as_request(),
                 Request::Subscribe(_) | Request::Unsubscribe(_)
-            )
-        });
+            ) {
+                self.end_unwritten(now, &queued.charge, queued.options, Completion::Sent);
+            } else {
+                kept.push_back(queued);
+            }
+        }
+        self.queue = kept;
         self.epoch += 1;
         self.in_flight = InFlight {
             current: self.in_flight.next,
@@ -1807,9 +1814,14 @@ impl<V: Venue> GatewayCore<V> {
 
     fn expire_requests(&mut self, now: Instant) {
         loop {
-            let pending = &self.pending;
+            let (pending, epoch) = (&self.pending, self.epoch);
+            // A request written while the link was down (for the next
+            // connection) has no deadline yet: it gets one when the
+            // connection opens and its frame goes out.
             let Some(req_id) = self.deadlines.pop_expired(now, |id, at| {
-                pending.get(&id).is_some_and(|p| p.deadline == at)
+                pending
+                    .get(&id)
+                    .is_some_and(|p| p.deadline == at && p.epoch <= epoch)
             }) else {
                 break;
             };

@@ -137,7 +137,9 @@ impl<V: Venue> GatewayCore<V> {
         while let Some(front) = self.queue.front() {
             if self.folds_into_open_sequence(&front.request.as_request()) {
                 // The reconnect's open sequence subscribes it.
-                self.queue.pop_front();
+                if let Some(folded) = self.queue.pop_front() {
+                    self.end_unwritten(now, &folded.charge, folded.options, Completion::Sent);
+                }
                 continue;
             }
             if self.transmits.len() >= self.config.transmit_capacity {
@@ -168,25 +170,12 @@ impl<V: Venue> GatewayCore<V> {
                     break;
                 }
                 Err(error) => {
-                    if queued.options.tag.is_some() || self.config.report_all_requests {
-                        self.out.completed.push(Completed {
-                            summary: RequestSummary {
-                                req_id: queued.options.req_id.unwrap_or(0),
-                                method: queued.charge.method,
-                                client_order_id: None,
-                                symbol: queued.charge.symbol,
-                                side: None,
-                                price: None,
-                                qty: None,
-                                sent_at_ns: now.as_nanos(),
-                            },
-                            completion: Completion::Dropped(error.clone()),
-                            event: None,
-                            latency: None,
-                            request_text: Vec::new(),
-                            tag: queued.options.tag,
-                        });
-                    }
+                    self.end_unwritten(
+                        now,
+                        &queued.charge,
+                        queued.options,
+                        Completion::Dropped(error.clone()),
+                    );
                     self.out.events.push(GatewayEvent::Dropped {
                         method: queued.charge.method,
                         error,
@@ -194,5 +183,40 @@ impl<V: Venue> GatewayCore<V> {
                 }
             }
         }
+    }
+}
+
+impl<V: Venue> GatewayCore<V> {
+    /// A request that ends without being written by itself: dropped, or a
+    /// subscription folded into the next open sequence (`Sent`: the open
+    /// sequence's own subscribe carries it). Its tag (a ticket, a
+    /// callback) hears of it, so nothing waits for it forever.
+    pub(super) fn end_unwritten(
+        &mut self,
+        now: Instant,
+        charge: &Charge,
+        options: RequestOptions,
+        completion: Completion,
+    ) {
+        if options.tag.is_none() && !self.config.report_all_requests {
+            return;
+        }
+        self.out.completed.push(Completed {
+            summary: RequestSummary {
+                req_id: options.req_id.unwrap_or(0),
+                method: charge.method,
+                client_order_id: None,
+                symbol: charge.symbol,
+                side: None,
+                price: None,
+                qty: None,
+                sent_at_ns: now.as_nanos(),
+            },
+            completion,
+            event: None,
+            latency: None,
+            request_text: Vec::new(),
+            tag: options.tag,
+        });
     }
 }

@@ -150,3 +150,39 @@ fn the_registry_hands_out_a_typeless_handle_for_either_driver() -> Result<(), An
     assert!(registry.exchange("threaded").is_none(), "taken out");
     Ok(())
 }
+
+#[test]
+fn a_callback_on_the_dispatcher_may_place_an_order_and_wait_on_nothing() -> Result<(), AnyError> {
+    // Re-quoting from a callback: the callback runs on the dispatcher
+    // thread, which holds the poll; placing from it must not deadlock.
+    let mock = MockKraken::builder().start()?;
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let (requoted, received) = mpsc::channel();
+    let callback: RequestCallback = Arc::new(move |outcome: &RequestOutcome<'_>| {
+        if outcome.summary.client_order_id.as_deref() == Some("first-quote") {
+            let kraken = registry.exchange("requoting").expect("registered");
+            let placed = kraken
+                .place(&resting("second-quote"))
+                .map(|t| t.submission());
+            let _ = requoted.send(placed.is_ok());
+        }
+    });
+    let config = mock.exchange_config().on_request(callback);
+    let kraken = registry.create("requoting", || {
+        Exchange::start("requoting", mock.venue(), config)
+    })?;
+    kraken.spawn_dispatcher(|_, _| {})?;
+    kraken.place_order(&resting("first-quote"))?;
+    assert!(received.recv_timeout(PATIENCE)?, "placed from the callback");
+    let handle = registry.exchange("requoting").ok_or("registered")?;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while handle.order_status(&ClientOrderId::from("second-quote")?) != Some(OrderStatus::New) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second quote rests"
+        );
+        std::thread::yield_now();
+    }
+    registry.shutdown_all(Duration::from_secs(1));
+    Ok(())
+}

@@ -67,7 +67,10 @@ impl Decimal {
     /// from text or decimals skip it.
     pub fn from_f64(value: f64, places: u8) -> Result<Decimal, DecimalError> {
         // An f64 has 17 significant digits at most: more places add none.
-        if !value.is_finite() || places > 17 {
+        if places > 17 {
+            return Err(DecimalError::Range);
+        }
+        if !value.is_finite() {
             return Err(DecimalError::Inexact);
         }
         let scaled = (value * 10f64.powi(i32::from(places))).round();

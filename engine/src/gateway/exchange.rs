@@ -295,11 +295,15 @@ struct PollState {
     spare: Outputs,
     /// `Connected` events seen, in order: which connection a drop is of.
     opens_seen: u64,
-    on_request: Option<RequestCallback>,
     dispatcher: Dispatcher,
     /// Events a waiter's poll took, for the next user poll.
     held: Outputs,
 }
+
+/// Events a waiter holds at most for the next user poll: a program that
+/// only waits and never polls keeps no more (the rest are dropped, with a
+/// warning).
+pub(super) const HELD_EVENTS: usize = 65_536;
 
 /// Where a poll's events go: to the caller, or held for the next caller
 /// (a thread waiting on a request or the connection polls for everyone).
@@ -318,9 +322,16 @@ pub(super) struct Poller<V: Venue> {
     token_fetch: Option<TokenFetch>,
     /// The venue's secret keys, for redacting request texts.
     secret_fields: &'static [&'static str],
+    /// The exchange's own callback, fixed at start: read without the poll
+    /// lock, so a callback may submit (and take a ticket) itself.
+    on_request: Option<RequestCallback>,
     waits: Waits,
     /// Set by `shutdown`: waits and the dispatcher thread end.
     closed: AtomicBool,
+    /// A dispatcher thread polls: waiters sleep on the condvar instead of
+    /// polling themselves, so events keep reaching the dispatcher's
+    /// handler in order.
+    dispatching: AtomicBool,
 }
 
 /// A venue gateway with its own reactor thread and connection.
@@ -401,14 +412,15 @@ impl<V: Venue> Exchange<V> {
                 poll_state: Mutex::new(PollState {
                     spare: Outputs::default(),
                     opens_seen: 0,
-                    on_request: config.on_request,
                     dispatcher: Dispatcher::default(),
                     held: Outputs::default(),
                 }),
                 secret_fields,
+                on_request: config.on_request,
                 token_fetch: config.token_fetch,
                 waits: Waits::default(),
                 closed: AtomicBool::new(false),
+                dispatching: AtomicBool::new(false),
             }),
         })
     }
@@ -555,7 +567,7 @@ impl<V: Venue> Exchange<V> {
     /// exchange's own callback (`ExchangeConfig::on_request`) still runs.
     pub fn submit_ticket(&self, request: Request<'_>) -> Result<Ticket, SubmitError> {
         let end = Arc::new(Mutex::new(None));
-        let then = self.poller.poll_state.lock().on_request.clone();
+        let then = self.poller.on_request.clone();
         let options = SubmitOptions::callback(ticket_callback(end.clone(), then));
         let submission = self.submit_with(request, options)?;
         Ok(Ticket::new(submission, end, Some(self.poller.clone())))
@@ -585,12 +597,14 @@ impl<V: Venue> Exchange<V> {
         mut on_event: impl FnMut(&GatewayEvent, &Outputs) + Send + 'static,
     ) -> std::io::Result<std::thread::JoinHandle<()>> {
         let poller = self.poller.clone();
+        self.poller.dispatching.store(true, Ordering::Release);
         std::thread::Builder::new()
             .name(format!("{}-dispatch", self.name))
             .spawn(move || {
                 while !poller.closed.load(Ordering::Acquire) {
                     poller.poll(Some(Duration::from_millis(100)), &mut on_event);
                 }
+                poller.dispatching.store(false, Ordering::Release);
             })
     }
 
@@ -675,7 +689,7 @@ impl<V: Venue> Poller<V> {
             let event = GatewayEvent::Connection(failure);
             match sink {
                 Sink::User(on_event) => on_event(&event, &state.spare),
-                Sink::Hold => hold(&mut state.held, &event, &state.spare),
+                Sink::Hold => hold(&mut state.held, &event, &state.spare, HELD_EVENTS),
             }
             delivered += 1;
         }
@@ -746,7 +760,6 @@ impl<V: Venue> Poller<V> {
     ) -> usize {
         let PollState {
             spare,
-            on_request,
             dispatcher,
             held,
             ..
@@ -775,7 +788,7 @@ impl<V: Venue> Poller<V> {
             response,
             self.secret_fields,
             |tag| self.gateway.take_callback(tag),
-            on_request.as_ref(),
+            self.on_request.as_ref(),
         );
         match sink {
             Sink::User(on_event) => {
@@ -785,7 +798,7 @@ impl<V: Venue> Poller<V> {
             }
             Sink::Hold => {
                 for event in &spare.events {
-                    hold(held, event, spare);
+                    hold(held, event, spare, HELD_EVENTS);
                 }
             }
         }
@@ -797,6 +810,8 @@ impl<V: Venue> Waiter for Poller<V> {
     fn block_for(&self, timeout: Duration, done: &dyn Fn() -> bool) -> bool {
         let deadline = self.now() + timeout;
         loop {
+            // Read before `done`: a signal between the two wakes the sleep.
+            let seen = self.waits.generation();
             if done() {
                 return true;
             }
@@ -804,8 +819,12 @@ impl<V: Venue> Waiter for Poller<V> {
             if left.is_zero() || self.closed.load(Ordering::Acquire) {
                 return done();
             }
-            let seen = self.waits.generation();
-            match self.poll_state.try_lock() {
+            let polling = if self.dispatching.load(Ordering::Acquire) {
+                None
+            } else {
+                self.poll_state.try_lock()
+            };
+            match polling {
                 Some(mut state) => {
                     self.poll_locked(&mut state, Some(left), &mut Sink::Hold);
                     drop(state);

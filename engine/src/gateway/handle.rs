@@ -123,12 +123,19 @@ impl<V: Venue> Registrable for Mutex<InlineExchange<V>> {
     }
 }
 
-/// The handle of an inline exchange: each call takes its lock.
+/// The handle of an inline exchange: each call takes its lock, and events
+/// and callbacks run under it, so a callback of an inline exchange must
+/// not call its handle (it is on the thread turning the loop: use the
+/// `InlineExchange` it was given, or submit after the poll returns).
 struct InlineHandle<V: Venue>(Arc<Mutex<InlineExchange<V>>>);
 
 impl<V: Venue> Waiter for InlineHandle<V> {
+    /// Another thread turning the loop holds the lock: the wait takes it
+    /// for at most what is left of its timeout, never longer.
     fn block_for(&self, timeout: Duration, done: &dyn Fn() -> bool) -> bool {
-        let clock = self.0.lock().clock().clone();
+        let Some(clock) = self.0.try_lock_for(timeout).map(|e| e.clock().clone()) else {
+            return done();
+        };
         let deadline = clock.now() + timeout;
         loop {
             if done() {
@@ -140,7 +147,10 @@ impl<V: Venue> Waiter for InlineHandle<V> {
             }
             // One turn at a time, so `done` is checked between them; the
             // lock is let go between turns for other threads' submits.
-            self.0.lock().turn_once(left.min(Duration::from_millis(10)));
+            match self.0.try_lock_for(left) {
+                Some(mut exchange) => exchange.turn_once(left.min(Duration::from_millis(10))),
+                None => return done(),
+            }
         }
     }
 }

@@ -36,8 +36,8 @@ use orderwire_protocol::ws::MessageKind;
 
 use super::callbacks::{CallbackTable, Dispatcher, RequestCallback, SubmitOptions};
 use super::exchange::{
-    ExchangeConfig, ExchangeError, TokenFetch, feed_link_event, frame_kind, wall_clock_ns,
-    write_open_sequence,
+    ExchangeConfig, ExchangeError, HELD_EVENTS, TokenFetch, feed_link_event, frame_kind,
+    wall_clock_ns, write_open_sequence,
 };
 use super::waiting::{RequestEnd, Ticket, WaitError, drain_held, hold, ticket_callback};
 use super::{
@@ -806,7 +806,7 @@ impl<V: Venue + 'static> InlineExchange<V> {
     pub(crate) fn turn_once(&mut self, timeout: Duration) {
         let held = &mut self.held;
         self.group.poll_once(Some(timeout), |_, event, outputs| {
-            hold(held, event, outputs)
+            hold(held, event, outputs, HELD_EVENTS)
         });
     }
 

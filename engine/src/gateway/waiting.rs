@@ -210,8 +210,16 @@ pub(crate) fn ticket_callback(
     })
 }
 
-/// Keeps an event for a later poll, with the book levels it indexes.
-pub(crate) fn hold(held: &mut Outputs, event: &GatewayEvent, from: &Outputs) {
+/// Keeps an event for a later poll, with the book levels it indexes; past
+/// `cap` events, drops it (a program that waits and never polls).
+pub(crate) fn hold(held: &mut Outputs, event: &GatewayEvent, from: &Outputs, cap: usize) {
+    if held.events.len() >= cap {
+        tracing::warn!(
+            held = held.events.len(),
+            "events taken by a wait are not polled: dropped"
+        );
+        return;
+    }
     let mut event = event.clone();
     let inner = match &mut event {
         GatewayEvent::Market(e)

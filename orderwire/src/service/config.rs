@@ -49,7 +49,9 @@ pub struct ServiceConfig {
 #[serde(deny_unknown_fields)]
 pub struct MockSection {
     /// The middle of each mock's house book, by venue registry name
-    /// (`mid = { kraken = "95000.0" }`); each mock's default otherwise.
+    /// (`mid = { kraken = "95000.0" }`; venues that share a mock, Binance's
+    /// API and streams, share its mid); each mock's default otherwise. An
+    /// unknown name is an error.
     #[serde(default)]
     pub mid: std::collections::BTreeMap<String, Spanned<String>>,
 }

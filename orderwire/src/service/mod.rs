@@ -271,6 +271,17 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
         kind: ConfigErrorKind::Invalid(reason),
     })?;
     let entries = config.check_venues(&venues)?;
+    for (name, text) in &config.mock.mid {
+        if venues.get(name).is_none() {
+            return Err(config
+                .error(
+                    Some(text.span()),
+                    format!("mock.mid.{name}"),
+                    ConfigErrorKind::Invalid(venues.find(name).err().unwrap_or_default()),
+                )
+                .into());
+        }
+    }
     // One mock per mock key the config needs, started before anything is
     // resolved: on mocks, credentials are the mock's.
     let mut mocks: Vec<(&'static str, Box<dyn VenueMock>)> = Vec::new();
@@ -279,7 +290,12 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
             if mocks.iter().any(|(key, _)| *key == entry.mock_key()) {
                 continue;
             }
-            let mid = match config.mock.mid.get(entry.mock_key()) {
+            let mid = match config
+                .mock
+                .mid
+                .get(entry.name())
+                .or_else(|| config.mock.mid.get(entry.mock_key()))
+            {
                 None => None,
                 Some(text) => Some(text.get_ref().parse().map_err(|_| {
                     config.error(

@@ -188,11 +188,16 @@ pub fn set_client_order_id_prefix(prefix: &str) -> bool {
 }
 
 /// A client order id unique in this process: the prefix (default `ow` and
-/// the process id in base 36) and a counter in base 36, 18 characters or
+/// five base-36 characters drawn at random once per process, so runs do
+/// not repeat each other's ids) and a counter in base 36, 18 characters or
 /// fewer for any realistic count (Kraken's free-text limit; Binance takes
-/// 36).
+/// 36). The randomness is std's per-process hash seed: no clock is read.
 pub fn next_client_order_id() -> ClientOrderId {
-    let prefix = PREFIX.get_or_init(|| format!("ow{}-", base36(u64::from(std::process::id()))));
+    let prefix = PREFIX.get_or_init(|| {
+        use std::hash::BuildHasher;
+        let random = std::collections::hash_map::RandomState::new().hash_one(0u8);
+        format!("ow{}-", base36(random % 60_466_176))
+    });
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let mut id = ClientOrderId::new();
     // A prefix too long for the id is cut; the counter is kept whole.
