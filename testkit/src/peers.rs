@@ -22,7 +22,8 @@ fn require(path: PathBuf, what: &str) -> PathBuf {
     path
 }
 
-/// The Python of `.venv-peers` (websockets 17.4, PyJWT 2.15.1). `$PYTHON`
+/// The Python of `.venv-peers` (websockets 17.4, PyJWT 2.15.1, cryptography
+/// 50.0.2). `$PYTHON`
 /// overrides it.
 pub fn python() -> PathBuf {
     if let Some(path) = std::env::var_os("PYTHON") {
@@ -30,7 +31,7 @@ pub fn python() -> PathBuf {
     }
     require(
         repo_root().join(".venv-peers/bin/python"),
-        "the peers' Python venv (websockets 17.4, PyJWT 2.15.1)",
+        "the peers' Python venv (websockets 17.4, PyJWT 2.15.1, cryptography 50.0.2)",
     )
 }
 

@@ -10,6 +10,7 @@ pub mod digifinex;
 mod fields;
 mod io;
 pub mod keyed;
+pub mod kis;
 pub mod kraken;
 mod notes;
 mod offline;

@@ -47,6 +47,12 @@ pub static CODECS: &[CodecEntry] = &[
         ),
     },
     CodecEntry {
+        name: "kis",
+        offline: super::kis::offline_codec,
+        // A one-record H0STCNT0 frame (kis.md's field table, 46 fields).
+        sample: (FrameKind::Text, KIS_TRADE),
+    },
+    CodecEntry {
         name: "digifinex",
         offline: super::digifinex::offline_codec,
         // Live frames are zlib in binary frames; the codec takes the
@@ -57,6 +63,9 @@ pub static CODECS: &[CodecEntry] = &[
         ),
     },
 ];
+
+/// A documented H0STCNT0 trade, as KIS sends it (kis.md, "Realtime data").
+const KIS_TRADE: &str = "0|H0STCNT0|001|005930^123929^73100^5^-1100^-1.48^73201.64^74000^74300^72800^73100^73000^5^10329475^755844117350^29458^23861^-5597^85.73^5181286^4442009^1^0.43^59.58^090022^5^-900^090356^5^-1200^104052^2^300^20231004^20^N^65958^194036^1026580^1766418^0.17^9498193^108.75^0^^73100";
 
 /// The codec named `name`.
 pub fn codec(name: &str) -> Option<&'static CodecEntry> {
