@@ -735,7 +735,7 @@ pub fn summary(report: &DemoReport) -> String {
     let mut out = String::new();
     let orders: usize = report.by_status.iter().map(|(_, n)| n).sum();
     out.push_str(&format!(
-        "orderwire demo: {orders} orders against the mock {} (wss on loopback) in {:.2} s\n",
+        "orderwire demo: {orders} orders against the mock {} (on loopback) in {:.2} s\n",
         report.venue,
         report.elapsed.as_secs_f64()
     ));

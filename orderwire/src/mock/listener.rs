@@ -1,6 +1,6 @@
 //! The accept loop every socket mock shares: a non-blocking loopback
 //! listener with its own certificate authority, one thread per connection,
-//! rustls on top, until the mock stops.
+//! rustls on top (or plain TCP for a `ws://` venue), until the mock stops.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -45,9 +45,34 @@ impl Listening {
         })
     }
 
+    /// Binds and accepts plain TCP (a venue served over `ws://`, as KIS
+    /// is): no TLS; the certificate authority is still made, unused.
+    pub(super) fn start_plain(
+        name: &str,
+        running: impl Fn() -> bool + Send + 'static,
+        on_accept: impl Fn() + Send + 'static,
+        serve: impl Fn(TcpStream, u64) + Send + Sync + 'static,
+    ) -> std::io::Result<Listening> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let acceptor = accept_with(name, listener, running, on_accept, move |stream, id| {
+            serve(stream, id)
+        })?;
+        Ok(Listening {
+            port,
+            pki: TestPki::new(),
+            acceptor: Some(acceptor),
+        })
+    }
+
     /// `wss://localhost:<port><path>`.
     pub(super) fn url(&self, path: &str) -> String {
         format!("wss://localhost:{}{path}", self.port)
+    }
+
+    /// `ws://127.0.0.1:<port><path>`, for a plain listener.
+    pub(super) fn plain_url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.port)
     }
 
     /// The CA that signed the mock's certificate.
@@ -86,6 +111,23 @@ pub(super) fn accept_tls(
     on_accept: impl Fn() + Send + 'static,
     serve: impl Fn(TlsStream, u64) + Send + Sync + 'static,
 ) -> std::io::Result<JoinHandle<()>> {
+    accept_with(name, listener, running, on_accept, move |stream, id| {
+        let Ok(session) = rustls::ServerConnection::new(tls.clone()) else {
+            return;
+        };
+        serve(rustls::StreamOwned::new(session, stream), id);
+    })
+}
+
+/// The accept loop itself: each connection to `serve` on a thread of its
+/// own, TCP as accepted.
+fn accept_with(
+    name: &str,
+    listener: TcpListener,
+    running: impl Fn() -> bool + Send + 'static,
+    on_accept: impl Fn() + Send + 'static,
+    serve: impl Fn(TcpStream, u64) + Send + Sync + 'static,
+) -> std::io::Result<JoinHandle<()>> {
     listener.set_nonblocking(true)?;
     let serve = Arc::new(serve);
     let thread_name = name.to_owned();
@@ -103,15 +145,9 @@ pub(super) fn accept_tls(
                 next_id += 1;
                 on_accept();
                 let serve = serve.clone();
-                let tls = tls.clone();
                 let _ = std::thread::Builder::new()
                     .name(format!("{thread_name}-{id}"))
-                    .spawn(move || {
-                        let Ok(session) = rustls::ServerConnection::new(tls) else {
-                            return;
-                        };
-                        serve(rustls::StreamOwned::new(session, stream), id);
-                    });
+                    .spawn(move || serve(stream, id));
             }
         })
 }

@@ -44,11 +44,22 @@ impl Market {
     /// `levels` of house liquidity each side of every market's mid, one
     /// tick apart.
     pub(crate) fn new(markets: &[(String, Decimal, Decimal)], levels: usize) -> Market {
+        let qty: Decimal = "1.50000000".parse().unwrap_or(Decimal::ZERO);
+        Market::with_level_qty(markets, levels, qty)
+    }
+
+    /// As [`Market::new`], `qty` at each house level (whole shares where
+    /// the venue trades stocks: KIS).
+    pub(crate) fn with_level_qty(
+        markets: &[(String, Decimal, Decimal)],
+        levels: usize,
+        qty: Decimal,
+    ) -> Market {
         let mut matching = Matching::new("", Decimal::ZERO, Decimal::ZERO, 0, (u64::MAX / 4, 0));
         let mut versions = HashMap::new();
         let mut mids = HashMap::new();
         for (market, mid, tick) in markets {
-            matching.seed(market, *mid, *tick, levels);
+            matching.seed_with(market, *mid, *tick, levels, qty);
             versions.insert(market.clone(), 1);
             mids.insert(market.clone(), *mid);
         }

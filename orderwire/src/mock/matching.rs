@@ -155,8 +155,21 @@ impl Matching {
     /// Adds `levels` of house liquidity each side of `mid` for `symbol`
     /// (a second market of the same exchange).
     pub fn seed(&mut self, symbol: &str, mid: Decimal, tick: Decimal, levels: usize) {
-        let matching = self;
         let qty: Decimal = "1.50000000".parse().unwrap_or(Decimal::ZERO);
+        self.seed_with(symbol, mid, tick, levels, qty);
+    }
+
+    /// As [`Matching::seed`], `qty` at each level (whole shares for a
+    /// stock exchange).
+    pub fn seed_with(
+        &mut self,
+        symbol: &str,
+        mid: Decimal,
+        tick: Decimal,
+        levels: usize,
+        qty: Decimal,
+    ) {
+        let matching = self;
         for n in 1..=levels {
             let offset = tick
                 .checked_mul(Decimal::new(n as i128, 0).unwrap_or(Decimal::ZERO))

@@ -4,6 +4,7 @@
 pub mod binance;
 mod builder;
 pub mod digifinex;
+pub mod kis;
 pub mod kraken;
 mod listener;
 mod market;

@@ -11,6 +11,7 @@
 
 pub mod binance;
 pub mod digifinex;
+pub mod kis;
 pub mod kraken;
 pub mod upbit;
 
@@ -229,6 +230,7 @@ impl Venues {
                 &binance::BINANCE_STREAMS,
                 &upbit::UPBIT,
                 &digifinex::DIGIFINEX,
+                &kis::KIS,
             ],
         }
     }
