@@ -195,3 +195,33 @@ pub(crate) fn registry_decode(data: &[u8]) {
         }
     }
 }
+
+/// Decodes each line with the KIS codec as `orderwire decode` does, after
+/// an ack that gives H0STCNI0 a key and iv, so that encrypted notices reach
+/// the AES path: records, notices, acks and PINGPONG alike; nothing may
+/// panic, books stay inside their levels, every event renders as JSON.
+pub(crate) fn kis_decode(data: &[u8]) {
+    use orderwire_protocol::model::Event;
+    use orderwire_protocol::venue::kis::Kis;
+    let mut codec = Kis::offline();
+    let mut offline = Offline::new(0);
+    let mut events = Events::default();
+    let mut out = Vec::new();
+    let ack = br#"{"header":{"tr_id":"H0STCNI0","tr_key":"u","encrypt":"N"},"body":{"rt_cd":"0","msg_cd":"OPSP0000","msg1":"SUBSCRIBE SUCCESS","output":{"iv":"d59d91fcf9fd0044","key":"iuheqrmvfxoceaxeyqgjwesozgizmmgx"}}}"#;
+    let _ = offline.decode(&mut codec, FrameKind::Text, &mut ack.to_vec(), &mut events);
+    for line in data.split(|b| *b == b'\n') {
+        let mut message = line.to_vec();
+        events.clear();
+        let _ = offline.decode(&mut codec, FrameKind::Text, &mut message, &mut events);
+        for event in &events.list {
+            if let Event::Book(book) = event {
+                assert!(
+                    book.bids.end <= events.levels.len() && book.asks.end <= events.levels.len()
+                );
+            }
+            out.clear();
+            write_event_json("kis", event, &events, &mut out);
+            assert!(std::str::from_utf8(&out).is_ok() || std::str::from_utf8(line).is_err());
+        }
+    }
+}

@@ -74,6 +74,11 @@ fn digifinex_decode_corpus() {
     replay("digifinex_decode", venue::digifinex_decode);
 }
 
+#[test]
+fn kis_decode_corpus() {
+    replay("kis_decode", venue::kis_decode);
+}
+
 /// Every venue's corpus through every codec in the registry: the
 /// `registry_decode` target's corpus is the union of the venues'.
 #[test]
@@ -84,6 +89,7 @@ fn every_venue_corpus_through_every_registered_codec() {
         "binance_api",
         "upbit_decode",
         "digifinex_decode",
+        "kis_decode",
     ] {
         replay(venue_corpus, venue::registry_decode);
     }
