@@ -136,7 +136,12 @@ pub(super) fn digits(text: &[u8]) -> Option<u64> {
     Some(value)
 }
 
+/// KIS prices and volumes are whole numbers (KRW, shares): those take a
+/// digit loop; anything else the full decimal parser.
 fn decimal(text: &[u8], name: &'static str) -> Result<Decimal, DecodeError> {
+    if let Some(value) = digits(text) {
+        return Decimal::new(i128::from(value), 0).ok_or(field(name, "not a decimal"));
+    }
     Decimal::parse(text).map_err(|_| field(name, "not a decimal"))
 }
 
