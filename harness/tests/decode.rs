@@ -274,3 +274,38 @@ fn a_digifinex_capture_of_text_and_zlib_frames_decodes() {
         11
     );
 }
+
+#[test]
+fn kis_captures_decode_and_a_notice_decrypts_after_its_ack() {
+    let ack = r#"{"header":{"tr_id":"H0STCNI0","tr_key":"u","encrypt":"N"},"body":{"rt_cd":"0","msg_cd":"OPSP0000","msg1":"SUBSCRIBE SUCCESS","output":{"iv":"d59d91fcf9fd0044","key":"iuheqrmvfxoceaxeyqgjwesozgizmmgx"}}}"#;
+    // Encrypted by Python's cryptography under that key and iv.
+    let notice = include_str!("../../fuzz/corpus/kis_decode/notice_fill");
+    let trade = include_str!("../../fuzz/corpus/kis_decode/trade_four");
+    let ping = r#"{"header":{"tr_id":"PINGPONG","datetime":"20231004160455"}}"#;
+    let decode = |input: String| {
+        let mut output = Vec::new();
+        let counts = orderwire::decode::run(
+            &orderwire::venues::kis::KIS,
+            10,
+            &mut input.as_bytes(),
+            &mut output,
+        )
+        .unwrap();
+        let types: Vec<String> = String::from_utf8(output)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                value["type"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        (counts, types)
+    };
+    // Before its ack, a notice cannot be read: an error line, and on.
+    let ((lines, errors), types) = decode(format!("{notice}\n{trade}\n"));
+    assert_eq!((lines, errors), (2, 1));
+    assert_eq!(types, ["error", "trade", "trade", "trade", "trade"]);
+    let ((lines, errors), types) = decode(format!("{ack}\n{notice}\n{ping}\n"));
+    assert_eq!((lines, errors), (3, 0));
+    assert_eq!(types, ["response", "order_update", "fill", "heartbeat"]);
+}
