@@ -50,6 +50,12 @@ impl fmt::Debug for TlsConfig {
 }
 
 impl TlsConfig {
+    /// The rustls client configuration, for a TLS connection the engine
+    /// does not make (a venue's REST call: KIS's approval key).
+    pub fn client_config(&self) -> Arc<ClientConfig> {
+        self.config.clone()
+    }
+
     /// Trusts Mozilla's roots (webpki-roots).
     pub fn webpki_roots() -> Result<TlsConfig, TlsSetupError> {
         TlsConfig::with_roots(default_roots())

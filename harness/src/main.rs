@@ -33,6 +33,51 @@ enum Command {
     /// Start the exchanges a service config names and print their events
     /// (or a live summary) until Ctrl-C, then shut down cleanly.
     Run(RunArgs),
+    /// KIS tools.
+    #[command(subcommand)]
+    Kis(KisCommand),
+}
+
+#[derive(Subcommand)]
+enum KisCommand {
+    /// Issue a WebSocket approval key over KIS's REST endpoint
+    /// (`POST /oauth2/Approval`) with the app key and secret in
+    /// KIS_APP_KEY and KIS_APP_SECRET (environment or ./.env), and print
+    /// the `.env` line `KIS_WS_APPROVAL_KEY=...`.
+    ApprovalKey {
+        /// Paper trading's endpoint instead of the real one.
+        #[arg(long)]
+        paper: bool,
+        /// Another endpoint (the mock's, in tests).
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+fn kis(command: KisCommand) -> Result<(), String> {
+    match command {
+        KisCommand::ApprovalKey { paper, url } => {
+            let source =
+                orderwire::service::CredentialSource::new(Some(std::path::Path::new(".env")))?;
+            let app_key = source
+                .get("KIS_APP_KEY")
+                .ok_or("KIS_APP_KEY is not set (nor in .env)")?;
+            let app_secret = source
+                .get("KIS_APP_SECRET")
+                .ok_or("KIS_APP_SECRET is not set (nor in .env)")?;
+            let base = url.unwrap_or_else(|| {
+                if paper {
+                    orderwire::venues::kis::PAPER_APPROVAL_URL.to_owned()
+                } else {
+                    orderwire::venues::kis::APPROVAL_URL.to_owned()
+                }
+            });
+            let key = orderwire::venues::kis::issue_approval_key(&base, &app_key, &app_secret)?;
+            // The one place a secret is printed: on request, for the .env.
+            println!("KIS_WS_APPROVAL_KEY={}", key.expose());
+            Ok(())
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -176,6 +221,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode(args),
         Command::Wscat(args) => wscat::run(args),
         Command::Run(args) => run(args),
+        Command::Kis(command) => kis(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

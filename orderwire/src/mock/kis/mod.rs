@@ -39,6 +39,10 @@ use super::session::MockVenue;
 pub struct MockConfig {
     /// The approval key every subscribe must carry.
     pub approval_key: String,
+    /// The REST app key and secret that `POST /oauth2/Approval` takes.
+    pub app_key: String,
+    /// See `app_key`.
+    pub app_secret: String,
     /// The HTS user id whose notices H0STCNI0 subscribes.
     pub hts_id: String,
     /// The account number in notices.
@@ -62,6 +66,8 @@ impl Default for MockConfig {
         let dec = |text: &str| text.parse().unwrap_or(Decimal::ZERO);
         MockConfig {
             approval_key: "mock-approval-key-0123456789abcdef".to_owned(),
+            app_key: "mock-app-key".to_owned(),
+            app_secret: "mock-app-secret".to_owned(),
             hts_id: "mockuser".to_owned(),
             account: "5012345601".to_owned(),
             codes: vec![
@@ -406,6 +412,8 @@ impl KisPair {
 pub struct MockKis {
     listening: Listening,
     shared: Arc<Shared>,
+    rest_port: u16,
+    rest: Option<std::thread::JoinHandle<()>>,
 }
 
 impl super::MockSettings for MockConfig {
@@ -448,7 +456,32 @@ impl MockKis {
                 );
             },
         )?;
-        Ok(MockKis { listening, shared })
+        let rest = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let rest_port = rest.local_addr()?.port();
+        rest.set_nonblocking(true)?;
+        let answering = shared.clone();
+        let rest = std::thread::Builder::new()
+            .name("mock-kis-rest".to_owned())
+            .spawn(move || {
+                while !answering.stop.load(Ordering::Relaxed) {
+                    match rest.accept() {
+                        Ok((stream, _)) => answer_approval(stream, &answering.config),
+                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            })?;
+        Ok(MockKis {
+            listening,
+            shared,
+            rest_port,
+            rest: Some(rest),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`: the REST endpoint that issues approval
+    /// keys (`POST /oauth2/Approval`).
+    pub fn rest_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.rest_port)
     }
 
     /// `ws://127.0.0.1:<port>`.
@@ -514,5 +547,66 @@ impl MockKis {
 impl Drop for MockKis {
     fn drop(&mut self) {
         self.listening.stop(&self.shared.stop);
+        if let Some(rest) = self.rest.take() {
+            let _ = rest.join();
+        }
     }
+}
+
+/// One `POST /oauth2/Approval`: the key for the right app key and secret,
+/// else 403 (the mock's words; docs/venues/kis.md).
+fn answer_approval(mut stream: std::net::TcpStream, config: &MockConfig) {
+    use std::io::{Read, Write};
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut request = Vec::new();
+    let mut chunk = [0u8; 1024];
+    let body = loop {
+        let Ok(n) = stream.read(&mut chunk) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        request.extend_from_slice(&chunk[..n]);
+        let Some(split) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&request[..split]).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if request.len() >= split + 4 + length {
+            break request[split + 4..split + 4 + length].to_vec();
+        }
+    };
+    let first_line = request.split(|b| *b == b'\r').next().unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let (status, answer) = if !first_line.starts_with(b"POST /oauth2/Approval ") {
+        (
+            "404 Not Found",
+            r#"{"error_description":"no such path"}"#.to_owned(),
+        )
+    } else if value["grant_type"] == "client_credentials"
+        && value["appkey"] == config.app_key.as_str()
+        && value["secretkey"] == config.app_secret.as_str()
+    {
+        (
+            "200 OK",
+            format!(r#"{{"approval_key":"{}"}}"#, config.approval_key),
+        )
+    } else {
+        (
+            "403 Forbidden",
+            r#"{"error_code":"EGW00103","error_description":"유효하지 않은 AppKey입니다."}"#
+                .to_owned(),
+        )
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        answer.len()
+    );
 }
