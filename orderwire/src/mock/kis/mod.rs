@@ -1,6 +1,6 @@
 //! A mock KIS (../shared/venues/kis.md; docs/venues/kis.md lists where it
 //! had to choose): plain `ws://` on loopback, one sans-IO session per
-//! connection ([`session`]), driven over a socket or, in virtual time, by
+//! connection (`session.rs`), driven over a socket or, in virtual time, by
 //! the [`KisPair`].
 //!
 //! - It checks the approval key and refuses a second session on the same
