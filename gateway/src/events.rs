@@ -112,6 +112,9 @@ pub enum RecycleCause {
     /// The venue refused the login in a way it calls permanent (a bad key):
     /// close, and do not reconnect.
     LoginRefusedForGood,
+    /// The keepalive request (an application ping: Koscom's `heartbeat`)
+    /// got no answer by its deadline: the link is dead; reconnect.
+    KeepaliveUnanswered,
 }
 
 impl RecycleCause {

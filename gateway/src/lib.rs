@@ -1604,6 +1604,7 @@ impl<V: Venue> GatewayCore<V> {
                 self.start_drain(now, RecycleCause::ServerShutdown);
             }
             Event::Balance(_) => self.out.events.push(GatewayEvent::Account(event)),
+            Event::MarketSignal { .. } => self.out.events.push(GatewayEvent::Market(event)),
             Event::SessionRefused {
                 code,
                 message,
@@ -1840,6 +1841,21 @@ impl<V: Venue> GatewayCore<V> {
                         .push(GatewayEvent::Connection(ConnectionEvent::LoginTimedOut));
                     self.end_connection_for(RecycleCause::LoginTimedOut);
                 }
+                continue;
+            }
+            if method == Method::Ping && expired.epoch == self.epoch && self.link != Link::Down {
+                // An unanswered keepalive: the link is dead even if the
+                // socket has not noticed. Reconnect (then login and
+                // subscriptions again).
+                self.complete(expired, Completion::TimedOut, None, None);
+                tracing::warn!(
+                    venue = self.venue.name(),
+                    req_id,
+                    "keepalive unanswered; reconnecting"
+                );
+                let cause = RecycleCause::KeepaliveUnanswered;
+                self.out.events.push(GatewayEvent::Recycle { cause });
+                self.end_connection_for(cause);
                 continue;
             }
             tracing::warn!(

@@ -343,6 +343,16 @@ pub enum Event {
         /// Venue time of the notice.
         ts: Option<i64>,
     },
+    /// A market-wide signal the venue sends in place of a trade time
+    /// (Koscom's trdTm 31000000: the regular session closed); not a trade.
+    MarketSignal {
+        /// The instrument it came with, if any.
+        symbol: Option<Symbol>,
+        /// The venue's code.
+        code: u32,
+        /// What it means (`regular close`).
+        meaning: &'static str,
+    },
     /// The venue refused the session itself, not one request (KIS OPSP8996,
     /// `ALREADY IN USE appkey`: a second session on one key). The gateway
     /// closes the connection, and reconnects only if not `permanent`.
@@ -390,6 +400,7 @@ impl Event {
             Event::Heartbeat => "heartbeat",
             Event::Error(_) | Event::VenueError { .. } => "error",
             Event::SessionRefused { .. } => "session_refused",
+            Event::MarketSignal { .. } => "market_signal",
             _ => "other",
         }
     }

@@ -155,6 +155,16 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
             w.bool_field("ok", true);
             w.str_field("message", Some("serverShutdown: reconnect"));
         }
+        Event::MarketSignal {
+            symbol,
+            code,
+            meaning,
+        } => {
+            w.str_field("type", Some("market_signal"));
+            w.str_field("symbol", symbol.as_ref().map(|s| s.as_str()));
+            w.int_field("code", Some(i64::from(*code)));
+            w.str_field("message", Some(meaning));
+        }
         Event::SessionRefused {
             code,
             message,

@@ -11,7 +11,9 @@ mod fields;
 mod io;
 pub mod keyed;
 pub mod kis;
+
 pub mod kraken;
+mod kst;
 mod notes;
 mod offline;
 mod policy;

@@ -10,7 +10,7 @@ use crate::model::{BookEvent, Event, Events, Level, Side, Trade, TradeId, inline
 use crate::num::Decimal;
 use crate::venue::DecodeError;
 use crate::venue::fields::field;
-use crate::wallclock::days_from_civil;
+pub(super) use crate::venue::kst::{TradingDay, at, date, digits, time_of_day};
 
 /// The widest record (NXT and combined quotes).
 pub(super) const MAX_WIDTH: usize = 65;
@@ -121,21 +121,6 @@ pub(super) fn for_each_record<'a>(
     }
 }
 
-/// An unsigned decimal integer in ASCII.
-pub(super) fn digits(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || text.len() > 18 {
-        return None;
-    }
-    let mut value = 0u64;
-    for byte in text {
-        if !byte.is_ascii_digit() {
-            return None;
-        }
-        value = value * 10 + u64::from(byte - b'0');
-    }
-    Some(value)
-}
-
 /// KIS prices and volumes are whole numbers (KRW, shares): those take a
 /// digit loop; anything else the full decimal parser.
 fn decimal(text: &[u8], name: &'static str) -> Result<Decimal, DecodeError> {
@@ -143,64 +128,6 @@ fn decimal(text: &[u8], name: &'static str) -> Result<Decimal, DecodeError> {
         return Decimal::new(i128::from(value), 0).ok_or(field(name, "not a decimal"));
     }
     Decimal::parse(text).map_err(|_| field(name, "not a decimal"))
-}
-
-/// `HHMMSS` as seconds of the day.
-pub(super) fn time_of_day(text: &[u8]) -> Option<i64> {
-    if text.len() != 6 {
-        return None;
-    }
-    let value = i64::try_from(digits(text)?).ok()?;
-    let (h, m, s) = (value / 10_000, value / 100 % 100, value % 100);
-    (h < 24 && m < 60 && s < 60).then_some(h * 3600 + m * 60 + s)
-}
-
-/// `YYYYMMDD` as days since 1970-01-01.
-pub(super) fn date(text: &[u8]) -> Option<i64> {
-    if text.len() != 8 {
-        return None;
-    }
-    let value = i64::try_from(digits(text)?).ok()?;
-    let (y, m, d) = (value / 10_000, value / 100 % 100, value % 100);
-    ((1..=12).contains(&m) && (1..=31).contains(&d)).then(|| days_from_civil(y, m, d))
-}
-
-/// KST is UTC+9, with no daylight saving.
-const KST_OFFSET_S: i64 = 9 * 3600;
-
-/// The trading date records without one are stamped with (kis.md: times
-/// are KST `HHMMSS`; only H0STCNT0 carries BSOP_DATE).
-///
-/// The rule: the last BSOP_DATE seen on this connection; before any, the
-/// KST date of the wall clock (`Ctx::wall_ns`), taken back a day when the
-/// record's time of day is more than 12 h after the clock's (a record
-/// stamped 23:59:59 received at 00:00:01 belongs to the day before). The
-/// date is forgotten on reconnect (`reset`).
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct TradingDay {
-    pub(super) last_bsop_date: Option<i64>,
-}
-
-impl TradingDay {
-    /// Nanoseconds since the epoch of `seconds_of_day` KST on the trading
-    /// date.
-    pub(super) fn ts(&self, seconds_of_day: i64, wall_ns: i64) -> i64 {
-        let day = self.last_bsop_date.unwrap_or_else(|| {
-            let kst = wall_ns.div_euclid(1_000_000_000) + KST_OFFSET_S;
-            let (day, wall_of_day) = (kst.div_euclid(86_400), kst.rem_euclid(86_400));
-            if seconds_of_day - wall_of_day > 12 * 3600 {
-                day - 1
-            } else {
-                day
-            }
-        });
-        at(day, seconds_of_day)
-    }
-}
-
-/// Nanoseconds since the epoch of `seconds_of_day` KST on `day`.
-pub(super) fn at(day: i64, seconds_of_day: i64) -> i64 {
-    (day * 86_400 + seconds_of_day - KST_OFFSET_S).saturating_mul(1_000_000_000)
 }
 
 /// One H0STCNT0-layout record to a trade (kis.md field table: 0 code, 1
