@@ -1776,3 +1776,79 @@ fn a_tagged_subscribe_folded_into_the_open_sequence_still_ends() {
         "its ticket or callback hears of it"
     );
 }
+
+#[test]
+fn an_unanswered_keepalive_reconnects() {
+    let mut settings = config(WhenLimited::Off);
+    settings.app_ping_every = Some(Duration::from_secs(1));
+    settings.request_timeout = Duration::from_secs(5);
+    settings.subscription_silence = None;
+    let mut core = GatewayCore::new(kraken(), settings);
+    connected(&mut core, 0);
+    let mut out = Frames::default();
+    core.timeout_at(SEC + MS, &mut out);
+    assert!(
+        out.0
+            .iter()
+            .any(|f| String::from_utf8_lossy(f).contains("\"ping\"")),
+        "the keepalive went out"
+    );
+    assert!(core.poll_reconnect().is_none());
+    // No pong by the deadline: the link is dead.
+    core.timeout_at(7 * SEC, &mut out);
+    assert_eq!(
+        core.poll_reconnect(),
+        Some(orderwire_engine::gateway::RecycleCause::KeepaliveUnanswered)
+    );
+}
+
+#[test]
+fn koscom_an_id_less_error_answers_the_oldest_of_two_outstanding_subscribes() {
+    use orderwire_protocol::venue::koscom::Koscom;
+    let mut settings = config(WhenLimited::Off);
+    settings.subscription_silence = None;
+    settings.app_ping_every = Some(Duration::from_secs(3600));
+    let mut core = GatewayCore::new(Koscom::new(Secret::new("key"), "member"), settings);
+    let open = connected(&mut core, 0);
+    assert!(String::from_utf8_lossy(&open[0]).contains("\"method\":\"init\""));
+    let mut out = Frames::default();
+    feed(
+        &mut core,
+        MS,
+        r#"{"jsonrpc":"2.0","id":1,"result":{"message":"ok"}}"#,
+        &mut out,
+    );
+    let ticks = |code: &str| Subscription::Trades {
+        symbols: vec![inline(code).unwrap()],
+    };
+    let (first, second) = (ticks("005930"), ticks("000660"));
+    let Ok(Submission::Sent { req_id: a }) =
+        core.submit_at(2 * MS, Request::Subscribe(&first), &mut out)
+    else {
+        panic!()
+    };
+    let Ok(Submission::Sent { req_id: b }) =
+        core.submit_at(2 * MS, Request::Subscribe(&second), &mut out)
+    else {
+        panic!()
+    };
+    let _ = outputs(&mut core);
+    // Error 47 as documented: no id. The venue answers in order, so it is
+    // the first subscribe's; the second still waits for its own answer.
+    feed(
+        &mut core,
+        3 * MS,
+        r#"{"jsonrpc":"2.0","error":{"message":"정상적인 JSON-RPC 형식이 아닙니다","code":47}}"#,
+        &mut out,
+    );
+    let answered: Vec<u64> = outputs(&mut core)
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Answered { summary, .. } => Some(summary.req_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answered, [a]);
+    assert_eq!(core.pending_requests(), 1, "{b} waits");
+}

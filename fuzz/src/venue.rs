@@ -225,3 +225,31 @@ pub(crate) fn kis_decode(data: &[u8]) {
         }
     }
 }
+
+/// Decodes each line with the Koscom codec: responses, errors with and
+/// without ids, pushes of every preset, the whole-market feed, and the
+/// service's own not-quite-JSON examples; nothing may panic, books stay
+/// inside their levels, every event renders as JSON.
+pub(crate) fn koscom_decode(data: &[u8]) {
+    use orderwire_protocol::model::Event;
+    use orderwire_protocol::venue::koscom::Koscom;
+    let mut codec = Koscom::offline();
+    let mut offline = Offline::new(0);
+    let mut events = Events::default();
+    let mut out = Vec::new();
+    for line in data.split(|b| *b == b'\n') {
+        let mut message = line.to_vec();
+        events.clear();
+        let _ = offline.decode(&mut codec, FrameKind::Text, &mut message, &mut events);
+        for event in &events.list {
+            if let Event::Book(book) = event {
+                assert!(
+                    book.bids.end <= events.levels.len() && book.asks.end <= events.levels.len()
+                );
+            }
+            out.clear();
+            write_event_json("koscom", event, &events, &mut out);
+            assert!(std::str::from_utf8(&out).is_ok() || std::str::from_utf8(line).is_err());
+        }
+    }
+}

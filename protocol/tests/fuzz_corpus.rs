@@ -75,6 +75,11 @@ fn digifinex_decode_corpus() {
 }
 
 #[test]
+fn koscom_decode_corpus() {
+    replay("koscom_decode", venue::koscom_decode);
+}
+
+#[test]
 fn kis_decode_corpus() {
     replay("kis_decode", venue::kis_decode);
 }
@@ -90,6 +95,7 @@ fn every_venue_corpus_through_every_registered_codec() {
         "upbit_decode",
         "digifinex_decode",
         "kis_decode",
+        "koscom_decode",
     ] {
         replay(venue_corpus, venue::registry_decode);
     }

@@ -11,6 +11,7 @@ mod fields;
 mod io;
 pub mod keyed;
 pub mod kis;
+pub mod koscom;
 
 pub mod kraken;
 mod kst;

@@ -53,6 +53,15 @@ pub static CODECS: &[CodecEntry] = &[
         sample: (FrameKind::Text, KIS_TRADE),
     },
     CodecEntry {
+        name: "koscom",
+        offline: super::koscom::offline_codec,
+        // The streaming page's tick push.
+        sample: (
+            FrameKind::Text,
+            r#"{"jsonrpc":"2.0","method":"push","params":{"preset":"tick","isuSrtCd":"005930","trdPrc":2465000,"trdvol":2,"accTrdvol":251916,"accTrdval":627899637000,"trdTm":14412000}}"#,
+        ),
+    },
+    CodecEntry {
         name: "digifinex",
         offline: super::digifinex::offline_codec,
         // Live frames are zlib in binary frames; the codec takes the
