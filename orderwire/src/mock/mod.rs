@@ -5,6 +5,7 @@ pub mod binance;
 mod builder;
 pub mod digifinex;
 pub mod kis;
+pub mod koscom;
 pub mod kraken;
 mod listener;
 mod market;

@@ -53,6 +53,36 @@ pub(crate) fn serve_plain<S: Socket, M: MockSession>(
     drive(&mut ws, &mut session, stop, now);
 }
 
+/// As [`serve_plain`], telling `path` the request's path before the session
+/// opens (a venue whose paths serve different feeds: Koscom's `/ws_ksp`).
+pub(crate) fn serve_plain_with_path<S: Socket, M: MockSession>(
+    socket: S,
+    stop: &AtomicBool,
+    now: impl Fn() -> Instant,
+    path: impl FnOnce(&str),
+    open: impl FnOnce(Instant) -> M,
+) {
+    let _ = socket.tcp().set_nodelay(true);
+    let mut seen = String::new();
+    // tungstenite's callback type: its error is an HTTP response.
+    #[allow(clippy::result_large_err)]
+    let callback = |request: &tungstenite::handshake::server::Request,
+                    response: tungstenite::handshake::server::Response| {
+        seen = request.uri().path().to_owned();
+        Ok(response)
+    };
+    let Ok(mut ws) = tungstenite::accept_hdr(socket, callback) else {
+        return;
+    };
+    path(&seen);
+    let _ = ws
+        .get_ref()
+        .tcp()
+        .set_read_timeout(Some(std::time::Duration::from_millis(5)));
+    let mut session = open(now());
+    drive(&mut ws, &mut session, stop, now);
+}
+
 /// Drives `session` on `ws` until either side ends it or `stop` is set:
 /// reads (with the socket's read timeout), pongs and the session's timers
 /// in, its outputs out. `now` is the mock's clock.
