@@ -1,4 +1,4 @@
-//! A service from orderwire.toml (examples/service.toml: six exchanges),
+//! A service from orderwire.toml (examples/service.toml: seven exchanges),
 //! on the mock venues: every exchange created and connected, then each
 //! fetched by name.
 //! `cargo run -p orderwire --features service --example service`

@@ -79,6 +79,10 @@ pub enum Step {
     Cross,
     /// The venue places it elsewhere ([`DemoVenue::place_elsewhere`]).
     Elsewhere,
+    /// A market-data venue: another account trades
+    /// ([`DemoVenue::make_trade`]) and the driver waits for the trade to
+    /// reach it.
+    MarketTrade,
 }
 
 /// How an amend changes a resting order.
@@ -161,6 +165,11 @@ pub trait DemoVenue {
     /// Places the n-th order elsewhere (the mock's REST hook).
     fn place_elsewhere(&mut self, n: usize) -> Result<PlacedElsewhere, String> {
         Err(format!("order {n}: this venue places no order elsewhere"))
+    }
+    /// Makes another account trade (the mock's hook), for a market-data
+    /// venue's [`Step::MarketTrade`].
+    fn make_trade(&mut self, n: usize) -> Result<(), String> {
+        Err(format!("trade {n}: this venue makes no trades"))
     }
     /// After the last order: cancel what rests elsewhere.
     fn finish(&mut self) -> Result<(), String> {
@@ -400,6 +409,13 @@ impl DemoDriver {
                 Step::RestAmendCancel => self.rest_amend_cancel(n)?,
                 Step::RestReplaceCancel => self.rest_replace_cancel(n)?,
                 Step::Cross => self.cross(n)?,
+                Step::MarketTrade => {
+                    let before = self.tally.by_type.get("trade").copied().unwrap_or(0);
+                    self.venue.make_trade(n)?;
+                    self.wait("a trade to arrive", |d| {
+                        d.tally.by_type.get("trade").copied().unwrap_or(0) > before
+                    })?;
+                }
                 Step::Elsewhere => {
                     let placed = self.venue.place_elsewhere(n)?;
                     self.tally

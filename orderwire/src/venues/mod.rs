@@ -12,6 +12,7 @@
 pub mod binance;
 pub mod digifinex;
 pub mod kis;
+pub mod koscom;
 pub mod kraken;
 pub mod upbit;
 
@@ -231,6 +232,7 @@ impl Venues {
                 &upbit::UPBIT,
                 &digifinex::DIGIFINEX,
                 &kis::KIS,
+                &koscom::KOSCOM,
             ],
         }
     }

@@ -628,6 +628,16 @@ impl MockKoscom {
         &self.shared.config.api_key
     }
 
+    /// A ready exchange config for `url` (one of the mock's).
+    pub fn exchange_config_for(&self, url: String) -> orderwire_engine::gateway::ExchangeConfig {
+        orderwire_engine::gateway::ExchangeConfig::new(url)
+    }
+
+    /// A ready exchange config for per-symbol data.
+    pub fn exchange_config(&self) -> orderwire_engine::gateway::ExchangeConfig {
+        self.exchange_config_for(self.url())
+    }
+
     /// A codec with the mock's key.
     pub fn venue(&self) -> Koscom {
         Koscom::new(
