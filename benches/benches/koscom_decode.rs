@@ -72,7 +72,7 @@ fn peer(message: &[u8], out: &mut Events) {
             }));
         }
         _ => {
-            let mut side = |prefix: &str, out: &mut Events| {
+            let side = |prefix: &str, out: &mut Events| {
                 let start = out.levels.len();
                 for n in 1..=10 {
                     let price = &params[format!("{prefix}Step{n}BstordPrc")];
