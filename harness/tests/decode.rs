@@ -309,3 +309,39 @@ fn kis_captures_decode_and_a_notice_decrypts_after_its_ack() {
     assert_eq!((lines, errors), (3, 0));
     assert_eq!(types, ["response", "order_update", "fill", "heartbeat"]);
 }
+
+#[test]
+fn koscom_captures_decode_in_strict_and_the_services_own_form() {
+    let capture = [
+        r#"{"jsonrpc":"2.0","id":1,"result":{"message":"ok"}}"#,
+        r#"{"jsonrpc":"2.0","method":"push","params":{"preset":"tick","isuSrtCd":"005930","trdPrc":2465000,"trdvol":2,"accTrdvol":251916,"trdTm":14412000}}"#,
+        r#"{"jsonrpc" : "2.0", "method" : "push", "params" : {"preset" : "tick", "isuSrtCd" : 005930, "trdPrc" : 1310000, "trdvol" : 86, "trdTm" : 09450155}}"#,
+        r#"{"jsonrpc" : "2.0" "error" : {"message" : "x", "code" : 47}}"#,
+        r#"[{"isuSrtCd":"000210","trdPrc":"81000","trdVol":"5","trdTm":"14340400"}]"#,
+    ]
+    .join("\n");
+    let mut output = Vec::new();
+    let (lines, errors) = orderwire::decode::run(
+        &orderwire::venues::koscom::KOSCOM,
+        10,
+        &mut capture.as_bytes(),
+        &mut output,
+    )
+    .unwrap();
+    assert_eq!(
+        (lines, errors),
+        (5, 1),
+        "the missing comma is an error line"
+    );
+    let types: Vec<String> = String::from_utf8(output)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(types, ["response", "trade", "trade", "error", "trade"]);
+}
