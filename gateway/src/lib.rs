@@ -200,6 +200,9 @@ pub struct GatewayCore<V: Venue> {
     open_rank: Option<u64>,
     /// The rank of the last request queued behind everything else.
     back_rank: u64,
+    /// When the last message arrived (a keepalive unanswered while data
+    /// still arrives is slow, not dead).
+    last_received: Instant,
     /// The open sequence's subscriptions wait for the login's reply
     /// (`Capabilities::subscribe_after_login`).
     subscriptions_held: bool,
@@ -315,6 +318,7 @@ impl<V: Venue> GatewayCore<V> {
             last_wire_id: None,
             open_rank: None,
             back_rank: 0,
+            last_received: Instant::ZERO,
             subscriptions_held: false,
             reconnect_wanted: None,
             crossings: None,
@@ -1512,6 +1516,7 @@ impl<V: Venue> GatewayCore<V> {
         replies: &mut Frames,
         error: Option<orderwire_protocol::venue::DecodeError>,
     ) {
+        self.last_received = self.last_received.max(received_at);
         // First out, but behind an open sequence the driver has not taken.
         let at = Some(self.opening);
         Self::queue_frames(replies, &mut self.transmits, &mut self.spare_buffers, at);
@@ -1843,10 +1848,14 @@ impl<V: Venue> GatewayCore<V> {
                 }
                 continue;
             }
-            if method == Method::Ping && expired.epoch == self.epoch && self.link != Link::Down {
-                // An unanswered keepalive: the link is dead even if the
-                // socket has not noticed. Reconnect (then login and
-                // subscriptions again).
+            if method == Method::Ping
+                && expired.epoch == self.epoch
+                && self.link != Link::Down
+                && self.last_received.as_nanos() <= expired.summary.sent_at_ns
+            {
+                // An unanswered keepalive, and nothing else heard since it
+                // went out: the link is dead even if the socket has not
+                // noticed. Reconnect (then login and subscriptions again).
                 self.complete(expired, Completion::TimedOut, None, None);
                 tracing::warn!(
                     venue = self.venue.name(),

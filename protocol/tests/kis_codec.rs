@@ -437,6 +437,24 @@ fn notices_decrypt_with_their_acks_key_and_iv() {
             matches!(&events.list[..], [Event::OrderUpdate(u)] if u.status == OrderStatus::Rejected)
         );
     }
+    // A cancel merely received (ACPT_YN 1) ends nothing yet.
+    let received = notice_record([
+        "0000012348",
+        "0000012340",
+        "2",
+        "1",
+        "73100",
+        "0",
+        "1",
+        "1",
+        "1",
+    ]);
+    assert!(
+        feed(&mut kis, &mut offline, &frame(&received))
+            .unwrap()
+            .list
+            .is_empty()
+    );
     let cancel = notice_record([
         "0000012347",
         "0000012340",

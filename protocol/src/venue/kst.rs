@@ -45,8 +45,8 @@ const KST_OFFSET_S: i64 = 9 * 3600;
 /// The trading date records without one are stamped with (kis.md: times
 /// are KST `HHMMSS`; only H0STCNT0 carries BSOP_DATE).
 ///
-/// The rule: the last BSOP_DATE seen on this connection; before any, the
-/// KST date of the wall clock (`Ctx::wall_ns`), taken back a day when the
+/// The rule: the later of the last BSOP_DATE seen on this connection and
+/// the KST date of the wall clock (`Ctx::wall_ns`), the latter taken back a day when the
 /// record's time of day is more than 12 h after the clock's (a record
 /// stamped 23:59:59 received at 00:00:01 belongs to the day before). The
 /// date is forgotten on reconnect (`reset`).
@@ -59,15 +59,18 @@ impl TradingDay {
     /// Nanoseconds since the epoch of `seconds_of_day` KST on the trading
     /// date.
     pub(crate) fn ts(&self, seconds_of_day: i64, wall_ns: i64) -> i64 {
-        let day = self.last_bsop_date.unwrap_or_else(|| {
-            let kst = wall_ns.div_euclid(1_000_000_000) + KST_OFFSET_S;
-            let (day, wall_of_day) = (kst.div_euclid(86_400), kst.rem_euclid(86_400));
-            if seconds_of_day - wall_of_day > 12 * 3600 {
-                day - 1
-            } else {
-                day
-            }
-        });
+        let kst = wall_ns.div_euclid(1_000_000_000) + KST_OFFSET_S;
+        let (day, wall_of_day) = (kst.div_euclid(86_400), kst.rem_euclid(86_400));
+        let by_clock = if seconds_of_day - wall_of_day > 12 * 3600 {
+            day - 1
+        } else {
+            day
+        };
+        // A BSOP_DATE of an earlier day (a connection open overnight, the
+        // pre-open before the day's first trade) gives way to the clock's.
+        let day = self
+            .last_bsop_date
+            .map_or(by_clock, |date| date.max(by_clock));
         at(day, seconds_of_day)
     }
 }

@@ -578,8 +578,11 @@ fn answer_approval(mut stream: std::net::TcpStream, config: &MockConfig) {
             .find_map(|l| l.strip_prefix("content-length:"))
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(0);
-        if request.len() >= split + 4 + length {
-            break request[split + 4..split + 4 + length].to_vec();
+        let Some(end) = (split + 4).checked_add(length) else {
+            return;
+        };
+        if request.len() >= end {
+            break request[split + 4..end].to_vec();
         }
     };
     let first_line = request.split(|b| *b == b'\r').next().unwrap_or_default();

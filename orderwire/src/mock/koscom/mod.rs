@@ -146,6 +146,12 @@ impl Shared {
     }
 }
 
+/// A decimal as a JSON number written with its own digits (`73100`, not
+/// `73100.0`).
+fn number(value: &Decimal) -> Value {
+    serde_json::from_str(&value.to_string()).unwrap_or(Value::Null)
+}
+
 /// One Koscom connection, sans-IO.
 pub struct Session {
     shared: Arc<Shared>,
@@ -212,20 +218,16 @@ impl Session {
         if preset.starts_with("quote") {
             let depth = if preset == "quote10" { 10 } else { 1 };
             for (n, (price, qty)) in market.top(code, Side::Sell, depth).iter().enumerate() {
-                value[format!("askStep{}BstordPrc", n + 1)] =
-                    json!(price.to_string().parse::<f64>().ok());
-                value[format!("askStep{}BstordRqty", n + 1)] =
-                    json!(qty.to_string().parse::<u64>().ok());
+                value[format!("askStep{}BstordPrc", n + 1)] = number(price);
+                value[format!("askStep{}BstordRqty", n + 1)] = number(qty);
             }
             for (n, (price, qty)) in market.top(code, Side::Buy, depth).iter().enumerate() {
-                value[format!("bidStep{}BstordPrc", n + 1)] =
-                    json!(price.to_string().parse::<f64>().ok());
-                value[format!("bidStep{}BstordRqty", n + 1)] =
-                    json!(qty.to_string().parse::<u64>().ok());
+                value[format!("bidStep{}BstordPrc", n + 1)] = number(price);
+                value[format!("bidStep{}BstordRqty", n + 1)] = number(qty);
             }
         } else {
             let last = market.last_price(code);
-            value["trdPrc"] = json!(last.to_string().parse::<f64>().ok());
+            value["trdPrc"] = number(&last);
             value["trdvol"] = json!(0);
             value["trdTm"] = json!(Shared::trd_tm(self.wall_ms()));
             value["mkStatTpCd"] = json!(1);
@@ -338,12 +340,23 @@ impl Session {
                 })
                 .map(|(p, _, _)| p.clone())
                 .collect();
+            let cumulative = self
+                .shared
+                .market
+                .lock()
+                .tape
+                .iter()
+                .filter(|p| p.market == print.market && p.id <= print.id)
+                .fold(Decimal::ZERO, |sum, p| {
+                    sum.checked_add(p.qty).unwrap_or(sum)
+                });
             for preset in presets {
                 let mut params = json!({
                     "preset": preset,
                     "isuSrtCd": print.market,
-                    "trdPrc": print.price.to_string().parse::<f64>().ok(),
-                    "trdvol": print.qty.to_string().parse::<u64>().ok(),
+                    "trdPrc": number(&print.price),
+                    "trdvol": number(&print.qty),
+                    "accTrdvol": number(&cumulative),
                     "trdTm": Shared::trd_tm(print.ts_ms),
                 });
                 if preset == "tick10" {

@@ -445,11 +445,12 @@ impl Venue for Kis {
         }
     }
 
-    /// A new connection: no ack is coming for the old one's requests, its
-    /// keys are void, and the trading date is read again.
+    /// A new connection: no ack is coming for the old one's requests, and
+    /// the trading date is read again. The notice keys are kept: an ALREADY
+    /// IN SUBSCRIBE ack (common after a reconnect) carries none, and a new
+    /// SUBSCRIBE SUCCESS replaces them.
     fn reset(&mut self) {
         self.keys.clear();
-        self.notice_keys.clear();
         self.day = TradingDay::default();
     }
 

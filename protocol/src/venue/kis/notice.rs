@@ -70,9 +70,9 @@ pub(super) struct FilledSoFar {
     by_order: HashMap<OrderId, Decimal>,
 }
 
-/// Orders followed at once; past this the oldest knowledge is dropped
-/// (a later fill of such an order reads as partial until its quantity
-/// adds up again).
+/// Orders followed at once (an order leaves when it is filled, canceled
+/// or rejected); past this every total is dropped at once (a later fill of
+/// such an order reads as partial until its quantity adds up again).
 const FOLLOWED: usize = 4096;
 
 impl FilledSoFar {
@@ -187,12 +187,18 @@ pub(super) fn decode(
                 let rejected = matches!(get(12), b"1" | b"Y");
                 let (target, status) = match (rejected, get(5), get(14)) {
                     (true, _, _) => (order, OrderStatus::Rejected),
-                    // A cancel: the canceled order is the original one.
-                    (false, b"2", _) => (order_id(get(3), "OODER_NO")?, OrderStatus::Canceled),
+                    // A cancel, confirmed: the canceled order is the
+                    // original one. Merely received (ACPT_YN 1), it ends
+                    // nothing yet.
+                    (false, b"2", b"2") => (order_id(get(3), "OODER_NO")?, OrderStatus::Canceled),
+                    (false, b"2", _) => return Ok(()),
                     // IOC/FOK remainder canceled.
                     (false, _, b"3") => (order, OrderStatus::Canceled),
                     _ => (order, OrderStatus::New),
                 };
+                if matches!(status, OrderStatus::Canceled | OrderStatus::Rejected) {
+                    filled.done(&target);
+                }
                 if get(5) == b"1" && !rejected {
                     // An amend makes a new order number: the original
                     // ends, the new one is live.

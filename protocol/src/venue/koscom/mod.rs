@@ -441,7 +441,19 @@ impl Koscom {
                 .ok_or(field("params", "missing"))?
                 .events(&self.day, wall_ns, out),
             (Some(b"heartbeat"), _, _) => {
-                // The server's own heartbeat: answered with its id.
+                // The server's own heartbeat: answered with its id. One
+                // that carries an id may also be the echo of ours: it
+                // answers that request too.
+                if id.is_some() {
+                    out.list.push(Event::Response(Response {
+                        req_id: id,
+                        method: Method::Ping,
+                        ok: true,
+                        message: None,
+                        ts_in: None,
+                        ts_out: None,
+                    }));
+                }
                 let frame = reply.frame(FrameKind::Text);
                 frame.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
                 match id {
@@ -479,14 +491,24 @@ impl Koscom {
                 // first event, the state as it stands: a book if it holds
                 // quotes, else a ticker (its last trade is not a new one).
                 if !fields.code.is_empty() {
-                    if fields.asks[0].0.is_some() || fields.bids[0].0.is_some() {
-                        fields.book(out)?;
+                    // A bad snapshot is reported, and the response stands.
+                    let (list, levels) = (out.list.len(), out.levels.len());
+                    let snapshot = if fields.asks[0].0.is_some() || fields.bids[0].0.is_some() {
+                        fields.book(out)
                     } else {
-                        let ts = match fields.time(&self.day, wall_ns)? {
-                            Time::At(ts) => Some(ts),
-                            _ => None,
-                        };
-                        fields.ticker(ts, out)?;
+                        fields.time(&self.day, wall_ns).and_then(|time| {
+                            let ts = match time {
+                                Time::At(ts) => Some(ts),
+                                _ => None,
+                            };
+                            fields.ticker(ts, out)
+                        })
+                    };
+                    if let Err(error) = snapshot {
+                        out.list.truncate(list);
+                        out.levels.truncate(levels);
+                        out.list
+                            .push(Event::Error(format!("the subscribe's snapshot: {error}")));
                     }
                 }
                 Ok(())
@@ -506,11 +528,15 @@ impl Koscom {
         scanner.begin_array()?;
         while scanner.next_element()? {
             let fields = Fields::read(&mut scanner)?;
-            let ts = match fields.time(&self.day, wall_ns)? {
-                Time::At(ts) => Some(ts),
-                _ => None,
-            };
-            fields.trade(ts, out)?;
+            match fields.time(&self.day, wall_ns)? {
+                Time::Signal(code, meaning) => out.list.push(Event::MarketSignal {
+                    symbol: symbol(fields.code).ok(),
+                    code: u32::try_from(code).unwrap_or(0),
+                    meaning,
+                }),
+                Time::At(ts) => fields.trade(Some(ts), out)?,
+                Time::None => fields.trade(None, out)?,
+            }
         }
         Ok(())
     }
