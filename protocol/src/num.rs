@@ -16,11 +16,37 @@ use std::str::FromStr;
 pub const MAX_SCALE: u8 = 38;
 
 /// An exact decimal: `mantissa * 10^-scale`.
+///
+/// Stored in 24 bytes, not the 32 an `i128` field would force: the mantissa
+/// is kept as two 64-bit halves (alignment 8, not 16), and the scale as a
+/// [`Scale`] whose unused values give `Option<Decimal>` a niche, so an
+/// optional price is 24 bytes too, not 48. Every event carries several
+/// (docs/benchmarks.md, "A smaller event").
 #[derive(Clone, Copy, Default)]
 pub struct Decimal {
-    mantissa: i128,
-    scale: u8,
+    low: u64,
+    high: i64,
+    scale: Scale,
 }
+
+/// A scale of 0 to [`MAX_SCALE`], as an enum so that the compiler knows the
+/// other 217 byte values are free (the niche of `Option<Decimal>`).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+#[repr(u8)]
+#[rustfmt::skip]
+enum Scale {
+    #[default] S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, S11, S12, S13, S14, S15, S16,
+    S17, S18, S19, S20, S21, S22, S23, S24, S25, S26, S27, S28, S29, S30, S31, S32, S33,
+    S34, S35, S36, S37, S38,
+}
+
+#[rustfmt::skip]
+const SCALES: [Scale; MAX_SCALE as usize + 1] = {
+    use Scale::*;
+    [S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, S11, S12, S13, S14, S15, S16, S17, S18,
+     S19, S20, S21, S22, S23, S24, S25, S26, S27, S28, S29, S30, S31, S32, S33, S34, S35,
+     S36, S37, S38]
+};
 
 /// Why a text is not a decimal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -53,10 +79,7 @@ const POW10: [u128; 39] = {
 
 impl Decimal {
     /// Zero, with no digits after the point.
-    pub const ZERO: Decimal = Decimal {
-        mantissa: 0,
-        scale: 0,
-    };
+    pub const ZERO: Decimal = Decimal::raw(0, 0);
 
     /// The decimal with `places` digits after the point whose nearest
     /// `f64` is `value`: the explicit way in for a float (hftpy passes
@@ -97,28 +120,39 @@ impl Decimal {
         if scale > MAX_SCALE {
             None
         } else {
-            Some(Decimal { mantissa, scale })
+            Some(Decimal::raw(mantissa, scale))
         }
     }
 
     /// The integer whose digits the number is written with.
     pub const fn mantissa(self) -> i128 {
-        self.mantissa
+        ((self.high as i128) << 64) | self.low as i128
+    }
+
+    /// The decimal `mantissa * 10^-scale`. The caller has checked that
+    /// `scale <= MAX_SCALE` (the table index panics otherwise: an internal
+    /// invariant, never input).
+    const fn raw(mantissa: i128, scale: u8) -> Decimal {
+        Decimal {
+            low: mantissa as u64,
+            high: (mantissa >> 64) as i64,
+            scale: SCALES[scale as usize],
+        }
     }
 
     /// How many digits follow the point.
     pub const fn scale(self) -> u8 {
-        self.scale
+        self.scale as u8
     }
 
     /// Whether the value is zero (at any scale).
     pub const fn is_zero(self) -> bool {
-        self.mantissa == 0
+        self.mantissa() == 0
     }
 
     /// Whether the value is below zero.
     pub const fn is_negative(self) -> bool {
-        self.mantissa < 0
+        self.mantissa() < 0
     }
 
     /// Parses the JSON number grammar and its relatives found in venue strings:
@@ -188,10 +222,10 @@ impl Decimal {
             .filter(|s| *s <= MAX_SCALE)
             .ok_or(DecimalError::Range)?;
         let magnitude = i128::try_from(magnitude).map_err(|_| DecimalError::Range)?;
-        Ok(Decimal {
-            mantissa: if negative { -magnitude } else { magnitude },
+        Ok(Decimal::raw(
+            if negative { -magnitude } else { magnitude },
             scale,
-        })
+        ))
     }
 
     /// Appends the decimal text (as [`fmt::Display`] writes it); allocates
@@ -212,7 +246,7 @@ impl Decimal {
     /// (at most 39); `None` if `out` is too short. Writes in place, so no
     /// variable-length copy (a `memmove` call) is needed per value.
     pub fn put_checksum_digits(self, out: &mut [u8]) -> Option<usize> {
-        let magnitude = self.mantissa.unsigned_abs();
+        let magnitude = self.mantissa().unsigned_abs();
         let Ok(mut small) = u64::try_from(magnitude) else {
             let mut buffer = [0u8; 40];
             let digits = self.checksum_digits(&mut buffer);
@@ -234,13 +268,13 @@ impl Decimal {
 
     /// [`Decimal::write_checksum_digits`] into a stack buffer.
     pub fn checksum_digits(self, buffer: &mut [u8; 40]) -> &[u8] {
-        magnitude_digits(self.mantissa.unsigned_abs(), buffer)
+        magnitude_digits(self.mantissa().unsigned_abs(), buffer)
     }
 
     /// Writes the text right-aligned in `buffer`: digits from the right, the
     /// point after `scale` of them, zeros up to one integer digit, the sign.
     fn render(self, buffer: &mut [u8; TEXT_CAPACITY]) -> &[u8] {
-        let value = self.mantissa.unsigned_abs();
+        let value = self.mantissa().unsigned_abs();
         if let Ok(small) = u64::try_from(value) {
             return self.render_digits(small, buffer);
         }
@@ -257,7 +291,7 @@ impl Decimal {
         let zero = T::from(0);
         let mut start = buffer.len();
         let mut written = 0usize;
-        let scale = usize::from(self.scale);
+        let scale = usize::from(self.scale());
         loop {
             if written == scale && scale > 0 {
                 start -= 1;
@@ -272,7 +306,7 @@ impl Decimal {
                 break;
             }
         }
-        if self.mantissa < 0 {
+        if self.mantissa() < 0 {
             start -= 1;
             buffer[start] = b'-';
         }
@@ -282,9 +316,8 @@ impl Decimal {
     /// The same value with no trailing zeros after the point.
     pub fn normalized(self) -> Decimal {
         let mut value = self;
-        while value.scale > 0 && value.mantissa % 10 == 0 {
-            value.mantissa /= 10;
-            value.scale -= 1;
+        while value.scale() > 0 && value.mantissa() % 10 == 0 {
+            value = Decimal::raw(value.mantissa() / 10, value.scale() - 1);
         }
         value
     }
@@ -294,49 +327,37 @@ impl Decimal {
         if scale > MAX_SCALE {
             return None;
         }
-        match scale.cmp(&self.scale) {
+        match scale.cmp(&self.scale()) {
             Ordering::Equal => Some(self),
             Ordering::Greater => {
-                let factor = i128::try_from(POW10[usize::from(scale - self.scale)]).ok()?;
-                Some(Decimal {
-                    mantissa: self.mantissa.checked_mul(factor)?,
-                    scale,
-                })
+                let factor = i128::try_from(POW10[usize::from(scale - self.scale())]).ok()?;
+                Some(Decimal::raw(self.mantissa().checked_mul(factor)?, scale))
             }
             Ordering::Less => {
-                let factor = i128::try_from(POW10[usize::from(self.scale - scale)]).ok()?;
-                (self.mantissa % factor == 0).then_some(Decimal {
-                    mantissa: self.mantissa / factor,
-                    scale,
-                })
+                let factor = i128::try_from(POW10[usize::from(self.scale() - scale)]).ok()?;
+                (self.mantissa() % factor == 0).then_some(Decimal::raw(self.mantissa() / factor, scale))
             }
         }
     }
 
     /// `self + other`, exact; `None` on overflow.
     pub fn checked_add(self, other: Decimal) -> Option<Decimal> {
-        let scale = self.scale.max(other.scale);
+        let scale = self.scale().max(other.scale());
         let a = self.rescaled(scale)?;
         let b = other.rescaled(scale)?;
-        Some(Decimal {
-            mantissa: a.mantissa.checked_add(b.mantissa)?,
-            scale,
-        })
+        Some(Decimal::raw(a.mantissa().checked_add(b.mantissa())?, scale))
     }
 
     /// `self - other`, exact; `None` on overflow.
     pub fn checked_sub(self, other: Decimal) -> Option<Decimal> {
-        self.checked_add(Decimal {
-            mantissa: other.mantissa.checked_neg()?,
-            scale: other.scale,
-        })
+        self.checked_add(Decimal::raw(other.mantissa().checked_neg()?, other.scale()))
     }
 
     /// `self * other`, exact; `None` on overflow or a scale beyond 38.
     pub fn checked_mul(self, other: Decimal) -> Option<Decimal> {
         Decimal::new(
-            self.mantissa.checked_mul(other.mantissa)?,
-            self.scale.checked_add(other.scale)?,
+            self.mantissa().checked_mul(other.mantissa())?,
+            self.scale().checked_add(other.scale())?,
         )
     }
 
@@ -376,11 +397,12 @@ fn parse_plain(text: &[u8]) -> Option<Decimal> {
     }
     let scale = point.map_or(0, |p| body.len() - p - 1);
     let magnitude = i128::from(value);
-    Some(Decimal {
-        mantissa: if negative { -magnitude } else { magnitude },
-        // At most 19 fraction digits, below MAX_SCALE.
-        scale: u8::try_from(scale).ok()?,
-    })
+    // At most 19 fraction digits, below MAX_SCALE.
+    let scale = u8::try_from(scale).ok().filter(|s| *s <= MAX_SCALE)?;
+    Some(Decimal::raw(
+        if negative { -magnitude } else { magnitude },
+        scale,
+    ))
 }
 
 /// Parses `[+-]digits` after an `e`, bounded so that no exponent can overflow.
@@ -456,32 +478,32 @@ impl FromStr for Decimal {
 
 impl Ord for Decimal {
     fn cmp(&self, other: &Decimal) -> Ordering {
-        let sign = |d: &Decimal| d.mantissa.signum();
+        let sign = |d: &Decimal| d.mantissa().signum();
         match sign(self).cmp(&sign(other)) {
             Ordering::Equal => {}
             unequal => return unequal,
         }
         // Same scale (the usual case within one venue): compare mantissas.
-        if self.scale == other.scale {
-            return self.mantissa.cmp(&other.mantissa);
+        if self.scale() == other.scale() {
+            return self.mantissa().cmp(&other.mantissa());
         }
         // Bring the smaller scale up when that cannot overflow; the exact
         // division-based comparison is the rare fallback (u128 division is
         // a library call, tens of ns).
-        let (low, high, flipped) = if self.scale < other.scale {
+        let (low, high, flipped) = if self.scale() < other.scale() {
             (*self, *other, false)
         } else {
             (*other, *self, true)
         };
         // 10^38 at most, below i128::MAX.
         let factor =
-            i128::try_from(POW10[usize::from(high.scale - low.scale)]).unwrap_or(i128::MAX);
-        if let Some(scaled) = low.mantissa.checked_mul(factor) {
-            let order = scaled.cmp(&high.mantissa);
+            i128::try_from(POW10[usize::from(high.scale() - low.scale())]).unwrap_or(i128::MAX);
+        if let Some(scaled) = low.mantissa().checked_mul(factor) {
+            let order = scaled.cmp(&high.mantissa());
             return if flipped { order.reverse() } else { order };
         }
         let magnitudes = compare_magnitudes(*self, *other);
-        if self.mantissa < 0 {
+        if self.mantissa() < 0 {
             magnitudes.reverse()
         } else {
             magnitudes
@@ -493,15 +515,15 @@ impl Ord for Decimal {
 /// fractions brought to a common scale (each fraction is below 10^38, which
 /// u128 holds).
 fn compare_magnitudes(a: Decimal, b: Decimal) -> Ordering {
-    let (ma, mb) = (a.mantissa.unsigned_abs(), b.mantissa.unsigned_abs());
-    let (pa, pb) = (POW10[usize::from(a.scale)], POW10[usize::from(b.scale)]);
+    let (ma, mb) = (a.mantissa().unsigned_abs(), b.mantissa().unsigned_abs());
+    let (pa, pb) = (POW10[usize::from(a.scale())], POW10[usize::from(b.scale())]);
     match (ma / pa).cmp(&(mb / pb)) {
         Ordering::Equal => {}
         unequal => return unequal,
     }
-    let scale = a.scale.max(b.scale);
-    let fa = (ma % pa) * POW10[usize::from(scale - a.scale)];
-    let fb = (mb % pb) * POW10[usize::from(scale - b.scale)];
+    let scale = a.scale().max(b.scale());
+    let fa = (ma % pa) * POW10[usize::from(scale - a.scale())];
+    let fb = (mb % pb) * POW10[usize::from(scale - b.scale())];
     fa.cmp(&fb)
 }
 
@@ -523,8 +545,8 @@ impl Hash for Decimal {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // Equal values must hash alike whatever their written scale.
         let normal = self.normalized();
-        normal.mantissa.hash(state);
-        normal.scale.hash(state);
+        normal.mantissa().hash(state);
+        normal.scale().hash(state);
     }
 }
 
@@ -534,6 +556,23 @@ mod tests {
 
     fn d(text: &str) -> Decimal {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_decimal_and_an_optional_one_take_24_bytes() {
+        assert_eq!(size_of::<Decimal>(), 24);
+        assert_eq!(size_of::<Option<Decimal>>(), 24);
+    }
+
+    #[test]
+    fn the_mantissa_survives_its_two_halves() {
+        for mantissa in [0, 1, -1, i128::MAX, i128::MIN, 1 << 64, -(1 << 64), u64::MAX as i128] {
+            let value = Decimal::new(mantissa, 7).unwrap();
+            assert_eq!(value.mantissa(), mantissa);
+            assert_eq!(value.scale(), 7);
+        }
+        assert!(Decimal::new(1, MAX_SCALE).is_some());
+        assert!(Decimal::new(1, MAX_SCALE + 1).is_none());
     }
 
     #[test]
