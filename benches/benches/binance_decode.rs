@@ -142,6 +142,8 @@ fn serde_depth(text: &str, book: &mut Book, last_id: &mut u64, out: &mut Events)
         ts: i64::try_from(depth.time)
             .ok()
             .map(|ms| ms.saturating_mul(1_000_000)),
+        from_snapshot: false,
+        grouping: None,
     }));
     depth.b.len() + depth.a.len()
 }
@@ -207,6 +209,7 @@ fn serde_place(text: &str, out: &mut Events) -> usize {
         filled_qty: Some(exact(placed.executed_qty)),
         from_snapshot: false,
         ts,
+        detail: Default::default(),
     }));
     for fill in &placed.fills {
         out.list.push(Event::Fill(Fill {
@@ -222,6 +225,7 @@ fn serde_place(text: &str, out: &mut Events) -> usize {
             exec_id: None,
             liquidity: Some(Liquidity::Taker),
             ts,
+            derived: false,
         }));
     }
     out.list.len()
@@ -270,6 +274,8 @@ fn synced_streams() -> BinanceStreams {
         checksum: None,
         sequence: Some(1_000_000_000),
         ts: None,
+        from_snapshot: false,
+        grouping: None,
     };
     Offline::new(0).feed_book_snapshot(&mut codec, &snapshot, &levels, &mut Events::default());
     codec

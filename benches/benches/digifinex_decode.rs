@@ -141,6 +141,8 @@ fn serde_depth(frame: &[u8], peer: &mut PeerText, out: &mut Events) {
         checksum: None,
         sequence: None,
         ts: None,
+        from_snapshot: false,
+        grouping: None,
     }));
 }
 
@@ -164,6 +166,7 @@ fn serde_trades(frame: &[u8], peer: &mut PeerText, out: &mut Events) {
             },
             trade_id: inline(&trade.id.to_string()).expect("short"),
             ts: whole.parse::<i64>().ok().map(|s| s * 1_000_000_000 + nanos),
+            from_snapshot: false,
         }));
     }
 }

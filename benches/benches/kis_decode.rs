@@ -82,6 +82,7 @@ fn peer(message: &str, date: &mut String, out: &mut Events) {
                     },
                     trade_id: inline(&format!("{}-{}", r[1], r[13])).unwrap_or_default(),
                     ts: kst_ns(r[33], r[1]),
+                    from_snapshot: false,
                 }));
             }
         }
@@ -108,6 +109,8 @@ fn peer(message: &str, date: &mut String, out: &mut Events) {
                     checksum: None,
                     sequence: None,
                     ts: kst_ns(date, r[1]),
+                    from_snapshot: false,
+                    grouping: None,
                 }));
             }
         }

@@ -69,6 +69,7 @@ fn peer(message: &[u8], out: &mut Events) {
                 side: None,
                 trade_id: inline(&trade_id).unwrap_or_default(),
                 ts: Some(ts),
+                from_snapshot: false,
             }));
         }
         _ => {
@@ -96,6 +97,8 @@ fn peer(message: &[u8], out: &mut Events) {
                 checksum: None,
                 sequence: None,
                 ts: None,
+                from_snapshot: false,
+                grouping: None,
             }));
         }
     }

@@ -96,6 +96,7 @@ fn serde_trade(bytes: &[u8], out: &mut Events) {
         },
         trade_id: inline(trade.sid.get()).expect("short"),
         ts: i64::try_from(trade.ttms).ok().map(|ms| ms * 1_000_000),
+        from_snapshot: false,
     }));
 }
 
@@ -125,6 +126,8 @@ fn serde_orderbook(bytes: &[u8], out: &mut Events) {
         checksum: None,
         sequence: None,
         ts: i64::try_from(book.timestamp).ok().map(|ms| ms * 1_000_000),
+        from_snapshot: false,
+        grouping: None,
     }));
 }
 

@@ -171,6 +171,8 @@ impl SubscriptionSet {
 fn symbols_of(subscription: &Subscription) -> Option<&[Symbol]> {
     match subscription {
         Subscription::Book { symbols, .. }
+        | Subscription::GroupedBook { symbols, .. }
+        | Subscription::Candles { symbols, .. }
         | Subscription::Ticker { symbols }
         | Subscription::Trades { symbols }
         | Subscription::Orders { symbols } => Some(symbols),
@@ -182,6 +184,8 @@ fn symbols_of(subscription: &Subscription) -> Option<&[Symbol]> {
 fn symbols_mut(subscription: &mut Subscription) -> Option<&mut Vec<Symbol>> {
     match subscription {
         Subscription::Book { symbols, .. }
+        | Subscription::GroupedBook { symbols, .. }
+        | Subscription::Candles { symbols, .. }
         | Subscription::Ticker { symbols }
         | Subscription::Trades { symbols }
         | Subscription::Orders { symbols } => Some(symbols),
@@ -194,11 +198,26 @@ fn holds(subscription: &Subscription, symbol: &Symbol) -> bool {
     symbols_of(subscription).is_some_and(|symbols| symbols.contains(symbol))
 }
 
-/// The same stream: the same variant (a book of another depth is another
-/// stream on the venues that take a depth).
+/// The same stream: the same variant (a book of another depth or grouping,
+/// or candles of another interval, is another stream).
 fn same_channel(a: &Subscription, b: &Subscription) -> bool {
     match (a, b) {
         (Subscription::Book { depth: x, .. }, Subscription::Book { depth: y, .. }) => x == y,
+        (
+            Subscription::GroupedBook {
+                depth: x,
+                grouping: g,
+                ..
+            },
+            Subscription::GroupedBook {
+                depth: y,
+                grouping: h,
+                ..
+            },
+        ) => x == y && g == h,
+        (Subscription::Candles { interval: x, .. }, Subscription::Candles { interval: y, .. }) => {
+            x == y
+        }
         _ => std::mem::discriminant(a) == std::mem::discriminant(b),
     }
 }

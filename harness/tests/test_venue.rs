@@ -83,6 +83,7 @@ impl Venue for Echo {
                 side: None,
                 trade_id: inline(id).ok_or(bad("trade id"))?,
                 ts: None,
+                from_snapshot: false,
             }),
             ["order", id, "filled"] => Event::OrderUpdate(OrderUpdate {
                 order_id: inline(id).ok_or(bad("order id"))?,
@@ -95,6 +96,7 @@ impl Venue for Echo {
                 filled_qty: None,
                 from_snapshot: false,
                 ts: None,
+                detail: Default::default(),
             }),
             _ => return Err(bad("unknown line")),
         };

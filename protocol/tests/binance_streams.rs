@@ -260,6 +260,8 @@ fn the_streams_codec_subscribes_asks_for_a_snapshot_and_syncs_from_one_taken_els
         checksum: None,
         sequence: Some(158),
         ts: None,
+        from_snapshot: false,
+        grouping: None,
     };
     let mut events = Events::default();
     offline.feed_book_snapshot(&mut codec, &snapshot, &levels, &mut events);

@@ -2,7 +2,10 @@
 
 use std::ops::Range;
 
-use super::{Asset, ClientOrderId, Liquidity, Method, OrderId, OrderStatus, Side, Symbol, TradeId};
+use super::{
+    Asset, ClientOrderId, Liquidity, Method, OrderId, OrderStatus, Side, Symbol, TimeInForce,
+    TradeId,
+};
 use crate::num::Decimal;
 
 /// One price level.
@@ -29,6 +32,12 @@ pub struct Trade {
     pub trade_id: TradeId,
     /// Venue time, ns since the epoch.
     pub ts: Option<i64>,
+    /// Sent as part of the venue's snapshot on (re)subscribing, not live:
+    /// a trade already seen may come again this way (Upbit re-sends the
+    /// last trade of every market whenever the subscription set is sent;
+    /// Kraken's `snapshot` type; DigiFinex `clean`). Deduplicate these by
+    /// `trade_id`; live trades are new.
+    pub from_snapshot: bool,
 }
 
 /// Best bid and ask and the day's volume.
@@ -69,6 +78,17 @@ pub struct BookEvent {
     pub sequence: Option<u64>,
     /// Venue time, ns since the epoch.
     pub ts: Option<i64>,
+    /// Sent as the venue's snapshot on (re)subscribing rather than by the
+    /// live stream (Upbit `stream_type` SNAPSHOT; Kraken's `snapshot` type;
+    /// DigiFinex `clean`; Binance's REST snapshot at depth sync). Upbit
+    /// sends whole books either way, so `snapshot` (replace, not apply)
+    /// and this flag differ there.
+    pub from_snapshot: bool,
+    /// The price unit the venue grouped levels by (Upbit's orderbook
+    /// `level`, such as `10000` or `0.0000001`); None when ungrouped or
+    /// when the venue has no grouping. Two subscriptions to one market at
+    /// different groupings give books told apart by this.
+    pub grouping: Option<Decimal>,
 }
 
 /// A request was accepted.
@@ -161,9 +181,149 @@ pub struct OrderUpdate {
     pub filled_qty: Option<Decimal>,
     /// Whether this came from a snapshot (reconciliation after a reconnect).
     pub from_snapshot: bool,
-    /// Venue time.
+    /// Venue time of this update.
+    pub ts: Option<i64>,
+    /// What else the venue reports of the order: what a market maker
+    /// reconciles with (average price, notional, fees, type). Default
+    /// (all unknown) where the venue sends none of it.
+    pub detail: OrderDetail,
+}
+
+/// The parts of an [`OrderUpdate`] that only some venues report; each is
+/// None (or false) where the venue is silent (docs/events.md lists who fills
+/// what).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OrderDetail {
+    /// Average price of what filled so far (Upbit `avg_price`, DigiFinex
+    /// `price_avg`), as the venue computed it.
+    pub avg_price: Option<Decimal>,
+    /// Cumulative filled notional, in the quote asset (Upbit
+    /// `executed_funds`, DigiFinex `notional`).
+    pub filled_notional: Option<Decimal>,
+    /// Cumulative fee paid on the order (Upbit `paid_fee`).
+    pub fee: Option<Decimal>,
+    /// The fee's asset.
+    pub fee_asset: Option<Asset>,
+    /// What the venue says the order is (limit, market, ...).
+    pub order_type: Option<OrderType>,
+    /// The order's time in force, as the venue reports it.
+    pub time_in_force: Option<TimeInForce>,
+    /// The order rests only if it adds liquidity (Upbit `post_only`).
+    pub post_only: bool,
+    /// When the venue created the order (Upbit `order_timestamp`), ns
+    /// since the epoch; `ts` is this update's time.
+    pub created_ts: Option<i64>,
+    /// A trigger order's trigger price (DigiFinex `order_algo.update`
+    /// `trigger_price`); the limit price is `price`.
+    pub trigger_price: Option<Decimal>,
+    /// How many trades the order has had (Upbit `trades_count`).
+    pub trades_count: Option<u32>,
+    /// What the order holds of the balance (Upbit `locked`: funds and fee
+    /// reserved).
+    pub locked: Option<Decimal>,
+    /// Self-trade prevention acted on the order (Upbit state `prevented`):
+    /// how, and by how much. The status says whether it lives on (`reduce`
+    /// with volume left) or is canceled.
+    pub prevented: Option<Prevented>,
+}
+
+/// What the venue says an order is, in an [`OrderUpdate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OrderType {
+    /// Rests at a price.
+    Limit,
+    /// Takes what the book has, sized in the base asset.
+    Market,
+    /// A market buy sized by the quote asset to spend (Upbit `price`).
+    MarketByQuote,
+    /// Priced at the best opposite quote, with a time in force (Upbit
+    /// `best`).
+    BestPrice,
+    /// A limit order placed when a trigger price trades (DigiFinex's algo
+    /// orders).
+    StopLimit,
+}
+
+impl OrderType {
+    /// The name `decode` prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderType::Limit => "limit",
+            OrderType::Market => "market",
+            OrderType::MarketByQuote => "market_by_quote",
+            OrderType::BestPrice => "best_price",
+            OrderType::StopLimit => "stop_limit",
+        }
+    }
+}
+
+/// How self-trade prevention acted (Upbit `smp_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SelfTradeMode {
+    /// The order was reduced by the matching volume and may live on.
+    Reduce,
+    /// The resting (maker) order was canceled.
+    CancelMaker,
+    /// The incoming (taker) order was canceled.
+    CancelTaker,
+}
+
+impl SelfTradeMode {
+    /// The venue's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelfTradeMode::Reduce => "reduce",
+            SelfTradeMode::CancelMaker => "cancel_maker",
+            SelfTradeMode::CancelTaker => "cancel_taker",
+        }
+    }
+}
+
+/// Self-trade prevention on an order: not a plain cancel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prevented {
+    /// How it acted, where the venue says.
+    pub mode: Option<SelfTradeMode>,
+    /// The volume prevented (Upbit `prevented_volume`).
+    pub qty: Option<Decimal>,
+    /// The funds released (Upbit `prevented_locked`).
+    pub locked: Option<Decimal>,
+}
+
+/// A candle (OHLC bar) of public trades.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candle {
+    /// Pair.
+    pub symbol: Symbol,
+    /// The bar's length as Binance writes it (`1s`, `1m`, `4h`, `1d`,
+    /// `1w`, `1M`), whatever the venue's own notation.
+    pub interval: Interval,
+    /// Open.
+    pub open: Decimal,
+    /// High.
+    pub high: Decimal,
+    /// Low.
+    pub low: Decimal,
+    /// Close (the last trade so far, while the bar is open).
+    pub close: Decimal,
+    /// Base-asset volume.
+    pub volume: Decimal,
+    /// When the bar starts, ns since the epoch.
+    pub start: i64,
+    /// Whether the bar is final: Some(true) once closed (Binance `x`),
+    /// Some(false) while it may change, None where the venue does not say
+    /// (Kraken and Upbit re-send a bar until the next one starts).
+    pub closed: Option<bool>,
+    /// Sent as the venue's snapshot rather than live.
+    pub from_snapshot: bool,
+    /// Venue time of this message, ns since the epoch.
     pub ts: Option<i64>,
 }
+
+/// A candle's interval text (`1m`).
+pub type Interval = arrayvec::ArrayString<8>;
 
 /// One execution against an order of ours.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,6 +351,12 @@ pub struct Fill {
     /// one apart from the trade id: it tells apart the two sides of a trade
     /// between two of our own orders.
     pub exec_id: Option<TradeId>,
+    /// Worked out from cumulative order updates, not sent by the venue as
+    /// an execution (DigiFinex pushes only cumulative `filled` and
+    /// `notional`): the price is the notional's increase over the
+    /// quantity's, the trade id is made up from the order id and the
+    /// cumulative quantity, and fee and liquidity are unknown.
+    pub derived: bool,
     /// Maker or taker, if given.
     pub liquidity: Option<Liquidity>,
     /// Venue time.
@@ -214,6 +380,9 @@ pub struct Balance {
     pub free: Decimal,
     /// Held by orders.
     pub locked: Decimal,
+    /// Venue time of the balance (Upbit `asset_timestamp`), ns since the
+    /// epoch.
+    pub ts: Option<i64>,
 }
 
 /// Any other reply to a request (subscribed, pong, unsubscribed, errors).
@@ -282,6 +451,8 @@ pub enum Event {
     Ticker(Ticker),
     /// A book snapshot or delta.
     Book(BookEvent),
+    /// A candle.
+    Candle(Candle),
     /// A request accepted.
     OrderAck(OrderAck),
     /// A request refused.
@@ -389,6 +560,7 @@ impl Event {
         match self {
             Event::Trade(_) => "trade",
             Event::Ticker(_) => "ticker",
+            Event::Candle(_) => "candle",
             Event::Book(b) if b.snapshot => "book_snapshot",
             Event::Book(_) => "book_delta",
             Event::OrderAck(_) => "order_ack",
@@ -426,5 +598,28 @@ impl Events {
     /// The levels of a range in a [`BookEvent`].
     pub fn levels(&self, range: &Range<usize>) -> &[Level] {
         self.levels.get(range.clone()).unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every push copies an `Event`, so its size is watched: the largest
+    /// variants are the order update and the fill (docs/benchmarks.md, "A
+    /// smaller event").
+    #[test]
+    fn an_event_stays_within_its_size_budget() {
+        let sizes = [
+            ("event", size_of::<Event>()),
+            ("order_update", size_of::<OrderUpdate>()),
+            ("fill", size_of::<Fill>()),
+            ("trade", size_of::<Trade>()),
+            ("book", size_of::<BookEvent>()),
+        ];
+        println!("{sizes:?}");
+        // 368 before issue 24; the order update's detail (472) is the
+        // largest since, held down by the 24-byte Decimal.
+        assert!(size_of::<Event>() <= 472, "{sizes:?}");
     }
 }

@@ -20,6 +20,24 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
             w.str_field("side", t.side.map(|s| s.as_str()));
             w.str_field("trade_id", Some(&t.trade_id));
             w.int_field("ts", t.ts);
+            w.bool_field("from_snapshot", t.from_snapshot);
+        }
+        Event::Candle(c) => {
+            w.str_field("type", Some("candle"));
+            w.str_field("symbol", Some(&c.symbol));
+            w.str_field("interval", Some(&c.interval));
+            w.dec_field("open", Some(c.open));
+            w.dec_field("high", Some(c.high));
+            w.dec_field("low", Some(c.low));
+            w.dec_field("close", Some(c.close));
+            w.dec_field("volume", Some(c.volume));
+            w.int_field("start", Some(c.start));
+            match c.closed {
+                Some(closed) => w.bool_field("closed", closed),
+                None => w.str_field("closed", None),
+            }
+            w.bool_field("from_snapshot", c.from_snapshot);
+            w.int_field("ts", c.ts);
         }
         Event::Ticker(t) => {
             w.str_field("type", Some("ticker"));
@@ -45,6 +63,8 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
             w.int_field("checksum", b.checksum.map(i64::from));
             w.int_field("sequence", b.sequence.and_then(|s| i64::try_from(s).ok()));
             w.int_field("ts", b.ts);
+            w.bool_field("from_snapshot", b.from_snapshot);
+            w.dec_field("grouping", b.grouping);
         }
         Event::OrderAck(a) => {
             w.str_field("type", Some("order_ack"));
@@ -74,6 +94,24 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
             w.dec_field("qty", u.qty);
             w.dec_field("filled_qty", u.filled_qty);
             w.int_field("ts", u.ts);
+            let d = &u.detail;
+            w.dec_field("avg_price", d.avg_price);
+            w.dec_field("filled_notional", d.filled_notional);
+            w.dec_field("fee", d.fee);
+            w.str_field("fee_asset", d.fee_asset.as_deref());
+            w.str_field("order_type", d.order_type.map(|t| t.as_str()));
+            w.str_field("time_in_force", d.time_in_force.map(|t| t.as_str()));
+            w.bool_field("post_only", d.post_only);
+            w.int_field("created_ts", d.created_ts);
+            w.dec_field("trigger_price", d.trigger_price);
+            w.int_field("trades_count", d.trades_count.map(i64::from));
+            w.dec_field("locked", d.locked);
+            match d.prevented {
+                Some(p) => w.str_field("prevented", Some(p.mode.map_or("yes", |m| m.as_str()))),
+                None => w.str_field("prevented", None),
+            }
+            w.dec_field("prevented_qty", d.prevented.and_then(|p| p.qty));
+            w.dec_field("prevented_locked", d.prevented.and_then(|p| p.locked));
         }
         Event::Fill(f) => {
             w.str_field("type", Some("fill"));
@@ -89,12 +127,14 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
             w.str_field("exec_id", f.exec_id.as_deref());
             w.str_field("liquidity", f.liquidity.map(|l| l.as_str()));
             w.int_field("ts", f.ts);
+            w.bool_field("derived", f.derived);
         }
         Event::Balance(b) => {
             w.str_field("type", Some("balance"));
             w.str_field("asset", Some(&b.asset));
             w.dec_field("free", Some(b.free));
             w.dec_field("locked", Some(b.locked));
+            w.int_field("ts", b.ts);
         }
         Event::Response(r) => {
             w.str_field("type", Some("response"));

@@ -15,8 +15,9 @@ pub use builder::{
     BuildError, IntoAmount, OrderBuilder, next_client_order_id, set_client_order_id_prefix,
 };
 pub use event::{
-    Balance, BookEvent, Event, Events, Fill, Level, OrderAck, OrderReject, OrderUpdate,
-    RateCounter, RateUsage, RejectReason, Response, Ticker, Trade,
+    Balance, BookEvent, Candle, Event, Events, Fill, Interval, Level, OrderAck, OrderReject,
+    OrderDetail, OrderType, OrderUpdate, Prevented, RateCounter, RateUsage, RejectReason, Response,
+    SelfTradeMode, Ticker, Trade,
 };
 pub use json_out::{write_event_json, write_json_string};
 pub use order::{OrderStatus, Transition};

@@ -100,6 +100,19 @@ pub enum TimeInForce {
     GoodTillCanceled,
     /// Fill what crosses now, cancel the rest.
     ImmediateOrCancel,
+    /// Fill all of it now, or none.
+    FillOrKill,
+}
+
+impl TimeInForce {
+    /// `gtc`, `ioc` or `fok`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeInForce::GoodTillCanceled => "gtc",
+            TimeInForce::ImmediateOrCancel => "ioc",
+            TimeInForce::FillOrKill => "fok",
+        }
+    }
 }
 
 /// A new order. The client order id is the key of the order's state.
@@ -217,6 +230,25 @@ pub enum Subscription {
     Balances {
         /// Assets (`USDT`, `BTC`).
         assets: Vec<Symbol>,
+    },
+    /// Candles (OHLC bars) of one interval.
+    Candles {
+        /// Pairs.
+        symbols: Vec<Symbol>,
+        /// The bar's length as Binance writes it (`1m`, `1h`, `1d`); each
+        /// venue refuses the intervals it does not serve.
+        interval: super::Interval,
+    },
+    /// An order book whose levels the venue groups by a price unit (Upbit
+    /// `level`, KRW markets): another stream than the ungrouped book of the
+    /// same pair, told apart by [`super::BookEvent::grouping`].
+    GroupedBook {
+        /// Pairs.
+        symbols: Vec<Symbol>,
+        /// Levels per side.
+        depth: u32,
+        /// The price unit (`10000`, `0.0001`).
+        grouping: Decimal,
     },
 }
 

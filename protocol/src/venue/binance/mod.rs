@@ -658,6 +658,8 @@ impl Venue for Binance {
             checksum: None,
             sequence: Some(last_update_id),
             ts: book.ts,
+            from_snapshot: false,
+            grouping: None,
         }));
         if sync.on_snapshot(last_update_id, bids, asks, out) == SyncAction::NeedSnapshot {
             // Older than the buffered updates: drop the snapshot event.

@@ -398,6 +398,7 @@ fn place_params(
         let tif = match order.time_in_force {
             TimeInForce::GoodTillCanceled => "GTC",
             TimeInForce::ImmediateOrCancel => "IOC",
+            TimeInForce::FillOrKill => "FOK",
         };
         p.text("timeInForce", tif);
     }

@@ -720,6 +720,8 @@ fn decode_object_result(
                 checksum: None,
                 sequence: Some(last_update_id),
                 ts: None,
+                from_snapshot: false,
+                grouping: None,
             }));
             out.list.push(response(id, Method::BookSnapshot, None));
             return Ok(ApiMessage::Handled {
@@ -786,6 +788,7 @@ fn push_update(
         filled_qty: order.executed,
         from_snapshot,
         ts: order.time.and_then(millis_to_ns),
+        detail: Default::default(),
     }));
 }
 
@@ -820,6 +823,7 @@ fn placed(id: Option<u64>, order: &OrderFields<'_>, out: &mut Events) -> Result<
             // Fills in a place reply are the new order's: it took.
             liquidity: Some(Liquidity::Taker),
             ts: order.time.and_then(millis_to_ns),
+            derived: false,
         })
     };
     for fill in &order.fill_list {
@@ -979,6 +983,7 @@ fn decode_push(event: &[u8], out: &mut Events) -> Result<(), DecodeError> {
                         }
                     }),
                     ts: f.time.and_then(millis_to_ns),
+                    derived: false,
                 }));
             }
         }
@@ -1003,6 +1008,7 @@ fn decode_push(event: &[u8], out: &mut Events) -> Result<(), DecodeError> {
                         asset,
                         free,
                         locked,
+                        ts: None,
                     }));
                 }
             }

@@ -216,6 +216,7 @@ fn decode_stream_inner(message: &[u8], out: &mut Events) -> Result<StreamRef, De
                 side: maker.map(|m| if m { Side::Sell } else { Side::Buy }),
                 trade_id: inline(trade_id).unwrap_or_default(),
                 ts: trade_time.and_then(millis_to_ns).or(ts),
+                from_snapshot: false,
             }));
             Ok(StreamRef::Events)
         }
@@ -451,6 +452,8 @@ impl DepthSync {
             checksum: None,
             sequence: Some(depth.last_id),
             ts: depth.ts,
+            from_snapshot: false,
+            grouping: None,
         }));
     }
 }

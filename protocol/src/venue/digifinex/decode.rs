@@ -244,6 +244,7 @@ fn trades(params: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError>
             side,
             trade_id: id.ok_or(field("id", "missing"))?,
             ts,
+            from_snapshot: false,
         }));
     }
     let params = list;
@@ -327,6 +328,8 @@ fn depth(
         checksum: None,
         sequence: None,
         ts: None,
+        from_snapshot: false,
+        grouping: None,
     }));
     Ok(())
 }
@@ -436,6 +439,7 @@ fn order(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError>
         filled_qty: filled,
         from_snapshot: false,
         ts,
+        detail: Default::default(),
     }));
     Ok(())
 }
@@ -459,6 +463,7 @@ fn balance(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeErro
         asset: asset.ok_or(field("currency", "missing"))?,
         free: free.ok_or(field("free", "missing"))?,
         locked: used.unwrap_or(Decimal::ZERO),
+        ts: None,
     }));
     Ok(())
 }

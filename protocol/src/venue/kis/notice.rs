@@ -165,6 +165,7 @@ pub(super) fn decode(
                     filled_qty: Some(total),
                     from_snapshot: false,
                     ts,
+                    detail: Default::default(),
                 }));
                 out.list.push(Event::Fill(Fill {
                     order_id: order,
@@ -179,6 +180,7 @@ pub(super) fn decode(
                     exec_id: None,
                     liquidity: None,
                     ts,
+                    derived: false,
                 }));
             }
             // An order, amend, cancel or reject acknowledgement: 9 the
@@ -215,6 +217,7 @@ pub(super) fn decode(
                             filled_qty: None,
                             from_snapshot: false,
                             ts,
+                            detail: Default::default(),
                         }));
                     }
                 }
@@ -229,6 +232,7 @@ pub(super) fn decode(
                     filled_qty: None,
                     from_snapshot: false,
                     ts,
+                    detail: Default::default(),
                 }));
             }
             _ => return Err(field("CNTG_YN", "neither 1 nor 2")),

@@ -169,6 +169,7 @@ pub(super) fn trade(
         side,
         trade_id,
         ts: Some(at(date, seconds)),
+        from_snapshot: false,
     }));
     Ok(())
 }
@@ -214,6 +215,8 @@ pub(super) fn quote(
         checksum: None,
         sequence: None,
         ts: Some(day.ts(seconds, wall_ns)),
+        from_snapshot: false,
+        grouping: None,
     }));
     Ok(())
 }

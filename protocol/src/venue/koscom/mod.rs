@@ -299,6 +299,7 @@ impl<'a> Fields<'a> {
             },
             trade_id,
             ts,
+            from_snapshot: false,
         }));
         Ok(())
     }
@@ -352,6 +353,8 @@ impl<'a> Fields<'a> {
             checksum: None,
             sequence: None,
             ts: None,
+            from_snapshot: false,
+            grouping: None,
         }));
         Ok(())
     }

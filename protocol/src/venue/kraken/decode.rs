@@ -331,6 +331,8 @@ impl Kraken {
                 checksum,
                 sequence: None,
                 ts,
+                from_snapshot: false,
+                grouping: None,
             }));
             if let Some(expected) = checksum {
                 let computed = super::checksum::book_checksum(book);
@@ -446,6 +448,7 @@ impl Kraken {
                 exec_id,
                 liquidity,
                 ts,
+                derived: false,
             }));
         }
         if let Some(status) = status {
@@ -460,6 +463,7 @@ impl Kraken {
                 filled_qty: merged.filled_qty,
                 from_snapshot: snapshot,
                 ts,
+                detail: Default::default(),
             }));
             if status.is_terminal() {
                 self.orders.remove(&order_id);
@@ -812,6 +816,7 @@ fn decode_trades(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), Deco
             side: trade_side,
             trade_id: trade_id.unwrap_or_default(),
             ts,
+            from_snapshot: false,
         }));
     }
     Ok(())

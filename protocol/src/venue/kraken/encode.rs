@@ -152,6 +152,7 @@ impl Kraken {
         match order.time_in_force {
             TimeInForce::GoodTillCanceled => {}
             TimeInForce::ImmediateOrCancel => out.extend_from_slice(b",\"time_in_force\":\"ioc\""),
+            TimeInForce::FillOrKill => out.extend_from_slice(b",\"time_in_force\":\"fok\""),
         }
         if order.post_only {
             out.extend_from_slice(b",\"post_only\":true");

@@ -11,18 +11,19 @@ use arrayvec::ArrayVec;
 
 use crate::json::{Kind, RawStr, Scanner};
 use crate::model::{
-    Balance, BookEvent, Event, Events, Fill, Level, Liquidity, Method, OrderStatus, OrderUpdate,
-    Response, Side, Ticker, Trade, inline,
+    Balance, BookEvent, Candle, Event, Events, Fill, Level, Liquidity, Method, OrderDetail,
+    OrderStatus, OrderType, OrderUpdate, Prevented, Response, SelfTradeMode, Side, Ticker,
+    TimeInForce, Trade, inline,
 };
 use crate::num::Decimal;
 use crate::venue::DecodeError;
 use crate::venue::fields::field;
 
 /// A message's fields, read in one pass. Every field kept means the same
-/// whatever the type (the one SIMPLE key that does not, `ap`, is avg_price
-/// at the top level and is not read), so values are parsed as they come;
-/// the nested lists (units, assets, the error) are read once the type is
-/// known.
+/// whatever the type (SIMPLE `ap` is avg_price at the top level and
+/// ask_price only inside an orderbook unit, which is read apart), so values
+/// are parsed as they come; the nested lists (units, assets, the error) are
+/// read once the type is known.
 #[derive(Default)]
 struct Fields<'a> {
     kind: Option<&'a str>,
@@ -52,6 +53,25 @@ struct Fields<'a> {
     method: Option<&'a str>,
     result: Option<usize>,
     smp_type: Option<&'a str>,
+    /// `stream_type` SNAPSHOT (true) or REALTIME.
+    from_snapshot: bool,
+    level: Option<Decimal>,
+    avg_price: Option<Decimal>,
+    executed_funds: Option<Decimal>,
+    paid_fee: Option<Decimal>,
+    order_type: Option<&'a str>,
+    time_in_force: Option<&'a str>,
+    order_timestamp: Option<u64>,
+    trades_count: Option<u64>,
+    locked: Option<Decimal>,
+    prevented_volume: Option<Decimal>,
+    prevented_locked: Option<Decimal>,
+    asset_timestamp: Option<u64>,
+    candle_start: Option<&'a str>,
+    opening_price: Option<Decimal>,
+    high_price: Option<Decimal>,
+    low_price: Option<Decimal>,
+    candle_volume: Option<Decimal>,
 }
 
 /// The keys the decoder reads.
@@ -83,6 +103,24 @@ enum Key {
     Result,
     Error,
     SmpType,
+    StreamType,
+    Level,
+    AvgPrice,
+    ExecutedFunds,
+    PaidFee,
+    OrderType,
+    TimeInForce,
+    OrderTimestamp,
+    TradesCount,
+    Locked,
+    PreventedVolume,
+    PreventedLocked,
+    AssetTimestamp,
+    CandleStart,
+    OpeningPrice,
+    HighPrice,
+    LowPrice,
+    CandleVolume,
     Other,
 }
 
@@ -96,6 +134,7 @@ fn classify(key: &[u8]) -> Key {
             b"s" => Key::State,
             b"p" => Key::Price,
             b"v" => Key::Volume,
+            b"l" => Key::Locked,
             _ => Key::Other,
         },
         2 => match key {
@@ -109,6 +148,18 @@ fn classify(key: &[u8]) -> Key {
             b"tf" => Key::TradeFee,
             b"im" => Key::IsMaker,
             b"id" => Key::Identifier,
+            b"st" => Key::StreamType,
+            b"lv" => Key::Level,
+            b"ap" => Key::AvgPrice,
+            b"ef" => Key::ExecutedFunds,
+            b"pf" => Key::PaidFee,
+            b"ot" => Key::OrderType,
+            b"tc" => Key::TradesCount,
+            b"pv" => Key::PreventedVolume,
+            b"pl" => Key::PreventedLocked,
+            b"op" => Key::OpeningPrice,
+            b"hp" => Key::HighPrice,
+            b"lp" => Key::LowPrice,
             _ => Key::Other,
         },
         3 => match key {
@@ -117,6 +168,7 @@ fn classify(key: &[u8]) -> Key {
             b"obu" => Key::Units,
             b"uid" => Key::Uuid,
             b"ast" => Key::Assets,
+            b"tif" => Key::TimeInForce,
             _ => Key::Other,
         },
         4 => match key {
@@ -128,12 +180,15 @@ fn classify(key: &[u8]) -> Key {
             b"mthd" => Key::Method,
             b"rslt" => Key::Result,
             b"smpt" => Key::SmpType,
+            b"otms" => Key::OrderTimestamp,
+            b"catv" => Key::CandleVolume,
             _ => Key::Other,
         },
         5 => match key {
             b"state" => Key::State,
             b"price" => Key::Price,
             b"error" => Key::Error,
+            b"level" => Key::Level,
             _ => Key::Other,
         },
         6 => match key {
@@ -144,6 +199,9 @@ fn classify(key: &[u8]) -> Key {
             b"status" => Key::Status,
             b"method" => Key::Method,
             b"result" => Key::Result,
+            b"locked" => Key::Locked,
+            b"asttms" => Key::AssetTimestamp,
+            b"cdttmu" => Key::CandleStart,
             _ => Key::Other,
         },
         7 => match key {
@@ -153,42 +211,64 @@ fn classify(key: &[u8]) -> Key {
         8 => match key {
             b"is_maker" => Key::IsMaker,
             b"smp_type" => Key::SmpType,
+            b"paid_fee" => Key::PaidFee,
             _ => Key::Other,
         },
         9 => match key {
             b"timestamp" => Key::Timestamp,
             b"trade_fee" => Key::TradeFee,
+            b"avg_price" => Key::AvgPrice,
+            b"low_price" => Key::LowPrice,
             _ => Key::Other,
         },
         10 => match key {
             b"trade_uuid" => Key::TradeUuid,
             b"identifier" => Key::Identifier,
+            b"order_type" => Key::OrderType,
+            b"high_price" => Key::HighPrice,
             _ => Key::Other,
         },
         11 => match key {
             b"trade_price" => Key::TradePrice,
+            b"stream_type" => Key::StreamType,
             _ => Key::Other,
         },
         12 => match key {
             b"trade_volume" => Key::TradeVolume,
+            b"trades_count" => Key::TradesCount,
             _ => Key::Other,
         },
         13 => match key {
             b"sequential_id" => Key::SequentialId,
+            b"time_in_force" => Key::TimeInForce,
+            b"opening_price" => Key::OpeningPrice,
+            _ => Key::Other,
+        },
+        14 => match key {
+            b"executed_funds" => Key::ExecutedFunds,
             _ => Key::Other,
         },
         15 => match key {
             b"trade_timestamp" => Key::TradeTimestamp,
             b"orderbook_units" => Key::Units,
             b"executed_volume" => Key::ExecutedVolume,
+            b"order_timestamp" => Key::OrderTimestamp,
+            b"asset_timestamp" => Key::AssetTimestamp,
             _ => Key::Other,
         },
         16 => match key {
             b"remaining_volume" => Key::RemainingVolume,
+            b"prevented_volume" => Key::PreventedVolume,
+            b"prevented_locked" => Key::PreventedLocked,
             _ => Key::Other,
         },
         20 => match key {
             b"acc_trade_volume_24h" => Key::AccTradeVolume24h,
+            b"candle_date_time_utc" => Key::CandleStart,
+            _ => Key::Other,
+        },
+        23 => match key {
+            b"candle_acc_trade_volume" => Key::CandleVolume,
             _ => Key::Other,
         },
         _ => Key::Other,
@@ -261,6 +341,24 @@ fn decode_object<'a>(scanner: &mut Scanner<'a>, out: &mut Events) -> Result<(), 
             Key::Result => f.result = Some(skip_at(scanner)?),
             Key::Error => f.error = Some(skip_at(scanner)?),
             Key::SmpType => f.smp_type = text(scanner, "smp_type")?,
+            Key::StreamType => f.from_snapshot = text(scanner, "stream_type")? == Some("SNAPSHOT"),
+            Key::Level => f.level = decimal(scanner, "level")?,
+            Key::AvgPrice => f.avg_price = decimal(scanner, "avg_price")?,
+            Key::ExecutedFunds => f.executed_funds = decimal(scanner, "executed_funds")?,
+            Key::PaidFee => f.paid_fee = decimal(scanner, "paid_fee")?,
+            Key::OrderType => f.order_type = text(scanner, "order_type")?,
+            Key::TimeInForce => f.time_in_force = text(scanner, "time_in_force")?,
+            Key::OrderTimestamp => f.order_timestamp = millis(scanner)?,
+            Key::TradesCount => f.trades_count = millis(scanner)?,
+            Key::Locked => f.locked = decimal(scanner, "locked")?,
+            Key::PreventedVolume => f.prevented_volume = decimal(scanner, "prevented_volume")?,
+            Key::PreventedLocked => f.prevented_locked = decimal(scanner, "prevented_locked")?,
+            Key::AssetTimestamp => f.asset_timestamp = millis(scanner)?,
+            Key::CandleStart => f.candle_start = text(scanner, "candle_date_time_utc")?,
+            Key::OpeningPrice => f.opening_price = decimal(scanner, "opening_price")?,
+            Key::HighPrice => f.high_price = decimal(scanner, "high_price")?,
+            Key::LowPrice => f.low_price = decimal(scanner, "low_price")?,
+            Key::CandleVolume => f.candle_volume = decimal(scanner, "candle_acc_trade_volume")?,
             Key::Other => {
                 scanner.skip_value()?;
             }
@@ -286,6 +384,7 @@ fn decode_object<'a>(scanner: &mut Scanner<'a>, out: &mut Events) -> Result<(), 
         Some("orderbook") => read.orderbook(out),
         Some("myOrder") => read.my_order(out),
         Some("myAsset") => read.my_asset(out),
+        Some(kind) if kind.starts_with("candle.") => read.candle(&kind["candle.".len()..], out),
         Some(_) => Err(DecodeError::Unknown("type")),
         None => Err(field("type", "missing")),
     }
@@ -400,6 +499,7 @@ impl Reader<'_, '_> {
             side: self.side()?,
             trade_id: inline(trade_id).ok_or(field("sequential_id", "too long"))?,
             ts: to_ns(self.f.trade_timestamp),
+            from_snapshot: self.f.from_snapshot,
         }));
         Ok(())
     }
@@ -435,6 +535,9 @@ impl Reader<'_, '_> {
             checksum: None,
             sequence: None,
             ts: to_ns(self.f.timestamp),
+            from_snapshot: self.f.from_snapshot,
+            // Level 0 is the market's own tick: no grouping.
+            grouping: self.f.level.filter(|level| !level.is_zero()),
         }));
         Ok(())
     }
@@ -506,10 +609,10 @@ impl Reader<'_, '_> {
             filled_qty: executed,
             from_snapshot: false,
             ts: to_ns(f.timestamp),
+            detail: self.order_detail(state, symbol)?,
         }));
         if let Some((trade_uuid, price, volume)) = fill {
-            // The fee is paid in the quote currency: `KRW` of `KRW-BTC`.
-            let quote = symbol.and_then(|s| s.split('-').next().and_then(inline));
+            let quote = quote_asset(symbol);
             out.list.push(Event::Fill(Fill {
                 order_id,
                 client_order_id,
@@ -529,8 +632,84 @@ impl Reader<'_, '_> {
                     }
                 }),
                 ts: to_ns(f.trade_timestamp),
+                derived: false,
             }));
         }
+        Ok(())
+    }
+
+    /// What myOrder says beyond the order's state.
+    fn order_detail(
+        &self,
+        state: &str,
+        symbol: Option<crate::model::Symbol>,
+    ) -> Result<OrderDetail, DecodeError> {
+        let f = self.f;
+        let (order_type, tif, post_only) = order_kind(f.order_type, f.time_in_force)?;
+        // Self-match prevention is reported on the `prevented` state; the
+        // fields come (null or "0") on every myOrder and mean nothing then.
+        let prevented = if state == "prevented" {
+            let mode = match f.smp_type {
+                Some("reduce") => Some(SelfTradeMode::Reduce),
+                Some("cancel_maker") => Some(SelfTradeMode::CancelMaker),
+                Some("cancel_taker") => Some(SelfTradeMode::CancelTaker),
+                Some(_) => return Err(DecodeError::Unknown("smp_type")),
+                None => None,
+            };
+            Some(Prevented {
+                mode,
+                qty: f.prevented_volume,
+                locked: f.prevented_locked,
+            })
+        } else {
+            None
+        };
+        Ok(OrderDetail {
+            avg_price: f.avg_price,
+            filled_notional: f.executed_funds,
+            fee: f.paid_fee,
+            fee_asset: quote_asset(symbol),
+            order_type,
+            time_in_force: tif,
+            post_only,
+            created_ts: to_ns(f.order_timestamp),
+            trigger_price: None,
+            trades_count: f.trades_count.and_then(|count| u32::try_from(count).ok()),
+            locked: f.locked,
+            prevented,
+        })
+    }
+
+    /// A `candle.{unit}` push: the bar so far (Upbit re-sends a bar while
+    /// trades change it, and does not say when it closes).
+    fn candle(&self, unit: &str, out: &mut Events) -> Result<(), DecodeError> {
+        let f = self.f;
+        let interval = match unit {
+            "1s" | "1m" | "3m" | "5m" | "10m" | "15m" | "30m" => unit,
+            "60m" => "1h",
+            "240m" => "4h",
+            _ => return Err(DecodeError::Unknown("candle unit")),
+        };
+        let start = f
+            .candle_start
+            .and_then(utc_without_zone)
+            .ok_or(field("candle_date_time_utc", "missing or not a time"))?;
+        out.list.push(Event::Candle(Candle {
+            symbol: self.symbol()?,
+            // Every unit above fits: at most 3 bytes.
+            interval: inline(interval).ok_or(field("type", "unit too long"))?,
+            open: f.opening_price.ok_or(field("opening_price", "missing"))?,
+            high: f.high_price.ok_or(field("high_price", "missing"))?,
+            low: f.low_price.ok_or(field("low_price", "missing"))?,
+            close: f.trade_price.ok_or(field("trade_price", "missing"))?,
+            volume: f
+                .candle_volume
+                .ok_or(field("candle_acc_trade_volume", "missing"))?,
+            start,
+            closed: None,
+            from_snapshot: f.from_snapshot,
+            ts: to_ns(f.timestamp),
+        }));
         Ok(())
     }
 
@@ -555,6 +734,7 @@ impl Reader<'_, '_> {
                 asset: inline(asset).ok_or(field("currency", "too long"))?,
                 free: free.ok_or(field("balance", "missing"))?,
                 locked: locked.unwrap_or(Decimal::ZERO),
+                ts: to_ns(self.f.asset_timestamp.or(self.f.timestamp)),
             }));
         }
         Ok(())
@@ -675,10 +855,59 @@ fn unit(scanner: &mut Scanner<'_>) -> Result<(Option<Level>, Option<Level>), Dec
             }
         }
     }
+    // A half with no price is padding, not a level: Upbit documents none,
+    // but a thin side padded with `"ask_price":0,"ask_size":0` must not
+    // put an ask at 0 into the book.
     let level = |price: Option<Decimal>, qty: Option<Decimal>| {
-        price.zip(qty).map(|(price, qty)| Level { price, qty })
+        price
+            .zip(qty)
+            .filter(|(price, _)| !price.is_zero())
+            .map(|(price, qty)| Level { price, qty })
     };
     Ok((level(ask_price, ask_size), level(bid_price, bid_size)))
+}
+
+/// The fee is paid in the quote currency: `KRW` of `KRW-BTC`.
+fn quote_asset(symbol: Option<crate::model::Symbol>) -> Option<crate::model::Asset> {
+    symbol.and_then(|s| s.split('-').next().and_then(inline))
+}
+
+/// myOrder `order_type` and `time_in_force`: `limit`, `price` (a market
+/// buy by funds), `market` (a market sell by volume), `best` (priced at the
+/// best quote, with ioc or fok); time in force `ioc`, `fok`, `post_only`,
+/// or null (good till canceled, for a limit order).
+fn order_kind(
+    order_type: Option<&str>,
+    time_in_force: Option<&str>,
+) -> Result<(Option<OrderType>, Option<TimeInForce>, bool), DecodeError> {
+    let kind = match order_type {
+        Some("limit") => Some(OrderType::Limit),
+        Some("price") => Some(OrderType::MarketByQuote),
+        Some("market") => Some(OrderType::Market),
+        Some("best") => Some(OrderType::BestPrice),
+        Some(_) => return Err(DecodeError::Unknown("order_type")),
+        None => None,
+    };
+    let (tif, post_only) = match time_in_force {
+        Some("ioc") => (Some(TimeInForce::ImmediateOrCancel), false),
+        Some("fok") => (Some(TimeInForce::FillOrKill), false),
+        Some("post_only") => (Some(TimeInForce::GoodTillCanceled), true),
+        Some(_) => return Err(DecodeError::Unknown("time_in_force")),
+        None if kind == Some(OrderType::Limit) => (Some(TimeInForce::GoodTillCanceled), false),
+        None => (None, false),
+    };
+    Ok((kind, tif, post_only))
+}
+
+/// `2026-08-26T08:08:00` (UTC, no zone) in ns since the epoch.
+fn utc_without_zone(text: &str) -> Option<i64> {
+    let mut zoned = [0u8; 20];
+    zoned.get_mut(..19)?.copy_from_slice(text.as_bytes().get(..19)?);
+    if text.len() != 19 {
+        return None;
+    }
+    zoned[19] = b'Z';
+    crate::wallclock::parse_rfc3339(&zoned)
 }
 
 fn plain<'a>(text: RawStr<'a>, name: &'static str) -> Result<&'a str, DecodeError> {

@@ -22,7 +22,7 @@ use crate::venue::{
 };
 
 pub use self::request::{
-    DataType, Format, PayloadError, TypeRequest, generate_payload, orderbook_codes,
+    CandleUnit, DataType, Format, PayloadError, TypeRequest, generate_payload, orderbook_codes,
     orderbook_with_level, uuid4, write_request,
 };
 
@@ -99,18 +99,28 @@ impl Upbit {
                 codes: codes(symbols),
                 ..TypeRequest::new(DataType::Ticker, &[])
             }],
-            Subscription::Book { symbols, depth } => {
-                let depth = request::DEPTHS
-                    .iter()
-                    .copied()
-                    .find(|d| *d >= *depth)
-                    .unwrap_or(30);
+            Subscription::Book { symbols, depth } => vec![TypeRequest {
+                codes: depth_codes(symbols, *depth),
+                ..TypeRequest::new(DataType::Orderbook, &[])
+            }],
+            Subscription::GroupedBook {
+                symbols,
+                depth,
+                grouping,
+            } => vec![TypeRequest {
+                codes: depth_codes(symbols, *depth),
+                level: Some(*grouping),
+                ..TypeRequest::new(DataType::Orderbook, &[])
+            }],
+            Subscription::Candles { symbols, interval } => {
+                let unit = request::CandleUnit::from_interval(interval).ok_or(
+                    EncodeError::Unsupported(
+                        "Upbit streams candles of 1s, 1m, 3m, 5m, 10m, 15m, 30m, 1h and 4h",
+                    ),
+                )?;
                 vec![TypeRequest {
-                    codes: symbols
-                        .iter()
-                        .map(|s| format!("{}.{depth}", s.to_ascii_uppercase()))
-                        .collect(),
-                    ..TypeRequest::new(DataType::Orderbook, &[])
+                    codes: codes(symbols),
+                    ..TypeRequest::new(DataType::Candle(unit), &[])
                 }]
             }
             Subscription::Executions { .. } => {
@@ -135,7 +145,13 @@ impl Upbit {
         };
         let mut changed = false;
         for new in added {
-            match self.types.iter_mut().find(|t| t.data_type == new.data_type) {
+            // One type object per type, and per level for orderbooks: two
+            // groupings of one market are two streams.
+            match self
+                .types
+                .iter_mut()
+                .find(|t| t.data_type == new.data_type && t.level == new.level)
+            {
                 Some(existing) => {
                     for code in new.codes {
                         if !existing.codes.contains(&code) {
@@ -152,6 +168,20 @@ impl Upbit {
         }
         Ok(changed)
     }
+}
+
+/// Orderbook codes with the depth Upbit serves at or above `depth`
+/// (`KRW-BTC.15`).
+fn depth_codes(symbols: &[crate::model::Symbol], depth: u32) -> Vec<String> {
+    let depth = request::DEPTHS
+        .iter()
+        .copied()
+        .find(|d| *d >= depth)
+        .unwrap_or(30);
+    symbols
+        .iter()
+        .map(|s| format!("{}.{depth}", s.to_ascii_uppercase()))
+        .collect()
 }
 
 impl Venue for Upbit {

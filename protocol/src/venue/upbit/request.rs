@@ -5,6 +5,7 @@
 use rand_core::RngCore;
 
 use crate::model::write_json_string;
+use crate::num::Decimal;
 
 /// A data type a request names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -19,6 +20,50 @@ pub enum DataType {
     MyOrder,
     /// `myAsset` (private).
     MyAsset,
+    /// `candle.{unit}`.
+    Candle(CandleUnit),
+}
+
+/// The candle units Upbit serves (`candle.1s` to `candle.240m`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CandleUnit {
+    /// One second.
+    S1,
+    /// One minute.
+    M1,
+    /// Three minutes.
+    M3,
+    /// Five minutes.
+    M5,
+    /// Ten minutes.
+    M10,
+    /// Fifteen minutes.
+    M15,
+    /// Thirty minutes.
+    M30,
+    /// Sixty minutes.
+    M60,
+    /// Four hours.
+    M240,
+}
+
+impl CandleUnit {
+    /// The unit for a normalised interval (`1m`, `1h`, `4h`); None for one
+    /// Upbit does not stream.
+    pub fn from_interval(interval: &str) -> Option<CandleUnit> {
+        Some(match interval {
+            "1s" => CandleUnit::S1,
+            "1m" => CandleUnit::M1,
+            "3m" => CandleUnit::M3,
+            "5m" => CandleUnit::M5,
+            "10m" => CandleUnit::M10,
+            "15m" => CandleUnit::M15,
+            "30m" => CandleUnit::M30,
+            "1h" | "60m" => CandleUnit::M60,
+            "4h" | "240m" => CandleUnit::M240,
+            _ => return None,
+        })
+    }
 }
 
 impl DataType {
@@ -30,6 +75,17 @@ impl DataType {
             DataType::Orderbook => "orderbook",
             DataType::MyOrder => "myOrder",
             DataType::MyAsset => "myAsset",
+            DataType::Candle(unit) => match unit {
+                CandleUnit::S1 => "candle.1s",
+                CandleUnit::M1 => "candle.1m",
+                CandleUnit::M3 => "candle.3m",
+                CandleUnit::M5 => "candle.5m",
+                CandleUnit::M10 => "candle.10m",
+                CandleUnit::M15 => "candle.15m",
+                CandleUnit::M30 => "candle.30m",
+                CandleUnit::M60 => "candle.60m",
+                CandleUnit::M240 => "candle.240m",
+            },
         }
     }
 
@@ -78,8 +134,10 @@ pub struct TypeRequest {
     pub is_only_snapshot: Option<bool>,
     /// Only realtime messages.
     pub is_only_realtime: Option<bool>,
-    /// Orderbook price grouping (KRW markets).
-    pub level: Option<u64>,
+    /// Orderbook price grouping (KRW markets): the price unit, fractional
+    /// down to `0.0000001`. Written as a JSON number, as every documented
+    /// example does (upbit.md: the guide's table says String).
+    pub level: Option<Decimal>,
 }
 
 impl TypeRequest {
@@ -177,7 +235,8 @@ pub fn write_request(ticket: &str, types: &[TypeRequest], format: Format, out: &
             out.push(b']');
         }
         if let Some(level) = request.level {
-            out.extend_from_slice(format!(",\"level\":{level}").as_bytes());
+            out.extend_from_slice(b",\"level\":");
+            level.write_to(out);
         }
         if let Some(flag) = request.is_only_snapshot {
             out.extend_from_slice(format!(",\"is_only_snapshot\":{flag}").as_bytes());
@@ -235,10 +294,11 @@ pub fn generate_payload(
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// The `level` grouping for a KRW orderbook: the price unit to group by,
-/// which must be a multiple of the market's tick. Upbit types it as a
-/// number; values it does not support simply give no data.
-pub fn orderbook_with_level(codes: &[&str], level: u64) -> TypeRequest {
+/// The `level` grouping for a KRW orderbook: the price unit to group by
+/// (`10000`, or fractional down to `0.0000001`), which must be one the
+/// market supports; values it does not support simply give no data. One
+/// type object per level: two levels of one market are two objects.
+pub fn orderbook_with_level(codes: &[&str], level: Decimal) -> TypeRequest {
     TypeRequest {
         level: Some(level),
         ..TypeRequest::new(DataType::Orderbook, codes)
@@ -294,13 +354,13 @@ mod tests {
         asset.is_only_realtime = Some(true);
         write_request(
             "t",
-            &[asset, orderbook_with_level(&["KRW-BTC.15"], 1000)],
+            &[asset, orderbook_with_level(&["KRW-BTC.15"], Decimal::new(1000, 0).unwrap()), orderbook_with_level(&["KRW-ETH"], "0.0000001".parse().unwrap())],
             Format::Simple,
             &mut out,
         );
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
-            r#"[{"ticket":"t"},{"type":"myAsset","is_only_realtime":true},{"type":"orderbook","codes":["KRW-BTC.15"],"level":1000},{"format":"SIMPLE"}]"#
+            r#"[{"ticket":"t"},{"type":"myAsset","is_only_realtime":true},{"type":"orderbook","codes":["KRW-BTC.15"],"level":1000},{"type":"orderbook","codes":["KRW-ETH"],"level":0.0000001},{"format":"SIMPLE"}]"#
         );
     }
 }
