@@ -239,6 +239,7 @@ fn a_digifinex_capture_of_text_and_zlib_frames_decodes() {
             "book_delta",    // incremental, "0" deletes
             "ticker",        // raw deflate
             "ticker",        // all_ticker
+            "fill",          // derived from the cumulative `filled`
             "order_update",
             "balance",
             "error", // truncated zlib
@@ -249,16 +250,24 @@ fn a_digifinex_capture_of_text_and_zlib_frames_decodes() {
     assert_eq!(events[2]["ts"], 1_523_339_279_761_838_000i64, "exact ns");
     assert_eq!(events[2]["side"], "buy");
     assert_eq!(events[4]["asks"][0], serde_json::json!(["8000.00", "0"]));
-    assert_eq!(events[7]["status"], "filled");
-    assert_eq!(events[7]["filled_qty"], "0.9969");
+    assert_eq!(events[7]["derived"], true);
+    assert_eq!(events[7]["qty"], "0.9969");
+    assert_eq!(events[8]["status"], "filled");
+    assert_eq!(events[8]["filled_qty"], "0.9969");
+    assert_eq!(events[8]["avg_price"], "9700");
     assert_eq!(
-        events[7]["price"],
+        events[8]["price"],
         serde_json::Value::Null,
         "a market order"
     );
-    assert_eq!(events[8]["free"], "99944652.8478545303601106");
-    assert!(events[9]["message"].as_str().unwrap().contains("truncated"));
-    assert_eq!(events[10]["ok"], false);
+    assert_eq!(events[9]["free"], "99944652.8478545303601106");
+    assert!(
+        events[10]["message"]
+            .as_str()
+            .unwrap()
+            .contains("truncated")
+    );
+    assert_eq!(events[11]["ok"], false);
 
     let binary = env!("CARGO_BIN_EXE_orderwire");
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -271,7 +280,7 @@ fn a_digifinex_capture_of_text_and_zlib_frames_decodes() {
     assert!(output.status.success());
     assert_eq!(
         String::from_utf8(output.stdout).unwrap().lines().count(),
-        11
+        12
     );
 }
 

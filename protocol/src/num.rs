@@ -335,7 +335,8 @@ impl Decimal {
             }
             Ordering::Less => {
                 let factor = i128::try_from(POW10[usize::from(self.scale() - scale)]).ok()?;
-                (self.mantissa() % factor == 0).then_some(Decimal::raw(self.mantissa() / factor, scale))
+                (self.mantissa() % factor == 0)
+                    .then_some(Decimal::raw(self.mantissa() / factor, scale))
             }
         }
     }
@@ -359,6 +360,38 @@ impl Decimal {
             self.mantissa().checked_mul(other.mantissa())?,
             self.scale().checked_add(other.scale())?,
         )
+    }
+
+    /// `self / other` with `scale` digits after the point, rounded half
+    /// away from zero; `None` on division by zero, overflow or a scale
+    /// beyond 38. For what cannot be exact (a derived fill's price).
+    pub fn checked_div_rounded(self, other: Decimal, scale: u8) -> Option<Decimal> {
+        if other.is_zero() || scale > MAX_SCALE {
+            return None;
+        }
+        // q * 10^scale = a.m * 10^(scale - a.scale + b.scale) / b.m
+        let shift = i32::from(scale) - i32::from(self.scale()) + i32::from(other.scale());
+        let pow =
+            |n: i32| -> Option<i128> { i128::try_from(*POW10.get(usize::try_from(n).ok()?)?).ok() };
+        let (numerator, denominator) = if shift >= 0 {
+            (self.mantissa().checked_mul(pow(shift)?)?, other.mantissa())
+        } else {
+            (self.mantissa(), other.mantissa().checked_mul(pow(-shift)?)?)
+        };
+        let quotient = numerator / denominator;
+        let remainder = numerator % denominator;
+        let round_up = remainder.unsigned_abs().checked_mul(2)? >= denominator.unsigned_abs();
+        let sign = if (numerator < 0) == (denominator < 0) {
+            1
+        } else {
+            -1
+        };
+        let quotient = if round_up {
+            quotient.checked_add(sign)?
+        } else {
+            quotient
+        };
+        Decimal::new(quotient, scale)
     }
 
     /// The smaller of two values (the first on a tie).
@@ -559,6 +592,32 @@ mod tests {
     }
 
     #[test]
+    fn division_rounds_half_away_from_zero_at_the_scale_asked() {
+        assert_eq!(
+            d("9669.93").checked_div_rounded(d("0.9969"), 2),
+            Some(d("9700.00"))
+        );
+        assert_eq!(
+            d("10")
+                .checked_div_rounded(d("3"), 4)
+                .map(|q| q.to_string()),
+            Some("3.3333".into())
+        );
+        assert_eq!(
+            d("2").checked_div_rounded(d("3"), 2).map(|q| q.to_string()),
+            Some("0.67".into())
+        );
+        assert_eq!(
+            d("-2")
+                .checked_div_rounded(d("3"), 2)
+                .map(|q| q.to_string()),
+            Some("-0.67".into())
+        );
+        assert_eq!(d("1").checked_div_rounded(d("0"), 2), None);
+        assert_eq!(d("1.5").checked_div_rounded(d("0.5"), 0), Some(d("3")));
+    }
+
+    #[test]
     fn a_decimal_and_an_optional_one_take_24_bytes() {
         assert_eq!(size_of::<Decimal>(), 24);
         assert_eq!(size_of::<Option<Decimal>>(), 24);
@@ -566,7 +625,16 @@ mod tests {
 
     #[test]
     fn the_mantissa_survives_its_two_halves() {
-        for mantissa in [0, 1, -1, i128::MAX, i128::MIN, 1 << 64, -(1 << 64), u64::MAX as i128] {
+        for mantissa in [
+            0,
+            1,
+            -1,
+            i128::MAX,
+            i128::MIN,
+            1 << 64,
+            -(1 << 64),
+            u64::MAX as i128,
+        ] {
             let value = Decimal::new(mantissa, 7).unwrap();
             assert_eq!(value.mantissa(), mantissa);
             assert_eq!(value.scale(), 7);

@@ -132,7 +132,9 @@ fn tickers_orders_balances_and_replies() {
     ] {
         let text = order.replace("\"status\":2", &format!("\"status\":{code}"));
         let events = decode_with(&mut codec, FrameKind::Binary, &zlib(text.as_bytes())).unwrap();
-        let [Event::OrderUpdate(update)] = events.list.as_slice() else {
+        // The first sight of the order's fill is a derived fill (issue 24,
+        // digifinex_fidelity.rs); the update is last.
+        let Some(Event::OrderUpdate(update)) = events.list.last() else {
             panic!()
         };
         assert_eq!(update.status, status);

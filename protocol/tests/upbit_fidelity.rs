@@ -97,8 +97,14 @@ fn post_only_and_market_by_funds_are_reported() {
 fn self_trade_prevention_is_not_a_plain_cancel() {
     let prevented = MY_ORDER
         .replace(r#""state":"trade""#, r#""state":"prevented""#)
-        .replace(r#""smp_type":"cancel_maker""#, r#""smp_type":"cancel_taker""#)
-        .replace(r#""prevented_volume":1.174291929"#, r#""prevented_volume":"1.174291929""#);
+        .replace(
+            r#""smp_type":"cancel_maker""#,
+            r#""smp_type":"cancel_taker""#,
+        )
+        .replace(
+            r#""prevented_volume":1.174291929"#,
+            r#""prevented_volume":"1.174291929""#,
+        );
     let events = decode(&prevented);
     let [Event::OrderUpdate(update)] = events.list.as_slice() else {
         panic!("{:?}", events.list)
@@ -243,7 +249,12 @@ fn two_groupings_of_one_market_are_two_type_objects() {
     {
         out.clear();
         offline
-            .encode(&mut upbit, req_id as u64, &Request::Subscribe(subscription), &mut out)
+            .encode(
+                &mut upbit,
+                req_id as u64,
+                &Request::Subscribe(subscription),
+                &mut out,
+            )
             .unwrap();
     }
     let text = String::from_utf8(out).unwrap();
@@ -258,7 +269,12 @@ fn two_groupings_of_one_market_are_two_type_objects() {
     };
     assert!(
         offline
-            .encode(&mut upbit, 9, &Request::Subscribe(&candles), &mut Vec::new())
+            .encode(
+                &mut upbit,
+                9,
+                &Request::Subscribe(&candles),
+                &mut Vec::new()
+            )
             .is_err(),
         "Upbit streams no 2h candle"
     );
@@ -269,7 +285,11 @@ fn two_groupings_of_one_market_are_two_type_objects() {
         Default::default(),
         &mut wire,
     );
-    assert!(String::from_utf8(wire).unwrap().contains(r#""level":0.0001"#));
+    assert!(
+        String::from_utf8(wire)
+            .unwrap()
+            .contains(r#""level":0.0001"#)
+    );
     assert_eq!(
         orderwire_protocol::venue::upbit::CandleUnit::from_interval("4h")
             .map(|u| DataType::Candle(u).as_str()),

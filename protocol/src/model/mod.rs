@@ -15,8 +15,8 @@ pub use builder::{
     BuildError, IntoAmount, OrderBuilder, next_client_order_id, set_client_order_id_prefix,
 };
 pub use event::{
-    Balance, BookEvent, Candle, Event, Events, Fill, Interval, Level, OrderAck, OrderReject,
-    OrderDetail, OrderType, OrderUpdate, Prevented, RateCounter, RateUsage, RejectReason, Response,
+    Balance, BookEvent, Candle, Event, Events, Fill, Interval, Level, OrderAck, OrderDetail,
+    OrderReject, OrderType, OrderUpdate, Prevented, RateCounter, RateUsage, RejectReason, Response,
     SelfTradeMode, Ticker, Trade,
 };
 pub use json_out::{write_event_json, write_json_string};

@@ -17,22 +17,6 @@ use super::{BookView, Fault, Shared};
 use crate::mock::session::{MockSession, Output};
 use crate::mock::socket::{Socket, serve_plain};
 
-/// The mock's error codes (DigiFinex documents none for its WebSocket).
-pub(crate) mod code {
-    /// Not JSON, no method, params not a list of strings.
-    pub(crate) const BAD_REQUEST: u32 = 1;
-    /// No such method.
-    pub(crate) const UNKNOWN_METHOD: u32 = 2;
-    /// A symbol or currency the venue does not list.
-    pub(crate) const UNKNOWN_SYMBOL: u32 = 3;
-    /// Wrong key or signature.
-    pub(crate) const AUTH_FAILED: u32 = 4;
-    /// The auth timestamp is too far from the server's clock.
-    pub(crate) const TIMESTAMP_EXPIRED: u32 = 5;
-    /// A private channel before a successful `server.auth`.
-    pub(crate) const AUTH_REQUIRED: u32 = 6;
-}
-
 /// A channel a client subscribes to by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Channel {
@@ -118,9 +102,9 @@ impl Session {
         }
     }
 
-    fn error(&mut self, id: Option<u64>, code: u32, message: &str) {
+    fn error(&mut self, id: Option<u64>, message: &str) {
         self.shared.stats.lock().errors += 1;
-        self.reply(wire::error(id, code, message));
+        self.reply(wire::error(id, message));
     }
 
     /// A data push: zlib in a binary frame.
@@ -130,11 +114,11 @@ impl Session {
 
     fn request(&mut self, text: &str) {
         let Ok(value) = serde_json::from_str::<Value>(text) else {
-            return self.error(None, code::BAD_REQUEST, "request is not JSON");
+            return self.error(None, "request is not JSON");
         };
         let id = value.get("id").and_then(Value::as_u64);
         let Some(method) = value.get("method").and_then(Value::as_str) else {
-            return self.error(id, code::BAD_REQUEST, "method is required");
+            return self.error(id, "method is required");
         };
         // params: a list of strings; absent is an empty list (the v3
         // page's all_ticker example omits it).
@@ -147,7 +131,7 @@ impl Session {
             Some(_) => None,
         };
         let Some(params) = params else {
-            return self.error(id, code::BAD_REQUEST, "params is a list of strings");
+            return self.error(id, "params is a list of strings");
         };
         match method {
             "server.ping" => {
@@ -166,7 +150,7 @@ impl Session {
                 match channel {
                     Some((channel, "subscribe")) => self.subscribe(id, channel, params),
                     Some((channel, "unsubscribe")) => self.unsubscribe(id, channel, &params),
-                    _ => self.error(id, code::UNKNOWN_METHOD, "method not found"),
+                    _ => self.error(id, "method not found"),
                 }
             }
         }
@@ -176,7 +160,7 @@ impl Session {
     fn auth(&mut self, id: Option<u64>, params: &[String]) {
         let [key, timestamp, signature] = params else {
             self.shared.stats.lock().auth_failures += 1;
-            return self.error(id, code::BAD_REQUEST, "params: apikey, timestamp, sign");
+            return self.error(id, "params: apikey, timestamp, sign");
         };
         let config = &self.shared.config;
         let expected = Hmac::<sha2::Sha256>::new_from_slice(config.api_secret.as_bytes())
@@ -187,7 +171,7 @@ impl Session {
             .unwrap_or_default();
         if *key != config.api_key || *signature != expected {
             self.shared.stats.lock().auth_failures += 1;
-            return self.error(id, code::AUTH_FAILED, "invalid apikey or signature");
+            return self.error(id, "invalid apikey or signature");
         }
         let now_ms = self.shared.wall_ms(self.now);
         let fresh = timestamp.parse::<u64>().is_ok_and(|ts| {
@@ -195,7 +179,7 @@ impl Session {
         });
         if !fresh {
             self.shared.stats.lock().auth_failures += 1;
-            return self.error(id, code::TIMESTAMP_EXPIRED, "timestamp expired");
+            return self.error(id, "timestamp expired");
         }
         self.shared.stats.lock().auths += 1;
         self.authed = true;
@@ -204,7 +188,7 @@ impl Session {
 
     fn subscribe(&mut self, id: Option<u64>, channel: Channel, params: Vec<String>) {
         if channel.private() && !self.authed {
-            return self.error(id, code::AUTH_REQUIRED, "server.auth first");
+            return self.error(id, "server.auth first");
         }
         if channel == Channel::AllTicker {
             self.shared.stats.lock().subscribes += 1;
@@ -220,7 +204,7 @@ impl Session {
             return self.push(&wire::ticker("all_ticker.update", &figures));
         }
         if params.is_empty() {
-            return self.error(id, code::BAD_REQUEST, "params: symbols");
+            return self.error(id, "params: symbols");
         }
         let known = |name: &String| match channel {
             Channel::Balance => self.shared.knows_currency(name),
@@ -228,7 +212,7 @@ impl Session {
         };
         if let Some(unknown) = params.iter().find(|p| !known(p)) {
             let message = format!("unknown symbol {unknown}");
-            return self.error(id, code::UNKNOWN_SYMBOL, &message);
+            return self.error(id, &message);
         }
         self.shared.stats.lock().subscribes += 1;
         self.reply(wire::success(id));

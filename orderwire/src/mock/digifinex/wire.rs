@@ -34,12 +34,14 @@ pub(super) fn success(id: Option<u64>) -> String {
     reply(id, r#"{"status":"success"}"#)
 }
 
-/// `{"error":{"code":C,"message":".."},"result":null,"id":N}`: the shape
-/// clients model (the docs type `error` only as "error msg").
-pub(super) fn error(id: Option<u64>, code: u32, message: &str) -> String {
+/// `{"error":"..","result":null,"id":N}`: the form DigiFinex's v3 docs
+/// type on every reply ("error string: error msg, null if success"); they
+/// document no error codes, and no example of one. (Third-party clients
+/// model an object `{"code","message"}`; the codec reads either.)
+pub(super) fn error(id: Option<u64>, message: &str) -> String {
     let message = serde_json::Value::String(message.to_owned());
     format!(
-        r#"{{"error":{{"code":{code},"message":{message}}},"result":null,"id":{}}}"#,
+        r#"{{"error":{message},"result":null,"id":{}}}"#,
         id_text(id)
     )
 }

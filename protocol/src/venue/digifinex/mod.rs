@@ -8,7 +8,6 @@
 mod decode;
 mod inflate;
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -41,9 +40,8 @@ pub struct Credentials {
 pub struct DigiFinex {
     credentials: Option<Credentials>,
     inflater: Inflater,
-    /// Symbols whose book has had a clean snapshot on this connection:
-    /// deltas for others wait (there are no sequence numbers).
-    synced: HashSet<Symbol>,
+    /// Books synced on this connection, and open orders' cumulative fills.
+    state: decode::DecodeState,
     /// The id `server.auth` went out with on this connection: its error is
     /// reported as the failed login it is, not as a stray reply.
     auth_id: Option<u64>,
@@ -67,7 +65,7 @@ impl DigiFinex {
         DigiFinex {
             credentials: None,
             inflater: Inflater::new(),
-            synced: HashSet::new(),
+            state: decode::DecodeState::default(),
             auth_id: None,
             notes: NoteQueue::default(),
         }
@@ -214,15 +212,15 @@ impl Venue for DigiFinex {
             // Binary frames hold zlib (or raw deflate) JSON.
             FrameKind::Binary => {
                 let inflated = self.inflater.inflate(message)?;
-                decode::decode_message(inflated, &mut self.synced, self.auth_id, out)
+                decode::decode_message(inflated, &mut self.state, self.auth_id, out)
             }
-            _ => decode::decode_message(message, &mut self.synced, self.auth_id, out),
+            _ => decode::decode_message(message, &mut self.state, self.auth_id, out),
         }
     }
 
     fn reset(&mut self) {
         // No sequence numbers: after a drop, books wait for a clean one.
-        self.synced.clear();
+        self.state.synced.clear();
         self.auth_id = None;
     }
 

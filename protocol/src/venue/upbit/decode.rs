@@ -902,7 +902,9 @@ fn order_kind(
 /// `2026-08-26T08:08:00` (UTC, no zone) in ns since the epoch.
 fn utc_without_zone(text: &str) -> Option<i64> {
     let mut zoned = [0u8; 20];
-    zoned.get_mut(..19)?.copy_from_slice(text.as_bytes().get(..19)?);
+    zoned
+        .get_mut(..19)?
+        .copy_from_slice(text.as_bytes().get(..19)?);
     if text.len() != 19 {
         return None;
     }

@@ -113,11 +113,9 @@ impl Upbit {
                 ..TypeRequest::new(DataType::Orderbook, &[])
             }],
             Subscription::Candles { symbols, interval } => {
-                let unit = request::CandleUnit::from_interval(interval).ok_or(
-                    EncodeError::Unsupported(
-                        "Upbit streams candles of 1s, 1m, 3m, 5m, 10m, 15m, 30m, 1h and 4h",
-                    ),
-                )?;
+                let unit = CandleUnit::from_interval(interval).ok_or(EncodeError::Unsupported(
+                    "Upbit streams candles of 1s, 1m, 3m, 5m, 10m, 15m, 30m, 1h and 4h",
+                ))?;
                 vec![TypeRequest {
                     codes: codes(symbols),
                     ..TypeRequest::new(DataType::Candle(unit), &[])

@@ -354,7 +354,11 @@ mod tests {
         asset.is_only_realtime = Some(true);
         write_request(
             "t",
-            &[asset, orderbook_with_level(&["KRW-BTC.15"], Decimal::new(1000, 0).unwrap()), orderbook_with_level(&["KRW-ETH"], "0.0000001".parse().unwrap())],
+            &[
+                asset,
+                orderbook_with_level(&["KRW-BTC.15"], Decimal::new(1000, 0).unwrap()),
+                orderbook_with_level(&["KRW-ETH"], "0.0000001".parse().unwrap()),
+            ],
             Format::Simple,
             &mut out,
         );
