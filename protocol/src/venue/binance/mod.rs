@@ -112,6 +112,13 @@ pub struct Binance {
     logon_id: Option<u64>,
 }
 
+/// The kline intervals Binance serves (case-sensitive: `1m` is a minute,
+/// `1M` a month).
+pub const KLINE_INTERVALS: [&str; 16] = [
+    "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w",
+    "1M",
+];
+
 impl Binance {
     /// A codec for reading captures of either connection offline.
     pub fn offline() -> Binance {
@@ -185,7 +192,8 @@ impl Binance {
         })
     }
 
-    /// `SUBSCRIBE`/`UNSUBSCRIBE` on the market streams.
+    /// `SUBSCRIBE`/`UNSUBSCRIBE` on the market streams (`<symbol>@kline_1m`
+    /// for candles, with the interval as Binance spells it).
     fn encode_stream_subscription(
         &mut self,
         req_id: u64,
@@ -193,10 +201,20 @@ impl Binance {
         subscription: &Subscription,
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
+        let kline_suffix;
         let (symbols, suffix) = match subscription {
             Subscription::Book { symbols, .. } => (symbols, "@depth@100ms"),
             Subscription::Trades { symbols } => (symbols, "@trade"),
             Subscription::Ticker { symbols } => (symbols, "@bookTicker"),
+            Subscription::Candles { symbols, interval } => {
+                if !KLINE_INTERVALS.contains(&interval.as_str()) {
+                    return Err(EncodeError::Unsupported(
+                        "Binance klines are 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M",
+                    ));
+                }
+                kline_suffix = format!("@kline_{interval}");
+                (symbols, kline_suffix.as_str())
+            }
             // Private feeds, and channels added for other venues.
             _ => {
                 return Err(EncodeError::Unsupported(
@@ -658,7 +676,7 @@ impl Venue for Binance {
             checksum: None,
             sequence: Some(last_update_id),
             ts: book.ts,
-            from_snapshot: false,
+            from_snapshot: true,
             grouping: None,
         }));
         if sync.on_snapshot(last_update_id, bids, asks, out) == SyncAction::NeedSnapshot {

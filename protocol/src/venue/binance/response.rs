@@ -605,6 +605,15 @@ fn decode_result(
     };
     let mut peek = Scanner::new(result);
     match peek.kind()? {
+        Kind::Array if is_rows(result) => {
+            klines(result, symbol, out)?;
+            out.list.push(response(
+                id,
+                method.unwrap_or(Method::Other),
+                Some("klines"),
+            ));
+            Ok(handled(None))
+        }
         Kind::Array => {
             // openOrders.cancelAll: the canceled orders.
             let mut scanner = Scanner::new(result);
@@ -635,6 +644,93 @@ fn decode_result(
             Ok(handled(None))
         }
     }
+}
+
+/// Whether a result array holds arrays (kline rows), not orders.
+fn is_rows(result: &[u8]) -> bool {
+    let mut scanner = Scanner::new(result);
+    scanner.begin_array().is_ok()
+        && scanner.next_element().unwrap_or(false)
+        && scanner.kind().is_ok_and(|kind| kind == Kind::Array)
+}
+
+/// A `klines` / `uiKlines` reply: rows of `[open time, o, h, l, c, volume,
+/// close time, quote volume, trades, taker base, taker quote, unused]`. The
+/// pair is the request's (None offline: the reply does not name it); the
+/// interval follows from open and close time; whether the last row is
+/// still open the reply does not say.
+fn klines(result: &[u8], symbol: Option<Symbol>, out: &mut Events) -> Result<(), DecodeError> {
+    let mut scanner = Scanner::new(result);
+    scanner.begin_array()?;
+    while scanner.next_element()? {
+        scanner.begin_array()?;
+        let bad = || {
+            field(
+                "klines",
+                "a row is [open time, o, h, l, c, v, close time, ..]",
+            )
+        };
+        let next = |scanner: &mut Scanner<'_>| -> Result<(), DecodeError> {
+            if scanner.next_element()? {
+                Ok(())
+            } else {
+                Err(bad())
+            }
+        };
+        next(&mut scanner)?;
+        let start = unsigned(&mut scanner, "open time")?;
+        let mut prices = [Decimal::ZERO; 5];
+        for price in &mut prices {
+            next(&mut scanner)?;
+            *price = decimal(&mut scanner, "kline")?;
+        }
+        next(&mut scanner)?;
+        let end = unsigned(&mut scanner, "close time")?;
+        while scanner.next_element()? {
+            scanner.skip_value()?;
+        }
+        let [open, high, low, close, volume] = prices;
+        out.list.push(Event::Candle(crate::model::Candle {
+            symbol: symbol.unwrap_or_default(),
+            interval: interval_of(end.saturating_sub(start).saturating_add(1)).ok_or_else(bad)?,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            start: millis_to_ns(start).ok_or_else(bad)?,
+            closed: None,
+            from_snapshot: true,
+            ts: None,
+        }));
+    }
+    Ok(())
+}
+
+/// A kline's interval from its length in ms (a month is 28 to 31 days).
+fn interval_of(millis: u64) -> Option<crate::model::Interval> {
+    const MINUTE: u64 = 60_000;
+    const DAY: u64 = 1_440 * MINUTE;
+    let text = match millis {
+        1_000 => "1s",
+        m if m == MINUTE => "1m",
+        m if m == 3 * MINUTE => "3m",
+        m if m == 5 * MINUTE => "5m",
+        m if m == 15 * MINUTE => "15m",
+        m if m == 30 * MINUTE => "30m",
+        m if m == 60 * MINUTE => "1h",
+        m if m == 120 * MINUTE => "2h",
+        m if m == 240 * MINUTE => "4h",
+        m if m == 360 * MINUTE => "6h",
+        m if m == 480 * MINUTE => "8h",
+        m if m == 720 * MINUTE => "12h",
+        m if m == DAY => "1d",
+        m if m == 3 * DAY => "3d",
+        m if m == 7 * DAY => "1w",
+        m if (28 * DAY..=31 * DAY).contains(&m) => "1M",
+        _ => return None,
+    };
+    inline(text)
 }
 
 /// A successful reply whose result is an object.
@@ -720,7 +816,7 @@ fn decode_object_result(
                 checksum: None,
                 sequence: Some(last_update_id),
                 ts: None,
-                from_snapshot: false,
+                from_snapshot: true,
                 grouping: None,
             }));
             out.list.push(response(id, Method::BookSnapshot, None));

@@ -5,7 +5,7 @@
 use crate::book::Book;
 use crate::json::{Kind, Scanner};
 use crate::model::{
-    BookEvent, Event, Events, Level, Method, Response, Side, Ticker, Trade, inline,
+    BookEvent, Candle, Event, Events, Level, Method, Response, Side, Ticker, Trade, inline,
 };
 use crate::num::Decimal;
 use crate::venue::DecodeError;
@@ -16,6 +16,44 @@ fn integer(scanner: &mut Scanner<'_>, name: &'static str) -> Result<u64, DecodeE
         .ok()
         .and_then(|t| t.parse().ok())
         .ok_or(field(name, "not an unsigned integer"))
+}
+
+/// A kline stream's `k`: `t` start, `s`, `i` interval, `o h l c v`, `x`
+/// closed (the rest, trade ids and quote volumes, is not kept).
+fn read_kline(scanner: &mut Scanner<'_>) -> Result<Candle, DecodeError> {
+    let (mut start, mut symbol, mut interval, mut closed) = (None, None, None, None);
+    let (mut open, mut high, mut low, mut close, mut volume) = (None, None, None, None, None);
+    scanner.begin_object()?;
+    while let Some(key) = scanner.next_key()? {
+        match key.raw {
+            b"t" => start = Some(integer(scanner, "t")?),
+            b"s" => symbol = scanner.string()?.plain().and_then(inline),
+            b"i" => interval = scanner.string()?.plain().and_then(inline),
+            b"o" => open = Some(text_decimal(scanner, "o")?),
+            b"h" => high = Some(text_decimal(scanner, "h")?),
+            b"l" => low = Some(text_decimal(scanner, "l")?),
+            b"c" => close = Some(text_decimal(scanner, "c")?),
+            b"v" => volume = Some(text_decimal(scanner, "v")?),
+            b"x" => closed = Some(scanner.boolean()?),
+            _ => {
+                scanner.skip_value()?;
+            }
+        }
+    }
+    let missing = || field("kline", "t, s, i, o, h, l, c, v and x are required");
+    Ok(Candle {
+        symbol: symbol.ok_or_else(missing)?,
+        interval: interval.ok_or_else(missing)?,
+        open: open.ok_or_else(missing)?,
+        high: high.ok_or_else(missing)?,
+        low: low.ok_or_else(missing)?,
+        close: close.ok_or_else(missing)?,
+        volume: volume.ok_or_else(missing)?,
+        start: start.and_then(millis_to_ns).ok_or_else(missing)?,
+        closed: Some(closed.ok_or_else(missing)?),
+        from_snapshot: false,
+        ts: None,
+    })
 }
 
 fn millis_to_ns(ms: u64) -> Option<i64> {
@@ -128,11 +166,13 @@ fn decode_stream_inner(message: &[u8], out: &mut Events) -> Result<StreamRef, De
     let (mut bid, mut bid_qty, mut ask, mut ask_qty) = (None, None, None, None);
     let (mut id, mut code, mut msg, mut result_seen) = (None, None, None, false);
     let (mut bids, mut asks) = (None, None);
+    let mut kline = None;
     while let Some(key) = scanner.next_key()? {
         match key.raw {
             b"stream" => {
                 scanner.string()?;
             }
+            b"k" if scanner.kind()? == Kind::Object => kline = Some(read_kline(&mut scanner)?),
             // A combined stream wraps the payload: decode what is inside.
             b"data" => {
                 let inner = scanner.skip_value()?;
@@ -218,6 +258,12 @@ fn decode_stream_inner(message: &[u8], out: &mut Events) -> Result<StreamRef, De
                 ts: trade_time.and_then(millis_to_ns).or(ts),
                 from_snapshot: false,
             }));
+            Ok(StreamRef::Events)
+        }
+        Some(b"kline") => {
+            let mut candle = kline.ok_or(field("kline", "k is required"))?;
+            candle.ts = ts;
+            out.list.push(Event::Candle(candle));
             Ok(StreamRef::Events)
         }
         Some(b"depthUpdate") => {

@@ -8,8 +8,8 @@
 use super::{KnownOrder, Kraken};
 use crate::json::{Kind, RawStr, Scanner};
 use crate::model::{
-    BookEvent, Event, Events, Fill, Level, Liquidity, Method, OrderAck, OrderReject, OrderStatus,
-    OrderUpdate, RejectReason, Response, Side, Ticker, Trade, inline,
+    BookEvent, Candle, Event, Events, Fill, Level, Liquidity, Method, OrderAck, OrderReject,
+    OrderStatus, OrderUpdate, RejectReason, Response, Side, Ticker, Trade, inline,
 };
 use crate::num::Decimal;
 use crate::venue::DecodeError;
@@ -137,7 +137,7 @@ impl Kraken {
                 out.list.push(Event::Heartbeat);
                 Ok(())
             }
-            Some(channel @ (b"book" | b"executions" | b"ticker" | b"trade")) => {
+            Some(channel @ (b"book" | b"executions" | b"ohlc" | b"ticker" | b"trade")) => {
                 if !envelope.data_done {
                     let data = envelope.data.ok_or(field_error("data", "missing"))?;
                     let mut scanner = Scanner::new(data);
@@ -191,7 +191,8 @@ impl Kraken {
             b"book" => self.decode_book(snapshot, scanner, out),
             b"executions" => self.decode_executions(snapshot, scanner, out),
             b"ticker" => decode_ticker(scanner, out),
-            b"trade" => decode_trades(scanner, out),
+            b"trade" => decode_trades(snapshot, scanner, out),
+            b"ohlc" => decode_ohlc(snapshot, scanner, out),
             _ => Err(DecodeError::Unknown("channel")),
         }
     }
@@ -251,7 +252,7 @@ impl Kraken {
                 b"result" => envelope.result = Some(scanner.skip_value()?),
                 b"data" => match (envelope.channel, envelope.kind) {
                     (
-                        Some(channel @ (b"book" | b"executions" | b"ticker" | b"trade")),
+                        Some(channel @ (b"book" | b"executions" | b"ohlc" | b"ticker" | b"trade")),
                         Some(kind),
                     ) => {
                         self.decode_data(channel, Some(kind), &mut scanner, out)?;
@@ -331,7 +332,7 @@ impl Kraken {
                 checksum,
                 sequence: None,
                 ts,
-                from_snapshot: false,
+                from_snapshot: snapshot,
                 grouping: None,
             }));
             if let Some(expected) = checksum {
@@ -787,7 +788,13 @@ fn decode_ticker(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), Deco
     Ok(())
 }
 
-fn decode_trades(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeError> {
+/// `trade` data; a `snapshot` message holds recent trades, which may have
+/// been seen before a reconnect.
+fn decode_trades(
+    snapshot: bool,
+    scanner: &mut Scanner<'_>,
+    out: &mut Events,
+) -> Result<(), DecodeError> {
     scanner.begin_array()?;
     while scanner.next_element()? {
         let (mut trade_symbol, mut price, mut qty, mut trade_side, mut trade_id, mut ts) =
@@ -816,7 +823,76 @@ fn decode_trades(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), Deco
             side: trade_side,
             trade_id: trade_id.unwrap_or_default(),
             ts,
-            from_snapshot: false,
+            from_snapshot: snapshot,
+        }));
+    }
+    Ok(())
+}
+
+/// `ohlc` data: `{"symbol","open","high","low","close","trades","volume",
+/// "vwap","interval_begin","interval","timestamp"}` per candle. Kraken sends
+/// an update on each trade and never says a candle closed (a later
+/// `interval_begin` means it has), so `closed` is None.
+fn decode_ohlc(
+    snapshot: bool,
+    scanner: &mut Scanner<'_>,
+    out: &mut Events,
+) -> Result<(), DecodeError> {
+    scanner.begin_array()?;
+    while scanner.next_element()? {
+        let (mut candle_symbol, mut start, mut minutes) = (None, None, None);
+        let mut prices: [Option<Decimal>; 5] = [None; 5];
+        scanner.begin_object()?;
+        while let Some(key) = scanner.next_key()? {
+            let slot = match key.raw {
+                b"open" => 0,
+                b"high" => 1,
+                b"low" => 2,
+                b"close" => 3,
+                b"volume" => 4,
+                b"symbol" => {
+                    candle_symbol = Some(symbol(scanner)?);
+                    continue;
+                }
+                b"interval_begin" => {
+                    start = Some(timestamp(scanner, "interval_begin")?);
+                    continue;
+                }
+                b"interval" => {
+                    minutes = Some(unsigned(scanner, "interval")?);
+                    continue;
+                }
+                _ => {
+                    scanner.skip_value()?;
+                    continue;
+                }
+            };
+            prices[slot] = Some(decimal(scanner, "ohlc")?);
+        }
+        let missing = || {
+            field_error(
+                "ohlc",
+                "symbol, open, high, low, close, volume, interval_begin and interval are required",
+            )
+        };
+        let [Some(open), Some(high), Some(low), Some(close), Some(volume)] = prices else {
+            return Err(missing());
+        };
+        let interval = minutes
+            .and_then(super::encode::interval_text)
+            .ok_or(field_error("interval", "not one Kraken serves"))?;
+        out.list.push(Event::Candle(Candle {
+            symbol: candle_symbol.ok_or_else(missing)?,
+            interval: inline(interval).ok_or_else(missing)?,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            start: start.ok_or_else(missing)?,
+            closed: None,
+            from_snapshot: snapshot,
+            ts: None,
         }));
     }
     Ok(())

@@ -195,6 +195,19 @@ impl Kraken {
                 out.extend_from_slice(b"\"channel\":\"trade\"");
                 symbols_field(symbols, out);
             }
+            Subscription::Candles { symbols, interval } => {
+                let minutes = OHLC_INTERVALS
+                    .iter()
+                    .find(|(_, text)| *text == interval.as_str())
+                    .ok_or(EncodeError::Unsupported(
+                        "Kraken's ohlc intervals are 1m 5m 15m 30m 1h 4h 1d 1w 15d",
+                    ))?
+                    .0;
+                out.extend_from_slice(b"\"channel\":\"ohlc\"");
+                symbols_field(symbols, out);
+                out.extend_from_slice(b",\"interval\":");
+                push_u64(minutes, out);
+            }
             Subscription::Executions {
                 snapshot_orders,
                 snapshot_trades,
@@ -233,6 +246,27 @@ impl Kraken {
         write_json_string(token.expose(), out);
         Ok(())
     }
+}
+
+/// Kraken's `ohlc` intervals in minutes, and the normalised text of each.
+const OHLC_INTERVALS: [(u64, &str); 9] = [
+    (1, "1m"),
+    (5, "5m"),
+    (15, "15m"),
+    (30, "30m"),
+    (60, "1h"),
+    (240, "4h"),
+    (1440, "1d"),
+    (10080, "1w"),
+    (21600, "15d"),
+];
+
+/// The normalised interval of an `ohlc` interval in minutes.
+pub(super) fn interval_text(minutes: u64) -> Option<&'static str> {
+    OHLC_INTERVALS
+        .iter()
+        .find(|(m, _)| *m == minutes)
+        .map(|(_, text)| *text)
 }
 
 /// `{"method":"<method>","params":{` ; the caller closes `params` with `}`.
