@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use orderwire_engine::gateway::{
     ExchangeConfig, GatewayConfig, GatewayEvent, Outputs, RateBudget, Registry, RegistryError,
-    RequestCallback, Submission, SubmitError,
+    RequestCallback, Submission, SubmitError, TokenFetch,
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig, TlsConfig};
 use orderwire_protocol::model::{Request, Subscription, Symbol, inline};
@@ -242,6 +242,8 @@ struct Resolved {
     mode: Mode,
     gateway: GatewayConfig,
     codec: Box<dyn StartCodec>,
+    /// A fresh token before each reconnect (Kraken from key and secret).
+    token_fetch: Option<TokenFetch>,
     budget: Option<String>,
     plan: Plan,
 }
@@ -436,14 +438,16 @@ fn resolve(
             (url, tls)
         }
     };
-    let codec = entry.build(&BuildContext {
+    let context = BuildContext {
         config,
         index,
         section: exchange,
         source,
         mock,
         private,
-    })?;
+    };
+    let codec = entry.build(&context)?;
+    let token_fetch = entry.token_fetch(&context)?;
     let mut subscriptions = Vec::new();
     let mut symbols = Vec::new();
     for symbol in &exchange.symbols {
@@ -501,6 +505,7 @@ fn resolve(
         }),
         gateway,
         codec,
+        token_fetch,
         budget: exchange.rate_budget.clone(),
         plan: Plan {
             cancel_on_shutdown: gateway_section.cancel_on_shutdown.unwrap_or(false),
@@ -550,7 +555,7 @@ fn create(
         connection,
         gateway: plan.gateway,
         on_request,
-        token_fetch: None,
+        token_fetch: plan.token_fetch.clone(),
     };
     let name = plan.name.as_str();
     let exchange = plan.codec.start(registry, plan.mode, name, config)?;

@@ -251,81 +251,25 @@ pub const PAPER_APPROVAL_URL: &str = "https://openapivts.koreainvestment.com:294
 /// Issues a WebSocket approval key: `POST <base>/oauth2/Approval` with
 /// `{"grant_type":"client_credentials","appkey":..,"secretkey":..}`
 /// (kis.md: the field is `secretkey`), answered `{"approval_key":".."}`.
-/// Plain HTTP/1.1 over TCP, with TLS for `https` (verification on,
-/// Mozilla's roots). Errors never hold the keys.
+/// Over the venues' small HTTP client ([`super::http`]). Errors never hold
+/// the keys.
 pub fn issue_approval_key(
     base_url: &str,
     app_key: &Secret,
     app_secret: &Secret,
 ) -> Result<Secret, String> {
-    use std::io::{Read, Write};
     let url = format!("{}/oauth2/Approval", base_url.trim_end_matches('/'));
-    let uri: tungstenite::http::Uri = url.parse().map_err(|e| format!("{base_url}: {e}"))?;
-    let secure = match uri.scheme_str() {
-        Some("https") => true,
-        Some("http") => false,
-        _ => return Err(format!("{base_url}: the scheme must be http or https")),
-    };
-    let host = uri.host().ok_or("no host")?.to_owned();
-    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let mut body = Vec::new();
     body.extend_from_slice(br#"{"grant_type":"client_credentials","appkey":"#);
     orderwire_protocol::model::write_json_string(app_key.expose(), &mut body);
     body.extend_from_slice(br#","secretkey":"#);
     orderwire_protocol::model::write_json_string(app_secret.expose(), &mut body);
     body.push(b'}');
-    let mut request = format!(
-        "POST {} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        uri.path(),
-        body.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(&body);
-    let timeout = Duration::from_secs(10);
-    let address = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-        .map_err(|e| format!("{host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host}: no address"))?;
-    let tcp = std::net::TcpStream::connect_timeout(&address, timeout)
-        .map_err(|e| format!("{host}:{port}: {e}"))?;
-    let _ = tcp.set_read_timeout(Some(timeout));
-    let mut response = Vec::new();
-    let exchanged = if secure {
-        let tls = orderwire_engine::TlsConfig::webpki_roots().map_err(|e| e.to_string())?;
-        let name =
-            rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
-        let connection =
-            rustls::ClientConnection::new(tls.client_config(), name).map_err(|e| e.to_string())?;
-        let mut stream = rustls::StreamOwned::new(connection, tcp);
-        stream
-            .write_all(&request)
-            .and_then(|()| stream.read_to_end(&mut response))
-    } else {
-        let mut stream = tcp;
-        stream
-            .write_all(&request)
-            .and_then(|()| stream.read_to_end(&mut response))
-    };
-    // A server that closes without close_notify still sent its answer.
-    if let Err(error) = exchanged {
-        if response.is_empty() {
-            return Err(format!("{host}:{port}: {error}"));
-        }
-    }
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("not an HTTP response")?;
-    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
-    let mut body = response[split + 4..].to_vec();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or("no HTTP status")?;
-    if head.contains("transfer-encoding: chunked") {
-        body = dechunk(&body).ok_or("a bad chunked body")?;
-    }
+    let (status, body) = super::http::post(
+        &url,
+        &[("Content-Type", "application/json; charset=UTF-8")],
+        &body,
+    )?;
     let value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|_| format!("HTTP {status}: not JSON"))?;
     match value["approval_key"].as_str() {
@@ -337,21 +281,5 @@ pub fn issue_approval_key(
                 .or(value["msg1"].as_str())
                 .unwrap_or("no approval_key in the answer")
         )),
-    }
-}
-
-/// A `Transfer-Encoding: chunked` body, joined.
-fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&body[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        body = body.get(line_end + 2..)?;
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(body.get(..size)?);
-        body = body.get(size + 2..)?;
     }
 }

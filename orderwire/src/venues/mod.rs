@@ -11,6 +11,7 @@
 
 pub mod binance;
 pub mod digifinex;
+pub mod http;
 pub mod kis;
 pub mod koscom;
 pub mod kraken;
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use orderwire_engine::ConnectionConfig;
-use orderwire_engine::gateway::{ExchangeConfig, Registry, RegistryError};
+use orderwire_engine::gateway::{ExchangeConfig, Registry, RegistryError, TokenFetch};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::{RatePolicy, Venue};
@@ -73,6 +74,15 @@ pub trait VenueEntry: Send + Sync + 'static {
     /// The codec a service runs, from its config section and credentials.
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError>;
 
+    /// How the engine fetches a fresh token before each reconnect, for a
+    /// venue whose connection carries a short-lived one (Kraken's
+    /// WebSocket token, from the API key and secret over REST). Called once
+    /// after [`VenueEntry::build`]; None for the others.
+    fn token_fetch(&self, context: &BuildContext<'_>) -> Result<Option<TokenFetch>, ConfigError> {
+        let _ = context;
+        Ok(None)
+    }
+
     /// Venue-specific connection settings (Upbit offers permessage-deflate).
     fn connection(&self, connection: &mut ConnectionConfig) {
         let _ = connection;
@@ -102,6 +112,11 @@ pub trait VenueMock: Send {
     /// The mock's value for a credential the venue names (the mock holds
     /// the other side of the account).
     fn credential(&self, name: &str) -> Option<Secret>;
+    /// The base URL of the mock's REST endpoint, for a venue whose
+    /// connection needs one (Kraken's token); None where it serves none.
+    fn rest_url(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A built codec, ready to start on a driver: every [`Venue`] is one.
@@ -161,6 +176,11 @@ impl BuildContext<'_> {
     /// Whether the service runs on the mocks.
     pub fn mocked(&self) -> bool {
         self.mock.is_some()
+    }
+
+    /// The REST base URL of the mock the service runs on, if any.
+    pub fn mock_rest_url(&self) -> Option<String> {
+        self.mock.and_then(|mock| mock.rest_url())
     }
 
     /// Whether the config names `credential`.

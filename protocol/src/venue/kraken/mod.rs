@@ -6,6 +6,7 @@
 mod checksum;
 mod decode;
 mod encode;
+pub mod rest;
 
 use std::collections::HashMap;
 use std::time::Duration;
