@@ -103,11 +103,15 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
         },
     )
     .unwrap();
-    // Private: orders and executions, the token fetched by a user function
-    // whenever the connection drops.
+    // Private: orders and executions, the token fetched from the mock's
+    // REST GetWebSocketsToken, signed with the API key and secret, whenever
+    // the connection drops.
     let fetches = Arc::new(AtomicUsize::new(0));
     let counter = fetches.clone();
-    let token = mock.token().to_owned();
+    let rest_url = mock.rest_url();
+    let (key, secret) = mock.api_credentials();
+    let (key, secret) = (Secret::new(key), Secret::new(secret));
+    let nonce = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut private_connection = ConnectionConfig::new(mock.url());
     private_connection.tls = Some(TlsConfig::with_extra_ca_file(&mock.ca_file()).unwrap());
     private_connection.reconnect = ReconnectPolicy {
@@ -130,7 +134,9 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
             on_request: None,
             token_fetch: Some(Arc::new(move || {
                 counter.fetch_add(1, Ordering::SeqCst);
-                Ok(Secret::new(token.clone()))
+                orderwire::venues::kraken::fetch_ws_token(&rest_url, &key, &secret, &nonce)
+                    .map(Secret::new)
+                    .map_err(Into::into)
             })),
         },
     )
@@ -161,6 +167,7 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
             && s.iter().any(|e| matches!(e, GatewayEvent::Reply(Event::Response(r)) if r.ok && r.method == Method::Subscribe))
     });
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(mock.stats().tokens_issued, 1, "over REST, signed");
     // Inside the public book's 25 levels (the house bids 89997.5..89999.9).
     let mut order = resting_buy("with-fresh-token");
     order.price = Some("89999.0".parse().unwrap());
@@ -254,4 +261,42 @@ fn the_latency_callback_runs_on_the_polling_thread_with_microsecond_figures() {
         "called on the polling thread"
     );
     assert!(samples.iter().filter(|s| s.1 == Method::Subscribe).count() >= 2);
+}
+
+/// The token endpoint the mock serves checks what Kraken checks: the key,
+/// the signature over path, nonce and body, and a growing nonce; and
+/// answers in Kraken's words.
+#[test]
+fn get_websockets_token_is_signed_and_refused_as_kraken_does() {
+    use orderwire::venues::kraken::fetch_ws_token;
+    let mock = MockKraken::start(MockConfig::default()).unwrap();
+    let (key, secret) = mock.api_credentials();
+    let (key, secret) = (Secret::new(key), Secret::new(secret));
+    let nonce = std::sync::atomic::AtomicU64::new(0);
+    let url = mock.rest_url();
+    assert_eq!(
+        fetch_ws_token(&url, &key, &secret, &nonce).unwrap(),
+        mock.token()
+    );
+    assert_eq!(
+        fetch_ws_token(&url, &key, &secret, &nonce).unwrap(),
+        mock.token(),
+        "each call's nonce is larger than the last"
+    );
+    let wrong_secret = Secret::new("d3Jvbmctc2VjcmV0");
+    let refused = fetch_ws_token(&url, &key, &wrong_secret, &nonce).unwrap_err();
+    assert!(refused.contains("EAPI:Invalid signature"), "{refused}");
+    assert!(!refused.contains("d3Jvbmc"), "no secret in the error");
+    let refused = fetch_ws_token(&url, &Secret::new("other"), &secret, &nonce).unwrap_err();
+    assert!(refused.contains("EAPI:Invalid key"), "{refused}");
+    // Another client on the same key whose clock is behind: a smaller nonce.
+    let behind = std::sync::atomic::AtomicU64::new(0);
+    let first = fetch_ws_token(&url, &key, &secret, &nonce);
+    assert!(first.is_ok());
+    let fresh = std::sync::atomic::AtomicU64::new(u64::MAX / 2);
+    assert!(fetch_ws_token(&url, &key, &secret, &fresh).is_ok());
+    let refused = fetch_ws_token(&url, &key, &secret, &behind).unwrap_err();
+    assert!(refused.contains("EAPI:Invalid nonce"), "{refused}");
+    let stats = mock.stats();
+    assert_eq!((stats.tokens_issued, stats.rest_refused), (4, 3));
 }

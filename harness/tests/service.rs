@@ -585,7 +585,32 @@ fn a_credential_the_venue_does_not_take_is_refused_with_the_ones_it_does() {
     assert!(
         error
             .to_string()
-            .contains("kraken takes no credential `tokn` (it takes: token)"),
+            .contains("kraken takes no credential `tokn` (it takes: api_key, api_secret, token)"),
         "{error}"
+    );
+}
+
+/// Kraken from an API key and secret: the service fetches the WebSocket
+/// token itself, from the mock's REST endpoint on mocks; half a pair is
+/// refused by name.
+#[test]
+fn kraken_takes_an_api_key_and_secret_and_fetches_its_token() {
+    let half = "[[ws_apis]]\nname = \"k\"\nexchange = \"kraken\"\nendpoint = \"production\"\ncredentials = { api_key = \"ORDERWIRE_TEST_UNSET_5\" }\n";
+    let error = start(&parse(half).unwrap()).err().unwrap().to_string();
+    assert!(error.contains("ORDERWIRE_TEST_UNSET_5"), "{error}");
+    let text = "[[ws_apis]]\nname = \"kraken-keys\"\nexchange = \"kraken\"\nendpoint = \"production\"\ncredentials = { api_key = \"KRAKEN_API_KEY\", api_secret = \"KRAKEN_API_SECRET\" }\nsubscriptions = [{ channel = \"executions\" }]\n";
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let service = start_with(
+        &parse(text).unwrap(),
+        StartOptions {
+            mock: true,
+            registry: Some(registry),
+            ..StartOptions::default()
+        },
+    );
+    assert!(
+        service.is_ok(),
+        "the token came from the mock's GetWebSocketsToken: {:?}",
+        service.err().map(|e| e.to_string())
     );
 }

@@ -11,6 +11,7 @@ mod listener;
 mod market;
 pub mod matching;
 pub mod pair;
+mod rest;
 pub mod session;
 mod socket;
 pub mod upbit;

@@ -4,17 +4,18 @@
 //! fifth crosses the book and fills instead).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use orderwire_engine::gateway::{
-    DeadManSwitch, Exchange, ExchangeConfig, GatewayConfig, WhenLimited,
+    DeadManSwitch, Exchange, ExchangeConfig, GatewayConfig, TokenFetch, WhenLimited,
 };
 use orderwire_engine::{ConnectionConfig, EngineConfig};
 use orderwire_protocol::model::{Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::Venue;
-use orderwire_protocol::venue::kraken::{Kraken, Tier};
+use orderwire_protocol::venue::kraken::{Kraken, Tier, rest};
 
 use super::{BuildContext, StartCodec, VenueEntry, VenueMock, trust};
 use crate::demo::{AmendShape, DemoOptions, DemoVenue, OrderShape, Step, Tally};
@@ -47,10 +48,22 @@ impl VenueEntry for KrakenEntry {
     }
 
     fn credentials(&self) -> &'static [(&'static str, &'static str)] {
-        &[(
-            "token",
-            "the WebSocket token, from REST GetWebSocketsToken (KRAKEN_WS_TOKEN)",
-        )]
+        &[
+            (
+                "api_key",
+                "the REST API key (KRAKEN_API_KEY): with api_secret, the service fetches a \
+                 WebSocket token at start and a fresh one before every reconnect",
+            ),
+            (
+                "api_secret",
+                "the REST API secret, base64 (KRAKEN_API_SECRET), signing GetWebSocketsToken",
+            ),
+            (
+                "token",
+                "a WebSocket token fetched elsewhere (KRAKEN_WS_TOKEN): used within 15 minutes, \
+                 and not renewed",
+            ),
+        ]
     }
 
     fn endpoint(&self, endpoint: &str, _private: bool) -> Result<Option<String>, String> {
@@ -81,8 +94,21 @@ impl VenueEntry for KrakenEntry {
                 )
             })?,
         };
-        let token = context.required("token")?;
+        let token = match token_source(context)? {
+            Some(fetch) => fetch().map_err(|error| {
+                context.error(
+                    Some(context.section().exchange.span()),
+                    "credentials.api_key",
+                    ConfigErrorKind::Invalid(format!("GetWebSocketsToken: {error}")),
+                )
+            })?,
+            None => context.required("token")?,
+        };
         Ok(Box::new(Kraken::new(Some(token), tier)))
+    }
+
+    fn token_fetch(&self, context: &BuildContext<'_>) -> Result<Option<TokenFetch>, ConfigError> {
+        token_source(context)
     }
 
     fn cancels_every_pair_at_once(&self) -> bool {
@@ -98,6 +124,61 @@ impl VenueEntry for KrakenEntry {
     }
 }
 
+/// With `api_key` and `api_secret` named, a fetch of fresh tokens from
+/// REST `GetWebSocketsToken` (Kraken's, or the mock's on mocks); None when
+/// the config gives a token instead.
+fn token_source(context: &BuildContext<'_>) -> Result<Option<TokenFetch>, ConfigError> {
+    if !(context.named("api_key") || context.named("api_secret")) {
+        return Ok(None);
+    }
+    let key = context.required("api_key")?;
+    let secret = context.required("api_secret")?;
+    let base = context
+        .mock_rest_url()
+        .unwrap_or_else(|| rest::REST_URL.to_owned());
+    let last_nonce = Arc::new(AtomicU64::new(0));
+    Ok(Some(Arc::new(move || {
+        fetch_ws_token(&base, &key, &secret, &last_nonce)
+            .map(Secret::new)
+            .map_err(Into::into)
+    })))
+}
+
+/// One `GetWebSocketsToken` call: `POST <base>/0/private/GetWebSocketsToken`
+/// signed as Kraken documents, with a nonce that grows with every call
+/// (milliseconds since the epoch, or one more than the last). The token's
+/// text, or why not (never a key, secret or token).
+pub fn fetch_ws_token(
+    base: &str,
+    key: &Secret,
+    secret: &Secret,
+    last_nonce: &AtomicU64,
+) -> Result<String, String> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let previous = last_nonce
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(now_ms.max(last + 1))
+        })
+        .unwrap_or_else(|last| last);
+    let nonce = now_ms.max(previous + 1);
+    let (body, sign) = rest::ws_token_request(secret, nonce).map_err(|e| e.to_string())?;
+    let url = format!("{}{}", base.trim_end_matches('/'), rest::WS_TOKEN_PATH);
+    let (status, answer) = super::http::post(
+        &url,
+        &[
+            ("API-Key", key.expose()),
+            ("API-Sign", &sign),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body.as_bytes(),
+    )?;
+    rest::parse_ws_token(&answer)
+        .map(|token| token.expose().to_owned())
+        .map_err(|error| format!("HTTP {status}: {error}"))
+}
+
 impl VenueMock for MockKraken {
     fn url(&self, _venue: &str, _private: bool) -> String {
         MockKraken::url(self)
@@ -108,7 +189,17 @@ impl VenueMock for MockKraken {
     }
 
     fn credential(&self, name: &str) -> Option<Secret> {
-        (name == "token").then(|| Secret::new(self.token()))
+        let (key, secret) = self.api_credentials();
+        match name {
+            "token" => Some(Secret::new(self.token())),
+            "api_key" => Some(Secret::new(key)),
+            "api_secret" => Some(Secret::new(secret)),
+            _ => None,
+        }
+    }
+
+    fn rest_url(&self) -> Option<String> {
+        Some(MockKraken::rest_url(self))
     }
 }
 

@@ -456,20 +456,13 @@ impl MockKis {
                 );
             },
         )?;
-        let rest = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let rest_port = rest.local_addr()?.port();
-        rest.set_nonblocking(true)?;
         let answering = shared.clone();
-        let rest = std::thread::Builder::new()
-            .name("mock-kis-rest".to_owned())
-            .spawn(move || {
-                while !answering.stop.load(Ordering::Relaxed) {
-                    match rest.accept() {
-                        Ok((stream, _)) => answer_approval(stream, &answering.config),
-                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                    }
-                }
-            })?;
+        let stopping = shared.clone();
+        let (rest_port, rest) = super::rest::serve(
+            "mock-kis-rest",
+            move || !stopping.stop.load(Ordering::Relaxed),
+            move |request| answer_approval(request, &answering.config),
+        )?;
         Ok(MockKis {
             listening,
             shared,
@@ -555,39 +548,12 @@ impl Drop for MockKis {
 
 /// One `POST /oauth2/Approval`: the key for the right app key and secret,
 /// else 403 (the mock's words; docs/venues/kis.md).
-fn answer_approval(mut stream: std::net::TcpStream, config: &MockConfig) {
-    use std::io::{Read, Write};
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let mut request = Vec::new();
-    let mut chunk = [0u8; 1024];
-    let body = loop {
-        let Ok(n) = stream.read(&mut chunk) else {
-            return;
-        };
-        if n == 0 {
-            return;
-        }
-        request.extend_from_slice(&chunk[..n]);
-        let Some(split) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&request[..split]).to_ascii_lowercase();
-        let length = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(0);
-        let Some(end) = (split + 4).checked_add(length) else {
-            return;
-        };
-        if request.len() >= end {
-            break request[split + 4..end].to_vec();
-        }
-    };
-    let first_line = request.split(|b| *b == b'\r').next().unwrap_or_default();
-    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let (status, answer) = if !first_line.starts_with(b"POST /oauth2/Approval ") {
+fn answer_approval(
+    request: &super::rest::HttpRequest,
+    config: &MockConfig,
+) -> (&'static str, String) {
+    let value: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+    if !request.is_post("/oauth2/Approval") {
         (
             "404 Not Found",
             r#"{"error_description":"no such path"}"#.to_owned(),
@@ -606,10 +572,5 @@ fn answer_approval(mut stream: std::net::TcpStream, config: &MockConfig) {
             r#"{"error_code":"EGW00103","error_description":"유효하지 않은 AppKey입니다."}"#
                 .to_owned(),
         )
-    };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-        answer.len()
-    );
+    }
 }

@@ -44,8 +44,13 @@ pub struct MockConfig {
     pub tick: Decimal,
     /// House levels per side.
     pub levels: usize,
-    /// The token private requests must carry.
+    /// The token private requests must carry, which the REST endpoint
+    /// issues.
     pub token: String,
+    /// The API key REST `GetWebSocketsToken` takes.
+    pub api_key: String,
+    /// The API secret (base64) its `API-Sign` is checked with.
+    pub api_secret: String,
     /// (threshold, decay per second) of the per-pair counter, milli-units
     /// (Kraken Starter: 60 at 1/s).
     pub tier: (u64, u64),
@@ -65,6 +70,9 @@ impl Default for MockConfig {
             tick: Decimal::new(1, 1).unwrap_or(Decimal::ZERO),
             levels: 25,
             token: "mock-token".to_owned(),
+            api_key: "mock-api-key".to_owned(),
+            // base64 of "mock-api-secret-of-64-bytes", as Kraken's are base64.
+            api_secret: "bW9jay1hcGktc2VjcmV0LW9mLTY0LWJ5dGVz".to_owned(),
             tier: (60_000, 1_000),
             idle_close: Duration::from_secs(60),
             heartbeat: Duration::from_secs(1),
@@ -110,6 +118,10 @@ pub struct MockStats {
     pub disconnects: u64,
     /// Connections closed for idleness.
     pub idle_closes: u64,
+    /// Tokens issued over REST `GetWebSocketsToken`.
+    pub tokens_issued: u64,
+    /// REST calls refused (bad key, signature or nonce).
+    pub rest_refused: u64,
 }
 
 pub(crate) struct Shared {
@@ -120,6 +132,8 @@ pub(crate) struct Shared {
     book_version: AtomicU64,
     stop: AtomicBool,
     stats: Mutex<MockStats>,
+    /// The last REST nonce accepted: each must be larger.
+    last_nonce: Mutex<u64>,
     /// The socket driver's clock origin.
     origin: Instant,
     /// The wall clock at the session clock's zero (ns since the epoch):
@@ -146,6 +160,7 @@ impl Shared {
             book_version: AtomicU64::new(1),
             stop: AtomicBool::new(false),
             stats: Mutex::new(MockStats::default()),
+            last_nonce: Mutex::new(0),
             origin: Instant::now(),
             wall_origin_ns,
         }
@@ -226,6 +241,8 @@ impl KrakenPair {
 pub struct MockKraken {
     listening: Listening,
     shared: Arc<Shared>,
+    rest_port: u16,
+    rest: Option<std::thread::JoinHandle<()>>,
 }
 
 impl super::MockSettings for MockConfig {
@@ -278,7 +295,30 @@ impl MockKraken {
                 conn::serve(stream, shared, id);
             },
         )?;
-        Ok(MockKraken { listening, shared })
+        let answering = shared.clone();
+        let stopping = shared.clone();
+        let (rest_port, rest) = super::rest::serve(
+            "mock-kraken-rest",
+            move || !stopping.stop.load(Ordering::Relaxed),
+            move |request| answering.answer_rest(request),
+        )?;
+        Ok(MockKraken {
+            listening,
+            shared,
+            rest_port,
+            rest: Some(rest),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`: the REST endpoint that issues WebSocket
+    /// tokens (`POST /0/private/GetWebSocketsToken`).
+    pub fn rest_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.rest_port)
+    }
+
+    /// The API key and secret its REST endpoint takes.
+    pub fn api_credentials(&self) -> (&str, &str) {
+        (&self.shared.config.api_key, &self.shared.config.api_secret)
     }
 
     /// `wss://localhost:<port>/v2`.
@@ -311,5 +351,63 @@ impl MockKraken {
 impl Drop for MockKraken {
     fn drop(&mut self) {
         self.listening.stop(&self.shared.stop);
+        if let Some(rest) = self.rest.take() {
+            let _ = rest.join();
+        }
+    }
+}
+
+impl Shared {
+    /// One REST call: `GetWebSocketsToken` with the right `API-Key`, an
+    /// `API-Sign` that verifies and a nonce larger than the last, answered
+    /// as Kraken documents (`{"error":[],"result":{"token","expires":900}}`);
+    /// else Kraken's own error strings.
+    fn answer_rest(&self, request: &super::rest::HttpRequest) -> (&'static str, String) {
+        use orderwire_protocol::venue::kraken::rest::{WS_TOKEN_PATH, api_sign};
+        let refuse = |error: &str| {
+            self.stats.lock().rest_refused += 1;
+            ("200 OK", format!(r#"{{"error":["{error}"]}}"#))
+        };
+        if !request.is_post(WS_TOKEN_PATH) {
+            return (
+                "404 Not Found",
+                r#"{"error":["EGeneral:Unknown method"]}"#.to_owned(),
+            );
+        }
+        if request.header("api-key") != Some(self.config.api_key.as_str()) {
+            return refuse("EAPI:Invalid key");
+        }
+        let body = String::from_utf8_lossy(&request.body);
+        let Some(nonce) = body
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("nonce="))
+            .filter(|n| !n.is_empty())
+        else {
+            return refuse("EAPI:Invalid nonce");
+        };
+        let secret = orderwire_protocol::secret::Secret::new(self.config.api_secret.clone());
+        let expected = api_sign(&secret, WS_TOKEN_PATH, nonce, &body).ok();
+        if expected.is_none() || request.header("api-sign") != expected.as_deref() {
+            return refuse("EAPI:Invalid signature");
+        }
+        let Ok(nonce) = nonce.parse::<u64>() else {
+            return refuse("EAPI:Invalid nonce");
+        };
+        {
+            let mut last = self.last_nonce.lock();
+            if nonce <= *last {
+                drop(last);
+                return refuse("EAPI:Invalid nonce");
+            }
+            *last = nonce;
+        }
+        self.stats.lock().tokens_issued += 1;
+        (
+            "200 OK",
+            format!(
+                r#"{{"error":[],"result":{{"token":"{}","expires":900}}}}"#,
+                self.config.token
+            ),
+        )
     }
 }
