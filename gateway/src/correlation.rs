@@ -482,6 +482,7 @@ impl<V: Venue> GatewayCore<V> {
         });
         if let Some(GatewayEvent::Order(event)) = self.out.events.get_mut(reported) {
             event.venue_to_gateway = lag;
+            event.detail = update.detail;
         }
     }
 

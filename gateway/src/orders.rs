@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 type Hasher = foldhash::fast::FixedState;
 
 use orderwire_protocol::model::{
-    ClientOrderId, OrderId, OrderStatus, Side, Symbol, TradeId, Transition,
+    ClientOrderId, OrderDetail, OrderId, OrderStatus, Side, Symbol, TradeId, Transition,
 };
 use orderwire_protocol::num::Decimal;
 
@@ -60,6 +60,11 @@ pub struct OrderEvent {
     /// order placed elsewhere has, and the venue-to-us leg of the
     /// gateway's own.
     pub venue_to_gateway: Option<std::time::Duration>,
+    /// What the venue's update that caused the change said beyond the
+    /// status (average price, filled notional, fees, type, self-trade
+    /// prevention; docs/events.md); all unknown for a change the gateway
+    /// made (an ack, a timeout, a disconnect).
+    pub detail: OrderDetail,
 }
 
 /// What the gateway knows of one order.
@@ -173,6 +178,7 @@ impl OrderTable {
             valid,
             external: state.external,
             venue_to_gateway: None,
+            detail: OrderDetail::default(),
         };
         if valid && status.is_terminal() {
             self.finished.push_back(*id);

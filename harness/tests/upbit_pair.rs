@@ -193,6 +193,25 @@ fn the_private_feed_needs_a_fresh_jwt_and_follows_the_accounts_orders() {
     );
     assert_eq!(fills, 2, "one fill per house level taken");
     assert!(balances >= 1, "{:?}", pair.events());
+    // The venue's own figures come with the change: average price, value
+    // and fee over both levels.
+    let filled = pair
+        .events()
+        .iter()
+        .find_map(|e| match e {
+            GatewayEvent::Order(o) if o.status == OrderStatus::Filled => Some(o.detail),
+            _ => None,
+        })
+        .expect("filled");
+    let (avg, funds) = (filled.avg_price.unwrap(), filled.filled_notional.unwrap());
+    assert_eq!(
+        avg.checked_mul(dec("2")).map(|v| v.normalized()),
+        Some(funds.normalized()),
+        "avg_price is executed_funds over the volume"
+    );
+    assert!(filled.fee.is_some_and(|fee| fee > Decimal::ZERO));
+    assert_eq!(filled.fee_asset.as_deref(), Some("KRW"));
+    assert_eq!(filled.trades_count, Some(2));
 }
 
 #[test]
@@ -410,4 +429,100 @@ fn a_418_block_longer_than_a_minute_is_waited_out_and_a_second_longer_block_too(
         refusals[1].contains("retry_after: Some(180s)"),
         "{refusals:?}"
     );
+}
+
+fn outputs(session: &mut <UpbitMock as MockVenue>::Session) -> Vec<String> {
+    use orderwire::mock::session::{MockSession, Output};
+    let mut out = Vec::new();
+    while let Some(output) = session.poll_output() {
+        if let Output::Binary(bytes) = output {
+            out.push(String::from_utf8(bytes).unwrap());
+        }
+    }
+    out
+}
+
+/// Upbit's changelog (2025-07-02): a depth other than 1, 5, 15 or 30 is
+/// served at the default 30, not refused.
+#[test]
+fn an_unsupported_depth_is_served_at_thirty() {
+    use orderwire::mock::session::MockSession;
+    let mock = UpbitMock::new(MockConfig::default(), 0);
+    let now = Instant(0);
+    mock.accept(now, "/websocket/v1", &[]).unwrap();
+    let mut session = mock.open(1, now);
+    session.handle_text(
+        now,
+        r#"[{"ticket":"t"},{"type":"orderbook","codes":["KRW-BTC.7"]}]"#,
+    );
+    let sent = outputs(&mut session);
+    assert!(!sent.iter().any(|s| s.contains("error")), "{sent:?}");
+    let book: serde_json::Value = serde_json::from_str(&sent[0]).unwrap();
+    assert_eq!(book["type"], "orderbook");
+    assert_eq!(book["orderbook_units"].as_array().unwrap().len(), 30);
+}
+
+/// "No data received or sent for 120 s": a connection the mock keeps
+/// sending on stays open though the client says nothing.
+#[test]
+fn the_idle_close_counts_data_in_both_directions() {
+    let mock = MockConfig {
+        idle_close: Duration::from_millis(500),
+        ..MockConfig::default()
+    };
+    let config = GatewayConfig {
+        app_ping_every: Some(Duration::from_secs(3_600)),
+        subscription_silence: None,
+        ..public_config()
+    };
+    let mut pair = UpbitPair::new(mock, Upbit::public(), config, false);
+    for _ in 0..10 {
+        pair.run_for(Duration::from_millis(200));
+        pair.mock
+            .house_trade(pair.now(), "KRW-BTC", Side::Buy, dec("0.01"));
+    }
+    assert_eq!(pair.mock.stats().idle_closes, 0, "2 s of pushes, no close");
+    pair.run_for(Duration::from_millis(600));
+    assert_eq!(pair.mock.stats().idle_closes, 1, "silent both ways: closed");
+}
+
+/// The rate-limits page: connections count per IP without authentication
+/// and per account with it; a handshake with an `Origin` header has its
+/// own limit of one per 10 s; over a limit the error is named as the
+/// page's table names it.
+#[test]
+fn connection_limits_are_scoped_as_documented() {
+    let mock = UpbitMock::new(MockConfig::default(), 0);
+    let now = Instant(0);
+    for _ in 0..5 {
+        mock.accept(now, "/websocket/v1", &[]).unwrap();
+    }
+    let over = mock.accept(now, "/websocket/v1", &[]).unwrap_err();
+    assert_eq!(over.status, 429);
+    assert!(
+        over.body.contains(r#""name":"Too Many Requests""#),
+        "{}",
+        over.body
+    );
+    // The account's own count: a private handshake is judged on its JWT.
+    let private = mock.accept(now, "/websocket/v1/private", &[]).unwrap_err();
+    assert_eq!(private.status, 401, "not counted against the IP's five");
+    let origin = [("Origin".to_owned(), "https://example.com".to_owned())];
+    let later = Instant(5_000_000_000);
+    mock.accept(later, "/websocket/v1", &origin).unwrap();
+    let refused = mock.accept(later, "/websocket/v1", &origin).unwrap_err();
+    assert_eq!(refused.status, 429, "one per 10 s with an Origin header");
+    let after = Instant(15_500_000_000);
+    mock.accept(after, "/websocket/v1", &origin).unwrap();
+    // Caught again within a second of the 429: blocked, named as Upbit's
+    // table names a 418.
+    let ban = mock.accept(Instant(15_600_000_000), "/websocket/v1", &origin);
+    assert!(ban.is_err());
+    let block = mock.block(Instant(16_000_000_000));
+    assert!(block > Duration::ZERO);
+    let banned = mock
+        .accept(Instant(16_100_000_000), "/websocket/v1", &[])
+        .unwrap_err();
+    assert_eq!(banned.status, 418);
+    assert!(banned.body.contains("I'm a teapot"), "{}", banned.body);
 }

@@ -124,6 +124,14 @@ pub(crate) struct OrderRecord {
     pub(crate) volume: Decimal,
     pub(crate) remaining: Decimal,
     pub(crate) executed: Decimal,
+    /// The order's limit price (a trade record's `price` is the fill's).
+    pub(crate) limit: Decimal,
+    /// The order's quantity (a trade record's `volume` is the fill's).
+    pub(crate) ordered: Decimal,
+    /// Executed value so far (`executed_funds`).
+    pub(crate) funds: Decimal,
+    /// Trades so far.
+    pub(crate) trades: u32,
     pub(crate) trade: Option<(String, Decimal, bool)>,
     pub(crate) ts_ms: u64,
 }
@@ -136,7 +144,10 @@ pub(crate) struct Shared {
     pub(crate) assets: Mutex<Vec<(String, Decimal, Decimal)>>,
     balances: Mutex<HashMap<String, Decimal>>,
     nonces: Mutex<HashSet<String>>,
-    connects: Mutex<VecDeque<Instant>>,
+    /// Recent handshakes per rate-limit scope: `ip` (public), `account`
+    /// (authenticated; Upbit now says "pocket", one per account here) and
+    /// `origin` (any handshake with an `Origin` header).
+    connects: Mutex<HashMap<&'static str, VecDeque<Instant>>>,
     throttled_at: Mutex<Option<Instant>>,
     banned_until: Mutex<Option<Instant>>,
     /// Whether a 418 has told the client how long the current block lasts.
@@ -164,7 +175,7 @@ impl Shared {
             assets: Mutex::new(Vec::new()),
             balances: Mutex::new(balances),
             nonces: Mutex::new(HashSet::new()),
-            connects: Mutex::new(VecDeque::new()),
+            connects: Mutex::new(HashMap::new()),
             throttled_at: Mutex::new(None),
             banned_until: Mutex::new(None),
             block_told: Mutex::new(false),
@@ -214,14 +225,37 @@ impl Shared {
             return Err(banned(until.saturating_duration_since(now)));
         }
         {
-            let mut connects = self.connects.lock();
+            // Upbit's rate-limits page: websocket-connect is counted per IP
+            // without authentication and per account (now pocket) with it;
+            // a request carrying an `Origin` header gets its own limit of
+            // one per 10 s.
+            let has_origin = headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("origin"));
+            let (scope, window, limit) = if has_origin {
+                ("origin", Duration::from_secs(10), 1)
+            } else if path == "/websocket/v1/private" {
+                (
+                    "account",
+                    Duration::from_secs(1),
+                    self.config.connections_per_second,
+                )
+            } else {
+                (
+                    "ip",
+                    Duration::from_secs(1),
+                    self.config.connections_per_second,
+                )
+            };
+            let mut scopes = self.connects.lock();
+            let connects = scopes.entry(scope).or_default();
             while connects
                 .front()
-                .is_some_and(|at| now.saturating_duration_since(*at) >= Duration::from_secs(1))
+                .is_some_and(|at| now.saturating_duration_since(*at) >= window)
             {
                 connects.pop_front();
             }
-            if connects.len() >= self.config.connections_per_second {
+            if connects.len() >= limit {
                 let mut throttled = self.throttled_at.lock();
                 // Connecting again within a second of a 429 earns the ban.
                 if throttled
@@ -233,7 +267,7 @@ impl Shared {
                     return Err(banned(block));
                 }
                 *throttled = Some(now);
-                return refuse(429, "TOO_MANY_REQ", "too many connections");
+                return refuse(429, "Too Many Requests", "too many connections");
             }
             connects.push_back(now);
         }
@@ -344,7 +378,7 @@ impl Shared {
             next_print
         );
         let mut records = Vec::new();
-        let base = |state, remaining, executed, trade| OrderRecord {
+        let base = |state, remaining, executed, funds, trades, trade| OrderRecord {
             market: market.to_owned(),
             uuid: uuid.clone(),
             identifier: identifier.to_owned(),
@@ -354,13 +388,23 @@ impl Shared {
             volume: qty,
             remaining,
             executed,
+            limit: price,
+            ordered: qty,
+            funds,
+            trades,
             trade,
             ts_ms,
         };
-        records.push(base("wait", qty, Decimal::ZERO, None));
-        let mut executed = Decimal::ZERO;
+        records.push(base("wait", qty, Decimal::ZERO, Decimal::ZERO, 0, None));
+        let (mut executed, mut funds, mut trades) = (Decimal::ZERO, Decimal::ZERO, 0);
         for execution in &outcome.executions {
             executed = executed.checked_add(execution.qty).unwrap_or(executed);
+            funds = execution
+                .price
+                .checked_mul(execution.qty)
+                .and_then(|value| funds.checked_add(value))
+                .unwrap_or(funds);
+            trades += 1;
             let remaining = qty.checked_sub(executed).unwrap_or(Decimal::ZERO);
             let trade_uuid = format!(
                 "{:08x}-1111-4000-8000-{:012x}",
@@ -370,6 +414,8 @@ impl Shared {
                 "trade",
                 remaining,
                 executed,
+                funds,
+                trades,
                 Some((trade_uuid, execution.qty, false)),
             );
             record.price = execution.price;
@@ -377,7 +423,7 @@ impl Shared {
             records.push(record);
         }
         if order.open().is_zero() {
-            records.push(base("done", Decimal::ZERO, executed, None));
+            records.push(base("done", Decimal::ZERO, executed, funds, trades, None));
         }
         self.orders.lock().extend(records);
         // The quote currency moves by the executed value (a mock's account).
@@ -433,7 +479,7 @@ fn banned(block: Duration) -> Refusal {
     Refusal {
         status: 418,
         body: format!(
-            r#"{{"error":{{"name":"TOO_MANY_REQ","message":"blocked for {seconds} seconds"}}}}"#
+            r#"{{"error":{{"name":"I'm a teapot","message":"blocked for {seconds} seconds"}}}}"#
         ),
         retry_after: Some(Duration::from_secs(seconds)),
     }

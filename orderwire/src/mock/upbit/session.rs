@@ -31,7 +31,8 @@ pub struct Session {
     private: bool,
     subs: Vec<Sub>,
     format: Format,
-    last_request: Instant,
+    /// The last data in either direction (the idle close counts both).
+    last_traffic: Instant,
     up_next: Option<Instant>,
     requests: VecDeque<Instant>,
     tape_seen: usize,
@@ -58,7 +59,7 @@ impl Session {
             private,
             subs: Vec::new(),
             format: Format::Default,
-            last_request: now,
+            last_traffic: now,
             up_next: None,
             requests: VecDeque::new(),
             tape_seen,
@@ -79,6 +80,8 @@ impl Session {
     fn send(&mut self, object: String) {
         let bytes = wire::frame(self.format, object);
         self.out.push_back(Output::Binary(bytes));
+        // "No data received or sent for 120 s": data out keeps it open too.
+        self.last_traffic = self.now;
     }
 
     fn error(&mut self, name: &str, message: &str) {
@@ -117,7 +120,7 @@ impl Session {
     /// A request: `[{"ticket":..},{"type":..,"codes":[..]},..,{"format":..}]`.
     fn request(&mut self, text: &str) {
         if self.over_rate() {
-            return self.error("TOO_MANY_REQ", "too many requests");
+            return self.error("Too Many Requests", "too many requests");
         }
         let Ok(Value::Array(items)) = serde_json::from_str::<Value>(text) else {
             return self.error("WRONG_FORMAT", "a request is a JSON array");
@@ -185,9 +188,11 @@ impl Session {
             for code in listed {
                 let (market, depth) = match code.split_once('.') {
                     Some((market, depth)) if data_type == DataType::Orderbook => {
+                        // Upbit's changelog (2025-07-02): only 1, 5, 15 and
+                        // 30 are served; any other count gets the default 30.
                         match depth.parse::<usize>() {
                             Ok(d @ (1 | 5 | 15 | 30)) => (market, d),
-                            _ => return self.error("INVALID_PARAM", "depth is 1, 5, 15 or 30"),
+                            _ => (market, 30),
                         }
                     }
                     _ => (code, 30),
@@ -379,7 +384,7 @@ impl MockSession for Session {
             return;
         }
         self.now = now;
-        self.last_request = now;
+        self.last_traffic = now;
         if text.trim() == "PING" {
             // {"status":"UP"} now and every 10 s from here.
             self.shared.stats.lock().ups += 1;
@@ -392,7 +397,7 @@ impl MockSession for Session {
     }
 
     fn handle_pong(&mut self, now: Instant, _payload: &[u8]) {
-        self.last_request = now;
+        self.last_traffic = now;
     }
 
     fn handle_timeout(&mut self, now: Instant) {
@@ -400,7 +405,7 @@ impl MockSession for Session {
             return;
         }
         self.now = now;
-        if now.saturating_duration_since(self.last_request) >= self.shared.config.idle_close {
+        if now.saturating_duration_since(self.last_traffic) >= self.shared.config.idle_close {
             self.shared.stats.lock().idle_closes += 1;
             self.out.push_back(Output::Close {
                 code: 1000,
@@ -428,7 +433,7 @@ impl MockSession for Session {
         if self.ended {
             return None;
         }
-        let idle = self.last_request + self.shared.config.idle_close;
+        let idle = self.last_traffic + self.shared.config.idle_close;
         Some(self.up_next.map_or(idle, |up| up.min(idle)))
     }
 

@@ -127,51 +127,82 @@ pub(super) fn orderbook(
     )
 }
 
+/// A myOrder push with every field Upbit's page lists, null included (the
+/// SMP guide: "sent even when null"): fees at the mock's 0.05 %, a limit
+/// order's `locked` as the funds and fee reserved (a bid) or the volume
+/// held (an ask), no time in force and no self-trade prevention.
 pub(super) fn my_order(format: Format, order: &OrderRecord) -> String {
     let f = format;
+    let rate = Decimal::new(5, 4).unwrap_or(Decimal::ZERO);
+    let fee_on = |value: Decimal| value.checked_mul(rate).unwrap_or(Decimal::ZERO);
     let (trade_uuid, trade_fee, is_maker) = match &order.trade {
         Some((uuid, qty, maker)) => {
-            // 0.05 % of the fill's value, in the quote currency.
-            let fee = order
-                .price
-                .checked_mul(*qty)
-                .and_then(|v| v.checked_mul(Decimal::new(5, 4).unwrap_or(Decimal::ZERO)))
-                .unwrap_or(Decimal::ZERO);
+            let fee = fee_on(order.price.checked_mul(*qty).unwrap_or(Decimal::ZERO));
             (format!(r#""{uuid}""#), fee.to_string(), maker.to_string())
         }
         None => ("null".to_owned(), "null".to_owned(), "null".to_owned()),
     };
-    format!(
-        r#"{{"{}":"myOrder","{}":"{}","{}":"{}","{}":"{}","{}":"limit","{}":"{}","{}":{trade_uuid},"{}":{},"{}":{},"{}":{},"{}":{},"{}":{trade_fee},"{}":{is_maker},"{}":"{}","{}":{},"{}":{},"{}":"REALTIME"}}"#,
-        k(f, "type", "ty"),
-        k(f, "code", "cd"),
-        order.market,
-        k(f, "uuid", "uid"),
-        order.uuid,
-        k(f, "ask_bid", "ab"),
-        order.ask_bid,
-        k(f, "order_type", "ot"),
-        k(f, "state", "s"),
-        order.state,
-        k(f, "trade_uuid", "tuid"),
-        k(f, "price", "p"),
-        order.price,
-        k(f, "volume", "v"),
-        order.volume,
-        k(f, "remaining_volume", "rv"),
-        order.remaining,
-        k(f, "executed_volume", "ev"),
-        order.executed,
-        k(f, "trade_fee", "tf"),
-        k(f, "is_maker", "im"),
-        k(f, "identifier", "id"),
-        order.identifier,
-        k(f, "trade_timestamp", "ttms"),
-        order.ts_ms,
-        k(f, "timestamp", "tms"),
-        order.ts_ms,
-        k(f, "stream_type", "st"),
-    )
+    let avg_price = if order.executed.is_zero() {
+        Decimal::ZERO
+    } else {
+        order
+            .funds
+            .checked_div_rounded(order.executed, 8)
+            .unwrap_or(Decimal::ZERO)
+    };
+    let reserved_fee = fee_on(
+        order
+            .limit
+            .checked_mul(order.ordered)
+            .unwrap_or(Decimal::ZERO),
+    );
+    let paid_fee = fee_on(order.funds);
+    let remaining_fee = reserved_fee.checked_sub(paid_fee).unwrap_or(Decimal::ZERO);
+    let locked = if order.ask_bid == "BID" {
+        order
+            .limit
+            .checked_mul(order.remaining)
+            .and_then(|value| value.checked_add(remaining_fee))
+            .unwrap_or(Decimal::ZERO)
+    } else {
+        order.remaining
+    };
+    let fields: [(&str, &str, String); 29] = [
+        ("type", "ty", r#""myOrder""#.to_owned()),
+        ("code", "cd", format!(r#""{}""#, order.market)),
+        ("uuid", "uid", format!(r#""{}""#, order.uuid)),
+        ("ask_bid", "ab", format!(r#""{}""#, order.ask_bid)),
+        ("order_type", "ot", r#""limit""#.to_owned()),
+        ("state", "s", format!(r#""{}""#, order.state)),
+        ("trade_uuid", "tuid", trade_uuid),
+        ("price", "p", order.price.to_string()),
+        ("avg_price", "ap", avg_price.to_string()),
+        ("volume", "v", order.volume.to_string()),
+        ("remaining_volume", "rv", order.remaining.to_string()),
+        ("executed_volume", "ev", order.executed.to_string()),
+        ("trades_count", "tc", order.trades.to_string()),
+        ("reserved_fee", "rsf", reserved_fee.to_string()),
+        ("remaining_fee", "rmf", remaining_fee.to_string()),
+        ("paid_fee", "pf", paid_fee.to_string()),
+        ("locked", "l", locked.to_string()),
+        ("executed_funds", "ef", order.funds.to_string()),
+        ("time_in_force", "tif", "null".to_owned()),
+        ("trade_fee", "tf", trade_fee),
+        ("is_maker", "im", is_maker),
+        ("identifier", "id", format!(r#""{}""#, order.identifier)),
+        ("smp_type", "smpt", "null".to_owned()),
+        ("prevented_volume", "pv", "0".to_owned()),
+        ("prevented_locked", "pl", "0".to_owned()),
+        ("trade_timestamp", "ttms", order.ts_ms.to_string()),
+        ("order_timestamp", "otms", order.ts_ms.to_string()),
+        ("timestamp", "tms", order.ts_ms.to_string()),
+        ("stream_type", "st", r#""REALTIME""#.to_owned()),
+    ];
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(default, simple, value)| format!(r#""{}":{value}"#, k(f, default, simple)))
+        .collect();
+    format!("{{{}}}", body.join(","))
 }
 
 pub(super) fn my_asset(
