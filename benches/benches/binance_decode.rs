@@ -7,13 +7,17 @@
 //! serde-based `Venue::decode` would do. Each iteration copies the message into a reused buffer (and
 //! writes the next update ids into it), for both.
 //!
-//! After criterion's run it prints the ratio of the medians (serde_json
+//! sonic-rs, the fastest JSON peer, runs the same typed structs with its
+//! own borrowed raw values (`orderwire_benches::JsonPeer`).
+//!
+//! After criterion's run it prints the ratio of the medians (each peer
 //! over orderwire) from criterion's own estimates.
 #![forbid(unsafe_code)]
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};
+use orderwire_benches::{JsonPeer, RawText, SerdeJson, SonicRs};
 use orderwire_protocol::book::Book;
 use orderwire_protocol::model::{
     BookEvent, Event, Events, Fill, Level, Liquidity, Method, OrderAck, OrderStatus, OrderUpdate,
@@ -23,7 +27,6 @@ use orderwire_protocol::num::Decimal;
 use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams};
 use orderwire_protocol::venue::{FrameKind, Offline};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 /// Ten bids and ten asks re-stating the snapshot's quantities, so the book
 /// stays the same however often it runs. `U` and `u` are rewritten in place
@@ -33,7 +36,8 @@ const DEPTH_20: &str = r#"{"e":"depthUpdate","E":1672515782136,"s":"BNBBTC","U":
 const PLACE_FULL: &str = r#"{"id":1,"status":200,"result":{"symbol":"BTCUSDT","orderId":12569099453,"orderListId":-1,"clientOrderId":"4d96324ff9d44481926157ec08158a40","transactTime":1660801715639,"price":"23416.10000000","origQty":"0.00847000","executedQty":"0.00847000","cummulativeQuoteQty":"198.33521500","status":"FILLED","timeInForce":"GTC","type":"LIMIT","side":"SELL","workingTime":1660801715639,"fills":[{"price":"23416.10000000","qty":"0.00400000","commission":"0.00000000","commissionAsset":"BNB","tradeId":1650422481},{"price":"23416.10000000","qty":"0.00300000","commission":"0.00000000","commissionAsset":"BNB","tradeId":1650422482},{"price":"23416.50000000","qty":"0.00147000","commission":"0.00000000","commissionAsset":"BNB","tradeId":1650422483}],"selfTradePreventionMode":"NONE"},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":11},{"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":50,"count":1},{"rateLimitType":"ORDERS","interval":"DAY","intervalNum":1,"limit":160000,"count":1}]}"#;
 
 #[derive(Deserialize)]
-struct Depth<'a> {
+#[serde(bound(deserialize = "'de: 'a, P::Raw<'a>: Deserialize<'de>"))]
+struct Depth<'a, P: JsonPeer> {
     e: &'a str,
     #[serde(rename = "E")]
     time: u64,
@@ -41,50 +45,43 @@ struct Depth<'a> {
     #[serde(rename = "U")]
     first: u64,
     u: u64,
-    #[serde(borrow)]
-    b: Vec<(&'a RawValue, &'a RawValue)>,
-    #[serde(borrow)]
-    a: Vec<(&'a RawValue, &'a RawValue)>,
+    b: Vec<(P::Raw<'a>, P::Raw<'a>)>,
+    a: Vec<(P::Raw<'a>, P::Raw<'a>)>,
 }
 
 #[derive(Deserialize)]
-struct Reply<'a> {
+#[serde(bound(deserialize = "'de: 'a, P::Raw<'a>: Deserialize<'de>"))]
+struct Reply<'a, P: JsonPeer> {
     id: u64,
     status: u16,
-    #[serde(borrow)]
-    result: Placed<'a>,
+    result: Placed<'a, P>,
     #[serde(rename = "rateLimits", borrow)]
     rate_limits: Vec<RateLimit<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Placed<'a> {
+#[serde(bound(deserialize = "'de: 'a, P::Raw<'a>: Deserialize<'de>"))]
+struct Placed<'a, P: JsonPeer> {
     symbol: &'a str,
     order_id: u64,
     client_order_id: &'a str,
     transact_time: u64,
-    #[serde(borrow)]
-    price: &'a RawValue,
-    #[serde(borrow)]
-    orig_qty: &'a RawValue,
-    #[serde(borrow)]
-    executed_qty: &'a RawValue,
+    price: P::Raw<'a>,
+    orig_qty: P::Raw<'a>,
+    executed_qty: P::Raw<'a>,
     status: &'a str,
     side: &'a str,
-    #[serde(borrow)]
-    fills: Vec<PlacedFill<'a>>,
+    fills: Vec<PlacedFill<'a, P>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PlacedFill<'a> {
-    #[serde(borrow)]
-    price: &'a RawValue,
-    #[serde(borrow)]
-    qty: &'a RawValue,
-    #[serde(borrow)]
-    commission: &'a RawValue,
+#[serde(bound(deserialize = "'de: 'a, P::Raw<'a>: Deserialize<'de>"))]
+struct PlacedFill<'a, P: JsonPeer> {
+    price: P::Raw<'a>,
+    qty: P::Raw<'a>,
+    commission: P::Raw<'a>,
     commission_asset: &'a str,
     trade_id: u64,
 }
@@ -99,14 +96,13 @@ struct RateLimit<'a> {
     count: u32,
 }
 
-/// The decimal inside a JSON string's raw text.
-fn exact(raw: &RawValue) -> Decimal {
-    let text = raw.get().trim_matches('"');
-    Decimal::parse(text.as_bytes()).expect("a decimal")
-}
-
-fn serde_depth(text: &str, book: &mut Book, last_id: &mut u64, out: &mut Events) -> usize {
-    let depth: Depth = serde_json::from_str(text).expect("JSON");
+fn peer_depth<P: JsonPeer>(
+    text: &[u8],
+    book: &mut Book,
+    last_id: &mut u64,
+    out: &mut Events,
+) -> usize {
+    let depth: Depth<P> = P::parse(text);
     assert_eq!(depth.e, "depthUpdate");
     if depth.u <= *last_id {
         return 0;
@@ -115,8 +111,8 @@ fn serde_depth(text: &str, book: &mut Book, last_id: &mut u64, out: &mut Events)
     let start = out.levels.len();
     for (price, qty) in &depth.b {
         let level = Level {
-            price: exact(price),
-            qty: exact(qty),
+            price: price.decimal(),
+            qty: qty.decimal(),
         };
         book.update_bid(level);
         out.levels.push(level);
@@ -124,8 +120,8 @@ fn serde_depth(text: &str, book: &mut Book, last_id: &mut u64, out: &mut Events)
     let middle = out.levels.len();
     for (price, qty) in &depth.a {
         let level = Level {
-            price: exact(price),
-            qty: exact(qty),
+            price: price.decimal(),
+            qty: qty.decimal(),
         };
         book.update_ask(level);
         out.levels.push(level);
@@ -148,8 +144,8 @@ fn serde_depth(text: &str, book: &mut Book, last_id: &mut u64, out: &mut Events)
     depth.b.len() + depth.a.len()
 }
 
-fn serde_place(text: &str, out: &mut Events) -> usize {
-    let reply: Reply = serde_json::from_str(text).expect("JSON");
+fn peer_place<P: JsonPeer>(text: &[u8], out: &mut Events) -> usize {
+    let reply: Reply<P> = P::parse(text);
     assert_eq!(reply.status, 200);
     for limit in &reply.rate_limits {
         let counter = match limit.rate_limit_type {
@@ -204,9 +200,9 @@ fn serde_place(text: &str, out: &mut Events) -> usize {
         symbol,
         side,
         status,
-        price: Some(exact(placed.price)),
-        qty: Some(exact(placed.orig_qty)),
-        filled_qty: Some(exact(placed.executed_qty)),
+        price: Some(placed.price.decimal()),
+        qty: Some(placed.orig_qty.decimal()),
+        filled_qty: Some(placed.executed_qty.decimal()),
         from_snapshot: false,
         ts,
         detail: Default::default(),
@@ -217,9 +213,9 @@ fn serde_place(text: &str, out: &mut Events) -> usize {
             client_order_id: client,
             symbol,
             side,
-            price: exact(fill.price),
-            qty: exact(fill.qty),
-            fee: Some(exact(fill.commission)),
+            price: fill.price.decimal(),
+            qty: fill.qty.decimal(),
+            fee: Some(fill.commission.decimal()),
             fee_asset: inline(fill.commission_asset),
             trade_id: inline(&fill.trade_id.to_string()).expect("id"),
             exec_id: None,
@@ -305,21 +301,8 @@ fn bench(c: &mut Criterion) {
             black_box(&events);
         })
     });
-    let mut book = Book::new(1000);
-    let mut last_id = 1_000_000_000u64;
-    let mut next_id = 1_000_000_001u64;
-    group.bench_function("depth_update_20/serde_json", |b| {
-        b.iter(|| {
-            buffer.clear();
-            buffer.extend_from_slice(DEPTH_20.as_bytes());
-            stamp_ids(&mut buffer, next_id);
-            next_id += 1;
-            events.clear();
-            let text = std::str::from_utf8(&buffer).expect("UTF-8");
-            assert_eq!(serde_depth(text, &mut book, &mut last_id, &mut events), 20);
-            black_box(&events);
-        })
-    });
+    bench_depth_peer::<SerdeJson>(&mut group, &mut buffer, &mut events);
+    bench_depth_peer::<SonicRs>(&mut group, &mut buffer, &mut events);
 
     let mut api = BinanceApi::new(None);
     group.bench_function("order_place_full/orderwire", |b| {
@@ -335,43 +318,51 @@ fn bench(c: &mut Criterion) {
             black_box(&events);
         })
     });
-    group.bench_function("order_place_full/serde_json", |b| {
-        b.iter(|| {
-            buffer.clear();
-            buffer.extend_from_slice(PLACE_FULL.as_bytes());
-            events.clear();
-            let text = std::str::from_utf8(&buffer).expect("UTF-8");
-            assert_eq!(serde_place(text, &mut events), 8);
-            black_box(&events);
-        })
-    });
+    type PlacePeer = fn(&[u8], &mut Events) -> usize;
+    let peers: [(&str, PlacePeer); 2] = [
+        (SerdeJson::NAME, peer_place::<SerdeJson>),
+        (SonicRs::NAME, peer_place::<SonicRs>),
+    ];
+    for (name, peer) in peers {
+        group.bench_function(format!("order_place_full/{name}"), |b| {
+            b.iter(|| {
+                buffer.clear();
+                buffer.extend_from_slice(PLACE_FULL.as_bytes());
+                events.clear();
+                assert_eq!(peer(&buffer, &mut events), 8);
+                black_box(&events);
+            })
+        });
+    }
     group.finish();
     report_ratios();
 }
 
-/// Median ns of a criterion result, from its estimates file.
-fn median_ns(bench: &str, peer: &str) -> Option<f64> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/criterion/binance_decode")
-        .join(format!("{bench}_{peer}"))
-        .join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    value["median"]["point_estimate"].as_f64()
+fn bench_depth_peer<P: JsonPeer>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    buffer: &mut Vec<u8>,
+    events: &mut Events,
+) {
+    let mut book = Book::new(1000);
+    let mut last_id = 1_000_000_000u64;
+    let mut next_id = 1_000_000_001u64;
+    group.bench_function(format!("depth_update_20/{}", P::NAME), |b| {
+        b.iter(|| {
+            buffer.clear();
+            buffer.extend_from_slice(DEPTH_20.as_bytes());
+            stamp_ids(buffer, next_id);
+            next_id += 1;
+            events.clear();
+            assert_eq!(peer_depth::<P>(buffer, &mut book, &mut last_id, events), 20);
+            black_box(&*events);
+        })
+    });
 }
 
 fn report_ratios() {
-    for bench in ["depth_update_20", "order_place_full"] {
-        if let (Some(ours), Some(peer)) = (
-            median_ns(bench, "orderwire"),
-            median_ns(bench, "serde_json"),
-        ) {
-            println!(
-                "binance_decode {bench}: orderwire {ours:.0} ns, serde_json {peer:.0} ns, ratio {:.2}x (target >= 1.5x)",
-                peer / ours
-            );
-        }
-    }
+    let benches = ["depth_update_20", "order_place_full"];
+    orderwire_benches::report_decode_ratios("binance_decode", &benches, SerdeJson::NAME);
+    orderwire_benches::report_decode_ratios_against("binance_decode", &benches, SonicRs::NAME, 1.2);
 }
 
 // criterion_group! generates an undocumented public function.

@@ -9,6 +9,9 @@
 //! inflation, which dominates both sides; a second peer reuses one flate2
 //! `Decompress`, as orderwire does, so the inflation is the same work.
 //!
+//! sonic-rs, the fastest JSON peer, runs the same typed structs after the
+//! reused inflater (`{case}/sonic_rs`).
+//!
 //! After criterion's run it prints the ratio of the medians.
 #![forbid(unsafe_code)]
 
@@ -19,6 +22,7 @@ use criterion::{Criterion, criterion_main};
 use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
 use flate2::{Compression, Decompress, FlushDecompress, Status};
+use orderwire_benches::{JsonPeer, RawText, SerdeJson, SonicRs};
 use orderwire_protocol::model::{BookEvent, Event, Events, Level, Side, Trade, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::venue::digifinex::DigiFinex;
@@ -63,9 +67,10 @@ struct Depth<'a> {
 }
 
 #[derive(Deserialize)]
-struct PushTrade<'a> {
+#[serde(bound(deserialize = "'de: 'a, J::Raw<'a>: Deserialize<'de>"))]
+struct PushTrade<'a, J: JsonPeer> {
     id: u64,
-    time: serde_json::Number,
+    time: J::Raw<'a>,
     #[serde(borrow)]
     price: &'a str,
     #[serde(borrow)]
@@ -113,9 +118,9 @@ fn inflate<'a>(frame: &[u8], peer: &'a mut PeerText) -> &'a str {
     &peer.text
 }
 
-fn serde_depth(frame: &[u8], peer: &mut PeerText, out: &mut Events) {
+fn peer_depth<J: JsonPeer>(frame: &[u8], peer: &mut PeerText, out: &mut Events) {
     let text = inflate(frame, peer);
-    let push: Push<(bool, Depth, &str)> = serde_json::from_str(text).expect("JSON");
+    let push: Push<(bool, Depth, &str)> = J::parse(text.as_bytes());
     assert_eq!(push.method, "depth.update");
     let (clean, depth, symbol) = push.params;
     let base = out.levels.len();
@@ -141,19 +146,19 @@ fn serde_depth(frame: &[u8], peer: &mut PeerText, out: &mut Events) {
         checksum: None,
         sequence: None,
         ts: None,
-        from_snapshot: false,
+        from_snapshot: clean,
         grouping: None,
     }));
 }
 
-fn serde_trades(frame: &[u8], peer: &mut PeerText, out: &mut Events) {
+fn peer_trades<J: JsonPeer>(frame: &[u8], peer: &mut PeerText, out: &mut Events) {
     let text = inflate(frame, peer);
-    let push: Push<(bool, Vec<PushTrade>, &str)> = serde_json::from_str(text).expect("JSON");
+    let push: Push<(bool, Vec<PushTrade<J>>, &str)> = J::parse(text.as_bytes());
     assert_eq!(push.method, "trades.update");
-    let (_, trades, symbol) = push.params;
+    let (clean, trades, symbol) = push.params;
     for trade in trades {
-        let time = trade.time.to_string();
-        let (whole, fraction) = time.split_once('.').unwrap_or((&time, ""));
+        let time = trade.time.text();
+        let (whole, fraction) = time.split_once('.').unwrap_or((time, ""));
         let nanos = format!("{fraction:0<9}").parse::<i64>().unwrap_or(0);
         out.list.push(Event::Trade(Trade {
             symbol: inline(symbol).expect("short"),
@@ -166,7 +171,7 @@ fn serde_trades(frame: &[u8], peer: &mut PeerText, out: &mut Events) {
             },
             trade_id: inline(&trade.id.to_string()).expect("short"),
             ts: whole.parse::<i64>().ok().map(|s| s * 1_000_000_000 + nanos),
-            from_snapshot: false,
+            from_snapshot: clean,
         }));
     }
 }
@@ -191,23 +196,40 @@ fn bench(c: &mut Criterion) {
     type Peer = fn(&[u8], &mut PeerText, &mut Events);
     // The zlib frames DigiFinex sends, and the same messages as text
     // frames, to show the JSON decoding's share apart from inflation.
-    let cases: [(&str, &[u8], FrameKind, Peer); 4] = [
-        ("depth_20_zlib", &depth, FrameKind::Binary, serde_depth),
-        ("trades_zlib", &trades, FrameKind::Binary, serde_trades),
+    let (depth_serde, depth_sonic): (Peer, Peer) = (peer_depth::<SerdeJson>, peer_depth::<SonicRs>);
+    let (trades_serde, trades_sonic): (Peer, Peer) =
+        (peer_trades::<SerdeJson>, peer_trades::<SonicRs>);
+    let cases: [(&str, &[u8], FrameKind, Peer, Peer); 4] = [
+        (
+            "depth_20_zlib",
+            &depth,
+            FrameKind::Binary,
+            depth_serde,
+            depth_sonic,
+        ),
+        (
+            "trades_zlib",
+            &trades,
+            FrameKind::Binary,
+            trades_serde,
+            trades_sonic,
+        ),
         (
             "depth_20_text",
             depth_text.as_bytes(),
             FrameKind::Text,
-            serde_depth,
+            depth_serde,
+            depth_sonic,
         ),
         (
             "trades_text",
             TRADES.as_bytes(),
             FrameKind::Text,
-            serde_trades,
+            trades_serde,
+            trades_sonic,
         ),
     ];
-    for (name, frame, kind, peer) in cases {
+    for (name, frame, kind, peer, sonic) in cases {
         // Both sides build the same events.
         events.clear();
         buffer.clear();
@@ -236,6 +258,19 @@ fn bench(c: &mut Criterion) {
                 buffer.extend_from_slice(frame);
                 events.clear();
                 peer(&buffer, &mut fresh, &mut events);
+                black_box(&events);
+            })
+        });
+        // sonic-rs, with the reused inflater: the fastest peer there is.
+        events.clear();
+        sonic(frame, &mut reused, &mut events);
+        assert_eq!((events.list.clone(), events.levels.clone()), ours);
+        group.bench_function(format!("{name}/sonic_rs"), |b| {
+            b.iter(|| {
+                buffer.clear();
+                buffer.extend_from_slice(frame);
+                events.clear();
+                sonic(&buffer, &mut reused, &mut events);
                 black_box(&events);
             })
         });
@@ -269,6 +304,17 @@ fn bench(c: &mut Criterion) {
         "digifinex_decode",
         &["depth_20_zlib", "trades_zlib"],
         "flate2_reused_serde_json",
+    );
+    orderwire_benches::report_decode_ratios_against(
+        "digifinex_decode",
+        &[
+            "depth_20_zlib",
+            "trades_zlib",
+            "depth_20_text",
+            "trades_text",
+        ],
+        SonicRs::NAME,
+        1.2,
     );
 }
 

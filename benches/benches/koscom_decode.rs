@@ -4,8 +4,11 @@
 //! the numbers' text), pushed into the same `Events`. Each iteration
 //! copies the message into a reused buffer, for both.
 //!
-//! After criterion's run it prints the ratio of the medians (serde_json
-//! over orderwire; target >= 1.5x).
+//! sonic-rs's own `Value` runs the same body (`value_peer!`).
+//!
+//! After criterion's run it prints the ratio of the medians (each peer
+//! over orderwire; target >= 1.5x against serde_json, 1.2x against
+//! sonic-rs).
 #![forbid(unsafe_code)]
 
 use std::hint::black_box;
@@ -15,7 +18,7 @@ use orderwire_protocol::model::{BookEvent, Event, Events, Level, Trade, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::venue::koscom::Koscom;
 use orderwire_protocol::venue::{FrameKind, Offline};
-use serde_json::Value;
+use sonic_rs::JsonValueTrait as _;
 
 const TICK: &str = r#"{"jsonrpc":"2.0","method":"push","params":{"preset":"tick","isuSrtCd":"005930","trdPrc":2465000,"trdvol":2,"accTrdvol":251916,"accTrdval":627899637000,"trdTm":14412000}}"#;
 
@@ -38,71 +41,92 @@ fn quote10() -> String {
 /// 2023-10-04, 12:00 KST: the wall clock both sides date trades with.
 const WALL_NS: i64 = (19_634 * 86_400 + 3 * 3600) * 1_000_000_000;
 
-fn number(value: &Value) -> Decimal {
-    value.to_string().parse().unwrap_or(Decimal::ZERO)
+/// The peers: a JSON library's own `Value` (serde_json's, sonic-rs's),
+/// then the same events, exact decimals from the numbers' text. One body,
+/// written once, for both.
+macro_rules! value_peer {
+    ($name:ident, $value:ty, $parse:expr, $number:expr) => {
+        fn $name(message: &[u8], out: &mut Events) {
+            let Ok(value) = $parse(message) else {
+                return;
+            };
+            let value: $value = value;
+            let params = &value["params"];
+            let code = inline(params["isuSrtCd"].as_str().unwrap_or_default()).unwrap_or_default();
+            match params["preset"].as_str() {
+                Some("tick") => {
+                    let time = params["trdTm"].as_u64().unwrap_or(0);
+                    let (h, m, s, hh) = (
+                        time / 1_000_000,
+                        time / 10_000 % 100,
+                        time / 100 % 100,
+                        time % 100,
+                    );
+                    let seconds = i64::try_from(h * 3600 + m * 60 + s).unwrap_or(0);
+                    let ts = (19_634 * 86_400 + seconds - 9 * 3600) * 1_000_000_000
+                        + i64::try_from(hh).unwrap_or(0) * 10_000_000;
+                    let trade_id = format!("{}-{}", params["trdTm"], params["accTrdvol"]);
+                    out.list.push(Event::Trade(Trade {
+                        symbol: code,
+                        price: $number(&params["trdPrc"]),
+                        qty: $number(&params["trdvol"]),
+                        side: None,
+                        trade_id: inline(&trade_id).unwrap_or_default(),
+                        ts: Some(ts),
+                        from_snapshot: false,
+                    }));
+                }
+                _ => {
+                    let side = |prefix: &str, out: &mut Events| {
+                        let start = out.levels.len();
+                        for n in 1..=10 {
+                            let price = &params[format!("{prefix}Step{n}BstordPrc").as_str()];
+                            if price.is_null() {
+                                continue;
+                            }
+                            out.levels.push(Level {
+                                price: $number(price),
+                                qty: $number(
+                                    &params[format!("{prefix}Step{n}BstordRqty").as_str()],
+                                ),
+                            });
+                        }
+                        start..out.levels.len()
+                    };
+                    let bids = side("bid", out);
+                    let asks = side("ask", out);
+                    out.list.push(Event::Book(BookEvent {
+                        symbol: code,
+                        snapshot: true,
+                        bids,
+                        asks,
+                        checksum: None,
+                        sequence: None,
+                        ts: None,
+                        from_snapshot: false,
+                        grouping: None,
+                    }));
+                }
+            }
+        }
+    };
 }
 
-/// The peer: serde_json's `Value`, then the same events.
-fn peer(message: &[u8], out: &mut Events) {
-    let Ok(value) = serde_json::from_slice::<Value>(message) else {
-        return;
-    };
-    let params = &value["params"];
-    let code = inline(params["isuSrtCd"].as_str().unwrap_or_default()).unwrap_or_default();
-    match params["preset"].as_str() {
-        Some("tick") => {
-            let time = params["trdTm"].as_u64().unwrap_or(0);
-            let (h, m, s, hh) = (
-                time / 1_000_000,
-                time / 10_000 % 100,
-                time / 100 % 100,
-                time % 100,
-            );
-            let seconds = i64::try_from(h * 3600 + m * 60 + s).unwrap_or(0);
-            let ts = (19_634 * 86_400 + seconds - 9 * 3600) * 1_000_000_000
-                + i64::try_from(hh).unwrap_or(0) * 10_000_000;
-            let trade_id = format!("{}-{}", params["trdTm"], params["accTrdvol"]);
-            out.list.push(Event::Trade(Trade {
-                symbol: code,
-                price: number(&params["trdPrc"]),
-                qty: number(&params["trdvol"]),
-                side: None,
-                trade_id: inline(&trade_id).unwrap_or_default(),
-                ts: Some(ts),
-                from_snapshot: false,
-            }));
-        }
-        _ => {
-            let side = |prefix: &str, out: &mut Events| {
-                let start = out.levels.len();
-                for n in 1..=10 {
-                    let price = &params[format!("{prefix}Step{n}BstordPrc")];
-                    if price.is_null() {
-                        continue;
-                    }
-                    out.levels.push(Level {
-                        price: number(price),
-                        qty: number(&params[format!("{prefix}Step{n}BstordRqty")]),
-                    });
-                }
-                start..out.levels.len()
-            };
-            let bids = side("bid", out);
-            let asks = side("ask", out);
-            out.list.push(Event::Book(BookEvent {
-                symbol: code,
-                snapshot: true,
-                bids,
-                asks,
-                checksum: None,
-                sequence: None,
-                ts: None,
-                from_snapshot: false,
-                grouping: None,
-            }));
-        }
-    }
-}
+value_peer!(
+    peer_serde_json,
+    serde_json::Value,
+    serde_json::from_slice::<serde_json::Value>,
+    |value: &serde_json::Value| value.to_string().parse().unwrap_or(Decimal::ZERO)
+);
+value_peer!(
+    peer_sonic_rs,
+    sonic_rs::Value,
+    sonic_rs::from_slice::<sonic_rs::Value>,
+    |value: &sonic_rs::Value| sonic_rs::to_string(value)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(Decimal::ZERO)
+);
 
 fn bench(c: &mut Criterion) {
     let mut offline = Offline::new(0);
@@ -121,7 +145,10 @@ fn bench(c: &mut Criterion) {
             .expect("decodes");
         let ours = (events.list.clone(), events.levels.clone());
         events.clear();
-        peer(message.as_bytes(), &mut events);
+        peer_serde_json(message.as_bytes(), &mut events);
+        assert_eq!((events.list.clone(), events.levels.clone()), ours, "{name}");
+        events.clear();
+        peer_sonic_rs(message.as_bytes(), &mut events);
         assert_eq!((events.list.clone(), events.levels.clone()), ours, "{name}");
         group.bench_function(format!("{name}/orderwire"), |b| {
             b.iter(|| {
@@ -134,18 +161,29 @@ fn bench(c: &mut Criterion) {
                 black_box(&events);
             })
         });
-        group.bench_function(format!("{name}/serde_json"), |b| {
-            b.iter(|| {
-                buffer.clear();
-                buffer.extend_from_slice(message.as_bytes());
-                events.clear();
-                peer(&buffer, &mut events);
-                black_box(&events);
-            })
-        });
+        type Peer = fn(&[u8], &mut Events);
+        let peers: [(&str, Peer); 2] =
+            [("serde_json", peer_serde_json), ("sonic_rs", peer_sonic_rs)];
+        for (peer_name, peer) in peers {
+            group.bench_function(format!("{name}/{peer_name}"), |b| {
+                b.iter(|| {
+                    buffer.clear();
+                    buffer.extend_from_slice(message.as_bytes());
+                    events.clear();
+                    peer(&buffer, &mut events);
+                    black_box(&events);
+                })
+            });
+        }
     }
     group.finish();
     orderwire_benches::report_decode_ratios("koscom_decode", &["tick", "quote10"], "serde_json");
+    orderwire_benches::report_decode_ratios_against(
+        "koscom_decode",
+        &["tick", "quote10"],
+        "sonic_rs",
+        1.2,
+    );
 }
 
 // criterion_group! generates an undocumented public function.

@@ -8,6 +8,9 @@
 //!   f64: faster parsing is possible that way, but it cannot give exact
 //!   decimals or a checksum over the wire text, so it is a reference only.
 //!
+//! - sonic-rs, the fastest JSON peer, into the same typed structs with its
+//!   own borrowed raw values (`orderwire_benches::JsonPeer`).
+//!
 //! Each iteration copies the message into a reused buffer first (simd-json
 //! parses in place; the others pay the same copy).
 #![forbid(unsafe_code)]
@@ -15,6 +18,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};
+use orderwire_benches::{JsonPeer, RawText, SerdeJson, SonicRs};
 use orderwire_protocol::book::Book;
 use orderwire_protocol::model::{Events, Level};
 use orderwire_protocol::num::Decimal;
@@ -22,7 +26,6 @@ use orderwire_protocol::venue::kraken::{Kraken, book_checksum};
 use orderwire_protocol::venue::{FrameKind, Offline, Venue};
 use orderwire_protocol::wallclock::parse_rfc3339;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use simd_json::prelude::*;
 
 const EXECUTION: &str = r#"{"channel":"executions","type":"update","data":[{"order_id":"OK4GJX-KSTLS-7DZZO5","order_userref":3,"exec_id":"TGBB7L-HT5LX-J3BZ4A","exec_type":"trade","trade_id":62887576,"symbol":"BTC/USD","side":"sell","last_qty":0.005,"last_price":26599.9,"liquidity_ind":"t","cost":132.9995,"order_type":"limit","timestamp":"2023-09-22T10:33:05.709993Z","order_status":"partially_filled","cum_qty":0.005,"cum_cost":132.9995,"avg_price":26599.9,"fee_usd_equiv":0.3458,"fees":[{"asset":"USD","qty":0.3458}]}],"sequence":10}"#;
@@ -32,73 +35,66 @@ const SNAPSHOT: &str = include_str!("../../protocol/tests/kraken/book_snapshot.j
 const BOOK_UPDATE: &str = r#"{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":45283.5,"qty":0.10000000},{"price":45283.4,"qty":1.54582015},{"price":45282.1,"qty":0.10000000},{"price":45281.0,"qty":0.10000000},{"price":45280.3,"qty":1.54592586}],"asks":[{"price":45285.2,"qty":0.00100000},{"price":45286.4,"qty":1.54571953},{"price":45286.6,"qty":1.54571109},{"price":45289.6,"qty":1.54560911},{"price":45290.2,"qty":0.15890660}],"checksum":3310070434,"timestamp":"2023-10-06T17:35:55.440295Z"}]}"#;
 
 #[derive(Deserialize)]
-struct Envelope<'a> {
+#[serde(bound(deserialize = "'de: 'a, J::Raw<'a>: Deserialize<'de>"))]
+struct Envelope<'a, J: JsonPeer> {
     #[serde(borrow)]
     channel: &'a str,
     #[serde(rename = "type")]
     kind: &'a str,
-    #[serde(borrow)]
-    data: Vec<&'a RawValue>,
+    data: Vec<J::Raw<'a>>,
     sequence: Option<u64>,
 }
 
 #[derive(Deserialize)]
-struct Execution<'a> {
+#[serde(bound(deserialize = "'de: 'a, J::Raw<'a>: Deserialize<'de>"))]
+struct Execution<'a, J: JsonPeer> {
     order_id: &'a str,
     exec_id: Option<&'a str>,
     exec_type: Option<&'a str>,
     symbol: Option<&'a str>,
     side: Option<&'a str>,
-    #[serde(borrow)]
-    last_qty: Option<&'a RawValue>,
-    #[serde(borrow)]
-    last_price: Option<&'a RawValue>,
+    last_qty: Option<J::Raw<'a>>,
+    last_price: Option<J::Raw<'a>>,
     liquidity_ind: Option<&'a str>,
     order_status: Option<&'a str>,
-    #[serde(borrow)]
-    cum_qty: Option<&'a RawValue>,
+    cum_qty: Option<J::Raw<'a>>,
     timestamp: Option<&'a str>,
-    #[serde(borrow)]
-    fees: Option<Vec<Fee<'a>>>,
+    fees: Option<Vec<Fee<'a, J>>>,
 }
 
 #[derive(Deserialize)]
-struct Fee<'a> {
+#[serde(bound(deserialize = "'de: 'a, J::Raw<'a>: Deserialize<'de>"))]
+struct Fee<'a, J: JsonPeer> {
     asset: &'a str,
-    #[serde(borrow)]
-    qty: &'a RawValue,
+    qty: J::Raw<'a>,
 }
 
 #[derive(Deserialize)]
-struct BookData<'a> {
+#[serde(bound(deserialize = "'de: 'a, J::Raw<'a>: Deserialize<'de>"))]
+struct BookData<'a, J: JsonPeer> {
     symbol: &'a str,
-    #[serde(borrow, default)]
-    bids: Vec<RawLevel<'a>>,
-    #[serde(borrow, default)]
-    asks: Vec<RawLevel<'a>>,
+    #[serde(default)]
+    bids: Vec<RawLevel<'a, J>>,
+    #[serde(default)]
+    asks: Vec<RawLevel<'a, J>>,
     checksum: Option<u32>,
     timestamp: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
-struct RawLevel<'a> {
-    #[serde(borrow)]
-    price: &'a RawValue,
-    #[serde(borrow)]
-    qty: &'a RawValue,
-}
-
-fn exact(raw: &RawValue) -> Decimal {
-    Decimal::parse(raw.get().as_bytes()).expect("a decimal")
+#[serde(bound(deserialize = "'de: 'a, J::Raw<'a>: Deserialize<'de>"))]
+struct RawLevel<'a, J: JsonPeer> {
+    price: J::Raw<'a>,
+    qty: J::Raw<'a>,
 }
 
 /// What a decode has to produce from the trade update.
-fn serde_execution(text: &str) -> (usize, Decimal, Decimal, i64) {
-    let envelope: Envelope = serde_json::from_str(text).expect("JSON");
+fn peer_execution<J: JsonPeer>(text: &[u8]) -> (usize, Decimal, Decimal, i64) {
+    let envelope: Envelope<J> = J::parse(text);
     assert_eq!(envelope.channel, "executions");
     let mut out = (0, Decimal::ZERO, Decimal::ZERO, 0);
     for item in envelope.data {
-        let e: Execution = serde_json::from_str(item.get()).expect("item");
+        let e: Execution<J> = J::parse(item.text().as_bytes());
         black_box((
             e.order_id,
             e.exec_id,
@@ -112,12 +108,19 @@ fn serde_execution(text: &str) -> (usize, Decimal, Decimal, i64) {
             .fees
             .as_ref()
             .and_then(|f| f.first())
-            .map(|f| (f.asset, exact(f.qty)));
-        black_box((fee, e.cum_qty.map(exact), envelope.kind, envelope.sequence));
+            .map(|f| (f.asset, f.qty.decimal()));
+        black_box((
+            fee,
+            e.cum_qty.as_ref().map(RawText::decimal),
+            envelope.kind,
+            envelope.sequence,
+        ));
         out = (
             out.0 + 1,
-            e.last_price.map(exact).unwrap_or(Decimal::ZERO),
-            e.last_qty.map(exact).unwrap_or(Decimal::ZERO),
+            e.last_price
+                .as_ref()
+                .map_or(Decimal::ZERO, RawText::decimal),
+            e.last_qty.as_ref().map_or(Decimal::ZERO, RawText::decimal),
             e.timestamp
                 .and_then(|t| parse_rfc3339(t.as_bytes()))
                 .unwrap_or(0),
@@ -126,11 +129,11 @@ fn serde_execution(text: &str) -> (usize, Decimal, Decimal, i64) {
     out
 }
 
-fn serde_book(text: &str, book: &mut Book, levels: &mut Vec<Level>) -> bool {
-    let envelope: Envelope = serde_json::from_str(text).expect("JSON");
+fn peer_book<J: JsonPeer>(text: &[u8], book: &mut Book, levels: &mut Vec<Level>) -> bool {
+    let envelope: Envelope<J> = J::parse(text);
     let mut ok = true;
     for item in envelope.data {
-        let data: BookData = serde_json::from_str(item.get()).expect("item");
+        let data: BookData<J> = J::parse(item.text().as_bytes());
         black_box((
             data.symbol,
             data.timestamp.and_then(|t| parse_rfc3339(t.as_bytes())),
@@ -138,14 +141,14 @@ fn serde_book(text: &str, book: &mut Book, levels: &mut Vec<Level>) -> bool {
         levels.clear();
         for level in &data.bids {
             book.update_bid(Level {
-                price: exact(level.price),
-                qty: exact(level.qty),
+                price: level.price.decimal(),
+                qty: level.qty.decimal(),
             });
         }
         for level in &data.asks {
             book.update_ask(Level {
-                price: exact(level.price),
-                qty: exact(level.qty),
+                price: level.price.decimal(),
+                qty: level.qty.decimal(),
             });
         }
         book.truncate();
@@ -216,21 +219,8 @@ fn bench(c: &mut Criterion) {
                 black_box(&events);
             })
         });
-        let mut book = Book::new(10);
-        let mut levels = Vec::new();
-        serde_book(SNAPSHOT, &mut book, &mut levels);
-        group.bench_function(format!("{name}/serde_json"), |b| {
-            b.iter(|| {
-                buffer.clear();
-                buffer.extend_from_slice(message.as_bytes());
-                let text = std::str::from_utf8(&buffer).expect("UTF-8");
-                if name == "book_update_10" {
-                    assert!(serde_book(text, &mut book, &mut levels));
-                } else {
-                    black_box(serde_execution(text));
-                }
-            })
-        });
+        bench_peer::<SerdeJson>(&mut group, &mut buffer, name, message);
+        bench_peer::<SonicRs>(&mut group, &mut buffer, name, message);
         let mut buffers = simd_json::Buffers::default();
         group.bench_function(format!("{name}/simd_json_f64_inexact"), |b| {
             b.iter(|| {
@@ -241,6 +231,31 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+    let benches = ["execution_trade", "book_update_10"];
+    orderwire_benches::report_decode_ratios("kraken_decode", &benches, SerdeJson::NAME);
+    orderwire_benches::report_decode_ratios_against("kraken_decode", &benches, SonicRs::NAME, 1.2);
+}
+
+fn bench_peer<J: JsonPeer>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    buffer: &mut Vec<u8>,
+    name: &str,
+    message: &str,
+) {
+    let mut book = Book::new(10);
+    let mut levels = Vec::new();
+    peer_book::<J>(SNAPSHOT.as_bytes(), &mut book, &mut levels);
+    group.bench_function(format!("{name}/{}", J::NAME), |b| {
+        b.iter(|| {
+            buffer.clear();
+            buffer.extend_from_slice(message.as_bytes());
+            if name == "book_update_10" {
+                assert!(peer_book::<J>(buffer, &mut book, &mut levels));
+            } else {
+                black_box(peer_execution::<J>(buffer));
+            }
+        })
+    });
 }
 
 // criterion_group! generates an undocumented public function.

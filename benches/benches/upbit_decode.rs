@@ -6,7 +6,10 @@
 //! pushed into the same `Events`. Each iteration copies the message into a
 //! reused buffer, for both.
 //!
-//! After criterion's run it prints the ratio of the medians (serde_json
+//! sonic-rs, the fastest JSON peer, does the same with its own borrowed
+//! raw values (`LazyValue`) into the same events.
+//!
+//! After criterion's run it prints the ratio of the medians (each peer
 //! over orderwire).
 #![forbid(unsafe_code)]
 
@@ -19,6 +22,7 @@ use orderwire_protocol::venue::upbit::Upbit;
 use orderwire_protocol::venue::{FrameKind, Offline};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use sonic_rs::LazyValue;
 
 /// The page's SIMPLE trade.
 pub const TRADE_SIMPLE: &str = r#"{"ty":"trade","cd":"KRW-BTC","tms":1730336862082,"td":"2024-10-31","ttm":"01:07:42","ttms":1730336862047,"tp":100473000.00000000,"tv":0.00014208,"ab":"BID","pcp":100571000.00000000,"c":"FALL","cp":98000.00000000,"sid":17303368620470000,"bap":100473000,"bas":0.43139478,"bbp":100465000,"bbs":0.01990656,"st":"REALTIME"}"#;
@@ -131,6 +135,95 @@ fn serde_orderbook(bytes: &[u8], out: &mut Events) {
     }));
 }
 
+#[derive(Deserialize)]
+struct SonicTrade<'a> {
+    ty: &'a str,
+    cd: &'a str,
+    ttms: u64,
+    #[serde(borrow)]
+    tp: LazyValue<'a>,
+    #[serde(borrow)]
+    tv: LazyValue<'a>,
+    ab: &'a str,
+    #[serde(borrow)]
+    sid: LazyValue<'a>,
+}
+
+#[derive(Deserialize)]
+struct SonicOrderbook<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    code: &'a str,
+    timestamp: u64,
+    #[serde(borrow)]
+    orderbook_units: Vec<SonicUnit<'a>>,
+}
+
+#[derive(Deserialize)]
+struct SonicUnit<'a> {
+    #[serde(borrow)]
+    ask_price: LazyValue<'a>,
+    #[serde(borrow)]
+    bid_price: LazyValue<'a>,
+    #[serde(borrow)]
+    ask_size: LazyValue<'a>,
+    #[serde(borrow)]
+    bid_size: LazyValue<'a>,
+}
+
+fn lazy(raw: &LazyValue<'_>) -> Decimal {
+    Decimal::parse(raw.as_raw_str().as_bytes()).expect("a decimal")
+}
+
+fn sonic_trade(bytes: &[u8], out: &mut Events) {
+    let trade: SonicTrade = sonic_rs::from_slice(bytes).expect("JSON");
+    assert_eq!(trade.ty, "trade");
+    out.list.push(Event::Trade(Trade {
+        symbol: inline(trade.cd).expect("short"),
+        price: lazy(&trade.tp),
+        qty: lazy(&trade.tv),
+        side: match trade.ab {
+            "BID" => Some(Side::Buy),
+            "ASK" => Some(Side::Sell),
+            _ => None,
+        },
+        trade_id: inline(trade.sid.as_raw_str()).expect("short"),
+        ts: i64::try_from(trade.ttms).ok().map(|ms| ms * 1_000_000),
+        from_snapshot: false,
+    }));
+}
+
+fn sonic_orderbook(bytes: &[u8], out: &mut Events) {
+    let book: SonicOrderbook = sonic_rs::from_slice(bytes).expect("JSON");
+    assert_eq!(book.kind, "orderbook");
+    let base = out.levels.len();
+    for unit in &book.orderbook_units {
+        out.levels.push(Level {
+            price: lazy(&unit.ask_price),
+            qty: lazy(&unit.ask_size),
+        });
+    }
+    let asks = base..out.levels.len();
+    for unit in &book.orderbook_units {
+        out.levels.push(Level {
+            price: lazy(&unit.bid_price),
+            qty: lazy(&unit.bid_size),
+        });
+    }
+    let bids = asks.end..out.levels.len();
+    out.list.push(Event::Book(BookEvent {
+        symbol: inline(book.code).expect("short"),
+        snapshot: true,
+        bids,
+        asks,
+        checksum: None,
+        sequence: None,
+        ts: i64::try_from(book.timestamp).ok().map(|ms| ms * 1_000_000),
+        from_snapshot: false,
+        grouping: None,
+    }));
+}
+
 fn bench(c: &mut Criterion) {
     let mut buffer = Vec::with_capacity(4096);
     let mut offline = Offline::new(0);
@@ -158,6 +251,13 @@ fn bench(c: &mut Criterion) {
             serde_orderbook(message, &mut events);
         }
         assert_eq!((events.list.clone(), events.levels.clone()), ours);
+        events.clear();
+        if levels == 0 {
+            sonic_trade(message, &mut events);
+        } else {
+            sonic_orderbook(message, &mut events);
+        }
+        assert_eq!((events.list.clone(), events.levels.clone()), ours);
         group.bench_function(format!("{name}/orderwire"), |b| {
             b.iter(|| {
                 buffer.clear();
@@ -183,12 +283,31 @@ fn bench(c: &mut Criterion) {
                 black_box(&events);
             })
         });
+        group.bench_function(format!("{name}/sonic_rs"), |b| {
+            b.iter(|| {
+                buffer.clear();
+                buffer.extend_from_slice(message);
+                events.clear();
+                if levels == 0 {
+                    sonic_trade(&buffer, &mut events);
+                } else {
+                    sonic_orderbook(&buffer, &mut events);
+                }
+                black_box(&events);
+            })
+        });
     }
     group.finish();
     orderwire_benches::report_decode_ratios(
         "upbit_decode",
         &["trade_simple", "orderbook_15"],
         "serde_json",
+    );
+    orderwire_benches::report_decode_ratios_against(
+        "upbit_decode",
+        &["trade_simple", "orderbook_15"],
+        "sonic_rs",
+        1.2,
     );
 }
 

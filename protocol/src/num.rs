@@ -132,6 +132,9 @@ impl Decimal {
     /// The decimal `mantissa * 10^-scale`. The caller has checked that
     /// `scale <= MAX_SCALE` (the table index panics otherwise: an internal
     /// invariant, never input).
+    // The halves are the two's-complement bits, split on purpose: `low`
+    // keeps the bottom 64 and `high` the top 64 with the sign.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     const fn raw(mantissa: i128, scale: u8) -> Decimal {
         Decimal {
             low: mantissa as u64,
@@ -633,7 +636,7 @@ mod tests {
             i128::MIN,
             1 << 64,
             -(1 << 64),
-            u64::MAX as i128,
+            i128::from(u64::MAX),
         ] {
             let value = Decimal::new(mantissa, 7).unwrap();
             assert_eq!(value.mantissa(), mantissa);
