@@ -19,7 +19,7 @@ pub const MAX_SCALE: u8 = 38;
 ///
 /// Stored in 24 bytes, not the 32 an `i128` field would force: the mantissa
 /// is kept as two 64-bit halves (alignment 8, not 16), and the scale as a
-/// [`Scale`] whose unused values give `Option<Decimal>` a niche, so an
+/// `Scale` enum whose unused values give `Option<Decimal>` a niche, so an
 /// optional price is 24 bytes too, not 48. Every event carries several
 /// (docs/benchmarks.md, "A smaller event").
 #[derive(Clone, Copy, Default)]
