@@ -2,7 +2,9 @@
 //! (binance-spot-api-docs: web-socket-streams.md "Kline/Candlestick
 //! Streams", web-socket-api.md "Klines" and "UI Klines").
 
-use orderwire_protocol::model::{Event, Events, Request, Subscription, inline};
+use orderwire_protocol::model::{
+    Event, Events, OrderType, Request, Subscription, TimeInForce, inline,
+};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams};
 use orderwire_protocol::venue::{FrameKind, Offline, Venue};
@@ -125,4 +127,48 @@ fn the_depth_snapshot_says_it_is_one() {
         })
         .expect("a book");
     assert!(book.snapshot && book.from_snapshot);
+}
+
+/// Binance's executionReport example (user-data-stream.md): `o`, `f`, `Z`
+/// and `O` reach the order update's detail; `P` 0 is no stop price.
+const EXECUTION_REPORT: &str = r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1499405658658,"s":"ETHBTC","c":"mUvoqJxFIILMdfAW5iGSOW","S":"BUY","o":"LIMIT","f":"GTC","q":"1.00000000","p":"0.10264410","P":"0.00000000","F":"0.00000000","g":-1,"C":"","x":"TRADE","X":"PARTIALLY_FILLED","r":"NONE","i":4293153,"l":"0.50000000","z":"0.50000000","L":"0.10264410","n":"0.00000500","N":"ETH","T":1499405658657,"t":718,"I":8641984,"w":true,"m":true,"M":false,"O":1499405658657,"Z":"0.05132205","Y":"0.05132205","Q":"0.00000000","W":1499405658657,"V":"NONE"}}"#;
+
+#[test]
+fn an_execution_report_carries_type_time_in_force_and_quote_filled() {
+    let events = decode(&mut BinanceApi::new(None), EXECUTION_REPORT);
+    let Some(Event::OrderUpdate(u)) = events.list.first() else {
+        panic!("{:?}", events.list)
+    };
+    assert_eq!(u.detail.order_type, Some(OrderType::Limit));
+    assert_eq!(u.detail.time_in_force, Some(TimeInForce::GoodTillCanceled));
+    assert_eq!(u.detail.filled_notional, Some(d("0.05132205")));
+    assert_eq!(u.detail.created_ts, Some(1_499_405_658_657_000_000));
+    assert_eq!(u.detail.trigger_price, None, "P 0: no stop price");
+    assert!(!u.detail.post_only);
+    // Binance sends no average price; it is Z over z, left to the user.
+    assert_eq!(u.detail.avg_price, None);
+
+    // Hand-made from the same report: a LIMIT_MAKER is a post-only limit,
+    // and a stop-limit's P is its trigger.
+    let maker = EXECUTION_REPORT
+        .replace(r#""o":"LIMIT""#, r#""o":"LIMIT_MAKER""#)
+        .replace(r#""f":"GTC""#, r#""f":"FOK""#);
+    let events = decode(&mut BinanceApi::new(None), &maker);
+    let Some(Event::OrderUpdate(u)) = events.list.first() else {
+        panic!()
+    };
+    assert_eq!(
+        (u.detail.order_type, u.detail.post_only),
+        (Some(OrderType::Limit), true)
+    );
+    assert_eq!(u.detail.time_in_force, Some(TimeInForce::FillOrKill));
+    let stop = EXECUTION_REPORT
+        .replace(r#""o":"LIMIT""#, r#""o":"STOP_LOSS_LIMIT""#)
+        .replace(r#""P":"0.00000000""#, r#""P":"0.10000000""#);
+    let events = decode(&mut BinanceApi::new(None), &stop);
+    let Some(Event::OrderUpdate(u)) = events.list.first() else {
+        panic!()
+    };
+    assert_eq!(u.detail.order_type, Some(OrderType::StopLimit));
+    assert_eq!(u.detail.trigger_price, Some(d("0.10000000")));
 }

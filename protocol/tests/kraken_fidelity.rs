@@ -2,7 +2,9 @@
 //! pages (docs.kraken.com, `trade` and `ohlc`; copied in
 //! docs/venues/kraken.md).
 
-use orderwire_protocol::model::{Event, Events, Request, Subscription, inline};
+use orderwire_protocol::model::{
+    Event, Events, OrderType, Request, Subscription, TimeInForce, inline,
+};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::kraken::{Kraken, Tier};
@@ -118,4 +120,38 @@ fn ohlc_subscribe_matches_the_documented_request() {
             )
             .is_err()
     );
+}
+
+/// Kraken's executions example (docs.kraken.com "Executions"): the
+/// pending_new report names the type and time in force, the trade report
+/// the average price and cumulative cost; the update after the trade
+/// carries all of them.
+#[test]
+fn an_order_update_carries_kraken_s_average_price_cost_type_and_time_in_force() {
+    let pending = r#"{"channel":"executions","type":"update","data":[{"order_id":"OK4GJX-KSTLS-7DZZO5","order_userref":3,"symbol":"BTC/USD","order_qty":0.005,"cum_cost":0.0,"time_in_force":"GTC","exec_type":"pending_new","side":"sell","order_type":"limit","limit_price_type":"static","limit_price":26500.0,"stop_price":0.0,"order_status":"pending_new","fee_usd_equiv":0.0,"fee_ccy_pref":"fciq","timestamp":"2023-09-22T10:33:05.709950Z"}],"sequence":8}"#;
+    let trade = r#"{"channel":"executions","type":"update","data":[{"order_id":"OK4GJX-KSTLS-7DZZO5","order_userref":3,"exec_id":"TGBB7L-HT5LX-J3BZ4A","exec_type":"trade","trade_id":62887576,"symbol":"BTC/USD","side":"sell","last_qty":0.005,"last_price":26599.9,"liquidity_ind":"t","cost":132.9995,"order_type":"limit","timestamp":"2023-09-22T10:33:05.709993Z","order_status":"partially_filled","cum_qty":0.005,"cum_cost":132.9995,"avg_price":26599.9,"fee_usd_equiv":0.3458,"fees":[{"asset":"USD","qty":0.3458}]}],"sequence":10}"#;
+    let mut codec = kraken();
+    let events = decode(&mut codec, pending);
+    let Some(Event::OrderUpdate(u)) = events.list.last() else {
+        panic!("{:?}", events.list)
+    };
+    assert_eq!(u.detail.order_type, Some(OrderType::Limit));
+    assert_eq!(u.detail.time_in_force, Some(TimeInForce::GoodTillCanceled));
+    assert_eq!(u.detail.filled_notional, Some(d("0")));
+    assert_eq!(u.detail.avg_price, None, "nothing filled: no average");
+    let events = decode(&mut codec, trade);
+    let Some(Event::OrderUpdate(u)) = events.list.last() else {
+        panic!("{:?}", events.list)
+    };
+    assert_eq!(u.detail.avg_price, Some(d("26599.9")));
+    assert_eq!(u.detail.filled_notional, Some(d("132.9995")));
+    assert_eq!(
+        u.detail.time_in_force,
+        Some(TimeInForce::GoodTillCanceled),
+        "kept from the order's first report"
+    );
+    assert!(!u.detail.post_only);
+    // fee_usd_equiv is a USD equivalent, not the fee in its asset: the
+    // order's fee stays unreported; the fill carries the fee itself.
+    assert_eq!(u.detail.fee, None);
 }

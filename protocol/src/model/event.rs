@@ -353,9 +353,10 @@ pub struct Fill {
     pub exec_id: Option<TradeId>,
     /// Worked out from cumulative order updates, not sent by the venue as
     /// an execution (DigiFinex pushes only cumulative `filled` and
-    /// `notional`): the price is the notional's increase over the
-    /// quantity's, the trade id is made up from the order id and the
-    /// cumulative quantity, and fee and liquidity are unknown.
+    /// `price_avg`): the price is the increase in filled value
+    /// (`price_avg * filled`) over the quantity's, the trade id is made up
+    /// from the order id and the cumulative quantity, and fee and liquidity
+    /// are unknown (docs/venues/digifinex.md says why not `notional`).
     pub derived: bool,
     /// Maker or taker, if given.
     pub liquidity: Option<Liquidity>,

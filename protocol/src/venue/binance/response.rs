@@ -10,9 +10,9 @@ use arrayvec::ArrayVec;
 
 use crate::json::{Kind, Scanner};
 use crate::model::{
-    Balance, BookEvent, ClientOrderId, Event, Events, Fill, Liquidity, Method, OrderAck, OrderId,
-    OrderReject, OrderStatus, OrderUpdate, RateCounter, RateUsage, RejectReason, Response, Side,
-    Symbol, inline,
+    Balance, BookEvent, ClientOrderId, Event, Events, Fill, Liquidity, Method, OrderAck,
+    OrderDetail, OrderId, OrderReject, OrderStatus, OrderType, OrderUpdate, RateCounter, RateUsage,
+    RejectReason, Response, Side, Symbol, TimeInForce, inline,
 };
 use crate::num::Decimal;
 use crate::venue::DecodeError;
@@ -206,6 +206,36 @@ fn status_of(text: &[u8]) -> Option<OrderStatus> {
     })
 }
 
+/// Binance's order type (`type`, `o`); LIMIT_MAKER is a post-only limit.
+/// A type the model has no name for (STOP_LOSS, TAKE_PROFIT) stays None.
+fn order_type_into(text: &[u8], detail: &mut OrderDetail) {
+    detail.order_type = match text {
+        b"LIMIT" => Some(OrderType::Limit),
+        b"LIMIT_MAKER" => {
+            detail.post_only = true;
+            Some(OrderType::Limit)
+        }
+        b"MARKET" => Some(OrderType::Market),
+        b"STOP_LOSS_LIMIT" | b"TAKE_PROFIT_LIMIT" => Some(OrderType::StopLimit),
+        _ => None,
+    };
+}
+
+/// Binance's time in force (`timeInForce`, `f`).
+fn time_in_force_of(text: &[u8]) -> Option<TimeInForce> {
+    match text {
+        b"GTC" => Some(TimeInForce::GoodTillCanceled),
+        b"IOC" => Some(TimeInForce::ImmediateOrCancel),
+        b"FOK" => Some(TimeInForce::FillOrKill),
+        _ => None,
+    }
+}
+
+/// A price Binance writes as zero when there is none (`stopPrice`, `P`).
+fn nonzero(value: Decimal) -> Option<Decimal> {
+    (!value.is_zero()).then_some(value)
+}
+
 fn side_of(text: &[u8]) -> Option<Side> {
     match text {
         b"BUY" => Some(Side::Buy),
@@ -228,6 +258,9 @@ struct OrderFields<'a> {
     status: Option<OrderStatus>,
     side: Option<Side>,
     time: Option<u64>,
+    /// What only some replies carry: type, time in force, the cumulative
+    /// quote quantity, creation time, stop price.
+    detail: OrderDetail,
     /// Fills read in the first pass, or (if there were more than fit) the
     /// array's text in `fills`.
     fill_list: ArrayVec<FillFields, INLINE_FILLS>,
@@ -279,6 +312,12 @@ fn read_order_into<'a>(
             b"price" => f.price = Some(decimal(scanner, "price")?),
             b"origQty" | b"qty" => f.qty = Some(decimal(scanner, "origQty")?),
             b"executedQty" => f.executed = Some(decimal(scanner, "executedQty")?),
+            b"type" => order_type_into(scanner.string()?.raw, &mut f.detail),
+            b"timeInForce" => f.detail.time_in_force = time_in_force_of(scanner.string()?.raw),
+            b"cummulativeQuoteQty" => {
+                f.detail.filled_notional = Some(decimal(scanner, "cummulativeQuoteQty")?)
+            }
+            b"stopPrice" => f.detail.trigger_price = nonzero(decimal(scanner, "stopPrice")?),
             b"status" => f.status = status_of(scanner.string()?.raw),
             b"side" => f.side = side_of(scanner.string()?.raw),
             b"transactTime" | b"updateTime" => f.time = Some(unsigned(scanner, "time")?),
@@ -884,7 +923,7 @@ fn push_update(
         filled_qty: order.executed,
         from_snapshot,
         ts: order.time.and_then(millis_to_ns),
-        detail: Default::default(),
+        detail: order.detail,
     }));
 }
 
@@ -1025,6 +1064,11 @@ fn decode_push(event: &[u8], out: &mut Events) -> Result<(), DecodeError> {
             b"i" => f.order_id = short(&mut scanner, "i")?,
             b"l" => last_qty = Some(decimal(&mut scanner, "l")?),
             b"z" => f.executed = Some(decimal(&mut scanner, "z")?),
+            b"o" => order_type_into(scanner.string()?.raw, &mut f.detail),
+            b"f" => f.detail.time_in_force = time_in_force_of(scanner.string()?.raw),
+            b"Z" => f.detail.filled_notional = Some(decimal(&mut scanner, "Z")?),
+            b"O" => f.detail.created_ts = millis_to_ns(unsigned(&mut scanner, "O")?),
+            b"P" => f.detail.trigger_price = nonzero(decimal(&mut scanner, "P")?),
             b"L" => last_price = Some(decimal(&mut scanner, "L")?),
             b"n" => fee = Some(decimal(&mut scanner, "n")?),
             b"N" => fee_asset = short(&mut scanner, "N")?,

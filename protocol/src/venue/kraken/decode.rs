@@ -9,7 +9,8 @@ use super::{KnownOrder, Kraken};
 use crate::json::{Kind, RawStr, Scanner};
 use crate::model::{
     BookEvent, Candle, Event, Events, Fill, Level, Liquidity, Method, OrderAck, OrderReject,
-    OrderStatus, OrderUpdate, RejectReason, Response, Side, Ticker, Trade, inline,
+    OrderStatus, OrderType, OrderUpdate, RejectReason, Response, Side, Ticker, TimeInForce, Trade,
+    inline,
 };
 use crate::num::Decimal;
 use crate::venue::DecodeError;
@@ -395,6 +396,13 @@ impl Kraken {
                 b"order_qty" => update.qty = Some(decimal(scanner, "order_qty")?),
                 b"limit_price" => update.price = Some(decimal(scanner, "limit_price")?),
                 b"cum_qty" => update.filled_qty = Some(decimal(scanner, "cum_qty")?),
+                b"cum_cost" => update.filled_notional = Some(decimal(scanner, "cum_cost")?),
+                b"avg_price" => {
+                    update.avg_price = Some(decimal(scanner, "avg_price")?).filter(|p| !p.is_zero())
+                }
+                b"order_type" => update.order_type = order_type_of(scanner.string()?.raw),
+                b"time_in_force" => update.time_in_force = time_in_force_of(scanner.string()?.raw),
+                b"post_only" => update.post_only = Some(scanner.boolean()?),
                 b"order_status" => {
                     status = Some(
                         status_of(scanner.string()?.raw)
@@ -464,13 +472,42 @@ impl Kraken {
                 filled_qty: merged.filled_qty,
                 from_snapshot: snapshot,
                 ts,
-                detail: Default::default(),
+                detail: merged.detail(),
             }));
             if status.is_terminal() {
                 self.orders.remove(&order_id);
             }
         }
         Ok(())
+    }
+}
+
+/// Kraken's `order_type`: an iceberg is a limit order shown in part; the
+/// stop and take-profit kinds with a limit are trigger orders. A type the
+/// model has no name for (stop-loss, trailing-stop, settle-position) stays
+/// None.
+fn order_type_of(text: &[u8]) -> Option<OrderType> {
+    match text {
+        b"limit" | b"iceberg" => Some(OrderType::Limit),
+        b"market" => Some(OrderType::Market),
+        b"stop-loss-limit" | b"take-profit-limit" | b"trailing-stop-limit" => {
+            Some(OrderType::StopLimit)
+        }
+        _ => None,
+    }
+}
+
+/// Kraken's `time_in_force`: upper case in executions (`GTC`), lower case
+/// in requests; GTD has no name in the model and stays None.
+fn time_in_force_of(text: &[u8]) -> Option<TimeInForce> {
+    if text.eq_ignore_ascii_case(b"gtc") {
+        Some(TimeInForce::GoodTillCanceled)
+    } else if text.eq_ignore_ascii_case(b"ioc") {
+        Some(TimeInForce::ImmediateOrCancel)
+    } else if text.eq_ignore_ascii_case(b"fok") {
+        Some(TimeInForce::FillOrKill)
+    } else {
+        None
     }
 }
 

@@ -14,7 +14,10 @@ use std::time::Duration;
 pub use checksum::{CHECKSUM_LEVELS, KrakenChecksum, book_checksum};
 
 use crate::book::Book;
-use crate::model::{ClientOrderId, Events, Method, OrderId, Request, Side, Symbol};
+use crate::model::{
+    ClientOrderId, Events, Method, OrderDetail, OrderId, OrderType, Request, Side, Symbol,
+    TimeInForce,
+};
 use crate::num::Decimal;
 use crate::secret::Secret;
 use crate::venue::{
@@ -112,6 +115,13 @@ struct KnownOrder {
     price: Option<Decimal>,
     qty: Option<Decimal>,
     filled_qty: Option<Decimal>,
+    /// `avg_price`, `cum_cost`, `order_type`, `time_in_force`,
+    /// `post_only`: the order update's detail.
+    avg_price: Option<Decimal>,
+    filled_notional: Option<Decimal>,
+    order_type: Option<OrderType>,
+    time_in_force: Option<TimeInForce>,
+    post_only: Option<bool>,
 }
 
 impl KnownOrder {
@@ -127,6 +137,23 @@ impl KnownOrder {
         keep(&mut self.price, &update.price);
         keep(&mut self.qty, &update.qty);
         keep(&mut self.filled_qty, &update.filled_qty);
+        keep(&mut self.avg_price, &update.avg_price);
+        keep(&mut self.filled_notional, &update.filled_notional);
+        keep(&mut self.order_type, &update.order_type);
+        keep(&mut self.time_in_force, &update.time_in_force);
+        keep(&mut self.post_only, &update.post_only);
+    }
+
+    /// What an order update carries beyond its core fields.
+    fn detail(&self) -> OrderDetail {
+        OrderDetail {
+            avg_price: self.avg_price,
+            filled_notional: self.filled_notional,
+            order_type: self.order_type,
+            time_in_force: self.time_in_force,
+            post_only: self.post_only.unwrap_or(false),
+            ..OrderDetail::default()
+        }
     }
 }
 

@@ -1,0 +1,216 @@
+//! Does a smaller event pay? Every decode pushes [`Event`]s into the
+//! caller's [`Events`] list, and an `Event` is as large as its largest
+//! variant (the order update, 472 bytes), so a 160-byte trade is pushed as
+//! 472 bytes. Issue 24 asked whether ids kept as indices into an arena (and
+//! levels as a range, which they already are) would speed decoding.
+//!
+//! This bench isolates the cost that shrinking could save: pushing the
+//! events of one message into a reused list, then reading them back, as the
+//! gateway does. Three shapes of the same 16 public trades, each built from
+//! the same borrowed text and exact decimals a decoder holds:
+//! - `event_472`: today's [`Event::Trade`] (ids inline, padded to the
+//!   order update);
+//! - `trade_enum_160`: a market-data-only event enum, as large as a trade
+//!   (what splitting private events into their own list would give);
+//! - `arena_ids`: ids as (offset, length) into a byte arena the caller owns
+//!   (the issue's proposal), the id bytes copied into it.
+//!
+//! It prints each shape's ns per event and the ratio to today's, beside the
+//! measured decode time of a one-trade message (upbit_decode/trade_simple),
+//! so the saving reads as a share of a real decode (docs/benchmarks.md, "A
+//! smaller event").
+#![forbid(unsafe_code)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_main};
+use orderwire_benches::criterion_median_ns;
+use orderwire_protocol::model::{Event, Events, Side, Symbol, Trade, TradeId, inline};
+use orderwire_protocol::num::Decimal;
+
+/// Trades per message: a busy market's trade push.
+const TRADES: usize = 16;
+
+/// What a decoder has in hand for one trade: text borrowed from the frame.
+struct Source {
+    symbol: &'static str,
+    trade_id: String,
+    price: Decimal,
+    qty: Decimal,
+    ts: i64,
+}
+
+fn sources() -> Vec<Source> {
+    (0..TRADES)
+        .map(|n| Source {
+            symbol: "KRW-BTC",
+            trade_id: format!("17{n:016}"),
+            price: Decimal::parse(format!("1480{n}000.5").as_bytes()).expect("a decimal"),
+            qty: Decimal::parse(format!("0.0{n}31").as_bytes()).expect("a decimal"),
+            ts: 1_730_336_862_000_000_000 + n as i64,
+        })
+        .collect()
+}
+
+/// A market-data event as large as a trade.
+#[derive(Clone)]
+#[allow(dead_code)] // the other variants only give the enum its shape
+enum MarketEvent {
+    Trade(Trade),
+    Heartbeat,
+}
+
+/// An id in the caller's arena.
+#[derive(Clone, Copy)]
+struct ArenaId {
+    start: u32,
+    len: u16,
+}
+
+impl ArenaId {
+    fn push(arena: &mut Vec<u8>, text: &str) -> ArenaId {
+        let start = arena.len() as u32;
+        arena.extend_from_slice(text.as_bytes());
+        ArenaId {
+            start,
+            len: text.len() as u16,
+        }
+    }
+
+    fn get<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
+        let start = self.start as usize;
+        &arena[start..start + self.len as usize]
+    }
+}
+
+/// A trade with its ids in the arena.
+#[derive(Clone)]
+struct ArenaTrade {
+    symbol: ArenaId,
+    trade_id: ArenaId,
+    price: Decimal,
+    qty: Decimal,
+    side: Option<Side>,
+    ts: Option<i64>,
+    from_snapshot: bool,
+}
+
+fn inline_trade(source: &Source) -> Trade {
+    Trade {
+        symbol: inline::<32>(source.symbol).unwrap_or_else(Symbol::new),
+        price: source.price,
+        qty: source.qty,
+        side: Some(Side::Buy),
+        trade_id: inline::<48>(&source.trade_id).unwrap_or_else(TradeId::new),
+        ts: Some(source.ts),
+        from_snapshot: false,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let sources = sources();
+    let mut group = c.benchmark_group("event_size");
+
+    let mut events = Events::default();
+    group.bench_function("push_16_trades_event_472", |b| {
+        b.iter(|| {
+            events.clear();
+            for source in black_box(&sources) {
+                events.list.push(Event::Trade(inline_trade(source)));
+            }
+            let mut read = 0usize;
+            for event in &events.list {
+                if let Event::Trade(trade) = event {
+                    read += trade.trade_id.len() + trade.symbol.len();
+                }
+            }
+            black_box(read)
+        })
+    });
+
+    let mut market: Vec<MarketEvent> = Vec::new();
+    group.bench_function("push_16_trades_trade_enum_160", |b| {
+        b.iter(|| {
+            market.clear();
+            for source in black_box(&sources) {
+                market.push(MarketEvent::Trade(inline_trade(source)));
+            }
+            let mut read = 0usize;
+            for event in &market {
+                if let MarketEvent::Trade(trade) = event {
+                    read += trade.trade_id.len() + trade.symbol.len();
+                }
+            }
+            black_box(read)
+        })
+    });
+
+    let mut arena_trades: Vec<ArenaTrade> = Vec::new();
+    let mut arena: Vec<u8> = Vec::new();
+    group.bench_function("push_16_trades_arena_ids", |b| {
+        b.iter(|| {
+            arena_trades.clear();
+            arena.clear();
+            for source in black_box(&sources) {
+                let symbol = ArenaId::push(&mut arena, source.symbol);
+                let trade_id = ArenaId::push(&mut arena, &source.trade_id);
+                arena_trades.push(ArenaTrade {
+                    symbol,
+                    trade_id,
+                    price: source.price,
+                    qty: source.qty,
+                    side: Some(Side::Buy),
+                    ts: Some(source.ts),
+                    from_snapshot: false,
+                });
+            }
+            let mut read = 0usize;
+            for trade in &arena_trades {
+                read += trade.trade_id.get(&arena).len() + trade.symbol.get(&arena).len();
+                black_box((
+                    trade.price,
+                    trade.qty,
+                    trade.side,
+                    trade.ts,
+                    trade.from_snapshot,
+                ));
+            }
+            black_box(read)
+        })
+    });
+    group.finish();
+    report();
+}
+
+fn report() {
+    let shapes = [
+        ("event_472", size_of::<Event>()),
+        ("trade_enum_160", size_of::<MarketEvent>()),
+        ("arena_ids", size_of::<ArenaTrade>()),
+    ];
+    let today = criterion_median_ns("event_size", "push_16_trades", "event_472");
+    let decode = criterion_median_ns("upbit_decode", "trade_simple", "orderwire");
+    for (shape, bytes) in shapes {
+        let Some(ns) = criterion_median_ns("event_size", "push_16_trades", shape) else {
+            continue;
+        };
+        let per_event = ns / TRADES as f64;
+        let ratio = today.map_or(String::new(), |t| format!(", {:.2}x today's", t / ns));
+        let share = decode.map_or(String::new(), |d| {
+            format!(
+                ", {:.1}% of a one-trade decode ({d:.0} ns)",
+                100.0 * per_event / d
+            )
+        });
+        println!(
+            "event_size {shape} ({bytes} B): {per_event:.1} ns per event pushed and read{ratio}{share}"
+        );
+    }
+}
+
+// criterion_group! generates an undocumented public function.
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::bench);
+}
+criterion_main!(group::benches);
