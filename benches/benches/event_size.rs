@@ -25,7 +25,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};
 use orderwire_benches::criterion_median_ns;
-use orderwire_protocol::model::{Event, Events, Side, Symbol, Trade, TradeId, inline};
+use orderwire_protocol::model::{Event, Events, Side, Trade, inline};
 use orderwire_protocol::num::Decimal;
 
 /// Trades per message: a busy market's trade push.
@@ -42,12 +42,13 @@ struct Source {
 
 fn sources() -> Vec<Source> {
     (0..TRADES)
-        .map(|n| Source {
+        .zip(1_730_336_862_000_000_000i64..)
+        .map(|(n, ts)| Source {
             symbol: "KRW-BTC",
             trade_id: format!("17{n:016}"),
             price: Decimal::parse(format!("1480{n}000.5").as_bytes()).expect("a decimal"),
             qty: Decimal::parse(format!("0.0{n}31").as_bytes()).expect("a decimal"),
-            ts: 1_730_336_862_000_000_000 + n as i64,
+            ts,
         })
         .collect()
 }
@@ -69,11 +70,12 @@ struct ArenaId {
 
 impl ArenaId {
     fn push(arena: &mut Vec<u8>, text: &str) -> ArenaId {
-        let start = arena.len() as u32;
+        // The bench's arena holds 16 short ids: far below either bound.
+        let start = u32::try_from(arena.len()).expect("a small arena");
         arena.extend_from_slice(text.as_bytes());
         ArenaId {
             start,
-            len: text.len() as u16,
+            len: u16::try_from(text.len()).expect("a short id"),
         }
     }
 
@@ -97,11 +99,11 @@ struct ArenaTrade {
 
 fn inline_trade(source: &Source) -> Trade {
     Trade {
-        symbol: inline::<32>(source.symbol).unwrap_or_else(Symbol::new),
+        symbol: inline::<32>(source.symbol).unwrap_or_default(),
         price: source.price,
         qty: source.qty,
         side: Some(Side::Buy),
-        trade_id: inline::<48>(&source.trade_id).unwrap_or_else(TradeId::new),
+        trade_id: inline::<48>(&source.trade_id).unwrap_or_default(),
         ts: Some(source.ts),
         from_snapshot: false,
     }
