@@ -194,7 +194,7 @@ fn peer_place<P: JsonPeer>(text: &[u8], out: &mut Events) -> usize {
         "EXPIRED" => OrderStatus::Expired,
         _ => OrderStatus::New,
     };
-    out.list.push(Event::OrderUpdate(OrderUpdate {
+    out.push_order_update(OrderUpdate {
         order_id,
         client_order_id: client,
         symbol,
@@ -206,9 +206,9 @@ fn peer_place<P: JsonPeer>(text: &[u8], out: &mut Events) -> usize {
         from_snapshot: false,
         ts,
         detail: Default::default(),
-    }));
+    });
     for fill in &placed.fills {
-        out.list.push(Event::Fill(Fill {
+        out.push_fill(Fill {
             order_id,
             client_order_id: client,
             symbol,
@@ -222,7 +222,7 @@ fn peer_place<P: JsonPeer>(text: &[u8], out: &mut Events) -> usize {
             liquidity: Some(Liquidity::Taker),
             ts,
             derived: false,
-        }));
+        });
     }
     out.list.len()
 }

@@ -19,14 +19,25 @@
 //! measured decode time of a one-trade message (upbit_decode/trade_simple),
 //! so the saving reads as a share of a real decode (docs/benchmarks.md, "A
 //! smaller event").
+//!
+//! `gateway_inbound` then times the gateway core's whole inbound path for
+//! Kraken (decode, correlation, order tracking, the outputs the user
+//! reads): a four-trade message, and an execution report of an order placed
+//! elsewhere (an order update and a fill). Run it on two commits to compare
+//! event shapes end to end.
 #![forbid(unsafe_code)]
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};
 use orderwire_benches::criterion_median_ns;
+use orderwire_engine::gateway::{GatewayConfig, GatewayCore, Outputs};
+use orderwire_protocol::Instant;
 use orderwire_protocol::model::{Event, Events, Side, Trade, inline};
 use orderwire_protocol::num::Decimal;
+use orderwire_protocol::secret::Secret;
+use orderwire_protocol::venue::FrameKind;
+use orderwire_protocol::venue::kraken::{Kraken, Tier};
 
 /// Trades per message: a busy market's trade push.
 const TRADES: usize = 16;
@@ -181,7 +192,44 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+    gateway_inbound(c);
     report();
+}
+
+/// Kraken's trade example, four trades.
+const TRADES_4: &str = r#"{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":26500.4,"qty":0.2,"ord_type":"limit","trade_id":4665846,"timestamp":"2023-09-25T07:48:36.925533Z"},{"symbol":"BTC/USD","side":"buy","price":26500.5,"qty":0.0125,"ord_type":"market","trade_id":4665847,"timestamp":"2023-09-25T07:48:36.925541Z"},{"symbol":"BTC/USD","side":"buy","price":26500.5,"qty":0.5,"ord_type":"market","trade_id":4665848,"timestamp":"2023-09-25T07:48:36.925547Z"},{"symbol":"BTC/USD","side":"sell","price":26500.1,"qty":1.75,"ord_type":"limit","trade_id":4665849,"timestamp":"2023-09-25T07:48:36.925553Z"}]}"#;
+
+/// Kraken's executions example: a trade of an order this session did not
+/// place (an order update and a fill; repeated, the fill is a duplicate the
+/// gateway drops, as in steady state).
+const EXECUTION: &str = r#"{"channel":"executions","type":"update","data":[{"order_id":"OK4GJX-KSTLS-7DZZO5","order_userref":3,"exec_id":"TGBB7L-HT5LX-J3BZ4A","exec_type":"trade","trade_id":62887576,"symbol":"BTC/USD","side":"sell","last_qty":0.005,"last_price":26599.9,"liquidity_ind":"t","cost":132.9995,"order_type":"limit","timestamp":"2023-09-22T10:33:05.709993Z","order_status":"partially_filled","cum_qty":0.005,"cum_cost":132.9995,"avg_price":26599.9,"fee_usd_equiv":0.3458,"fees":[{"asset":"USD","qty":0.3458}]}]}"#;
+
+fn gateway_inbound(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gateway_inbound");
+    for (name, message) in [("trades_4", TRADES_4), ("execution", EXECUTION)] {
+        let mut core = GatewayCore::new(
+            Kraken::new(Some(Secret::new("token")), Tier::Starter),
+            GatewayConfig::default(),
+        );
+        core.on_connected(Instant(0), 0);
+        let mut frame = Vec::new();
+        while core.poll_open_transmit(&mut frame).is_some() {}
+        while core.poll_transmit(&mut frame).is_some() {}
+        let mut outputs = Outputs::default();
+        let mut buffer = Vec::with_capacity(message.len());
+        let mut now = 1_000_000u64;
+        group.bench_function(format!("kraken_{name}"), |b| {
+            b.iter(|| {
+                now += 1_000;
+                buffer.clear();
+                buffer.extend_from_slice(message.as_bytes());
+                core.handle_message(Instant(now), Instant(now), FrameKind::Text, &mut buffer);
+                core.poll_events(&mut outputs);
+                black_box(outputs.events.len())
+            })
+        });
+    }
+    group.finish();
 }
 
 fn report() {
@@ -192,6 +240,11 @@ fn report() {
     ];
     let today = criterion_median_ns("event_size", "push_16_trades", "event_472");
     let decode = criterion_median_ns("upbit_decode", "trade_simple", "orderwire");
+    for name in ["trades_4", "execution"] {
+        if let Some(ns) = criterion_median_ns("gateway_inbound", "kraken", name) {
+            println!("gateway_inbound kraken {name}: {ns:.0} ns per message");
+        }
+    }
     for (shape, bytes) in shapes {
         let Some(ns) = criterion_median_ns("event_size", "push_16_trades", shape) else {
             continue;

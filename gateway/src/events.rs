@@ -376,3 +376,25 @@ impl Outputs {
         self.levels.get(range.clone()).unwrap_or(&[])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every output copies a `GatewayEvent`; market data rides in it as an
+    /// `Event` (208 bytes since the private events left it), and the order
+    /// change and the fill are the largest (docs/benchmarks.md, "A smaller
+    /// event").
+    #[test]
+    fn a_gateway_event_stays_within_its_size_budget() {
+        let sizes = [
+            ("gateway_event", size_of::<GatewayEvent>()),
+            ("order_event", size_of::<crate::orders::OrderEvent>()),
+            ("fill", size_of::<Fill>()),
+            ("event", size_of::<Event>()),
+        ];
+        println!("{sizes:?}");
+        // 480 while an Event carried order updates and fills inline (472).
+        assert!(size_of::<GatewayEvent>() <= 392, "{sizes:?}");
+    }
+}

@@ -1520,9 +1520,11 @@ impl<V: Venue> GatewayCore<V> {
         // First out, but behind an open sequence the driver has not taken.
         let at = Some(self.opening);
         Self::queue_frames(replies, &mut self.transmits, &mut self.spare_buffers, at);
-        for event in decoded.list.drain(..) {
-            self.handle_event(now, received_at, event, &decoded.levels);
+        let mut list = std::mem::take(&mut decoded.list);
+        for event in list.drain(..) {
+            self.handle_event(now, received_at, event, decoded);
         }
+        decoded.list = list;
         // After what decoded before the fault, as the codec left it.
         if let Some(error) = error {
             self.out
@@ -1534,7 +1536,10 @@ impl<V: Venue> GatewayCore<V> {
         }
     }
 
-    fn handle_event(&mut self, now: Instant, received_at: Instant, event: Event, levels: &[Level]) {
+    /// One event of a decode; `decoded` holds the levels, order updates and
+    /// fills it indexes.
+    fn handle_event(&mut self, now: Instant, received_at: Instant, event: Event, decoded: &Events) {
+        let levels = decoded.levels.as_slice();
         match event {
             Event::OrderAck(ref ack) => {
                 let req_id = ack.req_id;
@@ -1548,8 +1553,16 @@ impl<V: Venue> GatewayCore<V> {
                 let req_id = response.req_id;
                 self.correlate(received_at, req_id, &event);
             }
-            Event::OrderUpdate(update) => self.on_order_update(now, update),
-            Event::Fill(fill) => self.on_fill(fill),
+            Event::OrderUpdate(index) => {
+                if let Some(update) = decoded.order_update(index) {
+                    self.on_order_update(now, update.clone());
+                }
+            }
+            Event::Fill(index) => {
+                if let Some(fill) = decoded.fill(index) {
+                    self.on_fill(fill.clone());
+                }
+            }
             Event::Book(mut book) => {
                 self.liveness(DataChannel::Book, book.symbol, received_at);
                 let base = self.out.levels.len();
@@ -1682,9 +1695,11 @@ impl<V: Venue> GatewayCore<V> {
         let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
         self.venue
             .feed_book_snapshot(&mut ctx, book, levels, &mut decoded);
-        for event in decoded.list.drain(..) {
-            self.handle_event(now, now, event, &decoded.levels);
+        let mut list = std::mem::take(&mut decoded.list);
+        for event in list.drain(..) {
+            self.handle_event(now, now, event, &decoded);
         }
+        decoded.list = list;
         self.decoded = decoded;
     }
 

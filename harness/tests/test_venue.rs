@@ -85,19 +85,22 @@ impl Venue for Echo {
                 ts: None,
                 from_snapshot: false,
             }),
-            ["order", id, "filled"] => Event::OrderUpdate(OrderUpdate {
-                order_id: inline(id).ok_or(bad("order id"))?,
-                client_order_id: inline(id),
-                symbol: None,
-                side: None,
-                status: OrderStatus::Filled,
-                price: None,
-                qty: None,
-                filled_qty: None,
-                from_snapshot: false,
-                ts: None,
-                detail: Default::default(),
-            }),
+            ["order", id, "filled"] => {
+                out.push_order_update(OrderUpdate {
+                    order_id: inline(id).ok_or(bad("order id"))?,
+                    client_order_id: inline(id),
+                    symbol: None,
+                    side: None,
+                    status: OrderStatus::Filled,
+                    price: None,
+                    qty: None,
+                    filled_qty: None,
+                    from_snapshot: false,
+                    ts: None,
+                    detail: Default::default(),
+                });
+                return Ok(());
+            }
             _ => return Err(bad("unknown line")),
         };
         out.list.push(event);

@@ -185,7 +185,10 @@ fn write_gateway_event(
     let venue_event = match (venue_event, event) {
         (Some(e), _) => Some(e),
         (None, GatewayEvent::Fill(f)) => {
-            fill = Event::Fill(f.clone());
+            // The fill goes where its event indexes.
+            scratch.clear();
+            scratch.push_fill(f.clone());
+            fill = Event::Fill(0);
             Some(&fill)
         }
         _ => None,

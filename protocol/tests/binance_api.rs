@@ -52,12 +52,17 @@ fn encode(codec: &mut BinanceApi, req_id: u64, request: Request<'_>) -> serde_js
 }
 
 fn decode(codec: &mut BinanceApi, text: &str) -> Vec<Event> {
+    decode_all(codec, text).list
+}
+
+/// With the order updates and fills the events index.
+fn decode_all(codec: &mut BinanceApi, text: &str) -> Events {
     let mut events = Events::default();
     let mut bytes = text.as_bytes().to_vec();
     offline(WALL_NS)
         .decode(codec, FrameKind::Text, &mut bytes, &mut events)
         .unwrap();
-    events.list
+    events
 }
 
 fn without_usage(events: Vec<Event>) -> Vec<Event> {
@@ -227,24 +232,29 @@ fn place_replies_in_ack_and_full_shape() {
     assert_eq!(ack.ts_out, Some(1_660_801_715_639_000_000));
 
     encode(&mut codec, 2, Request::Place(&order("full")));
-    let events = decode(
+    let decoded = decode_all(
         &mut codec,
         r#"{"id":2,"status":200,"result":{"symbol":"BTCUSDT","orderId":12569099454,"orderListId":-1,"clientOrderId":"full","transactTime":1660801715639,"price":"23416.10000000","origQty":"0.00847000","executedQty":"0.00847000","cummulativeQuoteQty":"198.33521500","status":"FILLED","timeInForce":"GTC","type":"LIMIT","side":"SELL","workingTime":1660801715639,"fills":[{"price":"23416.10000000","qty":"0.00635000","commission":"0.000000","commissionAsset":"BNB","tradeId":1650422481},{"price":"23416.50000000","qty":"0.00212000","commission":"0.000000","commissionAsset":"BNB","tradeId":1650422482}],"selfTradePreventionMode":"NONE"}}"#,
     );
+    let events = &decoded.list;
     assert!(matches!(&events[0], Event::OrderAck(a) if a.method == Method::Place));
     let Event::OrderUpdate(update) = &events[1] else {
         panic!("{events:?}")
     };
+    let update = &decoded.order_updates[*update];
     assert_eq!(update.status, OrderStatus::Filled);
     assert_eq!(update.filled_qty.unwrap().to_string(), "0.00847000");
     let fills: Vec<_> = events[2..]
         .iter()
         .map(|e| match e {
-            Event::Fill(f) => (
-                f.price.to_string(),
-                f.qty.to_string(),
-                f.trade_id.to_string(),
-            ),
+            Event::Fill(f) => {
+                let f = &decoded.fills[*f];
+                (
+                    f.price.to_string(),
+                    f.qty.to_string(),
+                    f.trade_id.to_string(),
+                )
+            }
             other => panic!("{other:?}"),
         })
         .collect();
@@ -382,18 +392,16 @@ fn cancel_cancel_all_status_and_depth_requests_and_replies() {
     assert_eq!(request["method"], "openOrders.cancelAll");
     assert_eq!(request["params"]["symbol"], "BTCUSDT");
     assert!(request["params"]["signature"].is_string());
-    let events = decode(
+    let decoded = decode_all(
         &mut codec,
         r#"{"id":20,"status":200,"result":[{"symbol":"BTCUSDT","origClientOrderId":"a","orderId":1,"orderListId":-1,"clientOrderId":"z1","status":"CANCELED","side":"BUY"},{"symbol":"BTCUSDT","origClientOrderId":"b","orderId":2,"orderListId":-1,"clientOrderId":"z2","status":"CANCELED","side":"SELL"}]}"#,
     );
-    let canceled: Vec<_> = events
+    let events = &decoded.list;
+    let canceled: Vec<_> = decoded
+        .order_updates
         .iter()
-        .filter_map(|e| match e {
-            Event::OrderUpdate(u) if u.status == OrderStatus::Canceled => {
-                u.client_order_id.map(|c| c.to_string())
-            }
-            _ => None,
-        })
+        .filter(|u| u.status == OrderStatus::Canceled)
+        .filter_map(|u| u.client_order_id.map(|c| c.to_string()))
         .collect();
     assert_eq!(canceled, ["a", "b"]);
     assert!(
@@ -410,13 +418,14 @@ fn cancel_cancel_all_status_and_depth_requests_and_replies() {
     );
     assert_eq!(status["method"], "order.status");
     assert_eq!(status["params"]["origClientOrderId"], "a");
-    let events = decode(
+    let decoded = decode_all(
         &mut codec,
         r#"{"id":21,"status":200,"result":{"symbol":"BTCUSDT","orderId":12569099453,"orderListId":-1,"clientOrderId":"a","price":"23416.10000000","origQty":"0.00847000","executedQty":"0.00200000","cummulativeQuoteQty":"46.83220000","status":"PARTIALLY_FILLED","timeInForce":"GTC","type":"LIMIT","side":"SELL","stopPrice":"0.00000000","time":1660801715639,"updateTime":1660801717945,"isWorking":true,"workingTime":1660801715639,"origQuoteOrderQty":"0.00000000","selfTradePreventionMode":"NONE"}}"#,
     );
-    let [Event::OrderUpdate(update), Event::Response(response)] = events.as_slice() else {
-        panic!("{events:?}")
+    let [Event::OrderUpdate(update), Event::Response(response)] = decoded.list.as_slice() else {
+        panic!("{:?}", decoded.list)
     };
+    let update = &decoded.order_updates[*update];
     assert!(update.from_snapshot, "a status query reconciles");
     assert_eq!(update.status, OrderStatus::PartiallyFilled);
     assert_eq!(update.filled_qty.unwrap().to_string(), "0.00200000");
@@ -533,13 +542,14 @@ fn server_shutdown_execution_reports_and_balances_are_pushed_events() {
             ts: Some(1_770_123_456_789_000_000)
         }]
     );
-    let events = decode(
+    let decoded = decode_all(
         &mut codec,
         r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1499405658658,"s":"ETHBTC","c":"mUvoqJxFIILMdfAW5iGSOW","S":"BUY","o":"LIMIT","f":"GTC","q":"1.00000000","p":"0.10264410","P":"0.00000000","F":"0.00000000","g":-1,"C":"","x":"TRADE","X":"PARTIALLY_FILLED","r":"NONE","i":4293153,"l":"0.50000000","z":"0.50000000","L":"0.10264410","n":"0.00000500","N":"ETH","T":1499405658657,"t":718,"I":8641984,"w":true,"m":true,"M":false,"O":1499405658657,"Z":"0.05132205","Y":"0.05132205","Q":"0.00000000","W":1499405658657,"V":"NONE"}}"#,
     );
-    let [Event::OrderUpdate(update), Event::Fill(fill)] = events.as_slice() else {
-        panic!("{events:?}")
+    let [Event::OrderUpdate(update), Event::Fill(fill)] = decoded.list.as_slice() else {
+        panic!("{:?}", decoded.list)
     };
+    let (update, fill) = (&decoded.order_updates[*update], &decoded.fills[*fill]);
     assert_eq!(update.status, OrderStatus::PartiallyFilled);
     assert_eq!(
         update.client_order_id.as_deref(),
@@ -551,13 +561,14 @@ fn server_shutdown_execution_reports_and_balances_are_pushed_events() {
     );
     assert_eq!(fill.fee_asset.as_deref(), Some("ETH"));
     // A cancel's report names the order in `C`.
-    let events = decode(
+    let decoded = decode_all(
         &mut codec,
         r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1,"s":"ETHBTC","c":"cancel-id","S":"BUY","o":"LIMIT","q":"1.00000000","p":"0.1","C":"orig-id","x":"CANCELED","X":"CANCELED","i":4293153,"l":"0","z":"0","L":"0","n":"0","N":null,"T":2,"t":-1,"m":false}}"#,
     );
-    assert!(
-        matches!(&events[..], [Event::OrderUpdate(u)] if u.client_order_id.as_deref() == Some("orig-id") && u.status == OrderStatus::Canceled)
-    );
+    assert!(matches!(&decoded.list[..], [Event::OrderUpdate(_)]));
+    let u = &decoded.order_updates[0];
+    assert_eq!(u.client_order_id.as_deref(), Some("orig-id"));
+    assert_eq!(u.status, OrderStatus::Canceled);
     let events = decode(
         &mut codec,
         r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1564034571105,"u":1564034571073,"B":[{"a":"ETH","f":"10000.000000","l":"0.000000"}]}}"#,
@@ -624,13 +635,14 @@ fn market_and_maker_orders_and_the_result_reply_shape() {
         encode(&mut codec, 5, Request::Place(&ioc))["params"]["timeInForce"],
         "IOC"
     );
-    let events = decode(
+    let decoded = decode_all(
         &mut codec,
         r#"{"id":3,"status":200,"result":{"symbol":"BTCUSDT","orderId":12569099455,"orderListId":-1,"clientOrderId":"m1","transactTime":1660801715639,"price":"0.00000000","origQty":"0.00847000","executedQty":"0.00400000","cummulativeQuoteQty":"93.66440000","status":"EXPIRED","timeInForce":"GTC","type":"MARKET","side":"SELL","workingTime":1660801715639,"selfTradePreventionMode":"NONE"}}"#,
     );
-    let [Event::OrderAck(ack), Event::OrderUpdate(update)] = events.as_slice() else {
-        panic!("{events:?}")
+    let [Event::OrderAck(ack), Event::OrderUpdate(update)] = decoded.list.as_slice() else {
+        panic!("{:?}", decoded.list)
     };
+    let update = &decoded.order_updates[*update];
     assert_eq!(ack.client_order_id.as_deref(), Some("m1"));
     assert_eq!(update.status, OrderStatus::Expired);
     assert_eq!(update.filled_qty.unwrap().to_string(), "0.00400000");

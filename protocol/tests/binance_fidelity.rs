@@ -139,6 +139,7 @@ fn an_execution_report_carries_type_time_in_force_and_quote_filled() {
     let Some(Event::OrderUpdate(u)) = events.list.first() else {
         panic!("{:?}", events.list)
     };
+    let u = &events.order_updates[*u];
     assert_eq!(u.detail.order_type, Some(OrderType::Limit));
     assert_eq!(u.detail.time_in_force, Some(TimeInForce::GoodTillCanceled));
     assert_eq!(u.detail.filled_notional, Some(d("0.05132205")));
@@ -157,6 +158,7 @@ fn an_execution_report_carries_type_time_in_force_and_quote_filled() {
     let Some(Event::OrderUpdate(u)) = events.list.first() else {
         panic!()
     };
+    let u = &events.order_updates[*u];
     assert_eq!(
         (u.detail.order_type, u.detail.post_only),
         (Some(OrderType::Limit), true)
@@ -169,6 +171,7 @@ fn an_execution_report_carries_type_time_in_force_and_quote_filled() {
     let Some(Event::OrderUpdate(u)) = events.list.first() else {
         panic!()
     };
+    let u = &events.order_updates[*u];
     assert_eq!(u.detail.order_type, Some(OrderType::StopLimit));
     assert_eq!(u.detail.trigger_price, Some(d("0.10000000")));
 }

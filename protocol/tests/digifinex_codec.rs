@@ -137,6 +137,7 @@ fn tickers_orders_balances_and_replies() {
         let Some(Event::OrderUpdate(update)) = events.list.last() else {
             panic!()
         };
+        let update = &events.order_updates[*update];
         assert_eq!(update.status, status);
         assert_eq!(update.order_id.as_str(), "31b7f41c81787b4200c75eb074e6edc9");
         assert_eq!(update.client_order_id, None, "DigiFinex has none");

@@ -22,25 +22,11 @@ fn dec(text: &str) -> Decimal {
 }
 
 fn fills(events: &Events) -> Vec<&Fill> {
-    events
-        .list
-        .iter()
-        .filter_map(|e| match e {
-            Event::Fill(f) => Some(f),
-            _ => None,
-        })
-        .collect()
+    events.fills.iter().collect()
 }
 
 fn update(events: &Events) -> &OrderUpdate {
-    events
-        .list
-        .iter()
-        .find_map(|e| match e {
-            Event::OrderUpdate(u) => Some(u),
-            _ => None,
-        })
-        .expect("an order update")
+    events.order_updates.first().expect("an order update")
 }
 
 /// The page's order.update example, whole: a market buy, filled at once.

@@ -277,12 +277,14 @@ fn executions_merge_partial_updates_and_emit_fills() {
     let Event::OrderUpdate(update) = &events.list[0] else {
         panic!()
     };
+    let update = &events.order_updates[*update];
     assert_eq!(update.status, OrderStatus::PendingNew);
     assert_eq!(update.price, Some(d("26500.0")));
     let events = decode(&mut codec, second);
     let Event::OrderUpdate(update) = &events.list[0] else {
         panic!()
     };
+    let update = &events.order_updates[*update];
     assert_eq!(update.status, OrderStatus::New);
     assert_eq!(
         update.symbol.as_deref(),
@@ -295,6 +297,7 @@ fn executions_merge_partial_updates_and_emit_fills() {
     let Event::Fill(fill) = &events.list[0] else {
         panic!()
     };
+    let fill = &events.fills[*fill];
     assert_eq!(fill.price.to_string(), "26599.9");
     assert_eq!(fill.qty.to_string(), "0.005");
     assert_eq!(fill.fee.map(|f| f.to_string()).as_deref(), Some("0.3458"));
@@ -309,6 +312,7 @@ fn executions_merge_partial_updates_and_emit_fills() {
     let Event::OrderUpdate(update) = &events.list[1] else {
         panic!()
     };
+    let update = &events.order_updates[*update];
     assert_eq!(update.status, OrderStatus::PartiallyFilled);
     assert_eq!(update.filled_qty, Some(d("0.005")));
     // A skipped sequence number is reported.

@@ -135,6 +135,7 @@ fn an_order_update_carries_kraken_s_average_price_cost_type_and_time_in_force() 
     let Some(Event::OrderUpdate(u)) = events.list.last() else {
         panic!("{:?}", events.list)
     };
+    let u = &events.order_updates[*u];
     assert_eq!(u.detail.order_type, Some(OrderType::Limit));
     assert_eq!(u.detail.time_in_force, Some(TimeInForce::GoodTillCanceled));
     assert_eq!(u.detail.filled_notional, Some(d("0")));
@@ -143,6 +144,7 @@ fn an_order_update_carries_kraken_s_average_price_cost_type_and_time_in_force() 
     let Some(Event::OrderUpdate(u)) = events.list.last() else {
         panic!("{:?}", events.list)
     };
+    let u = &events.order_updates[*u];
     assert_eq!(u.detail.avg_price, Some(d("26599.9")));
     assert_eq!(u.detail.filled_notional, Some(d("132.9995")));
     assert_eq!(

@@ -127,9 +127,12 @@ fn my_order(state: &str, extra: &str) -> String {
 
 #[test]
 fn my_order_states_map_as_documented() {
-    let status = |state: &str, extra: &str| match decode(&my_order(state, extra)).list.first() {
-        Some(Event::OrderUpdate(update)) => update.status,
-        other => panic!("{other:?}"),
+    let status = |state: &str, extra: &str| {
+        let events = decode(&my_order(state, extra));
+        match events.list.first() {
+            Some(Event::OrderUpdate(index)) => events.order_updates[*index].status,
+            other => panic!("{other:?}"),
+        }
     };
     let unfilled = r#","executed_volume":0"#;
     assert_eq!(status("wait", unfilled), OrderStatus::New);
@@ -151,6 +154,7 @@ fn a_trade_state_carries_its_fill() {
     let [Event::OrderUpdate(update), Event::Fill(fill)] = events.list.as_slice() else {
         panic!("{:?}", events.list)
     };
+    let (update, fill) = (&events.order_updates[*update], &events.fills[*fill]);
     assert_eq!(
         update.order_id.as_str(),
         "ac2dc2a3-fce9-40a2-a4f6-5987c25c438f"
@@ -343,9 +347,12 @@ fn list_subscriptions_answers_in_both_formats() {
 
 #[test]
 fn review_cases_prevented_reduce_unknown_remaining_lists_and_trailing_bytes() {
-    let status = |state: &str, extra: &str| match decode(&my_order(state, extra)).list.first() {
-        Some(Event::OrderUpdate(update)) => update.status,
-        other => panic!("{other:?}"),
+    let status = |state: &str, extra: &str| {
+        let events = decode(&my_order(state, extra));
+        match events.list.first() {
+            Some(Event::OrderUpdate(index)) => events.order_updates[*index].status,
+            other => panic!("{other:?}"),
+        }
     };
     // Self-match prevention that only reduced the order: still live.
     assert_eq!(

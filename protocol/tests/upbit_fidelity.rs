@@ -34,6 +34,7 @@ fn my_order_carries_what_a_market_maker_reconciles_with() {
     let Some(Event::OrderUpdate(update)) = events.list.first() else {
         panic!("{:?}", events.list)
     };
+    let update = &events.order_updates[*update];
     let d = &update.detail;
     assert_eq!(d.avg_price, Some(dec("0.00145372")));
     assert_eq!(d.filled_notional, Some(dec("44935.32005656603")));
@@ -63,6 +64,7 @@ fn simple_keys_give_the_same_detail() {
     let [Event::OrderUpdate(update)] = events.list.as_slice() else {
         panic!("{:?}", events.list)
     };
+    let update = &events.order_updates[*update];
     assert_eq!(update.detail.order_type, Some(OrderType::BestPrice));
     assert_eq!(update.detail.time_in_force, Some(TimeInForce::FillOrKill));
     assert_eq!(update.detail.locked, Some(dec("1.5")));
@@ -79,13 +81,16 @@ fn post_only_and_market_by_funds_are_reported() {
     let Event::OrderUpdate(update) = &events.list[0] else {
         panic!()
     };
+    let update = &events.order_updates[*update];
     assert!(update.detail.post_only);
     let by_funds = MY_ORDER
         .replace(r#""order_type":"limit""#, r#""order_type":"price""#)
         .replace(r#""state":"trade""#, r#""state":"done""#);
-    let Event::OrderUpdate(update) = &decode(&by_funds).list[0] else {
+    let events = decode(&by_funds);
+    let Event::OrderUpdate(update) = &events.list[0] else {
         panic!()
     };
+    let update = &events.order_updates[*update];
     assert_eq!(update.detail.order_type, Some(OrderType::MarketByQuote));
     assert_eq!(update.detail.time_in_force, None);
 }
@@ -109,15 +114,18 @@ fn self_trade_prevention_is_not_a_plain_cancel() {
     let [Event::OrderUpdate(update)] = events.list.as_slice() else {
         panic!("{:?}", events.list)
     };
+    let update = &events.order_updates[*update];
     assert_eq!(update.status, OrderStatus::Canceled);
     let p = update.detail.prevented.expect("says it was prevented");
     assert_eq!(p.mode, Some(SelfTradeMode::CancelTaker));
     assert_eq!(p.qty, Some(dec("1.174291929")), "a string number is read");
     assert_eq!(p.locked, Some(dec("0.001706246173")));
     let reduced = prevented.replace(r#""smp_type":"cancel_taker""#, r#""smp_type":"reduce""#);
-    let Event::OrderUpdate(update) = &decode(&reduced).list[0] else {
+    let events = decode(&reduced);
+    let Event::OrderUpdate(update) = &events.list[0] else {
         panic!()
     };
+    let update = &events.order_updates[*update];
     assert_eq!(
         update.status,
         OrderStatus::PartiallyFilled,

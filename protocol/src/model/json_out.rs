@@ -6,7 +6,7 @@ use super::{Event, Events, Level, Method};
 use crate::num::Decimal;
 
 /// Appends `event` as a JSON object (no newline). `events` supplies the book
-/// levels that a book event indexes.
+/// levels, order updates and fills that the event indexes.
 pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut Vec<u8>) {
     let mut w = Writer { out, first: true };
     w.out.push(b'{');
@@ -83,7 +83,10 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
             w.str_field("message", Some(&r.message));
             w.str_field("order_id", r.order_id.as_deref());
         }
-        Event::OrderUpdate(u) => {
+        Event::OrderUpdate(index) => {
+            let Some(u) = events.order_update(*index) else {
+                return w.dangling("order update");
+            };
             w.str_field("type", Some("order_update"));
             w.str_field("order_id", Some(&u.order_id));
             w.str_field("client_order_id", u.client_order_id.as_deref());
@@ -113,7 +116,10 @@ pub fn write_event_json(venue: &str, event: &Event, events: &Events, out: &mut V
             w.dec_field("prevented_qty", d.prevented.and_then(|p| p.qty));
             w.dec_field("prevented_locked", d.prevented.and_then(|p| p.locked));
         }
-        Event::Fill(f) => {
+        Event::Fill(index) => {
+            let Some(f) = events.fill(*index) else {
+                return w.dangling("fill");
+            };
             w.str_field("type", Some("fill"));
             w.str_field("order_id", Some(&f.order_id));
             w.str_field("client_order_id", f.client_order_id.as_deref());
@@ -241,6 +247,15 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// An event whose payload is not in the `Events` given with it: the
+    /// caller's mistake, written as an error line rather than a panic.
+    fn dangling(&mut self, what: &str) {
+        self.str_field("type", Some("error"));
+        let message = format!("{what} not in the events given");
+        self.str_field("message", Some(&message));
+        self.out.push(b'}');
+    }
+
     fn key(&mut self, key: &str) {
         if !self.first {
             self.out.push(b',');

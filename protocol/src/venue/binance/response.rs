@@ -912,7 +912,7 @@ fn push_update(
     let (Some(order_id), Some(status)) = (order.order_id, status) else {
         return;
     };
-    out.list.push(Event::OrderUpdate(OrderUpdate {
+    out.push_order_update(OrderUpdate {
         order_id,
         client_order_id: order.orig_client_order_id.or(order.client_order_id),
         symbol: order.symbol,
@@ -924,7 +924,7 @@ fn push_update(
         from_snapshot,
         ts: order.time.and_then(millis_to_ns),
         detail: order.detail,
-    }));
+    });
 }
 
 /// A placed order (ACK, RESULT or FULL): the ack, its state after matching
@@ -943,32 +943,30 @@ fn placed(id: Option<u64>, order: &OrderFields<'_>, out: &mut Events) -> Result<
     let Some(order_id) = order.order_id else {
         return Ok(());
     };
-    let fill_event = |fill: FillFields| {
-        Event::Fill(Fill {
-            order_id,
-            client_order_id: order.client_order_id,
-            symbol: order.symbol,
-            side: order.side,
-            price: fill.price,
-            qty: fill.qty,
-            fee: fill.fee,
-            fee_asset: fill.fee_asset,
-            trade_id: fill.trade_id,
-            exec_id: None,
-            // Fills in a place reply are the new order's: it took.
-            liquidity: Some(Liquidity::Taker),
-            ts: order.time.and_then(millis_to_ns),
-            derived: false,
-        })
+    let fill_of = |fill: FillFields| Fill {
+        order_id,
+        client_order_id: order.client_order_id,
+        symbol: order.symbol,
+        side: order.side,
+        price: fill.price,
+        qty: fill.qty,
+        fee: fill.fee,
+        fee_asset: fill.fee_asset,
+        trade_id: fill.trade_id,
+        exec_id: None,
+        // Fills in a place reply are the new order's: it took.
+        liquidity: Some(Liquidity::Taker),
+        ts: order.time.and_then(millis_to_ns),
+        derived: false,
     };
     for fill in &order.fill_list {
-        out.list.push(fill_event(*fill));
+        out.push_fill(fill_of(*fill));
     }
     if let Some(fills) = order.fills {
         let mut scanner = Scanner::new(fills);
         scanner.begin_array()?;
         while scanner.next_element()? {
-            out.list.push(fill_event(read_fill(&mut scanner)?));
+            out.push_fill(fill_of(read_fill(&mut scanner)?));
         }
     }
     Ok(())
@@ -1104,7 +1102,7 @@ fn decode_push(event: &[u8], out: &mut Events) -> Result<(), DecodeError> {
                 else {
                     return Err(field("executionReport", "a trade needs i, L, l and t"));
                 };
-                out.list.push(Event::Fill(Fill {
+                out.push_fill(Fill {
                     order_id,
                     client_order_id: f.orig_client_order_id.or(f.client_order_id),
                     symbol: f.symbol,
@@ -1124,7 +1122,7 @@ fn decode_push(event: &[u8], out: &mut Events) -> Result<(), DecodeError> {
                     }),
                     ts: f.time.and_then(millis_to_ns),
                     derived: false,
-                }));
+                });
             }
         }
         Some(b"outboundAccountPosition") => {

@@ -75,7 +75,7 @@ pub(crate) fn decode_message(
     auth_id: Option<u64>,
     out: &mut Events,
 ) -> Result<(), DecodeError> {
-    let (list, levels) = (out.list.len(), out.levels.len());
+    let mark = out.mark();
     let mut now_clean = None;
     let decoded = decode_one_pass(
         message,
@@ -87,8 +87,7 @@ pub(crate) fn decode_message(
     );
     match decoded {
         Err(_) => {
-            out.list.truncate(list);
-            out.levels.truncate(levels);
+            out.roll_back(mark);
             state.totals.staged.clear();
         }
         // A book is synced only by a clean snapshot in a message that
@@ -524,12 +523,12 @@ fn order(
                 },
                 given(price),
             )?;
-            out.list.push(Event::Fill(Fill {
+            out.push_fill(Fill {
                 symbol: symbol_,
                 side,
                 ts,
                 ..fill
-            }));
+            });
         }
         let now = Cumulative {
             filled: filled.max(before.filled),
@@ -542,7 +541,7 @@ fn order(
         let ended = !matches!(status, OrderStatus::New | OrderStatus::PartiallyFilled);
         totals.staged.push((order_id, (!ended).then_some(now)));
     }
-    out.list.push(Event::OrderUpdate(OrderUpdate {
+    out.push_order_update(OrderUpdate {
         order_id,
         // DigiFinex has no client order id: correlate by the REST call's id.
         client_order_id: None,
@@ -559,7 +558,7 @@ fn order(
             order_type,
             ..OrderDetail::default()
         },
-    }));
+    });
     Ok(())
 }
 
@@ -646,7 +645,7 @@ fn algo_order(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeE
             }
         }
     }
-    out.list.push(Event::OrderUpdate(OrderUpdate {
+    out.push_order_update(OrderUpdate {
         order_id: id.ok_or(field("id", "missing"))?,
         client_order_id: None,
         symbol: symbol_,
@@ -662,7 +661,7 @@ fn algo_order(scanner: &mut Scanner<'_>, out: &mut Events) -> Result<(), DecodeE
             trigger_price: trigger,
             ..OrderDetail::default()
         },
-    }));
+    });
     Ok(())
 }
 

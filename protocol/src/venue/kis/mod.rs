@@ -279,7 +279,7 @@ impl Kis {
             }
             Layout::Trade | Layout::Quote(_) => {
                 records::check_layout(frame.payload, frame.count, layout.width())?;
-                let (list, levels) = (out.list.len(), out.levels.len());
+                let mark = out.mark();
                 let day = &mut self.day;
                 let decoded = records::for_each_record(frame.payload, layout.width(), |record| {
                     if layout == Layout::Trade {
@@ -290,8 +290,7 @@ impl Kis {
                 });
                 if decoded.is_err() {
                     // A frame gives all its events or none.
-                    out.list.truncate(list);
-                    out.levels.truncate(levels);
+                    out.roll_back(mark);
                 }
                 decoded
             }

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockDecryptMut, KeyIvInit};
 
-use crate::model::{Event, Events, Fill, OrderId, OrderStatus, OrderUpdate, Side, inline};
+use crate::model::{Events, Fill, OrderId, OrderStatus, OrderUpdate, Side, inline};
 use crate::num::Decimal;
 use crate::venue::DecodeError;
 use crate::venue::fields::field;
@@ -154,7 +154,7 @@ pub(super) fn decode(
                 trade_id
                     .try_push_str(&total_text)
                     .map_err(|_| field("ODER_NO", "too long"))?;
-                out.list.push(Event::OrderUpdate(OrderUpdate {
+                out.push_order_update(OrderUpdate {
                     order_id: order,
                     client_order_id: None,
                     symbol,
@@ -166,8 +166,8 @@ pub(super) fn decode(
                     from_snapshot: false,
                     ts,
                     detail: Default::default(),
-                }));
-                out.list.push(Event::Fill(Fill {
+                });
+                out.push_fill(Fill {
                     order_id: order,
                     client_order_id: None,
                     symbol,
@@ -181,7 +181,7 @@ pub(super) fn decode(
                     liquidity: None,
                     ts,
                     derived: false,
-                }));
+                });
             }
             // An order, amend, cancel or reject acknowledgement: 9 the
             // order quantity, 10 the order price.
@@ -206,7 +206,7 @@ pub(super) fn decode(
                     // ends, the new one is live.
                     let original = order_id(get(3), "OODER_NO")?;
                     if original != order {
-                        out.list.push(Event::OrderUpdate(OrderUpdate {
+                        out.push_order_update(OrderUpdate {
                             order_id: original,
                             client_order_id: None,
                             symbol,
@@ -218,10 +218,10 @@ pub(super) fn decode(
                             from_snapshot: false,
                             ts,
                             detail: Default::default(),
-                        }));
+                        });
                     }
                 }
-                out.list.push(Event::OrderUpdate(OrderUpdate {
+                out.push_order_update(OrderUpdate {
                     order_id: target,
                     client_order_id: None,
                     symbol,
@@ -233,7 +233,7 @@ pub(super) fn decode(
                     from_snapshot: false,
                     ts,
                     detail: Default::default(),
-                }));
+                });
             }
             _ => return Err(field("CNTG_YN", "neither 1 nor 2")),
         }

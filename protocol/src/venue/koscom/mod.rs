@@ -495,7 +495,7 @@ impl Koscom {
                 // quotes, else a ticker (its last trade is not a new one).
                 if !fields.code.is_empty() {
                     // A bad snapshot is reported, and the response stands.
-                    let (list, levels) = (out.list.len(), out.levels.len());
+                    let mark = out.mark();
                     let snapshot = if fields.asks[0].0.is_some() || fields.bids[0].0.is_some() {
                         fields.book(out)
                     } else {
@@ -508,8 +508,7 @@ impl Koscom {
                         })
                     };
                     if let Err(error) = snapshot {
-                        out.list.truncate(list);
-                        out.levels.truncate(levels);
+                        out.roll_back(mark);
                         out.list
                             .push(Event::Error(format!("the subscribe's snapshot: {error}")));
                     }
@@ -652,15 +651,14 @@ impl Venue for Koscom {
         reply: &mut Frames,
     ) -> Result<(), DecodeError> {
         let message = message.trim_ascii();
-        let (list, levels) = (out.list.len(), out.levels.len());
+        let mark = out.mark();
         let decoded = match message.first() {
             Some(b'[') => self.decode_feed(ctx.wall_ns, message, out),
             _ => self.decode_object(ctx.wall_ns, message, out, reply),
         };
         if decoded.is_err() {
             // A message gives all its events or none.
-            out.list.truncate(list);
-            out.levels.truncate(levels);
+            out.roll_back(mark);
         }
         decoded
     }

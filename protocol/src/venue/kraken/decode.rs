@@ -444,7 +444,7 @@ impl Kraken {
                 ));
             }
             let trade_id = trade_id.unwrap_or_default();
-            out.list.push(Event::Fill(Fill {
+            out.push_fill(Fill {
                 order_id,
                 client_order_id: merged.client_order_id,
                 symbol: merged.symbol,
@@ -458,10 +458,10 @@ impl Kraken {
                 liquidity,
                 ts,
                 derived: false,
-            }));
+            });
         }
         if let Some(status) = status {
-            out.list.push(Event::OrderUpdate(OrderUpdate {
+            out.push_order_update(OrderUpdate {
                 order_id,
                 client_order_id: merged.client_order_id,
                 symbol: merged.symbol,
@@ -473,7 +473,7 @@ impl Kraken {
                 from_snapshot: snapshot,
                 ts,
                 detail: merged.detail(),
-            }));
+            });
             if status.is_terminal() {
                 self.orders.remove(&order_id);
             }

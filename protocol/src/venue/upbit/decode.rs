@@ -598,7 +598,7 @@ impl Reader<'_, '_> {
         } else {
             None
         };
-        out.list.push(Event::OrderUpdate(OrderUpdate {
+        out.push_order_update(OrderUpdate {
             order_id,
             client_order_id,
             symbol,
@@ -610,10 +610,10 @@ impl Reader<'_, '_> {
             from_snapshot: false,
             ts: to_ns(f.timestamp),
             detail: self.order_detail(state, symbol)?,
-        }));
+        });
         if let Some((trade_uuid, price, volume)) = fill {
             let quote = quote_asset(symbol);
-            out.list.push(Event::Fill(Fill {
+            out.push_fill(Fill {
                 order_id,
                 client_order_id,
                 symbol,
@@ -633,7 +633,7 @@ impl Reader<'_, '_> {
                 }),
                 ts: to_ns(f.trade_timestamp),
                 derived: false,
-            }));
+            });
         }
         Ok(())
     }
