@@ -389,7 +389,7 @@ mod tests {
     fn a_gateway_event_stays_within_its_size_budget() {
         let sizes = [
             ("gateway_event", size_of::<GatewayEvent>()),
-            ("order_event", size_of::<crate::orders::OrderEvent>()),
+            ("order_event", size_of::<OrderEvent>()),
             ("fill", size_of::<Fill>()),
             ("event", size_of::<Event>()),
         ];

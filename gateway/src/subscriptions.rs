@@ -175,7 +175,8 @@ fn symbols_of(subscription: &Subscription) -> Option<&[Symbol]> {
         | Subscription::Candles { symbols, .. }
         | Subscription::Ticker { symbols }
         | Subscription::Trades { symbols }
-        | Subscription::Orders { symbols } => Some(symbols),
+        | Subscription::Orders { symbols }
+        | Subscription::TriggerOrders { symbols } => Some(symbols),
         Subscription::Balances { assets } => Some(assets),
         _ => None,
     }
@@ -188,7 +189,8 @@ fn symbols_mut(subscription: &mut Subscription) -> Option<&mut Vec<Symbol>> {
         | Subscription::Candles { symbols, .. }
         | Subscription::Ticker { symbols }
         | Subscription::Trades { symbols }
-        | Subscription::Orders { symbols } => Some(symbols),
+        | Subscription::Orders { symbols }
+        | Subscription::TriggerOrders { symbols } => Some(symbols),
         Subscription::Balances { assets } => Some(assets),
         _ => None,
     }

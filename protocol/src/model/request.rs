@@ -225,6 +225,14 @@ pub enum Subscription {
         /// Pairs.
         symbols: Vec<Symbol>,
     },
+    /// The account's trigger (stop) orders of these pairs, on venues that
+    /// report them on their own feed (DigiFinex `order_algo.subscribe`):
+    /// each comes as an order update of type `StopLimit` with its trigger
+    /// price. Venues that report triggers with other orders refuse it.
+    TriggerOrders {
+        /// Pairs.
+        symbols: Vec<Symbol>,
+    },
     /// The account's balances of these assets, on venues that subscribe
     /// them asset by asset (DigiFinex `balance.subscribe`).
     Balances {
