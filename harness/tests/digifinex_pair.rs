@@ -52,6 +52,7 @@ fn config() -> GatewayConfig {
                 symbols: vec![inline("BTC_USDT").unwrap()],
             },
             Subscription::Orders { symbols: markets() },
+            Subscription::TriggerOrders { symbols: markets() },
             Subscription::Balances {
                 assets: vec![inline("USDT").unwrap(), inline("BTC").unwrap()],
             },
@@ -146,8 +147,9 @@ fn subscribed(events: &[GatewayEvent]) -> usize {
 #[test]
 fn auth_then_market_data_on_two_markets_and_the_private_feeds() {
     let mut pair = DigiFinexPair::new(MockConfig::default(), venue(&right_secret()), config());
-    // server.auth, then five subscriptions, each acknowledged.
-    assert!(pair.run_until(Duration::from_secs(1), |e| subscribed(e) == 6));
+    // server.auth, then six subscriptions (order_algo included), each
+    // acknowledged.
+    assert!(pair.run_until(Duration::from_secs(1), |e| subscribed(e) == 7));
     let stats = pair.mock.stats();
     assert_eq!((stats.auths, stats.auth_failures), (1, 0));
     assert_eq!(stats.snapshots, 2, "a clean snapshot per market");
@@ -249,7 +251,7 @@ fn the_two_hour_close_reconnects_reauthenticates_resubscribes_and_rebuilds_only_
     assert_eq!(stats.idle_drops, 0, "server.ping every 30 s kept it alive");
     assert_eq!(stats.connections, 2);
     assert_eq!(stats.auths, 2, "authenticated again");
-    assert_eq!(stats.subscribes, 10, "every subscription again");
+    assert_eq!(stats.subscribes, 12, "every subscription again");
     assert!(stats.pings >= 230, "{stats:?}");
     assert!(pair.events().iter().any(|e| matches!(
         e,
@@ -373,7 +375,7 @@ fn the_subscriptions_wait_for_the_login_to_be_accepted() {
     let stats = pair.mock.stats();
     assert_eq!((stats.auths, stats.auth_failures), (1, 0));
     assert_eq!(
-        stats.subscribes, 5,
+        stats.subscribes, 6,
         "every subscription, once the login was accepted"
     );
     assert!(first_ack.is_none_or(|at| at > logged_in));

@@ -301,6 +301,25 @@ fn private_channels_all_tickers_unsubscribes_and_what_is_refused() {
         encoded(&mut codec, &Request::Subscribe(&orders)).unwrap(),
         r#"{"id":9,"method":"order.subscribe","params":["BTC_USDT"]}"#
     );
+    // Trigger orders have their own feed (the page's example sends
+    // `order_algo.subscribe` with a list of pairs); it needs keys.
+    let triggers = Subscription::TriggerOrders {
+        symbols: symbols.clone(),
+    };
+    assert_eq!(
+        encoded(&mut codec, &Request::Subscribe(&triggers)).unwrap(),
+        r#"{"id":9,"method":"order_algo.subscribe","params":["BTC_USDT"]}"#
+    );
+    assert_eq!(
+        encoded(&mut codec, &Request::Unsubscribe(&triggers)).unwrap(),
+        r#"{"id":9,"method":"order_algo.unsubscribe","params":["BTC_USDT"]}"#
+    );
+    assert!(
+        encoded(&mut DigiFinex::public(), &Request::Subscribe(&triggers))
+            .unwrap_err()
+            .contains("credentials"),
+        "a public connection cannot subscribe trigger orders"
+    );
     let balances = Subscription::Balances {
         assets: vec![inline("USDT").unwrap(), inline("BTC").unwrap()],
     };

@@ -225,6 +225,9 @@ pub enum Channel {
     Orders,
     /// The account's balances of the listed assets (DigiFinex).
     Balances,
+    /// The account's trigger orders of the listed pairs (DigiFinex
+    /// `order_algo`).
+    TriggerOrders,
 }
 
 /// A config that cannot be used: where, which field, and why.

@@ -488,6 +488,7 @@ fn resolve(
             },
             Channel::Orders => Subscription::Orders { symbols: listed },
             Channel::Balances => Subscription::Balances { assets: listed },
+            Channel::TriggerOrders => Subscription::TriggerOrders { symbols: listed },
         });
     }
     let gateway_section = config.gateway_section(exchange);

@@ -25,6 +25,9 @@ enum Channel {
     Ticker,
     AllTicker,
     Order,
+    /// Trigger orders: accepted, and silent (the mock's matching engine
+    /// has no trigger orders).
+    OrderAlgo,
     Balance,
 }
 
@@ -36,13 +39,14 @@ impl Channel {
             "ticker" => Channel::Ticker,
             "all_ticker" => Channel::AllTicker,
             "order" => Channel::Order,
+            "order_algo" => Channel::OrderAlgo,
             "balance" => Channel::Balance,
             _ => return None,
         })
     }
 
     fn private(self) -> bool {
-        matches!(self, Channel::Order | Channel::Balance)
+        matches!(self, Channel::Order | Channel::OrderAlgo | Channel::Balance)
     }
 }
 

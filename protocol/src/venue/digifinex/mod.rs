@@ -183,6 +183,7 @@ impl Venue for DigiFinex {
             Subscription::Ticker { symbols } if symbols.is_empty() => ("all_ticker", &[]),
             Subscription::Ticker { symbols } => ("ticker", symbols),
             Subscription::Orders { symbols } => ("order", symbols),
+            Subscription::TriggerOrders { symbols } => ("order_algo", symbols),
             Subscription::Balances { assets } => ("balance", assets),
             // Executions, and channels added for other venues.
             _ => {
@@ -192,7 +193,7 @@ impl Venue for DigiFinex {
                 ));
             }
         };
-        if matches!(channel, "order" | "balance") && self.credentials.is_none() {
+        if matches!(channel, "order" | "order_algo" | "balance") && self.credentials.is_none() {
             return Err(EncodeError::NoCredentials);
         }
         let list: Vec<&str> = list.iter().map(Symbol::as_str).collect();
