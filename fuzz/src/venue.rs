@@ -1,7 +1,7 @@
 //! Fuzz harnesses for the venue codecs and exact decimals, shared by the
 //! cargo-fuzz targets and the corpus replay test.
 
-use orderwire_protocol::model::{Events, write_event_json};
+use orderwire_protocol::model::{Event, Events, write_event_json};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::venue::kraken::Kraken;
 use orderwire_protocol::venue::{FrameKind, Offline};
@@ -19,6 +19,7 @@ pub(crate) fn kraken_decode(data: &[u8]) {
         events.clear();
         let _ = offline.decode(&mut codec, FrameKind::Text, &mut message, &mut events);
         for event in &events.list {
+            assert_indexes_hold(event, &events);
             out.clear();
             write_event_json("kraken", event, &events, &mut out);
             assert!(std::str::from_utf8(&out).is_ok() || std::str::from_utf8(line).is_err());
@@ -95,6 +96,7 @@ pub(crate) fn binance_api(data: &[u8]) {
         events.clear();
         let _ = offline.decode(&mut codec, FrameKind::Text, &mut message, &mut events);
         for event in &events.list {
+            assert_indexes_hold(event, &events);
             out.clear();
             write_event_json("binance", event, &events, &mut out);
             assert!(std::str::from_utf8(&out).is_ok() || std::str::from_utf8(line).is_err());
@@ -106,7 +108,6 @@ pub(crate) fn binance_api(data: &[u8]) {
 /// frame of its own: nothing may panic, every event must render as JSON,
 /// and every book's ranges must lie inside the decoded levels.
 pub(crate) fn upbit_decode(data: &[u8]) {
-    use orderwire_protocol::model::Event;
     use orderwire_protocol::venue::upbit::Upbit;
     let mut codec = Upbit::public();
     let mut offline = Offline::new(0);
@@ -118,6 +119,7 @@ pub(crate) fn upbit_decode(data: &[u8]) {
         let _ = offline.decode(&mut codec, FrameKind::Binary, &mut bytes, &mut events);
         assert_eq!(bytes, message, "decode leaves the message as received");
         for event in &events.list {
+            assert_indexes_hold(event, &events);
             if let Event::Book(book) = event {
                 assert!(
                     book.bids.end <= events.levels.len() && book.asks.end <= events.levels.len()
@@ -151,6 +153,7 @@ pub(crate) fn digifinex_decode(data: &[u8]) {
         events.clear();
         let _ = offline.decode(&mut codec, kind, &mut bytes, &mut events);
         for event in &events.list {
+            assert_indexes_hold(event, &events);
             out.clear();
             write_event_json("digifinex", event, &events, &mut out);
             assert!(std::str::from_utf8(&out).is_ok() || std::str::from_utf8(message).is_err());
@@ -164,7 +167,6 @@ pub(crate) fn digifinex_decode(data: &[u8]) {
 /// every book's ranges lie inside the decoded levels, and every event
 /// renders as JSON.
 pub(crate) fn registry_decode(data: &[u8]) {
-    use orderwire_protocol::model::Event;
     use orderwire_protocol::venue::registry::CODECS;
     let mut events = Events::default();
     let mut out = Vec::new();
@@ -182,6 +184,7 @@ pub(crate) fn registry_decode(data: &[u8]) {
             events.clear();
             let _ = offline.decode(&mut *codec, kind, &mut bytes, &mut events);
             for event in &events.list {
+                assert_indexes_hold(event, &events);
                 if let Event::Book(book) = event {
                     assert!(
                         book.bids.end <= events.levels.len()
@@ -201,7 +204,6 @@ pub(crate) fn registry_decode(data: &[u8]) {
 /// the AES path: records, notices, acks and PINGPONG alike; nothing may
 /// panic, books stay inside their levels, every event renders as JSON.
 pub(crate) fn kis_decode(data: &[u8]) {
-    use orderwire_protocol::model::Event;
     use orderwire_protocol::venue::kis::Kis;
     let mut codec = Kis::offline();
     let mut offline = Offline::new(0);
@@ -214,6 +216,7 @@ pub(crate) fn kis_decode(data: &[u8]) {
         events.clear();
         let _ = offline.decode(&mut codec, FrameKind::Text, &mut message, &mut events);
         for event in &events.list {
+            assert_indexes_hold(event, &events);
             if let Event::Book(book) = event {
                 assert!(
                     book.bids.end <= events.levels.len() && book.asks.end <= events.levels.len()
@@ -231,7 +234,6 @@ pub(crate) fn kis_decode(data: &[u8]) {
 /// service's own not-quite-JSON examples; nothing may panic, books stay
 /// inside their levels, every event renders as JSON.
 pub(crate) fn koscom_decode(data: &[u8]) {
-    use orderwire_protocol::model::Event;
     use orderwire_protocol::venue::koscom::Koscom;
     let mut codec = Koscom::offline();
     let mut offline = Offline::new(0);
@@ -242,6 +244,7 @@ pub(crate) fn koscom_decode(data: &[u8]) {
         events.clear();
         let _ = offline.decode(&mut codec, FrameKind::Text, &mut message, &mut events);
         for event in &events.list {
+            assert_indexes_hold(event, &events);
             if let Event::Book(book) = event {
                 assert!(
                     book.bids.end <= events.levels.len() && book.asks.end <= events.levels.len()
@@ -251,5 +254,19 @@ pub(crate) fn koscom_decode(data: &[u8]) {
             write_event_json("koscom", event, &events, &mut out);
             assert!(std::str::from_utf8(&out).is_ok() || std::str::from_utf8(line).is_err());
         }
+    }
+}
+
+/// An event that refers into `events` (a book's levels, an order update, a
+/// fill) refers to something there: no codec leaves a dangling index, even
+/// after a message that failed part way was rolled back.
+fn assert_indexes_hold(event: &Event, events: &Events) {
+    match event {
+        Event::Book(book) => assert!(
+            book.bids.end <= events.levels.len() && book.asks.end <= events.levels.len()
+        ),
+        Event::OrderUpdate(index) => assert!(events.order_update(*index).is_some()),
+        Event::Fill(index) => assert!(events.fill(*index).is_some()),
+        _ => {}
     }
 }
