@@ -262,9 +262,9 @@ pub(crate) fn koscom_decode(data: &[u8]) {
 /// after a message that failed part way was rolled back.
 fn assert_indexes_hold(event: &Event, events: &Events) {
     match event {
-        Event::Book(book) => assert!(
-            book.bids.end <= events.levels.len() && book.asks.end <= events.levels.len()
-        ),
+        Event::Book(book) => {
+            assert!(book.bids.end <= events.levels.len() && book.asks.end <= events.levels.len())
+        }
         Event::OrderUpdate(index) => assert!(events.order_update(*index).is_some()),
         Event::Fill(index) => assert!(events.fill(*index).is_some()),
         _ => {}

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod book;
+pub mod capture;
 pub mod json;
 pub mod model;
 pub mod num;

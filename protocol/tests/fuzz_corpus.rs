@@ -8,6 +8,9 @@ mod ws;
 #[path = "../../fuzz/src/venue.rs"]
 mod venue;
 
+#[path = "../../fuzz/src/capture.rs"]
+mod capture;
+
 use std::path::Path;
 
 fn replay(target: &str, harness: fn(&[u8])) {
@@ -103,4 +106,9 @@ fn every_venue_corpus_through_every_registered_codec() {
         orderwire_protocol::venue::registry::codec("kraken").is_some()
             && orderwire_protocol::venue::registry::CODECS.len() >= 4
     );
+}
+
+#[test]
+fn capture_read_corpus() {
+    replay("capture_read", capture::capture_read);
 }
