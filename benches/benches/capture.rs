@@ -1,0 +1,179 @@
+//! Capture write and read throughput (issue 25): 20,000 records of a
+//! Kraken session (book updates in, orders out), written by
+//! `CaptureWriter` into a reused buffer and read back block by block,
+//! beside a peer in the same run: the straightforward capture, the same
+//! length-prefixed records through zstd's streaming encoder at the same
+//! level, with no blocks, checksums or trailer (and so no way to read past
+//! damage). Prints records/s and MB/s (record bytes, before compression),
+//! the ratio, and each file's size.
+#![forbid(unsafe_code)]
+
+use std::hint::black_box;
+use std::io::Write;
+
+use criterion::{Criterion, criterion_main};
+use orderwire_benches::criterion_median_ns;
+use orderwire_protocol::capture::{
+    CaptureReader, CaptureWriter, FrameType, Header, Record, RecordBody, read_all,
+};
+
+const RECORDS: usize = 20_000;
+
+fn payloads() -> Vec<Vec<u8>> {
+    (0..RECORDS)
+        .map(|n| {
+            if n % 10 == 9 {
+                format!(
+                    r#"{{"method":"add_order","params":{{"order_type":"limit","side":"buy","limit_price":26500.{n},"order_qty":1.2,"symbol":"BTC/USD","cl_ord_id":"c{n}","token":"[redacted]"}},"req_id":{n}}}"#
+                )
+            } else {
+                format!(
+                    r#"{{"channel":"book","type":"update","data":[{{"symbol":"BTC/USD","bids":[{{"price":26500.{},"qty":{}.25}}],"asks":[],"checksum":{},"timestamp":"2023-10-06T17:35:55.4400{:02}Z"}}]}}"#,
+                    n % 97,
+                    n % 13,
+                    2_000_000_000 + n,
+                    n % 100
+                )
+            }
+            .into_bytes()
+        })
+        .collect()
+}
+
+fn record(n: usize, payload: &[u8]) -> Record<'_> {
+    let kind = FrameType::Text;
+    // n < RECORDS: both fit.
+    let n64 = u64::try_from(n).expect("a small index");
+    Record {
+        mono_ns: n64 * 50_000,
+        wall_ns: 1_696_613_755_000_000_000 + i64::try_from(n64 * 50_000).expect("small"),
+        body: if n % 10 == 9 {
+            RecordBody::FrameOut { kind, payload }
+        } else {
+            RecordBody::FrameIn { kind, payload }
+        },
+    }
+}
+
+fn header() -> Header {
+    Header {
+        venue: "kraken".to_owned(),
+        codec_config: "tier=starter".to_owned(),
+        rng_seed: 1,
+        started_wall_ns: 1_696_613_755_000_000_000,
+        started_mono_ns: 0,
+    }
+}
+
+fn write_orderwire(payloads: &[Vec<u8>], out: &mut Vec<u8>) {
+    out.clear();
+    let mut writer = CaptureWriter::new(&header(), out).expect("a header");
+    for (n, payload) in payloads.iter().enumerate() {
+        writer.push(&record(n, payload), out).expect("a record");
+    }
+    writer.finish(0, out).expect("finishes");
+}
+
+/// The peer: the same records, length-prefixed, through one zstd stream.
+fn write_peer(payloads: &[Vec<u8>], out: &mut Vec<u8>) {
+    out.clear();
+    let mut encoder = zstd::stream::write::Encoder::new(out, 1).expect("zstd");
+    for (n, payload) in payloads.iter().enumerate() {
+        let r = record(n, payload);
+        let len = u32::try_from(payload.len() + 17).expect("small");
+        encoder.write_all(&len.to_le_bytes()).expect("in memory");
+        encoder.write_all(&[1]).expect("in memory");
+        encoder
+            .write_all(&r.mono_ns.to_le_bytes())
+            .expect("in memory");
+        encoder
+            .write_all(&r.wall_ns.to_le_bytes())
+            .expect("in memory");
+        encoder.write_all(payload).expect("in memory");
+    }
+    encoder.finish().expect("in memory");
+}
+
+/// Every record, borrowed from its block as the peer's are from its
+/// buffer (`read_all`, which copies each out, is for tools).
+fn read_orderwire(file: &[u8]) -> usize {
+    let (_, mut reader) = CaptureReader::open(file).expect("opens");
+    let mut count = 0;
+    while let Some(records) = reader.next_block().expect("whole") {
+        for record in records {
+            black_box(record.expect("whole"));
+            count += 1;
+        }
+    }
+    count
+}
+
+fn read_peer(file: &[u8]) -> usize {
+    let raw = zstd::stream::decode_all(file).expect("zstd");
+    let (mut at, mut count) = (0, 0);
+    while at + 4 <= raw.len() {
+        let len = u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]) as usize;
+        black_box(&raw[at + 4..at + 4 + len]);
+        at += 4 + len;
+        count += 1;
+    }
+    count
+}
+
+fn bench(c: &mut Criterion) {
+    let payloads = payloads();
+    let record_bytes: usize = payloads.iter().map(|p| p.len() + 21).sum();
+    let mut group = c.benchmark_group("capture");
+    group.sample_size(20);
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    write_orderwire(&payloads, &mut ours);
+    write_peer(&payloads, &mut theirs);
+    assert_eq!(read_all(&ours).expect("opens").records.len(), RECORDS);
+    assert_eq!(read_peer(&theirs), RECORDS);
+    assert_eq!(read_orderwire(&ours), RECORDS);
+    group.bench_function("write_orderwire", |b| {
+        b.iter(|| write_orderwire(&payloads, &mut ours))
+    });
+    group.bench_function("write_zstd_stream", |b| {
+        b.iter(|| write_peer(&payloads, &mut theirs))
+    });
+    group.bench_function("read_orderwire", |b| {
+        b.iter(|| read_orderwire(black_box(&ours)))
+    });
+    group.bench_function("read_zstd_stream", |b| {
+        b.iter(|| read_peer(black_box(&theirs)))
+    });
+    group.finish();
+    for (what, peer) in [("write", "zstd_stream"), ("read", "zstd_stream")] {
+        let (Some(own), Some(other)) = (
+            criterion_median_ns("capture", what, "orderwire"),
+            criterion_median_ns("capture", what, peer),
+        ) else {
+            continue;
+        };
+        let per_second = |ns: f64| RECORDS as f64 / (ns / 1e9);
+        let mb_per_second = |ns: f64| record_bytes as f64 / (ns / 1e9) / 1e6;
+        println!(
+            "capture {what}: orderwire {:.2} M records/s, {:.0} MB/s; {peer} {:.2} M records/s, {:.0} MB/s; ratio {:.2}x",
+            per_second(own) / 1e6,
+            mb_per_second(own),
+            per_second(other) / 1e6,
+            mb_per_second(other),
+            other / own
+        );
+    }
+    println!(
+        "capture files: {RECORDS} records, {} bytes of records; orderwire {} bytes, zstd stream {} bytes",
+        record_bytes,
+        ours.len(),
+        theirs.len()
+    );
+}
+
+// criterion_group! generates an undocumented public function.
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::bench);
+}
+criterion_main!(group::benches);
