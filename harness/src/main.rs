@@ -165,36 +165,49 @@ struct DemoArgs {
 
 #[derive(clap::Args)]
 struct DecodeArgs {
-    /// Which venue's messages: a name in the venue registry.
+    /// Which venue's messages: a name in the venue registry. A capture
+    /// file names its own venue; this overrides it.
     #[arg(long)]
-    venue: String,
+    venue: Option<String>,
     /// Book depth the messages were subscribed with.
     #[arg(long, default_value_t = 10)]
     depth: u32,
-    /// Input file (default: standard input).
+    /// Input file (default: standard input): lines, or a capture file
+    /// (docs/capture.md), told apart by the capture's magic.
     file: Option<std::path::PathBuf>,
 }
 
 fn decode(args: DecodeArgs) -> Result<(), String> {
-    let entry = Venues::builtin().find(&args.venue)?;
+    use std::io::BufRead as _;
+    let venues = Venues::builtin();
+    let entry = args
+        .venue
+        .as_deref()
+        .map(|name| venues.find(name))
+        .transpose()?;
     let stdout = std::io::stdout();
     let mut output = std::io::BufWriter::new(stdout.lock());
-    let result = match &args.file {
-        Some(path) => {
-            let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            orderwire::decode::run(
-                entry,
-                args.depth,
-                &mut std::io::BufReader::new(file),
-                &mut output,
-            )
-        }
-        None => {
-            let stdin = std::io::stdin();
-            orderwire::decode::run(entry, args.depth, &mut stdin.lock(), &mut output)
-        }
+    let mut input: Box<dyn std::io::BufRead> = match &args.file {
+        Some(path) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
-    result.map(|_| ()).map_err(|e| format!("decode: {e}"))
+    let head = input.fill_buf().map_err(|e| format!("decode: {e}"))?;
+    if orderwire_protocol::capture::is_capture(head) {
+        let mut capture = Vec::new();
+        input
+            .read_to_end(&mut capture)
+            .map_err(|e| format!("decode: {e}"))?;
+        return orderwire::decode::run_capture(&venues, entry, args.depth, &capture, &mut output)
+            .map(|_| ())
+            .map_err(|e| format!("decode: {e}"));
+    }
+    let entry =
+        entry.ok_or("decode: --venue is needed for a line file (a capture names its own)")?;
+    orderwire::decode::run(entry, args.depth, &mut input, &mut output)
+        .map(|_| ())
+        .map_err(|e| format!("decode: {e}"))
 }
 
 fn demo(args: DemoArgs) -> Result<(), String> {
