@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backoff;
+pub mod capture;
 pub mod clock;
 pub mod config;
 mod connection;
