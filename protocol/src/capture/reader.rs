@@ -12,7 +12,6 @@ pub struct CaptureReader<'a> {
     input: &'a [u8],
     pos: usize,
     block: Vec<u8>,
-    block_at: usize,
     decompressor: zstd::bulk::Decompressor<'static>,
     trailer: Option<Trailer>,
     done: bool,
@@ -86,7 +85,6 @@ impl<'a> CaptureReader<'a> {
                 input,
                 pos,
                 block: Vec::new(),
-                block_at: pos,
                 decompressor,
                 trailer: None,
                 done: false,
@@ -182,7 +180,6 @@ impl<'a> CaptureReader<'a> {
                     }
                 }
                 self.pos = end;
-                self.block_at = at;
                 Ok(Some(Records {
                     rest: &self.block,
                     block_at: at,

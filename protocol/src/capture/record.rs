@@ -234,7 +234,7 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 pub(super) fn len_le(len: usize) -> [u8; 4] {
     // Invariant: bounded by MAX_BLOCK (32 MiB) before this is called.
     u32::try_from(len)
-        .expect("a length bounded by MAX_BLOCK")
+        .expect("a length bounded by MAX_BLOCK") // invariant: every caller checked MAX_BLOCK
         .to_le_bytes()
 }
 
@@ -303,7 +303,7 @@ impl OwnedRecord {
         // reads back whole.
         Record::parse(&self.encoded)
             .map(|(record, _)| record)
-            .expect("an encoded record parses")
+            .expect("an encoded record parses") // invariant: written by Record::encode
     }
 }
 
