@@ -56,7 +56,11 @@ fn record(n: usize, payload: &[u8]) -> Record<'_> {
         body: if n % 10 == 9 {
             RecordBody::FrameOut { kind, payload }
         } else {
-            RecordBody::FrameIn { kind, payload }
+            RecordBody::FrameIn {
+                kind,
+                received_ns: n64 * 50_000,
+                payload,
+            }
         },
     }
 }
@@ -205,7 +209,7 @@ fn hand_over_cost() {
     use orderwire_engine::capture::{CaptureConfig, CaptureSink};
     let payload = payloads()[0].clone();
     let path = std::env::temp_dir().join(format!("orderwire-bench-{}.owcap", std::process::id()));
-    let sink = CaptureSink::start(CaptureConfig::new(&path, header())).expect("a temp file");
+    let sink = CaptureSink::start(&CaptureConfig::new(&path), header()).expect("a temp file");
     let floor = timed(|n| {
         black_box(n);
     });

@@ -291,6 +291,7 @@ fn gateway_path<V: Venue>(
             gateway: bench_gateway_config(orders.len()),
             on_request: None,
             token_fetch: None,
+            capture: None,
         },
     )
     .expect("exchange starts");
@@ -457,6 +458,7 @@ fn inline_gateway_path<V: Venue>(
             gateway: bench_gateway_config(orders.len()),
             on_request: None,
             token_fetch: None,
+            capture: None,
         },
     )
     .expect("inline exchange starts");
@@ -591,6 +593,7 @@ fn contention_path(orders: &[NewOrder]) -> (Histogram<u64>, Histogram<u64>, u64)
                     gateway,
                     on_request: None,
                     token_fetch: None,
+                    capture: None,
                 },
             )
             .expect("exchange starts"),

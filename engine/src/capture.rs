@@ -9,9 +9,11 @@
 //! block until there is room. The count is in [`CaptureSink::dropped`] and
 //! in the file's trailer.
 //!
-//! Not yet wired into the drivers: the core's input boundary does not call
-//! a sink yet, and secrets are not yet redacted here (docs/capture.md,
-//! "Status").
+//! The drivers install a sink as the core's recorder when
+//! `ExchangeConfig::capture` is set: the core records at its own input
+//! boundary, redacted (orderwire_gateway::capture). With
+//! [`CaptureConfig::rotate`] the file is ended and a new one started once
+//! it reaches a size or an age, at a block boundary.
 
 use std::fs::File;
 use std::io::Write;
@@ -19,9 +21,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
-use orderwire_protocol::capture::{CaptureWriter, FrameType, Header, Record, RecordBody, Trailer};
+use orderwire_protocol::capture::{CaptureWriter, Header, Record, Trailer};
 
 /// What recording does when the writer thread's queue is full.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,21 +45,49 @@ pub struct CaptureConfig {
     pub queue: usize,
     /// What to do when it is full.
     pub when_behind: WhenBehind,
-    /// The capture's header.
-    pub header: Header,
+    /// When to end the file and start the next one (none: one file).
+    pub rotate: Rotate,
+}
+
+/// When a capture moves on to its next file. The first file is the
+/// configured path; the next ones add `.1`, `.2`, ... before its
+/// extension ([`segment_path`]). Each file is whole: header, blocks,
+/// trailer. A replay feeds them in order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rotate {
+    /// Once a file holds this many bytes.
+    pub max_bytes: Option<u64>,
+    /// Once a file is this old, in the records' own (monotonic) times:
+    /// checked as blocks close.
+    pub max_age: Option<Duration>,
 }
 
 impl CaptureConfig {
     /// A capture to `path` with the defaults: 65,536 records of queue, drop
-    /// and count.
-    pub fn new(path: impl Into<PathBuf>, header: Header) -> CaptureConfig {
+    /// and count, one file.
+    pub fn new(path: impl Into<PathBuf>) -> CaptureConfig {
         CaptureConfig {
             path: path.into(),
             queue: 65_536,
             when_behind: WhenBehind::DropAndCount,
-            header,
+            rotate: Rotate::default(),
         }
     }
+}
+
+/// The path of file number `segment` of a capture to `path`: `path`
+/// itself for 0, else `.N` before the extension (`a.owcap` → `a.1.owcap`).
+pub fn segment_path(path: &Path, segment: u32) -> PathBuf {
+    if segment == 0 {
+        return path.to_owned();
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let name = match (stem, path.extension()) {
+        (Some(stem), Some(ext)) => format!("{stem}.{segment}.{}", ext.to_string_lossy()),
+        (Some(stem), None) => format!("{stem}.{segment}"),
+        (None, _) => format!("capture.{segment}"),
+    };
+    path.with_file_name(name)
 }
 
 /// Why a capture could not start or end cleanly.
@@ -79,39 +110,53 @@ pub enum CaptureSinkError {
     Writer(String),
 }
 
-/// One record on its way to the writer thread, its bytes in a recycled
-/// buffer.
-struct Queued {
-    mono_ns: u64,
-    wall_ns: i64,
-    kind: QueuedKind,
-    bytes: Vec<u8>,
-}
-
-#[derive(Clone, Copy)]
-enum QueuedKind {
-    FrameIn(FrameType),
-    FrameOut(FrameType),
-    Submit(u64),
-    Connect(u32),
-    Handshake,
-    Disconnect,
-    Timer,
-}
-
+/// One record on its way to the writer thread: its encoded bytes
+/// (`Record::encode`) in a recycled buffer.
 enum Message {
-    Record(Queued),
+    Record(Vec<u8>),
     /// Close the block in progress and flush the file (a caller's mark).
     Flush,
+    /// End the file: trailer, sync, and the thread stops.
+    End,
+}
+
+/// A sink shared with a core, as its recorder.
+struct SinkRecorder(Arc<CaptureSink>);
+
+/// Starts the capture `config` asks for, if any, and installs it as
+/// `core`'s recorder: the header is the core's own at `now`, with the
+/// exchange's `name` (`exchange=` line). Call before the core is split and
+/// before its first connection.
+pub(crate) fn install<V: orderwire_protocol::venue::Venue>(
+    core: &mut orderwire_gateway::GatewayCore<V>,
+    config: Option<&CaptureConfig>,
+    now: orderwire_protocol::time::Instant,
+    name: &str,
+) -> Result<Option<Arc<CaptureSink>>, CaptureSinkError> {
+    let Some(config) = config else {
+        return Ok(None);
+    };
+    let mut header = core.capture_header(now);
+    header.codec_config.push_str(&format!("exchange={name}\n"));
+    let sink = Arc::new(CaptureSink::start(config, header)?);
+    core.set_recorder(Box::new(SinkRecorder(sink.clone())));
+    Ok(Some(sink))
+}
+
+impl orderwire_gateway::capture::Recorder for SinkRecorder {
+    fn record(&mut self, record: &Record<'_>) {
+        self.0.record(record);
+    }
 }
 
 /// The recording side of a capture: cheap to call from the hot path.
 pub struct CaptureSink {
-    to_writer: Option<Sender<Message>>,
+    to_writer: Sender<Message>,
     spare: Receiver<Vec<u8>>,
     dropped: Arc<AtomicU64>,
     when_behind: WhenBehind,
-    writer: Option<JoinHandle<Result<Trailer, CaptureSinkError>>>,
+    /// Taken by the first `end`.
+    writer: std::sync::Mutex<Option<JoinHandle<Result<Trailer, CaptureSinkError>>>>,
     path: PathBuf,
 }
 
@@ -125,44 +170,41 @@ impl std::fmt::Debug for CaptureSink {
 }
 
 impl CaptureSink {
-    /// Creates the file, writes the header and starts the writer thread.
-    pub fn start(config: CaptureConfig) -> Result<CaptureSink, CaptureSinkError> {
-        let io = |error| CaptureSinkError::Io {
-            path: config.path.clone(),
-            error,
-        };
-        let mut file = File::create(&config.path).map_err(io)?;
+    /// Creates the file, writes `header` and starts the writer thread.
+    pub fn start(config: &CaptureConfig, header: Header) -> Result<CaptureSink, CaptureSinkError> {
         let mut out = Vec::with_capacity(256 * 1024);
-        let writer = CaptureWriter::new(&config.header, &mut out)?;
-        file.write_all(&out).map_err(io)?;
-        out.clear();
+        let segment = Segment::open(&config.path, 0, &header, &mut out)?;
         let queue = config.queue.max(1);
         let (to_writer, from_sink) = bounded(queue);
         let (to_sink, spare) = bounded(queue);
         let dropped = Arc::new(AtomicU64::new(0));
         let thread_dropped = dropped.clone();
-        let path = config.path.clone();
+        let base = config.path.clone();
+        let rotate = config.rotate;
         let writer = std::thread::Builder::new()
             .name("orderwire-capture".to_owned())
             .spawn(move || {
-                write_loop(
-                    writer,
-                    file,
+                let files = Files {
+                    base,
+                    header,
+                    rotate,
+                    segment,
                     out,
-                    &from_sink,
-                    &to_sink,
-                    &thread_dropped,
-                    &path,
-                )
+                    totals: Trailer::default(),
+                };
+                files.run(&from_sink, &to_sink, &thread_dropped)
             })
-            .map_err(io)?;
+            .map_err(|error| CaptureSinkError::Io {
+                path: config.path.clone(),
+                error,
+            })?;
         Ok(CaptureSink {
-            to_writer: Some(to_writer),
+            to_writer,
             spare,
             dropped,
             when_behind: config.when_behind,
-            writer: Some(writer),
-            path: config.path,
+            writer: std::sync::Mutex::new(Some(writer)),
+            path: config.path.clone(),
         })
     }
 
@@ -175,30 +217,17 @@ impl CaptureSink {
     /// cannot be queued (full under `DropAndCount`, or the writer gone) is
     /// counted as dropped.
     pub fn record(&self, record: &Record<'_>) {
-        let (kind, bytes): (QueuedKind, &[u8]) = match &record.body {
-            RecordBody::FrameIn { kind, payload } => (QueuedKind::FrameIn(*kind), payload),
-            RecordBody::FrameOut { kind, payload } => (QueuedKind::FrameOut(*kind), payload),
-            RecordBody::Submit { req_id, request } => (QueuedKind::Submit(*req_id), request),
-            RecordBody::Connect { attempt } => (QueuedKind::Connect(*attempt), &[]),
-            RecordBody::Handshake { response } => (QueuedKind::Handshake, response),
-            RecordBody::Disconnect { reason } => (QueuedKind::Disconnect, reason),
-            RecordBody::Timer { timer } => (QueuedKind::Timer, timer),
-        };
-        let Some(to_writer) = &self.to_writer else {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
+        let to_writer = &self.to_writer;
         // A buffer the writer thread has finished with, else a new one
         // (only until the pool has grown to the traffic).
         let mut buffer = self.spare.try_recv().unwrap_or_default();
         buffer.clear();
-        buffer.extend_from_slice(bytes);
-        let message = Message::Record(Queued {
-            mono_ns: record.mono_ns,
-            wall_ns: record.wall_ns,
-            kind,
-            bytes: buffer,
-        });
+        if record.encode(&mut buffer).is_err() {
+            // Too large for any block: counted, not fatal.
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let message = Message::Record(buffer);
         let sent = match self.when_behind {
             WhenBehind::DropAndCount => match to_writer.try_send(message) {
                 Ok(()) => true,
@@ -214,26 +243,33 @@ impl CaptureSink {
     /// Asks the writer to close its block and flush the file, so that what
     /// was recorded so far survives a crash. Returns at once.
     pub fn flush(&self) {
-        if let Some(to_writer) = &self.to_writer {
-            // Best effort: a full queue flushes on its own as blocks fill.
-            let _ = to_writer.try_send(Message::Flush);
-        }
+        // Best effort: a full queue flushes on its own as blocks fill.
+        let _ = self.to_writer.try_send(Message::Flush);
     }
 
     /// Ends the capture: every queued record written, then the trailer
     /// with the dropped count; waits for the writer thread.
-    pub fn finish(mut self) -> Result<Trailer, CaptureSinkError> {
-        self.close()
+    pub fn finish(self) -> Result<Trailer, CaptureSinkError> {
+        self.end()
     }
 
-    fn close(&mut self) -> Result<Trailer, CaptureSinkError> {
-        drop(self.to_writer.take());
-        match self.writer.take() {
-            Some(thread) => thread
-                .join()
-                .map_err(|_| CaptureSinkError::Writer("it panicked".to_owned()))?,
-            None => Err(CaptureSinkError::Writer("already finished".to_owned())),
-        }
+    /// As [`CaptureSink::finish`], for a sink others share (the core
+    /// holds one as its recorder): records handed over later are counted
+    /// as dropped. Only the first call ends the file; later ones fail.
+    pub fn end(&self) -> Result<Trailer, CaptureSinkError> {
+        let thread = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let Some(thread) = thread else {
+            return Err(CaptureSinkError::Writer("already finished".to_owned()));
+        };
+        // Behind every record queued before it.
+        let _ = self.to_writer.send(Message::End);
+        thread
+            .join()
+            .map_err(|_| CaptureSinkError::Writer("it panicked".to_owned()))?
     }
 
     /// The file.
@@ -245,74 +281,188 @@ impl CaptureSink {
 impl Drop for CaptureSink {
     /// A sink dropped without `finish` still ends its file with a trailer.
     fn drop(&mut self) {
-        if self.writer.is_some() {
-            let _ = self.close();
-        }
+        let _ = self.end();
     }
 }
 
-fn write_loop(
-    mut writer: CaptureWriter,
-    mut file: File,
-    mut out: Vec<u8>,
-    from_sink: &Receiver<Message>,
-    to_sink: &Sender<Vec<u8>>,
-    dropped: &AtomicU64,
-    path: &Path,
-) -> Result<Trailer, CaptureSinkError> {
-    let io = |error| CaptureSinkError::Io {
-        path: path.to_owned(),
-        error,
-    };
-    while let Ok(message) = from_sink.recv() {
-        match message {
-            Message::Record(queued) => {
-                let bytes = queued.bytes.as_slice();
-                let body = match queued.kind {
-                    QueuedKind::FrameIn(kind) => RecordBody::FrameIn {
-                        kind,
-                        payload: bytes,
-                    },
-                    QueuedKind::FrameOut(kind) => RecordBody::FrameOut {
-                        kind,
-                        payload: bytes,
-                    },
-                    QueuedKind::Submit(req_id) => RecordBody::Submit {
-                        req_id,
-                        request: bytes,
-                    },
-                    QueuedKind::Connect(attempt) => RecordBody::Connect { attempt },
-                    QueuedKind::Handshake => RecordBody::Handshake { response: bytes },
-                    QueuedKind::Disconnect => RecordBody::Disconnect { reason: bytes },
-                    QueuedKind::Timer => RecordBody::Timer { timer: bytes },
-                };
-                let record = Record {
-                    mono_ns: queued.mono_ns,
-                    wall_ns: queued.wall_ns,
-                    body,
-                };
-                if writer.push(&record, &mut out).is_err() {
-                    // Too large for any block: counted, not fatal.
-                    dropped.fetch_add(1, Ordering::Relaxed);
-                }
-                // Back to the sink for reuse; a full pool lets it go.
-                let _ = to_sink.try_send(queued.bytes);
-            }
-            Message::Flush => {
-                writer.flush(&mut out)?;
-                file.write_all(&out).map_err(io)?;
-                out.clear();
-                file.flush().map_err(io)?;
-                continue;
-            }
+/// One file of a capture, open.
+struct Segment {
+    number: u32,
+    path: PathBuf,
+    file: File,
+    writer: CaptureWriter,
+    bytes: u64,
+    /// The first record's monotonic time: a file's age is in the records'
+    /// own clock (the engine's), not read here.
+    opened_ns: Option<u64>,
+    dropped_before: u64,
+}
+
+impl Segment {
+    fn open(
+        base: &Path,
+        number: u32,
+        header: &Header,
+        out: &mut Vec<u8>,
+    ) -> Result<Segment, CaptureSinkError> {
+        let path = segment_path(base, number);
+        let io = |error| CaptureSinkError::Io {
+            path: path.clone(),
+            error,
+        };
+        let mut file = File::create(&path).map_err(io)?;
+        let mut header = header.clone();
+        if number > 0 {
+            // A later file alone starts mid-session: a replay says so.
+            header
+                .codec_config
+                .push_str(&format!("capture.segment={number}\n"));
         }
-        if !out.is_empty() {
-            file.write_all(&out).map_err(io)?;
-            out.clear();
+        out.clear();
+        let writer = CaptureWriter::new(&header, out)?;
+        file.write_all(out).map_err(io)?;
+        let bytes = out.len() as u64;
+        out.clear();
+        Ok(Segment {
+            number,
+            path,
+            file,
+            writer,
+            bytes,
+            opened_ns: None,
+            dropped_before: 0,
+        })
+    }
+}
+
+/// The writer thread's state: the open file and what rotates it.
+struct Files {
+    base: PathBuf,
+    header: Header,
+    rotate: Rotate,
+    segment: Segment,
+    out: Vec<u8>,
+    totals: Trailer,
+}
+
+impl Files {
+    fn io(&self) -> impl Fn(std::io::Error) -> CaptureSinkError + use<> {
+        let path = self.segment.path.clone();
+        move |error| CaptureSinkError::Io {
+            path: path.clone(),
+            error,
         }
     }
-    let trailer = writer.finish(dropped.load(Ordering::Relaxed), &mut out)?;
-    file.write_all(&out).map_err(io)?;
+
+    /// Writes what the writer has made so far.
+    fn drain(&mut self) -> Result<(), CaptureSinkError> {
+        if !self.out.is_empty() {
+            let io = self.io();
+            self.segment.file.write_all(&self.out).map_err(io)?;
+            self.segment.bytes += self.out.len() as u64;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    fn due(&self, last_ns: u64) -> bool {
+        let size = self
+            .rotate
+            .max_bytes
+            .is_some_and(|max| self.segment.bytes >= max);
+        let age = self
+            .rotate
+            .max_age
+            .zip(self.segment.opened_ns)
+            .is_some_and(|(max, opened)| {
+                Duration::from_nanos(last_ns.saturating_sub(opened)) >= max
+            });
+        size || age
+    }
+
+    fn rotate(&mut self, dropped: u64) -> Result<(), CaptureSinkError> {
+        let next = Segment::open(
+            &self.base,
+            self.segment.number + 1,
+            &self.header,
+            &mut self.out,
+        )?;
+        let done = std::mem::replace(&mut self.segment, next);
+        self.segment.dropped_before = dropped;
+        end(done, dropped, &mut self.out, &mut self.totals)
+    }
+
+    fn run(
+        mut self,
+        from_sink: &Receiver<Message>,
+        to_sink: &Sender<Vec<u8>>,
+        dropped: &AtomicU64,
+    ) -> Result<Trailer, CaptureSinkError> {
+        let mut last_ns = 0;
+        while let Ok(message) = from_sink.recv() {
+            match message {
+                Message::Record(encoded) => {
+                    // Encoded by `record` just before: it reads back whole.
+                    let pushed = Record::decode(&encoded).ok().map(|record| {
+                        last_ns = record.mono_ns;
+                        self.segment.opened_ns.get_or_insert(record.mono_ns);
+                        self.segment.writer.push(&record, &mut self.out)
+                    });
+                    if !matches!(pushed, Some(Ok(()))) {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Back to the sink for reuse; a full pool lets it go.
+                    let _ = to_sink.try_send(encoded);
+                }
+                Message::End => break,
+                Message::Flush => {
+                    self.segment.writer.flush(&mut self.out)?;
+                    self.drain()?;
+                    let io = self.io();
+                    self.segment.file.flush().map_err(io)?;
+                    continue;
+                }
+            }
+            let block_ended = !self.out.is_empty();
+            self.drain()?;
+            if block_ended && self.due(last_ns) {
+                self.rotate(dropped.load(Ordering::Relaxed))?;
+            }
+        }
+        end(
+            self.segment,
+            dropped.load(Ordering::Relaxed),
+            &mut self.out,
+            &mut self.totals,
+        )?;
+        Ok(self.totals)
+    }
+}
+
+/// Ends a file: its last block, its trailer (the records it holds, the
+/// drops since it opened), synced; adds them to `totals`.
+fn end(
+    segment: Segment,
+    dropped: u64,
+    out: &mut Vec<u8>,
+    totals: &mut Trailer,
+) -> Result<(), CaptureSinkError> {
+    let Segment {
+        path,
+        mut file,
+        writer,
+        dropped_before,
+        ..
+    } = segment;
+    let io = |error| CaptureSinkError::Io {
+        path: path.clone(),
+        error,
+    };
+    let trailer = writer.finish(dropped.saturating_sub(dropped_before), out)?;
+    file.write_all(out).map_err(io)?;
+    out.clear();
     file.sync_data().map_err(io)?;
-    Ok(trailer)
+    totals.records += trailer.records;
+    totals.dropped += trailer.dropped;
+    Ok(())
 }

@@ -285,6 +285,7 @@ impl<V: Venue> GatewayCore<V> {
                     &mut self.transmits,
                     &mut self.spare_buffers,
                     None,
+                    (&mut self.tap, now),
                 );
                 self.frames = frames;
                 self.rearm_all();

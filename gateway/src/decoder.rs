@@ -52,6 +52,19 @@ pub(crate) fn wall_clock_ns(now: Instant, offset_ns: i64) -> i64 {
 /// encoder's and neither shifts the other's.
 const DECODER_SEED_MIX: u64 = 0x0064_6563_6f64_6572; // "decoder"
 
+/// What the last decode took, kept for the core's recorder (only while
+/// a capture is on): the core records it when it takes the decode in,
+/// in its own order of inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// Nothing (no capture, or nothing decoded yet).
+    Nothing,
+    /// A message of this kind, in `input`.
+    Frame(FrameKind),
+    /// A fed book snapshot, encoded in `input`.
+    Snapshot,
+}
+
 /// The decoding half of a venue codec and the buffers its decode fills.
 pub struct Decoder<V: Venue> {
     venue: V,
@@ -61,6 +74,11 @@ pub struct Decoder<V: Venue> {
     pub(crate) replies: Frames,
     /// What the last decode could not read (after the events it did).
     pub(crate) error: Option<DecodeError>,
+    /// Keep each input for the recorder (a capture is on).
+    keep_input: bool,
+    pub(crate) kept: Kept,
+    /// The kept input, before the decode touched it.
+    pub(crate) input: Vec<u8>,
 }
 
 impl<V: Venue> std::fmt::Debug for Decoder<V> {
@@ -73,7 +91,7 @@ impl<V: Venue> std::fmt::Debug for Decoder<V> {
 }
 
 impl<V: Venue> Decoder<V> {
-    pub(crate) fn new(venue: V, seed: u64, wall_offset_ns: i64) -> Decoder<V> {
+    pub(crate) fn new(venue: V, seed: u64, wall_offset_ns: i64, keep_input: bool) -> Decoder<V> {
         Decoder {
             venue,
             rng: ChaCha8Rng::seed_from_u64(seed ^ DECODER_SEED_MIX),
@@ -81,6 +99,9 @@ impl<V: Venue> Decoder<V> {
             decoded: Events::default(),
             replies: Frames::new(),
             error: None,
+            keep_input,
+            kept: Kept::Nothing,
+            input: Vec::new(),
         }
     }
 
@@ -111,6 +132,12 @@ impl<V: Venue> Decoder<V> {
     /// Decodes one inbound message of `kind`, for
     /// [`GatewayCore::handle_decoded`](crate::GatewayCore::handle_decoded).
     pub fn decode(&mut self, now: Instant, kind: FrameKind, message: &mut [u8]) {
+        if self.keep_input {
+            // The decode may rewrite the message in place: keep it first.
+            self.input.clear();
+            self.input.extend_from_slice(message);
+            self.kept = Kept::Frame(kind);
+        }
         let mut decoded = std::mem::take(&mut self.decoded);
         let mut replies = std::mem::take(&mut self.replies);
         decoded.clear();
@@ -127,6 +154,11 @@ impl<V: Venue> Decoder<V> {
     /// A book snapshot fetched on another connection (see
     /// [`Venue::feed_book_snapshot`]), for `handle_decoded` like a message.
     pub fn feed_book_snapshot(&mut self, now: Instant, book: &BookEvent, levels: &[Level]) {
+        if self.keep_input {
+            self.input.clear();
+            orderwire_protocol::capture::encode_snapshot(book, levels, &mut self.input);
+            self.kept = Kept::Snapshot;
+        }
         let mut decoded = std::mem::take(&mut self.decoded);
         decoded.clear();
         self.replies.clear();

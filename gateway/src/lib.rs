@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 pub mod callback;
+pub mod capture;
 mod config;
 mod correlation;
 mod decoder;
@@ -46,6 +47,7 @@ pub mod link;
 pub mod orders;
 pub mod ratelimit;
 mod reconcile;
+pub mod replay;
 mod retry;
 mod staged;
 mod subscriptions;
@@ -212,6 +214,8 @@ pub struct GatewayCore<V: Venue> {
     /// Once a decoder is split off: what the encoding half wrote for it
     /// and the connections opened, in order, until `pass_notes`.
     crossings: Option<VecDeque<Crossing>>,
+    /// Where the inputs are recorded, when a capture is on.
+    tap: Option<capture::Tap>,
 }
 
 impl<V: Venue> std::fmt::Debug for GatewayCore<V> {
@@ -322,6 +326,7 @@ impl<V: Venue> GatewayCore<V> {
             subscriptions_held: false,
             reconnect_wanted: None,
             crossings: None,
+            tap: None,
         }
     }
 
@@ -330,6 +335,51 @@ impl<V: Venue> GatewayCore<V> {
     /// timestamps; tests leave it at 0 (virtual time is wall time).
     pub fn set_wall_offset(&mut self, offset_ns: i64) {
         self.wall_offset_ns = offset_ns;
+        if let Some(tap) = &mut self.tap {
+            tap.wall_offset_ns = offset_ns;
+        }
+    }
+
+    /// Records every input from here on, and every frame written, into
+    /// `recorder` (docs/capture.md): at the core's input boundary, in the
+    /// order the core takes them, text frames redacted with the venue's
+    /// secret keys. Install it before the first connection (and before
+    /// [`GatewayCore::split_decoder`], whose decoder must keep each
+    /// message for it) so that a replay starts where the core did.
+    pub fn set_recorder(&mut self, recorder: Box<dyn capture::Recorder>) {
+        self.tap = Some(capture::Tap::new(
+            recorder,
+            self.capabilities.secret_fields,
+            self.wall_offset_ns,
+        ));
+    }
+
+    /// Whether a recorder is installed.
+    pub fn is_recording(&self) -> bool {
+        self.tap.is_some()
+    }
+
+    /// The header of a capture of this core started at `now`: the venue,
+    /// the codec's and the gateway's settings, the seed, the clocks. No
+    /// secret is in it.
+    pub fn capture_header(&self, now: Instant) -> orderwire_protocol::capture::Header {
+        let mut codec_config = String::new();
+        for line in self.venue.capture_config().lines() {
+            codec_config.push_str("venue.");
+            codec_config.push_str(line);
+            codec_config.push('\n');
+        }
+        if self.crossings.is_some() {
+            codec_config.push_str("core.split=true\n");
+        }
+        capture::describe_config(&self.config, &mut codec_config);
+        orderwire_protocol::capture::Header {
+            venue: self.venue.name().to_owned(),
+            codec_config,
+            rng_seed: self.config.seed,
+            started_wall_ns: self.wall_ns(now),
+            started_mono_ns: now.as_nanos(),
+        }
     }
 
     fn wall_ns(&self, now: Instant) -> i64 {
@@ -469,11 +519,15 @@ impl<V: Venue> GatewayCore<V> {
         transmits: &mut VecDeque<(FrameKind, Vec<u8>)>,
         spare: &mut Vec<Vec<u8>>,
         at: Option<usize>,
+        tap: (&mut Option<capture::Tap>, Instant),
     ) {
         for index in 0..frames.len() {
             let Some((kind, frame)) = frames.get_mut(index) else {
                 continue;
             };
+            if let (Some(tap), now) = (&mut *tap.0, tap.1) {
+                tap.frame_out(now, kind, frame);
+            }
             let mut bytes = spare
                 .pop()
                 .unwrap_or_else(|| Vec::with_capacity(FRAME_CAPACITY));
@@ -501,6 +555,9 @@ impl<V: Venue> GatewayCore<V> {
     /// [`RequestOptions::req_id`]) goes out with it, as long as no higher id
     /// has gone out first (docs/gateway.md, "Reserved request ids").
     pub fn next_request_id(&mut self) -> u64 {
+        if let Some(tap) = &mut self.tap {
+            tap.reserve_id();
+        }
         let req_id = self.next_req_id;
         self.next_req_id += 1;
         req_id
@@ -525,6 +582,9 @@ impl<V: Venue> GatewayCore<V> {
         request: Request<'_>,
         options: RequestOptions,
     ) -> Result<Submission, SubmitError> {
+        if let Some(tap) = &mut self.tap {
+            tap.submit(now, &request, options);
+        }
         let submitted = self.submit_checked(now, request, options);
         // The FIFO or the budget may have moved.
         self.rearm(TimerKind::RateQueue);
@@ -862,6 +922,7 @@ impl<V: Venue> GatewayCore<V> {
             &mut self.transmits,
             &mut self.spare_buffers,
             None,
+            (&mut self.tap, now),
         );
         if options.req_id.is_none() {
             self.next_req_id += 1;
@@ -1026,6 +1087,9 @@ impl<V: Venue> GatewayCore<V> {
     /// answered at once: the driver needs them before the connection
     /// exists, so they are no output to drain.
     pub fn handshake_headers(&mut self, now: Instant) -> &[(String, Secret)] {
+        if let Some(tap) = &mut self.tap {
+            tap.handshake(now);
+        }
         self.headers.clear();
         let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
         self.venue.handshake_headers(&mut ctx, &mut self.headers);
@@ -1038,6 +1102,9 @@ impl<V: Venue> GatewayCore<V> {
     /// it with [`GatewayCore::poll_open_transmit`] and writes it before
     /// anything it holds for the connection.
     pub fn on_connected(&mut self, now: Instant, attempt: u32) {
+        if let Some(tap) = &mut self.tap {
+            tap.connect(now, attempt);
+        }
         let mut frames = std::mem::take(&mut self.frames);
         frames.clear();
         self.open_rank = Some(0);
@@ -1051,6 +1118,7 @@ impl<V: Venue> GatewayCore<V> {
             &mut self.transmits,
             &mut self.spare_buffers,
             Some(0),
+            (&mut self.tap, now),
         );
         self.frames = frames;
         // The link, the last send and the dead-man switch changed.
@@ -1342,7 +1410,14 @@ impl<V: Venue> GatewayCore<V> {
 
     /// The connection dropped: every request sent on it is unanswerable, so
     /// its orders become `unknown` until reconciliation settles them.
-    pub fn on_disconnected(&mut self, _now: Instant, reason: DisconnectReason) {
+    pub fn on_disconnected(&mut self, now: Instant, reason: DisconnectReason) {
+        if let Some(tap) = &mut self.tap {
+            tap.disconnect(now, &reason, None);
+        }
+        self.disconnected(reason);
+    }
+
+    fn disconnected(&mut self, reason: DisconnectReason) {
         // The connection is gone already: a reconnect not yet taken is moot.
         self.reconnect_wanted = None;
         self.out
@@ -1373,8 +1448,11 @@ impl<V: Venue> GatewayCore<V> {
         reason: DisconnectReason,
         connection: u64,
     ) {
+        if let Some(tap) = &mut self.tap {
+            tap.disconnect(now, &reason, Some(connection));
+        }
         if connection >= self.epoch {
-            return self.on_disconnected(now, reason);
+            return self.disconnected(reason);
         }
         self.out
             .events
@@ -1391,6 +1469,9 @@ impl<V: Venue> GatewayCore<V> {
 
     /// The engine will try again after `delay` (reported as is).
     pub fn on_reconnecting(&mut self, attempt: u32, delay: Duration) {
+        if let Some(tap) = &mut self.tap {
+            tap.reconnecting(attempt, delay);
+        }
         self.out
             .events
             .push(GatewayEvent::Connection(ConnectionEvent::Reconnecting {
@@ -1401,7 +1482,10 @@ impl<V: Venue> GatewayCore<V> {
 
     /// The connection is gone for good (closed by the user, or the engine
     /// stopped): like a drop, then `Closed`.
-    pub fn on_closed(&mut self, _now: Instant) {
+    pub fn on_closed(&mut self, now: Instant) {
+        if let Some(tap) = &mut self.tap {
+            tap.closed(now);
+        }
         if self.link != Link::Down {
             self.link = Link::Down;
             self.dead_man_next = None;
@@ -1428,6 +1512,9 @@ impl<V: Venue> GatewayCore<V> {
             self.crossings.is_none(),
             "a split core's messages go through its Decoder and handle_decoded"
         );
+        if let Some(tap) = &mut self.tap {
+            tap.frame_in(now, received_at, kind, message);
+        }
         let mut decoded = std::mem::take(&mut self.decoded);
         let mut replies = std::mem::take(&mut self.replies);
         decoded.clear();
@@ -1455,6 +1542,7 @@ impl<V: Venue> GatewayCore<V> {
             decoding_half,
             self.config.seed,
             self.wall_offset_ns,
+            self.tap.is_some(),
         ))
     }
 
@@ -1496,6 +1584,15 @@ impl<V: Venue> GatewayCore<V> {
     /// decoder's notes for the encoding half, then its replies, ahead of
     /// anything else, then its events, then the fault it met.
     pub fn handle_decoded(&mut self, now: Instant, received_at: Instant, decoder: &mut Decoder<V>) {
+        if let Some(tap) = &mut self.tap {
+            match decoder.kept {
+                decoder::Kept::Frame(kind) => {
+                    tap.frame_in(now, received_at, kind, &decoder.input);
+                }
+                decoder::Kept::Snapshot => tap.snapshot_bytes(now, &decoder.input),
+                decoder::Kept::Nothing => {}
+            }
+        }
         while let Some(note) = decoder.venue_mut().take_note() {
             self.venue.apply_note(note);
         }
@@ -1519,7 +1616,13 @@ impl<V: Venue> GatewayCore<V> {
         self.last_received = self.last_received.max(received_at);
         // First out, but behind an open sequence the driver has not taken.
         let at = Some(self.opening);
-        Self::queue_frames(replies, &mut self.transmits, &mut self.spare_buffers, at);
+        Self::queue_frames(
+            replies,
+            &mut self.transmits,
+            &mut self.spare_buffers,
+            at,
+            (&mut self.tap, now),
+        );
         let mut list = std::mem::take(&mut decoded.list);
         for event in list.drain(..) {
             self.handle_event(now, received_at, event, decoded);
@@ -1690,6 +1793,9 @@ impl<V: Venue> GatewayCore<V> {
             self.crossings.is_none(),
             "a split core's snapshots go through its Decoder and handle_decoded"
         );
+        if let Some(tap) = &mut self.tap {
+            tap.snapshot(now, book, levels);
+        }
         let mut decoded = std::mem::take(&mut self.decoded);
         decoded.clear();
         let mut ctx = Ctx::new(now, self.wall_ns(now), &mut self.rng);
@@ -1724,6 +1830,9 @@ impl<V: Venue> GatewayCore<V> {
     /// recycles a drained connection, refreshes the dead-man switch and
     /// keeps the connection alive. A spurious call is a no-op.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(tap) = &mut self.tap {
+            tap.timer(now);
+        }
         self.run_timers(now);
         // The FIFO and the budget moved; every other kind is rearmed where
         // its state changed.

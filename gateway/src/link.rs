@@ -37,6 +37,10 @@ pub enum ConnError {
     /// The URL or the configuration could not be used.
     #[error("configuration: {0}")]
     Config(String),
+    /// A failure read back from a capture: its text as it was recorded
+    /// (an I/O error cannot be rebuilt).
+    #[error("{0}")]
+    Replayed(String),
 }
 
 /// Why a connection is down.

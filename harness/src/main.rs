@@ -28,6 +28,10 @@ enum Command {
     /// Decode captured inbound messages (one per line; `b64:` for binary)
     /// into normalised JSON events, one per line.
     Decode(DecodeArgs),
+    /// Replays capture files into the core in virtual time (no socket)
+    /// and prints its events; --check compares every frame it writes with
+    /// the captured one and fails at the first difference.
+    Replay(ReplayArgs),
     /// Talk to a WebSocket server: stdin lines out, messages to stdout.
     Wscat(wscat::Args),
     /// Start the exchanges a service config names and print their events
@@ -161,6 +165,64 @@ struct DemoArgs {
     /// (the framework's default callback); implies --quiet.
     #[arg(long, short = 'v')]
     verbose: bool,
+    /// Capture each connection's session to FILE (the connection that
+    /// takes orders), the others beside it with their exchange name before
+    /// the extension; `orderwire replay` reads them.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
+    /// Write every event the connections deliver to FILE, one JSON line
+    /// each, as `orderwire replay` prints them.
+    #[arg(long, value_name = "FILE")]
+    events: Option<std::path::PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// Compare every outbound frame, byte for byte after redaction; exit
+    /// non-zero at the first difference, naming it.
+    #[arg(long)]
+    check: bool,
+    /// `max` (the default), or the recorded pace times a factor: `1x`,
+    /// `10x`, `0.5x`.
+    #[arg(long, default_value = "max")]
+    speed: orderwire::replay::Speed,
+    /// Print only the closing summary, not the events.
+    #[arg(long)]
+    quiet: bool,
+    /// The capture files, in order (a rotated capture's files one after
+    /// another).
+    #[arg(required = true)]
+    files: Vec<std::path::PathBuf>,
+}
+
+fn replay(args: ReplayArgs) -> Result<(), String> {
+    let files = args
+        .files
+        .iter()
+        .map(|path| {
+            std::fs::read(path)
+                .map(|bytes| (path.display().to_string(), bytes))
+                .map_err(|e| format!("replay {}: {e}", path.display()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = orderwire::replay::ReplayOptions {
+        check: args.check,
+        speed: args.speed,
+        print: !args.quiet,
+    };
+    let stdout = std::io::stdout();
+    let mut output = std::io::BufWriter::new(stdout.lock());
+    let summary = orderwire::replay::run(&Venues::builtin(), &files, options, &mut output)?;
+    let checked = if args.check {
+        format!(", {} outbound frames identical", summary.frames_checked)
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "replay: {} records, {} events{checked}",
+        summary.records, summary.events
+    );
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -216,6 +278,8 @@ fn demo(args: DemoArgs) -> Result<(), String> {
         progress: !args.quiet && !args.verbose,
         deadline: std::time::Duration::from_secs(args.timeout),
         verbose: args.verbose,
+        record: args.record,
+        events: args.events,
     };
     let entry = Venues::builtin().find(&args.venue)?;
     let report = orderwire::demo::run(entry, options)?;
@@ -232,6 +296,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo(args),
         Command::Decode(args) => decode(args),
+        Command::Replay(args) => replay(args),
         Command::Wscat(args) => wscat::run(args),
         Command::Run(args) => run(args),
         Command::Kis(command) => kis(command),

@@ -61,6 +61,8 @@ fn the_binance_demo_runs_every_order_to_a_terminal_state() {
             orders: 15,
             progress: false,
             deadline: PATIENCE,
+            record: None,
+            events: None,
         },
     )
     .unwrap();

@@ -80,6 +80,7 @@ fn capture(block_target: usize) -> Vec<u8> {
         let (kind, payload) = frame(line);
         push(
             RecordBody::FrameIn {
+                received_ns: 0,
                 kind,
                 payload: &payload,
             },
@@ -87,6 +88,7 @@ fn capture(block_target: usize) -> Vec<u8> {
         );
         push(
             RecordBody::FrameIn {
+                received_ns: 0,
                 kind: FrameType::Ping,
                 payload: b"",
             },

@@ -25,6 +25,8 @@ fn the_digifinex_demo_runs_over_tls_with_zlib_frames() {
             orders: 12,
             progress: false,
             deadline: Duration::from_secs(30),
+            record: None,
+            events: None,
         },
     )
     .unwrap();
@@ -79,6 +81,7 @@ fn the_venues_age_close_is_followed_by_reconnect_reauth_and_resubscribe_over_tls
             },
             on_request: None,
             token_fetch: None,
+            capture: None,
         },
     )
     .unwrap();

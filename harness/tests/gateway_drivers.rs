@@ -95,6 +95,7 @@ fn config(mock: &MockKraken, gateway: GatewayConfig) -> ExchangeConfig {
         gateway,
         on_request: None,
         token_fetch: None,
+        capture: None,
     }
 }
 

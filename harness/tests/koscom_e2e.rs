@@ -14,6 +14,8 @@ fn the_koscom_demo_runs_over_plain_ws() {
             orders: 6,
             progress: false,
             deadline: Duration::from_secs(30),
+            record: None,
+            events: None,
         },
     )
     .unwrap();

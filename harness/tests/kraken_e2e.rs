@@ -48,6 +48,8 @@ fn the_demo_ends_every_order() {
             orders: 10,
             progress: false,
             deadline: PATIENCE,
+            record: None,
+            events: None,
         },
     )
     .unwrap();
@@ -100,6 +102,7 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
             },
             on_request: None,
             token_fetch: None,
+            capture: None,
         },
     )
     .unwrap();
@@ -138,6 +141,7 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
                     .map(Secret::new)
                     .map_err(Into::into)
             })),
+            capture: None,
         },
     )
     .unwrap();
@@ -226,6 +230,7 @@ fn the_latency_callback_runs_on_the_polling_thread_with_microsecond_figures() {
                 ));
             })),
             token_fetch: None,
+            capture: None,
         },
     )
     .unwrap();

@@ -221,6 +221,7 @@ impl VenueEntry for EchoEntry {
             gateway,
             on_request: None,
             token_fetch: None,
+            capture: None,
         };
         let exchange = Exchange::start("echo-demo", Echo, config).map_err(|e| e.to_string())?;
         Ok(Box::new(EchoDemo {
@@ -323,6 +324,8 @@ fn the_shared_demo_driver_runs_a_registered_venue() {
         progress: false,
         deadline: Duration::from_secs(20),
         verbose: false,
+        record: None,
+        events: None,
     };
     let report = orderwire::demo::run(&ECHO, options).unwrap();
     assert!(report.all_terminal, "{report:?}");

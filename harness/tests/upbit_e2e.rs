@@ -16,6 +16,8 @@ fn the_upbit_demo_runs_over_tls_and_every_order_fills() {
             orders: 12,
             progress: false,
             deadline: Duration::from_secs(30),
+            record: None,
+            events: None,
         },
     )
     .unwrap();

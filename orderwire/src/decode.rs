@@ -100,7 +100,7 @@ pub fn run_capture(
                     break;
                 }
             };
-            let RecordBody::FrameIn { kind, payload } = record.body else {
+            let RecordBody::FrameIn { kind, payload, .. } = record.body else {
                 continue;
             };
             let kind = match kind {

@@ -52,7 +52,7 @@ pub struct DemoReport {
 }
 
 /// Demo settings.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct DemoOptions {
     /// Orders to run through the venue's script.
     pub orders: usize,
@@ -63,6 +63,53 @@ pub struct DemoOptions {
     /// Print every request as the framework's default callback does
     /// ([`print_requests`]).
     pub verbose: bool,
+    /// Capture every connection's session (docs/capture.md): the first
+    /// connection a venue's demo opens to this path, each further one to
+    /// the path with its exchange name before the extension.
+    pub record: Option<std::path::PathBuf>,
+    /// Write every event the demo's connections deliver, one JSON line
+    /// each as `orderwire run` and `orderwire replay` print them.
+    pub events: Option<std::path::PathBuf>,
+}
+
+impl Default for DemoOptions {
+    fn default() -> DemoOptions {
+        DemoOptions {
+            orders: 20,
+            progress: false,
+            deadline: Duration::from_secs(60),
+            verbose: false,
+            record: None,
+            events: None,
+        }
+    }
+}
+
+impl DemoOptions {
+    /// The capture of the demo connection `exchange`, if `record` is set:
+    /// the `primary` connection (the one that takes orders) to the path
+    /// itself, any other to `<stem>.<exchange>.<extension>`.
+    pub fn capture_for(
+        &self,
+        exchange: &str,
+        primary: bool,
+    ) -> Option<orderwire_engine::capture::CaptureConfig> {
+        let path = self.record.as_ref()?;
+        let path = if primary {
+            path.clone()
+        } else {
+            let stem = path.file_stem().map_or_else(
+                || "capture".to_owned(),
+                |s| s.to_string_lossy().into_owned(),
+            );
+            let name = match path.extension() {
+                Some(ext) => format!("{stem}.{exchange}.{}", ext.to_string_lossy()),
+                None => format!("{stem}.{exchange}"),
+            };
+            path.with_file_name(name)
+        };
+        Some(orderwire_engine::capture::CaptureConfig::new(path))
+    }
 }
 
 /// What the demo does with one order.
@@ -354,10 +401,17 @@ pub fn run(entry: &dyn VenueEntry, options: DemoOptions) -> Result<DemoReport, S
         venue,
         tally: Tally::new()?,
         deadline: started + options.deadline,
+        events: match &options.events {
+            Some(path) => Some(EventLog::create(path)?),
+            None => None,
+        },
     };
     let result = driver.run(&options);
     for exchange in &driver.exchanges {
         exchange.shutdown(Duration::from_millis(500));
+    }
+    if let Some(log) = driver.events.take() {
+        log.finish()?;
     }
     result?;
     let DemoDriver {
@@ -397,6 +451,51 @@ struct DemoDriver {
     exchanges: Vec<Arc<dyn AnyExchange>>,
     tally: Tally,
     deadline: Instant,
+    events: Option<EventLog>,
+}
+
+/// The demo's events as JSON lines (`DemoOptions::events`).
+struct EventLog {
+    path: std::path::PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    line: Vec<u8>,
+    scratch: orderwire_protocol::model::Events,
+}
+
+impl EventLog {
+    fn create(path: &std::path::Path) -> Result<EventLog, String> {
+        let file =
+            std::fs::File::create(path).map_err(|e| format!("events {}: {e}", path.display()))?;
+        Ok(EventLog {
+            path: path.to_owned(),
+            out: std::io::BufWriter::new(file),
+            line: Vec::with_capacity(512),
+            scratch: orderwire_protocol::model::Events::default(),
+        })
+    }
+
+    fn write(&mut self, venue: &str, exchange: &str, event: &GatewayEvent, outputs: &Outputs) {
+        use std::io::Write as _;
+        self.line.clear();
+        crate::event_line::write_gateway_event(
+            venue,
+            exchange,
+            event,
+            outputs,
+            &mut self.scratch,
+            &mut self.line,
+        );
+        self.line.push(b'\n');
+        // A failed write shows at `finish`, which flushes.
+        let _ = self.out.write_all(&self.line);
+    }
+
+    fn finish(mut self) -> Result<(), String> {
+        use std::io::Write as _;
+        self.out
+            .flush()
+            .map_err(|e| format!("events {}: {e}", self.path.display()))
+    }
 }
 
 impl DemoDriver {
@@ -458,8 +557,12 @@ impl DemoDriver {
     fn poll(&mut self) -> Result<usize, String> {
         let mut handled = 0;
         for (index, exchange) in self.exchanges.iter().enumerate() {
-            let (venue, tally) = (&mut self.venue, &mut self.tally);
+            let (venue, tally, log) = (&mut self.venue, &mut self.tally, &mut self.events);
+            let (codec, name) = (exchange.venue(), exchange.name());
             handled += exchange.poll(&mut |event, outputs| {
+                if let Some(log) = log.as_mut() {
+                    log.write(codec, &name, event, outputs);
+                }
                 venue.on_event(index, event, outputs);
                 tally.handle(event);
             });

@@ -45,10 +45,14 @@ pub use orderwire_protocol::venue;
 pub mod decode;
 #[cfg(feature = "service")]
 pub mod demo;
+#[cfg(feature = "service")]
+pub mod event_line;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 #[cfg(feature = "mock")]
 pub mod mock;
+#[cfg(feature = "service")]
+pub mod replay;
 #[cfg(feature = "cli")]
 pub mod run;
 #[cfg(feature = "service")]

@@ -27,8 +27,9 @@ fn body(tag: u8, bytes: &[u8], number: u64) -> RecordBody<'_> {
         FrameType::Close,
     ];
     let kind = kinds[usize::from(tag) % kinds.len()];
-    match tag % 7 {
+    match tag % 11 {
         0 => RecordBody::FrameIn {
+            received_ns: number / 2,
             kind,
             payload: bytes,
         },
@@ -45,6 +46,13 @@ fn body(tag: u8, bytes: &[u8], number: u64) -> RecordBody<'_> {
         },
         4 => RecordBody::Handshake { response: bytes },
         5 => RecordBody::Disconnect { reason: bytes },
+        6 => RecordBody::Reconnecting {
+            attempt: u32::try_from(number % 1000).unwrap(),
+            delay_ns: number,
+        },
+        7 => RecordBody::Closed,
+        8 => RecordBody::ReserveId,
+        9 => RecordBody::BookSnapshot { snapshot: bytes },
         _ => RecordBody::Timer { timer: bytes },
     }
 }
@@ -135,6 +143,7 @@ fn session() -> (Vec<Record<'static>>, Vec<u8>, Vec<usize>) {
                         payload,
                     },
                     1 => RecordBody::FrameIn {
+                        received_ns: 0,
                         kind: FrameType::Text,
                         payload,
                     },
@@ -250,6 +259,7 @@ fn a_record_larger_than_a_block_is_refused() {
         mono_ns: 0,
         wall_ns: 0,
         body: RecordBody::FrameIn {
+            received_ns: 0,
             kind: FrameType::Binary,
             payload: &huge,
         },
@@ -262,4 +272,175 @@ fn a_record_larger_than_a_block_is_refused() {
     let trailer = writer.finish(0, &mut out).unwrap();
     assert_eq!(trailer.records, 0);
     assert_eq!(read_all(&out).unwrap().records, []);
+}
+
+mod inputs {
+    use orderwire_protocol::capture::{
+        decode_snapshot, decode_submit, decode_subscription, encode_snapshot, encode_submit,
+        encode_subscription,
+    };
+    use orderwire_protocol::model::{
+        AmendOrder, BookEvent, CancelOrders, CancelReplace, Level, NewOrder, OrderKind, OrderRef,
+        OwnedRequest, ReplaceMode, Side, Subscription, TimeInForce, inline,
+    };
+    use orderwire_protocol::num::Decimal;
+    use proptest::prelude::*;
+
+    fn decimal() -> impl Strategy<Value = Decimal> {
+        (any::<i64>(), 0u8..=18).prop_map(|(m, s)| Decimal::new(i128::from(m), s).unwrap())
+    }
+
+    fn order() -> impl Strategy<Value = NewOrder> {
+        (
+            "[A-Za-z0-9]{1,40}",
+            "[A-Z]{2,8}/[A-Z]{2,5}",
+            any::<bool>(),
+            proptest::option::of(decimal()),
+            decimal(),
+            0u8..3,
+            any::<bool>(),
+        )
+            .prop_map(|(id, symbol, buy, price, qty, tif, post_only)| NewOrder {
+                client_order_id: inline(&id).unwrap(),
+                symbol: inline(&symbol).unwrap(),
+                side: if buy { Side::Buy } else { Side::Sell },
+                kind: if price.is_some() {
+                    OrderKind::Limit
+                } else {
+                    OrderKind::Market
+                },
+                price,
+                qty,
+                time_in_force: [
+                    TimeInForce::GoodTillCanceled,
+                    TimeInForce::ImmediateOrCancel,
+                    TimeInForce::FillOrKill,
+                ][usize::from(tif)],
+                post_only,
+            })
+    }
+
+    fn request() -> impl Strategy<Value = OwnedRequest> {
+        prop_oneof![
+            order().prop_map(OwnedRequest::Place),
+            (order(), proptest::option::of(decimal())).prop_map(|(o, qty)| {
+                OwnedRequest::Amend(AmendOrder {
+                    order: OrderRef::ClientOrderId(o.client_order_id),
+                    symbol: Some(o.symbol),
+                    price: o.price,
+                    qty,
+                })
+            }),
+            proptest::collection::vec(order(), 0..4).prop_map(|orders| {
+                OwnedRequest::Cancel(CancelOrders {
+                    orders: orders
+                        .iter()
+                        .map(|o| OrderRef::OrderId(o.client_order_id))
+                        .collect(),
+                    symbol: None,
+                })
+            }),
+            (order(), any::<bool>()).prop_map(|(o, stop)| {
+                OwnedRequest::CancelReplace(CancelReplace {
+                    cancel: OrderRef::ClientOrderId(o.client_order_id),
+                    mode: if stop {
+                        ReplaceMode::StopOnFailure
+                    } else {
+                        ReplaceMode::AllowFailure
+                    },
+                    new_order: o,
+                })
+            }),
+            proptest::collection::vec(order(), 0..4).prop_map(OwnedRequest::BatchPlace),
+            any::<u32>().prop_map(|timeout_secs| OwnedRequest::CancelAllAfter { timeout_secs }),
+            (order(), any::<u32>(), decimal()).prop_map(|(o, depth, grouping)| {
+                OwnedRequest::Subscribe(Subscription::GroupedBook {
+                    symbols: vec![o.symbol],
+                    depth,
+                    grouping,
+                })
+            }),
+            Just(OwnedRequest::Unsubscribe(Subscription::Executions {
+                snapshot_orders: true,
+                snapshot_trades: false,
+            })),
+            Just(OwnedRequest::Ping),
+            Just(OwnedRequest::ServerTime),
+        ]
+    }
+
+    proptest! {
+        /// A recorded submit reads back as the same request and options,
+        /// and any cut of it is an error, never a panic.
+        #[test]
+        fn submits_read_back(request in request(), req_id in proptest::option::of(any::<u64>()), tag in proptest::option::of(any::<u32>())) {
+            let mut bytes = Vec::new();
+            encode_submit(&request.as_request(), req_id, tag, &mut bytes);
+            let back = decode_submit(&bytes).unwrap();
+            prop_assert_eq!(&back.request, &request);
+            prop_assert_eq!(back.req_id, req_id);
+            prop_assert_eq!(back.tag, tag);
+            for cut in 0..bytes.len() {
+                prop_assert!(decode_submit(&bytes[..cut]).is_err());
+            }
+        }
+
+        /// Any bytes: an error or a value, never a panic.
+        #[test]
+        fn arbitrary_input_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode_submit(&bytes);
+            let _ = decode_snapshot(&bytes);
+            let _ = decode_subscription(&bytes);
+        }
+
+        /// A fed snapshot reads back with its levels, exactly.
+        #[test]
+        fn snapshots_read_back(bids in proptest::collection::vec((decimal(), decimal()), 0..20), asks in proptest::collection::vec((decimal(), decimal()), 0..20), sequence in proptest::option::of(any::<u64>()), ts in proptest::option::of(any::<i64>())) {
+            let mut levels: Vec<Level> = bids.iter().map(|&(price, qty)| Level { price, qty }).collect();
+            let split = levels.len();
+            levels.extend(asks.iter().map(|&(price, qty)| Level { price, qty }));
+            let book = BookEvent {
+                symbol: inline("BTCUSDT").unwrap(),
+                snapshot: true,
+                bids: 0..split,
+                asks: split..levels.len(),
+                checksum: None,
+                sequence,
+                ts,
+                from_snapshot: true,
+                grouping: None,
+            };
+            let mut bytes = Vec::new();
+            encode_snapshot(&book, &levels, &mut bytes);
+            let (back, back_levels) = decode_snapshot(&bytes).unwrap();
+            prop_assert_eq!(back, book);
+            prop_assert_eq!(back_levels, levels);
+        }
+    }
+
+    #[test]
+    fn every_subscription_kind_reads_back() {
+        let btc = inline("BTC/USD").unwrap();
+        for subscription in [
+            Subscription::Book {
+                symbols: vec![btc],
+                depth: 10,
+            },
+            Subscription::Ticker { symbols: vec![btc] },
+            Subscription::Trades { symbols: vec![] },
+            Subscription::Orders { symbols: vec![btc] },
+            Subscription::TriggerOrders { symbols: vec![btc] },
+            Subscription::Balances {
+                assets: vec![inline("USD").unwrap()],
+            },
+            Subscription::Candles {
+                symbols: vec![btc],
+                interval: inline("1m").unwrap(),
+            },
+        ] {
+            let mut bytes = Vec::new();
+            encode_subscription(&subscription, &mut bytes);
+            assert_eq!(decode_subscription(&bytes).unwrap(), subscription);
+        }
+    }
 }

@@ -116,7 +116,10 @@ fn subscribe_and_release_are_one_message_per_tr_id_and_tr_key() {
         assert!(text.contains(tr_id), "{tr_id}: {text}");
     }
     // The secret is named for redaction.
-    assert_eq!(kis.capabilities().secret_fields, ["approval_key"]);
+    assert_eq!(
+        kis.capabilities().secret_fields,
+        ["approval_key", "key", "iv"]
+    );
     assert_eq!(kis.capabilities().max_subscriptions, Some(41));
     // Orders go over REST.
     assert!(

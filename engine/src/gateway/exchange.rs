@@ -23,6 +23,7 @@ use super::{
     ConnectionEvent, GatewayConfig, GatewayCore, GatewayEvent, Outputs, Submission, SubmitError,
 };
 use super::{Gateway, Transport};
+use crate::capture::{CaptureConfig, CaptureSink, CaptureSinkError};
 use crate::{
     Clock, Commander, ConnId, ConnectError, ConnectionConfig, Engine, EngineConfig, EngineEvent,
     OpenSequence, OpenSink, StartError,
@@ -51,6 +52,8 @@ pub struct ExchangeConfig {
     pub on_request: Option<RequestCallback>,
     /// Fetches a fresh token when the connection drops.
     pub token_fetch: Option<TokenFetch>,
+    /// Record every input of the core to a capture file (docs/capture.md).
+    pub capture: Option<CaptureConfig>,
 }
 
 impl ExchangeConfig {
@@ -63,6 +66,7 @@ impl ExchangeConfig {
             gateway: GatewayConfig::default(),
             on_request: None,
             token_fetch: None,
+            capture: None,
         }
     }
 
@@ -339,6 +343,7 @@ pub struct Exchange<V: Venue> {
     name: String,
     engine: Mutex<Option<Engine>>,
     poller: Arc<Poller<V>>,
+    capture: Option<Arc<CaptureSink>>,
 }
 
 /// Why an exchange could not start.
@@ -351,6 +356,9 @@ pub enum ExchangeError {
     /// The connection could not be queued.
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    /// The capture file could not be started.
+    #[error(transparent)]
+    Capture(#[from] CaptureSinkError),
 }
 
 impl<V: Venue> Exchange<V> {
@@ -371,6 +379,10 @@ impl<V: Venue> Exchange<V> {
         gateway.set_wall_offset(
             wall_clock_ns().saturating_sub(i64::try_from(clock.now_ns()).unwrap_or(0)),
         );
+        // Recording starts before the split (the decoder keeps each
+        // message for it) and before the first connection.
+        let capture =
+            crate::capture::install(&mut gateway, config.capture.as_ref(), clock.now(), name)?;
         // Split before the reactor can open the connection: the decoder
         // must hear of every frame the open sequence writes.
         let decoder = gateway.split_decoder();
@@ -422,6 +434,7 @@ impl<V: Venue> Exchange<V> {
                 closed: AtomicBool::new(false),
                 dispatching: AtomicBool::new(false),
             }),
+            capture,
         })
     }
 
@@ -616,6 +629,18 @@ impl<V: Venue> Exchange<V> {
         }
         self.poller.closed.store(true, Ordering::Release);
         self.poller.waits.signal();
+        if let Some(capture) = &self.capture {
+            // Only the first shutdown ends it.
+            if let Err(error) = capture.end() {
+                tracing::debug!(exchange = %self.name, %error, "capture end");
+            }
+        }
+    }
+
+    /// The capture this exchange records to, if one is on (its file and
+    /// its count of dropped records).
+    pub fn capture(&self) -> Option<&CaptureSink> {
+        self.capture.as_deref()
     }
 }
 

@@ -260,6 +260,8 @@ struct Slot {
     opens_seen: u64,
     /// The venue's secret keys, for redacting request texts.
     secret_fields: &'static [&'static str],
+    /// The capture the core records to, if one is on.
+    capture: Option<Arc<crate::capture::CaptureSink>>,
 }
 
 /// Several exchanges on one inline engine: one mio `Poll`, one thread (see
@@ -325,6 +327,8 @@ impl InlineGroup {
         core.set_wall_offset(
             wall_clock_ns().saturating_sub(i64::try_from(self.clock.now_ns()).unwrap_or(0)),
         );
+        let capture =
+            crate::capture::install(&mut core, config.capture.as_ref(), self.clock.now(), name)?;
         // The hooks hold the core; a per-connection OpenSequence would be
         // called instead of them.
         config.connection.open_sequence = None;
@@ -347,6 +351,7 @@ impl InlineGroup {
             token_fetch: config.token_fetch,
             opens_seen: 0,
             secret_fields,
+            capture,
         });
         Ok(ExchangeKey {
             group: self.id,
@@ -663,6 +668,17 @@ impl InlineGroup {
     /// which returns at once from then on. Idempotent.
     pub fn shutdown(&mut self, grace: Duration) {
         self.engine.shutdown(grace);
+        for slot in &self.slots {
+            if let Some(capture) = &slot.capture {
+                // Only the first shutdown ends it.
+                let _ = capture.end();
+            }
+        }
+    }
+
+    /// The capture exchange `index` records to, if one is on.
+    pub fn capture(&self, index: usize) -> Option<&crate::capture::CaptureSink> {
+        self.slots.get(index)?.capture.as_deref()
     }
 }
 

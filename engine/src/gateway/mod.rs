@@ -20,7 +20,7 @@ pub use orderwire_gateway::{
     Blame, ConnectionEvent, DataChannel, DeadManSwitch, Decoder, DisconnectReason, ErrorKind,
     GatewayConfig, GatewayCore, GatewayError, GatewayEvent, Outputs, RecycleCause, StagedSubmit,
     Submission, SubmitError, TimerKind, TimerTable, Transmits, WhenDisconnected, WhenLimited,
-    callback, latency, orders, ratelimit,
+    callback, capture, latency, orders, ratelimit, replay,
 };
 
 pub use budget::RateBudget;

@@ -87,6 +87,7 @@ pub(crate) fn binance_on_mock(mock: &MockBinance, secret: &str) -> (BinanceApi, 
         },
         on_request: None,
         token_fetch: None,
+        capture: None,
     };
     (venue, config)
 }

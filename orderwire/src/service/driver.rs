@@ -54,6 +54,14 @@ impl<V: Venue> Driver<V> {
         })
     }
 
+    /// The exchange's name (its registry name).
+    pub fn name(&self) -> String {
+        match self {
+            Driver::Threaded(e) => e.name().to_owned(),
+            Driver::Inline(e) => e.lock().name().to_owned(),
+        }
+    }
+
     /// Takes it out of `registry`.
     pub fn remove_from(&self, registry: &Registry, name: &str) {
         match self {
@@ -132,6 +140,8 @@ impl<V: Venue> Driver<V> {
 pub trait AnyExchange: Send + Sync {
     /// The venue's name in events.
     fn venue(&self) -> &'static str;
+    /// The exchange's own name.
+    fn name(&self) -> String;
     /// What the venue offers on this connection.
     fn capabilities(&self) -> Capabilities;
     /// See [`Driver::poll`].
@@ -153,6 +163,10 @@ pub trait AnyExchange: Send + Sync {
 impl<V: Venue> AnyExchange for Driver<V> {
     fn venue(&self) -> &'static str {
         Driver::venue(self)
+    }
+
+    fn name(&self) -> String {
+        Driver::name(self)
     }
 
     fn capabilities(&self) -> Capabilities {

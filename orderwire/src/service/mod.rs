@@ -557,6 +557,7 @@ fn create(
         gateway: plan.gateway,
         on_request,
         token_fetch: plan.token_fetch.clone(),
+        capture: None,
     };
     let name = plan.name.as_str();
     let exchange = plan.codec.start(registry, plan.mode, name, config)?;

@@ -118,6 +118,20 @@ impl VenueEntry for BinanceApiEntry {
         orderwire_protocol::venue::binance::offline_codec(book_depth)
     }
 
+    fn replayer(
+        &self,
+        header: &orderwire_protocol::capture::Header,
+    ) -> Result<Box<dyn orderwire_engine::gateway::replay::Replay>, String> {
+        use orderwire_engine::gateway::replay::Replayer;
+        use orderwire_protocol::venue::binance::{FromCapture, from_capture};
+        // Both connections' captures name the codec `binance`: the header
+        // says which endpoint.
+        Ok(match from_capture(header)? {
+            FromCapture::Api(api) => Box::new(Replayer::new(api, header)?),
+            FromCapture::Streams(streams) => Box::new(Replayer::new(streams, header)?),
+        })
+    }
+
     fn demo(&self, options: &DemoOptions) -> Result<Box<dyn DemoVenue>, String> {
         BinanceDemo::start(options).map(|demo| Box::new(demo) as Box<dyn DemoVenue>)
     }
@@ -245,6 +259,7 @@ impl BinanceDemo {
                 },
                 on_request: options.verbose.then(crate::demo::print_requests),
                 token_fetch: None,
+                capture: options.capture_for("binance-api-demo", true),
             },
         )
         .map_err(|e| e.to_string())?;
@@ -269,6 +284,7 @@ impl BinanceDemo {
                 },
                 on_request: None,
                 token_fetch: None,
+                capture: options.capture_for("binance-streams-demo", false),
             },
         )
         .map_err(|e| e.to_string())?;

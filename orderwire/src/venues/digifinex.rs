@@ -78,6 +78,16 @@ impl VenueEntry for DigiFinexEntry {
         digifinex::offline_codec(book_depth)
     }
 
+    fn replayer(
+        &self,
+        header: &orderwire_protocol::capture::Header,
+    ) -> Result<Box<dyn orderwire_engine::gateway::replay::Replay>, String> {
+        let codec = DigiFinex::from_capture(header)?;
+        Ok(Box::new(orderwire_engine::gateway::replay::Replayer::new(
+            codec, header,
+        )?))
+    }
+
     fn demo(&self, options: &DemoOptions) -> Result<Box<dyn DemoVenue>, String> {
         DigiFinexDemo::start(options).map(|demo| Box::new(demo) as Box<dyn DemoVenue>)
     }
@@ -155,6 +165,7 @@ impl DigiFinexDemo {
                 },
                 on_request: options.verbose.then(crate::demo::print_requests),
                 token_fetch: None,
+                capture: options.capture_for("digifinex-demo", true),
             },
         )
         .map_err(|e| e.to_string())?;

@@ -80,6 +80,16 @@ impl VenueEntry for KisEntry {
         kis::offline_codec(book_depth)
     }
 
+    fn replayer(
+        &self,
+        header: &orderwire_protocol::capture::Header,
+    ) -> Result<Box<dyn orderwire_engine::gateway::replay::Replay>, String> {
+        let codec = Kis::from_capture(header)?;
+        Ok(Box::new(orderwire_engine::gateway::replay::Replayer::new(
+            codec, header,
+        )?))
+    }
+
     fn demo(&self, options: &DemoOptions) -> Result<Box<dyn DemoVenue>, String> {
         KisDemo::start(options).map(|demo| Box::new(demo) as Box<dyn DemoVenue>)
     }
@@ -141,6 +151,7 @@ impl KisDemo {
                 ..GatewayConfig::default()
             },
             on_request: options.verbose.then(crate::demo::print_requests),
+            capture: options.capture_for("kis-demo", true),
             ..mock.exchange_config()
         };
         let exchange =

@@ -87,6 +87,16 @@ impl VenueEntry for KoscomEntry {
         koscom::offline_codec(book_depth)
     }
 
+    fn replayer(
+        &self,
+        header: &orderwire_protocol::capture::Header,
+    ) -> Result<Box<dyn orderwire_engine::gateway::replay::Replay>, String> {
+        let codec = Koscom::from_capture(header)?;
+        Ok(Box::new(orderwire_engine::gateway::replay::Replayer::new(
+            codec, header,
+        )?))
+    }
+
     fn demo(&self, options: &DemoOptions) -> Result<Box<dyn DemoVenue>, String> {
         KoscomDemo::start(options).map(|demo| Box::new(demo) as Box<dyn DemoVenue>)
     }
@@ -145,6 +155,7 @@ impl KoscomDemo {
                 ..GatewayConfig::default()
             },
             on_request: options.verbose.then(crate::demo::print_requests),
+            capture: options.capture_for("koscom-demo", true),
             ..mock.exchange_config_for(mock.url())
         };
         let data = Exchange::start("koscom-demo", mock.venue().with_cap(DEMO_CAP), data_config)
@@ -152,7 +163,10 @@ impl KoscomDemo {
         let feed = Exchange::start(
             "koscom-feed-demo",
             mock.venue(),
-            mock.exchange_config_for(mock.kospi_feed_url()),
+            ExchangeConfig {
+                capture: options.capture_for("koscom-feed-demo", false),
+                ..mock.exchange_config_for(mock.kospi_feed_url())
+            },
         )
         .map_err(|e| e.to_string())?;
         Ok(KoscomDemo {

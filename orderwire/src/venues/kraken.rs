@@ -119,6 +119,16 @@ impl VenueEntry for KrakenEntry {
         orderwire_protocol::venue::kraken::offline_codec(book_depth)
     }
 
+    fn replayer(
+        &self,
+        header: &orderwire_protocol::capture::Header,
+    ) -> Result<Box<dyn orderwire_engine::gateway::replay::Replay>, String> {
+        let codec = Kraken::from_capture(header)?;
+        Ok(Box::new(orderwire_engine::gateway::replay::Replayer::new(
+            codec, header,
+        )?))
+    }
+
     fn demo(&self, options: &DemoOptions) -> Result<Box<dyn DemoVenue>, String> {
         KrakenDemo::start(options).map(|demo| Box::new(demo) as Box<dyn DemoVenue>)
     }
@@ -257,6 +267,7 @@ impl KrakenDemo {
                 },
                 on_request: options.verbose.then(crate::demo::print_requests),
                 token_fetch: None,
+                capture: options.capture_for("kraken-demo", true),
             },
         )
         .map_err(|e| e.to_string())?;

@@ -98,6 +98,20 @@ pub trait VenueEntry: Send + Sync + 'static {
     /// `book_depth` levels (the depth the capture subscribed with).
     fn offline_codec(&self, book_depth: u32) -> Box<dyn Venue>;
 
+    /// A replay of a capture of this venue (docs/capture.md): the codec
+    /// the header's `venue.` settings describe, in a core built as the
+    /// header says. A venue without one cannot be replayed (decode still
+    /// reads its captures).
+    fn replayer(
+        &self,
+        header: &orderwire_protocol::capture::Header,
+    ) -> Result<Box<dyn orderwire_engine::gateway::replay::Replay>, String> {
+        Err(format!(
+            "{}: no replay for this venue (orderwire decode reads its captures)",
+            header.venue
+        ))
+    }
+
     /// Starts the venue's mock and the connections of its demo, for the
     /// shared demo driver (crate::demo).
     fn demo(&self, options: &DemoOptions) -> Result<Box<dyn DemoVenue>, String>;

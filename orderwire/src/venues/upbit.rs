@@ -84,6 +84,16 @@ impl VenueEntry for UpbitEntry {
         orderwire_protocol::venue::upbit::offline_codec(book_depth)
     }
 
+    fn replayer(
+        &self,
+        header: &orderwire_protocol::capture::Header,
+    ) -> Result<Box<dyn orderwire_engine::gateway::replay::Replay>, String> {
+        let codec = Upbit::from_capture(header)?;
+        Ok(Box::new(orderwire_engine::gateway::replay::Replayer::new(
+            codec, header,
+        )?))
+    }
+
     fn demo(&self, options: &DemoOptions) -> Result<Box<dyn DemoVenue>, String> {
         UpbitDemo::start(options).map(|demo| Box::new(demo) as Box<dyn DemoVenue>)
     }
@@ -156,6 +166,7 @@ impl UpbitDemo {
                 },
                 on_request: options.verbose.then(crate::demo::print_requests),
                 token_fetch: None,
+                capture: options.capture_for("upbit-public-demo", false),
             },
         )
         .map_err(|e| e.to_string())?;
@@ -178,6 +189,7 @@ impl UpbitDemo {
                 },
                 on_request: None,
                 token_fetch: None,
+                capture: options.capture_for("upbit-private-demo", true),
             },
         )
         .map_err(|e| e.to_string())?;

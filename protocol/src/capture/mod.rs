@@ -28,10 +28,15 @@
 //! [`CaptureError`] that says what and where. No length read from a file
 //! is trusted beyond [`MAX_BLOCK`].
 
+mod input;
 mod reader;
 mod record;
 mod writer;
 
+pub use input::{
+    RecordedSubmit, decode_snapshot, decode_submit, decode_subscription, encode_snapshot,
+    encode_submit, encode_subscription,
+};
 pub use reader::{Capture, CaptureReader, Records, is_capture, read_all};
 pub use record::{FrameType, OwnedRecord, Record, RecordBody};
 pub use writer::CaptureWriter;
@@ -148,3 +153,32 @@ fn block_crc(head: &[u8; 9], stored: &[u8]) -> u32 {
     hasher.update(stored);
     hasher.finalize()
 }
+
+/// A codec setting the header records (a `venue.key=value` line that
+/// `Venue::capture_config` wrote).
+pub fn venue_setting<'a>(header: &'a Header, key: &str) -> Option<&'a str> {
+    header.codec_config.lines().find_map(|line| {
+        let (name, value) = line.strip_prefix("venue.")?.split_once('=')?;
+        (name == key).then_some(value)
+    })
+}
+
+/// A codec setting parsed, or the header's default when absent; an
+/// unreadable value is an error that names it.
+pub fn venue_setting_or<T: std::str::FromStr>(
+    header: &Header,
+    key: &str,
+    default: T,
+) -> Result<T, String> {
+    match venue_setting(header, key) {
+        None => Ok(default),
+        Some(text) => text
+            .parse()
+            .map_err(|_| format!("capture header: bad venue setting {key}={text}")),
+    }
+}
+
+/// What a replayed codec signs with in place of a secret the capture does
+/// not hold: its signatures and tokens differ from the recorded ones only
+/// inside the redacted spans, which are compared after redaction.
+pub const REPLAY_SECRET: &str = "replay-placeholder-secret";

@@ -55,10 +55,14 @@ pub struct Record<'a> {
 /// were read from (or from the caller, when writing).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RecordBody<'a> {
-    /// A frame received, its payload as the codec saw it.
+    /// A frame received, its payload as the codec saw it. The record's
+    /// time is when the core handled it; `received_ns` when it was read.
     FrameIn {
         /// Its type.
         kind: FrameType,
+        /// When the read returned it (monotonic, ns): the core's
+        /// `received_at`, which its latency figures start from.
+        received_ns: u64,
         /// The payload, with secrets redacted by the capturing side.
         payload: &'a [u8],
     },
@@ -81,7 +85,11 @@ pub enum RecordBody<'a> {
         /// Which attempt (0 the first).
         attempt: u32,
     },
-    /// The handshake's HTTP response, headers included.
+    /// The core signed the upgrade request's headers (the driver asked
+    /// for them before connecting). The core never sees the HTTP response,
+    /// so the bytes are what the capturing side knows of it (empty from
+    /// the core's own recorder); a replay asks for the headers again at
+    /// this time, so that the codec draws the same nonces.
     Handshake {
         /// Its bytes.
         response: &'a [u8],
@@ -96,6 +104,23 @@ pub enum RecordBody<'a> {
         /// Which (the core's name for it).
         timer: &'a [u8],
     },
+    /// The driver will reconnect after `delay_ns`.
+    Reconnecting {
+        /// Which attempt.
+        attempt: u32,
+        /// The back-off, ns.
+        delay_ns: u64,
+    },
+    /// The connection is gone for good (closed, or the engine stopped).
+    Closed,
+    /// The user reserved the next request id (to submit with it later).
+    ReserveId,
+    /// A book snapshot fetched on another connection and fed to this
+    /// core, encoded by [`super::encode_snapshot`].
+    BookSnapshot {
+        /// Its bytes.
+        snapshot: &'a [u8],
+    },
 }
 
 const TAG_FRAME_IN: u8 = 1;
@@ -105,6 +130,10 @@ const TAG_CONNECT: u8 = 4;
 const TAG_HANDSHAKE: u8 = 5;
 const TAG_DISCONNECT: u8 = 6;
 const TAG_TIMER: u8 = 7;
+const TAG_RECONNECTING: u8 = 8;
+const TAG_CLOSED: u8 = 9;
+const TAG_SNAPSHOT: u8 = 10;
+const TAG_RESERVE_ID: u8 = 11;
 
 /// The tag, the two times: the fixed part of every record.
 const FIXED: usize = 1 + 8 + 8;
@@ -117,17 +146,21 @@ impl Record<'_> {
                 payload.len()
             }
             RecordBody::Submit { request, .. } => request.len(),
-            RecordBody::Connect { .. } => 0,
+            RecordBody::Connect { .. }
+            | RecordBody::Reconnecting { .. }
+            | RecordBody::Closed
+            | RecordBody::ReserveId => 0,
             RecordBody::Handshake { response: bytes }
             | RecordBody::Disconnect { reason: bytes }
-            | RecordBody::Timer { timer: bytes } => bytes.len(),
+            | RecordBody::Timer { timer: bytes }
+            | RecordBody::BookSnapshot { snapshot: bytes } => bytes.len(),
         };
         bytes + 64
     }
 
     /// Appends the record (its length first) to `out`. Fails only for a
-    /// record too large for any block.
-    pub(super) fn encode(&self, out: &mut Vec<u8>) -> Result<(), CaptureError> {
+    /// record too large for any block. [`Record::decode`] reads it back.
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), CaptureError> {
         let start = out.len();
         out.extend_from_slice(&[0; 4]);
         let (tag, bytes): (u8, &[u8]) = match &self.body {
@@ -138,6 +171,10 @@ impl Record<'_> {
             RecordBody::Handshake { response } => (TAG_HANDSHAKE, response),
             RecordBody::Disconnect { reason } => (TAG_DISCONNECT, reason),
             RecordBody::Timer { timer } => (TAG_TIMER, timer),
+            RecordBody::Reconnecting { .. } => (TAG_RECONNECTING, &[]),
+            RecordBody::Closed => (TAG_CLOSED, &[]),
+            RecordBody::ReserveId => (TAG_RESERVE_ID, &[]),
+            RecordBody::BookSnapshot { snapshot } => (TAG_SNAPSHOT, snapshot),
         };
         if bytes.len() > super::MAX_BLOCK - 64 {
             out.truncate(start);
@@ -147,7 +184,16 @@ impl Record<'_> {
         out.extend_from_slice(&self.mono_ns.to_le_bytes());
         out.extend_from_slice(&self.wall_ns.to_le_bytes());
         match &self.body {
-            RecordBody::FrameIn { kind, payload } | RecordBody::FrameOut { kind, payload } => {
+            RecordBody::FrameIn {
+                kind,
+                received_ns,
+                payload,
+            } => {
+                out.push(kind.byte());
+                out.extend_from_slice(&received_ns.to_le_bytes());
+                put_bytes(out, payload);
+            }
+            RecordBody::FrameOut { kind, payload } => {
                 out.push(kind.byte());
                 put_bytes(out, payload);
             }
@@ -156,14 +202,29 @@ impl Record<'_> {
                 put_bytes(out, request);
             }
             RecordBody::Connect { attempt } => out.extend_from_slice(&attempt.to_le_bytes()),
+            RecordBody::Reconnecting { attempt, delay_ns } => {
+                out.extend_from_slice(&attempt.to_le_bytes());
+                out.extend_from_slice(&delay_ns.to_le_bytes());
+            }
+            RecordBody::Closed | RecordBody::ReserveId => {}
             RecordBody::Handshake { response: bytes }
             | RecordBody::Disconnect { reason: bytes }
-            | RecordBody::Timer { timer: bytes } => put_bytes(out, bytes),
+            | RecordBody::Timer { timer: bytes }
+            | RecordBody::BookSnapshot { snapshot: bytes } => put_bytes(out, bytes),
         }
         // Checked above: the body is below MAX_BLOCK.
         let len = len_le(out.len() - start - 4);
         out[start..start + 4].copy_from_slice(&len);
         Ok(())
+    }
+
+    /// Reads back one record [`Record::encode`] wrote (`encoded` holds it
+    /// whole, and nothing after it).
+    pub fn decode(encoded: &[u8]) -> Result<Record<'_>, &'static str> {
+        match Record::parse(encoded)? {
+            (record, []) => Ok(record),
+            _ => Err("bytes after the record"),
+        }
     }
 
     /// Parses the record at the front of `input`; returns it and what
@@ -183,13 +244,20 @@ impl Record<'_> {
         let mono_ns = cursor.u64()?;
         let wall_ns = i64::from_le_bytes(cursor.array()?);
         let body = match tag {
-            TAG_FRAME_IN | TAG_FRAME_OUT => {
+            TAG_FRAME_IN => {
                 let kind = FrameType::from_byte(cursor.u8()?).ok_or("unknown frame type")?;
-                let payload = cursor.bytes()?;
-                if tag == TAG_FRAME_IN {
-                    RecordBody::FrameIn { kind, payload }
-                } else {
-                    RecordBody::FrameOut { kind, payload }
+                let received_ns = cursor.u64()?;
+                RecordBody::FrameIn {
+                    kind,
+                    received_ns,
+                    payload: cursor.bytes()?,
+                }
+            }
+            TAG_FRAME_OUT => {
+                let kind = FrameType::from_byte(cursor.u8()?).ok_or("unknown frame type")?;
+                RecordBody::FrameOut {
+                    kind,
+                    payload: cursor.bytes()?,
                 }
             }
             TAG_SUBMIT => RecordBody::Submit {
@@ -207,6 +275,15 @@ impl Record<'_> {
             },
             TAG_TIMER => RecordBody::Timer {
                 timer: cursor.bytes()?,
+            },
+            TAG_RECONNECTING => RecordBody::Reconnecting {
+                attempt: cursor.u32()?,
+                delay_ns: cursor.u64()?,
+            },
+            TAG_CLOSED => RecordBody::Closed,
+            TAG_RESERVE_ID => RecordBody::ReserveId,
+            TAG_SNAPSHOT => RecordBody::BookSnapshot {
+                snapshot: cursor.bytes()?,
             },
             _ => return Err("unknown record tag"),
         };

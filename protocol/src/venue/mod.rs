@@ -234,4 +234,12 @@ pub trait Venue: Send + 'static {
 
     /// The venue's rate limits, as data.
     fn rate_policy(&self) -> RatePolicy;
+
+    /// The codec's settings as `key=value` lines, for a capture's header
+    /// (docs/capture.md): what a replay needs to build the same codec (its
+    /// flavour, depth, tier), never a secret. The registry's replay entry
+    /// reads them back. Empty: the codec has no settings beyond its name.
+    fn capture_config(&self) -> String {
+        String::new()
+    }
 }

@@ -366,6 +366,49 @@ pub struct BinanceApi(Binance);
 #[derive(Debug)]
 pub struct BinanceStreams(Binance);
 
+/// A codec as a capture's header describes it ([`Venue::capture_config`]),
+/// for a replay: the API connection or the market streams. Recorded
+/// credentials become placeholders of the same kind (a session logon
+/// needs an Ed25519 key); their keys and signatures differ only inside the
+/// redacted spans.
+#[derive(Debug)]
+pub enum FromCapture {
+    /// The WebSocket API connection.
+    Api(BinanceApi),
+    /// A market-streams connection.
+    Streams(BinanceStreams),
+}
+
+/// Reads a capture header's `venue.` settings back into a codec.
+pub fn from_capture(header: &crate::capture::Header) -> Result<FromCapture, String> {
+    use crate::capture::{REPLAY_SECRET, venue_setting, venue_setting_or};
+    let depth = venue_setting_or(header, "depth", DEFAULT_DEPTH)?;
+    match venue_setting(header, "endpoint").unwrap_or("api") {
+        "streams" => {
+            let mut streams = BinanceStreams::new();
+            streams.set_depth(depth);
+            Ok(FromCapture::Streams(streams))
+        }
+        "api" => {
+            let signer = match venue_setting(header, "signer").unwrap_or("none") {
+                "none" => None,
+                "hmac" => Some(Signer::Hmac(crate::secret::Secret::new(REPLAY_SECRET))),
+                "ed25519" => Some(Signer::ed25519_from_bytes(&[7; 32])),
+                other => return Err(format!("capture header: bad Binance signer {other}")),
+            };
+            let mut api = BinanceApi::new(signer.map(|signer| Credentials {
+                api_key: crate::secret::Secret::new(REPLAY_SECRET),
+                signer,
+            }));
+            api.0.set_depth(depth);
+            api.set_session_logon(venue_setting_or(header, "session_logon", true)?);
+            api.writer_mut().recv_window_ms = venue_setting_or(header, "recv_window_ms", 5_000)?;
+            Ok(FromCapture::Api(api))
+        }
+        other => Err(format!("capture header: bad Binance endpoint {other}")),
+    }
+}
+
 impl BinanceApi {
     /// An API codec; without credentials only `ping` and `depth` encode.
     pub fn new(credentials: Option<Credentials>) -> BinanceApi {
@@ -474,6 +517,9 @@ macro_rules! delegate_venue {
             }
             fn rate_policy(&self) -> RatePolicy {
                 self.0.rate_policy()
+            }
+            fn capture_config(&self) -> String {
+                self.0.capture_config()
             }
         }
     };
@@ -744,6 +790,20 @@ impl Venue for Binance {
             heartbeat_every: None,
             max_connection_age: Some(Duration::from_secs(24 * 3_600)),
         }
+    }
+
+    fn capture_config(&self) -> String {
+        let endpoint = match self.endpoint {
+            Endpoint::Api => "api",
+            Endpoint::Streams => "streams",
+        };
+        format!(
+            "endpoint={endpoint}\ndepth={}\nsession_logon={}\nsigner={}\nrecv_window_ms={}",
+            self.depth,
+            self.session_logon,
+            self.writer.signer_kind(),
+            self.writer.recv_window_ms,
+        )
     }
 
     fn rate_policy(&self) -> RatePolicy {

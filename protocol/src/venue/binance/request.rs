@@ -124,6 +124,22 @@ impl RequestWriter {
         }
     }
 
+    /// How requests are signed, for a capture's header: `none`, `hmac` or
+    /// `ed25519` (never the key).
+    pub fn signer_kind(&self) -> &'static str {
+        match &self.credentials {
+            None => "none",
+            Some(Credentials {
+                signer: Signer::Hmac(_),
+                ..
+            }) => "hmac",
+            Some(Credentials {
+                signer: Signer::Ed25519(_),
+                ..
+            }) => "ed25519",
+        }
+    }
+
     /// The wall clock for `timestamp` (ns since the epoch).
     pub fn set_wall_clock(&mut self, wall_ns: i64) {
         self.wall_ms = u64::try_from(wall_ns / 1_000_000).unwrap_or(0);

@@ -80,6 +80,21 @@ impl DigiFinex {
         }
     }
 
+    /// The codec a capture's header describes ([`Venue::capture_config`]),
+    /// for a replay: a private connection logs in with placeholder keys
+    /// (the login's `params` are redacted on both sides).
+    pub fn from_capture(header: &crate::capture::Header) -> Result<DigiFinex, String> {
+        use crate::capture::{REPLAY_SECRET, venue_setting_or};
+        Ok(if venue_setting_or(header, "private", false)? {
+            DigiFinex::private(Credentials {
+                api_key: Secret::new(REPLAY_SECRET),
+                secret: Secret::new(REPLAY_SECRET),
+            })
+        } else {
+            DigiFinex::public()
+        })
+    }
+
     /// Writes `{"id":N,"method":"<channel>.<verb>","params":[..]}` with
     /// string params.
     fn request(out: &mut Vec<u8>, id: u64, channel: &str, verb: &str, params: &[&str]) {
@@ -255,6 +270,10 @@ impl Venue for DigiFinex {
             // Closed after about 2 h: reconnect on our own terms first.
             max_connection_age: Some(Duration::from_secs(2 * 3600)),
         }
+    }
+
+    fn capture_config(&self) -> String {
+        format!("private={}", self.credentials.is_some())
     }
 
     fn rate_policy(&self) -> RatePolicy {

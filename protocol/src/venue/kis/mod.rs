@@ -97,6 +97,34 @@ impl Kis {
         }
     }
 
+    /// The codec a capture's header describes ([`Venue::capture_config`]),
+    /// for a replay: a placeholder approval key, redacted like the
+    /// recorded one. The capture holds no notice's AES key either (they
+    /// are redacted from the acks), so a replay cannot decrypt execution
+    /// notices: it reports each as a decode error (docs/capture.md).
+    pub fn from_capture(header: &crate::capture::Header) -> Result<Kis, String> {
+        use crate::capture::{REPLAY_SECRET, venue_setting, venue_setting_or};
+        let custtype = match venue_setting(header, "custtype").unwrap_or("personal") {
+            "personal" => CustType::Personal,
+            "business" => CustType::Business,
+            other => return Err(format!("capture header: bad KIS custtype {other}")),
+        };
+        let market = match venue_setting(header, "market").unwrap_or("krx") {
+            "krx" => Market::Krx,
+            "nxt" => Market::Nxt,
+            "combined" => Market::Combined,
+            other => return Err(format!("capture header: bad KIS market {other}")),
+        };
+        let mut kis = Kis::new(Secret::new(REPLAY_SECRET))
+            .with_custtype(custtype)
+            .with_market(market)
+            .with_paper(venue_setting_or(header, "paper", false)?);
+        if let Some(hts_id) = venue_setting(header, "hts_id").filter(|id| !id.is_empty()) {
+            kis = kis.with_hts_id(hts_id);
+        }
+        Ok(kis)
+    }
+
     /// For decoding captures: no key (nothing can be subscribed).
     pub fn offline() -> Kis {
         Kis::new(Secret::new(""))
@@ -371,7 +399,10 @@ impl Venue for Kis {
             reconcile: Reconcile::NotApplicable,
             // Every quote record is a whole 10-level book.
             book: BookKind::Whole,
-            secret_fields: &["approval_key"],
+            // The approval key goes out in every request; each notice
+            // subscription's ack carries the AES-256 key and iv of its
+            // notices (kis.md): all three are secrets.
+            secret_fields: &["approval_key", "key", "iv"],
             max_subscriptions: Some(MAX_REGISTRATIONS),
             ..Capabilities::default()
         }
@@ -466,6 +497,25 @@ impl Venue for Kis {
     /// KIS publishes no WebSocket rate limit (kis.md: loops of connects or
     /// subscribes may get a key blocked; the 41-registration cap is
     /// enforced by the core from `max_subscriptions`).
+    fn capture_config(&self) -> String {
+        let custtype = match self.custtype {
+            CustType::Personal => "personal",
+            CustType::Business => "business",
+        };
+        let market = match self.market {
+            Market::Krx => "krx",
+            Market::Nxt => "nxt",
+            Market::Combined => "combined",
+        };
+        // The HTS id names the account whose notices are asked for; it
+        // goes out in the subscribe frames as it is, and is no secret.
+        format!(
+            "custtype={custtype}\nmarket={market}\npaper={}\nhts_id={}",
+            self.paper,
+            self.hts_id.as_deref().unwrap_or("")
+        )
+    }
+
     fn rate_policy(&self) -> RatePolicy {
         RatePolicy::default()
     }

@@ -62,6 +62,24 @@ impl Koscom {
         }
     }
 
+    /// The codec a capture's header describes ([`Venue::capture_config`]),
+    /// for a replay, with a placeholder API key (redacted like the
+    /// recorded one).
+    pub fn from_capture(header: &crate::capture::Header) -> Result<Koscom, String> {
+        use crate::capture::{REPLAY_SECRET, venue_setting, venue_setting_or};
+        let items: Vec<&str> = venue_setting(header, "change_items")
+            .unwrap_or("")
+            .split(',')
+            .filter(|item| !item.is_empty())
+            .collect();
+        Ok(Koscom::new(
+            Secret::new(REPLAY_SECRET),
+            venue_setting(header, "member").unwrap_or(""),
+        )
+        .with_cap(venue_setting_or(header, "cap", MAX_REGISTRATIONS)?)
+        .with_change_items(&items))
+    }
+
     /// For decoding captures.
     pub fn offline() -> Koscom {
         Koscom::new(Secret::new(""), "")
@@ -680,6 +698,15 @@ impl Venue for Koscom {
     }
 
     /// Rate limits are documented for REST only.
+    fn capture_config(&self) -> String {
+        format!(
+            "member={}\ncap={}\nchange_items={}",
+            self.member,
+            self.cap,
+            self.change_items.join(",")
+        )
+    }
+
     fn rate_policy(&self) -> RatePolicy {
         RatePolicy::default()
     }

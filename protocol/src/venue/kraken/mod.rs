@@ -205,6 +205,33 @@ impl Kraken {
         }
     }
 
+    /// The codec a capture's header describes ([`Venue::capture_config`]),
+    /// for a replay: a recorded token becomes a placeholder, which the
+    /// replay's check redacts as the capture's was.
+    pub fn from_capture(header: &crate::capture::Header) -> Result<Kraken, String> {
+        use crate::capture::{REPLAY_SECRET, venue_setting, venue_setting_or};
+        let tier = match venue_setting(header, "tier").unwrap_or("starter") {
+            "starter" => Tier::Starter,
+            "intermediate" => Tier::Intermediate,
+            "pro" => Tier::Pro,
+            custom => {
+                let mut parts = custom.strip_prefix("custom:").unwrap_or("").split(':');
+                let mut number = || parts.next().and_then(|p| p.parse::<u64>().ok());
+                match (number(), number()) {
+                    (Some(threshold_milli), Some(decay_milli_per_sec)) => Tier::Custom {
+                        threshold_milli,
+                        decay_milli_per_sec,
+                    },
+                    _ => return Err(format!("capture header: bad Kraken tier {custom}")),
+                }
+            }
+        };
+        let token = venue_setting_or(header, "token", false)?.then(|| Secret::new(REPLAY_SECRET));
+        let mut kraken = Kraken::new(token, tier);
+        kraken.set_default_depth(venue_setting_or(header, "default_depth", DEFAULT_DEPTH)?);
+        Ok(kraken)
+    }
+
     /// The depth of books whose subscription this codec did not encode (a
     /// decoder reading captured messages); Kraken's default is 10.
     pub fn set_default_depth(&mut self, depth: usize) {
@@ -320,6 +347,23 @@ impl Venue for Kraken {
             heartbeat_every: Some(Duration::from_secs(1)),
             max_connection_age: None,
         }
+    }
+
+    fn capture_config(&self) -> String {
+        let tier = match self.tier {
+            Tier::Starter => "starter".to_owned(),
+            Tier::Intermediate => "intermediate".to_owned(),
+            Tier::Pro => "pro".to_owned(),
+            Tier::Custom {
+                threshold_milli,
+                decay_milli_per_sec,
+            } => format!("custom:{threshold_milli}:{decay_milli_per_sec}"),
+        };
+        format!(
+            "tier={tier}\ndefault_depth={}\ntoken={}",
+            self.default_depth,
+            self.token.is_some()
+        )
     }
 
     fn rate_policy(&self) -> RatePolicy {

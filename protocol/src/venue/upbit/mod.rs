@@ -74,6 +74,29 @@ impl Upbit {
         }
     }
 
+    /// The codec a capture's header describes ([`Venue::capture_config`]),
+    /// for a replay. A private connection's keys sign only the upgrade's
+    /// JWT, which no capture holds: placeholders stand in.
+    pub fn from_capture(header: &crate::capture::Header) -> Result<Upbit, String> {
+        use crate::capture::{REPLAY_SECRET, venue_setting, venue_setting_or};
+        let mut upbit = if venue_setting_or(header, "private", false)? {
+            Upbit::private(Credentials {
+                access_key: Secret::new(REPLAY_SECRET),
+                secret_key: Secret::new(REPLAY_SECRET),
+            })
+        } else {
+            Upbit::public()
+        };
+        upbit.set_format(match venue_setting(header, "format").unwrap_or("default") {
+            "default" => Format::Default,
+            "simple" => Format::Simple,
+            "json_list" => Format::JsonList,
+            "simple_list" => Format::SimpleList,
+            other => return Err(format!("capture header: bad Upbit format {other}")),
+        });
+        Ok(upbit)
+    }
+
     /// The format every later request asks for (the whole connection's).
     pub fn set_format(&mut self, format: Format) {
         self.format = format;
@@ -301,6 +324,16 @@ impl Venue for Upbit {
             heartbeat_every: None,
             max_connection_age: None,
         }
+    }
+
+    fn capture_config(&self) -> String {
+        let format = match self.format {
+            Format::Default => "default",
+            Format::Simple => "simple",
+            Format::JsonList => "json_list",
+            Format::SimpleList => "simple_list",
+        };
+        format!("private={}\nformat={format}", self.credentials.is_some())
     }
 
     fn rate_policy(&self) -> RatePolicy {
