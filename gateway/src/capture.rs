@@ -16,8 +16,8 @@
 use std::time::Duration;
 
 use orderwire_protocol::capture::{
-    FrameType, Header, Record, RecordBody, decode_subscription, encode_snapshot,
-    encode_submit, encode_subscription,
+    FrameType, Header, Record, RecordBody, decode_subscription, encode_snapshot, encode_submit,
+    encode_subscription,
 };
 use orderwire_protocol::model::{BookEvent, Level, Request};
 use orderwire_protocol::time::Instant;

@@ -113,6 +113,10 @@ struct RunArgs {
     /// Stop after this many seconds (default: at Ctrl-C).
     #[arg(long)]
     duration: Option<f64>,
+    /// Capture the sessions to FILE (several exchanges: each to
+    /// <stem>.<exchange>.<ext>); an exchange's own `capture =` comes first.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
 }
 
 fn run(args: RunArgs) -> Result<(), String> {
@@ -140,6 +144,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         duration: args
             .duration
             .map(|s| std::time::Duration::from_secs_f64(s.max(0.0))),
+        record: args.record,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::LineWriter::new(stdout.lock());

@@ -12,9 +12,11 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use orderwire_engine::capture::{CaptureConfig, CaptureSink};
 use orderwire_engine::{
     ConnectionConfig, Disconnect, Engine, EngineConfig, EngineEvent, ReconnectPolicy, TlsConfig,
 };
+use orderwire_protocol::capture::{FrameType, Header, Record, RecordBody};
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::ws::MessageKind;
 
@@ -34,8 +36,69 @@ pub(crate) struct Args {
     /// seconds.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
+    /// Capture the session to FILE (docs/capture.md): every message in and
+    /// out, the connect and the disconnect. `orderwire decode --venue V
+    /// FILE` reads it (the venue is not known here, so the header names
+    /// `wscat`); headers given with -H are not recorded.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     /// `ws://` or `wss://` URL.
     url: String,
+}
+
+/// What `--record` writes through: the engine's capture writer thread.
+struct Recording {
+    sink: std::sync::Arc<CaptureSink>,
+    clock: orderwire_engine::Clock,
+    wall_offset_ns: i64,
+}
+
+impl Recording {
+    fn start(
+        path: &std::path::Path,
+        url: &str,
+        clock: orderwire_engine::Clock,
+    ) -> Result<Recording, String> {
+        let wall_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let mono_ns = clock.now_ns();
+        let wall_offset_ns = wall_ns.saturating_sub(i64::try_from(mono_ns).unwrap_or(0));
+        // The URL without its query, which may carry a token.
+        let url = url.split('?').next().unwrap_or(url);
+        let header = Header {
+            venue: "wscat".to_owned(),
+            codec_config: format!("url={url}\n"),
+            rng_seed: 0,
+            started_wall_ns: wall_ns,
+            started_mono_ns: mono_ns,
+        };
+        let sink =
+            CaptureSink::start(&CaptureConfig::new(path), header).map_err(|e| e.to_string())?;
+        Ok(Recording {
+            sink: std::sync::Arc::new(sink),
+            clock,
+            wall_offset_ns,
+        })
+    }
+
+    fn record(&self, body: RecordBody<'_>) {
+        let mono_ns = self.clock.now_ns();
+        self.sink.record(&Record {
+            mono_ns,
+            wall_ns: i64::try_from(mono_ns)
+                .unwrap_or(i64::MAX)
+                .saturating_add(self.wall_offset_ns),
+            body,
+        });
+    }
+}
+
+fn frame_type(kind: MessageKind) -> FrameType {
+    match kind {
+        MessageKind::Text => FrameType::Text,
+        MessageKind::Binary => FrameType::Binary,
+    }
 }
 
 pub(crate) fn run(args: Args) -> Result<(), String> {
@@ -61,14 +124,29 @@ pub(crate) fn run(args: Args) -> Result<(), String> {
         ..ReconnectPolicy::default()
     };
     let mut engine = Engine::start(EngineConfig::default()).map_err(|e| e.to_string())?;
+    let recording = match &args.record {
+        Some(path) => Some(std::sync::Arc::new(Recording::start(
+            path,
+            &args.url,
+            engine.clock().clone(),
+        )?)),
+        None => None,
+    };
     let conn = engine.connect(config).map_err(|e| e.to_string())?;
     if !args.echo {
         // Detached: a read of stdin cannot be interrupted, and the process
         // exits when the connection ends whether or not stdin has.
         let commander = engine.commander();
+        let recording = recording.clone();
         std::thread::spawn(move || {
             for line in std::io::stdin().lock().lines() {
                 let Ok(line) = line else { break };
+                if let Some(recording) = &recording {
+                    recording.record(RecordBody::FrameOut {
+                        kind: FrameType::Text,
+                        payload: line.as_bytes(),
+                    });
+                }
                 if commander.send_text(conn, &line).is_err() {
                     return;
                 }
@@ -76,18 +154,43 @@ pub(crate) fn run(args: Args) -> Result<(), String> {
             let _ = commander.close(conn, 1000, "");
         });
     }
-    let outcome = event_loop(&engine, args.echo);
+    let outcome = event_loop(&engine, args.echo, recording.as_deref());
     engine.shutdown(Duration::from_millis(500));
+    if let Some(recording) = recording {
+        recording.sink.end().map_err(|e| e.to_string())?;
+    }
     outcome
 }
 
-fn event_loop(engine: &Engine, echo: bool) -> Result<(), String> {
+fn event_loop(engine: &Engine, echo: bool, recording: Option<&Recording>) -> Result<(), String> {
     let stdout = std::io::stdout();
     for event in engine.events().iter() {
         match event {
+            EngineEvent::Connected { .. } => {
+                if let Some(recording) = recording {
+                    recording.record(RecordBody::Connect { attempt: 0 });
+                }
+            }
             EngineEvent::Message {
-                conn, kind, data, ..
+                conn,
+                kind,
+                data,
+                received_at_ns,
+                ..
             } => {
+                if let Some(recording) = recording {
+                    recording.record(RecordBody::FrameIn {
+                        kind: frame_type(kind),
+                        received_ns: received_at_ns,
+                        payload: &data,
+                    });
+                    if echo {
+                        recording.record(RecordBody::FrameOut {
+                            kind: frame_type(kind),
+                            payload: &data,
+                        });
+                    }
+                }
                 if echo {
                     engine
                         .send(conn, kind, data)
@@ -105,6 +208,12 @@ fn event_loop(engine: &Engine, echo: bool) -> Result<(), String> {
                 engine.recycle(data);
             }
             EngineEvent::Disconnected { reason, .. } => {
+                if let Some(recording) = recording {
+                    let text = format!("{reason:?}");
+                    recording.record(RecordBody::Disconnect {
+                        reason: text.as_bytes(),
+                    });
+                }
                 return match reason {
                     Disconnect::Closed { .. } | Disconnect::Requested => Ok(()),
                     Disconnect::Failed(error) => Err(error.to_string()),

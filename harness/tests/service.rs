@@ -278,6 +278,8 @@ fn run_the_example_against_the_mocks_and_scrape_its_metrics() {
     let scraper: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::default();
     let handle = scraper.clone();
     let mut out = Vec::new();
+    let captures = std::env::temp_dir().join(format!("orderwire-run-{}", std::process::id()));
+    std::fs::create_dir_all(&captures).unwrap();
     let report = run(
         &RunOptions {
             config: example,
@@ -286,6 +288,7 @@ fn run_the_example_against_the_mocks_and_scrape_its_metrics() {
             summary: false,
             metrics: Some("127.0.0.1:0".parse().unwrap()),
             duration: Some(Duration::from_secs(2)),
+            record: Some(captures.join("run.owcap")),
         },
         Arc::new(AtomicBool::new(false)),
         &mut out,
@@ -376,6 +379,41 @@ fn run_the_example_against_the_mocks_and_scrape_its_metrics() {
             "{name} in\n{metrics}"
         );
     }
+    // `--record`: each exchange's session replays with every outbound
+    // frame identical and prints what the run printed for it.
+    let kraken = std::fs::read(captures.join("run.kraken.owcap")).unwrap();
+    let mut replayed = Vec::new();
+    let summary = orderwire::replay::run(
+        &orderwire::venues::Venues::builtin(),
+        &[("run.kraken.owcap".to_owned(), kraken)],
+        orderwire::replay::ReplayOptions {
+            check: true,
+            speed: orderwire::replay::Speed::Max,
+            print: true,
+        },
+        &mut replayed,
+    )
+    .unwrap();
+    assert!(summary.frames_checked >= 3, "{summary:?}");
+    let live: Vec<&str> = printed
+        .lines()
+        .filter(|l| l.contains(r#""exchange":"kraken""#))
+        .collect();
+    let replayed = String::from_utf8(replayed).unwrap();
+    let replayed: Vec<&str> = replayed.lines().collect();
+    // The run stops printing before the shutdown's `cancel_on_shutdown`
+    // is answered; the core took the answer in, so the replay has it too.
+    assert_eq!(replayed[..live.len()], live[..]);
+    assert!(
+        replayed[live.len()..]
+            .iter()
+            .all(|l| l.contains("CancelAll") || l.contains("cancel_all")),
+        "{:?}",
+        &replayed[live.len()..]
+    );
+    let files = std::fs::read_dir(&captures).unwrap().count();
+    assert!(files >= 4, "one capture per exchange: {files}");
+    let _ = std::fs::remove_dir_all(&captures);
 }
 
 /// The binary itself, for a bounded time: exit 0 and JSON lines.
@@ -613,4 +651,55 @@ fn kraken_takes_an_api_key_and_secret_and_fetches_its_token() {
         "the token came from the mock's GetWebSocketsToken: {:?}",
         service.err().map(|e| e.to_string())
     );
+}
+
+/// `capture = "..."` in an exchange's section: its sessions are recorded
+/// (relative to the config file, `{name}` replaced), and the file replays
+/// with every outbound frame identical.
+#[test]
+fn an_exchange_with_capture_set_records_its_session() {
+    let dir = std::env::temp_dir().join(format!("orderwire-capture-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = "[[ws_apis]]\nname = \"kraken-captured\"\nexchange = \"kraken\"\nendpoint = \"production\"\ncapture = \"{name}.owcap\"\ncapture_rotate_mib = 64\ncapture_rotate_s = 3600\nsubscriptions = [{ channel = \"book\", symbols = [\"BTC/USD\"] }]\n";
+    let mut config = parse(text).unwrap();
+    config.path = dir.join("orderwire.toml");
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let mut service = start_with(
+        &config,
+        StartOptions {
+            mock: true,
+            registry: Some(registry),
+            ..StartOptions::default()
+        },
+    )
+    .unwrap();
+    let exchange = service.exchanges().next().unwrap().clone();
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    let mut snapshot = false;
+    while !snapshot && std::time::Instant::now() < until {
+        exchange.poll(|event, _| {
+            snapshot |= matches!(event, GatewayEvent::Market(Event::Book(b)) if b.snapshot);
+        });
+        std::thread::yield_now();
+    }
+    assert!(snapshot, "the book came");
+    service.shutdown(Duration::from_millis(500));
+    let path = dir.join("kraken-captured.owcap");
+    let bytes = std::fs::read(&path).unwrap();
+    let capture = orderwire_protocol::capture::read_all(&bytes).unwrap();
+    assert_eq!(capture.error, None);
+    assert!(capture.trailer.is_some(), "ended with a trailer");
+    let summary = orderwire::replay::run(
+        &orderwire::venues::Venues::builtin(),
+        &[("kraken-captured.owcap".to_owned(), bytes)],
+        orderwire::replay::ReplayOptions {
+            check: true,
+            speed: orderwire::replay::Speed::Max,
+            print: false,
+        },
+        &mut Vec::new(),
+    )
+    .unwrap();
+    assert!(summary.frames_checked >= 1, "{summary:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

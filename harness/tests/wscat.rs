@@ -17,8 +17,11 @@ fn wscat() -> Command {
 fn lines_out_messages_in_and_exit_zero_after_the_server_closes() {
     let pki = TestPki::new();
     let server = PeerServer::start("python3", "ws_echo_server.py", Some(&pki));
+    let record = std::env::temp_dir().join(format!("orderwire-wscat-{}.owcap", std::process::id()));
     let mut child = wscat()
         .arg("wscat")
+        .arg("--record")
+        .arg(&record)
         .arg("--ca")
         .arg(&pki.ca_file)
         .args(["--header", "X-Test: secret-value"])
@@ -48,6 +51,46 @@ fn lines_out_messages_in_and_exit_zero_after_the_server_closes() {
         .expect("read");
     assert!(status.success(), "status {status}, stderr {stderr:?}");
     assert!(!stderr.contains("secret-value"));
+    // `--record`: the session in order, and no header value in it.
+    let bytes = std::fs::read(&record).expect("the capture");
+    std::fs::remove_file(&record).expect("removed");
+    assert!(!bytes.windows(12).any(|w| w == b"secret-value"));
+    let capture = orderwire_protocol::capture::read_all(&bytes).expect("opens");
+    assert_eq!(capture.error, None);
+    assert_eq!(capture.header.venue, "wscat");
+    use orderwire_protocol::capture::RecordBody;
+    let seen: Vec<String> = capture
+        .records
+        .iter()
+        .map(|record| match record.get().body {
+            RecordBody::Connect { .. } => "connect".to_owned(),
+            RecordBody::FrameIn { payload, .. } => {
+                format!("in {}", String::from_utf8_lossy(payload))
+            }
+            RecordBody::FrameOut { payload, .. } => {
+                format!("out {}", String::from_utf8_lossy(payload))
+            }
+            RecordBody::Disconnect { .. } => "disconnect".to_owned(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    // A line is recorded when it is handed to the engine, which may be
+    // before the connection is up (the engine holds it until then).
+    let connect = seen.iter().position(|s| s == "connect").expect("connect");
+    assert!(connect <= 1, "{seen:?}");
+    let mut seen = seen;
+    seen.remove(connect);
+    assert_eq!(
+        seen,
+        [
+            "out hello",
+            "in hello",
+            "out ünïcödé line",
+            "in ünïcödé line",
+            "out close:1000",
+            "disconnect"
+        ]
+    );
 }
 
 fn failure(output: Output) -> String {

@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub metrics: Option<SocketAddr>,
     /// Stop after this long (default: at Ctrl-C).
     pub duration: Option<Duration>,
+    /// Capture every exchange's sessions (`--record FILE`;
+    /// `StartOptions::record` says where each goes).
+    pub record: Option<PathBuf>,
 }
 
 /// What a run saw.
@@ -59,6 +62,7 @@ pub fn run(
         StartOptions {
             mock: options.mock,
             mode: options.mode,
+            record: options.record.clone(),
             ..StartOptions::default()
         },
     )

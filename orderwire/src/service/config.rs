@@ -189,6 +189,15 @@ pub struct ExchangeSection {
     /// Overrides of the gateway defaults.
     #[serde(default)]
     pub gateway: GatewaySection,
+    /// Record the exchange's sessions to this capture file
+    /// (docs/capture.md), relative to the config file; `{name}` becomes
+    /// the exchange's name. Secrets are redacted before they are written.
+    pub capture: Option<Spanned<PathBuf>>,
+    /// Start the capture's next file once one holds this many MiB.
+    pub capture_rotate_mib: Option<u64>,
+    /// Start the capture's next file once its records span this many
+    /// seconds.
+    pub capture_rotate_s: Option<u64>,
 }
 
 /// Names of environment variables (never values), by credential name.

@@ -12,6 +12,7 @@ mod credentials;
 mod driver;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,6 +49,10 @@ pub struct StartOptions {
     /// The venues `exchange = "..."` may name (default:
     /// [`Venues::builtin`]).
     pub venues: Option<Venues>,
+    /// Capture every exchange's sessions (the CLI's `--record FILE`): one
+    /// exchange to this path, several each to `<stem>.<name>.<ext>`. An
+    /// exchange's own `capture =` comes first.
+    pub record: Option<PathBuf>,
 }
 
 /// Why a service did not start.
@@ -245,7 +250,49 @@ struct Resolved {
     /// A fresh token before each reconnect (Kraken from key and secret).
     token_fetch: Option<TokenFetch>,
     budget: Option<String>,
+    capture: Option<orderwire_engine::capture::CaptureConfig>,
     plan: Plan,
+}
+
+/// The capture an exchange's `capture =` asks for: the path relative to
+/// the config file, `{name}` replaced, with its rotation.
+fn capture_config(
+    config: &ServiceConfig,
+    exchange: &ExchangeSection,
+) -> Option<orderwire_engine::capture::CaptureConfig> {
+    let path = exchange.capture.as_ref()?.get_ref();
+    let path = PathBuf::from(
+        path.to_string_lossy()
+            .replace("{name}", exchange.name.get_ref()),
+    );
+    let path = match config.path.parent() {
+        Some(dir) if path.is_relative() => dir.join(path),
+        _ => path,
+    };
+    let mut capture = orderwire_engine::capture::CaptureConfig::new(path);
+    capture.rotate = orderwire_engine::capture::Rotate {
+        max_bytes: exchange
+            .capture_rotate_mib
+            .map(|mib| mib.saturating_mul(1 << 20)),
+        max_age: exchange.capture_rotate_s.map(Duration::from_secs),
+    };
+    Some(capture)
+}
+
+/// The path `--record FILE` gives exchange `name` of `count`.
+fn record_path(path: &std::path::Path, name: &str, count: usize) -> PathBuf {
+    if count <= 1 {
+        return path.to_owned();
+    }
+    let stem = path.file_stem().map_or_else(
+        || "capture".to_owned(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let file = match path.extension() {
+        Some(ext) => format!("{stem}.{name}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{name}"),
+    };
+    path.with_file_name(file)
 }
 
 /// Starts every exchange of `config` in `Registry::global()`.
@@ -329,7 +376,13 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
         registry,
         _mocks: Vec::new(),
     };
+    let count = resolved.len();
     for mut plan in resolved {
+        if let (Some(path), None) = (&options.record, &plan.capture) {
+            plan.capture = Some(orderwire_engine::capture::CaptureConfig::new(record_path(
+                path, &plan.name, count,
+            )));
+        }
         if let Some(name) = &plan.budget {
             let budget = budgets.entry(name.clone()).or_insert_with(|| {
                 RateBudget::new(plan.codec.rate_policy(), plan.gateway.rate_headroom_percent)
@@ -508,6 +561,7 @@ fn resolve(
         codec,
         token_fetch,
         budget: exchange.rate_budget.clone(),
+        capture: capture_config(config, exchange),
         plan: Plan {
             cancel_on_shutdown: gateway_section.cancel_on_shutdown.unwrap_or(false),
             symbols,
@@ -557,7 +611,7 @@ fn create(
         gateway: plan.gateway,
         on_request,
         token_fetch: plan.token_fetch.clone(),
-        capture: None,
+        capture: plan.capture.clone(),
     };
     let name = plan.name.as_str();
     let exchange = plan.codec.start(registry, plan.mode, name, config)?;
