@@ -180,6 +180,133 @@ fn bench(c: &mut Criterion) {
         theirs.len()
     );
     hand_over_cost();
+    replay_speed();
+}
+
+/// Replay speed (issue 25): a capture of a 1,000,000-message Kraken trade
+/// session replayed through `Replayer` (the codec and the gateway core, in
+/// virtual time), beside its peer in the same run: the same frames read
+/// from the same file and decoded by the codec alone, as `orderwire
+/// decode` does. Three runs each, alternating; the median.
+fn replay_speed() {
+    use orderwire_engine::gateway::replay::Replayer;
+    use orderwire_engine::gateway::{GatewayConfig, GatewayCore, Outputs};
+    use orderwire_protocol::model::Events;
+    use orderwire_protocol::time::Instant;
+    use orderwire_protocol::venue::kraken::Kraken;
+    use orderwire_protocol::venue::{FrameKind, Offline};
+
+    let messages: usize = std::env::var("ORDERWIRE_REPLAY_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let header =
+        GatewayCore::new(Kraken::public(), GatewayConfig::default()).capture_header(Instant(0));
+    let mut file = Vec::new();
+    let mut writer = CaptureWriter::new(&header, &mut file).expect("a header");
+    let mut frame = Vec::new();
+    writer
+        .push(
+            &Record {
+                mono_ns: 1,
+                wall_ns: 1_696_613_755_000_000_000,
+                body: RecordBody::Connect { attempt: 0 },
+            },
+            &mut file,
+        )
+        .expect("a record");
+    for n in 0..messages {
+        frame.clear();
+        write!(
+            frame,
+            r#"{{"channel":"trade","type":"update","data":[{{"symbol":"BTC/USD","side":"{}","price":26500.{},"qty":0.{:04},"ord_type":"limit","trade_id":{},"timestamp":"2023-10-06T17:35:55.{:06}Z"}}]}}"#,
+            if n % 2 == 0 { "buy" } else { "sell" },
+            n % 97,
+            1 + n % 9_999,
+            4_000_000 + n,
+            n % 1_000_000
+        )
+        .expect("a Vec");
+        let at = 1_000 + n as u64 * 1_000;
+        writer
+            .push(
+                &Record {
+                    mono_ns: at,
+                    wall_ns: 1_696_613_755_000_000_000 + i64::try_from(at).expect("small"),
+                    body: RecordBody::FrameIn {
+                        kind: FrameType::Text,
+                        received_ns: at,
+                        payload: &frame,
+                    },
+                },
+                &mut file,
+            )
+            .expect("a record");
+    }
+    writer.finish(0, &mut file).expect("finishes");
+    let replay = |file: &[u8]| -> (usize, std::time::Duration) {
+        let started = std::time::Instant::now();
+        let (header, mut reader) = CaptureReader::open(file).expect("opens");
+        let mut replayer = Replayer::new(Kraken::public(), &header).expect("a replayer");
+        let mut outputs = Outputs::default();
+        let mut events = 0;
+        while let Some(records) = reader.next_block().expect("whole") {
+            for record in records {
+                replayer
+                    .feed(&record.expect("a record"), &mut outputs)
+                    .expect("replays");
+                events += outputs.events.len();
+                outputs.clear();
+            }
+        }
+        replayer.finish().expect("no frame left");
+        (events, started.elapsed())
+    };
+    let decode = |file: &[u8]| -> (usize, std::time::Duration) {
+        let started = std::time::Instant::now();
+        let (_, mut reader) = CaptureReader::open(file).expect("opens");
+        let mut codec = Kraken::public();
+        let mut offline = Offline::new(0);
+        let mut events = Events::default();
+        let mut message = Vec::new();
+        let mut count = 0;
+        while let Some(records) = reader.next_block().expect("whole") {
+            for record in records {
+                if let RecordBody::FrameIn { payload, .. } = record.expect("a record").body {
+                    message.clear();
+                    message.extend_from_slice(payload);
+                    events.clear();
+                    offline
+                        .decode(&mut codec, FrameKind::Text, &mut message, &mut events)
+                        .expect("decodes");
+                    count += events.list.len();
+                }
+            }
+        }
+        (count, started.elapsed())
+    };
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..3 {
+        let (events, took) = replay(&file);
+        assert!(events >= messages, "{events} events");
+        ours.push(took.as_secs_f64());
+        let (decoded, took) = decode(&file);
+        assert_eq!(decoded, messages);
+        theirs.push(took.as_secs_f64());
+    }
+    ours.sort_by(f64::total_cmp);
+    theirs.sort_by(f64::total_cmp);
+    let (ours, theirs) = (ours[1], theirs[1]);
+    println!(
+        "replay: {messages} messages ({} bytes of capture): Replayer (codec + gateway core) {:.2} M messages/s ({:.2} s); decode alone {:.2} M messages/s ({:.2} s); the core costs {:.2}x the decode's time",
+        file.len(),
+        messages as f64 / ours / 1e6,
+        ours,
+        messages as f64 / theirs / 1e6,
+        theirs,
+        ours / theirs
+    );
 }
 
 const CALLS: usize = 200_000;

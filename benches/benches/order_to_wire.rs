@@ -33,6 +33,11 @@
 //! connection, beside the same run with no stream; `p99_ratio` is the
 //! first's p99 over the second's.
 //!
+//! Capture rows: Kraken on both drivers with `ExchangeConfig::capture` off
+//! and on, alternating: order to wire, and the round trip from
+//! `place_order` to the ack seen by the polling thread (answering server);
+//! the added p50 is printed (issue 25's budget: 200 ns).
+//!
 //! Every part runs twice, alternating, and a closing table prints each
 //! row's median and spread (max - min) over the runs. Each JSON row names
 //! its `mode` (`threaded` or `inline`) and `spacing_us`.
@@ -45,7 +50,8 @@
 //! 5,000 warm-up ones; the spaced part takes at most 20,000, contention
 //! 50,000); `ORDERWIRE_PATHS=kraken,...` runs only those venues;
 //! `ORDERWIRE_MODE=threaded|inline` one driver;
-//! `ORDERWIRE_PARTS=tight,spaced,contention,decode_lock` those parts;
+//! `ORDERWIRE_PARTS=tight,spaced,contention,decode_lock,capture` those
+//! parts;
 //! `ORDERWIRE_WAIT=busy` runs the reactors in BusyPoll.
 #![forbid(unsafe_code)]
 
@@ -111,6 +117,44 @@ static BEFORE_SEND_NS: AtomicU64 = AtomicU64::new(0);
 static SPACING_NS: AtomicU64 = AtomicU64::new(0);
 /// Overrides `ORDERWIRE_WAIT` for the spaced runs (BusyPoll there).
 static FORCE_BUSY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The capture part's runs with capture on: the gateway paths record every
+/// input to a capture file (`ExchangeConfig::capture`).
+static CAPTURING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Records the capture runs dropped (the writer fell behind): reported.
+static CAPTURE_DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// The capture of a gateway path, when `CAPTURING` is set.
+fn bench_capture() -> Option<orderwire_engine::capture::CaptureConfig> {
+    CAPTURING.load(Ordering::Relaxed).then(|| {
+        orderwire_engine::capture::CaptureConfig::new(std::env::temp_dir().join(format!(
+            "orderwire-bench-capture-{}.owcap",
+            std::process::id()
+        )))
+    })
+}
+
+/// Ends a path's capture (if on) and counts its dropped records.
+fn end_capture(capture: Option<&orderwire_engine::capture::CaptureSink>) {
+    if let Some(sink) = capture {
+        CAPTURE_DROPPED.fetch_add(sink.dropped(), Ordering::Relaxed);
+        let path = sink.path().to_owned();
+        // Ended by the exchange's shutdown, after the core's last records.
+        let _ = sink.end();
+        // What was recorded, by kind: the records an order costs.
+        if let Ok(bytes) = std::fs::read(&path) {
+            if let Ok(capture) = orderwire_protocol::capture::read_all(&bytes) {
+                let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+                for record in &capture.records {
+                    let name = format!("{:?}", record.get().body);
+                    let kind = name.split([' ', '{', '(']).next().unwrap_or("").to_owned();
+                    *kinds.entry(kind).or_default() += 1;
+                }
+                println!("  recorded {} bytes: {kinds:?}", bytes.len());
+            }
+        }
+        let _ = std::fs::remove_file(path);
+    }
+}
 
 /// Both ends stamp with this one clock (two `Clock`s have different origins).
 fn stamp() -> u64 {
@@ -291,7 +335,7 @@ fn gateway_path<V: Venue>(
             gateway: bench_gateway_config(orders.len()),
             on_request: None,
             token_fetch: None,
-            capture: None,
+            capture: bench_capture(),
         },
     )
     .expect("exchange starts");
@@ -338,6 +382,7 @@ fn gateway_path<V: Venue>(
         );
     }
     exchange.shutdown(Duration::from_secs(1));
+    end_capture(exchange.capture());
     (hist, call)
 }
 
@@ -458,7 +503,7 @@ fn inline_gateway_path<V: Venue>(
             gateway: bench_gateway_config(orders.len()),
             on_request: None,
             token_fetch: None,
-            capture: None,
+            capture: bench_capture(),
         },
     )
     .expect("inline exchange starts");
@@ -477,6 +522,72 @@ fn inline_gateway_path<V: Venue>(
         });
     }
     exchange.shutdown(Duration::from_secs(1));
+    end_capture(exchange.group().capture(0));
+    hist
+}
+
+/// A round trip through the gateway: `place_order` until the polling
+/// thread sees the venue's ack (`GatewayEvent::Answered`), against the
+/// answering server, threaded (`inline` false) or inline.
+fn gateway_rtt(server: &TestServer, orders: &[NewOrder], inline: bool) -> Histogram<u64> {
+    use orderwire_engine::gateway::GatewayEvent;
+    let kraken = || Kraken::new(Some(Secret::new("bench-token")), Tier::Pro);
+    let config = || ExchangeConfig {
+        engine: reactor_config(),
+        connection: connection(server),
+        gateway: bench_gateway_config(orders.len()),
+        on_request: None,
+        token_fetch: None,
+        capture: bench_capture(),
+    };
+    let mut hist = histogram();
+    let answered = |event: &GatewayEvent| matches!(event, GatewayEvent::Answered { .. });
+    if inline {
+        let mut exchange =
+            InlineExchange::start("bench-rtt-inline", kraken(), config()).expect("starts");
+        while !exchange.core().is_connected() {
+            exchange.poll_once(Some(Duration::from_millis(1)), |_, _| {});
+        }
+        for _ in 0..100 {
+            exchange.poll_once(Some(Duration::from_micros(100)), |_, _| {});
+        }
+        for (n, order) in orders.iter().enumerate() {
+            space_out(n);
+            let start = stamp();
+            exchange.place_order(order).expect("sent");
+            let mut done = false;
+            while !done {
+                exchange.poll_once(Some(Duration::ZERO), |event, _| done |= answered(event));
+            }
+            if n >= WARM_UP {
+                hist.saturating_record(stamp().saturating_sub(start).max(1));
+            }
+        }
+        exchange.shutdown(Duration::from_secs(1));
+        end_capture(exchange.group().capture(0));
+    } else {
+        let exchange = Exchange::start("bench-rtt", kraken(), config()).expect("starts");
+        while !exchange.gateway().core().lock().is_connected() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        exchange.poll(|_, _| {});
+        for (n, order) in orders.iter().enumerate() {
+            space_out(n);
+            let start = stamp();
+            exchange.place_order(order).expect("queued");
+            let mut done = false;
+            while !done {
+                exchange.poll(|event, _| done |= answered(event));
+                std::hint::spin_loop();
+            }
+            if n >= WARM_UP {
+                hist.saturating_record(stamp().saturating_sub(start).max(1));
+            }
+        }
+        exchange.shutdown(Duration::from_secs(1));
+        end_capture(exchange.capture());
+    }
     hist
 }
 
@@ -976,7 +1087,7 @@ fn main() {
     let mode = std::env::var("ORDERWIRE_MODE").unwrap_or_else(|_| "both".into());
     let (threaded, inline_mode) = (mode != "inline", mode != "threaded");
     let parts = std::env::var("ORDERWIRE_PARTS")
-        .unwrap_or_else(|_| "tight,spaced,contention,decode_lock".into());
+        .unwrap_or_else(|_| "tight,spaced,contention,decode_lock,capture".into());
     let part = |name: &str| parts.split(',').any(|p| p == name);
     println!(
         "order_to_wire: {measured} orders (after {WARM_UP} warm-up), ws:// loopback, reactor pinned to core 1, submitter (and the inline engine) on core 0"
@@ -1205,6 +1316,59 @@ fn main() {
             }));
         }
     }
+    // Capture on beside capture off, Kraken, both drivers, alternating:
+    // order to wire, and the round trip to the ack, each record handed to
+    // the capture's writer thread (issue 25: at most 200 ns p50 added).
+    let mut capture_added = Vec::new();
+    if part("capture") {
+        let count = WARM_UP + measured.min(30_000);
+        let orders: Vec<NewOrder> = (0..count).map(|n| order(n, "BTC/USD")).collect();
+        let kraken = || Kraken::new(Some(Secret::new("bench-token")), Tier::Pro);
+        for round in 0..2 {
+            for (mode, on_reactor) in [("threaded", true), ("inline", false)] {
+                if (on_reactor && !threaded) || (!on_reactor && !inline_mode) {
+                    continue;
+                }
+                let mut wire = Vec::new();
+                let mut rtt = Vec::new();
+                for capturing in [false, true] {
+                    CAPTURING.store(capturing, Ordering::Relaxed);
+                    let hist = if on_reactor {
+                        gateway_path(&server, kraken(), &orders, None).0
+                    } else {
+                        inline_gateway_path(&server, kraken(), &orders)
+                    };
+                    let round_trip = gateway_rtt(&answering, &orders, !on_reactor);
+                    let suffix = if capturing {
+                        "capture on"
+                    } else {
+                        "capture off"
+                    };
+                    let row = |name| Row {
+                        venue: "kraken",
+                        round,
+                        mode,
+                        spacing_us: 0,
+                        name,
+                    };
+                    let wire_name = format!("capture: order to wire, {suffix}");
+                    let rtt_name = format!("capture: round trip to the ack, {suffix}");
+                    results.push(report(&row(&wire_name), &hist, &mut spreads));
+                    results.push(report(&row(&rtt_name), &round_trip, &mut spreads));
+                    wire.push(hist);
+                    rtt.push(round_trip);
+                }
+                CAPTURING.store(false, Ordering::Relaxed);
+                let wire_added = (us(&wire[1], 0.5) - us(&wire[0], 0.5)) * 1_000.0;
+                let rtt_added = (us(&rtt[1], 0.5) - us(&rtt[0], 0.5)) * 1_000.0;
+                println!(
+                    "  {mode} capture adds at p50: order to wire {wire_added:+.0} ns, round trip {rtt_added:+.0} ns ({} records dropped so far)",
+                    CAPTURE_DROPPED.load(Ordering::Relaxed)
+                );
+                capture_added.push(json!({"mode": mode, "run": round + 1, "order_to_wire_added_p50_ns": wire_added, "rtt_added_p50_ns": rtt_added}));
+            }
+        }
+    }
     println!();
     println!(
         "{:<62} {:>9} {:>9} {:>9} {:>9}",
@@ -1227,6 +1391,8 @@ fn main() {
         "gateway_added": added,
         "contention": contention,
         "decode_lock": decode_lock,
+        "capture_added": capture_added,
+        "capture_dropped": CAPTURE_DROPPED.load(Ordering::Relaxed),
         "medians": medians,
     });
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-results");

@@ -10,10 +10,13 @@ use support::drive::{Drive, Sink, drain};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use orderwire_engine::capture::{CaptureConfig, CaptureSink, WhenBehind};
+use orderwire_engine::gateway::capture::{Batch, Recorder};
 use orderwire_engine::gateway::{
     CallbackTable, Completion, Dispatcher, GatewayConfig, GatewayCore, Outputs, RequestCallback,
     RequestOutcome, SubmitOptions, WhenLimited,
 };
+use orderwire_protocol::capture::Header;
 use orderwire_protocol::model::{
     CancelOrders, NewOrder, OrderKind, OrderRef, Request, Side, TimeInForce, inline,
 };
@@ -55,8 +58,46 @@ const MEASURED: usize = 2_000;
 #[test]
 fn the_order_path_allocates_nothing_in_steady_state() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let (counted, _) = kraken_cycles(None);
+    let (counted, _) = kraken_cycles(None, None);
     assert_eq!(counted, 0);
+}
+
+/// The engine's capture writer as the core's recorder (what
+/// `ExchangeConfig::capture` installs).
+struct Capturing(Arc<CaptureSink>);
+
+impl Recorder for Capturing {
+    fn record(&mut self, record: &orderwire_protocol::capture::Record<'_>) {
+        self.0.record(record);
+    }
+    fn record_batch(&mut self, batch: Batch<'_>) {
+        self.0.record_unredacted(batch);
+    }
+}
+
+/// With a capture on: every input recorded, handed to the writer thread
+/// in recycled buffers. The recording side (this thread) allocates
+/// nothing once the pool of buffers has grown to the traffic; the file
+/// holds every cycle, and no secret.
+#[test]
+fn the_order_path_with_capture_on_allocates_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let path = std::env::temp_dir().join(format!("orderwire-alloc-{}.owcap", std::process::id()));
+    let mut config = CaptureConfig::new(&path);
+    config.when_behind = WhenBehind::Block;
+    let sink = Arc::new(CaptureSink::start(&config, Header::default()).unwrap());
+    let (counted, cycles) = kraken_cycles(None, Some(sink.clone()));
+    let sink = Arc::into_inner(sink).expect("the core is gone");
+    let trailer = sink.finish().unwrap();
+    assert_eq!(counted, 0);
+    // Place, cancel and four messages a cycle; the connect's records.
+    assert!(trailer.records >= 6 * cycles as u64, "{trailer:?}");
+    assert_eq!(trailer.dropped, 0);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(!bytes.windows(12).any(|w| w == b"sekrit-token"));
+    let capture = orderwire_protocol::capture::read_all(&bytes).unwrap();
+    assert_eq!(capture.records.len() as u64, trailer.records);
 }
 
 /// The same with a per-request callback on every place and cancel: the
@@ -79,7 +120,7 @@ fn the_order_path_with_per_request_callbacks_allocates_nothing() {
             seen.fetch_add(1, Ordering::Relaxed);
         }
     });
-    let (counted, cycles) = kraken_cycles(Some(callback));
+    let (counted, cycles) = kraken_cycles(Some(callback), None);
     assert_eq!(
         calls.load(Ordering::Relaxed),
         2 * cycles,
@@ -90,7 +131,10 @@ fn the_order_path_with_per_request_callbacks_allocates_nothing() {
 
 /// Place, ack, update, cancel, ack, update, `WARM_UP + MEASURED` times;
 /// returns the allocations counted after the warm-up and the cycles run.
-fn kraken_cycles(callback: Option<RequestCallback>) -> (u64, usize) {
+fn kraken_cycles(
+    callback: Option<RequestCallback>,
+    capture: Option<Arc<CaptureSink>>,
+) -> (u64, usize) {
     // Logging on, at debug, on this thread: the steady state must log
     // nothing (a formatted line would allocate and fail the count).
     let subscriber = tracing_subscriber::fmt()
@@ -113,6 +157,9 @@ fn kraken_cycles(callback: Option<RequestCallback>) -> (u64, usize) {
             ..GatewayConfig::default()
         },
     );
+    if let Some(sink) = &capture {
+        core.set_recorder(Box::new(Capturing(sink.clone())));
+    }
     let mut out = Recycling {
         pool: (0..8).map(|_| Vec::with_capacity(1024)).collect(),
         sent: 0,
@@ -159,6 +206,13 @@ fn kraken_cycles(callback: Option<RequestCallback>) -> (u64, usize) {
         if n == WARM_UP {
             count_this_thread();
             before = allocations();
+        }
+        if let Some(sink) = &capture {
+            // Paced to the writer thread: a buffer it has not given back
+            // yet would be a new one (the pool grows in the warm-up).
+            while n >= WARM_UP && sink.spare_buffers() < 2 {
+                std::thread::yield_now();
+            }
         }
         let now = n as u64 * 1_000_000;
         let options = |table: &mut CallbackTable| {

@@ -6,8 +6,9 @@
 //! that feeds the records back into a core built the same way
 //! (`crate::replay`) reproduces the outbound bytes.
 //!
-//! Secrets never reach a recorder: the text frames are redacted first with
-//! the venue's own list of secret keys ([`Capabilities::secret_fields`]),
+//! Secrets never reach a recorder: the text frames are redacted on the way
+//! to it with the venue's own list of secret keys
+//! ([`Capabilities::secret_fields`]),
 //! and the upgrade's headers (Upbit's JWT) are not recorded at all. A
 //! token set on the codec is not an input the core sees.
 //!
@@ -33,20 +34,116 @@ use crate::link::{ConnError, Disconnect};
 /// (`crate::replay`).
 pub trait Recorder: Send {
     /// One record. Its byte strings borrow from the core: copy what is
-    /// kept. Called on the core's thread, inside the input: keep it short.
+    /// kept. Called on the core's thread: keep it short.
     fn record(&mut self, record: &Record<'_>);
+
+    /// A batch of records as the core made them, not yet redacted: the
+    /// core hands its records over so, once the frames an input caused
+    /// have left (see [`Tap`]). A recorder redacts them
+    /// ([`Batch::redact_into`]) before they leave memory; the engine's
+    /// writer thread does it there, off the trading thread. By default
+    /// each record goes, redacted, to [`Recorder::record`].
+    fn record_batch(&mut self, batch: Batch<'_>) {
+        let mut redacted = Vec::with_capacity(batch.encoded.len());
+        batch.redact_into(&mut Vec::new(), &mut redacted);
+        let mut rest = redacted.as_slice();
+        while let Ok((record, next)) = Record::decode_first(rest) {
+            self.record(&record);
+            rest = next;
+        }
+    }
 }
 
-/// The core's side of recording: the recorder, the venue's secret keys
-/// and a reused buffer for the redacted frames and encoded inputs.
+/// Records encoded one after another as `Record::encode` writes them,
+/// their frames still holding any secret, and how to redact them.
+#[derive(Clone, Copy)]
+pub struct Batch<'a> {
+    /// The records.
+    pub encoded: &'a [u8],
+    /// How many.
+    pub count: usize,
+    /// The venue's secret keys (`Capabilities::secret_fields`).
+    pub secret_fields: &'static [&'static str],
+}
+
+impl std::fmt::Debug for Batch<'_> {
+    /// The count only: the bytes may hold secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Batch<'_> {
+    /// Appends the records to `out`, every text frame's secret values
+    /// replaced by `"***"` (`scratch` is a reused buffer). Bytes that do
+    /// not read as records are dropped: a batch is the core's own.
+    pub fn redact_into(&self, scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
+        let mut rest = self.encoded;
+        while let Ok((record, next)) = Record::decode_first(rest) {
+            let raw = &rest[..rest.len() - next.len()];
+            rest = next;
+            let (RecordBody::FrameIn { kind, payload, .. }
+            | RecordBody::FrameOut { kind, payload }) = record.body
+            else {
+                out.extend_from_slice(raw);
+                continue;
+            };
+            if kind != FrameType::Text || self.secret_fields.is_empty() {
+                out.extend_from_slice(raw);
+                continue;
+            }
+            redact_frame(kind, payload, self.secret_fields, scratch);
+            let body = match record.body {
+                RecordBody::FrameIn { received_ns, .. } => RecordBody::FrameIn {
+                    kind,
+                    received_ns,
+                    payload: scratch,
+                },
+                _ => RecordBody::FrameOut {
+                    kind,
+                    payload: scratch,
+                },
+            };
+            // It was encoded once at full length; redacted, it is no longer.
+            let _ = Record { body, ..record }.encode(out);
+        }
+    }
+}
+
+/// The core's side of recording: the recorder, the venue's secret keys,
+/// and the records not yet handed over.
+///
+/// Recording costs the trading path an append: each record is encoded into
+/// `pending` as it happens (a frame's bytes copied as they are), and the
+/// batch goes to the recorder at [`Tap::flush`]: once the frames an input
+/// caused have left (the driver's `poll_transmit` that finds none left, and
+/// `poll_events`) if the oldest record has waited a millisecond, when
+/// 64 KiB are pending, and when the driver asks (`flush_recording`, before
+/// it ends a capture). The
+/// recorder redacts ([`Batch::redact_into`]); the engine's does it on its
+/// writer thread, so a secret crosses to that thread in memory and is
+/// replaced before anything is written.
 pub(crate) struct Tap {
     recorder: Box<dyn Recorder>,
     secret_fields: &'static [&'static str],
+    pending: Vec<u8>,
+    pending_count: usize,
+    /// The time of the oldest pending record.
+    pending_since: Instant,
+    /// A request's or a snapshot's bytes; a redacted frame.
     scratch: Vec<u8>,
     pub(crate) wall_offset_ns: i64,
     /// The last input's time, for an input that comes with none.
     last_now: Instant,
 }
+
+/// Pending bytes that make [`Tap::emit`] hand the batch over at once.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// How long records wait in the core at most, while inputs come.
+const FLUSH_AGE: Duration = Duration::from_millis(1);
 
 impl std::fmt::Debug for Tap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,6 +193,9 @@ impl Tap {
         Tap {
             recorder,
             secret_fields,
+            pending: Vec::with_capacity(FLUSH_AT + orderwire_protocol::venue::FRAME_CAPACITY),
+            pending_count: 0,
+            pending_since: Instant::ZERO,
             scratch: Vec::with_capacity(orderwire_protocol::venue::FRAME_CAPACITY),
             wall_offset_ns,
             last_now: Instant::ZERO,
@@ -109,7 +209,43 @@ impl Tap {
             wall_ns: wall_clock_ns(now, self.wall_offset_ns),
             body,
         };
-        self.recorder.record(&record);
+        // Only a record over MAX_BLOCK (32 MiB) is refused; no frame is one.
+        if record.encode(&mut self.pending).is_ok() {
+            if self.pending_count == 0 {
+                self.pending_since = now;
+            }
+            self.pending_count += 1;
+        }
+        if self.pending.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    /// Flushes if the oldest pending record is [`FLUSH_AGE`] older than
+    /// the last input: the core's regular hand-over, once a millisecond at
+    /// most, so that its cost (a copy of the batch into the recorder's
+    /// buffer, cold in this core's cache) is spread over every input of
+    /// that millisecond rather than paid by each.
+    pub(crate) fn flush_if_due(&mut self) {
+        if self.pending_count > 0
+            && self.last_now.saturating_duration_since(self.pending_since) >= FLUSH_AGE
+        {
+            self.flush();
+        }
+    }
+
+    /// Hands the pending records to the recorder, which redacts them.
+    pub(crate) fn flush(&mut self) {
+        if self.pending_count == 0 {
+            return;
+        }
+        self.recorder.record_batch(Batch {
+            encoded: &self.pending,
+            count: self.pending_count,
+            secret_fields: self.secret_fields,
+        });
+        self.pending.clear();
+        self.pending_count = 0;
     }
 
     pub(crate) fn frame_in(
@@ -119,32 +255,24 @@ impl Tap {
         kind: FrameKind,
         payload: &[u8],
     ) {
-        let kind = frame_type(kind);
-        let mut scratch = std::mem::take(&mut self.scratch);
-        redact_frame(kind, payload, self.secret_fields, &mut scratch);
         self.emit(
             now,
             RecordBody::FrameIn {
-                kind,
+                kind: frame_type(kind),
                 received_ns: received_at.as_nanos(),
-                payload: &scratch,
+                payload,
             },
         );
-        self.scratch = scratch;
     }
 
     pub(crate) fn frame_out(&mut self, now: Instant, kind: FrameKind, payload: &[u8]) {
-        let kind = frame_type(kind);
-        let mut scratch = std::mem::take(&mut self.scratch);
-        redact_frame(kind, payload, self.secret_fields, &mut scratch);
         self.emit(
             now,
             RecordBody::FrameOut {
-                kind,
-                payload: &scratch,
+                kind: frame_type(kind),
+                payload,
             },
         );
-        self.scratch = scratch;
     }
 
     pub(crate) fn submit(&mut self, now: Instant, request: &Request<'_>, options: RequestOptions) {

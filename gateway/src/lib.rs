@@ -359,6 +359,16 @@ impl<V: Venue> GatewayCore<V> {
         self.tap.is_some()
     }
 
+    /// Hands what recording holds to the recorder now. The core does so
+    /// itself once a millisecond at most while inputs come (and at 64 KiB);
+    /// a driver calls this before it ends a capture, and a replay after
+    /// every input.
+    pub fn flush_recording(&mut self) {
+        if let Some(tap) = &mut self.tap {
+            tap.flush();
+        }
+    }
+
     /// The header of a capture of this core started at `now`: the venue,
     /// the codec's and the gateway's settings, the seed, the clocks. No
     /// secret is in it.
@@ -464,7 +474,14 @@ impl<V: Venue> GatewayCore<V> {
     /// (empty) buffer the core keeps for a later frame, so a driver that
     /// hands in pooled buffers copies and allocates nothing.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<FrameKind> {
-        let (kind, mut bytes) = self.transmits.pop_front()?;
+        let Some((kind, mut bytes)) = self.transmits.pop_front() else {
+            // Every frame has left: what recording holds may go now, off
+            // the path to the wire.
+            if let Some(tap) = &mut self.tap {
+                tap.flush_if_due();
+            }
+            return None;
+        };
         self.opening = self.opening.saturating_sub(1);
         std::mem::swap(buf, &mut bytes);
         if self.spare_buffers.len() < SPARE_BUFFERS {
@@ -499,6 +516,9 @@ impl<V: Venue> GatewayCore<V> {
     /// Swaps the events out into `spare` (which must be empty), so the
     /// caller can read them without holding the core.
     pub fn poll_events(&mut self, spare: &mut Outputs) {
+        if let Some(tap) = &mut self.tap {
+            tap.flush_if_due();
+        }
         // The previous round's request texts come back for reuse.
         for done in spare.completed.drain(..) {
             let mut text = done.request_text;

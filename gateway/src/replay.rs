@@ -16,7 +16,7 @@ use orderwire_protocol::time::Instant;
 use orderwire_protocol::venue::Venue;
 
 use crate::callback::{RequestOptions, RequestTag};
-use crate::capture::{Recorder, decode_disconnect, frame_kind, was_split};
+use crate::capture::{Batch, Recorder, decode_disconnect, frame_kind, redact_frame, was_split};
 use crate::{Decoder, GatewayConfig, GatewayCore, Outputs};
 
 /// Why a replay stopped.
@@ -75,6 +75,20 @@ impl Recorder for FramesOut {
         if let RecordBody::FrameOut { kind, payload } = record.body {
             // The replayer holds the receiver as long as the core lives.
             let _ = self.0.send((kind, payload.to_vec()));
+        }
+    }
+
+    /// Only the frames out, each redacted as the capture's were; the
+    /// inputs (most of a batch) are passed over without a copy.
+    fn record_batch(&mut self, batch: Batch<'_>) {
+        let mut rest = batch.encoded;
+        while let Ok((record, next)) = Record::decode_first(rest) {
+            rest = next;
+            if let RecordBody::FrameOut { kind, payload } = record.body {
+                let mut redacted = Vec::with_capacity(payload.len());
+                redact_frame(kind, payload, batch.secret_fields, &mut redacted);
+                let _ = self.0.send((kind, redacted));
+            }
         }
     }
 }
@@ -267,6 +281,8 @@ impl<V: Venue> Replayer<V> {
         // The driver's part: the frames are taken (the capture holds what
         // was written), the events handed on.
         while self.core.poll_transmit(&mut self.transmit).is_some() {}
+        // The frames it wrote, to compare with the capture's next ones.
+        self.core.flush_recording();
         self.core.poll_events(outputs);
         Ok(())
     }

@@ -630,6 +630,8 @@ impl<V: Venue> Exchange<V> {
         self.poller.closed.store(true, Ordering::Release);
         self.poller.waits.signal();
         if let Some(capture) = &self.capture {
+            // What the core still holds goes first.
+            self.poller.gateway.core().lock().flush_recording();
             // Only the first shutdown ends it.
             if let Err(error) = capture.end() {
                 tracing::debug!(exchange = %self.name, %error, "capture end");

@@ -70,6 +70,7 @@ trait Member: Send {
     fn handle_timeout(&mut self, now: Instant);
     fn poll_reconnect(&mut self) -> Option<RecycleCause>;
     fn poll_events(&mut self, spare: &mut Outputs);
+    fn flush_recording(&mut self);
     fn transmits(&mut self) -> &mut dyn Transmits;
     /// Submits staged: `write` takes the frames, then the request is
     /// recorded (docs/gateway.md, "When a submit is recorded").
@@ -121,6 +122,9 @@ impl<V: Venue + 'static> Member for GatewayCore<V> {
     }
     fn poll_events(&mut self, spare: &mut Outputs) {
         GatewayCore::poll_events(self, spare);
+    }
+    fn flush_recording(&mut self) {
+        GatewayCore::flush_recording(self);
     }
     fn transmits(&mut self) -> &mut dyn Transmits {
         self
@@ -668,6 +672,9 @@ impl InlineGroup {
     /// which returns at once from then on. Idempotent.
     pub fn shutdown(&mut self, grace: Duration) {
         self.engine.shutdown(grace);
+        for member in self.engine.hooks_mut().members.iter_mut().flatten() {
+            member.flush_recording();
+        }
         for slot in &self.slots {
             if let Some(capture) = &slot.capture {
                 // Only the first shutdown ends it.

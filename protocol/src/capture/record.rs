@@ -140,7 +140,7 @@ const FIXED: usize = 1 + 8 + 8;
 
 impl Record<'_> {
     /// At least the bytes [`Record::encode`] appends.
-    pub(super) fn encoded_len_bound(&self) -> usize {
+    pub fn encoded_len_bound(&self) -> usize {
         let bytes = match &self.body {
             RecordBody::FrameIn { payload, .. } | RecordBody::FrameOut { payload, .. } => {
                 payload.len()
@@ -225,6 +225,12 @@ impl Record<'_> {
             (record, []) => Ok(record),
             _ => Err("bytes after the record"),
         }
+    }
+
+    /// Reads the record [`Record::encode`] wrote at the front of `input`;
+    /// returns it and the bytes after it (a batch of records is read so).
+    pub fn decode_first(input: &[u8]) -> Result<(Record<'_>, &[u8]), &'static str> {
+        Record::parse(input)
     }
 
     /// Parses the record at the front of `input`; returns it and what
