@@ -180,26 +180,69 @@ fn bench(c: &mut Criterion) {
         theirs.len()
     );
     hand_over_cost();
-    replay_speed();
+    let file = trade_session(messages());
+    replay_speed(&file);
+    export_speed(&file);
 }
 
-/// Replay speed (issue 25): a capture of a 1,000,000-message Kraken trade
-/// session replayed through `Replayer` (the codec and the gateway core, in
-/// virtual time), beside its peer in the same run: the same frames read
-/// from the same file and decoded by the codec alone, as `orderwire
-/// decode` does. Three runs each, alternating; the median.
-fn replay_speed() {
-    use orderwire_engine::gateway::replay::Replayer;
-    use orderwire_engine::gateway::{GatewayConfig, GatewayCore, Outputs};
-    use orderwire_protocol::model::Events;
-    use orderwire_protocol::time::Instant;
-    use orderwire_protocol::venue::kraken::Kraken;
-    use orderwire_protocol::venue::{FrameKind, Offline};
-
-    let messages: usize = std::env::var("ORDERWIRE_REPLAY_MESSAGES")
+fn messages() -> usize {
+    std::env::var("ORDERWIRE_REPLAY_MESSAGES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(1_000_000)
+}
+
+/// Export speed (issue 25): the same capture's rows written as
+/// Hive-partitioned Parquet (`orderwire export --parquet`: decode, rows,
+/// decimal128 columns, zstd), beside its peer in the same run: the same
+/// capture decoded to JSON lines (`orderwire decode`). Rows/s; three runs
+/// each, alternating; the median.
+fn export_speed(file: &[u8]) {
+    let venues = orderwire::venues::Venues::builtin();
+    let dir = std::env::temp_dir().join(format!("orderwire-bench-export-{}", std::process::id()));
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    let mut rows = 0;
+    let mut bytes = 0;
+    for _ in 0..3 {
+        let _ = std::fs::remove_dir_all(&dir);
+        let started = std::time::Instant::now();
+        let extract = orderwire::export::extract(&venues, file, false).expect("reads");
+        let files = orderwire::export::write_parquet(&extract, &dir, false).expect("writes");
+        ours.push(started.elapsed().as_secs_f64());
+        rows = files.iter().map(|f| f.rows).sum::<usize>();
+        bytes = files
+            .iter()
+            .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
+            .sum::<u64>();
+        let started = std::time::Instant::now();
+        let mut lines = Vec::with_capacity(file.len() * 2);
+        let (frames, errors) =
+            orderwire::decode::run_capture(&venues, None, 10, file, &mut lines).expect("decodes");
+        theirs.push(started.elapsed().as_secs_f64());
+        assert_eq!(errors, 0);
+        assert_eq!(frames, rows);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    ours.sort_by(f64::total_cmp);
+    theirs.sort_by(f64::total_cmp);
+    let (ours, theirs) = (ours[1], theirs[1]);
+    println!(
+        "export: {rows} rows to Parquet ({bytes} bytes): {:.2} M rows/s ({:.2} s); decode to JSON lines {:.2} M rows/s ({:.2} s); ratio {:.2}x",
+        rows as f64 / ours / 1e6,
+        ours,
+        rows as f64 / theirs / 1e6,
+        theirs,
+        theirs / ours
+    );
+}
+
+/// A capture of a Kraken trade session of `messages` messages, one trade
+/// each, a millisecond apart.
+fn trade_session(messages: usize) -> Vec<u8> {
+    use orderwire_engine::gateway::{GatewayConfig, GatewayCore};
+    use orderwire_protocol::time::Instant;
+    use orderwire_protocol::venue::kraken::Kraken;
     let header =
         GatewayCore::new(Kraken::public(), GatewayConfig::default()).capture_header(Instant(0));
     let mut file = Vec::new();
@@ -244,6 +287,22 @@ fn replay_speed() {
             .expect("a record");
     }
     writer.finish(0, &mut file).expect("finishes");
+    file
+}
+
+/// Replay speed (issue 25): a capture of a 1,000,000-message Kraken trade
+/// session replayed through `Replayer` (the codec and the gateway core, in
+/// virtual time), beside its peer in the same run: the same frames read
+/// from the same file and decoded by the codec alone, as `orderwire
+/// decode` does. Three runs each, alternating; the median.
+fn replay_speed(file: &[u8]) {
+    use orderwire_engine::gateway::Outputs;
+    use orderwire_engine::gateway::replay::Replayer;
+    use orderwire_protocol::model::Events;
+    use orderwire_protocol::venue::kraken::Kraken;
+    use orderwire_protocol::venue::{FrameKind, Offline};
+
+    let messages = messages();
     let replay = |file: &[u8]| -> (usize, std::time::Duration) {
         let started = std::time::Instant::now();
         let (header, mut reader) = CaptureReader::open(file).expect("opens");
@@ -288,10 +347,10 @@ fn replay_speed() {
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
     for _ in 0..3 {
-        let (events, took) = replay(&file);
+        let (events, took) = replay(file);
         assert!(events >= messages, "{events} events");
         ours.push(took.as_secs_f64());
-        let (decoded, took) = decode(&file);
+        let (decoded, took) = decode(file);
         assert_eq!(decoded, messages);
         theirs.push(took.as_secs_f64());
     }

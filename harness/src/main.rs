@@ -32,6 +32,9 @@ enum Command {
     /// and prints its events; --check compares every frame it writes with
     /// the captured one and fails at the first difference.
     Replay(ReplayArgs),
+    /// Exports a capture's events: Parquet (Hive-partitioned by venue,
+    /// symbol and date, exact decimals) or hftbacktest's .npz.
+    Export(ExportArgs),
     /// Talk to a WebSocket server: stdin lines out, messages to stdout.
     Wscat(wscat::Args),
     /// Start the exchanges a service config names and print their events
@@ -231,6 +234,83 @@ fn replay(args: ReplayArgs) -> Result<(), String> {
 }
 
 #[derive(clap::Args)]
+struct ExportArgs {
+    /// Write Parquet under this directory (same as `--format parquet
+    /// --out DIR`).
+    #[arg(long, value_name = "DIR")]
+    parquet: Option<std::path::PathBuf>,
+    /// `parquet` or `hftbacktest`.
+    #[arg(long, default_value = "parquet")]
+    format: String,
+    /// The directory (parquet) or the .npz file (hftbacktest; a capture of
+    /// several pairs writes one file per pair beside it).
+    #[arg(long, value_name = "PATH")]
+    out: Option<std::path::PathBuf>,
+    /// Add the `raw` column: each row's received frame.
+    #[arg(long)]
+    raw: bool,
+    /// hftbacktest: only this pair.
+    #[arg(long)]
+    symbol: Option<String>,
+    /// The capture file.
+    file: std::path::PathBuf,
+}
+
+fn export(args: ExportArgs) -> Result<(), String> {
+    let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
+    let (format, out) = match (args.parquet, args.out) {
+        (Some(dir), _) => ("parquet", dir),
+        (None, Some(out)) => (args.format.as_str(), out),
+        (None, None) => return Err("export: --parquet DIR or --out PATH".into()),
+    };
+    let started = std::time::Instant::now();
+    let extract = orderwire::export::extract(&Venues::builtin(), &bytes, args.raw)
+        .map_err(|e| format!("export {}: {e}", args.file.display()))?;
+    let rows = match format {
+        "parquet" => {
+            let files = orderwire::export::write_parquet(&extract, &out, args.raw)?;
+            for file in &files {
+                println!("{} rows: {}", file.rows, file.path.display());
+            }
+            files.iter().map(|f| f.rows).sum::<usize>()
+        }
+        "hftbacktest" => {
+            let files = orderwire::export::write_npz(&extract, &out, args.symbol.as_deref())?;
+            for file in &files {
+                println!(
+                    "{} events ({}): {}",
+                    file.rows,
+                    file.symbol,
+                    file.path.display()
+                );
+            }
+            files.iter().map(|f| f.rows).sum::<usize>()
+        }
+        other => return Err(format!("export: --format {other}: parquet or hftbacktest")),
+    };
+    let took = started.elapsed().as_secs_f64();
+    eprintln!(
+        "export: {} frames, {rows} rows in {took:.2} s ({:.0} rows/s){}{}",
+        extract.frames_read,
+        rows as f64 / took.max(1e-9),
+        if extract.decode_errors > 0 {
+            format!(
+                ", {} frames the codec could not read",
+                extract.decode_errors
+            )
+        } else {
+            String::new()
+        },
+        extract
+            .damage
+            .as_ref()
+            .map(|d| format!("; the capture is damaged: {d} (everything before it exported)"))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+#[derive(clap::Args)]
 struct DecodeArgs {
     /// Which venue's messages: a name in the venue registry. A capture
     /// file names its own venue; this overrides it.
@@ -302,6 +382,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo(args),
         Command::Decode(args) => decode(args),
         Command::Replay(args) => replay(args),
+        Command::Export(args) => export(args),
         Command::Wscat(args) => wscat::run(args),
         Command::Run(args) => run(args),
         Command::Kis(command) => kis(command),

@@ -47,6 +47,8 @@ pub mod decode;
 pub mod demo;
 #[cfg(feature = "service")]
 pub mod event_line;
+#[cfg(feature = "export")]
+pub mod export;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 #[cfg(feature = "mock")]

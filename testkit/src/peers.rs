@@ -35,6 +35,16 @@ pub fn python() -> PathBuf {
     )
 }
 
+/// The Python of `.venv-export`: the independent readers of `orderwire
+/// export`'s files, pyarrow 26.0.1 and hftbacktest 2.4.4 (with numba
+/// 0.61.2 and numpy 2.2.6, the versions it was built against).
+pub fn export_python() -> PathBuf {
+    require(
+        repo_root().join(".venv-export/bin/python"),
+        "the export readers' Python venv (pyarrow 26.0.1, hftbacktest 2.4.4)",
+    )
+}
+
 /// `node`, after checking that interop/node_modules holds `ws`.
 pub fn node() -> PathBuf {
     require(
