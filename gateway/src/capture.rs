@@ -39,7 +39,7 @@ pub trait Recorder: Send {
 
     /// A batch of records as the core made them, not yet redacted: the
     /// core hands its records over so, once the frames an input caused
-    /// have left (see [`Tap`]). A recorder redacts them
+    /// have left (see docs/capture.md). A recorder redacts them
     /// ([`Batch::redact_into`]) before they leave memory; the engine's
     /// writer thread does it there, off the trading thread. By default
     /// each record goes, redacted, to [`Recorder::record`].
