@@ -60,22 +60,17 @@ fn escape(value: &str) -> String {
 /// files in partition order.
 pub fn write_parquet(extract: &Extract, out: &Path, raw: bool) -> Result<Vec<ParquetFile>, String> {
     // Partitions in order of their first row; rows keep their order.
-    let mut partitions: BTreeMap<(&str, String), Vec<&Row>> = BTreeMap::new();
-    // Rows of one day come together: the date is worked out once a day.
-    let mut day = (i64::MIN, String::new());
+    // Partitions by pair and UTC day (the day as its number: the date's
+    // text is made once a partition).
+    let mut partitions: BTreeMap<(&str, i64), Vec<&Row>> = BTreeMap::new();
     for row in &extract.rows {
         let symbol = row.symbol.as_ref().map_or(NO_VALUE, |s| s.as_str());
-        let today = row.ts_recv.div_euclid(86_400_000_000_000);
-        if today != day.0 {
-            day = (today, utc_date(row.ts_recv));
-        }
-        partitions
-            .entry((symbol, day.1.clone()))
-            .or_default()
-            .push(row);
+        let day = row.ts_recv.div_euclid(86_400_000_000_000);
+        partitions.entry((symbol, day)).or_default().push(row);
     }
     let mut files = Vec::new();
-    for ((symbol, date), rows) in partitions {
+    for ((symbol, day), rows) in partitions {
+        let date = utc_date(day.saturating_mul(86_400_000_000_000));
         let dir = out
             .join(format!("venue={}", escape(&extract.venue)))
             .join(if symbol == NO_VALUE {
