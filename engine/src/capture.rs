@@ -67,7 +67,8 @@ pub struct Rotate {
 }
 
 impl CaptureConfig {
-    /// A capture to `path` with the defaults: 65,536 records of queue, drop
+    /// A capture to `path` with the defaults: 65,536 entries of queue (a
+    /// record, or a core's batch), drop
     /// and count, one file.
     pub fn new(path: impl Into<PathBuf>) -> CaptureConfig {
         CaptureConfig {
@@ -112,6 +113,9 @@ pub enum CaptureSinkError {
     /// The writer thread stopped abnormally.
     #[error("capture: the writer thread stopped: {0}")]
     Writer(String),
+    /// Ended already (by an earlier `end`, or the exchange's shutdown).
+    #[error("capture: already ended")]
+    Ended,
 }
 
 /// One record on its way to the writer thread: its encoded bytes
@@ -312,7 +316,7 @@ impl CaptureSink {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
         let Some(thread) = thread else {
-            return Err(CaptureSinkError::Writer("already finished".to_owned()));
+            return Err(CaptureSinkError::Ended);
         };
         // Behind every record queued before it.
         let _ = self.to_writer.send(Message::End);
@@ -453,6 +457,7 @@ impl Files {
         dropped: &AtomicU64,
     ) -> Result<Trailer, CaptureSinkError> {
         let mut last_ns = 0;
+        let mut ending = false;
         loop {
             // Under `DropAndCount`, polled and never waited on: a receiver
             // parked in the channel would make every `record` a futex wake
@@ -460,7 +465,12 @@ impl Files {
             // inline). Idle, the thread looks again every millisecond.
             // Under `Block` the recording side may wait anyway, and a
             // parked writer wakes at once when there is work.
-            let message = if self.poll {
+            let message = if ending {
+                match from_sink.try_recv() {
+                    Ok(message) => message,
+                    Err(_) => break,
+                }
+            } else if self.poll {
                 match from_sink.try_recv() {
                     Ok(message) => message,
                     Err(crossbeam_channel::TryRecvError::Empty) => {
@@ -514,7 +524,13 @@ impl Files {
                     // Back to the sink for reuse; a full pool lets it go.
                     let _ = to_sink.try_send(encoded);
                 }
-                Message::End => break,
+                Message::End => {
+                    // What other threads queued behind the end still goes
+                    // in; what comes after the thread stops is counted as
+                    // dropped by `hand_over`.
+                    ending = true;
+                    continue;
+                }
                 Message::Flush => {
                     self.segment.writer.flush(&mut self.out)?;
                     self.drain()?;

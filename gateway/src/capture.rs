@@ -6,11 +6,12 @@
 //! that feeds the records back into a core built the same way
 //! (`crate::replay`) reproduces the outbound bytes.
 //!
-//! Secrets never reach a recorder: the text frames are redacted on the way
-//! to it with the venue's own list of secret keys
-//! ([`Capabilities::secret_fields`]),
-//! and the upgrade's headers (Upbit's JWT) are not recorded at all. A
-//! token set on the codec is not an input the core sees.
+//! Secrets never reach a file: a recorder gets the core's batches as they
+//! are and redacts them before they leave memory ([`Batch::redact_into`],
+//! with the venue's own list of secret keys,
+//! [`Capabilities::secret_fields`]); the engine's recorder does it on its
+//! writer thread. The upgrade's headers (Upbit's JWT) are not recorded at
+//! all. A token set on the codec is not an input the core sees.
 //!
 //! [`Capabilities::secret_fields`]: orderwire_protocol::venue::Capabilities::secret_fields
 
@@ -511,7 +512,14 @@ pub fn config_from_header(header: &Header) -> Result<GatewayConfig, String> {
             "none" => Ok(None),
             v => duration(v).map(Some),
         };
-        let size = |v: &str| v.parse::<usize>().map_err(|_| bad());
+        // Sizes become allocations: a header is input, held to what a
+        // session can use, never taken as it comes.
+        let size = |v: &str| {
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| *n <= MAX_HEADER_SIZE)
+                .ok_or_else(bad)
+        };
         let flag = |v: &str| v.parse::<bool>().map_err(|_| bad());
         match key {
             "request_timeout_ns" => config.request_timeout = duration(value)?,
@@ -568,6 +576,10 @@ pub fn config_from_header(header: &Header) -> Result<GatewayConfig, String> {
     }
     Ok(config)
 }
+
+/// The largest capacity a header may set (orders, fills, queues): a
+/// million, far above any session's, far below an allocation that fails.
+const MAX_HEADER_SIZE: usize = 1 << 20;
 
 /// Whether the capturing core was split (a threaded driver's decoder):
 /// a replay splits its core too, so that the codec's halves draw from
@@ -646,6 +658,28 @@ mod tests {
         };
         let error = config_from_header(&header).unwrap_err();
         assert!(error.contains("gateway.seed=x"), "{error}");
+    }
+
+    #[test]
+    fn a_header_cannot_ask_for_an_allocation_that_fails() {
+        for line in [
+            "gateway.order_capacity=18446744073709551615",
+            "gateway.fill_memory=1099511627776",
+            "gateway.transmit_capacity=4294967296",
+            "gateway.when_limited=queue:18446744073709551615",
+        ] {
+            let header = Header {
+                codec_config: format!("{line}\n"),
+                ..Header::default()
+            };
+            let error = config_from_header(&header).unwrap_err();
+            assert!(error.contains(line), "{error}");
+        }
+        let header = Header {
+            codec_config: "venue.default_depth=1152921504606846976\n".to_owned(),
+            ..Header::default()
+        };
+        assert!(orderwire_protocol::venue::kraken::Kraken::from_capture(&header).is_err());
     }
 
     #[test]

@@ -342,11 +342,17 @@ impl<V: Venue> GatewayCore<V> {
 
     /// Records every input from here on, and every frame written, into
     /// `recorder` (docs/capture.md): at the core's input boundary, in the
-    /// order the core takes them, text frames redacted with the venue's
-    /// secret keys. Install it before the first connection (and before
-    /// [`GatewayCore::split_decoder`], whose decoder must keep each
-    /// message for it) so that a replay starts where the core did.
+    /// order the core takes them, in batches the recorder redacts with the
+    /// venue's secret keys before they leave memory. Install it before the
+    /// first connection (and before [`GatewayCore::split_decoder`], whose
+    /// decoder must keep each message for it) so that a replay starts
+    /// where the core did.
     pub fn set_recorder(&mut self, recorder: Box<dyn capture::Recorder>) {
+        if self.crossings.is_some() {
+            tracing::warn!(
+                "a recorder installed after the split: messages decoded apart are not recorded"
+            );
+        }
         self.tap = Some(capture::Tap::new(
             recorder,
             self.capabilities.secret_fields,

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use orderwire_engine::capture::{CaptureConfig, CaptureSink};
+use orderwire_engine::gateway::capture::redact_frame;
 use orderwire_engine::{
     ConnectionConfig, Disconnect, Engine, EngineConfig, EngineEvent, ReconnectPolicy, TlsConfig,
 };
@@ -47,10 +48,14 @@ pub(crate) struct Args {
 }
 
 /// What `--record` writes through: the engine's capture writer thread.
+/// wscat knows no venue, so every text frame is redacted with every
+/// built-in venue's secret keys (a pasted token or signature stays out of
+/// the file).
 struct Recording {
     sink: std::sync::Arc<CaptureSink>,
     clock: orderwire_engine::Clock,
     wall_offset_ns: i64,
+    secret_fields: Vec<&'static str>,
 }
 
 impl Recording {
@@ -75,14 +80,46 @@ impl Recording {
         };
         let sink =
             CaptureSink::start(&CaptureConfig::new(path), header).map_err(|e| e.to_string())?;
+        let mut secret_fields: Vec<&'static str> = Vec::new();
+        for entry in orderwire::venues::Venues::builtin().iter() {
+            for field in entry.offline_codec(10).capabilities().secret_fields {
+                if !secret_fields.contains(field) {
+                    secret_fields.push(field);
+                }
+            }
+        }
         Ok(Recording {
             sink: std::sync::Arc::new(sink),
             clock,
             wall_offset_ns,
+            secret_fields,
         })
     }
 
     fn record(&self, body: RecordBody<'_>) {
+        let mut redacted = Vec::new();
+        let body = match body {
+            RecordBody::FrameIn {
+                kind,
+                received_ns,
+                payload,
+            } => {
+                redact_frame(kind, payload, &self.secret_fields, &mut redacted);
+                RecordBody::FrameIn {
+                    kind,
+                    received_ns,
+                    payload: &redacted,
+                }
+            }
+            RecordBody::FrameOut { kind, payload } => {
+                redact_frame(kind, payload, &self.secret_fields, &mut redacted);
+                RecordBody::FrameOut {
+                    kind,
+                    payload: &redacted,
+                }
+            }
+            other => other,
+        };
         let mono_ns = self.clock.now_ns();
         self.sink.record(&Record {
             mono_ns,
@@ -209,6 +246,8 @@ fn event_loop(engine: &Engine, echo: bool, recording: Option<&Recording>) -> Res
             }
             EngineEvent::Disconnected { reason, .. } => {
                 if let Some(recording) = recording {
+                    // Text, not the core's disconnect encoding: a wscat
+                    // capture is read by `decode`, never replayed.
                     let text = format!("{reason:?}");
                     recording.record(RecordBody::Disconnect {
                         reason: text.as_bytes(),

@@ -34,7 +34,7 @@ fn lines_out_messages_in_and_exit_zero_after_the_server_closes() {
     let mut stdin = child.stdin.take().expect("piped");
     let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
     let mut line = String::new();
-    for text in ["hello", "ünïcödé line"] {
+    for text in ["hello", "ünïcödé line", r#"{"token":"sekrit-wscat"}"#] {
         writeln!(stdin, "{text}").expect("write");
         line.clear();
         stdout.read_line(&mut line).expect("read");
@@ -55,6 +55,8 @@ fn lines_out_messages_in_and_exit_zero_after_the_server_closes() {
     let bytes = std::fs::read(&record).expect("the capture");
     std::fs::remove_file(&record).expect("removed");
     assert!(!bytes.windows(12).any(|w| w == b"secret-value"));
+    // A token in a line is redacted with the venues' secret keys.
+    assert!(!bytes.windows(12).any(|w| w == b"sekrit-wscat"));
     let capture = orderwire_protocol::capture::read_all(&bytes).expect("opens");
     assert_eq!(capture.error, None);
     assert_eq!(capture.header.venue, "wscat");
@@ -87,6 +89,8 @@ fn lines_out_messages_in_and_exit_zero_after_the_server_closes() {
             "in hello",
             "out ünïcödé line",
             "in ünïcödé line",
+            r#"out {"token":"***"}"#,
+            r#"in {"token":"***"}"#,
             "out close:1000",
             "disconnect"
         ]

@@ -37,8 +37,12 @@ impl std::str::FromStr for Speed {
         let factor = text
             .strip_suffix('x')
             .and_then(|n| n.parse::<f64>().ok())
-            .filter(|n| n.is_finite() && *n > 0.0)
-            .ok_or_else(|| format!("--speed {text}: expected max or a factor like 1x or 10x"))?;
+            .filter(|n| n.is_finite() && (0.001..=1e9).contains(n))
+            .ok_or_else(|| {
+                format!(
+                    "--speed {text}: expected max or a factor from 0.001x to 1e9x, like 1x or 10x"
+                )
+            })?;
         Ok(Speed::Times(factor))
     }
 }
@@ -105,16 +109,32 @@ pub fn run(
         loop {
             let records = match reader.next_block() {
                 Ok(Some(records)) => records,
-                Ok(None) => break,
+                Ok(None) => {
+                    // A capture that dropped inputs cannot replay as it ran.
+                    if let Some(trailer) = reader.trailer().filter(|t| t.dropped > 0) {
+                        if options.check {
+                            return Err(format!(
+                                "replay {name}: the capture dropped {} records (its writer fell behind): --check cannot hold",
+                                trailer.dropped
+                            ));
+                        }
+                        tracing::warn!(file = %name, dropped = trailer.dropped, "the capture dropped records");
+                    }
+                    break;
+                }
                 Err(error) => return Err(format!("replay {name}: {error}")),
             };
             for record in records {
                 let record = record.map_err(|e| format!("replay {name}: {e}"))?;
                 if let Speed::Times(factor) = options.speed {
                     let (start, first_ns) = *pace.get_or_insert((Instant::now(), record.mono_ns));
-                    // Pacing, not arithmetic on money: a float is fine.
-                    let recorded = Duration::from_nanos(record.mono_ns.saturating_sub(first_ns));
-                    let due = start + recorded.div_f64(factor);
+                    // Pacing, not arithmetic on money: a float is fine. The
+                    // gap is the file's: held to what a Duration can be.
+                    let recorded = record.mono_ns.saturating_sub(first_ns) as f64 / 1e9;
+                    let due = Duration::try_from_secs_f64(recorded / factor)
+                        .ok()
+                        .and_then(|wait| start.checked_add(wait))
+                        .ok_or_else(|| format!("replay {name}: a gap too long to pace"))?;
                     let now = Instant::now();
                     if due > now {
                         std::thread::sleep(due - now);

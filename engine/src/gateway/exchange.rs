@@ -633,8 +633,9 @@ impl<V: Venue> Exchange<V> {
             // What the core still holds goes first.
             self.poller.gateway.core().lock().flush_recording();
             // Only the first shutdown ends it.
-            if let Err(error) = capture.end() {
-                tracing::debug!(exchange = %self.name, %error, "capture end");
+            match capture.end() {
+                Ok(_) | Err(CaptureSinkError::Ended) => {}
+                Err(error) => tracing::warn!(exchange = %self.name, %error, "capture end"),
             }
         }
     }

@@ -677,8 +677,12 @@ impl InlineGroup {
         }
         for slot in &self.slots {
             if let Some(capture) = &slot.capture {
-                // Only the first shutdown ends it.
-                let _ = capture.end();
+                // Only the first shutdown ends it (a later one finds it
+                // ended, which is no failure).
+                match capture.end() {
+                    Ok(_) | Err(crate::capture::CaptureSinkError::Ended) => {}
+                    Err(error) => tracing::warn!(exchange = %slot.name, %error, "capture end"),
+                }
             }
         }
     }

@@ -81,8 +81,9 @@ pub fn extract(venues: &Venues, capture: &[u8], keep_frames: bool) -> Result<Ext
     let entry = venues.find(&header.venue)?;
     let depth = venue_setting(&header, "default_depth")
         .or_else(|| venue_setting(&header, "depth"))
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(10);
+        .and_then(|d| d.parse::<u32>().ok())
+        // A header is input: no venue keeps books deeper than 5,000.
+        .map_or(10, |d| d.min(5_000));
     let mut codec = entry.offline_codec(depth);
     let mut offline = Offline::new(0);
     let started_mono = i64::try_from(header.started_mono_ns).unwrap_or(i64::MAX);

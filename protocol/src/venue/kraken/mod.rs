@@ -228,7 +228,13 @@ impl Kraken {
         };
         let token = venue_setting_or(header, "token", false)?.then(|| Secret::new(REPLAY_SECRET));
         let mut kraken = Kraken::new(token, tier);
-        kraken.set_default_depth(venue_setting_or(header, "default_depth", DEFAULT_DEPTH)?);
+        // Kraken serves books of at most 1000 levels: a header saying more
+        // is damage, not a book to allocate for.
+        let depth: usize = venue_setting_or(header, "default_depth", DEFAULT_DEPTH)?;
+        if depth > 1000 {
+            return Err(format!("capture header: Kraken depth {depth} is over 1000"));
+        }
+        kraken.set_default_depth(depth);
         Ok(kraken)
     }
 
