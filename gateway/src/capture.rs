@@ -327,6 +327,15 @@ impl Tap {
         );
     }
 
+    pub(crate) fn notes_passed(&mut self, reached: Option<u64>) {
+        self.emit(
+            self.last_now,
+            RecordBody::NotesPassed {
+                reached: reached.unwrap_or(u64::MAX),
+            },
+        );
+    }
+
     pub(crate) fn reserve_id(&mut self) {
         self.emit(self.last_now, RecordBody::ReserveId);
     }

@@ -1589,6 +1589,11 @@ impl<V: Venue> GatewayCore<V> {
     /// decoder forgets the old connection only after its last message.
     /// `None`: every connection. Call before each decode.
     pub fn pass_notes(&mut self, decoder: &mut Decoder<V>, reached: Option<u64>) {
+        if let Some(tap) = &mut self.tap {
+            // Where the notes cross is part of the decode's input: a
+            // replay passes them at the same point.
+            tap.notes_passed(reached);
+        }
         self.collect_notes();
         decoder.set_wall_offset(self.wall_offset_ns);
         let Some(crossings) = self.crossings.as_mut() else {

@@ -100,6 +100,9 @@ pub struct Replayer<V: Venue> {
     /// The replayed core's frames not yet matched with the capture's.
     replayed: std::sync::mpsc::Receiver<(FrameType, Vec<u8>)>,
     check: bool,
+    /// The capture records where notes cross (`NotesPassed`): the replay
+    /// passes them there, not before each decode.
+    notes_recorded: bool,
     /// Records fed, and outbound frames met in the capture.
     records: u64,
     frames_out: u64,
@@ -146,6 +149,7 @@ impl<V: Venue> Replayer<V> {
             decoder,
             replayed,
             check: true,
+            notes_recorded: false,
             records: 0,
             frames_out: 0,
             last_mono_ns: 0,
@@ -224,7 +228,9 @@ impl<V: Venue> Replayer<V> {
                 let received_at = Instant(*received_ns);
                 match &mut self.decoder {
                     Some(decoder) => {
-                        self.core.pass_notes(decoder, None);
+                        if !self.notes_recorded {
+                            self.core.pass_notes(decoder, None);
+                        }
                         decoder.decode(now, kind, &mut self.message);
                         self.core.handle_decoded(now, received_at, decoder);
                     }
@@ -249,6 +255,14 @@ impl<V: Venue> Replayer<V> {
             RecordBody::ReserveId => {
                 self.core.next_request_id();
             }
+            RecordBody::NotesPassed { reached } => {
+                // From here on the capture says where notes cross.
+                self.notes_recorded = true;
+                if let Some(decoder) = &mut self.decoder {
+                    let reached = (*reached != u64::MAX).then_some(*reached);
+                    self.core.pass_notes(decoder, reached);
+                }
+            }
             RecordBody::Connect { attempt } => self.core.on_connected(now, *attempt),
             RecordBody::Handshake { .. } => {
                 self.core.handshake_headers(now);
@@ -270,7 +284,9 @@ impl<V: Venue> Replayer<V> {
                 let (book, levels) = decode_snapshot(snapshot).map_err(bad)?;
                 match &mut self.decoder {
                     Some(decoder) => {
-                        self.core.pass_notes(decoder, None);
+                        if !self.notes_recorded {
+                            self.core.pass_notes(decoder, None);
+                        }
                         decoder.feed_book_snapshot(now, &book, &levels);
                         self.core.handle_decoded(now, now, decoder);
                     }

@@ -115,6 +115,10 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
     let (key, secret) = mock.api_credentials();
     let (key, secret) = (Secret::new(key), Secret::new(secret));
     let nonce = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let capture = std::env::temp_dir().join(format!(
+        "orderwire-kraken-reconnect-{}.owcap",
+        std::process::id()
+    ));
     let mut private_connection = ConnectionConfig::new(mock.url());
     private_connection.tls = Some(TlsConfig::with_extra_ca_file(&mock.ca_file()).unwrap());
     private_connection.reconnect = ReconnectPolicy {
@@ -141,7 +145,9 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
                     .map(Secret::new)
                     .map_err(Into::into)
             })),
-            capture: None,
+            // Recorded: a threaded session with a drop, a token refresh
+            // and a reconnect, replayed with --check at the end.
+            capture: Some(orderwire_engine::capture::CaptureConfig::new(&capture)),
         },
     )
     .unwrap();
@@ -188,6 +194,25 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
             })
         })
     });
+    // The private session, drop and reconnect included, replays with every
+    // outbound frame identical (the stale and the fresh token are both
+    // redacted; the notes cross where they crossed live).
+    private.shutdown(Duration::from_millis(200));
+    let bytes = std::fs::read(&capture).unwrap();
+    std::fs::remove_file(&capture).unwrap();
+    assert!(!bytes.windows(11).any(|w| w == b"stale-token"));
+    let summary = orderwire::replay::run(
+        &orderwire::venues::Venues::builtin(),
+        &[("reconnect.owcap".to_owned(), bytes)],
+        orderwire::replay::ReplayOptions {
+            check: true,
+            speed: orderwire::replay::Speed::Max,
+            print: false,
+        },
+        &mut Vec::new(),
+    )
+    .unwrap();
+    assert!(summary.frames_checked >= 4, "{summary:?}");
 }
 
 #[test]

@@ -27,7 +27,7 @@ fn body(tag: u8, bytes: &[u8], number: u64) -> RecordBody<'_> {
         FrameType::Close,
     ];
     let kind = kinds[usize::from(tag) % kinds.len()];
-    match tag % 11 {
+    match tag % 12 {
         0 => RecordBody::FrameIn {
             received_ns: number / 2,
             kind,
@@ -53,6 +53,7 @@ fn body(tag: u8, bytes: &[u8], number: u64) -> RecordBody<'_> {
         7 => RecordBody::Closed,
         8 => RecordBody::ReserveId,
         9 => RecordBody::BookSnapshot { snapshot: bytes },
+        10 => RecordBody::NotesPassed { reached: number },
         _ => RecordBody::Timer { timer: bytes },
     }
 }

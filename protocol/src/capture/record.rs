@@ -115,6 +115,12 @@ pub enum RecordBody<'a> {
     Closed,
     /// The user reserved the next request id (to submit with it later).
     ReserveId,
+    /// A split core passed its notes to its decoder, up to connection
+    /// `reached` (`u64::MAX`: every connection): where a replay passes them.
+    NotesPassed {
+        /// The connection the driver had seen open, or `u64::MAX`.
+        reached: u64,
+    },
     /// A book snapshot fetched on another connection and fed to this
     /// core, encoded by [`super::encode_snapshot`].
     BookSnapshot {
@@ -134,6 +140,7 @@ const TAG_RECONNECTING: u8 = 8;
 const TAG_CLOSED: u8 = 9;
 const TAG_SNAPSHOT: u8 = 10;
 const TAG_RESERVE_ID: u8 = 11;
+const TAG_NOTES_PASSED: u8 = 12;
 
 /// The tag, the two times: the fixed part of every record.
 const FIXED: usize = 1 + 8 + 8;
@@ -149,7 +156,8 @@ impl Record<'_> {
             RecordBody::Connect { .. }
             | RecordBody::Reconnecting { .. }
             | RecordBody::Closed
-            | RecordBody::ReserveId => 0,
+            | RecordBody::ReserveId
+            | RecordBody::NotesPassed { .. } => 0,
             RecordBody::Handshake { response: bytes }
             | RecordBody::Disconnect { reason: bytes }
             | RecordBody::Timer { timer: bytes }
@@ -174,6 +182,7 @@ impl Record<'_> {
             RecordBody::Reconnecting { .. } => (TAG_RECONNECTING, &[]),
             RecordBody::Closed => (TAG_CLOSED, &[]),
             RecordBody::ReserveId => (TAG_RESERVE_ID, &[]),
+            RecordBody::NotesPassed { .. } => (TAG_NOTES_PASSED, &[]),
             RecordBody::BookSnapshot { snapshot } => (TAG_SNAPSHOT, snapshot),
         };
         if bytes.len() > super::MAX_BLOCK - 64 {
@@ -207,6 +216,7 @@ impl Record<'_> {
                 out.extend_from_slice(&delay_ns.to_le_bytes());
             }
             RecordBody::Closed | RecordBody::ReserveId => {}
+            RecordBody::NotesPassed { reached } => out.extend_from_slice(&reached.to_le_bytes()),
             RecordBody::Handshake { response: bytes }
             | RecordBody::Disconnect { reason: bytes }
             | RecordBody::Timer { timer: bytes }
@@ -288,6 +298,9 @@ impl Record<'_> {
             },
             TAG_CLOSED => RecordBody::Closed,
             TAG_RESERVE_ID => RecordBody::ReserveId,
+            TAG_NOTES_PASSED => RecordBody::NotesPassed {
+                reached: cursor.u64()?,
+            },
             TAG_SNAPSHOT => RecordBody::BookSnapshot {
                 snapshot: cursor.bytes()?,
             },
