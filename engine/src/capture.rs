@@ -86,11 +86,20 @@ pub fn segment_path(path: &Path, segment: u32) -> PathBuf {
     if segment == 0 {
         return path.to_owned();
     }
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-    let name = match (stem, path.extension()) {
-        (Some(stem), Some(ext)) => format!("{stem}.{segment}.{}", ext.to_string_lossy()),
-        (Some(stem), None) => format!("{stem}.{segment}"),
-        (None, _) => format!("capture.{segment}"),
+    sibling_path(path, &segment.to_string())
+}
+
+/// `path` with `.tag` before its extension (`a.owcap`, `x` → `a.x.owcap`):
+/// a rotated file's name, and a second connection's capture beside the
+/// first's.
+pub fn sibling_path(path: &Path, tag: &str) -> PathBuf {
+    let stem = path.file_stem().map_or_else(
+        || "capture".to_owned(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.{tag}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{tag}"),
     };
     path.with_file_name(name)
 }

@@ -98,15 +98,7 @@ impl DemoOptions {
         let path = if primary {
             path.clone()
         } else {
-            let stem = path.file_stem().map_or_else(
-                || "capture".to_owned(),
-                |s| s.to_string_lossy().into_owned(),
-            );
-            let name = match path.extension() {
-                Some(ext) => format!("{stem}.{exchange}.{}", ext.to_string_lossy()),
-                None => format!("{stem}.{exchange}"),
-            };
-            path.with_file_name(name)
+            orderwire_engine::capture::sibling_path(path, exchange)
         };
         Some(orderwire_engine::capture::CaptureConfig::new(path))
     }

@@ -284,15 +284,7 @@ fn record_path(path: &std::path::Path, name: &str, count: usize) -> PathBuf {
     if count <= 1 {
         return path.to_owned();
     }
-    let stem = path.file_stem().map_or_else(
-        || "capture".to_owned(),
-        |s| s.to_string_lossy().into_owned(),
-    );
-    let file = match path.extension() {
-        Some(ext) => format!("{stem}.{name}.{}", ext.to_string_lossy()),
-        None => format!("{stem}.{name}"),
-    };
-    path.with_file_name(file)
+    orderwire_engine::capture::sibling_path(path, name)
 }
 
 /// Starts every exchange of `config` in `Registry::global()`.
