@@ -494,45 +494,18 @@ impl Files {
                     Err(_) => break,
                 }
             };
-            match message {
-                Message::Record(_) | Message::Unredacted(..) => {
-                    let (encoded, secret_fields) = match message {
-                        Message::Unredacted(raw, secret_fields) => {
-                            self.redacted.clear();
-                            Batch {
-                                encoded: &raw,
-                                count: 0,
-                                secret_fields,
-                            }
-                            .redact_into(&mut self.scratch, &mut self.redacted);
-                            (raw, Some(()))
-                        }
-                        Message::Record(encoded) => (encoded, None),
-                        _ => continue,
-                    };
-                    // Whole records, one after another: the redacted copy
-                    // of a core's batch, or what `record` encoded.
-                    let mut rest = if secret_fields.is_some() {
-                        self.redacted.as_slice()
-                    } else {
-                        encoded.as_slice()
-                    };
-                    while !rest.is_empty() {
-                        let Ok((record, next)) = Record::decode_first(rest) else {
-                            // Not ours to read past: what is left is lost.
-                            dropped.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        };
-                        rest = next;
-                        last_ns = record.mono_ns;
-                        self.segment.opened_ns.get_or_insert(record.mono_ns);
-                        if self.segment.writer.push(&record, &mut self.out).is_err() {
-                            dropped.fetch_add(1, Ordering::Relaxed);
-                        }
+            let (buffer, redacted) = match message {
+                Message::Unredacted(raw, secret_fields) => {
+                    self.redacted.clear();
+                    Batch {
+                        encoded: &raw,
+                        count: 0,
+                        secret_fields,
                     }
-                    // Back to the sink for reuse; a full pool lets it go.
-                    let _ = to_sink.try_send(encoded);
+                    .redact_into(&mut self.scratch, &mut self.redacted);
+                    (raw, true)
                 }
+                Message::Record(encoded) => (encoded, false),
                 Message::End => {
                     // What other threads queued behind the end still goes
                     // in; what comes after the thread stops is counted as
@@ -547,7 +520,29 @@ impl Files {
                     self.segment.file.flush().map_err(io)?;
                     continue;
                 }
+            };
+            // Whole records, one after another: the redacted copy of a
+            // core's batch, or what `record` encoded.
+            let mut rest = if redacted {
+                self.redacted.as_slice()
+            } else {
+                buffer.as_slice()
+            };
+            while !rest.is_empty() {
+                let Ok((record, next)) = Record::decode_first(rest) else {
+                    // Not ours to read past: what is left is lost.
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                    break;
+                };
+                rest = next;
+                last_ns = record.mono_ns;
+                self.segment.opened_ns.get_or_insert(record.mono_ns);
+                if self.segment.writer.push(&record, &mut self.out).is_err() {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                }
             }
+            // Back to the sink for reuse; a full pool lets it go.
+            let _ = to_sink.try_send(buffer);
             let block_ended = !self.out.is_empty();
             self.drain()?;
             if block_ended && self.due(last_ns) {
