@@ -15,6 +15,7 @@ use orderwire_testkit::TestPki;
 /// and its accept thread.
 pub(super) struct Listening {
     port: u16,
+    live: Arc<super::live::Live>,
     pki: TestPki,
     acceptor: Option<JoinHandle<()>>,
 }
@@ -23,6 +24,7 @@ impl Listening {
     /// Binds, makes a certificate, and accepts as [`accept_tls`] does.
     pub(super) fn start(
         name: &str,
+        live: &Arc<super::live::Live>,
         running: impl Fn() -> bool + Send + 'static,
         on_accept: impl Fn() + Send + 'static,
         serve: impl Fn(TlsStream, u64) + Send + Sync + 'static,
@@ -40,6 +42,7 @@ impl Listening {
         )?;
         Ok(Listening {
             port,
+            live: live.clone(),
             pki,
             acceptor: Some(acceptor),
         })
@@ -49,6 +52,7 @@ impl Listening {
     /// is): no TLS; the certificate authority is still made, unused.
     pub(super) fn start_plain(
         name: &str,
+        live: &Arc<super::live::Live>,
         running: impl Fn() -> bool + Send + 'static,
         on_accept: impl Fn() + Send + 'static,
         serve: impl Fn(TcpStream, u64) + Send + Sync + 'static,
@@ -60,6 +64,7 @@ impl Listening {
         })?;
         Ok(Listening {
             port,
+            live: live.clone(),
             pki: TestPki::new(),
             acceptor: Some(acceptor),
         })
@@ -80,10 +85,12 @@ impl Listening {
         self.pki.ca_file.clone()
     }
 
-    /// Sets the mock's `stop` flag (its sessions and the accept loop end)
-    /// and waits for the accept loop.
+    /// Sets the mock's `stop` flag (its sessions and the accept loop end),
+    /// wakes its connections, and waits for the accept loop.
     pub(super) fn stop(&mut self, stop: &AtomicBool) {
         stop.store(true, Ordering::Relaxed);
+        // Connections asleep in their readiness wait see the stop now.
+        self.live.wake_all();
         if let Some(acceptor) = self.acceptor.take() {
             let _ = acceptor.join();
         }

@@ -8,6 +8,7 @@ pub mod kis;
 pub mod koscom;
 pub mod kraken;
 mod listener;
+pub mod live;
 mod market;
 pub mod matching;
 pub mod pair;
@@ -17,3 +18,4 @@ mod socket;
 pub mod upbit;
 
 pub use builder::{MockBuilder, MockSettings};
+pub use live::{MockTiming, Stall, parse_duration};

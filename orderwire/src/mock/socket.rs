@@ -1,15 +1,19 @@
 //! The transport under a mock connection, plain or TLS, closable from the
-//! outside, and the one socket driver of every mock's sans-IO session.
+//! outside, and the one socket driver of every mock's sans-IO session,
+//! woken by readiness (super::live).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use orderwire_protocol::time::Instant;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
+use super::live::{Live, Readiness, Shaper, blocking, until};
 use super::session::{MockSession, Output};
 
 /// A mock connection's stream.
@@ -37,6 +41,7 @@ impl Socket for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
 pub(crate) fn serve_plain<S: Socket, M: MockSession>(
     socket: S,
     stop: &AtomicBool,
+    live: &Arc<Live>,
     now: impl Fn() -> Instant,
     open: impl FnOnce(Instant) -> M,
 ) {
@@ -44,13 +49,8 @@ pub(crate) fn serve_plain<S: Socket, M: MockSession>(
     let Ok(mut ws) = tungstenite::accept(socket) else {
         return;
     };
-    // Reads time out so the session's timers run between messages.
-    let _ = ws
-        .get_ref()
-        .tcp()
-        .set_read_timeout(Some(std::time::Duration::from_millis(5)));
     let mut session = open(now());
-    drive(&mut ws, &mut session, stop, now);
+    drive(&mut ws, &mut session, stop, live, now);
 }
 
 /// As [`serve_plain`], telling `path` the request's path before the session
@@ -58,6 +58,7 @@ pub(crate) fn serve_plain<S: Socket, M: MockSession>(
 pub(crate) fn serve_plain_with_path<S: Socket, M: MockSession>(
     socket: S,
     stop: &AtomicBool,
+    live: &Arc<Live>,
     now: impl Fn() -> Instant,
     path: impl FnOnce(&str),
     open: impl FnOnce(Instant) -> M,
@@ -75,79 +76,137 @@ pub(crate) fn serve_plain_with_path<S: Socket, M: MockSession>(
         return;
     };
     path(&seen);
-    let _ = ws
-        .get_ref()
-        .tcp()
-        .set_read_timeout(Some(std::time::Duration::from_millis(5)));
     let mut session = open(now());
-    drive(&mut ws, &mut session, stop, now);
+    drive(&mut ws, &mut session, stop, live, now);
 }
 
-/// Drives `session` on `ws` until either side ends it or `stop` is set:
-/// reads (with the socket's read timeout), pongs and the session's timers
-/// in, its outputs out. `now` is the mock's clock.
+/// The longest a connection sleeps without a reason to wake: a wake some
+/// hook forgot costs at most this.
+pub(crate) const WAKE_CAP: Duration = Duration::from_millis(100);
+
+/// Drives `session` on `ws` until either side ends it or `stop` is set.
+/// The connection's thread sleeps until its socket is readable, its
+/// session's next timer or held (shaped) message is due, or the mock
+/// wakes it ([`Live`]); it then reads everything there is, hands the
+/// session each message at `now` (the mock's clock), and writes what the
+/// session answers once the mock's timing lets it go.
 pub(crate) fn drive<S: Socket>(
     ws: &mut WebSocket<S>,
     session: &mut impl MockSession,
     stop: &AtomicBool,
+    live: &Arc<Live>,
     now: impl Fn() -> Instant,
 ) {
+    let (Ok(mut ready), Ok(tcp)) = (
+        Readiness::new(ws.get_ref().tcp(), live),
+        ws.get_ref().tcp().try_clone(),
+    ) else {
+        return;
+    };
+    let mut shaper = Shaper::new(&live.timing, ready.id());
     loop {
         if stop.load(Ordering::Relaxed) {
-            let _ = ws.close(Some(CloseFrame {
-                code: CloseCode::Away,
-                reason: "mock stopping".into(),
-            }));
-            let _ = ws.flush();
+            blocking(&tcp, || {
+                let _ = ws.close(Some(CloseFrame {
+                    code: CloseCode::Away,
+                    reason: "mock stopping".into(),
+                }));
+                let _ = ws.flush();
+            });
             return;
         }
         session.handle_timeout(now());
-        if !write_outputs(ws, session) {
+        if !write_outputs(ws, &tcp, session, &mut shaper, now()) {
             return;
         }
-        match ws.read() {
-            Ok(Message::Text(text)) => session.handle_text(now(), text.as_str()),
-            Ok(Message::Pong(payload)) => session.handle_pong(now(), &payload),
-            Ok(Message::Close(_)) => {
-                // tungstenite queued the reply; flush it and stop.
-                let _ = ws.flush();
+        let mut handled = false;
+        loop {
+            match ws.read() {
+                Ok(Message::Text(text)) => {
+                    session.handle_text(now(), text.as_str());
+                    handled = true;
+                }
+                Ok(Message::Pong(payload)) => session.handle_pong(now(), &payload),
+                Ok(Message::Close(_)) => {
+                    // tungstenite queued the reply; flush it and stop.
+                    blocking(&tcp, || ws.flush().ok());
+                    return;
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                {
+                    break;
+                }
+                Err(_) => return,
+            }
+            if !write_outputs(ws, &tcp, session, &mut shaper, now()) {
                 return;
             }
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => return,
         }
-        if !write_outputs(ws, session) {
-            return;
+        if handled {
+            // What this connection did may concern the others (a trade,
+            // a book change): they look again now, not at their next timer.
+            live.wake_others(ready.id());
         }
+        let next = match (session.poll_timeout(), shaper.next_release()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        ready.wait(Some(until(now(), next, WAKE_CAP)));
     }
 }
 
-/// Carries out what a session asked; false when the connection ends.
-fn write_outputs<S: Socket>(ws: &mut WebSocket<S>, session: &mut impl MockSession) -> bool {
+/// Carries out what a session asked, each output once the mock's timing
+/// lets it go; false when the connection ends.
+fn write_outputs<S: Socket>(
+    ws: &mut WebSocket<S>,
+    tcp: &TcpStream,
+    session: &mut impl MockSession,
+    shaper: &mut Shaper,
+    now: Instant,
+) -> bool {
+    let shaped = shaper.shapes();
+    let mut due: Vec<Output> = Vec::new();
     while let Some(output) = session.poll_output() {
-        let sent = match output {
-            Output::Text(text) => ws.send(Message::text(text)),
-            Output::Binary(bytes) => ws.send(Message::binary(bytes)),
-            Output::Ping(payload) => ws.send(Message::Ping(payload.into())),
-            Output::Close { code, reason } => {
-                let _ = ws.close(Some(CloseFrame {
-                    code: CloseCode::from(code),
-                    reason: reason.into(),
-                }));
-                let _ = ws.flush();
-                return false;
+        if shaped {
+            shaper.hold(now, output);
+        } else {
+            due.push(output);
+        }
+    }
+    while let Some(output) = shaper.release(now) {
+        due.push(output);
+    }
+    if !due.is_empty() {
+        let open = blocking(tcp, || {
+            for output in due {
+                let written = match output {
+                    Output::Text(text) => ws.write(Message::text(text)),
+                    Output::Binary(bytes) => ws.write(Message::binary(bytes)),
+                    Output::Ping(payload) => ws.write(Message::Ping(payload.into())),
+                    Output::Close { code, reason } => {
+                        let _ = ws.close(Some(CloseFrame {
+                            code: CloseCode::from(code),
+                            reason: reason.into(),
+                        }));
+                        let _ = ws.flush();
+                        return false;
+                    }
+                    _ => {
+                        let _ = ws.get_ref().tcp().shutdown(std::net::Shutdown::Both);
+                        return false;
+                    }
+                };
+                if written.is_err() {
+                    return false;
+                }
             }
-            _ => {
-                let _ = ws.get_ref().tcp().shutdown(std::net::Shutdown::Both);
-                return false;
-            }
-        };
-        if sent.is_err() {
+            ws.flush().is_ok()
+        });
+        if !open {
             return false;
         }
     }
-    let _ = ws.flush();
-    !session.is_ended()
+    !session.is_ended() || shaper.next_release().is_some()
 }

@@ -4,7 +4,6 @@
 //! both keep the venue's ping/pong rule with [`Keepalive`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use orderwire_protocol::time::Instant;
 use tungstenite::WebSocket;
@@ -123,17 +122,13 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
     let Ok(mut ws) = tungstenite::accept_hdr(socket, route) else {
         return;
     };
-    let _ = ws
-        .get_ref()
-        .tcp()
-        .set_read_timeout(Some(Duration::from_millis(5)));
     if path.starts_with("/ws-api/v3") {
         serve_api(ws, shared, id);
         return;
     }
     if path.starts_with("/ws") || path.starts_with("/stream") {
         let mut session = streams::StreamsSession::open(shared.clone(), &path, shared.now());
-        drive(&mut ws, &mut session, &shared.stop, || shared.now());
+        drive(&mut ws, &mut session, &shared.stop, &shared.live, || shared.now());
     } else {
         let mut ws = ws;
         let _ = ws.close(Some(CloseFrame {
@@ -147,5 +142,5 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
 /// The socket driver of an API session.
 fn serve_api<S: Socket>(mut ws: WebSocket<S>, shared: Arc<Shared>, id: u64) {
     let mut session = api::ApiSession::open(shared.clone(), id, shared.now());
-    drive(&mut ws, &mut session, &shared.stop, || shared.now());
+    drive(&mut ws, &mut session, &shared.stop, &shared.live, || shared.now());
 }

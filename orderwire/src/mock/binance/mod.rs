@@ -42,6 +42,9 @@ use limits::Limits;
 /// What the mock serves.
 #[derive(Clone, Debug)]
 pub struct MockConfig {
+    /// How the mock's answers are timed: delay, jitter, stalls
+    /// (docs/bench.md). Default: at once.
+    pub timing: super::MockTiming,
     /// The one pair it trades (`BTCUSDT`).
     pub symbol: String,
     /// The middle of the house book.
@@ -74,6 +77,7 @@ pub struct MockConfig {
 impl Default for MockConfig {
     fn default() -> MockConfig {
         MockConfig {
+            timing: super::MockTiming::default(),
             symbol: "BTCUSDT".to_owned(),
             // A realistic BTCUSDT price (late 2026).
             mid: Decimal::new(900_000, 1).unwrap_or(Decimal::ZERO),
@@ -164,6 +168,8 @@ pub(crate) struct BookLog {
 }
 
 pub(crate) struct Shared {
+    /// Its timing, and the connections asleep in their readiness wait.
+    pub(crate) live: Arc<super::live::Live>,
     pub(crate) config: MockConfig,
     pub(crate) matching: Mutex<Matching>,
     pub(crate) known: Mutex<HashMap<String, Known>>,
@@ -195,6 +201,7 @@ impl Shared {
         matching.numeric_ids = true;
         let limits = Limits::new(&config);
         Shared {
+            live: super::live::Live::new(&config.timing),
             config,
             matching: Mutex::new(matching),
             known: Mutex::new(HashMap::new()),
@@ -439,6 +446,7 @@ impl MockBinance {
         let serving = shared.clone();
         let listening = Listening::start(
             "mock-binance",
+            &shared.live,
             move || !running.stop.load(Ordering::Relaxed),
             move || counting.stats.lock().connections += 1,
             move |stream, id| {
@@ -468,6 +476,8 @@ impl MockBinance {
     /// `ForeignOrders` act at once).
     pub fn inject(&self, fault: Fault) {
         self.shared.inject_at(self.shared.now(), fault);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
     }
 
     /// What the mock has seen.

@@ -45,6 +45,9 @@ use super::session::MockVenue;
 /// What the mock serves.
 #[derive(Clone, Debug)]
 pub struct MockConfig {
+    /// How the mock's answers are timed: delay, jitter, stalls
+    /// (docs/bench.md). Default: at once.
+    pub timing: super::MockTiming,
     /// Markets (`BTC_USDT`), with their mid price and tick.
     pub markets: Vec<(String, Decimal, Decimal)>,
     /// The account's API key.
@@ -77,6 +80,7 @@ impl Default for MockConfig {
     fn default() -> MockConfig {
         let dec = |text: &str| text.parse().unwrap_or(Decimal::ZERO);
         MockConfig {
+            timing: super::MockTiming::default(),
             markets: vec![
                 // Realistic prices (late 2026).
                 ("BTC_USDT".into(), dec("90000.00"), dec("0.01")),
@@ -169,6 +173,8 @@ struct OrderState {
 }
 
 pub(crate) struct Shared {
+    /// Its timing, and the connections asleep in their readiness wait.
+    pub(crate) live: Arc<super::live::Live>,
     pub(crate) config: MockConfig,
     pub(crate) market: Mutex<Market>,
     /// order.update records, in order.
@@ -200,6 +206,7 @@ impl Shared {
             .map(|(currency, free)| (currency.clone(), (*free, Decimal::ZERO)))
             .collect();
         Shared {
+            live: super::live::Live::new(&config.timing),
             config,
             market: Mutex::new(market),
             orders: Mutex::new(Vec::new()),
@@ -624,6 +631,7 @@ impl MockDigiFinex {
         let serving = shared.clone();
         let listening = Listening::start(
             "mock-digifinex",
+            &shared.live,
             move || !running.stop.load(Ordering::Relaxed),
             || {},
             move |stream, _id| session::serve(stream, serving.clone()),
@@ -657,24 +665,34 @@ impl MockDigiFinex {
         price: Decimal,
         qty: Decimal,
     ) -> Result<String, &'static str> {
-        self.shared
-            .place(self.shared.now(), market, side, price, qty)
+        let result = self.shared
+            .place(self.shared.now(), market, side, price, qty);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
+        result
     }
 
     /// Cancels the account's open order now.
     pub fn cancel(&self, id: &str) -> Result<(), &'static str> {
-        self.shared.cancel(self.shared.now(), id)
+        let result = self.shared.cancel(self.shared.now(), id);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
+        result
     }
 
     /// Another account trades against the book now.
     pub fn house_trade(&self, market: &str, side: Side, qty: Decimal) {
         self.shared
             .house_trade(self.shared.now(), market, side, qty);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
     }
 
     /// Sends `fault` on every open connection.
     pub fn inject(&self, fault: Fault) {
         self.shared.inject(fault);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
     }
 
     /// The market's best `depth` levels now.

@@ -487,6 +487,7 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>) {
     serve_plain(
         socket,
         &shared.stop,
+        &shared.live,
         || shared.now(),
         |now| Session::open(shared.clone(), now),
     );

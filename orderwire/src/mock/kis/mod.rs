@@ -37,6 +37,9 @@ use super::session::MockVenue;
 /// What the mock serves.
 #[derive(Clone, Debug)]
 pub struct MockConfig {
+    /// How the mock's answers are timed: delay, jitter, stalls
+    /// (docs/bench.md). Default: at once.
+    pub timing: super::MockTiming,
     /// The approval key every subscribe must carry.
     pub approval_key: String,
     /// The REST app key and secret that `POST /oauth2/Approval` takes.
@@ -65,6 +68,7 @@ impl Default for MockConfig {
     fn default() -> MockConfig {
         let dec = |text: &str| text.parse().unwrap_or(Decimal::ZERO);
         MockConfig {
+            timing: super::MockTiming::default(),
             approval_key: "mock-approval-key-0123456789abcdef".to_owned(),
             app_key: "mock-app-key".to_owned(),
             app_secret: "mock-app-secret".to_owned(),
@@ -121,12 +125,14 @@ pub(crate) struct Notice {
 
 /// What every session of one mock shares.
 pub(crate) struct Shared {
+    /// Its timing, and the connections asleep in their readiness wait.
+    pub(crate) live: Arc<super::live::Live>,
     pub(crate) config: MockConfig,
     pub(crate) market: Mutex<Market>,
     /// The account's notices, in order: sessions send what they have not.
     pub(crate) notices: Mutex<Vec<Notice>>,
     /// Live sessions on the approval key.
-    pub(crate) live: Mutex<u64>,
+    pub(crate) open_sessions: Mutex<u64>,
     pub(crate) stats: Mutex<MockStats>,
     pub(crate) stop: AtomicBool,
     /// Bumped to drop every session open now (a fault for reconnect tests).
@@ -145,10 +151,11 @@ impl Shared {
             Decimal::new(100, 0).unwrap_or(Decimal::ZERO),
         );
         Shared {
+            live: super::live::Live::new(&config.timing),
             config,
             market: Mutex::new(market),
             notices: Mutex::new(Vec::new()),
-            live: Mutex::new(0),
+            open_sessions: Mutex::new(0),
             stats: Mutex::new(MockStats::default()),
             stop: AtomicBool::new(false),
             drops: AtomicU64::new(0),
@@ -444,6 +451,7 @@ impl MockKis {
         let (running, counting, serving) = (shared.clone(), shared.clone(), shared.clone());
         let listening = Listening::start_plain(
             "mock-kis",
+            &shared.live,
             move || !running.stop.load(Ordering::Relaxed),
             move || counting.stats.lock().connections += 1,
             move |stream, id| {
@@ -451,6 +459,7 @@ impl MockKis {
                 super::socket::serve_plain(
                     stream,
                     &serving.stop,
+                    &serving.live,
                     || shared.now(),
                     |now| Session::open(shared.clone(), id, now),
                 );
@@ -518,17 +527,25 @@ impl MockKis {
         price: Decimal,
         qty: Decimal,
     ) -> Result<String, &'static str> {
-        self.shared.place(self.shared.now(), code, side, price, qty)
+        let result = self.shared.place(self.shared.now(), code, side, price, qty);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
+        result
     }
 
     /// Cancels the account's resting order now.
     pub fn cancel(&self, code: &str, order: &str) -> Result<(), &'static str> {
-        self.shared.cancel(self.shared.now(), code, order)
+        let result = self.shared.cancel(self.shared.now(), code, order);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
+        result
     }
 
     /// Another account trades against the house book now.
     pub fn house_trade(&self, code: &str, side: Side, qty: Decimal) {
         self.shared.house_trade(self.shared.now(), code, side, qty);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
     }
 
     /// What the mock has seen.

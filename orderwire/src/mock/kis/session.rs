@@ -56,7 +56,7 @@ pub struct Session {
 impl Session {
     pub(crate) fn open(shared: Arc<Shared>, id: u64, now: Instant) -> Session {
         let second = {
-            let mut live = shared.live.lock();
+            let mut live = shared.open_sessions.lock();
             *live += 1;
             *live > 1
         };
@@ -369,7 +369,7 @@ impl Session {
     fn end(&mut self) {
         if !self.ended {
             self.ended = true;
-            let mut live = self.shared.live.lock();
+            let mut live = self.shared.open_sessions.lock();
             *live = live.saturating_sub(1);
         }
     }

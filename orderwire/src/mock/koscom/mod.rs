@@ -36,6 +36,9 @@ use super::session::{MockSession, MockVenue, Output};
 /// What the mock serves.
 #[derive(Clone, Debug)]
 pub struct MockConfig {
+    /// How the mock's answers are timed: delay, jitter, stalls
+    /// (docs/bench.md). Default: at once.
+    pub timing: super::MockTiming,
     /// The API key `init` must carry.
     pub api_key: String,
     /// Codes, with their mid and tick (KRW), all on KOSPI (`/ws_ksp`).
@@ -56,6 +59,7 @@ impl Default for MockConfig {
     fn default() -> MockConfig {
         let dec = |text: &str| text.parse().unwrap_or(Decimal::ZERO);
         MockConfig {
+            timing: super::MockTiming::default(),
             api_key: "mock-koscom-key".to_owned(),
             codes: vec![
                 ("005930".into(), dec("73100"), dec("100")),
@@ -99,6 +103,8 @@ pub struct MockStats {
 }
 
 pub(crate) struct Shared {
+    /// Its timing, and the connections asleep in their readiness wait.
+    pub(crate) live: Arc<super::live::Live>,
     config: MockConfig,
     market: Mutex<Market>,
     stats: Mutex<MockStats>,
@@ -117,6 +123,7 @@ impl Shared {
             Decimal::new(100, 0).unwrap_or(Decimal::ZERO),
         );
         Shared {
+            live: super::live::Live::new(&config.timing),
             config,
             market: Mutex::new(market),
             stats: Mutex::new(MockStats::default()),
@@ -603,6 +610,7 @@ impl MockKoscom {
         let (running, counting, serving) = (shared.clone(), shared.clone(), shared.clone());
         let listening = Listening::start_plain(
             "mock-koscom",
+            &shared.live,
             move || !running.stop.load(Ordering::Relaxed),
             move || counting.stats.lock().connections += 1,
             move |stream, _id| {
@@ -612,6 +620,7 @@ impl MockKoscom {
                 super::socket::serve_plain_with_path(
                     stream,
                     &serving.stop,
+                    &serving.live,
                     || shared.now(),
                     move |p| *seen.lock() = p.to_owned(),
                     |now| Session::open(shared.clone(), now, is_feed(&path.lock())),
@@ -662,6 +671,8 @@ impl MockKoscom {
     /// Another account trades against the house book now.
     pub fn house_trade(&self, code: &str, side: Side, qty: Decimal) {
         self.shared.house_trade(self.shared.now(), code, side, qty);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
     }
 
     /// What the mock has seen.

@@ -156,6 +156,7 @@ pub(crate) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
     serve_plain(
         socket,
         &shared.stop,
+        &shared.live,
         || shared.now(),
         |now| Session::open(shared.clone(), id, now),
     );

@@ -36,6 +36,9 @@ use crate::mock::matching::Matching;
 /// What the mock serves.
 #[derive(Clone, Debug)]
 pub struct MockConfig {
+    /// How the mock's answers are timed: delay, jitter, stalls
+    /// (docs/bench.md). Default: at once.
+    pub timing: super::MockTiming,
     /// The one pair it trades.
     pub symbol: String,
     /// The middle of the house book.
@@ -63,6 +66,7 @@ pub struct MockConfig {
 impl Default for MockConfig {
     fn default() -> MockConfig {
         MockConfig {
+            timing: super::MockTiming::default(),
             symbol: "BTC/USD".to_owned(),
             // A realistic BTC/USD price (late 2026): an example's post-only
             // buy at 80,000 rests instead of crossing.
@@ -125,6 +129,8 @@ pub struct MockStats {
 }
 
 pub(crate) struct Shared {
+    /// Its timing, and the connections asleep in their readiness wait.
+    pub(crate) live: Arc<super::live::Live>,
     config: MockConfig,
     matching: Mutex<Matching>,
     faults: Mutex<VecDeque<Fault>>,
@@ -153,6 +159,7 @@ impl Shared {
             config.tier,
         );
         Shared {
+            live: super::live::Live::new(&config.timing),
             config,
             matching: Mutex::new(matching),
             faults: Mutex::new(VecDeque::new()),
@@ -288,6 +295,7 @@ impl MockKraken {
         let serving = shared.clone();
         let listening = Listening::start(
             "mock-kraken",
+            &shared.live,
             move || !running.stop.load(Ordering::Relaxed),
             move || counting.stats.lock().connections += 1,
             move |stream, id| {
@@ -340,6 +348,8 @@ impl MockKraken {
     /// Queues a fault.
     pub fn inject(&self, fault: Fault) {
         self.shared.faults.lock().push_back(fault);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
     }
 
     /// What the mock has seen.

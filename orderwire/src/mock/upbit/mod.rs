@@ -47,6 +47,9 @@ use super::session::{MockVenue, Refusal};
 /// What the mock serves.
 #[derive(Clone, Debug)]
 pub struct MockConfig {
+    /// How the mock's answers are timed: delay, jitter, stalls
+    /// (docs/bench.md). Default: at once.
+    pub timing: super::MockTiming,
     /// Markets, with their mid price and tick.
     pub markets: Vec<(String, Decimal, Decimal)>,
     /// The account's access key.
@@ -71,6 +74,7 @@ impl Default for MockConfig {
     fn default() -> MockConfig {
         let dec = |text: &str| text.parse().unwrap_or(Decimal::ZERO);
         MockConfig {
+            timing: super::MockTiming::default(),
             markets: vec![
                 ("KRW-BTC".into(), dec("100473000"), dec("1000")),
                 ("KRW-ETH".into(), dec("3600000"), dec("1000")),
@@ -137,6 +141,8 @@ pub(crate) struct OrderRecord {
 }
 
 pub(crate) struct Shared {
+    /// Its timing, and the connections asleep in their readiness wait.
+    pub(crate) live: Arc<super::live::Live>,
     pub(crate) config: MockConfig,
     pub(crate) market: Mutex<Market>,
     pub(crate) orders: Mutex<Vec<OrderRecord>>,
@@ -169,6 +175,7 @@ impl Shared {
             Decimal::new(1_000_000_000, 0).unwrap_or(Decimal::ZERO),
         );
         Shared {
+            live: super::live::Live::new(&config.timing),
             config,
             market: Mutex::new(market),
             orders: Mutex::new(Vec::new()),
@@ -631,6 +638,7 @@ impl MockUpbit {
         let serving = shared.clone();
         let listening = Listening::start(
             "mock-upbit",
+            &shared.live,
             move || !running.stop.load(Ordering::Relaxed),
             || {},
             move |stream, _id| session::serve(stream, serving.clone()),
@@ -670,14 +678,19 @@ impl MockUpbit {
         qty: Decimal,
         identifier: &str,
     ) -> Result<String, &'static str> {
-        self.shared
-            .place(self.shared.now(), market, side, price, qty, identifier)
+        let result = self.shared
+            .place(self.shared.now(), market, side, price, qty, identifier);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
+        result
     }
 
     /// Another account trades against the house book now.
     pub fn house_trade(&self, market: &str, side: Side, qty: Decimal) {
         self.shared
             .house_trade(self.shared.now(), market, side, qty);
+        // Connections asleep in their readiness wait look again.
+        self.shared.live.wake_all();
     }
 
     /// What the mock has seen.

@@ -14,7 +14,8 @@ use serde_json::Value;
 use super::deflate_ws::{Framed, Incoming, NEGOTIATED};
 use super::{Shared, wire};
 use crate::mock::session::{MockSession, Output};
-use crate::mock::socket::Socket;
+use crate::mock::live::{Readiness, Shaper, blocking, until};
+use crate::mock::socket::{Socket, WAKE_CAP};
 
 /// One subscribed type.
 #[derive(Clone, Debug)]
@@ -493,53 +494,75 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>) {
     let Ok(mut ws) = tungstenite::accept_hdr(socket, check) else {
         return;
     };
-    let _ = ws
-        .get_ref()
-        .tcp()
-        .set_read_timeout(Some(Duration::from_millis(5)));
     shared.stats.lock().connections += 1;
     if deflate {
         shared.stats.lock().deflate += 1;
     }
     let mut session = Session::open_at(shared.clone(), shared.now(), path.ends_with("/private"));
+    let (Ok(mut ready), Ok(tcp)) = (
+        Readiness::new(ws.get_ref().tcp(), &shared.live),
+        ws.get_ref().tcp().try_clone(),
+    ) else {
+        return;
+    };
+    let mut shaper = Shaper::new(&shared.live.timing, ready.id());
     // From here on the mock frames the connection itself (tungstenite has
     // no permessage-deflate); nothing is left in tungstenite's buffer, as
-    // the client waits for the 101 before it sends.
+    // the client waits for the 101 before it sends. The loop is the one
+    // every mock runs (crate::mock::socket::drive): sleep until readable,
+    // a timer, a held message or a wake; read all there is; answer.
     let mut framed = Framed::new(ws.get_mut(), deflate);
     loop {
         if shared.stop.load(std::sync::atomic::Ordering::Relaxed) {
-            let _ = framed.write(0x8, &close_payload(1001, "mock stopping"));
+            let _ = blocking(&tcp, || {
+                framed.write(0x8, &close_payload(1001, "mock stopping"))
+            });
             return;
         }
         session.handle_timeout(shared.now());
-        if !write_outputs(&mut framed, &mut session) {
+        if !write_outputs(&mut framed, &tcp, &mut session, &mut shaper, shared.now()) {
             return;
         }
-        match framed.read() {
-            Ok(Some(Incoming::Text(text))) => session.handle_text(shared.now(), &text),
-            // A binary request is read as its UTF-8 text.
-            Ok(Some(Incoming::Binary(bytes))) => {
-                if let Ok(text) = std::str::from_utf8(&bytes) {
-                    session.handle_text(shared.now(), text);
+        let mut handled = false;
+        loop {
+            match framed.read() {
+                Ok(Some(Incoming::Text(text))) => {
+                    session.handle_text(shared.now(), &text);
+                    handled = true;
                 }
-            }
-            Ok(Some(Incoming::Ping(payload))) => {
-                session.handle_pong(shared.now(), &payload);
-                if framed.write(0xA, &payload).is_err() {
+                // A binary request is read as its UTF-8 text.
+                Ok(Some(Incoming::Binary(bytes))) => {
+                    if let Ok(text) = std::str::from_utf8(&bytes) {
+                        session.handle_text(shared.now(), text);
+                        handled = true;
+                    }
+                }
+                Ok(Some(Incoming::Ping(payload))) => {
+                    session.handle_pong(shared.now(), &payload);
+                    if blocking(&tcp, || framed.write(0xA, &payload)).is_err() {
+                        return;
+                    }
+                }
+                Ok(Some(Incoming::Pong(payload))) => session.handle_pong(shared.now(), &payload),
+                Ok(Some(Incoming::Close)) => {
+                    let _ = blocking(&tcp, || framed.write(0x8, &close_payload(1000, "")));
                     return;
                 }
+                Ok(None) => break,
+                Err(_) => return,
             }
-            Ok(Some(Incoming::Pong(payload))) => session.handle_pong(shared.now(), &payload),
-            Ok(Some(Incoming::Close)) => {
-                let _ = framed.write(0x8, &close_payload(1000, ""));
+            if !write_outputs(&mut framed, &tcp, &mut session, &mut shaper, shared.now()) {
                 return;
             }
-            Ok(None) => {}
-            Err(_) => return,
         }
-        if !write_outputs(&mut framed, &mut session) {
-            return;
+        if handled {
+            shared.live.wake_others(ready.id());
         }
+        let next = match (session.poll_timeout(), shaper.next_release()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        ready.wait(Some(until(shared.now(), next, WAKE_CAP)));
     }
 }
 
@@ -549,25 +572,52 @@ fn close_payload(code: u16, reason: &str) -> Vec<u8> {
     payload
 }
 
-/// Carries out what the session asked; false when the connection ends.
-fn write_outputs<S: Socket>(framed: &mut Framed<&mut S>, session: &mut Session) -> bool {
+/// Carries out what the session asked, each output once the mock's timing
+/// lets it go; false when the connection ends.
+fn write_outputs<S: Socket>(
+    framed: &mut Framed<&mut S>,
+    tcp: &std::net::TcpStream,
+    session: &mut Session,
+    shaper: &mut Shaper,
+    now: Instant,
+) -> bool {
+    let shaped = shaper.shapes();
+    let mut due = Vec::new();
     while let Some(output) = session.poll_output() {
-        let written = match output {
-            Output::Text(text) => framed.write(0x1, text.as_bytes()),
-            Output::Binary(bytes) => framed.write(0x2, &bytes),
-            Output::Ping(payload) => framed.write(0x9, &payload),
-            Output::Close { code, reason } => {
-                let _ = framed.write(0x8, &close_payload(code, reason));
-                return false;
+        if shaped {
+            shaper.hold(now, output);
+        } else {
+            due.push(output);
+        }
+    }
+    while let Some(output) = shaper.release(now) {
+        due.push(output);
+    }
+    if !due.is_empty() {
+        let open = blocking(tcp, || {
+            for output in due {
+                let written = match output {
+                    Output::Text(text) => framed.write(0x1, text.as_bytes()),
+                    Output::Binary(bytes) => framed.write(0x2, &bytes),
+                    Output::Ping(payload) => framed.write(0x9, &payload),
+                    Output::Close { code, reason } => {
+                        let _ = framed.write(0x8, &close_payload(code, reason));
+                        return false;
+                    }
+                    _ => {
+                        let _ = framed.get_ref().tcp().shutdown(std::net::Shutdown::Both);
+                        return false;
+                    }
+                };
+                if written.is_err() {
+                    return false;
+                }
             }
-            _ => {
-                let _ = framed.get_ref().tcp().shutdown(std::net::Shutdown::Both);
-                return false;
-            }
-        };
-        if written.is_err() {
+            true
+        });
+        if !open {
             return false;
         }
     }
-    !session.is_ended()
+    !session.is_ended() || shaper.next_release().is_some()
 }
