@@ -365,6 +365,7 @@ fn demo(args: DemoArgs) -> Result<(), String> {
         verbose: args.verbose,
         record: args.record,
         events: args.events,
+        ..orderwire::demo::DemoOptions::default()
     };
     let entry = Venues::builtin().find(&args.venue)?;
     let report = orderwire::demo::run(entry, options)?;

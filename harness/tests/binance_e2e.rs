@@ -63,6 +63,7 @@ fn the_binance_demo_runs_every_order_to_a_terminal_state() {
             deadline: PATIENCE,
             record: None,
             events: None,
+            ..DemoOptions::default()
         },
     )
     .unwrap();

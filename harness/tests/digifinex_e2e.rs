@@ -27,6 +27,7 @@ fn the_digifinex_demo_runs_over_tls_with_zlib_frames() {
             deadline: Duration::from_secs(30),
             record: None,
             events: None,
+            ..DemoOptions::default()
         },
     )
     .unwrap();

@@ -16,8 +16,7 @@ fn the_kis_demo_runs_over_plain_ws_and_every_order_ends() {
             orders: 12,
             progress: false,
             deadline: Duration::from_secs(30),
-            record: None,
-            events: None,
+            ..DemoOptions::default()
         },
     )
     .unwrap();

@@ -16,6 +16,7 @@ fn the_koscom_demo_runs_over_plain_ws() {
             deadline: Duration::from_secs(30),
             record: None,
             events: None,
+            ..DemoOptions::default()
         },
     )
     .unwrap();

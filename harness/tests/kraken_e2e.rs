@@ -50,6 +50,7 @@ fn the_demo_ends_every_order() {
             deadline: PATIENCE,
             record: None,
             events: None,
+            ..DemoOptions::default()
         },
     )
     .unwrap();

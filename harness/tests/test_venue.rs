@@ -196,7 +196,7 @@ impl VenueEntry for EchoEntry {
     }
     fn start_mock(
         &self,
-        _: Option<orderwire_protocol::num::Decimal>,
+        _: &orderwire::mock::MockOptions,
     ) -> std::io::Result<Box<dyn VenueMock>> {
         Ok(Box::new(EchoMock::start()?))
     }
@@ -326,6 +326,7 @@ fn the_shared_demo_driver_runs_a_registered_venue() {
         verbose: false,
         record: None,
         events: None,
+        ..DemoOptions::default()
     };
     let report = orderwire::demo::run(&ECHO, options).unwrap();
     assert!(report.all_terminal, "{report:?}");

@@ -18,6 +18,7 @@ fn the_upbit_demo_runs_over_tls_and_every_order_fills() {
             deadline: Duration::from_secs(30),
             record: None,
             events: None,
+            ..DemoOptions::default()
         },
     )
     .unwrap();

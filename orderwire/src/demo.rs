@@ -70,6 +70,10 @@ pub struct DemoOptions {
     /// Write every event the demo's connections deliver, one JSON line
     /// each as `orderwire run` and `orderwire replay` print them.
     pub events: Option<std::path::PathBuf>,
+    /// The mock's timing and order flow (its mid stays the venue's).
+    pub mock: crate::mock::MockOptions,
+    /// The demo connections' engine: wait strategy, pinning, spin.
+    pub engine: orderwire_engine::EngineConfig,
 }
 
 impl Default for DemoOptions {
@@ -81,6 +85,8 @@ impl Default for DemoOptions {
             verbose: false,
             record: None,
             events: None,
+            mock: crate::mock::MockOptions::default(),
+            engine: orderwire_engine::EngineConfig::default(),
         }
     }
 }

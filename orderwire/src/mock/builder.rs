@@ -16,6 +16,39 @@ pub trait MockSettings: Sized {
     fn start_mock(self) -> std::io::Result<Self::Mock>;
     /// Moves the house book of its (first) pair around `mid`.
     fn set_mid(&mut self, mid: Decimal);
+    /// Shapes its answers and sets its order flow.
+    fn set_live(&mut self, timing: super::MockTiming, flow: super::FlowConfig);
+}
+
+/// How a mock that a registry entry starts (for `orderwire run --mock`, a
+/// demo or `orderwire bench`) behaves beyond its defaults.
+#[derive(Clone, Debug, Default)]
+pub struct MockOptions {
+    /// The middle of its (first) pair's house book (`[mock] mid`).
+    pub mid: Option<Decimal>,
+    /// Its answers' delay, jitter and stalls (`--mock-delay`,
+    /// `--mock-jitter`, `--mock-stall`).
+    pub timing: super::MockTiming,
+    /// Other accounts' order flow (`--mock-rate`).
+    pub flow: super::FlowConfig,
+}
+
+impl MockOptions {
+    /// `config` with these timing and flow settings (mid aside: a demo
+    /// prices from its own book).
+    pub fn live<C: MockSettings>(&self, mut config: C) -> C {
+        config.set_live(self.timing.clone(), self.flow);
+        config
+    }
+
+    /// A builder with every setting applied.
+    pub fn apply<C: MockSettings>(&self, builder: MockBuilder<C>) -> MockBuilder<C> {
+        let builder = match self.mid {
+            Some(mid) => builder.mid(mid),
+            None => builder,
+        };
+        builder.with(|config| config.set_live(self.timing.clone(), self.flow))
+    }
 }
 
 /// Builds a mock: defaults, then what you change.

@@ -197,6 +197,22 @@ impl Market {
         outcome.executions
     }
 
+    /// An order-flow action that rests or cancels (super::flow): the book's
+    /// version bumped when it changed. Crosses go through the venue's
+    /// `house_trade`, which reports a client's fills.
+    pub(crate) fn flow(
+        &mut self,
+        now_ns: u64,
+        market: &str,
+        unit: Decimal,
+        action: super::flow::FlowAction,
+    ) {
+        let applied = super::flow::apply(&mut self.matching, market, unit, action, now_ns, true);
+        if applied.changed {
+            self.bump(market);
+        }
+    }
+
     /// Withdraws the account's resting order `client_id`: what it had.
     pub(crate) fn cancel(&mut self, market: &str, client_id: &str) -> Option<Resting> {
         let found = self.matching.find(Some(ACCOUNT), None, Some(client_id))?;

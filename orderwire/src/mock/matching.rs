@@ -428,6 +428,17 @@ impl Matching {
         Ok(order.clone())
     }
 
+    /// Whether any order at `price` on `side` belongs to an owner other
+    /// than the house (None) and `except`.
+    pub fn others_at(&self, symbol: &str, side: Side, price: Decimal, except: Owner) -> bool {
+        let book = match side {
+            Side::Buy => self.bids.get(symbol),
+            Side::Sell => self.asks.get(symbol),
+        };
+        book.and_then(|b| b.levels.get(&price))
+            .is_some_and(|orders| orders.iter().any(|o| o.owner.is_some() && o.owner != except))
+    }
+
     /// Every open order of `owner`.
     pub fn open_orders(&self, owner: Owner) -> Vec<Resting> {
         self.bids

@@ -3,6 +3,7 @@
 
 pub mod binance;
 mod builder;
+pub mod flow;
 pub mod digifinex;
 pub mod kis;
 pub mod koscom;
@@ -17,5 +18,6 @@ pub mod session;
 mod socket;
 pub mod upbit;
 
-pub use builder::{MockBuilder, MockSettings};
+pub use builder::{MockBuilder, MockOptions, MockSettings};
+pub use flow::FlowConfig;
 pub use live::{MockTiming, Stall, parse_duration};

@@ -53,6 +53,10 @@ pub struct StartOptions {
     /// exchange to this path, several each to `<stem>.<name>.<ext>`. An
     /// exchange's own `capture =` comes first.
     pub record: Option<PathBuf>,
+    /// With `mock`: the mocks' timing and order flow (the CLI's
+    /// `--mock-rate`, `--mock-delay`, `--mock-stall`); their mids come
+    /// from `[mock] mid`.
+    pub mock_options: crate::mock::MockOptions,
 }
 
 /// Why a service did not start.
@@ -346,7 +350,11 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
                     )
                 })?),
             };
-            let mock = entry.start_mock(mid).map_err(|error| ServiceError::Mock {
+            let mock_options = crate::mock::MockOptions {
+                mid,
+                ..options.mock_options.clone()
+            };
+            let mock = entry.start_mock(&mock_options).map_err(|error| ServiceError::Mock {
                 venue: entry.name(),
                 error,
             })?;

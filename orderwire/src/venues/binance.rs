@@ -12,7 +12,7 @@ use std::sync::Arc;
 use orderwire_engine::gateway::{
     Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Outputs, WhenLimited,
 };
-use orderwire_engine::{ConnectionConfig, EngineConfig};
+use orderwire_engine::ConnectionConfig;
 use orderwire_protocol::model::{BookEvent, Event, Level, Request, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
@@ -20,7 +20,7 @@ use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams, Credentials, Signer};
 use sha2::Digest;
 
-use super::{BuildContext, StartCodec, VenueEntry, VenueMock, trust};
+use super::{BuildContext, MockOptions, StartCodec, VenueEntry, VenueMock, trust};
 use crate::demo::{AmendShape, DemoOptions, DemoVenue, OrderShape, Step, Tally};
 use crate::mock::binance::{MockBinance, MockConfig};
 use crate::service::{AnyExchange, ConfigError, ConfigErrorKind, Driver, ed25519_key_from_pem};
@@ -37,9 +37,9 @@ pub static BINANCE: BinanceApiEntry = BinanceApiEntry;
 /// The market streams (no orders).
 pub static BINANCE_STREAMS: BinanceStreamsEntry = BinanceStreamsEntry;
 
-fn start_mock(mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
+fn start_mock(options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
     Ok(Box::new(
-        super::with_mid(MockBinance::builder(), mid).start()?,
+        options.apply(MockBinance::builder()).start()?,
     ))
 }
 
@@ -75,8 +75,8 @@ impl VenueEntry for BinanceApiEntry {
         "binance"
     }
 
-    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
-        start_mock(mid)
+    fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
+        start_mock(options)
     }
 
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {
@@ -162,8 +162,8 @@ impl VenueEntry for BinanceStreamsEntry {
         "binance"
     }
 
-    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
-        start_mock(mid)
+    fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
+        start_mock(options)
     }
 
     fn build(&self, _context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {
@@ -228,11 +228,11 @@ impl BinanceDemo {
         let public = ed25519_dalek::SigningKey::from_bytes(&private_key)
             .verifying_key()
             .to_bytes();
-        let mock = MockBinance::start(MockConfig {
+        let mock = MockBinance::start(options.mock.live(MockConfig {
             hmac_secret: None,
             ed25519_public: Some(public),
             ..MockConfig::default()
-        })
+        }))
         .map_err(|e| format!("mock Binance: {e}"))?;
         let symbol: Symbol = inline("BTCUSDT").ok_or("symbol")?;
         let connection = |url: String| -> Result<ConnectionConfig, String> {
@@ -247,7 +247,7 @@ impl BinanceDemo {
                 signer: Signer::ed25519_from_bytes(&private_key),
             })),
             ExchangeConfig {
-                engine: EngineConfig::default(),
+                engine: options.engine.clone(),
                 connection: connection(mock.api_url())?,
                 gateway: GatewayConfig {
                     when_limited: WhenLimited::Queue { capacity: 4096 },
@@ -267,7 +267,7 @@ impl BinanceDemo {
             "binance-streams-demo",
             BinanceStreams::new(),
             ExchangeConfig {
-                engine: EngineConfig::default(),
+                engine: options.engine.clone(),
                 connection: connection(mock.streams_url())?,
                 gateway: GatewayConfig {
                     when_limited: WhenLimited::Queue { capacity: 64 },

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig};
-use orderwire_engine::{ConnectionConfig, EngineConfig};
+use orderwire_engine::ConnectionConfig;
 use orderwire_protocol::model::{Side, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::digifinex::{self, Credentials, DigiFinex};
 
-use super::{BuildContext, StartCodec, VenueEntry, VenueMock, trust};
+use super::{BuildContext, MockOptions, StartCodec, VenueEntry, VenueMock, trust};
 use crate::demo::{DemoOptions, DemoVenue, PlacedElsewhere, Step, Tally};
 use crate::mock::digifinex::{MockConfig, MockDigiFinex};
 use crate::service::{AnyExchange, ConfigError, Driver};
@@ -58,9 +58,9 @@ impl VenueEntry for DigiFinexEntry {
         }
     }
 
-    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
+    fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
         Ok(Box::new(
-            super::with_mid(MockDigiFinex::builder(), mid).start()?,
+            options.apply(MockDigiFinex::builder()).start()?,
         ))
     }
 
@@ -125,7 +125,7 @@ struct DigiFinexDemo {
 
 impl DigiFinexDemo {
     fn start(options: &DemoOptions) -> Result<DigiFinexDemo, String> {
-        let mock = MockDigiFinex::start(MockConfig::default())
+        let mock = MockDigiFinex::start(options.mock.live(MockConfig::default()))
             .map_err(|e| format!("mock DigiFinex: {e}"))?;
         let symbols: Vec<_> = MARKETS.iter().filter_map(|m| inline(m)).collect();
         let assets: Vec<_> = ["USDT", "BTC", "ETH"]
@@ -142,7 +142,7 @@ impl DigiFinexDemo {
                 secret: Secret::new(secret),
             }),
             ExchangeConfig {
-                engine: EngineConfig::default(),
+                engine: options.engine.clone(),
                 connection,
                 gateway: GatewayConfig {
                     subscriptions: vec![

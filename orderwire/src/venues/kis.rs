@@ -17,7 +17,7 @@ use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::kis::{self, Kis};
 
-use super::{BuildContext, StartCodec, VenueEntry, VenueMock};
+use super::{BuildContext, MockOptions, StartCodec, VenueEntry, VenueMock};
 use crate::demo::{DemoOptions, DemoVenue, PlacedElsewhere, Step, Tally};
 use crate::mock::kis::{MockConfig, MockKis};
 use crate::service::{AnyExchange, ConfigError, Driver};
@@ -59,8 +59,8 @@ impl VenueEntry for KisEntry {
         })
     }
 
-    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
-        Ok(Box::new(super::with_mid(MockKis::builder(), mid).start()?))
+    fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
+        Ok(Box::new(options.apply(MockKis::builder()).start()?))
     }
 
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {
@@ -127,10 +127,10 @@ struct KisDemo {
 impl KisDemo {
     fn start(options: &DemoOptions) -> Result<KisDemo, String> {
         // PINGPONG often enough that a short demo answers some.
-        let mock = MockKis::start(MockConfig {
+        let mock = MockKis::start(options.mock.live(MockConfig {
             pingpong_every: Duration::from_millis(100),
             ..MockConfig::default()
-        })
+        }))
         .map_err(|e| format!("mock KIS: {e}"))?;
         let symbols: Vec<Symbol> = CODES.iter().filter_map(|c| inline(c)).collect();
         let config = ExchangeConfig {
@@ -151,6 +151,7 @@ impl KisDemo {
                 ..GatewayConfig::default()
             },
             on_request: options.verbose.then(crate::demo::print_requests),
+            engine: options.engine.clone(),
             capture: options.capture_for("kis-demo", true),
             ..mock.exchange_config()
         };

@@ -15,7 +15,7 @@ use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::koscom::{self, Koscom};
 
-use super::{BuildContext, StartCodec, VenueEntry, VenueMock};
+use super::{BuildContext, MockOptions, StartCodec, VenueEntry, VenueMock};
 use crate::demo::{DemoOptions, DemoVenue, Step, Tally};
 use crate::mock::koscom::{MockConfig, MockKoscom};
 use crate::service::{AnyExchange, ConfigError, ConfigErrorKind, Driver};
@@ -57,9 +57,9 @@ impl VenueEntry for KoscomEntry {
         }
     }
 
-    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
+    fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
         Ok(Box::new(
-            super::with_mid(MockKoscom::builder(), mid).start()?,
+            options.apply(MockKoscom::builder()).start()?,
         ))
     }
 
@@ -138,7 +138,7 @@ struct KoscomDemo {
 impl KoscomDemo {
     fn start(options: &DemoOptions) -> Result<KoscomDemo, String> {
         let mock =
-            MockKoscom::start(MockConfig::default()).map_err(|e| format!("mock Koscom: {e}"))?;
+            MockKoscom::start(options.mock.live(MockConfig::default())).map_err(|e| format!("mock Koscom: {e}"))?;
         let symbols: Vec<Symbol> = CODES.iter().filter_map(|c| inline(c)).collect();
         let data_config = ExchangeConfig {
             gateway: GatewayConfig {
@@ -155,6 +155,7 @@ impl KoscomDemo {
                 ..GatewayConfig::default()
             },
             on_request: options.verbose.then(crate::demo::print_requests),
+            engine: options.engine.clone(),
             capture: options.capture_for("koscom-demo", true),
             ..mock.exchange_config_for(mock.url())
         };
@@ -164,7 +165,8 @@ impl KoscomDemo {
             "koscom-feed-demo",
             mock.venue(),
             ExchangeConfig {
-                capture: options.capture_for("koscom-feed-demo", false),
+                engine: options.engine.clone(),
+            capture: options.capture_for("koscom-feed-demo", false),
                 ..mock.exchange_config_for(mock.kospi_feed_url())
             },
         )

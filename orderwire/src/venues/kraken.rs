@@ -10,14 +10,14 @@ use std::time::Duration;
 use orderwire_engine::gateway::{
     DeadManSwitch, Exchange, ExchangeConfig, GatewayConfig, TokenFetch, WhenLimited,
 };
-use orderwire_engine::{ConnectionConfig, EngineConfig};
+use orderwire_engine::ConnectionConfig;
 use orderwire_protocol::model::{Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::kraken::{Kraken, Tier, rest};
 
-use super::{BuildContext, StartCodec, VenueEntry, VenueMock, trust};
+use super::{BuildContext, MockOptions, StartCodec, VenueEntry, VenueMock, trust};
 use crate::demo::{AmendShape, DemoOptions, DemoVenue, OrderShape, Step, Tally};
 use crate::mock::kraken::{MockConfig, MockKraken};
 use crate::service::{AnyExchange, ConfigError, ConfigErrorKind, Driver};
@@ -74,9 +74,9 @@ impl VenueEntry for KrakenEntry {
         })
     }
 
-    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
+    fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
         Ok(Box::new(
-            super::with_mid(MockKraken::builder(), mid).start()?,
+            options.apply(MockKraken::builder()).start()?,
         ))
     }
 
@@ -226,10 +226,10 @@ struct KrakenDemo {
 
 impl KrakenDemo {
     fn start(options: &DemoOptions) -> Result<KrakenDemo, String> {
-        let mock = MockKraken::start(MockConfig {
+        let mock = MockKraken::start(options.mock.live(MockConfig {
             tier: DEMO_TIER,
             ..MockConfig::default()
-        })
+        }))
         .map_err(|e| format!("mock Kraken: {e}"))?;
         let symbol: Symbol = inline("BTC/USD").ok_or("symbol")?;
         let mut connection = ConnectionConfig::new(mock.url());
@@ -245,7 +245,7 @@ impl KrakenDemo {
             "kraken-demo",
             venue,
             ExchangeConfig {
-                engine: EngineConfig::default(),
+                engine: options.engine.clone(),
                 connection,
                 gateway: GatewayConfig {
                     when_limited: WhenLimited::Queue { capacity: 4096 },

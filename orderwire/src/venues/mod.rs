@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 use orderwire_engine::ConnectionConfig;
 use orderwire_engine::gateway::{ExchangeConfig, Registry, RegistryError, TokenFetch};
-use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::{RatePolicy, Venue};
 
@@ -66,10 +65,10 @@ pub trait VenueEntry: Send + Sync + 'static {
         self.name()
     }
 
-    /// Starts the venue's mock on loopback, with its defaults, its (first)
-    /// pair's house book around `mid` where given (`[mock] mid` in
-    /// orderwire.toml).
-    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>>;
+    /// Starts the venue's mock on loopback, with its defaults and what
+    /// `options` changes: its (first) pair's house book around `mid`
+    /// (`[mock] mid` in orderwire.toml), its timing and its order flow.
+    fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>>;
 
     /// The codec a service runs, from its config section and credentials.
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError>;
@@ -303,18 +302,10 @@ impl Default for Venues {
     }
 }
 
+pub use crate::mock::MockOptions;
+
 /// A mock's CA file as the trust the engine adds (verification stays on).
 pub(crate) fn trust(ca: &std::path::Path) -> Result<orderwire_engine::TlsConfig, String> {
     orderwire_engine::TlsConfig::with_extra_ca_file(ca).map_err(|e| e.to_string())
 }
 
-/// A mock's builder with `mid` applied where given.
-pub(crate) fn with_mid<C: crate::mock::MockSettings>(
-    builder: crate::mock::MockBuilder<C>,
-    mid: Option<Decimal>,
-) -> crate::mock::MockBuilder<C> {
-    match mid {
-        Some(mid) => builder.mid(mid),
-        None => builder,
-    }
-}

@@ -10,14 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig};
-use orderwire_engine::{ConnectionConfig, EngineConfig};
+use orderwire_engine::ConnectionConfig;
 use orderwire_protocol::model::{Request, Side, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::Venue;
 use orderwire_protocol::venue::upbit::{Credentials, Upbit};
 
-use super::{BuildContext, StartCodec, VenueEntry, VenueMock, trust};
+use super::{BuildContext, MockOptions, StartCodec, VenueEntry, VenueMock, trust};
 use crate::demo::{DemoOptions, DemoVenue, PlacedElsewhere, Step, Tally};
 use crate::mock::upbit::{MockConfig, MockUpbit};
 use crate::service::{AnyExchange, ConfigError, Driver};
@@ -59,9 +59,9 @@ impl VenueEntry for UpbitEntry {
         }
     }
 
-    fn start_mock(&self, mid: Option<Decimal>) -> std::io::Result<Box<dyn VenueMock>> {
+    fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
         Ok(Box::new(
-            super::with_mid(MockUpbit::builder(), mid).start()?,
+            options.apply(MockUpbit::builder()).start()?,
         ))
     }
 
@@ -135,7 +135,7 @@ struct UpbitDemo {
 impl UpbitDemo {
     fn start(options: &DemoOptions) -> Result<UpbitDemo, String> {
         let mock =
-            MockUpbit::start(MockConfig::default()).map_err(|e| format!("mock Upbit: {e}"))?;
+            MockUpbit::start(options.mock.live(MockConfig::default())).map_err(|e| format!("mock Upbit: {e}"))?;
         let symbols: Vec<_> = MARKETS.iter().filter_map(|m| inline(m)).collect();
         let connection = |url: String| -> Result<ConnectionConfig, String> {
             let mut connection = ConnectionConfig::new(url);
@@ -147,7 +147,7 @@ impl UpbitDemo {
             "upbit-public-demo",
             Upbit::public(),
             ExchangeConfig {
-                engine: EngineConfig::default(),
+                engine: options.engine.clone(),
                 connection: connection(mock.public_url())?,
                 gateway: GatewayConfig {
                     subscriptions: vec![
@@ -178,7 +178,7 @@ impl UpbitDemo {
                 secret_key: Secret::new(secret_key),
             }),
             ExchangeConfig {
-                engine: EngineConfig::default(),
+                engine: options.engine.clone(),
                 connection: connection(mock.private_url())?,
                 gateway: GatewayConfig {
                     subscriptions: vec![Subscription::Executions {

@@ -827,26 +827,7 @@ impl ApiSession {
     fn log_book(&self, touched: &[(Side, Decimal)], outcome: &Outcome, taker: Side, now: u64) {
         let _matching = self.shared().matching.lock();
         let mut book = self.shared().book.lock();
-        book.last_id += 1;
-        let id = book.last_id;
-        for (side, price) in touched {
-            book.changes.push_back((id, *side, *price));
-        }
-        while book.changes.len() > 100_000 {
-            book.changes.pop_front();
-        }
-        for execution in &outcome.executions {
-            book.trades.push_back((
-                execution.trade_id,
-                execution.price,
-                execution.qty,
-                taker == Side::Sell,
-                now,
-            ));
-        }
-        while book.trades.len() > 10_000 {
-            book.trades.pop_front();
-        }
+        book.log(touched, &outcome.executions, Some(taker), now);
     }
 
     /// executionReports for the taker and for any maker of ours.

@@ -45,6 +45,8 @@ pub struct MockConfig {
     /// How the mock's answers are timed: delay, jitter, stalls
     /// (docs/bench.md). Default: at once.
     pub timing: super::MockTiming,
+    /// Other accounts' seeded order flow (super::flow). Default: none.
+    pub flow: super::FlowConfig,
     /// The one pair it trades (`BTCUSDT`).
     pub symbol: String,
     /// The middle of the house book.
@@ -78,6 +80,7 @@ impl Default for MockConfig {
     fn default() -> MockConfig {
         MockConfig {
             timing: super::MockTiming::default(),
+            flow: super::FlowConfig::default(),
             symbol: "BTCUSDT".to_owned(),
             // A realistic BTCUSDT price (late 2026).
             mid: Decimal::new(900_000, 1).unwrap_or(Decimal::ZERO),
@@ -167,6 +170,39 @@ pub(crate) struct BookLog {
     pub(crate) trades: VecDeque<(u64, Decimal, Decimal, bool, u64)>,
 }
 
+impl BookLog {
+    /// A new update id for the levels an operation touched, and the trades
+    /// it made (`taker` the aggressor's side), at `now_ms`.
+    pub(crate) fn log(
+        &mut self,
+        touched: &[(Side, Decimal)],
+        executions: &[super::matching::Execution],
+        taker: Option<Side>,
+        now_ms: u64,
+    ) {
+        self.last_id += 1;
+        let id = self.last_id;
+        for (side, price) in touched {
+            self.changes.push_back((id, *side, *price));
+        }
+        while self.changes.len() > 100_000 {
+            self.changes.pop_front();
+        }
+        for execution in executions {
+            self.trades.push_back((
+                execution.trade_id,
+                execution.price,
+                execution.qty,
+                taker == Some(Side::Sell),
+                now_ms,
+            ));
+        }
+        while self.trades.len() > 10_000 {
+            self.trades.pop_front();
+        }
+    }
+}
+
 pub(crate) struct Shared {
     /// Its timing, and the connections asleep in their readiness wait.
     pub(crate) live: Arc<super::live::Live>,
@@ -185,6 +221,35 @@ pub(crate) struct Shared {
     origin: std::time::Instant,
     /// The wall clock (ms since the epoch) at the sessions' clock zero.
     wall_origin_ms: u64,
+}
+
+/// The order flow's size unit on this mock.
+fn flow_unit() -> Decimal {
+    "0.05".parse().unwrap_or(Decimal::ZERO)
+}
+
+impl super::flow::FlowVenue for Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn now(&self) -> Instant {
+        Shared::now(self)
+    }
+
+    fn act(&self, now: Instant, action: super::flow::FlowAction) {
+        let mut matching = self.matching.lock();
+        let applied =
+            super::flow::apply(&mut matching, &self.config.symbol, flow_unit(), action, now.0, false);
+        if applied.changed {
+            let mut book = self.book.lock();
+            book.log(&applied.touched, &applied.executions, applied.taker, self.wall_ms(now));
+        }
+    }
+
+    fn live(&self) -> &super::live::Live {
+        &self.live
+    }
 }
 
 impl Shared {
@@ -410,6 +475,11 @@ impl super::MockSettings for MockConfig {
     fn set_mid(&mut self, mid: Decimal) {
         self.mid = mid;
     }
+
+    fn set_live(&mut self, timing: super::MockTiming, flow: super::FlowConfig) {
+        self.timing = timing;
+        self.flow = flow;
+    }
 }
 
 impl MockBinance {
@@ -454,6 +524,7 @@ impl MockBinance {
                 conn::serve(stream, shared, id);
             },
         )?;
+        super::flow::spawn("mock-binance-flow", shared.config.flow, shared.clone())?;
         Ok(MockBinance { listening, shared })
     }
 

@@ -48,6 +48,8 @@ pub struct MockConfig {
     /// How the mock's answers are timed: delay, jitter, stalls
     /// (docs/bench.md). Default: at once.
     pub timing: super::MockTiming,
+    /// Other accounts' seeded order flow (super::flow). Default: none.
+    pub flow: super::FlowConfig,
     /// Markets (`BTC_USDT`), with their mid price and tick.
     pub markets: Vec<(String, Decimal, Decimal)>,
     /// The account's API key.
@@ -81,6 +83,7 @@ impl Default for MockConfig {
         let dec = |text: &str| text.parse().unwrap_or(Decimal::ZERO);
         MockConfig {
             timing: super::MockTiming::default(),
+            flow: super::FlowConfig::default(),
             markets: vec![
                 // Realistic prices (late 2026).
                 ("BTC_USDT".into(), dec("90000.00"), dec("0.01")),
@@ -195,6 +198,40 @@ pub(crate) struct Shared {
 /// `BTC_USDT` to `("BTC", "USDT")`.
 fn currencies(market: &str) -> (&str, &str) {
     market.split_once('_').unwrap_or((market, ""))
+}
+
+/// The order flow's size unit on this mock.
+fn flow_unit() -> Decimal {
+    "0.05".parse().unwrap_or(Decimal::ZERO)
+}
+
+impl super::flow::FlowVenue for Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn now(&self) -> Instant {
+        Shared::now(self)
+    }
+
+    fn act(&self, now: Instant, action: super::flow::FlowAction) {
+        let Some((market, _, _)) = self.config.markets.first() else {
+            return;
+        };
+        match action {
+            super::flow::FlowAction::Cross { side, lots } => {
+                let qty = Decimal::new(i128::from(lots), 0)
+                    .and_then(|lots| flow_unit().checked_mul(lots))
+                    .unwrap_or_else(flow_unit);
+                self.house_trade(now, market, side, qty);
+            }
+            other => self.market.lock().flow(now.0, market, flow_unit(), other),
+        }
+    }
+
+    fn live(&self) -> &super::live::Live {
+        &self.live
+    }
 }
 
 impl Shared {
@@ -599,6 +636,11 @@ impl super::MockSettings for MockConfig {
             first.1 = mid;
         }
     }
+
+    fn set_live(&mut self, timing: super::MockTiming, flow: super::FlowConfig) {
+        self.timing = timing;
+        self.flow = flow;
+    }
 }
 
 impl MockDigiFinex {
@@ -636,6 +678,7 @@ impl MockDigiFinex {
             || {},
             move |stream, _id| session::serve(stream, serving.clone()),
         )?;
+        super::flow::spawn("mock-digifinex-flow", shared.config.flow, shared.clone())?;
         Ok(MockDigiFinex { listening, shared })
     }
 

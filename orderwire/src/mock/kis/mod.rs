@@ -40,6 +40,8 @@ pub struct MockConfig {
     /// How the mock's answers are timed: delay, jitter, stalls
     /// (docs/bench.md). Default: at once.
     pub timing: super::MockTiming,
+    /// Other accounts' seeded order flow (super::flow). Default: none.
+    pub flow: super::FlowConfig,
     /// The approval key every subscribe must carry.
     pub approval_key: String,
     /// The REST app key and secret that `POST /oauth2/Approval` takes.
@@ -69,6 +71,7 @@ impl Default for MockConfig {
         let dec = |text: &str| text.parse().unwrap_or(Decimal::ZERO);
         MockConfig {
             timing: super::MockTiming::default(),
+            flow: super::FlowConfig::default(),
             approval_key: "mock-approval-key-0123456789abcdef".to_owned(),
             app_key: "mock-app-key".to_owned(),
             app_secret: "mock-app-secret".to_owned(),
@@ -140,6 +143,40 @@ pub(crate) struct Shared {
     next_order: AtomicU64,
     origin: std::time::Instant,
     wall_origin_ms: u64,
+}
+
+/// The order flow's size unit on this mock.
+fn flow_unit() -> Decimal {
+    "1".parse().unwrap_or(Decimal::ZERO)
+}
+
+impl super::flow::FlowVenue for Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn now(&self) -> Instant {
+        Shared::now(self)
+    }
+
+    fn act(&self, now: Instant, action: super::flow::FlowAction) {
+        let Some((market, _, _)) = self.config.codes.first() else {
+            return;
+        };
+        match action {
+            super::flow::FlowAction::Cross { side, lots } => {
+                let qty = Decimal::new(i128::from(lots), 0)
+                    .and_then(|lots| flow_unit().checked_mul(lots))
+                    .unwrap_or_else(flow_unit);
+                self.house_trade(now, market, side, qty);
+            }
+            other => self.market.lock().flow(now.0, market, flow_unit(), other),
+        }
+    }
+
+    fn live(&self) -> &super::live::Live {
+        &self.live
+    }
 }
 
 impl Shared {
@@ -436,6 +473,11 @@ impl super::MockSettings for MockConfig {
             first.1 = mid;
         }
     }
+
+    fn set_live(&mut self, timing: super::MockTiming, flow: super::FlowConfig) {
+        self.timing = timing;
+        self.flow = flow;
+    }
 }
 
 impl MockKis {
@@ -465,6 +507,7 @@ impl MockKis {
                 );
             },
         )?;
+        super::flow::spawn("mock-kis-flow", shared.config.flow, shared.clone())?;
         let answering = shared.clone();
         let stopping = shared.clone();
         let (rest_port, rest) = super::rest::serve(

@@ -39,6 +39,8 @@ pub struct MockConfig {
     /// How the mock's answers are timed: delay, jitter, stalls
     /// (docs/bench.md). Default: at once.
     pub timing: super::MockTiming,
+    /// Other accounts' seeded order flow (super::flow). Default: none.
+    pub flow: super::FlowConfig,
     /// The API key `init` must carry.
     pub api_key: String,
     /// Codes, with their mid and tick (KRW), all on KOSPI (`/ws_ksp`).
@@ -60,6 +62,7 @@ impl Default for MockConfig {
         let dec = |text: &str| text.parse().unwrap_or(Decimal::ZERO);
         MockConfig {
             timing: super::MockTiming::default(),
+            flow: super::FlowConfig::default(),
             api_key: "mock-koscom-key".to_owned(),
             codes: vec![
                 ("005930".into(), dec("73100"), dec("100")),
@@ -113,6 +116,40 @@ pub(crate) struct Shared {
     stop: AtomicBool,
     origin: std::time::Instant,
     wall_origin_ms: u64,
+}
+
+/// The order flow's size unit on this mock.
+fn flow_unit() -> Decimal {
+    "1".parse().unwrap_or(Decimal::ZERO)
+}
+
+impl super::flow::FlowVenue for Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn now(&self) -> Instant {
+        Shared::now(self)
+    }
+
+    fn act(&self, now: Instant, action: super::flow::FlowAction) {
+        let Some((market, _, _)) = self.config.codes.first() else {
+            return;
+        };
+        match action {
+            super::flow::FlowAction::Cross { side, lots } => {
+                let qty = Decimal::new(i128::from(lots), 0)
+                    .and_then(|lots| flow_unit().checked_mul(lots))
+                    .unwrap_or_else(flow_unit);
+                self.house_trade(now, market, side, qty);
+            }
+            other => self.market.lock().flow(now.0, market, flow_unit(), other),
+        }
+    }
+
+    fn live(&self) -> &super::live::Live {
+        &self.live
+    }
 }
 
 impl Shared {
@@ -595,6 +632,11 @@ impl super::MockSettings for MockConfig {
             first.1 = mid;
         }
     }
+
+    fn set_live(&mut self, timing: super::MockTiming, flow: super::FlowConfig) {
+        self.timing = timing;
+        self.flow = flow;
+    }
 }
 
 impl MockKoscom {
@@ -627,6 +669,7 @@ impl MockKoscom {
                 );
             },
         )?;
+        super::flow::spawn("mock-koscom-flow", shared.config.flow, shared.clone())?;
         Ok(MockKoscom { listening, shared })
     }
 

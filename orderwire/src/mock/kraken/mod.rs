@@ -39,6 +39,8 @@ pub struct MockConfig {
     /// How the mock's answers are timed: delay, jitter, stalls
     /// (docs/bench.md). Default: at once.
     pub timing: super::MockTiming,
+    /// Other accounts' seeded order flow (super::flow). Default: none.
+    pub flow: super::FlowConfig,
     /// The one pair it trades.
     pub symbol: String,
     /// The middle of the house book.
@@ -67,6 +69,7 @@ impl Default for MockConfig {
     fn default() -> MockConfig {
         MockConfig {
             timing: super::MockTiming::default(),
+            flow: super::FlowConfig::default(),
             symbol: "BTC/USD".to_owned(),
             // A realistic BTC/USD price (late 2026): an example's post-only
             // buy at 80,000 rests instead of crossing.
@@ -145,6 +148,39 @@ pub(crate) struct Shared {
     /// The wall clock at the session clock's zero (ns since the epoch):
     /// a session's wall time is this plus its `now`.
     wall_origin_ns: i64,
+}
+
+/// The order flow's size unit on this mock.
+fn flow_unit() -> Decimal {
+    "0.05".parse().unwrap_or(Decimal::ZERO)
+}
+
+impl super::flow::FlowVenue for Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn now(&self) -> orderwire_protocol::time::Instant {
+        Shared::now(self)
+    }
+
+    fn act(&self, now: orderwire_protocol::time::Instant, action: super::flow::FlowAction) {
+        let applied = super::flow::apply(
+            &mut self.matching.lock(),
+            &self.config.symbol,
+            flow_unit(),
+            action,
+            now.0,
+            false,
+        );
+        if applied.changed {
+            self.book_version.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    fn live(&self) -> &super::live::Live {
+        &self.live
+    }
 }
 
 impl Shared {
@@ -262,6 +298,11 @@ impl super::MockSettings for MockConfig {
     fn set_mid(&mut self, mid: Decimal) {
         self.mid = mid;
     }
+
+    fn set_live(&mut self, timing: super::MockTiming, flow: super::FlowConfig) {
+        self.timing = timing;
+        self.flow = flow;
+    }
 }
 
 impl MockKraken {
@@ -303,6 +344,7 @@ impl MockKraken {
                 conn::serve(stream, shared, id);
             },
         )?;
+        super::flow::spawn("mock-kraken-flow", shared.config.flow, shared.clone())?;
         let answering = shared.clone();
         let stopping = shared.clone();
         let (rest_port, rest) = super::rest::serve(

@@ -50,6 +50,8 @@ pub struct MockConfig {
     /// How the mock's answers are timed: delay, jitter, stalls
     /// (docs/bench.md). Default: at once.
     pub timing: super::MockTiming,
+    /// Other accounts' seeded order flow (super::flow). Default: none.
+    pub flow: super::FlowConfig,
     /// Markets, with their mid price and tick.
     pub markets: Vec<(String, Decimal, Decimal)>,
     /// The account's access key.
@@ -75,6 +77,7 @@ impl Default for MockConfig {
         let dec = |text: &str| text.parse().unwrap_or(Decimal::ZERO);
         MockConfig {
             timing: super::MockTiming::default(),
+            flow: super::FlowConfig::default(),
             markets: vec![
                 ("KRW-BTC".into(), dec("100473000"), dec("1000")),
                 ("KRW-ETH".into(), dec("3600000"), dec("1000")),
@@ -164,6 +167,40 @@ pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
     origin: std::time::Instant,
     wall_origin_ms: u64,
+}
+
+/// The order flow's size unit on this mock.
+fn flow_unit() -> Decimal {
+    "0.05".parse().unwrap_or(Decimal::ZERO)
+}
+
+impl super::flow::FlowVenue for Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn now(&self) -> Instant {
+        Shared::now(self)
+    }
+
+    fn act(&self, now: Instant, action: super::flow::FlowAction) {
+        let Some((market, _, _)) = self.config.markets.first() else {
+            return;
+        };
+        match action {
+            super::flow::FlowAction::Cross { side, lots } => {
+                let qty = Decimal::new(i128::from(lots), 0)
+                    .and_then(|lots| flow_unit().checked_mul(lots))
+                    .unwrap_or_else(flow_unit);
+                self.house_trade(now, market, side, qty);
+            }
+            other => self.market.lock().flow(now.0, market, flow_unit(), other),
+        }
+    }
+
+    fn live(&self) -> &super::live::Live {
+        &self.live
+    }
 }
 
 impl Shared {
@@ -606,6 +643,11 @@ impl super::MockSettings for MockConfig {
             first.1 = mid;
         }
     }
+
+    fn set_live(&mut self, timing: super::MockTiming, flow: super::FlowConfig) {
+        self.timing = timing;
+        self.flow = flow;
+    }
 }
 
 impl MockUpbit {
@@ -643,6 +685,7 @@ impl MockUpbit {
             || {},
             move |stream, _id| session::serve(stream, serving.clone()),
         )?;
+        super::flow::spawn("mock-upbit-flow", shared.config.flow, shared.clone())?;
         Ok(MockUpbit { listening, shared })
     }
 
