@@ -148,6 +148,7 @@ fn run(args: RunArgs) -> Result<(), String> {
             .duration
             .map(|s| std::time::Duration::from_secs_f64(s.max(0.0))),
         record: args.record,
+        mock_options: orderwire::mock::MockOptions::default(),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::LineWriter::new(stdout.lock());

@@ -289,6 +289,7 @@ fn run_the_example_against_the_mocks_and_scrape_its_metrics() {
             metrics: Some("127.0.0.1:0".parse().unwrap()),
             duration: Some(Duration::from_secs(2)),
             record: Some(captures.join("run.owcap")),
+            mock_options: Default::default(),
         },
         Arc::new(AtomicBool::new(false)),
         &mut out,

@@ -74,6 +74,11 @@ pub struct DemoOptions {
     pub mock: crate::mock::MockOptions,
     /// The demo connections' engine: wait strategy, pinning, spin.
     pub engine: orderwire_engine::EngineConfig,
+    /// The account's order limits raised on the mock and in the codec
+    /// alike, as a venue does for a market maker (orderwire bench), so
+    /// that a benchmark measures the path and not the default account's
+    /// rate limit.
+    pub raised_limits: bool,
 }
 
 impl Default for DemoOptions {
@@ -87,6 +92,7 @@ impl Default for DemoOptions {
             events: None,
             mock: crate::mock::MockOptions::default(),
             engine: orderwire_engine::EngineConfig::default(),
+            raised_limits: false,
         }
     }
 }
@@ -273,7 +279,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn new() -> Result<Tally, String> {
+    pub(crate) fn new() -> Result<Tally, String> {
         Ok(Tally {
             by_type: HashMap::new(),
             statuses: HashMap::new(),
@@ -297,7 +303,7 @@ impl Tally {
         *self.by_type.entry(what).or_default() += 1;
     }
 
-    fn handle(&mut self, event: &GatewayEvent) {
+    pub(crate) fn handle(&mut self, event: &GatewayEvent) {
         match event {
             GatewayEvent::Market(e) => {
                 self.count(e.type_name());

@@ -37,6 +37,9 @@ pub struct RunOptions {
     /// Capture every exchange's sessions (`--record FILE`;
     /// `StartOptions::record` says where each goes).
     pub record: Option<PathBuf>,
+    /// With `mock`: the mocks' timing and order flow (`--mock-rate`,
+    /// `--mock-delay`, `--mock-stall`).
+    pub mock_options: crate::mock::MockOptions,
 }
 
 /// What a run saw.
@@ -63,6 +66,7 @@ pub fn run(
             mock: options.mock,
             mode: options.mode,
             record: options.record.clone(),
+            mock_options: options.mock_options.clone(),
             ..StartOptions::default()
         },
     )
