@@ -17,7 +17,9 @@ use orderwire_protocol::model::{BookEvent, Event, Level, Request, Subscription, 
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
 use orderwire_protocol::venue::Venue;
-use orderwire_protocol::venue::binance::{BinanceApi, BinanceStreams, Credentials, Signer};
+use orderwire_protocol::venue::binance::{
+    AccountLimits, BinanceApi, BinanceStreams, Credentials, Signer,
+};
 use sha2::Digest;
 
 use super::{BuildContext, MockOptions, StartCodec, VenueEntry, VenueMock, trust};
@@ -228,9 +230,22 @@ impl BinanceDemo {
         let public = ed25519_dalek::SigningKey::from_bytes(&private_key)
             .verifying_key()
             .to_bytes();
+        // orderwire bench: a market maker's raised limits, on both sides.
+        let limits = if options.raised_limits {
+            AccountLimits {
+                weight_per_minute: 10_000_000,
+                orders_per_10s: 10_000_000,
+                orders_per_day: 1_000_000_000,
+            }
+        } else {
+            AccountLimits::default()
+        };
         let mock = MockBinance::start(options.mock.live(MockConfig {
             hmac_secret: None,
             ed25519_public: Some(public),
+            weight_per_minute: limits.weight_per_minute,
+            orders_per_10s: limits.orders_per_10s,
+            orders_per_day: limits.orders_per_day,
             ..MockConfig::default()
         }))
         .map_err(|e| format!("mock Binance: {e}"))?;
@@ -240,12 +255,14 @@ impl BinanceDemo {
             connection.tls = Some(trust(&mock.ca_file())?);
             Ok(connection)
         };
+        let mut codec = BinanceApi::new(Some(Credentials {
+            api_key: Secret::new(MockConfig::default().api_key),
+            signer: Signer::ed25519_from_bytes(&private_key),
+        }));
+        codec.set_limits(limits);
         let api = Exchange::start(
             "binance-api-demo",
-            BinanceApi::new(Some(Credentials {
-                api_key: Secret::new(MockConfig::default().api_key),
-                signer: Signer::ed25519_from_bytes(&private_key),
-            })),
+            codec,
             ExchangeConfig {
                 engine: options.engine.clone(),
                 connection: connection(mock.api_url())?,

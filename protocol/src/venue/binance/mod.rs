@@ -110,6 +110,32 @@ pub struct Binance {
     /// The id of the current connection's `session.logon`, so a refusal
     /// noted for an older connection is ignored.
     logon_id: Option<u64>,
+    /// The account's limits (the API's `rateLimits`).
+    limits: AccountLimits,
+}
+
+/// An account's request and order limits, as `exchangeInfo` and every
+/// response's `rateLimits` state them. The defaults are a default
+/// account's; Binance raises them for market makers on request, and the
+/// codec paces by what it is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccountLimits {
+    /// `REQUEST_WEIGHT` per minute.
+    pub weight_per_minute: u32,
+    /// `ORDERS` per 10 seconds.
+    pub orders_per_10s: u32,
+    /// `ORDERS` per day.
+    pub orders_per_day: u32,
+}
+
+impl Default for AccountLimits {
+    fn default() -> AccountLimits {
+        AccountLimits {
+            weight_per_minute: 6_000,
+            orders_per_10s: 50,
+            orders_per_day: 160_000,
+        }
+    }
 }
 
 /// The kline intervals Binance serves (case-sensitive: `1m` is a minute,
@@ -138,6 +164,7 @@ impl Binance {
             session_logon: true,
             notes: NoteQueue::default(),
             logon_id: None,
+            limits: AccountLimits::default(),
         }
     }
 
@@ -403,6 +430,16 @@ pub fn from_capture(header: &crate::capture::Header) -> Result<FromCapture, Stri
             api.0.set_depth(depth);
             api.set_session_logon(venue_setting_or(header, "session_logon", true)?);
             api.writer_mut().recv_window_ms = venue_setting_or(header, "recv_window_ms", 5_000)?;
+            let defaults = AccountLimits::default();
+            api.set_limits(AccountLimits {
+                weight_per_minute: venue_setting_or(
+                    header,
+                    "weight_per_minute",
+                    defaults.weight_per_minute,
+                )?,
+                orders_per_10s: venue_setting_or(header, "orders_per_10s", defaults.orders_per_10s)?,
+                orders_per_day: venue_setting_or(header, "orders_per_day", defaults.orders_per_day)?,
+            });
             Ok(FromCapture::Api(api))
         }
         other => Err(format!("capture header: bad Binance endpoint {other}")),
@@ -424,6 +461,12 @@ impl BinanceApi {
     /// requests go unsigned; off, every request is signed.
     pub fn set_session_logon(&mut self, enabled: bool) {
         self.0.set_session_logon(enabled);
+    }
+
+    /// The account's limits the requests are paced by (default: a
+    /// default account's).
+    pub fn set_limits(&mut self, limits: AccountLimits) {
+        self.0.limits = limits;
     }
 }
 
@@ -798,11 +841,14 @@ impl Venue for Binance {
             Endpoint::Streams => "streams",
         };
         format!(
-            "endpoint={endpoint}\ndepth={}\nsession_logon={}\nsigner={}\nrecv_window_ms={}",
+            "endpoint={endpoint}\ndepth={}\nsession_logon={}\nsigner={}\nrecv_window_ms={}\nweight_per_minute={}\norders_per_10s={}\norders_per_day={}",
             self.depth,
             self.session_logon,
             self.writer.signer_kind(),
             self.writer.recv_window_ms,
+            self.limits.weight_per_minute,
+            self.limits.orders_per_10s,
+            self.limits.orders_per_day,
         )
     }
 
@@ -825,21 +871,21 @@ impl Venue for Binance {
                     name: "REQUEST_WEIGHT",
                     scope: LimitScope::Global,
                     window: Duration::from_secs(60),
-                    max: 6_000,
+                    max: self.limits.weight_per_minute,
                     costs: REQUEST_WEIGHTS,
                 },
                 RateLimit::Window {
                     name: "ORDERS",
                     scope: LimitScope::Global,
                     window: Duration::from_secs(10),
-                    max: 50,
+                    max: self.limits.orders_per_10s,
                     costs: ORDER_COUNTS,
                 },
                 RateLimit::Window {
                     name: "ORDERS",
                     scope: LimitScope::Global,
                     window: Duration::from_secs(86_400),
-                    max: 160_000,
+                    max: self.limits.orders_per_day,
                     costs: ORDER_COUNTS,
                 },
             ],
