@@ -217,6 +217,10 @@ impl VenueMock for MockKraken {
 /// mock enforces the same numbers (it holds the other side of the account).
 const DEMO_TIER: (u64, u64) = (500_000, 250_000);
 
+/// `DemoOptions::raised_limits` (orderwire bench): a counter that decays
+/// faster than any benchmark fills it, on both sides of the account.
+const RAISED_TIER: (u64, u64) = (10_000_000_000, 10_000_000_000);
+
 /// Kraken's part of the demo.
 struct KrakenDemo {
     _mock: MockKraken,
@@ -226,8 +230,13 @@ struct KrakenDemo {
 
 impl KrakenDemo {
     fn start(options: &DemoOptions) -> Result<KrakenDemo, String> {
+        let tier = if options.raised_limits {
+            RAISED_TIER
+        } else {
+            DEMO_TIER
+        };
         let mock = MockKraken::start(options.mock.live(MockConfig {
-            tier: DEMO_TIER,
+            tier,
             ..MockConfig::default()
         }))
         .map_err(|e| format!("mock Kraken: {e}"))?;
@@ -237,8 +246,8 @@ impl KrakenDemo {
         let venue = Kraken::new(
             Some(Secret::new(mock.token())),
             Tier::Custom {
-                threshold_milli: DEMO_TIER.0,
-                decay_milli_per_sec: DEMO_TIER.1,
+                threshold_milli: tier.0,
+                decay_milli_per_sec: tier.1,
             },
         );
         let exchange = Exchange::start(
