@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use orderwire::venues::Venues;
 
+mod bench;
 mod wscat;
 
 #[derive(Parser)]
@@ -40,6 +41,11 @@ enum Command {
     /// Start the exchanges a service config names and print their events
     /// (or a live summary) until Ctrl-C, then shut down cleanly.
     Run(RunArgs),
+    /// Measure latency: orders, echo round trips or market data against a
+    /// mock venue (or a URL), open loop at --rate (a stall shows) or
+    /// closed loop; a percentile table, .hgrm files, JSON and a plot.
+    /// --compare prints and plots runs side by side.
+    Bench(bench::BenchArgs),
     /// KIS tools.
     #[command(subcommand)]
     Kis(KisCommand),
@@ -120,6 +126,8 @@ struct RunArgs {
     /// <stem>.<exchange>.<ext>); an exchange's own `capture =` comes first.
     #[arg(long, value_name = "FILE")]
     record: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    mock_args: bench::MockArgs,
 }
 
 fn run(args: RunArgs) -> Result<(), String> {
@@ -148,7 +156,7 @@ fn run(args: RunArgs) -> Result<(), String> {
             .duration
             .map(|s| std::time::Duration::from_secs_f64(s.max(0.0))),
         record: args.record,
-        mock_options: orderwire::mock::MockOptions::default(),
+        mock_options: args.mock_args.options(0),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::LineWriter::new(stdout.lock());
@@ -183,6 +191,8 @@ struct DemoArgs {
     /// each, as `orderwire replay` prints them.
     #[arg(long, value_name = "FILE")]
     events: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    mock_args: bench::MockArgs,
 }
 
 #[derive(clap::Args)]
@@ -366,6 +376,7 @@ fn demo(args: DemoArgs) -> Result<(), String> {
         verbose: args.verbose,
         record: args.record,
         events: args.events,
+        mock: args.mock_args.options(0),
         ..orderwire::demo::DemoOptions::default()
     };
     let entry = Venues::builtin().find(&args.venue)?;
@@ -387,6 +398,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export(args),
         Command::Wscat(args) => wscat::run(args),
         Command::Run(args) => run(args),
+        Command::Bench(args) => bench::bench(args),
         Command::Kis(command) => kis(command),
     };
     match result {

@@ -14,8 +14,9 @@
 //!
 //! Features: `mock` (the mock venues, for tests and examples, no network),
 //! `service` (`orderwire.toml`, the venue registry, the demo driver and
-//! the capture decoder), `metrics` (Prometheus over a service) and `cli`
-//! (what the `orderwire` command line adds). None is on by default: the
+//! the capture decoder), `metrics` (Prometheus over a service), `bench`
+//! (`orderwire bench`, with plots) and `cli` (what the `orderwire`
+//! command line adds). None is on by default: the
 //! default build is the engine, the gateway and the codecs.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -41,6 +42,8 @@ pub use orderwire_protocol::secret;
 /// The venue codecs and their interface.
 pub use orderwire_protocol::venue;
 
+#[cfg(feature = "bench")]
+pub mod bench;
 #[cfg(feature = "service")]
 pub mod decode;
 #[cfg(feature = "service")]

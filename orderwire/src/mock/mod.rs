@@ -5,6 +5,7 @@ pub mod binance;
 mod builder;
 pub mod flow;
 pub mod digifinex;
+pub mod echo;
 pub mod kis;
 pub mod koscom;
 pub mod kraken;
