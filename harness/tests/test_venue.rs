@@ -194,10 +194,7 @@ impl VenueEntry for EchoEntry {
     fn endpoint(&self, _: &str, _: bool) -> Result<Option<String>, String> {
         Ok(None)
     }
-    fn start_mock(
-        &self,
-        _: &orderwire::mock::MockOptions,
-    ) -> std::io::Result<Box<dyn VenueMock>> {
+    fn start_mock(&self, _: &orderwire::mock::MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
         Ok(Box::new(EchoMock::start()?))
     }
     fn build(&self, _: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use orderwire_engine::{
-    ConnectionConfig, ConnId, Engine, EngineEvent, InlineEngine, ReconnectPolicy,
+    ConnId, ConnectionConfig, Engine, EngineEvent, InlineEngine, ReconnectPolicy,
 };
 use orderwire_protocol::ws::MessageKind;
 
@@ -187,7 +187,9 @@ pub(super) fn run(
         let now = clock.now_ns();
         let wait = pacer
             .wake_at(now)
-            .map_or(Duration::from_millis(1), |at| Duration::from_nanos(at - now))
+            .map_or(Duration::from_millis(1), |at| {
+                Duration::from_nanos(at - now)
+            })
             .min(Duration::from_millis(1));
         if let Some(event) = driver.next(wait) {
             match event {

@@ -301,7 +301,7 @@ impl Progress {
         if since < 250_000_000 {
             return;
         }
-        bar.inc(u64::try_from(since / 1_000_000).unwrap_or(0));
+        bar.inc(since / 1_000_000);
         let rate = count.saturating_sub(self.last_count) as f64 / (since as f64 / 1e9);
         let p99 = self.window.histogram.value_at_quantile(0.99) as f64 / 1_000.0;
         bar.set_message(format!(

@@ -95,8 +95,10 @@ impl Pacer {
                 }
                 // A closed loop that fell behind does not catch up: its
                 // schedule restarts from now.
-                if self.interval_ns > 0 {
-                    let behind = now_ns.saturating_sub(self.next_due()) / self.interval_ns;
+                if let Some(behind) = now_ns
+                    .saturating_sub(self.next_due())
+                    .checked_div(self.interval_ns)
+                {
                     self.sent += behind;
                 }
                 self.sent += 1;
@@ -178,8 +180,16 @@ mod tests {
             rate: Some(1_000.0),
         });
         let ms = |h: &hdrhistogram::Histogram<u64>, q| h.value_at_quantile(q) as f64 / 1e6;
-        assert!(ms(&open, 0.999) >= 100.0, "open p99.9 {} ms", ms(&open, 0.999));
-        assert!(ms(&closed, 0.999) < 1.0, "closed p99.9 {} ms", ms(&closed, 0.999));
+        assert!(
+            ms(&open, 0.999) >= 100.0,
+            "open p99.9 {} ms",
+            ms(&open, 0.999)
+        );
+        assert!(
+            ms(&closed, 0.999) < 1.0,
+            "closed p99.9 {} ms",
+            ms(&closed, 0.999)
+        );
         // Both saw the stall's longest wait once.
         assert!(ms(&open, 1.0) >= 199.0 && ms(&closed, 1.0) >= 199.0);
         // The open loop sent on schedule through the stall; the closed
@@ -203,7 +213,13 @@ mod tests {
 
     #[test]
     fn a_closed_loop_waits_for_the_reply_and_does_not_catch_up() {
-        let mut pacer = Pacer::new(Pacing::Closed { rate: Some(1_000.0) }, 0, 2);
+        let mut pacer = Pacer::new(
+            Pacing::Closed {
+                rate: Some(1_000.0),
+            },
+            0,
+            2,
+        );
         assert_eq!(pacer.take(0), Some(0));
         assert_eq!(pacer.take(1_000_000), Some(1_000_000));
         // Two in flight on two connections: nothing more until a reply.

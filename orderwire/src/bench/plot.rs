@@ -77,7 +77,10 @@ where
         .fold(1.0f64, f64::max)
         * 1.05;
     let title = match runs {
-        [one] => format!("orderwire bench: {} against {} ({})", one.workload, one.target, one.label),
+        [one] => format!(
+            "orderwire bench: {} against {} ({})",
+            one.workload, one.target, one.label
+        ),
         _ => "orderwire bench: runs compared".to_owned(),
     };
     let mut chart = ChartBuilder::on(root)
@@ -89,7 +92,12 @@ where
         .map_err(error)?;
     chart
         .configure_mesh()
-        .x_labels(usize::try_from(x_max as i64).unwrap_or(6) + 1)
+        // x_max is a whole number of nines, 1 to 6.
+        .x_labels(if x_max >= 6.0 {
+            7
+        } else {
+            1 + (0..6).filter(|n| f64::from(*n) < x_max).count()
+        })
         .x_label_formatter(&|nines| percentile_label(*nines))
         .x_desc("percentile")
         .y_desc("latency (us)")
@@ -101,7 +109,9 @@ where
             .draw_series(LineSeries::new(line, color.stroke_width(2)))
             .map_err(error)?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()

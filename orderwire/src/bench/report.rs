@@ -168,9 +168,9 @@ pub struct BenchReport {
 impl BenchReport {
     /// Reads a `--json` file.
     pub fn read(path: &std::path::Path) -> Result<BenchReport, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: not a bench report: {e}", path.display()))
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a bench report: {e}", path.display()))
     }
 
     /// Writes it as pretty JSON.
@@ -210,7 +210,11 @@ impl BenchReport {
             } else {
                 String::new()
             },
-            if self.mock.is_empty() { "unshaped" } else { &self.mock }
+            if self.mock.is_empty() {
+                "unshaped"
+            } else {
+                &self.mock
+            }
         );
         let _ = writeln!(
             out,
@@ -234,7 +238,16 @@ impl BenchReport {
         let _ = writeln!(
             out,
             "{:<16} {:>9} {:>7} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
-            "latency (us)", "count", "errors", "timeouts", "p50", "p90", "p99", "p99.9", "p99.99", "max"
+            "latency (us)",
+            "count",
+            "errors",
+            "timeouts",
+            "p50",
+            "p90",
+            "p99",
+            "p99.9",
+            "p99.99",
+            "max"
         );
         for m in &self.methods {
             let _ = writeln!(
@@ -324,13 +337,19 @@ pub fn compare(runs: &[BenchReport]) -> String {
 /// Writes each method's histogram to `dir/<method>.hgrm`, in HdrHistogram's
 /// percentile-distribution text (the Java library's four columns, values
 /// in microseconds): the files the HdrHistogram plotter page reads.
-pub fn write_hgrm(dir: &std::path::Path, stats: &[MethodStats]) -> Result<Vec<std::path::PathBuf>, String> {
+pub fn write_hgrm(
+    dir: &std::path::Path,
+    stats: &[MethodStats],
+) -> Result<Vec<std::path::PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut written = Vec::new();
     for method in stats.iter().filter(|m| !m.histogram.is_empty()) {
         let path = dir.join(format!("{}.hgrm", method.name));
-        std::fs::write(&path, orderwire_engine::gateway::latency::to_hgrm(&method.histogram))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(
+            &path,
+            orderwire_engine::gateway::latency::to_hgrm(&method.histogram),
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?;
         written.push(path);
     }
     Ok(written)
@@ -388,7 +407,12 @@ mod tests {
         assert!((report.p99_us - 990.0).abs() < 1.0, "{}", report.p99_us);
         assert!((report.max_us - 1_000.0).abs() < 1.0, "{}", report.max_us);
         assert_eq!(report.errors, 2);
-        assert!(report.curve.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
+        assert!(
+            report
+                .curve
+                .windows(2)
+                .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1)
+        );
         stats.reset();
         assert_eq!(stats.summary().count, 0);
         assert_eq!(stats.summary().p99_us, 0.0);

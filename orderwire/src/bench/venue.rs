@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use orderwire_engine::gateway::{GatewayEvent, Submission};
 use orderwire_protocol::model::{
-    CancelOrders, ClientOrderId, Event, NewOrder, OrderKind, OrderRef, OrderStatus, Request,
-    Side, TimeInForce, inline,
+    CancelOrders, ClientOrderId, Event, NewOrder, OrderKind, OrderRef, OrderStatus, Request, Side,
+    TimeInForce, inline,
 };
 use orderwire_protocol::num::Decimal;
 
@@ -149,12 +149,8 @@ fn run_orders(
                 .top()
                 .and_then(|(bid, _)| bid.checked_sub(offset));
         }
-        while sending {
-            let Some(from) = pacer.take(clock.now_ns()) else {
-                break;
-            };
-            let id: ClientOrderId =
-                inline(&format!("bench-{seq:010}")).ok_or("client id")?;
+        while let Some(from) = sending.then(|| pacer.take(clock.now_ns())).flatten() {
+            let id: ClientOrderId = inline(&format!("bench-{seq:010}")).ok_or("client id")?;
             seq += 1;
             sent += u64::from(measuring);
             let Some(price) = price else {

@@ -35,8 +35,8 @@ pub struct FlowConfig {
 /// One action of another account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlowAction {
-    /// A limit order joins the `level`-th price level (0: the touch) of
-    /// `side`: `lots` units more at that price, resting.
+    /// A limit order rests on `side`, `level` ticks behind its best (0
+    /// joins the touch; 3 improves it by a tick where the spread allows).
     Rest {
         /// The side it rests on.
         side: Side,
@@ -147,7 +147,7 @@ impl OrderFlow {
         match (roll >> 16) % 4 {
             0 | 1 => FlowAction::Rest {
                 side,
-                level: usize::try_from((roll >> 24) % 3).unwrap_or(0),
+                level: usize::try_from((roll >> 24) % 4).unwrap_or(0),
                 lots,
             },
             2 => FlowAction::Cancel {
@@ -158,9 +158,13 @@ impl OrderFlow {
     }
 }
 
-/// The owner of the flow's orders: an account of its own, so a client's
-/// orders are never the flow's.
+/// The owner of the flow's resting orders: an account of its own, so a
+/// client's orders are never the flow's.
 pub const FLOW_OWNER: Owner = Some(u64::MAX - 7);
+
+/// The owner of the flow's crossing orders: another account again, so a
+/// cross is never a self-trade the matching engine would refuse.
+pub const FLOW_TAKER: Owner = Some(u64::MAX - 8);
 
 /// What an action did to a book.
 #[derive(Debug, Default)]
@@ -176,13 +180,14 @@ pub struct Applied {
     pub touched: Vec<(Side, Decimal)>,
 }
 
-/// Carries out `action` on `symbol` of `matching`, in units of `unit`, at
-/// `now_ns` (the mock's clock). Where the venue's mock does not report a
+/// Carries out `action` on `symbol` of `matching` (whose prices step by
+/// `tick`), in units of `unit`, at `now_ns` (the mock's clock). Where the venue's mock does not report a
 /// fill to a client from a trade it did not make (`client_fills` false), a
 /// cross never takes a level that holds a client's order.
 pub fn apply(
     matching: &mut Matching,
     symbol: &str,
+    tick: Decimal,
     unit: Decimal,
     action: FlowAction,
     now_ns: u64,
@@ -195,15 +200,14 @@ pub fn apply(
     };
     match action {
         FlowAction::Rest { side, level, lots } => {
-            let levels = matching.top(symbol, side, level + 1);
-            let Some((price, _)) = levels.get(level).or(levels.last()) else {
+            let Some(price) = rest_price(matching, symbol, side, level, tick) else {
                 return Applied::default();
             };
             let placed = matching.place(
                 FLOW_OWNER,
                 symbol,
                 side,
-                *price,
+                price,
                 size(lots),
                 String::new(),
                 true,
@@ -211,7 +215,7 @@ pub fn apply(
             );
             Applied {
                 changed: placed.is_ok(),
-                touched: vec![(side, *price)],
+                touched: vec![(side, price)],
                 ..Applied::default()
             }
         }
@@ -247,7 +251,7 @@ pub fn apply(
             }
             let qty = size(lots).min(touch_qty);
             let Ok(outcome) = matching.place(
-                FLOW_OWNER,
+                FLOW_TAKER,
                 symbol,
                 side,
                 touch,
@@ -269,6 +273,50 @@ pub fn apply(
             }
         }
     }
+}
+
+/// Where a resting order of the flow goes on `side`: `level` ticks behind
+/// the side's best (level 0 joins it), or, for the level the flow draws as
+/// 3, one tick inside the spread where that does not cross, so the touch
+/// moves. A side with no order starts a tick outside the other's best.
+fn rest_price(
+    matching: &Matching,
+    symbol: &str,
+    side: Side,
+    level: usize,
+    tick: Decimal,
+) -> Option<Decimal> {
+    let opposite = match side {
+        Side::Buy => Side::Sell,
+        Side::Sell => Side::Buy,
+    };
+    let best = matching.top(symbol, side, 1).first().map(|l| l.0);
+    let other = matching.top(symbol, opposite, 1).first().map(|l| l.0);
+    let away = |from: Decimal, ticks: usize| {
+        let step = Decimal::new(i128::try_from(ticks).ok()?, 0)?.checked_mul(tick)?;
+        match side {
+            Side::Buy => from.checked_sub(step),
+            Side::Sell => from.checked_add(step),
+        }
+    };
+    let toward = |from: Decimal| match side {
+        Side::Buy => from.checked_add(tick),
+        Side::Sell => from.checked_sub(tick),
+    };
+    let price = match (best, other) {
+        (Some(best), Some(other)) if level >= 3 => {
+            let inside = toward(best)?;
+            let crosses = match side {
+                Side::Buy => inside >= other,
+                Side::Sell => inside <= other,
+            };
+            if crosses { best } else { inside }
+        }
+        (Some(best), _) => away(best, level)?,
+        (None, Some(other)) => away(other, 1)?,
+        (None, None) => return None,
+    };
+    (!price.is_negative() && !price.is_zero()).then_some(price)
 }
 
 /// A socket mock, as its order flow thread sees it.
@@ -350,12 +398,12 @@ mod tests {
         assert!((1_500..2_500).contains(&first.len()), "{}", first.len());
         for kind in 0..3 {
             assert!(
-                first.iter().any(|(_, a)| match (kind, a) {
-                    (0, FlowAction::Rest { .. }) => true,
-                    (1, FlowAction::Cancel { .. }) => true,
-                    (2, FlowAction::Cross { .. }) => true,
-                    _ => false,
-                }),
+                first.iter().any(|(_, a)| matches!(
+                    (kind, a),
+                    (0, FlowAction::Rest { .. })
+                        | (1, FlowAction::Cancel { .. })
+                        | (2, FlowAction::Cross { .. })
+                )),
                 "every kind of action appears"
             );
         }
@@ -370,11 +418,25 @@ mod tests {
     #[test]
     fn applied_flow_trades_and_keeps_the_book_two_sided() {
         let mut matching = Matching::new("BTC/USD", dec("100"), dec("0.1"), 5, (u64::MAX, 0));
-        let mut flow = OrderFlow::new(FlowConfig { rate: 1_000, seed: 3 }, Instant(0));
+        let mut flow = OrderFlow::new(
+            FlowConfig {
+                rate: 1_000,
+                seed: 3,
+            },
+            Instant(0),
+        );
         let (mut trades, mut changes) = (0, 0);
         for ms in 1..=5_000u64 {
             while let Some(action) = flow.poll(Instant(ms * 1_000_000)) {
-                let applied = apply(&mut matching, "BTC/USD", dec("0.1"), action, ms, true);
+                let applied = apply(
+                    &mut matching,
+                    "BTC/USD",
+                    dec("0.1"),
+                    dec("0.1"),
+                    action,
+                    ms,
+                    true,
+                );
                 trades += applied.executions.len();
                 changes += usize::from(applied.changed);
             }

@@ -208,9 +208,7 @@ impl Wakers {
     }
 
     fn add(&self, waker: Arc<Waker>) -> u64 {
-        let id = self
-            .next
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.list.lock().push((id, waker));
         id
     }

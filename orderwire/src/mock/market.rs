@@ -37,6 +37,8 @@ pub(crate) struct Market {
     /// Bumped whenever a market's book changes, so sessions see it.
     versions: HashMap<String, u64>,
     mids: HashMap<String, Decimal>,
+    /// Each market's price step (the order flow's).
+    ticks: HashMap<String, Decimal>,
     next_print: u64,
 }
 
@@ -58,7 +60,9 @@ impl Market {
         let mut matching = Matching::new("", Decimal::ZERO, Decimal::ZERO, 0, (u64::MAX / 4, 0));
         let mut versions = HashMap::new();
         let mut mids = HashMap::new();
+        let mut ticks = HashMap::new();
         for (market, mid, tick) in markets {
+            ticks.insert(market.clone(), *tick);
             matching.seed_with(market, *mid, *tick, levels, qty);
             versions.insert(market.clone(), 1);
             mids.insert(market.clone(), *mid);
@@ -68,6 +72,7 @@ impl Market {
             tape: Vec::new(),
             versions,
             mids,
+            ticks,
             next_print: 1,
         }
     }
@@ -207,7 +212,11 @@ impl Market {
         unit: Decimal,
         action: super::flow::FlowAction,
     ) {
-        let applied = super::flow::apply(&mut self.matching, market, unit, action, now_ns, true);
+        let Some(tick) = self.ticks.get(market).copied() else {
+            return;
+        };
+        let applied =
+            super::flow::apply(&mut self.matching, market, tick, unit, action, now_ns, true);
         if applied.changed {
             self.bump(market);
         }

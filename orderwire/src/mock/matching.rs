@@ -436,7 +436,11 @@ impl Matching {
             Side::Sell => self.asks.get(symbol),
         };
         book.and_then(|b| b.levels.get(&price))
-            .is_some_and(|orders| orders.iter().any(|o| o.owner.is_some() && o.owner != except))
+            .is_some_and(|orders| {
+                orders
+                    .iter()
+                    .any(|o| o.owner.is_some() && o.owner != except)
+            })
     }
 
     /// Every open order of `owner`.

@@ -3,9 +3,9 @@
 
 pub mod binance;
 mod builder;
-pub mod flow;
 pub mod digifinex;
 pub mod echo;
+pub mod flow;
 pub mod kis;
 pub mod koscom;
 pub mod kraken;

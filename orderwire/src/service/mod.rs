@@ -354,10 +354,12 @@ pub fn start_with(config: &ServiceConfig, options: StartOptions) -> Result<Servi
                 mid,
                 ..options.mock_options.clone()
             };
-            let mock = entry.start_mock(&mock_options).map_err(|error| ServiceError::Mock {
-                venue: entry.name(),
-                error,
-            })?;
+            let mock = entry
+                .start_mock(&mock_options)
+                .map_err(|error| ServiceError::Mock {
+                    venue: entry.name(),
+                    error,
+                })?;
             mocks.push((entry.mock_key(), mock));
         }
     }

@@ -9,10 +9,10 @@
 
 use std::sync::Arc;
 
+use orderwire_engine::ConnectionConfig;
 use orderwire_engine::gateway::{
     Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Outputs, WhenLimited,
 };
-use orderwire_engine::ConnectionConfig;
 use orderwire_protocol::model::{BookEvent, Event, Level, Request, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
@@ -40,9 +40,7 @@ pub static BINANCE: BinanceApiEntry = BinanceApiEntry;
 pub static BINANCE_STREAMS: BinanceStreamsEntry = BinanceStreamsEntry;
 
 fn start_mock(options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
-    Ok(Box::new(
-        options.apply(MockBinance::builder()).start()?,
-    ))
+    Ok(Box::new(options.apply(MockBinance::builder()).start()?))
 }
 
 impl VenueEntry for BinanceApiEntry {

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig};
 use orderwire_engine::ConnectionConfig;
+use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig};
 use orderwire_protocol::model::{Side, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
@@ -59,9 +59,7 @@ impl VenueEntry for DigiFinexEntry {
     }
 
     fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
-        Ok(Box::new(
-            options.apply(MockDigiFinex::builder()).start()?,
-        ))
+        Ok(Box::new(options.apply(MockDigiFinex::builder()).start()?))
     }
 
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {

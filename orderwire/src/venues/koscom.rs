@@ -58,9 +58,7 @@ impl VenueEntry for KoscomEntry {
     }
 
     fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
-        Ok(Box::new(
-            options.apply(MockKoscom::builder()).start()?,
-        ))
+        Ok(Box::new(options.apply(MockKoscom::builder()).start()?))
     }
 
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {
@@ -137,8 +135,8 @@ struct KoscomDemo {
 
 impl KoscomDemo {
     fn start(options: &DemoOptions) -> Result<KoscomDemo, String> {
-        let mock =
-            MockKoscom::start(options.mock.live(MockConfig::default())).map_err(|e| format!("mock Koscom: {e}"))?;
+        let mock = MockKoscom::start(options.mock.live(MockConfig::default()))
+            .map_err(|e| format!("mock Koscom: {e}"))?;
         let symbols: Vec<Symbol> = CODES.iter().filter_map(|c| inline(c)).collect();
         let data_config = ExchangeConfig {
             gateway: GatewayConfig {
@@ -166,7 +164,7 @@ impl KoscomDemo {
             mock.venue(),
             ExchangeConfig {
                 engine: options.engine.clone(),
-            capture: options.capture_for("koscom-feed-demo", false),
+                capture: options.capture_for("koscom-feed-demo", false),
                 ..mock.exchange_config_for(mock.kospi_feed_url())
             },
         )

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use orderwire_engine::ConnectionConfig;
 use orderwire_engine::gateway::{
     DeadManSwitch, Exchange, ExchangeConfig, GatewayConfig, TokenFetch, WhenLimited,
 };
-use orderwire_engine::ConnectionConfig;
 use orderwire_protocol::model::{Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
@@ -75,9 +75,7 @@ impl VenueEntry for KrakenEntry {
     }
 
     fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
-        Ok(Box::new(
-            options.apply(MockKraken::builder()).start()?,
-        ))
+        Ok(Box::new(options.apply(MockKraken::builder()).start()?))
     }
 
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {

@@ -308,4 +308,3 @@ pub use crate::mock::MockOptions;
 pub(crate) fn trust(ca: &std::path::Path) -> Result<orderwire_engine::TlsConfig, String> {
     orderwire_engine::TlsConfig::with_extra_ca_file(ca).map_err(|e| e.to_string())
 }
-

@@ -9,8 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig};
 use orderwire_engine::ConnectionConfig;
+use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig};
 use orderwire_protocol::model::{Request, Side, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
@@ -60,9 +60,7 @@ impl VenueEntry for UpbitEntry {
     }
 
     fn start_mock(&self, options: &MockOptions) -> std::io::Result<Box<dyn VenueMock>> {
-        Ok(Box::new(
-            options.apply(MockUpbit::builder()).start()?,
-        ))
+        Ok(Box::new(options.apply(MockUpbit::builder()).start()?))
     }
 
     fn build(&self, context: &BuildContext<'_>) -> Result<Box<dyn StartCodec>, ConfigError> {
@@ -134,8 +132,8 @@ struct UpbitDemo {
 
 impl UpbitDemo {
     fn start(options: &DemoOptions) -> Result<UpbitDemo, String> {
-        let mock =
-            MockUpbit::start(options.mock.live(MockConfig::default())).map_err(|e| format!("mock Upbit: {e}"))?;
+        let mock = MockUpbit::start(options.mock.live(MockConfig::default()))
+            .map_err(|e| format!("mock Upbit: {e}"))?;
         let symbols: Vec<_> = MARKETS.iter().filter_map(|m| inline(m)).collect();
         let connection = |url: String| -> Result<ConnectionConfig, String> {
             let mut connection = ConnectionConfig::new(url);

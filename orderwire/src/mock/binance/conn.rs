@@ -128,7 +128,9 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
     }
     if path.starts_with("/ws") || path.starts_with("/stream") {
         let mut session = streams::StreamsSession::open(shared.clone(), &path, shared.now());
-        drive(&mut ws, &mut session, &shared.stop, &shared.live, || shared.now());
+        drive(&mut ws, &mut session, &shared.stop, &shared.live, || {
+            shared.now()
+        });
     } else {
         let mut ws = ws;
         let _ = ws.close(Some(CloseFrame {
@@ -142,5 +144,7 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>, id: u64) {
 /// The socket driver of an API session.
 fn serve_api<S: Socket>(mut ws: WebSocket<S>, shared: Arc<Shared>, id: u64) {
     let mut session = api::ApiSession::open(shared.clone(), id, shared.now());
-    drive(&mut ws, &mut session, &shared.stop, &shared.live, || shared.now());
+    drive(&mut ws, &mut session, &shared.stop, &shared.live, || {
+        shared.now()
+    });
 }

@@ -239,11 +239,23 @@ impl super::flow::FlowVenue for Shared {
 
     fn act(&self, now: Instant, action: super::flow::FlowAction) {
         let mut matching = self.matching.lock();
-        let applied =
-            super::flow::apply(&mut matching, &self.config.symbol, flow_unit(), action, now.0, false);
+        let applied = super::flow::apply(
+            &mut matching,
+            &self.config.symbol,
+            self.config.tick,
+            flow_unit(),
+            action,
+            now.0,
+            false,
+        );
         if applied.changed {
             let mut book = self.book.lock();
-            book.log(&applied.touched, &applied.executions, applied.taker, self.wall_ms(now));
+            book.log(
+                &applied.touched,
+                &applied.executions,
+                applied.taker,
+                self.wall_ms(now),
+            );
         }
     }
 

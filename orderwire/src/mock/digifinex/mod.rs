@@ -708,7 +708,8 @@ impl MockDigiFinex {
         price: Decimal,
         qty: Decimal,
     ) -> Result<String, &'static str> {
-        let result = self.shared
+        let result = self
+            .shared
             .place(self.shared.now(), market, side, price, qty);
         // Connections asleep in their readiness wait look again.
         self.shared.live.wake_all();

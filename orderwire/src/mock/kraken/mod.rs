@@ -168,6 +168,7 @@ impl super::flow::FlowVenue for Shared {
         let applied = super::flow::apply(
             &mut self.matching.lock(),
             &self.config.symbol,
+            self.config.tick,
             flow_unit(),
             action,
             now.0,

@@ -721,7 +721,8 @@ impl MockUpbit {
         qty: Decimal,
         identifier: &str,
     ) -> Result<String, &'static str> {
-        let result = self.shared
+        let result = self
+            .shared
             .place(self.shared.now(), market, side, price, qty, identifier);
         // Connections asleep in their readiness wait look again.
         self.shared.live.wake_all();

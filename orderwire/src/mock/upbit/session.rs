@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::deflate_ws::{Framed, Incoming, NEGOTIATED};
 use super::{Shared, wire};
-use crate::mock::session::{MockSession, Output};
 use crate::mock::live::{Readiness, Shaper, blocking, until};
+use crate::mock::session::{MockSession, Output};
 use crate::mock::socket::{Socket, WAKE_CAP};
 
 /// One subscribed type.

@@ -437,8 +437,16 @@ pub fn from_capture(header: &crate::capture::Header) -> Result<FromCapture, Stri
                     "weight_per_minute",
                     defaults.weight_per_minute,
                 )?,
-                orders_per_10s: venue_setting_or(header, "orders_per_10s", defaults.orders_per_10s)?,
-                orders_per_day: venue_setting_or(header, "orders_per_day", defaults.orders_per_day)?,
+                orders_per_10s: venue_setting_or(
+                    header,
+                    "orders_per_10s",
+                    defaults.orders_per_10s,
+                )?,
+                orders_per_day: venue_setting_or(
+                    header,
+                    "orders_per_day",
+                    defaults.orders_per_day,
+                )?,
             });
             Ok(FromCapture::Api(api))
         }
