@@ -147,14 +147,17 @@ pub(super) fn run(
             sent_measured = 0;
             progress.measuring();
         }
-        if now >= end {
+        // Past the end nothing more is sent; what is in flight has its
+        // timeout to come back.
+        let sending = now < end;
+        if !sending && (pacer.in_flight() == 0 || now >= end.saturating_add(timeout)) {
             break;
         }
-        while let Some(from) = pacer.take(clock.now_ns()) {
+        while let Some(from) = sending.then(|| pacer.take(clock.now_ns())).flatten() {
             let slot = usize::try_from(seq).unwrap_or(0) & (RING - 1);
             if intended[slot] != u64::MAX {
                 // The ring came round on a request never answered.
-                stats.timeouts += 1;
+                stats.timeouts += u64::from(intended[slot] >= warmup_end);
                 pacer.ended();
             }
             intended[slot] = from;
@@ -180,7 +183,7 @@ pub(super) fn run(
                 break;
             }
             intended[slot] = u64::MAX;
-            stats.timeouts += 1;
+            stats.timeouts += u64::from(from >= warmup_end);
             pacer.ended();
             oldest_open += 1;
         }
@@ -200,7 +203,10 @@ pub(super) fn run(
                         let from = intended[slot];
                         if from != u64::MAX {
                             intended[slot] = u64::MAX;
-                            stats.record(at.saturating_sub(from));
+                            // Only what was sent after the warmup counts.
+                            if from >= warmup_end {
+                                stats.record(at.saturating_sub(from));
+                            }
                             pacer.ended();
                             progress.record(at, at.saturating_sub(from));
                         }
@@ -217,7 +223,10 @@ pub(super) fn run(
         progress.tick(clock.now_ns(), sent_measured);
     }
     // What never came back counts as timed out.
-    stats.timeouts += intended.iter().filter(|t| **t != u64::MAX).count() as u64;
+    stats.timeouts += intended
+        .iter()
+        .filter(|t| **t != u64::MAX && **t >= warmup_end)
+        .count() as u64;
     driver.shutdown();
     Ok(Measure {
         stats: vec![stats],

@@ -191,7 +191,9 @@ fn run_orders(
             };
             match (phase, status) {
                 (Phase::Placing(from), OrderStatus::New | OrderStatus::PartiallyFilled) => {
-                    place.record(at.saturating_sub(from));
+                    if from >= warmup_end {
+                        place.record(at.saturating_sub(from));
+                    }
                     progress.record(at, at.saturating_sub(from));
                     let request = CancelOrders {
                         symbol: shape.symbol_in_requests.then_some(symbol),
@@ -207,12 +209,16 @@ fn run_orders(
                     }
                 }
                 (Phase::Placing(from), OrderStatus::Filled) => {
-                    place.record(at.saturating_sub(from));
+                    if from >= warmup_end {
+                        place.record(at.saturating_sub(from));
+                    }
                     open.remove(&id);
                     pacer.ended();
                 }
                 (Phase::Canceling(from), OrderStatus::Canceled | OrderStatus::Filled) => {
-                    cancel.record(at.saturating_sub(from));
+                    if from >= warmup_end {
+                        cancel.record(at.saturating_sub(from));
+                    }
                     open.remove(&id);
                     pacer.ended();
                 }
@@ -239,7 +245,7 @@ fn run_orders(
                 };
                 let alive = at.saturating_sub(from) <= timeout;
                 if !alive {
-                    stats.timeouts += 1;
+                    stats.timeouts += u64::from(from >= warmup_end);
                     pacer.ended();
                 }
                 alive
@@ -248,6 +254,13 @@ fn run_orders(
         progress.tick(at, sent);
         if handled == 0 {
             std::thread::yield_now();
+        }
+    }
+    // What is still open never came back.
+    for phase in open.values() {
+        match phase {
+            Phase::Placing(from) => place.timeouts += u64::from(*from >= warmup_end),
+            Phase::Canceling(from) => cancel.timeouts += u64::from(*from >= warmup_end),
         }
     }
     Ok(Measure {

@@ -217,8 +217,12 @@ impl DemoVenue for UpbitDemo {
     }
 
     /// Both connections up (Upbit acknowledges no subscription).
+    /// Both connected, and the mock has taken both subscriptions: Upbit
+    /// acknowledges none, and a private event published before the
+    /// `myOrder` subscription is read goes to no one (as on Upbit), so an
+    /// order placed on `connected` alone could be missed.
     fn ready(&self, tally: &Tally) -> bool {
-        tally.connected >= 2
+        tally.connected >= 2 && self.mock.stats().requests >= 2
     }
 
     /// PING: Upbit answers {"status":"UP"}, and repeats it every 10 s.
