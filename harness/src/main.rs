@@ -224,10 +224,13 @@ fn replay(args: ReplayArgs) -> Result<(), String> {
                 .map_err(|e| format!("replay {}: {e}", path.display()))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // A bar for a large capture (a megabyte and more), on stderr.
+    let total: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
     let options = orderwire::replay::ReplayOptions {
         check: args.check,
         speed: args.speed,
         print: !args.quiet,
+        progress: total >= 1 << 20,
     };
     let stdout = std::io::stdout();
     let mut output = std::io::BufWriter::new(stdout.lock());
@@ -275,8 +278,15 @@ fn export(args: ExportArgs) -> Result<(), String> {
         (None, None) => return Err("export: --parquet DIR or --out PATH".into()),
     };
     let started = std::time::Instant::now();
-    let extract = orderwire::export::extract(&Venues::builtin(), &bytes, args.raw)
-        .map_err(|e| format!("export {}: {e}", args.file.display()))?;
+    // A bar for a large capture (a megabyte and more), on stderr.
+    let bar = (bytes.len() >= 1 << 20)
+        .then(|| orderwire::progress::bytes(bytes.len() as u64, "export: reading"));
+    let extract =
+        orderwire::export::extract_showing(&Venues::builtin(), &bytes, args.raw, bar.as_ref())
+            .map_err(|e| format!("export {}: {e}", args.file.display()))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     let rows = match format {
         "parquet" => {
             let files = orderwire::export::write_parquet(&extract, &out, args.raw)?;

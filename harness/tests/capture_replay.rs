@@ -87,6 +87,7 @@ fn replay(files: &[&Path], check: bool) -> Result<(Vec<String>, u64), String> {
             check,
             speed: Speed::Max,
             print: true,
+            progress: false,
         },
         &mut out,
     )?;

@@ -209,6 +209,7 @@ fn public_and_private_connections_side_by_side_and_a_fetched_token_after_a_drop(
             check: true,
             speed: orderwire::replay::Speed::Max,
             print: false,
+            progress: false,
         },
         &mut Vec::new(),
     )

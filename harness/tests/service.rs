@@ -391,6 +391,7 @@ fn run_the_example_against_the_mocks_and_scrape_its_metrics() {
             check: true,
             speed: orderwire::replay::Speed::Max,
             print: true,
+            progress: false,
         },
         &mut replayed,
     )
@@ -697,6 +698,7 @@ fn an_exchange_with_capture_set_records_its_session() {
             check: true,
             speed: orderwire::replay::Speed::Max,
             print: false,
+            progress: false,
         },
         &mut Vec::new(),
     )

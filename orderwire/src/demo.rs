@@ -752,14 +752,9 @@ pub fn demo_order(
 
 /// The progress bar on stderr, if asked for.
 fn progress_bar(options: &DemoOptions) -> Option<indicatif::ProgressBar> {
-    options.progress.then(|| {
-        let bar = indicatif::ProgressBar::new(options.orders as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} orders {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    })
+    options
+        .progress
+        .then(|| crate::progress::items(options.orders as u64, "orders"))
 }
 
 /// Orders by final state (sorted by name), and whether every one ended.

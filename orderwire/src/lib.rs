@@ -57,6 +57,8 @@ pub mod metrics;
 #[cfg(feature = "mock")]
 pub mod mock;
 #[cfg(feature = "service")]
+pub mod progress;
+#[cfg(feature = "service")]
 pub mod replay;
 #[cfg(feature = "cli")]
 pub mod run;

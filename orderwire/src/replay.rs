@@ -56,6 +56,9 @@ pub struct ReplayOptions {
     pub speed: Speed,
     /// Print the events (off: only the check and the summary).
     pub print: bool,
+    /// A progress bar on stderr over the files' bytes (for a large
+    /// capture; the CLI shows it when stderr is a terminal).
+    pub progress: bool,
 }
 
 /// What a replay did.
@@ -85,6 +88,11 @@ pub fn run(
     let mut line = Vec::with_capacity(512);
     let mut pace: Option<(Instant, u64)> = None;
     let io = |e: std::io::Error| format!("replay: {e}");
+    let total: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
+    let bar = options
+        .progress
+        .then(|| crate::progress::bytes(total as u64, "replay"));
+    let mut done_before = 0usize;
     for (name, bytes) in files {
         let (header, mut reader) =
             CaptureReader::open(bytes).map_err(|e| format!("replay {name}: {e}"))?;
@@ -107,6 +115,9 @@ pub fn run(
         let venue = first.venue.clone();
         let exchange = exchange_name(first).unwrap_or(&venue).to_owned();
         loop {
+            if let Some(bar) = &bar {
+                bar.set_position((done_before + reader.position()) as u64);
+            }
             let records = match reader.next_block() {
                 Ok(Some(records)) => records,
                 Ok(None) => {
@@ -162,6 +173,10 @@ pub fn run(
                 outputs.clear();
             }
         }
+        done_before += bytes.len();
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     if let Some((core, _)) = replay.as_mut() {
         core.finish().map_err(|e| format!("replay: {e}"))?;

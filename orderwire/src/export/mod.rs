@@ -77,6 +77,17 @@ pub struct Extract {
 /// Reads a capture's rows; `keep_frames` keeps every received frame for
 /// the `raw` column.
 pub fn extract(venues: &Venues, capture: &[u8], keep_frames: bool) -> Result<Extract, String> {
+    extract_showing(venues, capture, keep_frames, None)
+}
+
+/// As [`extract`], moving `progress` through the capture's bytes (the CLI's
+/// bar for a large capture).
+pub fn extract_showing(
+    venues: &Venues,
+    capture: &[u8],
+    keep_frames: bool,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<Extract, String> {
     let (header, mut reader) = CaptureReader::open(capture).map_err(|e| e.to_string())?;
     let entry = venues.find(&header.venue)?;
     let depth = venue_setting(&header, "default_depth")
@@ -95,6 +106,9 @@ pub fn extract(venues: &Venues, capture: &[u8], keep_frames: bool) -> Result<Ext
     let mut events = Events::default();
     let mut message = Vec::new();
     loop {
+        if let Some(bar) = progress {
+            bar.set_position(reader.position() as u64);
+        }
         let records = match reader.next_block() {
             Ok(Some(records)) => records,
             Ok(None) => break,

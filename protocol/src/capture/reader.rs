@@ -92,6 +92,12 @@ impl<'a> CaptureReader<'a> {
         ))
     }
 
+    /// Bytes of the input read so far (through the last block returned):
+    /// a long replay or export shows its progress with it.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     /// The next block's records, or `None` after the trailer. An error ends
     /// the reading; every block before it was whole.
     pub fn next_block(&mut self) -> Result<Option<Records<'_>>, CaptureError> {
