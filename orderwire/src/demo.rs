@@ -74,6 +74,9 @@ pub struct DemoOptions {
     pub mock: crate::mock::MockOptions,
     /// The demo connections' engine: wait strategy, pinning, spin.
     pub engine: orderwire_engine::EngineConfig,
+    /// The driver of the demo's connections: threaded (an `Exchange` each)
+    /// or inline (the demo's thread drives them as it polls).
+    pub mode: crate::service::Mode,
     /// The account's order limits raised on the mock and in the codec
     /// alike, as a venue does for a market maker (orderwire bench), so
     /// that a benchmark measures the path and not the default account's
@@ -93,6 +96,7 @@ impl Default for DemoOptions {
             mock: crate::mock::MockOptions::default(),
             engine: orderwire_engine::EngineConfig::default(),
             raised_limits: false,
+            mode: crate::service::Mode::Threaded,
         }
     }
 }
@@ -114,6 +118,19 @@ impl DemoOptions {
         };
         Some(orderwire_engine::capture::CaptureConfig::new(path))
     }
+}
+
+/// Starts one of a demo's connections on the driver `options.mode`
+/// names (in a registry of its own: a demo registers nothing globally).
+pub fn start_exchange<V: orderwire_protocol::venue::Venue>(
+    options: &DemoOptions,
+    name: &str,
+    venue: V,
+    config: orderwire_engine::gateway::ExchangeConfig,
+) -> Result<crate::service::Driver<V>, String> {
+    let registry = orderwire_engine::gateway::Registry::new();
+    crate::service::Driver::create(&registry, options.mode, name, venue, config)
+        .map_err(|e| e.to_string())
 }
 
 /// What the demo does with one order.

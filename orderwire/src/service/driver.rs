@@ -124,6 +124,28 @@ impl<V: Venue> Driver<V> {
         }
     }
 
+    /// Reads the codec that decodes (the books live there): the decoder's
+    /// on a threaded exchange, the one codec of an inline one.
+    pub fn with_decoding_venue<R>(&self, read: impl FnOnce(&V) -> R) -> R {
+        match self {
+            Driver::Threaded(e) => e.gateway().with_decoding_venue(read),
+            Driver::Inline(e) => read(e.lock().core().venue()),
+        }
+    }
+
+    /// Feeds a book snapshot fetched elsewhere (Binance's `depth`) to the
+    /// gateway's book.
+    pub fn feed_book_snapshot(
+        &self,
+        book: &orderwire_protocol::model::BookEvent,
+        levels: &[orderwire_protocol::model::Level],
+    ) {
+        match self {
+            Driver::Threaded(e) => e.feed_book_snapshot(book, levels),
+            Driver::Inline(e) => e.lock().feed_book_snapshot(book, levels),
+        }
+    }
+
     /// Closes the connection with a close handshake.
     pub fn shutdown(&self, grace: Duration) {
         match self {
