@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use orderwire_engine::ConnectionConfig;
 use orderwire_engine::gateway::{
-    Exchange, ExchangeConfig, GatewayConfig, GatewayEvent, Outputs, WhenLimited,
+    ExchangeConfig, GatewayConfig, GatewayEvent, Outputs, WhenLimited,
 };
 use orderwire_protocol::model::{BookEvent, Event, Level, Request, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
@@ -213,8 +213,8 @@ fn run_key() -> [u8; 32] {
 /// Binance's part of the demo.
 struct BinanceDemo {
     _mock: MockBinance,
-    api: Arc<Exchange<BinanceApi>>,
-    streams: Arc<Exchange<BinanceStreams>>,
+    api: Driver<BinanceApi>,
+    streams: Driver<BinanceStreams>,
     symbol: Symbol,
     /// The streams asked for a snapshot of this pair.
     need_snapshot: Option<Symbol>,
@@ -258,7 +258,8 @@ impl BinanceDemo {
             signer: Signer::ed25519_from_bytes(&private_key),
         }));
         codec.set_limits(limits);
-        let api = Exchange::start(
+        let api = crate::demo::start_exchange(
+            options,
             "binance-api-demo",
             codec,
             ExchangeConfig {
@@ -278,7 +279,8 @@ impl BinanceDemo {
             },
         )
         .map_err(|e| e.to_string())?;
-        let streams = Exchange::start(
+        let streams = crate::demo::start_exchange(
+            options,
             "binance-streams-demo",
             BinanceStreams::new(),
             ExchangeConfig {
@@ -305,8 +307,8 @@ impl BinanceDemo {
         .map_err(|e| e.to_string())?;
         Ok(BinanceDemo {
             _mock: mock,
-            api: Arc::new(api),
-            streams: Arc::new(streams),
+            api,
+            streams,
             symbol,
             need_snapshot: None,
             snapshot: None,
@@ -320,10 +322,7 @@ impl DemoVenue for BinanceDemo {
     }
 
     fn exchanges(&self) -> Vec<Arc<dyn AnyExchange>> {
-        vec![
-            Arc::new(Driver::Threaded(self.api.clone())),
-            Arc::new(Driver::Threaded(self.streams.clone())),
-        ]
+        vec![Arc::new(self.api.clone()), Arc::new(self.streams.clone())]
     }
 
     fn symbol(&self) -> Symbol {
@@ -373,7 +372,7 @@ impl DemoVenue for BinanceDemo {
 
     /// The synced book's best bid and ask.
     fn top(&self) -> Option<(Decimal, Decimal)> {
-        self.streams.gateway().with_decoding_venue(|codec| {
+        self.streams.with_decoding_venue(|codec| {
             let sync = codec.book(&self.symbol)?;
             if !sync.is_synced() {
                 return None;
