@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_engine::ConnectionConfig;
-use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig};
+use orderwire_engine::gateway::{ExchangeConfig, GatewayConfig};
 use orderwire_protocol::model::{Side, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
@@ -115,7 +115,7 @@ const MARKETS: [&str; 2] = ["BTC_USDT", "ETH_USDT"];
 /// DigiFinex's part of the demo.
 struct DigiFinexDemo {
     mock: MockDigiFinex,
-    exchange: Arc<Exchange<DigiFinex>>,
+    exchange: Driver<DigiFinex>,
     symbol: Symbol,
     /// Orders resting until the end, by the venue's id.
     resting: Vec<String>,
@@ -133,7 +133,8 @@ impl DigiFinexDemo {
         let (api_key, secret) = mock.keys();
         let mut connection = ConnectionConfig::new(mock.url());
         connection.tls = Some(trust(&mock.ca_file())?);
-        let exchange = Exchange::start(
+        let exchange = crate::demo::start_exchange(
+            options,
             "digifinex-demo",
             DigiFinex::private(Credentials {
                 api_key: Secret::new(api_key),
@@ -169,7 +170,7 @@ impl DigiFinexDemo {
         .map_err(|e| e.to_string())?;
         Ok(DigiFinexDemo {
             mock,
-            exchange: Arc::new(exchange),
+            exchange,
             symbol: symbols.first().copied().ok_or("symbol")?,
             resting: Vec::new(),
         })
@@ -182,7 +183,7 @@ impl DemoVenue for DigiFinexDemo {
     }
 
     fn exchanges(&self) -> Vec<Arc<dyn AnyExchange>> {
-        vec![Arc::new(Driver::Threaded(self.exchange.clone()))]
+        vec![Arc::new(self.exchange.clone())]
     }
 
     fn symbol(&self) -> Symbol {
