@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig};
+use orderwire_engine::gateway::{ExchangeConfig, GatewayConfig};
 use orderwire_protocol::model::{Side, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
@@ -118,7 +118,7 @@ const CODES: [&str; 2] = ["005930", "000660"];
 /// KIS's part of the demo.
 struct KisDemo {
     mock: MockKis,
-    exchange: Arc<Exchange<Kis>>,
+    exchange: Driver<Kis>,
     symbol: Symbol,
     /// Orders resting until the end: (code, order number).
     resting: Vec<(&'static str, String)>,
@@ -155,11 +155,11 @@ impl KisDemo {
             capture: options.capture_for("kis-demo", true),
             ..mock.exchange_config()
         };
-        let exchange =
-            Exchange::start("kis-demo", mock.venue(), config).map_err(|e| e.to_string())?;
+        let exchange = crate::demo::start_exchange(options, "kis-demo", mock.venue(), config)
+            .map_err(|e| e.to_string())?;
         Ok(KisDemo {
             mock,
-            exchange: Arc::new(exchange),
+            exchange,
             symbol: symbols.first().copied().ok_or("symbol")?,
             resting: Vec::new(),
         })
@@ -172,7 +172,7 @@ impl DemoVenue for KisDemo {
     }
 
     fn exchanges(&self) -> Vec<Arc<dyn AnyExchange>> {
-        vec![Arc::new(Driver::Threaded(self.exchange.clone()))]
+        vec![Arc::new(self.exchange.clone())]
     }
 
     fn symbol(&self) -> Symbol {
