@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig, SubmitError};
+use orderwire_engine::gateway::{ExchangeConfig, GatewayConfig, SubmitError};
 use orderwire_protocol::model::{Request, Side, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
@@ -126,8 +126,8 @@ const DEMO_CAP: u32 = 5;
 
 struct KoscomDemo {
     mock: MockKoscom,
-    data: Arc<Exchange<Koscom>>,
-    feed: Arc<Exchange<Koscom>>,
+    data: Driver<Koscom>,
+    feed: Driver<Koscom>,
     symbol: Symbol,
     /// What the cap said when the demo went past it.
     refused: Option<String>,
@@ -157,9 +157,15 @@ impl KoscomDemo {
             capture: options.capture_for("koscom-demo", true),
             ..mock.exchange_config_for(mock.url())
         };
-        let data = Exchange::start("koscom-demo", mock.venue().with_cap(DEMO_CAP), data_config)
-            .map_err(|e| e.to_string())?;
-        let feed = Exchange::start(
+        let data = crate::demo::start_exchange(
+            options,
+            "koscom-demo",
+            mock.venue().with_cap(DEMO_CAP),
+            data_config,
+        )
+        .map_err(|e| e.to_string())?;
+        let feed = crate::demo::start_exchange(
+            options,
             "koscom-feed-demo",
             mock.venue(),
             ExchangeConfig {
@@ -171,8 +177,8 @@ impl KoscomDemo {
         .map_err(|e| e.to_string())?;
         Ok(KoscomDemo {
             mock,
-            data: Arc::new(data),
-            feed: Arc::new(feed),
+            data,
+            feed,
             symbol: symbols.first().copied().ok_or("symbol")?,
             refused: None,
         })
@@ -185,10 +191,7 @@ impl DemoVenue for KoscomDemo {
     }
 
     fn exchanges(&self) -> Vec<Arc<dyn AnyExchange>> {
-        vec![
-            Arc::new(Driver::Threaded(self.data.clone())),
-            Arc::new(Driver::Threaded(self.feed.clone())),
-        ]
+        vec![Arc::new(self.data.clone()), Arc::new(self.feed.clone())]
     }
 
     fn symbol(&self) -> Symbol {
