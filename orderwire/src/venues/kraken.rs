@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use orderwire_engine::ConnectionConfig;
 use orderwire_engine::gateway::{
-    DeadManSwitch, Exchange, ExchangeConfig, GatewayConfig, TokenFetch, WhenLimited,
+    DeadManSwitch, ExchangeConfig, GatewayConfig, TokenFetch, WhenLimited,
 };
 use orderwire_protocol::model::{Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
@@ -222,7 +222,7 @@ const RAISED_TIER: (u64, u64) = (10_000_000_000, 10_000_000_000);
 /// Kraken's part of the demo.
 struct KrakenDemo {
     _mock: MockKraken,
-    exchange: Arc<Exchange<Kraken>>,
+    exchange: Driver<Kraken>,
     symbol: Symbol,
 }
 
@@ -248,7 +248,8 @@ impl KrakenDemo {
                 decay_milli_per_sec: tier.1,
             },
         );
-        let exchange = Exchange::start(
+        let exchange = crate::demo::start_exchange(
+            options,
             "kraken-demo",
             venue,
             ExchangeConfig {
@@ -280,7 +281,7 @@ impl KrakenDemo {
         .map_err(|e| e.to_string())?;
         Ok(KrakenDemo {
             _mock: mock,
-            exchange: Arc::new(exchange),
+            exchange,
             symbol,
         })
     }
@@ -292,7 +293,7 @@ impl DemoVenue for KrakenDemo {
     }
 
     fn exchanges(&self) -> Vec<Arc<dyn AnyExchange>> {
-        vec![Arc::new(Driver::Threaded(self.exchange.clone()))]
+        vec![Arc::new(self.exchange.clone())]
     }
 
     fn symbol(&self) -> Symbol {
@@ -305,7 +306,7 @@ impl DemoVenue for KrakenDemo {
 
     /// The gateway's book is in the codec: its top, read where it is kept.
     fn top(&self) -> Option<(Decimal, Decimal)> {
-        self.exchange.gateway().with_decoding_venue(|codec| {
+        self.exchange.with_decoding_venue(|codec| {
             let book = codec.book(&self.symbol)?;
             Some((book.best_bid()?.price, book.best_ask()?.price))
         })
