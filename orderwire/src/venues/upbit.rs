@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderwire_engine::ConnectionConfig;
-use orderwire_engine::gateway::{Exchange, ExchangeConfig, GatewayConfig};
+use orderwire_engine::gateway::{ExchangeConfig, GatewayConfig};
 use orderwire_protocol::model::{Request, Side, Subscription, Symbol, inline};
 use orderwire_protocol::num::Decimal;
 use orderwire_protocol::secret::Secret;
@@ -125,8 +125,8 @@ const MARKETS: [&str; 2] = ["KRW-BTC", "KRW-ETH"];
 /// Upbit's part of the demo.
 struct UpbitDemo {
     mock: MockUpbit,
-    public: Arc<Exchange<Upbit>>,
-    private: Arc<Exchange<Upbit>>,
+    public: Driver<Upbit>,
+    private: Driver<Upbit>,
     symbol: Symbol,
 }
 
@@ -141,7 +141,8 @@ impl UpbitDemo {
             UPBIT.connection(&mut connection);
             Ok(connection)
         };
-        let public = Exchange::start(
+        let public = crate::demo::start_exchange(
+            options,
             "upbit-public-demo",
             Upbit::public(),
             ExchangeConfig {
@@ -169,7 +170,8 @@ impl UpbitDemo {
         )
         .map_err(|e| e.to_string())?;
         let (access_key, secret_key) = mock.keys();
-        let private = Exchange::start(
+        let private = crate::demo::start_exchange(
+            options,
             "upbit-private-demo",
             Upbit::private(Credentials {
                 access_key: Secret::new(access_key),
@@ -193,8 +195,8 @@ impl UpbitDemo {
         .map_err(|e| e.to_string())?;
         Ok(UpbitDemo {
             mock,
-            public: Arc::new(public),
-            private: Arc::new(private),
+            public,
+            private,
             symbol: symbols.first().copied().ok_or("symbol")?,
         })
     }
@@ -207,8 +209,8 @@ impl DemoVenue for UpbitDemo {
 
     fn exchanges(&self) -> Vec<Arc<dyn AnyExchange>> {
         vec![
-            Arc::new(Driver::Threaded(self.public.clone())),
-            Arc::new(Driver::Threaded(self.private.clone())),
+            Arc::new(self.public.clone()),
+            Arc::new(self.private.clone()),
         ]
     }
 
