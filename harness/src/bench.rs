@@ -53,9 +53,30 @@ pub(crate) struct BenchArgs {
     /// binance_streams, upbit, digifinex, kis, koscom).
     #[arg(long, default_value = "kraken")]
     venue: String,
-    /// Run against this ws:// or wss:// endpoint instead (--workload echo).
+    /// Run against this ws:// or wss:// endpoint instead: echo's peer, or
+    /// with --config the endpoint of its (first or --exchange) exchange.
     #[arg(long)]
     url: Option<String>,
+    /// A service config (orderwire.toml): orders and subscribe run its
+    /// exchanges, with its credentials and subscriptions, instead of a
+    /// venue's demo.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// With --config: against the venues' mocks (no keys, no network).
+    #[arg(long)]
+    mock: bool,
+    /// With --config: only this exchange of it.
+    #[arg(long, value_name = "NAME")]
+    exchange: Option<String>,
+    /// With --config, orders: the pair to place on.
+    #[arg(long)]
+    symbol: Option<String>,
+    /// With --config, orders: a limit price under the book (it rests).
+    #[arg(long)]
+    price: Option<String>,
+    /// With --config, orders: the size.
+    #[arg(long)]
+    qty: Option<String>,
     /// `orders` (place, ack, cancel), `echo` (round trips of --size
     /// bytes) or `subscribe` (market data from the mock's flow).
     #[arg(long, default_value = "orders")]
@@ -83,8 +104,8 @@ pub(crate) struct BenchArgs {
     /// A request unanswered this long is a timeout.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     timeout: Duration,
-    /// `threaded` (a reactor thread) or `inline` (this thread drives the
-    /// sockets); echo runs either, a venue's workloads run threaded.
+    /// `threaded` (a reactor thread per connection) or `inline` (the
+    /// benchmark's thread drives the sockets as it polls).
     #[arg(long, default_value = "threaded")]
     mode: orderwire::service::Mode,
     /// `block` or `busy-poll`.
@@ -116,7 +137,7 @@ pub(crate) struct BenchArgs {
     #[arg(long, num_args = 1.., value_name = "RUN.json")]
     compare: Vec<PathBuf>,
     #[command(flatten)]
-    mock: MockArgs,
+    mock_args: MockArgs,
 }
 
 pub(crate) fn bench(args: BenchArgs) -> Result<(), String> {
@@ -138,12 +159,6 @@ pub(crate) fn bench(args: BenchArgs) -> Result<(), String> {
         "busy-poll" | "busypoll" => orderwire::engine::WaitStrategy::BusyPoll,
         other => return Err(format!("--wait {other}: block or busy-poll")),
     };
-    if args.workload != Workload::Echo && args.mode == orderwire::service::Mode::Inline {
-        return Err(format!(
-            "--mode inline: --workload {} runs a venue's demo connections, which run threaded; --workload echo runs either",
-            args.workload.as_str()
-        ));
-    }
     let rate = args.rate.unwrap_or(match args.workload {
         Workload::Orders => 100.0,
         _ => 1_000.0,
@@ -167,10 +182,27 @@ pub(crate) fn bench(args: BenchArgs) -> Result<(), String> {
     } else {
         0
     };
+    let order = match (&args.symbol, &args.price, &args.qty) {
+        (Some(symbol), Some(price), Some(qty)) => Some(orderwire::bench::OrderSpec {
+            symbol: symbol.clone(),
+            price: price
+                .parse()
+                .map_err(|_| format!("--price {price}: not a decimal"))?,
+            qty: qty
+                .parse()
+                .map_err(|_| format!("--qty {qty}: not a decimal"))?,
+        }),
+        (None, None, None) => None,
+        _ => return Err("--symbol, --price and --qty go together".into()),
+    };
     let options = BenchOptions {
         workload: args.workload,
         venue: args.venue,
         url: args.url,
+        config: args.config,
+        config_mock: args.mock,
+        exchange: args.exchange,
+        order,
         pacing,
         duration: args.duration,
         warmup: args.warmup,
@@ -179,7 +211,7 @@ pub(crate) fn bench(args: BenchArgs) -> Result<(), String> {
         timeout: args.timeout,
         mode: args.mode,
         engine,
-        mock: args.mock.options(default_flow),
+        mock: args.mock_args.options(default_flow),
         label: args.label,
         progress: !args.quiet,
     };

@@ -45,7 +45,7 @@ enum Command {
     /// mock venue (or a URL), open loop at --rate (a stall shows) or
     /// closed loop; a percentile table, .hgrm files, JSON and a plot.
     /// --compare prints and plots runs side by side.
-    Bench(bench::BenchArgs),
+    Bench(Box<bench::BenchArgs>),
     /// KIS tools.
     #[command(subcommand)]
     Kis(KisCommand),
@@ -408,7 +408,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export(args),
         Command::Wscat(args) => wscat::run(args),
         Command::Run(args) => run(args),
-        Command::Bench(args) => bench::bench(args),
+        Command::Bench(args) => bench::bench(*args),
         Command::Kis(command) => kis(command),
     };
     match result {

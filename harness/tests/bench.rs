@@ -432,3 +432,77 @@ fn run_mock_with_a_flow_shows_a_market_that_moves() {
         count("book_delta")
     );
 }
+
+#[test]
+fn a_service_config_runs_orders_and_market_data_on_either_driver() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/service.toml");
+    let dir = scratch("config");
+    // Orders on the config's Binance exchange, with its credentials (the
+    // mock's), inline: the benchmark's thread drives the socket.
+    let orders = dir.join("orders.json");
+    bench(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--mock",
+        "--exchange",
+        "binance",
+        "--mode",
+        "inline",
+        "--workload",
+        "orders",
+        "--symbol",
+        "BTCUSDT",
+        "--price",
+        "80000",
+        "--qty",
+        "0.01",
+        "--rate",
+        "3",
+        "--duration",
+        "2s",
+        "--warmup",
+        "200ms",
+        "--json",
+        orders.to_str().unwrap(),
+    ]);
+    let run = report(&orders);
+    assert_eq!(run["mode"], "inline");
+    for name in ["place", "cancel"] {
+        let m = method(&run, name);
+        assert!(m["count"].as_u64().unwrap() >= 5, "{m}");
+        assert_eq!(m["errors"], 0, "{m}");
+    }
+    // Market data: every exchange of the config, its own subscriptions.
+    let market = dir.join("market.json");
+    bench(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--mock",
+        "--workload",
+        "subscribe",
+        "--mock-rate",
+        "300",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+        "--json",
+        market.to_str().unwrap(),
+    ]);
+    let run = report(&market);
+    assert!(run["messages"].as_u64().unwrap() > 100, "{run}");
+    // Without --config, a URL cannot carry a venue's orders.
+    let refused = orderwire()
+        .args([
+            "bench",
+            "--quiet",
+            "--url",
+            "wss://127.0.0.1:1/",
+            "--workload",
+            "orders",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--config"));
+}

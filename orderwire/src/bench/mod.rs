@@ -68,8 +68,19 @@ pub struct BenchOptions {
     pub workload: Workload,
     /// The venue whose mock to run against (orders, subscribe).
     pub venue: String,
-    /// A ws:// or wss:// endpoint instead of a mock (echo).
+    /// A ws:// or wss:// endpoint instead of a mock: echo's peer, or with
+    /// `config` the endpoint of the config's exchange.
     pub url: Option<String>,
+    /// A service config (orderwire.toml) whose exchanges, credentials and
+    /// subscriptions the `orders` and `subscribe` workloads use instead of
+    /// a venue's demo.
+    pub config: Option<std::path::PathBuf>,
+    /// With `config`: run its exchanges against the venues' mocks.
+    pub config_mock: bool,
+    /// With `config`: only this exchange of it.
+    pub exchange: Option<String>,
+    /// With `config`, for `orders`: what to place.
+    pub order: Option<OrderSpec>,
     /// Open or closed loop.
     pub pacing: Pacing,
     /// Measured time, after the warmup.
@@ -101,6 +112,10 @@ impl Default for BenchOptions {
             workload: Workload::Orders,
             venue: "kraken".to_owned(),
             url: None,
+            config: None,
+            config_mock: false,
+            exchange: None,
+            order: None,
             pacing: Pacing::Open { rate: 1_000.0 },
             duration: Duration::from_secs(10),
             warmup: Duration::from_secs(1),
@@ -114,6 +129,17 @@ impl Default for BenchOptions {
             progress: false,
         }
     }
+}
+
+/// What `--workload orders --config` places: a limit buy that rests.
+#[derive(Clone, Debug)]
+pub struct OrderSpec {
+    /// The pair, as the venue names it.
+    pub symbol: String,
+    /// A price under the book, so the order rests until canceled.
+    pub price: orderwire_protocol::num::Decimal,
+    /// Its size.
+    pub qty: orderwire_protocol::num::Decimal,
 }
 
 /// A finished run: its report and its histograms (for `.hgrm` files).
@@ -155,9 +181,26 @@ pub fn run(options: &BenchOptions) -> Result<BenchRun, String> {
             let measure = echo::run(options, &mock.url(), Some(tls), &mut progress)?;
             ("the embedded echo mock".to_owned(), measure)
         }
+        (workload, _) if options.config.is_some() => {
+            let path = options
+                .config
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""));
+            let measure = if workload == Workload::Orders {
+                venue::configured_orders(path, options, &mut progress)?
+            } else {
+                venue::configured_subscribe(path, options, &mut progress)?
+            };
+            let target = match &options.url {
+                Some(url) => url.clone(),
+                None if options.config_mock => format!("{} on mocks", path.display()),
+                None => path.display().to_string(),
+            };
+            (target, measure)
+        }
         (_, Some(_)) => {
             return Err(format!(
-                "--url runs --workload echo; --workload {} runs against a venue's mock (--venue)",
+                "--workload {} with --url needs --config orderwire.toml for its credentials and subscriptions",
                 options.workload.as_str()
             ));
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use orderwire_engine::gateway::{GatewayEvent, Submission};
 use orderwire_protocol::model::{
     CancelOrders, ClientOrderId, Event, NewOrder, OrderKind, OrderRef, OrderStatus, Request, Side,
-    TimeInForce, inline,
+    Symbol, TimeInForce, inline,
 };
 use orderwire_protocol::num::Decimal;
 
@@ -20,6 +20,16 @@ use super::{BenchOptions, Measure, Progress};
 use crate::demo::{DemoOptions, DemoVenue, Tally};
 use crate::service::AnyExchange;
 use crate::venues::VenueEntry;
+
+/// Where a venue workload's events come from: a venue's demo connections
+/// on its mock ([`Ready`]), or the exchanges of a service config
+/// ([`Configured`]).
+trait Source {
+    /// Polls every connection; `seen` gets each event with its connection.
+    fn poll(&mut self, seen: &mut dyn FnMut(usize, &GatewayEvent)) -> usize;
+    /// Closes every connection.
+    fn shutdown(&self);
+}
 
 /// The venue's demo connections, started and ready.
 struct Ready {
@@ -34,6 +44,7 @@ impl Ready {
             mock: options.mock.clone(),
             engine: options.engine.clone(),
             raised_limits: true,
+            mode: options.mode,
             ..DemoOptions::default()
         };
         let venue = entry.demo(&demo)?;
@@ -55,8 +66,9 @@ impl Ready {
         ready.venue.on_ready()?;
         Ok(ready)
     }
+}
 
-    /// Polls every connection; `seen` gets each event with its connection.
+impl Source for Ready {
     fn poll(&mut self, seen: &mut dyn FnMut(usize, &GatewayEvent)) -> usize {
         let mut handled = 0;
         for (index, exchange) in self.exchanges.iter().enumerate() {
@@ -87,37 +99,71 @@ enum Phase {
     Canceling(u64),
 }
 
-/// `--workload orders`: open or closed loop of place (a buy under the
-/// best bid, so it rests), then, at its ack, a cancel; `place` and
-/// `cancel` measured apart.
+/// What an orders run places: a limit buy of `qty` at `price` (under the
+/// book, so it rests) on `exchange`.
+struct OrderPlan {
+    exchange: Arc<dyn AnyExchange>,
+    symbol: Symbol,
+    price: Decimal,
+    qty: Decimal,
+    /// Whether a cancel names the pair (Binance needs it).
+    symbol_in_requests: bool,
+}
+
+/// `--workload orders` on a venue's mock: the demo's connections, a buy
+/// the demo's offset under the best bid.
 pub(super) fn orders(
     entry: &dyn VenueEntry,
     options: &BenchOptions,
     progress: &mut Progress,
 ) -> Result<Measure, String> {
     let mut ready = Ready::start(entry, options)?;
-    let result = run_orders(&mut ready, options, progress);
+    let plan = demo_plan(&ready);
+    let result = plan.and_then(|plan| run_orders(&mut ready, &plan, options, progress));
     ready.shutdown();
     result
 }
 
-fn run_orders(
-    ready: &mut Ready,
-    options: &BenchOptions,
-    progress: &mut Progress,
-) -> Result<Measure, String> {
+fn demo_plan(ready: &Ready) -> Result<OrderPlan, String> {
     let name = ready.venue.title();
     let shape = ready.venue.orders().ok_or_else(|| {
         format!("{name} takes no orders on its WebSocket connection here (its orders go over REST): try --workload subscribe")
     })?;
-    let exchange = ready
-        .exchanges
-        .get(shape.connection)
-        .cloned()
-        .ok_or("no order connection")?;
     let offset: Decimal = shape.offset.parse().map_err(|_| "offset")?;
-    let qty: Decimal = shape.rest_qty.parse().map_err(|_| "qty")?;
-    let symbol = ready.venue.symbol();
+    let price = ready
+        .venue
+        .top()
+        .and_then(|(bid, _)| bid.checked_sub(offset))
+        .ok_or("no book to price from")?;
+    Ok(OrderPlan {
+        exchange: ready
+            .exchanges
+            .get(shape.connection)
+            .cloned()
+            .ok_or("no order connection")?,
+        symbol: ready.venue.symbol(),
+        price,
+        qty: shape.rest_qty.parse().map_err(|_| "qty")?,
+        symbol_in_requests: shape.symbol_in_requests,
+    })
+}
+
+/// Open or closed loop of place, then at its ack a cancel; `place` and
+/// `cancel` measured apart.
+fn run_orders(
+    source: &mut dyn Source,
+    plan: &OrderPlan,
+    options: &BenchOptions,
+    progress: &mut Progress,
+) -> Result<Measure, String> {
+    let OrderPlan {
+        exchange,
+        symbol,
+        price,
+        qty,
+        symbol_in_requests,
+    } = plan;
+    let (symbol, price, qty) = (*symbol, *price, *qty);
     let clock = orderwire_engine::Clock::new();
     let (mut place, mut cancel) = (MethodStats::new("place"), MethodStats::new("cancel"));
     let mut open: HashMap<ClientOrderId, Phase> = HashMap::with_capacity(4096);
@@ -127,7 +173,6 @@ fn run_orders(
     let timeout = super::nanos(options.timeout);
     let mut pacer = Pacer::new(options.pacing, start, options.connections.max(1));
     let (mut seq, mut measuring, mut sent) = (0u64, false, 0u64);
-    let mut price = None;
     let mut last_sweep = start;
     loop {
         let now = clock.now_ns();
@@ -143,21 +188,10 @@ fn run_orders(
         if !sending && (open.is_empty() || now >= end + timeout) {
             break;
         }
-        if price.is_none() {
-            price = ready
-                .venue
-                .top()
-                .and_then(|(bid, _)| bid.checked_sub(offset));
-        }
         while let Some(from) = sending.then(|| pacer.take(clock.now_ns())).flatten() {
             let id: ClientOrderId = inline(&format!("bench-{seq:010}")).ok_or("client id")?;
             seq += 1;
             sent += u64::from(measuring);
-            let Some(price) = price else {
-                place.errors += 1;
-                pacer.ended();
-                continue;
-            };
             let order = NewOrder {
                 client_order_id: id,
                 symbol,
@@ -179,7 +213,7 @@ fn run_orders(
             }
         }
         let mut updates: Vec<(ClientOrderId, OrderStatus)> = Vec::new();
-        let handled = ready.poll(&mut |_, event| {
+        let handled = source.poll(&mut |_, event| {
             if let GatewayEvent::Order(order) = event {
                 updates.push((order.client_order_id, order.status));
             }
@@ -196,7 +230,7 @@ fn run_orders(
                     }
                     progress.record(at, at.saturating_sub(from));
                     let request = CancelOrders {
-                        symbol: shape.symbol_in_requests.then_some(symbol),
+                        symbol: symbol_in_requests.then_some(symbol),
                         orders: vec![OrderRef::ClientOrderId(id)],
                     };
                     let sent_at = clock.now_ns();
@@ -281,6 +315,16 @@ pub(super) fn subscribe(
     progress: &mut Progress,
 ) -> Result<Measure, String> {
     let mut ready = Ready::start(entry, options)?;
+    let result = run_subscribe(&mut ready, options, progress);
+    ready.shutdown();
+    result
+}
+
+fn run_subscribe(
+    source: &mut dyn Source,
+    options: &BenchOptions,
+    progress: &mut Progress,
+) -> Result<Measure, String> {
     let clock = orderwire_engine::Clock::new();
     let mut lag = MethodStats::new("venue_to_decode");
     let start = clock.now_ns();
@@ -298,7 +342,7 @@ pub(super) fn subscribe(
             messages = 0;
             progress.measuring();
         }
-        let handled = ready.poll(&mut |_, event| {
+        let handled = source.poll(&mut |_, event| {
             let GatewayEvent::Market(market) = event else {
                 return;
             };
@@ -321,13 +365,144 @@ pub(super) fn subscribe(
             std::thread::yield_now();
         }
     }
-    ready.shutdown();
     Ok(Measure {
         stats: vec![lag],
         sent: 0,
         messages,
         measured: Duration::from_nanos(end.saturating_sub(warmup_end)),
     })
+}
+
+/// The exchanges of a service config (`--config orderwire.toml`: its
+/// credentials, its subscriptions), against the venues it names, or their
+/// mocks with `--mock`; `--url` replaces the chosen exchange's endpoint.
+struct Configured {
+    service: crate::service::Service,
+    exchanges: Vec<Arc<dyn AnyExchange>>,
+}
+
+impl Configured {
+    fn start(path: &std::path::Path, options: &BenchOptions) -> Result<Configured, String> {
+        let mut config = crate::service::ServiceConfig::load(path).map_err(|e| e.to_string())?;
+        if let Some(name) = &options.exchange {
+            config
+                .ws_apis
+                .retain(|section| section.name.get_ref() == name);
+            if config.ws_apis.is_empty() {
+                return Err(format!("{}: no exchange named {name}", path.display()));
+            }
+        }
+        if let Some(url) = &options.url {
+            // The URL is one exchange's: the one named, or the first.
+            config.ws_apis.truncate(1);
+            let section = config
+                .ws_apis
+                .first_mut()
+                .ok_or("the config names no exchange")?;
+            section.endpoint = Some(toml::Spanned::new(0..0, url.clone()));
+        }
+        let service = crate::service::start_with(
+            &config,
+            crate::service::StartOptions {
+                mock: options.config_mock,
+                mode: Some(options.mode),
+                mock_options: options.mock.clone(),
+                ..crate::service::StartOptions::default()
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let exchanges = service.exchanges().map(|e| e.exchange().clone()).collect();
+        Ok(Configured { service, exchanges })
+    }
+}
+
+impl Source for Configured {
+    fn poll(&mut self, seen: &mut dyn FnMut(usize, &GatewayEvent)) -> usize {
+        let mut handled = 0;
+        for (index, exchange) in self.exchanges.iter().enumerate() {
+            handled += exchange.poll(&mut |event, _| seen(index, event));
+        }
+        handled
+    }
+
+    fn shutdown(&self) {
+        for exchange in &self.exchanges {
+            exchange.shutdown(Duration::from_millis(500));
+        }
+        let _ = &self.service;
+    }
+}
+
+/// `--workload orders` through a service config: `--symbol`, `--price`
+/// and `--qty` say what to place (a price that rests: the tool does not
+/// look at the book), on the config's first exchange that takes orders
+/// (or `--exchange NAME`).
+pub(super) fn configured_orders(
+    path: &std::path::Path,
+    options: &BenchOptions,
+    progress: &mut Progress,
+) -> Result<Measure, String> {
+    let order = options
+        .order
+        .as_ref()
+        .ok_or("--workload orders with --config needs --symbol, --price and --qty")?;
+    let mut source = Configured::start(path, options)?;
+    let result = (|| {
+        let exchange = source
+            .exchanges
+            .iter()
+            .find(|e| e.capabilities().order_entry)
+            .cloned()
+            .ok_or("no exchange of the config takes orders")?;
+        wait_connected(&mut source)?;
+        let plan = OrderPlan {
+            exchange,
+            symbol: inline(&order.symbol).ok_or("--symbol: too long")?,
+            price: order.price,
+            qty: order.qty,
+            symbol_in_requests: true,
+        };
+        run_orders(&mut source, &plan, options, progress)
+    })();
+    source.shutdown();
+    result
+}
+
+/// `--workload subscribe` through a service config: every exchange's
+/// subscriptions, as the config lists them.
+pub(super) fn configured_subscribe(
+    path: &std::path::Path,
+    options: &BenchOptions,
+    progress: &mut Progress,
+) -> Result<Measure, String> {
+    let mut source = Configured::start(path, options)?;
+    let result =
+        wait_connected(&mut source).and_then(|()| run_subscribe(&mut source, options, progress));
+    source.shutdown();
+    result
+}
+
+/// Polls until every exchange of a config has connected (30 s at most).
+fn wait_connected(source: &mut Configured) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut connected = vec![false; source.exchanges.len()];
+    while !connected.iter().all(|c| *c) {
+        let handled = source.poll(&mut |index, event| {
+            if let GatewayEvent::Connection(
+                orderwire_engine::gateway::ConnectionEvent::Connected { .. },
+            ) = event
+            {
+                connected[index] = true;
+            }
+        });
+        if std::time::Instant::now() > deadline {
+            return Err("the config's exchanges did not connect within 30 s".to_owned());
+        }
+        if handled == 0 {
+            std::thread::yield_now();
+        }
+    }
+    Ok(())
 }
 
 /// The wall clock, ns since the epoch: venue timestamps are wall time.
