@@ -120,7 +120,7 @@ pub(crate) struct BenchArgs {
     /// Write one .hgrm file per method into DIR.
     #[arg(long, value_name = "DIR")]
     hgrm: Option<PathBuf>,
-    /// Draw latency by percentile to FILE.svg.
+    /// Draw latency by percentile to FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
     /// Write every figure to FILE as JSON.
@@ -149,8 +149,7 @@ pub(crate) fn bench(args: BenchArgs) -> Result<(), String> {
             .collect::<Result<Vec<_>, _>>()?;
         print!("{}", orderwire::bench::report::compare(&runs));
         if let Some(plot) = &args.plot {
-            orderwire::bench::plot::write(plot, &runs)?;
-            println!("plot: {}", plot.display());
+            plotted(plot, &runs)?;
         }
         return Ok(());
     }
@@ -227,8 +226,17 @@ pub(crate) fn bench(args: BenchArgs) -> Result<(), String> {
         println!("json: {}", path.display());
     }
     if let Some(path) = &args.plot {
-        orderwire::bench::plot::write(path, std::slice::from_ref(&run.report))?;
-        println!("plot: {}", path.display());
+        plotted(path, std::slice::from_ref(&run.report))?;
+    }
+    Ok(())
+}
+
+/// Draws the plot and says where (and what it lacked).
+fn plotted(path: &std::path::Path, runs: &[BenchReport]) -> Result<(), String> {
+    let notes = orderwire::bench::plot::write(path, runs)?;
+    println!("plot: {}", path.display());
+    if notes.no_font {
+        eprintln!("plot: no system font, so the PNG has no text; the .svg form needs none");
     }
     Ok(())
 }

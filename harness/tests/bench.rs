@@ -357,6 +357,7 @@ fn orders_and_market_data_run_against_a_mock_venue() {
 fn compare_prints_runs_side_by_side_and_plots_them_together() {
     let dir = scratch("compare");
     let (a, b, svg) = (dir.join("a.json"), dir.join("b.json"), dir.join("both.svg"));
+    let png = dir.join("both.png");
     for (path, mode) in [(&a, "threaded"), (&b, "inline")] {
         bench(&[
             "--workload",
@@ -385,9 +386,23 @@ fn compare_prints_runs_side_by_side_and_plots_them_together() {
     let rows: Vec<&str> = output.lines().filter(|l| l.starts_with("echo")).collect();
     assert_eq!(rows.len(), 2, "{output}");
     assert!(rows[0].ends_with("1.00x, 1.00x, 1.00x"), "{output}");
+    // The same chart as PNG: a PNG signature, and its header's size.
+    bench(&[
+        "--compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--plot",
+        png.to_str().unwrap(),
+    ]);
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    assert_eq!((width, height), (960, 600));
     let text = std::fs::read_to_string(&svg).unwrap();
     let doc = roxmltree::Document::parse(&text).expect("well-formed SVG");
-    for label in ["threaded/block echo", "inline/block echo"] {
+    for label in ["threaded/block open echo", "inline/block open echo"] {
         assert!(
             doc.descendants()
                 .any(|n| n.has_tag_name("text") && n.text().is_some_and(|t| t.trim() == label)),

@@ -100,7 +100,8 @@ pub struct BenchOptions {
     pub engine: EngineConfig,
     /// The mock's timing and order flow.
     pub mock: crate::mock::MockOptions,
-    /// The run's name on charts and in comparisons (default: mode/wait).
+    /// The run's name on charts and in comparisons (default: `mode/wait
+    /// open|closed`).
     pub label: Option<String>,
     /// A live progress bar on stderr.
     pub progress: bool,
@@ -230,10 +231,15 @@ pub fn run(options: &BenchOptions) -> Result<BenchRun, String> {
         Pacing::Closed { rate } => ("closed", rate),
     };
     let report = BenchReport {
-        label: options
-            .label
-            .clone()
-            .unwrap_or_else(|| format!("{mode}/{wait}")),
+        label: options.label.clone().unwrap_or_else(|| {
+            format!(
+                "{mode}/{wait} {}",
+                match options.pacing {
+                    Pacing::Open { .. } => "open",
+                    Pacing::Closed { .. } => "closed",
+                }
+            )
+        }),
         workload: options.workload.as_str().to_owned(),
         target,
         pacing: pacing.to_owned(),

@@ -3,7 +3,8 @@
 //! evenly spaced and the tail gets as much room as the median; the y axis
 //! is latency. One line per method of a run, or per run and method when
 //! runs are compared. Drawn with plotters into SVG (its text stays text,
-//! so no font is needed).
+//! so no font is needed); a PNG is that SVG rasterised by resvg, its text
+//! set in a sans-serif font of the system's.
 
 use plotters::prelude::*;
 
@@ -12,22 +13,62 @@ use super::report::BenchReport;
 /// The deepest percentile the axis shows: 99.9999%.
 const DEEPEST_NINES: f64 = 6.0;
 
-/// Draws `runs` to `path` (`.svg`).
-pub fn write(path: &std::path::Path, runs: &[BenchReport]) -> Result<(), String> {
+/// What a plot needed and did not find.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlotNotes {
+    /// A PNG was drawn without its text: the system has no font.
+    pub no_font: bool,
+}
+
+/// Draws `runs` to `path`: SVG for `.svg`, PNG for `.png`.
+pub fn write(path: &std::path::Path, runs: &[BenchReport]) -> Result<PlotNotes, String> {
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    if extension.as_deref() != Some("svg") {
-        return Err(format!(
-            "{}: --plot writes SVG (name the file .svg); PNG needs a font renderer this build does not carry",
-            path.display()
-        ));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 600)).into_drawing_area();
+        draw(&root, runs)?;
+        root.present().map_err(|e| e.to_string())?;
     }
-    let root = SVGBackend::new(path, (960, 600)).into_drawing_area();
-    draw(&root, runs)?;
-    root.present()
-        .map_err(|e| format!("{}: {e}", path.display()))
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    match extension.as_deref() {
+        Some("svg") => std::fs::write(path, svg).map_err(|e| fail(&e))?,
+        Some("png") => {
+            let (png, notes) = rasterise(&svg)?;
+            std::fs::write(path, png).map_err(|e| fail(&e))?;
+            return Ok(notes);
+        }
+        _ => return Err(fail(&"--plot writes .svg or .png")),
+    }
+    Ok(PlotNotes::default())
+}
+
+/// The SVG as PNG bytes, its text in the system's first sans-serif font.
+fn rasterise(svg: &str) -> Result<(Vec<u8>, PlotNotes), String> {
+    use resvg::{tiny_skia, usvg};
+    let mut options = usvg::Options::default();
+    options.fontdb_mut().load_system_fonts();
+    let sans = options
+        .fontdb
+        .faces()
+        .find(|face| face.families.iter().any(|(name, _)| name.contains("Sans")))
+        .or_else(|| options.fontdb.faces().next())
+        .and_then(|face| face.families.first().map(|(name, _)| name.clone()));
+    let notes = PlotNotes {
+        no_font: sans.is_none(),
+    };
+    if let Some(family) = sans {
+        options.fontdb_mut().set_sans_serif_family(family);
+    }
+    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| format!("the plot's SVG: {e}"))?;
+    let size = tree.size().to_int_size();
+    let mut pixmap =
+        tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("the plot has no area")?;
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    let png = pixmap.encode_png().map_err(|e| format!("PNG: {e}"))?;
+    Ok((png, notes))
 }
 
 /// One line's points: (nines, microseconds), nines = log10(1/(1-q)).
@@ -86,6 +127,7 @@ where
     let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 22))
         .margin(16)
+        .margin_right(48)
         .x_label_area_size(48)
         .y_label_area_size(72)
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)
@@ -101,6 +143,13 @@ where
         .x_label_formatter(&|nines| percentile_label(*nines))
         .x_desc("percentile")
         .y_desc("latency (us)")
+        .y_label_formatter(&|us| {
+            if y_max >= 100.0 {
+                format!("{us:.0}")
+            } else {
+                format!("{us:.1}")
+            }
+        })
         .draw()
         .map_err(error)?;
     for (index, (name, line)) in lines.into_iter().enumerate() {
