@@ -59,7 +59,14 @@ impl Driver {
                 if let Some(event) = e.next_event() {
                     return Some(event);
                 }
-                e.poll_once(Some(timeout));
+                // epoll waits in whole milliseconds (mio rounds a shorter
+                // wait up), which would make every send up to a
+                // millisecond late: sleep only the whole milliseconds
+                // before the deadline but one, and poll without waiting
+                // in the last.
+                let whole_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+                let wait = Duration::from_millis(whole_ms.saturating_sub(1));
+                e.poll_once(Some(wait));
                 e.next_event()
             }
         }
@@ -187,13 +194,14 @@ pub(super) fn run(
             pacer.ended();
             oldest_open += 1;
         }
+        // Wake for the next send, or at least every 10 ms (the timeout sweep).
         let now = clock.now_ns();
         let wait = pacer
             .wake_at(now)
-            .map_or(Duration::from_millis(1), |at| {
+            .map_or(Duration::from_millis(10), |at| {
                 Duration::from_nanos(at - now)
             })
-            .min(Duration::from_millis(1));
+            .min(Duration::from_millis(10));
         if let Some(event) = driver.next(wait) {
             match event {
                 EngineEvent::Message { data, .. } => {
