@@ -10,7 +10,9 @@ use orderwire::mock::{FlowConfig, MockOptions, MockTiming, Stall, parse_duration
 #[derive(clap::Args, Debug, Default)]
 pub(crate) struct MockArgs {
     /// Other accounts' orders per second on every mock: arriving,
-    /// canceling and crossing, with bursts (seeded by --seed).
+    /// canceling and crossing, with bursts (seeded by --seed). Default:
+    /// 100 on `run --mock`, 1000 on `bench --workload subscribe`, none on
+    /// `demo` and the other workloads (0 turns it off).
     #[arg(long, value_name = "N")]
     mock_rate: Option<u32>,
     /// Delay every message the mock sends by this much (`50us`, `1ms`).

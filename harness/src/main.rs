@@ -156,7 +156,8 @@ fn run(args: RunArgs) -> Result<(), String> {
             .duration
             .map(|s| std::time::Duration::from_secs_f64(s.max(0.0))),
         record: args.record,
-        mock_options: args.mock_args.options(0),
+        // A market that moves: other accounts trade at 100/s by default.
+        mock_options: args.mock_args.options(100),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::LineWriter::new(stdout.lock());
