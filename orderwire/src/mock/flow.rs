@@ -6,7 +6,7 @@
 //! The flow is a pure function of its seed and the mock's clock: the same
 //! seed gives the same actions at the same virtual times ([`OrderFlow`]),
 //! so tests drive it in virtual time; a socket mock runs it on a thread of
-//! its own against the wall clock ([`spawn`]). What an action does to a
+//! its own against the wall clock (`spawn`). What an action does to a
 //! book is [`apply`], shared by every venue; each venue publishes the
 //! change its own way, as it does for any other account's order.
 

@@ -6,7 +6,7 @@
 //!   latency is known;
 //! - readiness: each connection's thread sleeps in `mio::Poll` until its
 //!   socket is readable, its session's next timer or held message is due,
-//!   or another thread changed what the session serves ([`Wakers`]), so an
+//!   or another thread changed what the session serves (`Wakers`), so an
 //!   unshaped mock answers within microseconds instead of at the next poll.
 
 use std::collections::VecDeque;
