@@ -160,7 +160,14 @@ pub(super) fn run(
         if !sending && (pacer.in_flight() == 0 || now >= end.saturating_add(timeout)) {
             break;
         }
-        while let Some(from) = sending.then(|| pacer.take(clock.now_ns())).flatten() {
+        // What is due as of `now`, and at most a burst of it per pass, so
+        // that replies are read even when sends fall behind the rate.
+        let mut burst = 0;
+        while let Some(from) = (sending && burst < super::MAX_BURST)
+            .then(|| pacer.take(now))
+            .flatten()
+        {
+            burst += 1;
             let slot = usize::try_from(seq).unwrap_or(0) & (RING - 1);
             if intended[slot] != u64::MAX {
                 // The ring came round on a request never answered.
@@ -176,7 +183,7 @@ pub(super) fn run(
                 pacer.ended();
             }
             seq += 1;
-            sent_measured += u64::from(measuring);
+            sent_measured += u64::from(from >= warmup_end);
         }
         // Requests older than the timeout are given up on.
         while oldest_open < seq {
@@ -196,8 +203,10 @@ pub(super) fn run(
         }
         // Wake for the next send, or at least every 10 ms (the timeout sweep).
         let now = clock.now_ns();
-        let wait = pacer
-            .wake_at(now)
+        // Past the end, only replies (or a timeout) are awaited.
+        let wait = sending
+            .then(|| pacer.wake_at(now))
+            .flatten()
             .map_or(Duration::from_millis(10), |at| {
                 Duration::from_nanos(at - now)
             })

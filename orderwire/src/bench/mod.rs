@@ -163,6 +163,10 @@ pub(crate) struct Measure {
     pub(crate) measured: Duration,
 }
 
+/// Requests one pass of a workload's loop sends at most before it reads
+/// replies again.
+pub(crate) const MAX_BURST: usize = 256;
+
 /// Nanoseconds of a duration, capped far from overflow.
 pub(crate) fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).map_or(u64::MAX / 4, |n| n.min(u64::MAX / 4))
@@ -170,6 +174,13 @@ pub(crate) fn nanos(duration: Duration) -> u64 {
 
 /// Runs one benchmark.
 pub fn run(options: &BenchOptions) -> Result<BenchRun, String> {
+    let rate = match options.pacing {
+        Pacing::Open { rate } => Some(rate),
+        Pacing::Closed { rate } => rate,
+    };
+    if rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+        return Err("a rate is a positive number of requests a second".to_owned());
+    }
     let clock = orderwire_engine::Clock::new();
     let overhead = report::overhead_ns(&clock);
     let mut progress = Progress::new(options);
@@ -253,7 +264,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchRun, String> {
         core: options.engine.core,
         spin_us: u64::try_from(options.engine.spin_before_block.as_micros()).unwrap_or(u64::MAX),
         connections: options.connections,
-        size: options.size,
+        size: options.size.max(16),
         mock: describe_mock(&options.mock, options.url.is_some()),
         duration_s: seconds,
         warmup_s: options.warmup.as_secs_f64(),

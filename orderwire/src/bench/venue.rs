@@ -174,6 +174,13 @@ fn run_orders(
     let mut pacer = Pacer::new(options.pacing, start, options.connections.max(1));
     let (mut seq, mut measuring, mut sent) = (0u64, false, 0u64);
     let mut last_sweep = start;
+    // Orders given up on (timed out before their ack): canceled if they
+    // turn up, and at the end.
+    let mut abandoned: std::collections::HashSet<ClientOrderId> = Default::default();
+    let cancel_of = |id: ClientOrderId| CancelOrders {
+        symbol: symbol_in_requests.then_some(symbol),
+        orders: vec![OrderRef::ClientOrderId(id)],
+    };
     loop {
         let now = clock.now_ns();
         if !measuring && now >= warmup_end {
@@ -188,10 +195,17 @@ fn run_orders(
         if !sending && (open.is_empty() || now >= end + timeout) {
             break;
         }
-        while let Some(from) = sending.then(|| pacer.take(clock.now_ns())).flatten() {
+        // What is due as of `now`, at most a burst per pass, so replies
+        // are read even when sends fall behind the rate.
+        let mut burst = 0;
+        while let Some(from) = (sending && burst < super::MAX_BURST)
+            .then(|| pacer.take(now))
+            .flatten()
+        {
+            burst += 1;
             let id: ClientOrderId = inline(&format!("bench-{seq:010}")).ok_or("client id")?;
             seq += 1;
-            sent += u64::from(measuring);
+            sent += u64::from(from >= warmup_end);
             let order = NewOrder {
                 client_order_id: id,
                 symbol,
@@ -212,15 +226,22 @@ fn run_orders(
                 }
             }
         }
-        let mut updates: Vec<(ClientOrderId, OrderStatus)> = Vec::new();
+        // Each update with the time it was handed out, not the batch's end.
+        let mut updates: Vec<(ClientOrderId, OrderStatus, u64)> = Vec::new();
         let handled = source.poll(&mut |_, event| {
             if let GatewayEvent::Order(order) = event {
-                updates.push((order.client_order_id, order.status));
+                updates.push((order.client_order_id, order.status, clock.now_ns()));
             }
         });
-        let at = clock.now_ns();
-        for (id, status) in updates {
+        for (id, status, at) in updates {
             let Some(phase) = open.get(&id).copied() else {
+                // An order given up on that rests after all: cancel it, so
+                // that no order of the run stays on the book.
+                if matches!(status, OrderStatus::New | OrderStatus::PartiallyFilled)
+                    && abandoned.remove(&id)
+                {
+                    let _ = exchange.submit(Request::Cancel(&cancel_of(id)));
+                }
                 continue;
             };
             match (phase, status) {
@@ -229,12 +250,8 @@ fn run_orders(
                         place.record(at.saturating_sub(from));
                     }
                     progress.record(at, at.saturating_sub(from));
-                    let request = CancelOrders {
-                        symbol: symbol_in_requests.then_some(symbol),
-                        orders: vec![OrderRef::ClientOrderId(id)],
-                    };
                     let sent_at = clock.now_ns();
-                    if exchange.submit(Request::Cancel(&request)).is_ok() {
+                    if exchange.submit(Request::Cancel(&cancel_of(id))).is_ok() {
                         open.insert(id, Phase::Canceling(sent_at));
                     } else {
                         cancel.errors += 1;
@@ -249,7 +266,7 @@ fn run_orders(
                     open.remove(&id);
                     pacer.ended();
                 }
-                (Phase::Canceling(from), OrderStatus::Canceled | OrderStatus::Filled) => {
+                (Phase::Canceling(from), OrderStatus::Canceled) => {
                     if from >= warmup_end {
                         cancel.record(at.saturating_sub(from));
                     }
@@ -270,9 +287,10 @@ fn run_orders(
             }
         }
         // Once a millisecond: what waited past the timeout is given up.
+        let at = clock.now_ns();
         if at.saturating_sub(last_sweep) >= 1_000_000 {
             last_sweep = at;
-            open.retain(|_, phase| {
+            open.retain(|id, phase| {
                 let (from, stats) = match phase {
                     Phase::Placing(from) => (*from, &mut place),
                     Phase::Canceling(from) => (*from, &mut cancel),
@@ -281,6 +299,9 @@ fn run_orders(
                 if !alive {
                     stats.timeouts += u64::from(from >= warmup_end);
                     pacer.ended();
+                    if matches!(phase, Phase::Placing(_)) {
+                        abandoned.insert(*id);
+                    }
                 }
                 alive
             });
@@ -290,11 +311,26 @@ fn run_orders(
             std::thread::yield_now();
         }
     }
-    // What is still open never came back.
-    for phase in open.values() {
+    // What is still open never came back; an order that may rest is
+    // canceled all the same (and the cancels given a moment to go out).
+    for (id, phase) in &open {
         match phase {
-            Phase::Placing(from) => place.timeouts += u64::from(*from >= warmup_end),
+            Phase::Placing(from) => {
+                place.timeouts += u64::from(*from >= warmup_end);
+                abandoned.insert(*id);
+            }
             Phase::Canceling(from) => cancel.timeouts += u64::from(*from >= warmup_end),
+        }
+    }
+    for id in &abandoned {
+        let _ = exchange.submit(Request::Cancel(&cancel_of(*id)));
+    }
+    if !abandoned.is_empty() {
+        let settle = clock.now_ns() + 1_000_000_000;
+        while clock.now_ns() < settle {
+            if source.poll(&mut |_, _| {}) == 0 {
+                std::thread::yield_now();
+            }
         }
     }
     Ok(Measure {

@@ -305,10 +305,40 @@ pub(crate) fn blocking<T>(tcp: &TcpStream, write: impl FnOnce() -> T) -> T {
 
 /// How long to sleep before `next` (mock clock), from `now`, at most
 /// `cap`: a missed wake costs at most that.
-pub(crate) fn until(now: Instant, next: Option<Instant>, cap: Duration) -> Duration {
+fn until(now: Instant, next: Option<Instant>, cap: Duration) -> Duration {
     match next {
         Some(at) => Duration::from_nanos(at.0.saturating_sub(now.0)).min(cap),
         None => cap,
+    }
+}
+
+impl Readiness {
+    /// Sleeps until the session's next timer (`timer`), the next held
+    /// message (`held`), readiness or a wake, at most `cap`. mio waits in
+    /// whole milliseconds and rounds a shorter wait up, which would hold a
+    /// shaped message (`--mock-delay 50us`) a millisecond: when a held
+    /// message is next, the poll sleeps only its whole milliseconds and the
+    /// thread the rest. (A session timer a little late is harmless, and
+    /// sleeping the thread would delay reads, so timers keep the poll.)
+    pub(crate) fn pause(
+        &mut self,
+        now: Instant,
+        timer: Option<Instant>,
+        held: Option<Instant>,
+        cap: Duration,
+    ) {
+        match held.filter(|h| timer.is_none_or(|t| *h <= t)) {
+            Some(held) => {
+                let left = until(now, Some(held), cap);
+                if left >= Duration::from_millis(1) {
+                    let whole = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+                    self.wait(Some(Duration::from_millis(whole)));
+                } else if !left.is_zero() {
+                    std::thread::sleep(left);
+                }
+            }
+            None => self.wait(Some(until(now, timer, cap))),
+        }
     }
 }
 

@@ -222,6 +222,31 @@ impl Market {
         }
     }
 
+    /// The size of an order-flow cross by `side` on `market`: `wanted`, at
+    /// most the other side's touch; none when the touch is that side's last
+    /// level, or holds an order of the account's (a house trade does not
+    /// report the account's maker fills on every venue's mock).
+    pub(crate) fn flow_cross_qty(
+        &self,
+        market: &str,
+        side: Side,
+        wanted: Decimal,
+    ) -> Option<Decimal> {
+        let opposite = match side {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        };
+        let levels = self.matching.top(market, opposite, 2);
+        let (touch, qty) = *levels.first().filter(|_| levels.len() > 1)?;
+        if self
+            .matching
+            .others_at(market, opposite, touch, super::flow::FLOW_OWNER)
+        {
+            return None;
+        }
+        Some(wanted.min(qty))
+    }
+
     /// Withdraws the account's resting order `client_id`: what it had.
     pub(crate) fn cancel(&mut self, market: &str, client_id: &str) -> Option<Resting> {
         let found = self.matching.find(Some(ACCOUNT), None, Some(client_id))?;

@@ -13,7 +13,7 @@ use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
-use super::live::{Live, Readiness, Shaper, blocking, until};
+use super::live::{Live, Readiness, Shaper, blocking};
 use super::session::{MockSession, Output};
 
 /// A mock connection's stream.
@@ -149,11 +149,12 @@ pub(crate) fn drive<S: Socket>(
             // a book change): they look again now, not at their next timer.
             live.wake_others(ready.id());
         }
-        let next = match (session.poll_timeout(), shaper.next_release()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        ready.wait(Some(until(now(), next, WAKE_CAP)));
+        ready.pause(
+            now(),
+            session.poll_timeout(),
+            shaper.next_release(),
+            WAKE_CAP,
+        );
     }
 }
 

@@ -192,7 +192,12 @@ impl super::flow::FlowVenue for Shared {
                 let qty = Decimal::new(i128::from(lots), 0)
                     .and_then(|lots| flow_unit().checked_mul(lots))
                     .unwrap_or_else(flow_unit);
-                self.house_trade(now, market, side, qty);
+                // At most the touch, never a level holding the account's
+                // order (whose fills a house trade does not report).
+                let cross = self.market.lock().flow_cross_qty(market, side, qty);
+                if let Some(qty) = cross {
+                    self.house_trade(now, market, side, qty);
+                }
             }
             other => self.market.lock().flow(now.0, market, flow_unit(), other),
         }

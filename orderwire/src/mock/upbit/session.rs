@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::deflate_ws::{Framed, Incoming, NEGOTIATED};
 use super::{Shared, wire};
-use crate::mock::live::{Readiness, Shaper, blocking, until};
+use crate::mock::live::{Readiness, Shaper, blocking};
 use crate::mock::session::{MockSession, Output};
 use crate::mock::socket::{Socket, WAKE_CAP};
 
@@ -558,11 +558,12 @@ pub(super) fn serve<S: Socket>(socket: S, shared: Arc<Shared>) {
         if handled {
             shared.live.wake_others(ready.id());
         }
-        let next = match (session.poll_timeout(), shaper.next_release()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        ready.wait(Some(until(shared.now(), next, WAKE_CAP)));
+        ready.pause(
+            shared.now(),
+            session.poll_timeout(),
+            shaper.next_release(),
+            WAKE_CAP,
+        );
     }
 }
 
