@@ -225,7 +225,7 @@ pub(super) fn run(
                                 stats.record(at.saturating_sub(from));
                             }
                             pacer.ended();
-                            progress.record(at, at.saturating_sub(from));
+                            progress.record(at.saturating_sub(from));
                         }
                     }
                     driver.recycle(data);

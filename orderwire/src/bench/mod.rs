@@ -341,9 +341,9 @@ impl Progress {
         self.measuring = true;
     }
 
-    /// One latency at `now`.
+    /// One latency, for the bar's running p99.
     #[inline]
-    pub(crate) fn record(&mut self, _now: u64, nanos: u64) {
+    pub(crate) fn record(&mut self, nanos: u64) {
         if self.bar.is_some() {
             self.window.record(nanos);
         }

@@ -249,7 +249,7 @@ fn run_orders(
                     if from >= warmup_end {
                         place.record(at.saturating_sub(from));
                     }
-                    progress.record(at, at.saturating_sub(from));
+                    progress.record(at.saturating_sub(from));
                     let sent_at = clock.now_ns();
                     if exchange.submit(Request::Cancel(&cancel_of(id))).is_ok() {
                         open.insert(id, Phase::Canceling(sent_at));
@@ -393,7 +393,7 @@ fn run_subscribe(
                 let wall = wall_now_ns();
                 let delay = u64::try_from(wall.saturating_sub(ts)).unwrap_or(0);
                 lag.record(delay);
-                progress.record(clock.now_ns(), delay);
+                progress.record(delay);
             }
         });
         progress.tick(clock.now_ns(), messages);
@@ -413,7 +413,9 @@ fn run_subscribe(
 /// credentials, its subscriptions), against the venues it names, or their
 /// mocks with `--mock`; `--url` replaces the chosen exchange's endpoint.
 struct Configured {
-    service: crate::service::Service,
+    /// Held, never read: the service owns the mocks and drivers the
+    /// exchanges below talk through, so it must live as long as the run.
+    _service: crate::service::Service,
     exchanges: Vec<Arc<dyn AnyExchange>>,
 }
 
@@ -448,7 +450,10 @@ impl Configured {
         )
         .map_err(|e| e.to_string())?;
         let exchanges = service.exchanges().map(|e| e.exchange().clone()).collect();
-        Ok(Configured { service, exchanges })
+        Ok(Configured {
+            _service: service,
+            exchanges,
+        })
     }
 }
 
@@ -465,7 +470,6 @@ impl Source for Configured {
         for exchange in &self.exchanges {
             exchange.shutdown(Duration::from_millis(500));
         }
-        let _ = &self.service;
     }
 }
 

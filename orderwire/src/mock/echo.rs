@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use orderwire_protocol::time::Instant;
 
@@ -45,7 +45,6 @@ struct Shared {
     stop: AtomicBool,
     live: Arc<Live>,
     origin: std::time::Instant,
-    echoed: AtomicU64,
 }
 
 impl Shared {
@@ -67,7 +66,6 @@ impl MockEcho {
             stop: AtomicBool::new(false),
             live: Live::new(timing),
             origin: std::time::Instant::now(),
-            echoed: AtomicU64::new(0),
         });
         let (running, serving) = (shared.clone(), shared.clone());
         let listening = Listening::start(
@@ -76,15 +74,13 @@ impl MockEcho {
             move || !running.stop.load(Ordering::Relaxed),
             || {},
             move |stream, _id| {
-                let shared = serving.clone();
                 super::socket::serve_plain(
                     stream,
                     &serving.stop,
                     &serving.live,
-                    || shared.now(),
+                    || serving.now(),
                     |_| EchoSession::default(),
                 );
-                shared.echoed.fetch_add(1, Ordering::Relaxed);
             },
         )?;
         Ok(MockEcho { listening, shared })
@@ -98,11 +94,6 @@ impl MockEcho {
     /// The CA its certificate chains to.
     pub fn ca_file(&self) -> PathBuf {
         self.listening.ca_file()
-    }
-
-    /// Connections served to the end so far.
-    pub fn connections_ended(&self) -> u64 {
-        self.shared.echoed.load(Ordering::Relaxed)
     }
 }
 

@@ -180,6 +180,13 @@ pub struct Applied {
     pub touched: Vec<(Side, Decimal)>,
 }
 
+/// `lots` units of `unit` (one unit where that would overflow).
+pub fn size(unit: Decimal, lots: u32) -> Decimal {
+    Decimal::new(i128::from(lots), 0)
+        .and_then(|lots| unit.checked_mul(lots))
+        .unwrap_or(unit)
+}
+
 /// Carries out `action` on `symbol` of `matching` (whose prices step by
 /// `tick`), in units of `unit`, at `now_ns` (the mock's clock). Where the venue's mock does not report a
 /// fill to a client from a trade it did not make (`client_fills` false), a
@@ -193,11 +200,7 @@ pub fn apply(
     now_ns: u64,
     client_fills: bool,
 ) -> Applied {
-    let size = |lots: u32| {
-        Decimal::new(i128::from(lots), 0)
-            .and_then(|lots| unit.checked_mul(lots))
-            .unwrap_or(unit)
-    };
+    let size = |lots: u32| size(unit, lots);
     match action {
         FlowAction::Rest { side, level, lots } => {
             let Some(price) = rest_price(matching, symbol, side, level, tick) else {

@@ -30,6 +30,31 @@ pub(crate) struct Print {
     pub(crate) ts_ms: u64,
 }
 
+/// One order-flow action on a mock whose books are a [`Market`]: a rest or
+/// a cancel on the book; a cross through the venue's `house_trade` (which
+/// prints it and publishes it the venue's way), at most the touch and never
+/// on a level holding the account's order ([`Market::flow_cross_qty`]).
+pub(crate) fn flow_act(
+    market: &parking_lot::Mutex<Market>,
+    name: &str,
+    unit: Decimal,
+    now_ns: u64,
+    action: super::flow::FlowAction,
+    house_trade: impl FnOnce(Side, Decimal),
+) {
+    match action {
+        super::flow::FlowAction::Cross { side, lots } => {
+            let cross = market
+                .lock()
+                .flow_cross_qty(name, side, super::flow::size(unit, lots));
+            if let Some(qty) = cross {
+                house_trade(side, qty);
+            }
+        }
+        other => market.lock().flow(now_ns, name, unit, other),
+    }
+}
+
 /// Books, tape and versions of every market a mock serves.
 pub(crate) struct Market {
     pub(crate) matching: Matching,

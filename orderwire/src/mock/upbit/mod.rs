@@ -184,22 +184,17 @@ impl super::flow::FlowVenue for Shared {
     }
 
     fn act(&self, now: Instant, action: super::flow::FlowAction) {
-        let Some((market, _, _)) = self.config.markets.first() else {
-            return;
-        };
-        match action {
-            super::flow::FlowAction::Cross { side, lots } => {
-                let qty = Decimal::new(i128::from(lots), 0)
-                    .and_then(|lots| flow_unit().checked_mul(lots))
-                    .unwrap_or_else(flow_unit);
-                // At most the touch, never a level holding the account's
-                // order (whose fills a house trade does not report).
-                let cross = self.market.lock().flow_cross_qty(market, side, qty);
-                if let Some(qty) = cross {
+        if let Some((market, _, _)) = self.config.markets.first() {
+            super::market::flow_act(
+                &self.market,
+                market,
+                flow_unit(),
+                now.0,
+                action,
+                |side, qty| {
                     self.house_trade(now, market, side, qty);
-                }
-            }
-            other => self.market.lock().flow(now.0, market, flow_unit(), other),
+                },
+            );
         }
     }
 
