@@ -9,14 +9,24 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Verdicts per case id, as "behavior/behaviorClose".
 pub type Verdicts = BTreeMap<String, String>;
 
+/// One kosoku at a time in a process: each picks its port by binding port 0
+/// and letting it go, so two started at once can pick the same port, and the
+/// loser's client then runs against the winner's server until that one exits
+/// (seen as a connection refused halfway through a pass). One at a time also
+/// keeps two suites from sharing the machine's two cores.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// A running kosoku fuzzing server, killed when dropped.
 pub struct Kosoku {
     child: Child,
+    /// Held until the server is dropped: see [`ONE_AT_A_TIME`].
+    _turn: MutexGuard<'static, ()>,
     /// The port it listens on, on 127.0.0.1.
     pub port: u16,
     outdir: PathBuf,
@@ -30,6 +40,9 @@ impl Kosoku {
     /// Starts the server with the case globs `cases`, writing its reports
     /// under `outdir` (emptied first), and waits until it listens.
     pub fn start(outdir: &Path, cases: &[&str]) -> Kosoku {
+        // A test that panicked while holding the turn leaves no server behind
+        // (its Kosoku was dropped), so the poison says nothing about ours.
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let _ = std::fs::remove_dir_all(outdir);
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -62,8 +75,13 @@ impl Kosoku {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        assert!(
+            matches!(child.try_wait(), Ok(None)),
+            "kosoku exited at start (is port {port} taken?)"
+        );
         Kosoku {
             child,
+            _turn: turn,
             port,
             outdir: outdir.to_owned(),
         }
